@@ -1,0 +1,256 @@
+"""Typed events the coder loop emits: the only thing a user interface consumes.
+
+Every event is a frozen dataclass with a stable ``type`` name.  ``to_dict()`` gives the
+JSON-lines shape of headless mode (``type`` and ``ts`` first, then the fields).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    type: ClassVar[str] = "event"
+    ts: float = field(default_factory=time.time)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        ts = data.pop("ts")
+        return {"type": self.type, "ts": round(ts, 3), **data}
+
+
+@dataclass(frozen=True)
+class SubtaskView:
+    """A subtask as the UI shows it."""
+
+    id: str
+    description: str
+    status: str
+    phase_id: str
+    attempts: int = 0
+    stuck: bool = False
+
+
+@dataclass(frozen=True)
+class PhaseView:
+    id: str
+    name: str
+    subtasks: tuple[SubtaskView, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanLoaded(Event):
+    type: ClassVar[str] = "plan_loaded"
+    spec_dir: str
+    feature: str
+    phases: tuple[PhaseView, ...]
+    total: int
+    completed: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanWarning(Event):
+    """The plan on disk could not be read after a session; the last good plan is kept."""
+
+    type: ClassVar[str] = "plan_warning"
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionStarted(Event):
+    type: ClassVar[str] = "session_started"
+    session: int
+    kind: str  # "planner" or "coder"
+    subtask_id: str | None
+    profile: str
+    attempt: int
+    model: str | None
+    transcript: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AssistantText(Event):
+    type: ClassVar[str] = "assistant_text"
+    session: int
+    text: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolUse(Event):
+    type: ClassVar[str] = "tool_use"
+    session: int
+    tool_use_id: str
+    name: str
+    summary: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ToolResult(Event):
+    type: ClassVar[str] = "tool_result"
+    session: int
+    tool_use_id: str
+    is_error: bool
+    summary: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApiRetry(Event):
+    """The CLI itself is waiting to retry an API call (its ``api_retry`` system message)."""
+
+    type: ClassVar[str] = "api_retry"
+    session: int
+    attempt: int
+    max_retries: int
+    delay_s: float
+    error_status: int | None
+    error: str | None
+    deadline: float  # on the loop's clock
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionError(Event):
+    """An API or process error seen inside a session (already masked)."""
+
+    type: ClassVar[str] = "session_error"
+    session: int
+    error_kind: str
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Usage(Event):
+    """Cost and tokens so far: for this session and for the whole run."""
+
+    type: ClassVar[str] = "usage"
+    session: int
+    session_cost_usd: float
+    session_input_tokens: int
+    session_output_tokens: int
+    total_cost_usd: float
+    total_input_tokens: int
+    total_output_tokens: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionEnded(Event):
+    type: ClassVar[str] = "session_ended"
+    session: int
+    subtask_id: str | None
+    outcome: str  # "success", "error", "interrupted", "timeout"
+    error_kind: str | None
+    cost_usd: float
+    message: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackoffStarted(Event):
+    type: ClassVar[str] = "backoff_started"
+    kind: str
+    delay_s: float
+    retry: int
+    max_retries: int
+    deadline: float  # on the loop's clock: the countdown is rendered from it
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackoffEnded(Event):
+    type: ClassVar[str] = "backoff_ended"
+    reason: str  # "elapsed", "retry_now", "stopped"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubtaskStatus(Event):
+    type: ClassVar[str] = "subtask_status"
+    id: str
+    status: str
+    attempts: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubtaskStuck(Event):
+    type: ClassVar[str] = "subtask_stuck"
+    id: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProfileSwitched(Event):
+    type: ClassVar[str] = "profile_switched"
+    from_: str | None
+    to: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        data = super().to_dict()
+        data["from"] = data.pop("from_")
+        return data
+
+
+@dataclass(frozen=True, kw_only=True)
+class Pausing(Event):
+    """A pause was asked for; it takes effect at the next session boundary."""
+
+    type: ClassVar[str] = "pausing"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Paused(Event):
+    type: ClassVar[str] = "paused"
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resumed(Event):
+    type: ClassVar[str] = "resumed"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Notice(Event):
+    """Something the user should read: a warning, a CLI stderr line, a credential notice."""
+
+    type: ClassVar[str] = "notice"
+    level: str  # "info", "warning", "error"
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoopFinished(Event):
+    type: ClassVar[str] = "loop_finished"
+    outcome: str  # "complete", "stuck", "max_iterations", "stopped", "interrupted", "error"
+    exit_code: int
+    message: str = ""
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.type: cls
+    for cls in (
+        PlanLoaded,
+        PlanWarning,
+        SessionStarted,
+        AssistantText,
+        ToolUse,
+        ToolResult,
+        ApiRetry,
+        SessionError,
+        Usage,
+        SessionEnded,
+        BackoffStarted,
+        BackoffEnded,
+        SubtaskStatus,
+        SubtaskStuck,
+        ProfileSwitched,
+        Pausing,
+        Paused,
+        Resumed,
+        Notice,
+        LoopFinished,
+    )
+}
+
+EventSink = Callable[[Event], Awaitable[None]]
+"""Where the loop sends its events: one async callback."""
+
