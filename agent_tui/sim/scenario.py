@@ -1,0 +1,92 @@
+"""Scenarios for the scripted Messages API: data, not code.
+
+A scenario is a list of scripts.  The first user message of a conversation (our prompt)
+picks the script whose ``match`` pattern it contains; each new CLI session that matches a
+script takes the next entry of its ``sessions`` list (the last one repeats).  A session is a
+list of steps: step *k* answers the request that carries *k* assistant turns already, so a
+retried request gets the same answer.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ErrorName = Literal[
+    "tool_concurrency", "rate_limit", "overloaded", "server_error", "auth", "bad_request"
+]
+FaultName = Literal["hang", "drop", "malformed"]
+
+
+class ToolCall(BaseModel):
+    """A tool_use block.  ``set_status`` makes an Edit of the plan file, computed at reply time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    input: dict[str, Any] = Field(default_factory=dict)
+    set_status: dict[str, str] | None = None
+
+
+class Step(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str | None = None
+    tools: list[ToolCall] = Field(default_factory=list)
+    error: ErrorName | None = None
+    fault: FaultName | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Step:
+        kinds = [bool(self.text or self.tools), self.error is not None, self.fault is not None]
+        if sum(kinds) != 1:
+            raise ValueError("a step is a reply (text/tools), an error, or a fault: exactly one")
+        return self
+
+
+class Script(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    match: str
+    sessions: list[list[Step]]
+
+    @model_validator(mode="after")
+    def _has_sessions(self) -> Script:
+        if not self.sessions or any(not s for s in self.sessions):
+            raise ValueError(f"script {self.match!r}: every session needs at least one step")
+        return self
+
+
+class Scenario(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "scenario"
+    description: str = ""
+    pace_s: float = 0.0
+    """Pause between streamed events, so a person watching the demo sees text arrive."""
+    scripts: list[Script] = Field(default_factory=list)
+    fallback_text: str = "Nothing scripted for this request."
+
+    def script_for(self, prompt_text: str) -> Script | None:
+        for script in self.scripts:
+            if re.search(script.match, prompt_text):
+                return script
+        return None
+
+    @classmethod
+    def from_file(cls, path: Path | str) -> Scenario:
+        return cls.model_validate(json.loads(Path(path).read_text(encoding="utf-8")))
+
+    @classmethod
+    def bundled(cls, name: str) -> Scenario:
+        text = (
+            resources.files("agent_tui.sim")
+            .joinpath("scenarios", f"{name}.json")
+            .read_text(encoding="utf-8")
+        )
+        return cls.model_validate(json.loads(text))

@@ -1,0 +1,387 @@
+"""A scripted Messages API on 127.0.0.1 that the real Claude Code CLI talks to.
+
+It speaks the public streaming format (server-sent events), answers with text and
+``tool_use`` blocks so the CLI really runs tools, and with HTTP errors shaped like the real
+API's.  It runs in a daemon thread so both asyncio code and plain tests can use it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from agent_tui.sim.scenario import Scenario, Script, Step, ToolCall
+
+ERROR_REPLIES: dict[str, tuple[int, str, str]] = {
+    "tool_concurrency": (
+        400,
+        "invalid_request_error",
+        "messages.{n}: `tool_use` ids were found without `tool_result` blocks immediately "
+        "after: toolu_sim_orphan. Each `tool_use` block must have a corresponding "
+        "`tool_result` block in the next message.",
+    ),
+    "bad_request": (400, "invalid_request_error", "max_tokens: field required"),
+    "rate_limit": (
+        429,
+        "rate_limit_error",
+        "This request would exceed the rate limit for your organization.",
+    ),
+    "overloaded": (529, "overloaded_error", "Overloaded"),
+    "server_error": (500, "api_error", "Internal server error"),
+    "auth": (401, "authentication_error", "invalid x-api-key"),
+}
+
+PROMPT_FIELDS = {
+    "project": r"Project directory: (.+)",
+    "spec_dir": r"Spec directory: (.+)",
+    "plan": r"Plan file: (.+)",
+}
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """What one request to the sim carried (tests assert on these)."""
+
+    session_id: str | None
+    script: str | None
+    turn: int
+    authorization: str | None
+    api_key: str | None
+    model: str | None
+    status: int
+
+    @property
+    def bearer(self) -> str | None:
+        if self.authorization and self.authorization.lower().startswith("bearer "):
+            return self.authorization[7:]
+        return None
+
+
+class SimServer:
+    """Serve ``scenario`` on 127.0.0.1; ``base_url`` goes into ``ANTHROPIC_BASE_URL``."""
+
+    def __init__(self, scenario: Scenario, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.scenario = scenario
+        self.requests: list[RecordedRequest] = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._assigned: dict[str, tuple[Script | None, list[Step]]] = {}
+        self._session_counts: dict[int, int] = {}
+        self._ids = itertools.count(1)
+        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> SimServer:
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> SimServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def requests_for(self, script_match: str) -> list[RecordedRequest]:
+        with self._lock:
+            return [r for r in self.requests if r.script == script_match]
+
+    def _session_steps(self, session_id: str, prompt: str) -> tuple[Script | None, list[Step]]:
+        with self._lock:
+            if session_id not in self._assigned:
+                script = self.scenario.script_for(prompt)
+                if script is None:
+                    self._assigned[session_id] = (None, [])
+                else:
+                    key = id(script)
+                    index = self._session_counts.get(key, 0)
+                    self._session_counts[key] = index + 1
+                    steps = script.sessions[min(index, len(script.sessions) - 1)]
+                    self._assigned[session_id] = (script, steps)
+            return self._assigned[session_id]
+
+    def _record(self, request: RecordedRequest) -> None:
+        with self._lock:
+            self.requests.append(request)
+
+    def next_tool_id(self) -> str:
+        return f"toolu_sim_{next(self._ids):04d}"
+
+
+def _prompt_text(body: dict[str, Any]) -> str:
+    messages = body.get("messages") or []
+    if not messages:
+        return ""
+    content = messages[0].get("content")
+    if isinstance(content, str):
+        return content
+    return "\n".join(b.get("text", "") for b in content if isinstance(b, dict))
+
+
+def _prompt_fields(prompt: str) -> dict[str, str]:
+    fields = {}
+    for name, pattern in PROMPT_FIELDS.items():
+        found = re.search(pattern, prompt)
+        if found:
+            fields[name] = found.group(1).strip()
+    return fields
+
+
+def _fill(value: Any, fields: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        for name, replacement in fields.items():
+            value = value.replace("{" + name + "}", replacement)
+        return value
+    if isinstance(value, dict):
+        return {k: _fill(v, fields) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, fields) for v in value]
+    return value
+
+
+def status_edit(plan_path: str, subtask_id: str, status: str) -> dict[str, str]:
+    """The Edit a careful model would make to set one subtask's status in the plan file."""
+    text = Path(plan_path).read_text(encoding="utf-8")
+    id_match = re.search(r'"id"\s*:\s*"' + re.escape(subtask_id) + r'"', text)
+    if not id_match:
+        raise ValueError(f"subtask {subtask_id} not in {plan_path}")
+    status_match = re.compile(r'"status"\s*:\s*"[a-z_]+"').search(text, id_match.end())
+    if not status_match:
+        raise ValueError(f"subtask {subtask_id} has no status in {plan_path}")
+    old = text[id_match.start() : status_match.end()]
+    new = old[: status_match.start() - id_match.start()] + f'"status": "{status}"'
+    return {"file_path": plan_path, "old_string": old, "new_string": new}
+
+
+def _tool_input(server: SimServer, call: ToolCall, fields: dict[str, str]) -> dict[str, Any]:
+    if call.set_status:
+        return status_edit(fields["plan"], call.set_status["subtask"], call.set_status["status"])
+    return _fill(call.input, fields)
+
+
+def _sse(event: str, data: dict[str, Any]) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+def _reply_events(
+    server: SimServer, step: Step, model: str, fields: dict[str, str], prompt_tokens: int
+) -> list[bytes]:
+    message_id = f"msg_sim_{next(server._ids):04d}"
+    events = [
+        _sse(
+            "message_start",
+            {
+                "type": "message_start",
+                "message": {
+                    "id": message_id,
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": {"input_tokens": prompt_tokens, "output_tokens": 1},
+                },
+            },
+        )
+    ]
+    index = 0
+    output_tokens = 0
+    if step.text:
+        events.append(
+            _sse(
+                "content_block_start",
+                {
+                    "type": "content_block_start",
+                    "index": 0,
+                    "content_block": {"type": "text", "text": ""},
+                },
+            )
+        )
+        for chunk in re.findall(r"\S+\s*", _fill(step.text, fields)):
+            output_tokens += 1
+            events.append(
+                _sse(
+                    "content_block_delta",
+                    {
+                        "type": "content_block_delta",
+                        "index": 0,
+                        "delta": {"type": "text_delta", "text": chunk},
+                    },
+                )
+            )
+        events.append(_sse("content_block_stop", {"type": "content_block_stop", "index": 0}))
+        index = 1
+    for call in step.tools:
+        tool_input = _tool_input(server, call, fields)
+        block = {"type": "tool_use", "id": server.next_tool_id(), "name": call.name, "input": {}}
+        events.append(
+            _sse(
+                "content_block_start",
+                {"type": "content_block_start", "index": index, "content_block": block},
+            )
+        )
+        events.append(
+            _sse(
+                "content_block_delta",
+                {
+                    "type": "content_block_delta",
+                    "index": index,
+                    "delta": {"type": "input_json_delta", "partial_json": json.dumps(tool_input)},
+                },
+            )
+        )
+        events.append(_sse("content_block_stop", {"type": "content_block_stop", "index": index}))
+        output_tokens += 20
+        index += 1
+    stop_reason = "tool_use" if step.tools else "end_turn"
+    events.append(
+        _sse(
+            "message_delta",
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": stop_reason, "stop_sequence": None},
+                "usage": {"output_tokens": output_tokens},
+            },
+        )
+    )
+    events.append(_sse("message_stop", {"type": "message_stop"}))
+    return events
+
+
+def _handler_for(server: SimServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet: the CLI's requests are recorded in ``server.requests`` instead."""
+
+        def _json(self, status: int, payload: dict[str, Any]) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("content-type", "application/json")
+            self.send_header("request-id", "req_sim")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            self._json(
+                404,
+                {"type": "error", "error": {"type": "not_found_error", "message": "no such route"}},
+            )
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            raw = self.rfile.read(length)
+            path = self.path.split("?", 1)[0]
+            try:
+                body = json.loads(raw or b"{}")
+            except json.JSONDecodeError:
+                self._json(
+                    400,
+                    {
+                        "type": "error",
+                        "error": {"type": "invalid_request_error", "message": "bad json"},
+                    },
+                )
+                return
+            if path.endswith("/count_tokens"):
+                self._json(200, {"input_tokens": len(raw) // 4})
+                return
+            if path != "/v1/messages":
+                self.do_GET()
+                return
+            self._messages(body, len(raw))
+
+        def _messages(self, body: dict[str, Any], size: int) -> None:
+            session_id = self.headers.get("x-claude-code-session-id")
+            prompt = _prompt_text(body)
+            turn = sum(1 for m in body.get("messages", []) if m.get("role") == "assistant")
+            is_side_request = not body.get("tools")
+            script, steps = (None, [])
+            if session_id and not is_side_request:
+                script, steps = server._session_steps(session_id, prompt)
+            if steps:
+                step = steps[min(turn, len(steps) - 1)]
+            else:
+                step = Step(text=server.scenario.fallback_text)
+            status = 200
+            if step.error:
+                status = ERROR_REPLIES[step.error][0]
+            server._record(
+                RecordedRequest(
+                    session_id=session_id,
+                    script=script.match if script else None,
+                    turn=turn,
+                    authorization=self.headers.get("authorization"),
+                    api_key=self.headers.get("x-api-key"),
+                    model=body.get("model"),
+                    status=status,
+                )
+            )
+            if step.error:
+                code, error_type, message = ERROR_REPLIES[step.error]
+                message = message.replace("{n}", str(max(1, len(body.get("messages", [])) - 1)))
+                self._json(
+                    code, {"type": "error", "error": {"type": error_type, "message": message}}
+                )
+                return
+            fields = _prompt_fields(prompt)
+            if step.fault:
+                self._fault(step.fault)
+                return
+            events = _reply_events(
+                server, step, body.get("model") or "claude-sim", fields, size // 16
+            )
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.send_header("cache-control", "no-cache")
+            self.send_header("transfer-encoding", "chunked")
+            self.end_headers()
+            for event in events:
+                if server.scenario.pace_s and not server._stopping.is_set():
+                    time.sleep(server.scenario.pace_s)
+                self._chunk(event)
+            self._chunk(b"")
+
+        def _chunk(self, data: bytes) -> None:
+            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+            self.wfile.flush()
+
+        def _fault(self, fault: str) -> None:
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.send_header("transfer-encoding", "chunked")
+            self.end_headers()
+            if fault == "malformed":
+                self._chunk(b"event: message_start\ndata: {this is not json\n\n")
+                self._chunk(b"")
+            elif fault == "drop":
+                self._chunk(b'event: message_start\ndata: {"type": "message_start"')
+                self.close_connection = True
+            else:
+                server._stopping.wait()
+                self.close_connection = True
+
+    return Handler

@@ -1,0 +1,171 @@
+"""The scripted Messages API, spoken to over HTTP the way the CLI speaks to it."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+from pydantic import ValidationError
+
+from agent_tui.sim.scenario import Scenario
+from agent_tui.sim.server import SimServer, status_edit
+
+
+def post(sim: SimServer, body: dict, session: str = "s1", token: str = "tok-a") -> tuple[int, str]:
+    request = urllib.request.Request(
+        sim.base_url + "/v1/messages?beta=true",
+        data=json.dumps(body).encode(),
+        headers={
+            "content-type": "application/json",
+            "authorization": f"Bearer {token}",
+            "x-claude-code-session-id": session,
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def events_of(sse: str) -> list[dict]:
+    return [json.loads(line[6:]) for line in sse.splitlines() if line.startswith("data: ")]
+
+
+def streamed_text(sse: str) -> str:
+    return "".join(
+        e["delta"]["text"]
+        for e in events_of(sse)
+        if e["type"] == "content_block_delta" and e["delta"]["type"] == "text_delta"
+    )
+
+
+def conversation(prompt: str, assistant_turns: int = 0) -> dict:
+    messages = [{"role": "user", "content": [{"type": "text", "text": prompt}]}]
+    for _ in range(assistant_turns):
+        messages += [
+            {"role": "assistant", "content": [{"type": "text", "text": "..."}]},
+            {"role": "user", "content": [{"type": "text", "text": "result"}]},
+        ]
+    return {"model": "claude-test", "messages": messages, "tools": [{"name": "Bash"}]}
+
+
+SCENARIO = Scenario.model_validate(
+    {
+        "scripts": [
+            {
+                "match": r"Subtask ID: 1\.1\b",
+                "sessions": [
+                    [{"error": "tool_concurrency"}],
+                    [
+                        {
+                            "text": "Writing {project}/a.txt",
+                            "tools": [
+                                {
+                                    "name": "Write",
+                                    "input": {"file_path": "{project}/a.txt", "content": "x"},
+                                }
+                            ],
+                        },
+                        {"text": "Done."},
+                    ],
+                ],
+            }
+        ]
+    }
+)
+PROMPT = "Subtask ID: 1.1\nProject directory: /work/p\nPlan file: /work/p/plan.json\n"
+
+
+def test_streams_text_and_tool_use_then_errors_by_session():
+    with SimServer(SCENARIO) as sim:
+        status, body = post(sim, conversation(PROMPT), session="first")
+        assert status == 400
+        error = json.loads(body)["error"]
+        assert "`tool_use` ids were found without `tool_result` blocks" in error["message"]
+        # A retry of the same request in the same session gets the same answer.
+        assert post(sim, conversation(PROMPT), session="first")[0] == 400
+
+        status, body = post(sim, conversation(PROMPT), session="second", token="tok-b")
+        assert status == 200
+        events = events_of(body)
+        assert events[0]["type"] == "message_start"
+        assert streamed_text(body) == "Writing /work/p/a.txt"
+        tool_json = next(
+            e["delta"]["partial_json"]
+            for e in events
+            if e.get("delta", {}).get("type") == "input_json_delta"
+        )
+        assert json.loads(tool_json) == {"file_path": "/work/p/a.txt", "content": "x"}
+        assert events[-2]["delta"]["stop_reason"] == "tool_use"
+
+        status, body = post(
+            sim, conversation(PROMPT, assistant_turns=1), session="second", token="tok-b"
+        )
+        assert events_of(body)[-2]["delta"]["stop_reason"] == "end_turn"
+
+    assert [(r.session_id, r.status, r.turn) for r in sim.requests] == [
+        ("first", 400, 0),
+        ("first", 400, 0),
+        ("second", 200, 0),
+        ("second", 200, 1),
+    ]
+    assert [r.bearer for r in sim.requests] == ["tok-a", "tok-a", "tok-b", "tok-b"]
+
+
+def test_unscripted_requests_get_the_fallback_reply():
+    with SimServer(SCENARIO) as sim:
+        status, body = post(sim, conversation("something else"))
+    assert status == 200
+    assert "Nothing scripted" in streamed_text(body)
+
+
+def test_status_edit_targets_only_the_named_subtask(tmp_path):
+    plan = tmp_path / "plan.json"
+    plan.write_text(
+        json.dumps(
+            {
+                "phases": [
+                    {
+                        "id": "1",
+                        "subtasks": [
+                            {"id": "1.1", "status": "pending"},
+                            {"id": "1.2", "status": "pending"},
+                        ],
+                    }
+                ]
+            },
+            indent=2,
+        )
+    )
+    edit = status_edit(str(plan), "1.2", "completed")
+    text = plan.read_text()
+    assert text.count(edit["old_string"]) == 1
+    updated = json.loads(text.replace(edit["old_string"], edit["new_string"]))
+    assert [s["status"] for s in updated["phases"][0]["subtasks"]] == ["pending", "completed"]
+
+
+def test_a_step_must_be_exactly_one_kind():
+    with pytest.raises(ValidationError):
+        Scenario.model_validate(
+            {"scripts": [{"match": "x", "sessions": [[{"text": "a", "error": "auth"}]]}]}
+        )
+    with pytest.raises(ValidationError):
+        Scenario.model_validate({"scripts": [{"match": "x", "sessions": []}]})
+
+
+def test_bundled_demo_scenario_covers_the_sample_plan():
+    from importlib import resources
+
+    demo = Scenario.bundled("demo")
+    plan = json.loads(
+        resources.files("agent_tui.sim")
+        .joinpath("sample", "spec", "implementation_plan.json")
+        .read_text()
+    )
+    ids = [s["id"] for p in plan["phases"] for s in p["subtasks"]]
+    assert all(demo.script_for(f"Subtask ID: {sid}\n") is not None for sid in ids)
+    burst = demo.script_for("Subtask ID: 2.1\n")
+    assert any(step.error == "tool_concurrency" for step in burst.sessions[0])
