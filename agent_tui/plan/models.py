@@ -1,0 +1,94 @@
+"""Pydantic models of Auto-Claude's ``implementation_plan.json``.
+
+Every model keeps fields it does not know (``extra="allow"``), so a load/save round trip
+never drops what other tools wrote.  Legacy names are read: ``chunks`` for subtasks,
+``subtask_id`` for id, ``title`` for a missing description.  Phase ids may be numbers in real
+files; they are read as strings.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SubtaskStatus = Literal["pending", "in_progress", "completed", "blocked", "failed"]
+STATUSES: tuple[str, ...] = ("pending", "in_progress", "completed", "blocked", "failed")
+
+
+def _as_text(value: Any) -> Any:
+    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+class _PlanModel(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class Verification(_PlanModel):
+    type: str | None = None
+    command: str | None = None
+    expected: str | None = None
+
+
+class Subtask(_PlanModel):
+    id: str
+    description: str = ""
+    status: SubtaskStatus = "pending"
+    files_to_modify: list[str] = Field(default_factory=list)
+    files_to_create: list[str] = Field(default_factory=list)
+    verification: Verification | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_names(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            if "id" not in data and "subtask_id" in data:
+                data["id"] = data.pop("subtask_id")
+            if "description" not in data and "title" in data:
+                data["description"] = data.pop("title")
+        return data
+
+    _id_text = field_validator("id", mode="before")(_as_text)
+
+
+class Phase(_PlanModel):
+    id: str
+    name: str = ""
+    depends_on: list[str] = Field(default_factory=list)
+    subtasks: list[Subtask] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_names(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            if "subtasks" not in data and "chunks" in data:
+                data["subtasks"] = data.pop("chunks")
+            if "id" not in data and "phase" in data:
+                data["id"] = data["phase"]
+        return data
+
+    _id_text = field_validator("id", mode="before")(_as_text)
+
+    @field_validator("depends_on", mode="before")
+    @classmethod
+    def _deps_text(cls, value: Any) -> Any:
+        return [_as_text(v) for v in value] if isinstance(value, list) else value
+
+    @property
+    def complete(self) -> bool:
+        return all(s.status == "completed" for s in self.subtasks)
+
+
+class ImplementationPlan(_PlanModel):
+    feature: str = ""
+    workflow_type: str | None = None
+    phases: list[Phase] = Field(default_factory=list)
+
+    def subtasks(self) -> list[Subtask]:
+        return [s for phase in self.phases for s in phase.subtasks]
+
+    def to_json_data(self) -> dict[str, Any]:
+        """The plan as JSON data: canonical names, unknown fields kept, no invented defaults."""
+        return self.model_dump(mode="json", exclude_unset=True, by_alias=True)

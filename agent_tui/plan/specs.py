@@ -1,0 +1,41 @@
+"""Find a spec directory: a path, or a number/name prefix under ``.auto-claude/specs/``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent_tui.plan.store import PlanError
+
+SPECS_SUBDIR = Path(".auto-claude") / "specs"
+
+
+def find_spec_dir(project_dir: Path, spec: str | None) -> Path:
+    """The spec directory to run; raises PlanError with one clear sentence when there is none."""
+    specs_root = project_dir / SPECS_SUBDIR
+    if spec:
+        as_path = Path(spec).expanduser()
+        for candidate in (as_path, project_dir / as_path):
+            if candidate.is_dir() and (candidate.is_absolute() or "/" in spec):
+                return candidate.resolve()
+    available = (
+        sorted(p.name for p in specs_root.iterdir() if p.is_dir()) if specs_root.is_dir() else []
+    )
+    if not spec:
+        if len(available) == 1:
+            return (specs_root / available[0]).resolve()
+        if not available:
+            raise PlanError(f"no specs in {specs_root}: create one there or pass --spec PATH")
+        raise PlanError(
+            f"{len(available)} specs in {specs_root} ({', '.join(available)}): pick one with --spec"
+        )
+    matches = [name for name in available if name == spec or name.startswith(spec)]
+    if not matches and spec.isdigit():
+        matches = [
+            name for name in available if name.split("-", 1)[0].lstrip("0") == spec.lstrip("0")
+        ]
+    if len(matches) == 1:
+        return (specs_root / matches[0]).resolve()
+    if not matches:
+        listing = ", ".join(available) or "none"
+        raise PlanError(f"spec {spec!r} not found under {specs_root} (available: {listing})")
+    raise PlanError(f"spec {spec!r} is ambiguous: {', '.join(matches)}")
