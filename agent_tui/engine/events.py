@@ -253,4 +253,3 @@ EVENT_TYPES: dict[str, type[Event]] = {
 
 EventSink = Callable[[Event], Awaitable[None]]
 """Where the loop sends its events: one async callback."""
-

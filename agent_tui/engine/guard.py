@@ -24,7 +24,8 @@ DEFAULT_BASH_ALLOWLIST: tuple[str, ...] = (
 WRITE_TOOLS = {"Write": "file_path", "Edit": "file_path", "MultiEdit": "file_path",
                "NotebookEdit": "notebook_path"}  # fmt: skip
 
-_SEPARATORS = re.compile(r"\|\||&&|[;|&\n]")
+_FD_DUPLICATION = re.compile(r"\d*[<>]&(?:\d+|-)")
+_OPERATORS = {";", "&", "|", "&&", "||", "|&", ";;", "(", ")"}
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 _SAFE_OUTSIDE_PATHS = {"/dev/null", "/dev/stdout", "/dev/stderr"}
 
@@ -75,19 +76,17 @@ class Guard:
     def _check_bash(self, command: str) -> str | None:
         if "`" in command or "$(" in command or "<(" in command or ">(" in command:
             return "Bash denied: command substitution is not allowed; run one plain command."
-        for segment in _SEPARATORS.split(command):
-            reason = self._check_segment(segment.strip())
+        try:
+            segments = _split_commands(command)
+        except ValueError:
+            return f"Bash denied: cannot parse {command!r}."
+        for words in segments:
+            reason = self._check_segment(words)
             if reason:
                 return reason
         return None
 
-    def _check_segment(self, segment: str) -> str | None:
-        if not segment:
-            return None
-        try:
-            words = shlex.split(segment)
-        except ValueError:
-            return f"Bash denied: cannot parse {segment!r}."
+    def _check_segment(self, words: list[str]) -> str | None:
         while words and _ASSIGNMENT.match(words[0]):
             words.pop(0)
         if not words:
@@ -113,3 +112,17 @@ class Guard:
         if looks_like_path or os.path.lexists(self.project_dir / target):
             return target
         return None
+
+
+def _split_commands(command: str) -> list[list[str]]:
+    """Split a shell line into simple commands, quotes respected, at ``; & | && ||``."""
+    command = _FD_DUPLICATION.sub(" ", command).replace("&>", ">").replace("\n", " ; ")
+    lexer = shlex.shlex(command, posix=True, punctuation_chars=";&|()")
+    lexer.whitespace_split = True
+    segments: list[list[str]] = [[]]
+    for token in lexer:
+        if token in _OPERATORS:
+            segments.append([])
+        else:
+            segments[-1].append(token)
+    return [words for words in segments if words]

@@ -1,0 +1,105 @@
+"""Attempt history and stuck subtasks: ``<spec>/memory/attempt_history.json``.
+
+Every change is written at once (atomically), so a crash loses no attempt.  The shape stays
+close to upstream Auto-Claude's file, and keys this module does not know are preserved.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from agent_tui.atomic import atomic_write_text
+
+
+class RecoveryError(Exception):
+    """The attempt history cannot be read; one sentence."""
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class AttemptHistory:
+    def __init__(self, spec_dir: Path, now: Callable[[], datetime] = _utc_now) -> None:
+        self.path = spec_dir / "memory" / "attempt_history.json"
+        self._now = now
+        self.data = self._load()
+
+    def _load(self) -> dict[str, Any]:
+        try:
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            stamp = self._stamp()
+            return {
+                "subtasks": {},
+                "stuck_subtasks": [],
+                "metadata": {"created_at": stamp, "last_updated": stamp},
+            }
+        except OSError as exc:
+            raise RecoveryError(f"{self.path}: cannot read ({exc.strerror})") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise RecoveryError(
+                f"{self.path}: not valid JSON ({exc.msg}, line {exc.lineno})"
+            ) from None
+        if not isinstance(data, dict):
+            raise RecoveryError(f"{self.path}: must be a JSON object")
+        data.setdefault("subtasks", {})
+        data.setdefault("stuck_subtasks", [])
+        data.setdefault("metadata", {})
+        return data
+
+    def _stamp(self) -> str:
+        return self._now().isoformat(timespec="seconds")
+
+    def save(self) -> None:
+        self.data["metadata"]["last_updated"] = self._stamp()
+        atomic_write_text(self.path, json.dumps(self.data, indent=2, ensure_ascii=False) + "\n")
+
+    def record_attempt(
+        self, subtask_id: str, session: int, outcome: str, error_kind: str | None, message: str
+    ) -> None:
+        entry = self.data["subtasks"].setdefault(subtask_id, {"attempts": [], "status": "pending"})
+        entry["attempts"].append(
+            {
+                "session": session,
+                "ts": self._stamp(),
+                "outcome": outcome,
+                "error_kind": error_kind,
+                "message": message,
+            }
+        )
+        entry["status"] = "completed" if outcome == "success" else "failed"
+        self.save()
+
+    def attempt_count(self, subtask_id: str) -> int:
+        return len(self.data["subtasks"].get(subtask_id, {}).get("attempts", []))
+
+    def mark_stuck(self, subtask_id: str, reason: str) -> None:
+        self.clear_stuck(subtask_id, save=False)
+        self.data["stuck_subtasks"].append(
+            {
+                "subtask_id": subtask_id,
+                "reason": reason,
+                "escalated_at": self._stamp(),
+                "attempt_count": self.attempt_count(subtask_id),
+            }
+        )
+        self.save()
+
+    def clear_stuck(self, subtask_id: str, *, save: bool = True) -> None:
+        stuck = self.data["stuck_subtasks"]
+        self.data["stuck_subtasks"] = [s for s in stuck if s.get("subtask_id") != subtask_id]
+        if save:
+            self.save()
+
+    def is_stuck(self, subtask_id: str) -> bool:
+        return subtask_id in self.stuck_ids()
+
+    def stuck_ids(self) -> set[str]:
+        return {str(s.get("subtask_id")) for s in self.data["stuck_subtasks"]}

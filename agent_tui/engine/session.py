@@ -1,0 +1,335 @@
+"""One agent session: a fresh ``ClaudeSDKClient``, SDK messages in, engine events out.
+
+API errors do not arrive as exceptions through the SDK (see the reference doc): they come
+as an ``AssistantMessage`` with ``error`` set and a ``ResultMessage`` with ``is_error``.  So
+the outcome is decided from the messages first and from exception text only as a fallback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from claude_agent_sdk import (
+    AssistantMessage,
+    ClaudeAgentOptions,
+    ClaudeSDKClient,
+    CLINotFoundError,
+    HookMatcher,
+    ResultMessage,
+    SystemMessage,
+    TextBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+    UserMessage,
+)
+
+from agent_tui.auth.credentials import redact
+from agent_tui.engine import events as ev
+from agent_tui.engine.clock import Clock
+from agent_tui.engine.errors import ErrorKind, classify_exception, classify_message
+from agent_tui.engine.guard import Guard
+from agent_tui.engine.transcript import Transcript, TranscriptError
+
+DEFAULT_ALLOWED_TOOLS = ("Read", "Write", "Edit", "MultiEdit", "Glob", "Grep", "Bash", "TodoWrite")
+SUMMARY_WIDTH = 100
+
+
+class CLIMissingError(RuntimeError):
+    """The Claude Code CLI could not be found: a set-up problem, not a session failure."""
+
+
+@dataclass
+class SessionSpec:
+    """Everything one session needs; built fresh by the loop for every session."""
+
+    number: int
+    kind: str  # "planner" or "coder"
+    subtask_id: str | None
+    prompt: str
+    cwd: Path
+    env: dict[str, str]
+    transcript_path: Path
+    guard: Guard
+    model: str | None = None
+    allowed_tools: tuple[str, ...] = DEFAULT_ALLOWED_TOOLS
+    idle_timeout_s: float = 600.0
+    cli_path: str | None = None
+
+
+@dataclass
+class SessionOutcome:
+    outcome: str  # "success", "error", "interrupted", "timeout"
+    error_kind: ErrorKind | None = None
+    message: str = ""
+    cost_usd: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    tool_calls: int = 0
+    api_retries: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "success"
+
+
+def summarize_tool(name: str, tool_input: dict[str, Any], cwd: Path | None = None) -> str:
+    """One line that says what a tool call does: its path, command or pattern."""
+    value: Any = None
+    for key in ("command", "file_path", "notebook_path", "pattern", "path", "url", "query"):
+        if tool_input.get(key):
+            value = tool_input[key]
+            break
+    if value is None:
+        value = next((v for v in tool_input.values() if isinstance(v, str) and v), "")
+    text = str(value)
+    if cwd is not None and text.startswith(str(cwd) + "/"):
+        text = text[len(str(cwd)) + 1 :]
+    text = " ".join(text.split())
+    if len(text) > SUMMARY_WIDTH:
+        text = text[: SUMMARY_WIDTH - 1] + "…"
+    return redact(text)
+
+
+def summarize_result(content: Any) -> str:
+    if isinstance(content, list):
+        content = " ".join(str(b.get("text", "")) for b in content if isinstance(b, dict))
+    text = " ".join(str(content or "").split())
+    if len(text) > SUMMARY_WIDTH:
+        text = text[: SUMMARY_WIDTH - 1] + "…"
+    return redact(text)
+
+
+async def _idle_guarded(stream: AsyncIterator[Any], idle_timeout_s: float) -> AsyncIterator[Any]:
+    iterator = stream.__aiter__()
+    while True:
+        try:
+            item = await asyncio.wait_for(iterator.__anext__(), timeout=idle_timeout_s)
+        except StopAsyncIteration:
+            return
+        yield item
+
+
+class AgentSession:
+    """Runs one session to its end and reports it as engine events plus a ``SessionOutcome``."""
+
+    def __init__(
+        self,
+        spec: SessionSpec,
+        emit: ev.EventSink,
+        clock: Clock,
+        client_factory: Callable[[ClaudeAgentOptions], Any] = ClaudeSDKClient,
+    ) -> None:
+        self.spec = spec
+        self._emit = emit
+        self._clock = clock
+        self._client_factory = client_factory
+        self._client: Any = None
+        self._interrupted = False
+        self._stderr_tail: collections.deque[str] = collections.deque(maxlen=20)
+        self._tool_names: dict[str, str] = {}
+
+    def options(self) -> ClaudeAgentOptions:
+        spec = self.spec
+        return ClaudeAgentOptions(
+            cwd=str(spec.cwd),
+            model=spec.model,
+            allowed_tools=list(spec.allowed_tools),
+            permission_mode="acceptEdits",
+            env=dict(spec.env),
+            stderr=self._stderr_tail.append,
+            hooks={"PreToolUse": [HookMatcher(hooks=[spec.guard.hook])]},
+            setting_sources=["project"],
+            cli_path=spec.cli_path,
+        )
+
+    async def interrupt(self) -> None:
+        """Ask the CLI to stop the running turn; the session then ends as ``interrupted``."""
+        self._interrupted = True
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._client.interrupt(), timeout=5)
+
+    async def run(self) -> SessionOutcome:
+        transcript = Transcript(self.spec.transcript_path)
+        outcome = SessionOutcome(outcome="error", error_kind=ErrorKind.OTHER)
+        try:
+            transcript.write(
+                "prompt",
+                {
+                    "kind": self.spec.kind,
+                    "subtask_id": self.spec.subtask_id,
+                    "text": self.spec.prompt,
+                },
+            )
+            outcome = await self._converse(transcript)
+        except TranscriptError as exc:
+            outcome = SessionOutcome(outcome="error", error_kind=ErrorKind.OTHER, message=str(exc))
+            raise
+        finally:
+            if self._stderr_tail and not outcome.ok:
+                with contextlib.suppress(TranscriptError):
+                    transcript.write("stderr", list(self._stderr_tail))
+            with contextlib.suppress(TranscriptError):
+                transcript.write("outcome", outcome)
+            transcript.close()
+        return outcome
+
+    async def _converse(self, transcript: Transcript) -> SessionOutcome:
+        outcome: SessionOutcome | None = None
+        error_kind: ErrorKind | None = None
+        error_text = ""
+        tool_calls = 0
+        api_retries: list[dict[str, Any]] = []
+        try:
+            async with self._client_factory(self.options()) as client:
+                self._client = client
+                if self._interrupted:
+                    return SessionOutcome(outcome="interrupted", message="interrupted")
+                await client.query(self.spec.prompt)
+                stream = _idle_guarded(client.receive_response(), self.spec.idle_timeout_s)
+                async for message in stream:
+                    transcript.write("message", message)
+                    kind = classify_message(message)
+                    if isinstance(message, AssistantMessage):
+                        if kind is not None:
+                            error_kind = kind
+                            error_text = redact(_message_text(message))
+                            await self._emit_error(kind, error_text)
+                        else:
+                            tool_calls += await self._assistant(message)
+                    elif isinstance(message, UserMessage):
+                        await self._user(message)
+                    elif isinstance(message, SystemMessage) and message.subtype == "api_retry":
+                        api_retries.append(dict(message.data))
+                        await self._api_retry(message.data)
+                    elif isinstance(message, ResultMessage):
+                        outcome = self._result(message, error_kind, error_text)
+        except CLINotFoundError as exc:
+            raise CLIMissingError(str(exc)) from exc
+        except TimeoutError:
+            message = (
+                f"no message from the CLI for {self.spec.idle_timeout_s:g} s: session abandoned"
+            )
+            await self._emit_error(ErrorKind.OTHER, message)
+            return SessionOutcome(
+                outcome="timeout",
+                error_kind=ErrorKind.OTHER,
+                message=message,
+                tool_calls=tool_calls,
+                api_retries=api_retries,
+            )
+        except TranscriptError:
+            raise
+        except Exception as exc:
+            if self._interrupted:
+                return SessionOutcome(outcome="interrupted", message="interrupted")
+            text = redact(f"{type(exc).__name__}: {exc}")
+            if self._stderr_tail:
+                text += " | " + redact(self._stderr_tail[-1])
+            kind = error_kind or classify_exception(exc)
+            await self._emit_error(kind, text)
+            return SessionOutcome(
+                outcome="error",
+                error_kind=kind,
+                message=text,
+                tool_calls=tool_calls,
+                api_retries=api_retries,
+            )
+        finally:
+            self._client = None
+        if outcome is None:
+            outcome = SessionOutcome(
+                outcome="interrupted" if self._interrupted else "error",
+                error_kind=None if self._interrupted else (error_kind or ErrorKind.OTHER),
+                message=error_text or "the CLI ended without a result",
+            )
+        outcome.tool_calls = tool_calls
+        outcome.api_retries = api_retries
+        return outcome
+
+    def _result(
+        self, message: ResultMessage, error_kind: ErrorKind | None, error_text: str
+    ) -> SessionOutcome:
+        usage = message.usage or {}
+        input_tokens = (
+            int(usage.get("input_tokens") or 0)
+            + int(usage.get("cache_read_input_tokens") or 0)
+            + int(usage.get("cache_creation_input_tokens") or 0)
+        )
+        common = {
+            "cost_usd": float(message.total_cost_usd or 0.0),
+            "input_tokens": input_tokens,
+            "output_tokens": int(usage.get("output_tokens") or 0),
+        }
+        reason = message.terminal_reason or ""
+        if self._interrupted or reason.startswith("aborted"):
+            return SessionOutcome(outcome="interrupted", message="interrupted", **common)
+        if message.is_error or error_kind is not None:
+            kind = classify_message(message) or error_kind or ErrorKind.OTHER
+            text = redact(message.result or error_text or message.subtype)
+            return SessionOutcome(outcome="error", error_kind=kind, message=text, **common)
+        return SessionOutcome(outcome="success", message=redact(message.result or ""), **common)
+
+    async def _assistant(self, message: AssistantMessage) -> int:
+        calls = 0
+        for block in message.content:
+            if isinstance(block, TextBlock) and block.text.strip():
+                await self._emit(
+                    ev.AssistantText(session=self.spec.number, text=redact(block.text))
+                )
+            elif isinstance(block, ToolUseBlock):
+                calls += 1
+                self._tool_names[block.id] = block.name
+                summary = summarize_tool(block.name, block.input, self.spec.cwd)
+                await self._emit(
+                    ev.ToolUse(
+                        session=self.spec.number,
+                        tool_use_id=block.id,
+                        name=block.name,
+                        summary=summary,
+                    )
+                )
+        return calls
+
+    async def _user(self, message: UserMessage) -> None:
+        if isinstance(message.content, str):
+            return
+        for block in message.content:
+            if isinstance(block, ToolResultBlock):
+                await self._emit(
+                    ev.ToolResult(
+                        session=self.spec.number,
+                        tool_use_id=block.tool_use_id,
+                        is_error=bool(block.is_error),
+                        summary=summarize_result(block.content),
+                    )
+                )
+
+    async def _api_retry(self, data: dict[str, Any]) -> None:
+        delay_s = float(data.get("retry_delay_ms") or 0) / 1000
+        await self._emit(
+            ev.ApiRetry(
+                session=self.spec.number,
+                attempt=int(data.get("attempt") or 0),
+                max_retries=int(data.get("max_retries") or 0),
+                delay_s=delay_s,
+                error_status=data.get("error_status"),
+                error=data.get("error"),
+                deadline=self._clock.now() + delay_s,
+            )
+        )
+
+    async def _emit_error(self, kind: ErrorKind, text: str) -> None:
+        await self._emit(
+            ev.SessionError(session=self.spec.number, error_kind=str(kind), message=text)
+        )
+
+
+def _message_text(message: AssistantMessage) -> str:
+    return " ".join(b.text for b in message.content if isinstance(b, TextBlock))

@@ -1,0 +1,67 @@
+"""Append-only JSONL transcript of one session: every SDK message, masked, line by line."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from agent_tui.auth.credentials import redact
+
+_SESSION_FILE = re.compile(r"session-(\d+)\.jsonl$")
+
+
+class TranscriptError(OSError):
+    """The transcript could not be written (disk full, permissions): the loop must pause."""
+
+
+def next_transcript_path(logs_dir: Path) -> tuple[int, Path]:
+    """The next free ``session-NNN.jsonl`` in ``logs_dir``: earlier runs are never overwritten."""
+    highest = 0
+    if logs_dir.is_dir():
+        for entry in logs_dir.iterdir():
+            found = _SESSION_FILE.search(entry.name)
+            if found:
+                highest = max(highest, int(found.group(1)))
+    number = highest + 1
+    return number, logs_dir / f"session-{number:03d}.jsonl"
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {"kind": type(value).__name__, **dataclasses.asdict(value)}
+    return value
+
+
+class Transcript:
+    """Writes one JSON object per line, flushed at once; fsynced when closed."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - held open for the session
+        except OSError as exc:
+            raise TranscriptError(f"cannot open transcript {path}: {exc.strerror}") from exc
+
+    def write(self, kind: str, payload: Any) -> None:
+        record = {"ts": round(time.time(), 3), "type": kind, "data": _plain(payload)}
+        line = redact(json.dumps(record, default=str, ensure_ascii=False))
+        try:
+            self._handle.write(line + "\n")
+            self._handle.flush()
+        except OSError as exc:
+            raise TranscriptError(f"cannot write transcript {self.path}: {exc.strerror}") from exc
+
+    def close(self) -> None:
+        """Flush to disk; a failure here was already reported by the write that hit it."""
+        with contextlib.suppress(OSError):
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+        with contextlib.suppress(OSError):
+            self._handle.close()
