@@ -1,0 +1,231 @@
+"""Command line: parse, check the input, then run the TUI, headless mode or the demo.
+
+Bad input never gets a traceback: one sentence on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from agent_tui import __version__
+
+EXIT_BAD_INPUT = 2
+SUBCOMMANDS = ("run", "demo", "profiles")
+
+DESCRIPTION = """\
+Supervise an autonomous Claude coding loop over an Auto-Claude implementation_plan.json:
+a planner session if the plan is missing, then one fresh agent session per subtask until
+every subtask is completed.  The app shows the subtask tree, the streaming session log and
+any retry countdown; keys pause/resume the loop and switch the auth profile.
+"""
+
+EPILOG = """\
+examples:
+  agent-tui demo                          scripted model on 127.0.0.1, no credentials needed
+  agent-tui --project ~/code/app          run the only spec of ~/code/app in the app
+  agent-tui run --project . --spec 002 --headless --events jsonl
+  agent-tui profiles add work --config-dir ~/.claude-work
+
+exit codes: 0 all subtasks completed, 2 bad input or config, 3 stopped short
+(stuck subtask, --max-iterations, no usable profile), 130 interrupted.
+environment: ANTHROPIC_BASE_URL and CLAUDE_CODE_MAX_RETRIES pass through to the CLI;
+AGENT_TUI_CONFIG_DIR overrides where profiles are kept.
+"""
+
+
+class InputError(Exception):
+    """Bad input or configuration: reported as one line, exit 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from agent_tui.auth.commands import add_profiles_parser
+
+    parser = argparse.ArgumentParser(
+        prog="agent-tui",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"agent-tui {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="{run,demo,profiles}")
+
+    run = sub.add_parser(
+        "run",
+        help="run the coder loop on a project (the default command)",
+        description="Run the coder loop on DIR's spec: in the app, or headless with --headless.",
+    )
+    run.add_argument("--project", required=True, metavar="DIR", help="the project directory")
+    run.add_argument(
+        "--spec",
+        metavar="SPEC",
+        help="spec directory path, or a number/name prefix under DIR/.auto-claude/specs/ "
+        "(default: the only spec there)",
+    )
+    run.add_argument(
+        "--profile", metavar="NAME", help="auth profile to start with (default: active)"
+    )
+    run.add_argument("--model", metavar="M", help="model for every session (default: the CLI's)")
+    run.add_argument(
+        "--max-iterations", type=_positive_int, metavar="N", help="stop after N coder sessions"
+    )
+    _add_output_flags(run)
+
+    demo = sub.add_parser(
+        "demo",
+        help="run the bundled sample project against a scripted model (no credentials)",
+        description="Copy the bundled sample project to a temp dir (or --workdir), start the "
+        "scripted Messages API on 127.0.0.1 and drive the real bundled Claude Code CLI with it.",
+    )
+    demo.add_argument("--workdir", metavar="DIR", help="where to put the sample project (kept)")
+    _add_output_flags(demo)
+
+    add_profiles_parser(sub)
+    return parser
+
+
+def _add_output_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--headless", action="store_true", help="no app: print events to stdout")
+    parser.add_argument(
+        "--events",
+        choices=("text", "jsonl"),
+        default="text",
+        help="headless output: readable lines (default) or one JSON object per line",
+    )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _with_default_command(argv: Sequence[str]) -> list[str]:
+    args = list(argv)
+    if args and args[0] not in SUBCOMMANDS and args[0] not in ("-h", "--help", "--version"):
+        return ["run", *args]
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(_with_default_command(sys.argv[1:] if argv is None else argv))
+    if args.command is None:
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        if args.command == "profiles":
+            from agent_tui.auth.commands import run_profiles
+
+            return run_profiles(args)
+        if args.command == "demo":
+            return _demo(args)
+        return _run(args)
+    except InputError as exc:
+        print(f"agent-tui: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+
+
+def _check_cli_available() -> None:
+    """Fail early, with one line, when neither the bundled CLI nor ``claude`` on PATH exists."""
+    import claude_agent_sdk
+
+    bundled = Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude"
+    if not bundled.exists() and shutil.which("claude") is None:
+        raise InputError(
+            "the Claude Code CLI was not found: reinstall claude-agent-sdk (it bundles the CLI)"
+        )
+
+
+def _run(args: argparse.Namespace) -> int:
+    from agent_tui.auth.profiles import ProfileStore
+    from agent_tui.config import ConfigError
+    from agent_tui.engine.loop import CoderLoop, LoopConfig
+    from agent_tui.plan import PlanError, load_plan
+    from agent_tui.plan.specs import find_spec_dir
+
+    project = Path(args.project).expanduser()
+    if not project.is_dir():
+        raise InputError(f"project directory {args.project!r} does not exist")
+    project = project.resolve()
+    try:
+        spec_dir = find_spec_dir(project, args.spec)
+        plan_path = spec_dir / "implementation_plan.json"
+        if plan_path.exists():
+            load_plan(plan_path)
+        store = ProfileStore.load()
+        if args.profile:
+            store.get(args.profile)
+    except (PlanError, ConfigError) as exc:
+        raise InputError(str(exc)) from None
+    except KeyError:
+        raise InputError(
+            f"no profile named {args.profile!r} (see: agent-tui profiles list)"
+        ) from None
+    _check_cli_available()
+    settings = store.settings
+    config = LoopConfig(
+        project_dir=project,
+        spec_dir=spec_dir,
+        model=args.model or settings.model,
+        max_iterations=args.max_iterations,
+        bash_allowlist=settings.bash_allowlist,
+        auto_switch=settings.auto_switch,
+        pause_on_problem=not args.headless,
+        profile=args.profile,
+    )
+
+    def make_loop(sink):
+        return CoderLoop(config, store, sink)
+
+    return _launch(args, make_loop, title=f"agent-tui — {spec_dir.name}")
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from agent_tui.demo import create_workspace, demo_config, start_sim
+    from agent_tui.engine.loop import CoderLoop
+
+    _check_cli_available()
+    workspace = create_workspace(Path(args.workdir) if args.workdir else None)
+    sim = start_sim()
+    config = demo_config(workspace, sim, pause_on_problem=not args.headless)
+
+    def make_loop(sink):
+        return CoderLoop(config, workspace.profiles, sink)
+
+    try:
+        code = _launch(args, make_loop, title="agent-tui demo")
+    finally:
+        sim.stop()
+        if workspace.owns_root:
+            shutil.rmtree(workspace.root, ignore_errors=True)
+    if not workspace.owns_root:
+        print(f"demo project kept in {workspace.project_dir}", file=sys.stderr)
+    return code
+
+
+def _launch(args: argparse.Namespace, make_loop: Callable, *, title: str) -> int:
+    if args.headless:
+        from agent_tui.headless import run_headless
+
+        return asyncio.run(run_headless(make_loop, args.events))
+    if not sys.stdout.isatty() and not os.environ.get("AGENT_TUI_FORCE_APP"):
+        raise InputError("stdout is not a terminal: use --headless for plain output")
+    from agent_tui.tui.app import run_app
+
+    return run_app(make_loop, title=title)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,102 @@
+"""The demo: the bundled sample project, two throwaway profiles, and the sim on 127.0.0.1.
+
+Nothing here needs credentials or a network: the real bundled Claude Code CLI talks to the
+scripted Messages API, really edits the sample project, and marks subtasks in its plan.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from agent_tui.atomic import atomic_write_text
+from agent_tui.auth.profiles import Profile, ProfileStore
+from agent_tui.engine.loop import LoopConfig
+from agent_tui.sim.scenario import Scenario
+from agent_tui.sim.server import SimServer
+
+DEMO_SPEC = "001-greeter"
+DEMO_MODEL = "claude-sonnet-4-5"
+DEMO_PROFILES = ("demo-a", "demo-b")
+
+
+@dataclass
+class DemoWorkspace:
+    root: Path
+    project_dir: Path
+    spec_dir: Path
+    profiles: ProfileStore
+    home: Path
+    owns_root: bool = False
+    tokens: dict[str, str] = field(default_factory=dict)
+
+
+def _copy_tree(source: resources.abc.Traversable, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for entry in source.iterdir():
+        if entry.is_dir():
+            _copy_tree(entry, target / entry.name)
+        else:
+            (target / entry.name).write_bytes(entry.read_bytes())
+
+
+def create_workspace(root: Path | None = None) -> DemoWorkspace:
+    """Lay out a fresh sample project and two demo profiles under ``root`` (a temp dir if None)."""
+    owns_root = root is None
+    root = Path(tempfile.mkdtemp(prefix="agent-tui-demo-")) if root is None else root.resolve()
+    sample = resources.files("agent_tui.sim").joinpath("sample")
+    project_dir = root / "greeter"
+    if project_dir.exists():
+        shutil.rmtree(project_dir)
+    _copy_tree(sample.joinpath("project"), project_dir)
+    spec_dir = project_dir / ".auto-claude" / "specs" / DEMO_SPEC
+    _copy_tree(sample.joinpath("spec"), spec_dir)
+    home = root / "home"
+    home.mkdir(parents=True, exist_ok=True)
+    profiles = []
+    tokens = {}
+    expires_ms = int((time.time() + 7 * 24 * 3600) * 1000)
+    for name in DEMO_PROFILES:
+        config_dir = root / "profiles" / name
+        token = f"sk-ant-oat01-demo-{name}-not-a-real-token"
+        payload = {
+            "claudeAiOauth": {
+                "accessToken": token,
+                "refreshToken": f"sk-ant-ort01-demo-{name}-not-a-real-token",
+                "expiresAt": expires_ms,
+                "scopes": ["user:inference"],
+                "subscriptionType": "demo",
+            }
+        }
+        atomic_write_text(config_dir / ".credentials.json", json.dumps(payload), mode=0o600)
+        profiles.append(Profile(name=name, config_dir=str(config_dir), description="demo profile"))
+        tokens[name] = token
+    store = ProfileStore.in_memory(profiles, active=DEMO_PROFILES[0])
+    return DemoWorkspace(root, project_dir, spec_dir, store, home, owns_root, tokens)
+
+
+def demo_config(workspace: DemoWorkspace, sim: SimServer, **overrides: object) -> LoopConfig:
+    config = LoopConfig(
+        project_dir=workspace.project_dir,
+        spec_dir=workspace.spec_dir,
+        model=DEMO_MODEL,
+        pause_between_s=1.0,
+        idle_timeout_s=120.0,
+        extra_env={
+            "ANTHROPIC_BASE_URL": sim.base_url,
+            "CLAUDE_CODE_MAX_RETRIES": "0",
+            "HOME": str(workspace.home),
+        },
+    )
+    for key, value in overrides.items():
+        setattr(config, key, value)
+    return config
+
+
+def start_sim(scenario: Scenario | None = None) -> SimServer:
+    return SimServer(scenario or Scenario.bundled("demo")).start()

@@ -1,0 +1,115 @@
+"""Headless mode: the loop's events as plain text lines or JSON lines on stdout."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+import time
+from collections.abc import Callable
+from typing import TextIO
+
+from agent_tui.auth.credentials import redact
+from agent_tui.engine import events as ev
+from agent_tui.engine.loop import EXIT_INTERRUPTED, CoderLoop
+
+LoopFactory = Callable[[ev.EventSink], CoderLoop]
+
+
+def format_text(event: ev.Event) -> str | None:
+    """One human line per event (None for events not worth a line)."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
+    match event:
+        case ev.PlanLoaded():
+            body = f"plan      {event.feature}: {event.completed}/{event.total} subtasks completed"
+        case ev.PlanWarning():
+            body = f"warning   plan: {event.message}"
+        case ev.SessionStarted():
+            what = f"subtask {event.subtask_id}" if event.subtask_id else "planning"
+            body = (
+                f"session   #{event.session} {event.kind} {what} (profile {event.profile}, "
+                f"attempt {event.attempt}) → {event.transcript}"
+            )
+        case ev.AssistantText():
+            first, *rest = event.text.strip().splitlines() or [""]
+            body = f"agent     {first}" + (f" (+{len(rest)} lines)" if rest else "")
+        case ev.ToolUse():
+            body = f"tool      {event.name} {event.summary}"
+        case ev.ToolResult():
+            body = f"{'tool err' if event.is_error else 'result  '}  {event.summary}"
+        case ev.ApiRetry():
+            body = (
+                f"api retry CLI retrying {event.error or event.error_status} in "
+                f"{event.delay_s:.1f} s ({event.attempt}/{event.max_retries})"
+            )
+        case ev.SessionError():
+            body = f"error     {event.error_kind}: {event.message}"
+        case ev.SessionEnded():
+            kind = f" ({event.error_kind})" if event.error_kind else ""
+            body = f"ended     #{event.session} {event.outcome}{kind}, ${event.cost_usd:.4f}"
+        case ev.BackoffStarted():
+            body = (
+                f"backoff   {event.kind}: waiting {event.delay_s:g} s "
+                f"(retry {event.retry}/{event.max_retries})"
+            )
+        case ev.BackoffEnded():
+            body = f"backoff   over ({event.reason})"
+        case ev.SubtaskStatus():
+            body = f"subtask   {event.id} → {event.status}"
+        case ev.SubtaskStuck():
+            body = f"stuck     {event.id}: {event.reason}"
+        case ev.ProfileSwitched():
+            body = f"profile   {event.from_} → {event.to} ({event.reason})"
+        case ev.Pausing():
+            body = "pausing   at the end of this session"
+        case ev.Paused():
+            body = f"paused    {event.reason}"
+        case ev.Resumed():
+            body = "resumed"
+        case ev.Notice():
+            body = f"{event.level:<9} {event.message}"
+        case ev.LoopFinished():
+            body = f"finished  {event.outcome} (exit {event.exit_code}) {event.message}".rstrip()
+        case _:
+            return None
+    return redact(f"{stamp} {body}")
+
+
+def format_json(event: ev.Event) -> str:
+    return redact(json.dumps(event.to_dict(), ensure_ascii=False, default=str))
+
+
+async def run_headless(
+    make_loop: LoopFactory, events: str = "text", out: TextIO | None = None
+) -> int:
+    """Run the loop to its end, printing each event; SIGINT/SIGTERM stop it (exit 130)."""
+    stream = out or sys.stdout
+
+    async def sink(event: ev.Event) -> None:
+        line = format_json(event) if events == "jsonl" else format_text(event)
+        if line is not None:
+            stream.write(line + "\n")
+            stream.flush()
+
+    loop = make_loop(sink)
+    interrupted = False
+
+    def on_signal() -> None:
+        nonlocal interrupted
+        interrupted = True
+        loop.stop()
+
+    running = asyncio.get_running_loop()
+    installed = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            running.add_signal_handler(signum, on_signal)
+            installed.append(signum)
+    try:
+        code = await loop.run()
+    finally:
+        for signum in installed:
+            running.remove_signal_handler(signum)
+    return EXIT_INTERRUPTED if interrupted else code
