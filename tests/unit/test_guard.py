@@ -37,7 +37,8 @@ def test_bash_outside_the_allowlist_or_project_is_denied(guard, command):
 
 @pytest.mark.parametrize(
     "command",
-    ["ls -la", "python3 -m pytest -q", "git status && git diff", "echo ok > /dev/null",
+    ["ls -la", "python3 -m pytest -q", "python3 -c 'import a; print(1)' 2>&1 | tail -5",
+     "git status && git diff", "echo ok > /dev/null",
      "cat src/app.py | grep def", "FOO=1 python3 -m greeter Ada"],
 )  # fmt: skip
 def test_allowed_bash_inside_the_project_passes(guard, command):

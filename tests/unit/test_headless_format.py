@@ -1,0 +1,60 @@
+"""Headless output: JSON lines carry type and ts; text lines are readable and masked."""
+
+from __future__ import annotations
+
+import json
+
+from agent_tui.engine import events as ev
+from agent_tui.headless import format_json, format_text
+
+CANARY = "sk-ant-oat01-CANARYcanary0123456789abcdef"
+
+
+def test_json_lines_have_type_ts_and_fields():
+    line = format_json(
+        ev.BackoffStarted(
+            kind="tool_concurrency", delay_s=8.0, retry=3, max_retries=5, deadline=12.5, ts=100.0
+        )
+    )
+    assert json.loads(line) == {
+        "type": "backoff_started",
+        "ts": 100.0,
+        "kind": "tool_concurrency",
+        "delay_s": 8.0,
+        "retry": 3,
+        "max_retries": 5,
+        "deadline": 12.5,
+    }
+
+
+def test_profile_switched_uses_from_as_the_key():
+    data = json.loads(format_json(ev.ProfileSwitched(from_="a", to="b", reason="rate_limit")))
+    assert (data["from"], data["to"], data["reason"]) == ("a", "b", "rate_limit")
+
+
+def test_every_event_type_has_a_text_line():
+    samples = {
+        ev.SessionStarted: dict(
+            session=1,
+            kind="coder",
+            subtask_id="1.1",
+            profile="p",
+            attempt=1,
+            model=None,
+            transcript="logs/session-001.jsonl",
+        ),
+        ev.BackoffStarted: dict(
+            kind="tool_concurrency", delay_s=2.0, retry=1, max_retries=5, deadline=0.0
+        ),
+        ev.LoopFinished: dict(outcome="complete", exit_code=0),
+    }
+    for cls, fields in samples.items():
+        assert format_text(cls(**fields))
+    text = format_text(ev.BackoffStarted(**samples[ev.BackoffStarted]))
+    assert "waiting 2 s (retry 1/5)" in text
+
+
+def test_tokens_never_reach_either_format():
+    event = ev.SessionError(session=1, error_kind="auth", message=f"bad token {CANARY}")
+    assert CANARY not in format_text(event)
+    assert CANARY not in format_json(event)

@@ -1,0 +1,291 @@
+"""The coder loop's control flow with a scripted in-process session: no CLI, virtual time."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from agent_tui.auth.profiles import Profile, ProfileStore
+from agent_tui.engine import events as ev
+from agent_tui.engine.clock import VirtualClock
+from agent_tui.engine.errors import ErrorKind
+from agent_tui.engine.loop import CoderLoop, LoopConfig
+from agent_tui.engine.session import SessionOutcome, SessionSpec
+
+TOKEN = "sk-ant-oat01-LOOPTESTtoken0000000000"
+
+
+def write_plan(spec_dir: Path, ids: list[str]) -> None:
+    spec_dir.mkdir(parents=True, exist_ok=True)
+    plan = {
+        "feature": "f",
+        "phases": [
+            {
+                "id": "1",
+                "name": "P",
+                "depends_on": [],
+                "subtasks": [{"id": i, "description": i, "status": "pending"} for i in ids],
+            }
+        ],
+    }
+    (spec_dir / "implementation_plan.json").write_text(json.dumps(plan, indent=2))
+
+
+def mark_completed(plan_path: Path, subtask_id: str) -> None:
+    plan = json.loads(plan_path.read_text())
+    for phase in plan["phases"]:
+        for subtask in phase["subtasks"]:
+            if subtask["id"] == subtask_id:
+                subtask["status"] = "completed"
+    plan_path.write_text(json.dumps(plan, indent=2))
+
+
+Behaviour = Callable[[SessionSpec, int], SessionOutcome]
+
+
+class ScriptedSessions:
+    """Stands in for AgentSession: ``behaviour(spec, n)`` decides each session's outcome."""
+
+    def __init__(self, plan_path: Path, behaviour: Behaviour | None = None) -> None:
+        self.plan_path = plan_path
+        self.behaviour = behaviour or self.complete
+        self.specs: list[SessionSpec] = []
+        self.gate: asyncio.Event | None = None
+        self.interrupted = 0
+
+    def complete(self, spec: SessionSpec, n: int) -> SessionOutcome:
+        mark_completed(self.plan_path, spec.subtask_id)
+        return SessionOutcome(outcome="success", cost_usd=0.01, input_tokens=10, output_tokens=5)
+
+    def __call__(self, spec, emit, clock):
+        sessions = self
+
+        class Session:
+            async def run(self) -> SessionOutcome:
+                sessions.specs.append(spec)
+                if sessions.gate is not None:
+                    await sessions.gate.wait()
+                return sessions.behaviour(spec, len(sessions.specs))
+
+            async def interrupt(self) -> None:
+                sessions.interrupted += 1
+                if sessions.gate is not None:
+                    sessions.gate.set()
+
+        return Session()
+
+
+@pytest.fixture
+def setup(tmp_path):
+    spec_dir = tmp_path / "project" / ".auto-claude" / "specs" / "001-x"
+    write_plan(spec_dir, ["1.1", "1.2"])
+    profiles = ProfileStore.in_memory(
+        [Profile(name="a", token_env="TOKEN_A"), Profile(name="b", token_env="TOKEN_B")], active="a"
+    )
+    events: list[ev.Event] = []
+
+    async def sink(event: ev.Event) -> None:
+        events.append(event)
+
+    def build(behaviour: Behaviour | None = None, **config) -> tuple[CoderLoop, ScriptedSessions]:
+        sessions = ScriptedSessions(spec_dir / "implementation_plan.json", behaviour)
+        loop_config = LoopConfig(project_dir=tmp_path / "project", spec_dir=spec_dir, **config)
+        loop = CoderLoop(
+            loop_config,
+            profiles,
+            sink,
+            clock=VirtualClock(),
+            environ={"TOKEN_A": TOKEN, "TOKEN_B": TOKEN + "B"},
+            session_factory=sessions,
+        )
+        return loop, sessions
+
+    build.events = events
+    build.spec_dir = spec_dir
+    return build
+
+
+def of(events, cls):
+    return [e for e in events if isinstance(e, cls)]
+
+
+async def test_runs_each_subtask_once_and_completes(setup):
+    loop, sessions = setup()
+    assert await loop.run() == 0
+    assert [s.subtask_id for s in sessions.specs] == ["1.1", "1.2"]
+    assert sessions.specs[0].env["CLAUDE_CODE_OAUTH_TOKEN"] == TOKEN
+    assert loop.clock.slept == [3.0, 3.0]  # the pause between sessions, on the virtual clock
+    assert of(setup.events, ev.LoopFinished)[0].outcome == "complete"
+    assert of(setup.events, ev.Usage)[-1].total_cost_usd == pytest.approx(0.02)
+
+
+async def test_pause_waits_for_the_session_boundary_and_resume_goes_on(setup):
+    loop, sessions = setup()
+    sessions.gate = asyncio.Event()
+    task = asyncio.create_task(loop.run())
+    while not sessions.specs:
+        await asyncio.sleep(0)
+    loop.pause()
+    await asyncio.sleep(0)
+    assert loop.pause_requested and not loop.paused
+    assert of(setup.events, ev.Pausing)
+    sessions.gate.set()
+    while not loop.paused:
+        await asyncio.sleep(0)
+    assert len(sessions.specs) == 1  # no new session while paused
+    loop.resume()
+    assert await task == 0
+    assert [type(e).__name__ for e in setup.events if isinstance(e, ev.Paused | ev.Resumed)] == [
+        "Paused",
+        "Resumed",
+    ]
+
+
+async def test_a_pause_file_pauses_and_resume_removes_it(setup):
+    (setup.spec_dir / "PAUSE").write_text("stop please\n")
+    loop, sessions = setup()
+    task = asyncio.create_task(loop.run())
+    while not loop.paused:
+        await asyncio.sleep(0)
+    assert of(setup.events, ev.Paused)[0].reason == "PAUSE file"
+    assert not sessions.specs
+    loop.resume()
+    assert await task == 0
+    assert not (setup.spec_dir / "PAUSE").exists()
+
+
+async def test_retry_now_cuts_a_backoff_short(setup):
+    def fail_once(spec, n):
+        if n == 1:
+            return SessionOutcome(outcome="error", error_kind=ErrorKind.TOOL_CONCURRENCY)
+        return ScriptedSessions.complete(sessions, spec, n)
+
+    loop, sessions = setup(fail_once, pause_between_s=0)
+    loop.clock.auto_advance = False
+    task = asyncio.create_task(loop.run())
+    while not of(setup.events, ev.BackoffStarted):
+        await asyncio.sleep(0)
+    backoff = of(setup.events, ev.BackoffStarted)[0]
+    assert backoff.deadline == loop.clock.now() + 2.0
+    loop.retry_now()
+    assert await task == 0
+    assert of(setup.events, ev.BackoffEnded)[0].reason == "retry_now"
+
+
+async def test_pause_during_backoff_freezes_the_remaining_wait(setup):
+    def fail_once(spec, n):
+        if n == 1:
+            return SessionOutcome(outcome="error", error_kind=ErrorKind.TOOL_CONCURRENCY)
+        return ScriptedSessions.complete(sessions, spec, n)
+
+    loop, sessions = setup(fail_once, pause_between_s=0)
+    clock = loop.clock
+    clock.auto_advance = False
+    task = asyncio.create_task(loop.run())
+    while not of(setup.events, ev.BackoffStarted):
+        await asyncio.sleep(0)
+    clock.advance(0.5)
+    loop.pause()
+    while not loop.paused:
+        await asyncio.sleep(0)
+    clock.advance(100)  # time passing while paused does not count
+    loop.resume()
+    while len(of(setup.events, ev.BackoffStarted)) < 2:
+        await asyncio.sleep(0)
+    again = of(setup.events, ev.BackoffStarted)[1]
+    assert again.deadline == pytest.approx(clock.now() + 1.5)
+    while not clock.sleepers:
+        await asyncio.sleep(0)
+    clock.advance(1.4)
+    await asyncio.sleep(0)
+    assert not of(setup.events, ev.BackoffEnded)
+    clock.advance(0.1)
+    assert await task == 0
+    assert of(setup.events, ev.BackoffEnded)[-1].reason == "elapsed"
+
+
+async def test_switch_profile_applies_to_the_next_session(setup):
+    loop, sessions = setup()
+    sessions.gate = asyncio.Event()
+    task = asyncio.create_task(loop.run())
+    while not sessions.specs:
+        await asyncio.sleep(0)
+    loop.switch_profile("b")
+    sessions.gate.set()
+    assert await task == 0
+    assert sessions.specs[0].env["CLAUDE_CODE_OAUTH_TOKEN"] == TOKEN
+    assert sessions.specs[1].env["CLAUDE_CODE_OAUTH_TOKEN"] == TOKEN + "B"
+    switched = of(setup.events, ev.ProfileSwitched)
+    assert [(s.from_, s.to, s.reason) for s in switched] == [("a", "b", "user")]
+    started = of(setup.events, ev.SessionStarted)
+    assert [s.profile for s in started] == ["a", "b"]
+
+
+async def test_rate_limit_auto_switches_to_the_next_usable_profile(setup):
+    def rate_limited_on_a(spec, n):
+        if spec.env.get("CLAUDE_CODE_OAUTH_TOKEN") == TOKEN:
+            return SessionOutcome(outcome="error", error_kind=ErrorKind.RATE_LIMIT)
+        return ScriptedSessions.complete(sessions, spec, n)
+
+    loop, sessions = setup(rate_limited_on_a, auto_switch=True)
+    assert await loop.run() == 0
+    assert [s.profile for s in of(setup.events, ev.SessionStarted)] == ["a", "b", "b"]
+    assert of(setup.events, ev.ProfileSwitched)[0].reason == "rate_limit"
+
+
+async def test_stop_interrupts_the_session_and_exits_130(setup):
+    loop, sessions = setup(lambda spec, n: SessionOutcome(outcome="interrupted"))
+    sessions.gate = asyncio.Event()
+    task = asyncio.create_task(loop.run())
+    while not sessions.specs:
+        await asyncio.sleep(0)
+    loop.stop()
+    assert await task == 130
+    assert sessions.interrupted == 1
+    assert of(setup.events, ev.LoopFinished)[0].outcome == "interrupted"
+
+
+async def test_incomplete_sessions_make_a_subtask_stuck_and_the_loop_moves_on(setup):
+    def never_marks_1_1(spec, n):
+        if spec.subtask_id == "1.1":
+            return SessionOutcome(outcome="success")
+        return ScriptedSessions.complete(sessions, spec, n)
+
+    loop, sessions = setup(never_marks_1_1)
+    assert await loop.run() == 3
+    assert [s.subtask_id for s in sessions.specs] == ["1.1", "1.1", "1.1", "1.2"]
+    assert [s.id for s in of(setup.events, ev.SubtaskStuck)] == ["1.1"]
+
+
+async def test_max_iterations_stops_short(setup):
+    loop, _sessions = setup(max_iterations=1)
+    assert await loop.run() == 3
+    assert of(setup.events, ev.LoopFinished)[0].outcome == "max_iterations"
+
+
+async def test_a_plan_the_agent_corrupts_is_set_aside_and_the_last_good_kept(setup):
+    def corrupt(spec, n):
+        (setup.spec_dir / "implementation_plan.json").write_text("{ broken")
+        return SessionOutcome(outcome="success")
+
+    loop, _sessions = setup(corrupt, max_iterations=1)
+    assert await loop.run() == 3
+    warning = of(setup.events, ev.PlanWarning)
+    assert warning and "kept the last good plan" in warning[0].message
+    kept = json.loads((setup.spec_dir / "implementation_plan.json").read_text())
+    assert [s["id"] for s in kept["phases"][0]["subtasks"]] == ["1.1", "1.2"]
+    assert list(setup.spec_dir.glob("implementation_plan.json.corrupt-*"))
+
+
+async def test_a_stale_in_progress_subtask_is_picked_up_again(setup):
+    plan_path = setup.spec_dir / "implementation_plan.json"
+    plan = json.loads(plan_path.read_text())
+    plan["phases"][0]["subtasks"][0]["status"] = "in_progress"
+    plan_path.write_text(json.dumps(plan))
+    loop, sessions = setup()
+    assert await loop.run() == 0
+    assert sessions.specs[0].subtask_id == "1.1"
