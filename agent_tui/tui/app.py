@@ -1,0 +1,184 @@
+"""The Textual app: runs the coder loop in one worker and turns its events into messages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual import on, work
+from textual.app import App
+from textual.binding import Binding
+from textual.screen import ModalScreen
+
+from agent_tui.engine import events as ev
+from agent_tui.engine.clock import Clock, RealClock
+from agent_tui.engine.loop import EXIT_INTERRUPTED, CoderLoop
+from agent_tui.tui.messages import EngineEvent, LoopDone
+from agent_tui.tui.resources import styles_path
+from agent_tui.tui.screens.confirm_quit import ConfirmQuit
+from agent_tui.tui.screens.main import MainScreen
+from agent_tui.tui.screens.profile_picker import ProfilePicker
+
+LoopFactory = Callable[[ev.EventSink], CoderLoop]
+EXIT_WORKER_FAILED = 1
+
+
+class AgentApp(App[int]):
+    CSS_PATH = styles_path("app.tcss")
+    TITLE = "agent-tui"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("p", "pause", "Pause", id="loop.pause", priority=True),
+        Binding("p", "resume", "Resume", id="loop.resume", priority=True),
+        Binding("i", "interrupt", "Interrupt", id="loop.interrupt", priority=True),
+        Binding("r", "retry_now", "Retry now", id="loop.retry_now", priority=True),
+        Binding("a", "profiles", "Profiles", id="loop.profiles", priority=True),
+        Binding("l", "toggle_follow", "Follow log", id="log.follow", priority=True),
+        Binding("q", "quit_gracefully", "Quit", id="app.quit", priority=True),
+    ]
+
+    def __init__(
+        self, make_loop: LoopFactory, *, title: str = "agent-tui", clock: Clock | None = None
+    ) -> None:
+        super().__init__()
+        self.title = title
+        self.clock = clock or RealClock()
+        self._make_loop = make_loop
+        self.loop: CoderLoop | None = None
+        self.main_screen = MainScreen(self.clock)
+        self.exit_code: int | None = None
+        self._quitting = False
+
+    def on_mount(self) -> None:
+        self.push_screen(self.main_screen)
+        self.run_loop()
+
+    async def _sink(self, event: ev.Event) -> None:
+        self.main_screen.post_message(EngineEvent(event))
+
+    @work(exclusive=True, group="loop", exit_on_error=False)
+    async def run_loop(self) -> None:
+        """The loop's only home: failures become a message, never a crash."""
+        try:
+            self.loop = self._make_loop(self._sink)
+            code = await self.loop.run()
+        except Exception as exc:
+            self.post_message(LoopDone(EXIT_WORKER_FAILED, f"{type(exc).__name__}: {exc}"))
+            return
+        self.post_message(LoopDone(code))
+
+    @on(LoopDone)
+    def loop_done(self, message: LoopDone) -> None:
+        self.exit_code = message.exit_code
+        if message.error:
+            self.notify(
+                f"The loop failed: {message.error}. State on disk is kept.",
+                title="Error",
+                severity="error",
+                timeout=30,
+            )
+            self.main_screen.set_state("error", message.error)
+        self.refresh_bindings()
+        if self._quitting:
+            self._exit_with(self.exit_code)
+
+    @property
+    def loop_pause_requested(self) -> bool:
+        return self.loop is not None and self.loop.pause_requested
+
+    @property
+    def loop_running(self) -> bool:
+        return self.loop is not None and self.exit_code is None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if isinstance(self.screen, ModalScreen) and action in {
+            "pause",
+            "resume",
+            "interrupt",
+            "retry_now",
+            "profiles",
+            "toggle_follow",
+            "quit_gracefully",
+        }:
+            return False
+        paused = self.loop is not None and (self.loop.paused or self.loop.pause_requested)
+        if action == "pause":
+            return self.loop_running and not paused
+        if action == "resume":
+            return self.loop_running and paused
+        if action in ("interrupt", "retry_now", "profiles"):
+            return self.loop_running
+        return True
+
+    def _after_control(self) -> None:
+        self.refresh_bindings()
+
+    def action_pause(self) -> None:
+        assert self.loop is not None
+        self.loop.pause()
+        if self.loop.session_running:
+            self.main_screen.set_state("pausing…", "at the end of this session")
+        self._after_control()
+
+    def action_resume(self) -> None:
+        assert self.loop is not None
+        self.loop.resume()
+        self._after_control()
+
+    def action_interrupt(self) -> None:
+        assert self.loop is not None
+        self.loop.interrupt()
+        self.notify("Interrupting the session; the loop will pause.")
+        self._after_control()
+
+    def action_retry_now(self) -> None:
+        assert self.loop is not None
+        self.loop.retry_now()
+
+    def action_profiles(self) -> None:
+        loop = self.loop
+        assert loop is not None
+        profiles = [loop.profiles.get(name) for name in loop.profiles.names()]
+
+        def chosen(name: str | None) -> None:
+            if name and name != loop.profile_name:
+                loop.switch_profile(name)
+                self.notify(f"Profile {name} applies from the next session.", title="Profiles")
+
+        self.push_screen(
+            ProfilePicker(profiles, loop.profile_name, loop.profile_resolution), chosen
+        )
+
+    def action_toggle_follow(self) -> None:
+        follow = self.main_screen.log_view.toggle_follow()
+        self.notify("Following the log." if follow else "Log follow off.", timeout=2)
+
+    def action_quit_gracefully(self) -> None:
+        if not self.loop_running:
+            self._exit_with(self.exit_code if self.exit_code is not None else EXIT_INTERRUPTED)
+            return
+        assert self.loop is not None
+        if self.loop.session_running:
+            self.push_screen(ConfirmQuit(), self._confirmed_quit)
+        else:
+            self._stop_and_exit()
+
+    def _exit_with(self, code: int) -> None:
+        self.exit(code, return_code=code)
+
+    def _confirmed_quit(self, quit_now: bool | None) -> None:
+        if quit_now:
+            self._stop_and_exit()
+
+    def _stop_and_exit(self) -> None:
+        assert self.loop is not None
+        self._quitting = True
+        self.main_screen.set_state("stopped", "quitting…")
+        self.loop.stop()
+
+
+def run_app(make_loop: LoopFactory, *, title: str, clock: Clock | None = None) -> int:
+    app = AgentApp(make_loop, title=title, clock=clock)
+    result = app.run()
+    if result is None:
+        return app.exit_code if app.exit_code is not None else EXIT_INTERRUPTED
+    return result

@@ -1,0 +1,31 @@
+"""Ask before quitting while a session is running (quitting interrupts it)."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label
+
+
+class ConfirmQuit(ModalScreen[bool]):
+    BINDINGS = [
+        Binding("y", "answer(True)", "Quit", id="confirm.yes"),
+        Binding("n,escape", "answer(False)", "Stay", id="confirm.no"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm"):
+            yield Label("A session is running. Quit now? It will be interrupted and recorded.")
+            with Horizontal(id="confirm-buttons"):
+                yield Button("Quit (y)", variant="error", id="yes")
+                yield Button("Stay (n)", variant="primary", id="no")
+
+    @on(Button.Pressed)
+    def pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+    def action_answer(self, quit_now: bool) -> None:
+        self.dismiss(quit_now)

@@ -1,0 +1,74 @@
+"""Pick the auth profile for the next session; each row says where its credentials come from."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label, OptionList
+from textual.widgets.option_list import Option
+
+from agent_tui.auth.credentials import Resolution
+from agent_tui.auth.profiles import Profile
+
+
+class ProfilePicker(ModalScreen[str | None]):
+    """Dismisses with the chosen profile's name, or None on Escape."""
+
+    BINDINGS = [Binding("escape", "dismiss_none", "Close", id="picker.close")]
+
+    def __init__(
+        self,
+        profiles: list[Profile],
+        current: str,
+        resolver: Callable[[Profile], Resolution],
+    ) -> None:
+        super().__init__()
+        self.profiles = profiles
+        self.current = current
+        self.resolver = resolver
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="picker"):
+            yield Label("Auth profile for the next session", id="picker-title")
+            options = [self._option(p) for p in self.profiles]
+            if not options:
+                options = [
+                    Option(
+                        "no profiles: agent-tui profiles add NAME --config-dir DIR", disabled=True
+                    )
+                ]
+            yield OptionList(*options, id="picker-list")
+            yield Label(
+                "Enter: switch (applies from the next session)   Esc: close", id="picker-help"
+            )
+
+    def on_mount(self) -> None:
+        names = [p.name for p in self.profiles]
+        option_list = self.query_one(OptionList)
+        if self.current in names:
+            option_list.highlighted = names.index(self.current)
+        option_list.focus()
+
+    def _option(self, profile: Profile) -> Option:
+        resolution = self.resolver(profile)
+        credential = resolution.credential
+        if resolution.usable and credential is not None:
+            status = Text(f"✔ {credential.source} {credential.masked}", style="green")
+        else:
+            status = Text(f"✘ {resolution.problem or 'no credentials'}", style="red")
+        mark = "● " if profile.name == self.current else "  "
+        label = Text.assemble((mark, "bold cyan"), (f"{profile.name:<14}", "bold"), " ", status)
+        return Option(label, id=profile.name)
+
+    @on(OptionList.OptionSelected)
+    def choose(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,122 @@
+"""Phases → subtasks with a status icon and attempt count; updated in place, never rebuilt."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from agent_tui.engine import events as ev
+
+ICONS: dict[str, tuple[str, str]] = {
+    "pending": ("○", "dim"),
+    "in_progress": ("◐", "bold yellow"),
+    "completed": ("✔", "green"),
+    "failed": ("✘", "red"),
+    "blocked": ("⊘", "magenta"),
+    "stuck": ("⚠", "bold red"),
+}
+
+
+class SubtaskTree(Tree[str]):
+    """The plan as a tree.  ``_nodes`` maps subtask ids to their nodes for O(1) updates."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("plan", **kwargs)
+        self.show_root = False
+        self.guide_depth = 2
+        self._subtask_nodes: dict[str, TreeNode[str]] = {}
+        self._phase_nodes: dict[str, TreeNode[str]] = {}
+        self._phase_names: dict[str, str] = {}
+        self._subtasks: dict[str, ev.SubtaskView] = {}
+        self.current: str | None = None
+
+    def show_plan(self, plan: ev.PlanLoaded) -> None:
+        """Build the tree once, when the plan is loaded."""
+        self.clear()
+        self._subtask_nodes.clear()
+        self._phase_nodes.clear()
+        self._subtasks.clear()
+        for phase in plan.phases:
+            self._phase_names[phase.id] = phase.name or f"Phase {phase.id}"
+            phase_node = self.root.add(self._phase_label(phase), data=phase.id, expand=True)
+            self._phase_nodes[phase.id] = phase_node
+            for subtask in phase.subtasks:
+                self._subtasks[subtask.id] = subtask
+                self._subtask_nodes[subtask.id] = phase_node.add_leaf(
+                    self._label(subtask), data=subtask.id
+                )
+
+    def update_subtask(
+        self,
+        subtask_id: str,
+        *,
+        status: str | None = None,
+        attempts: int | None = None,
+        stuck: bool | None = None,
+    ) -> None:
+        view = self._subtasks.get(subtask_id)
+        node = self._subtask_nodes.get(subtask_id)
+        if view is None or node is None:
+            return
+        view = ev.SubtaskView(
+            id=view.id,
+            description=view.description,
+            status=status if status is not None else view.status,
+            phase_id=view.phase_id,
+            attempts=attempts if attempts is not None else view.attempts,
+            stuck=stuck if stuck is not None else view.stuck,
+        )
+        self._subtasks[subtask_id] = view
+        node.set_label(self._label(view))
+        if view.status == "in_progress" and not view.stuck:
+            self.set_current(subtask_id)
+        self._refresh_phase(view.phase_id)
+
+    def set_current(self, subtask_id: str) -> None:
+        previous, self.current = self.current, subtask_id
+        for changed in {previous, subtask_id} - {None}:
+            if changed in self._subtasks:
+                self._subtask_nodes[changed].set_label(self._label(self._subtasks[changed]))
+        node = self._subtask_nodes.get(subtask_id)
+        if node is not None:
+            self.move_cursor(node)
+            self.scroll_to_node(node, animate=False)
+
+    def status_of(self, subtask_id: str) -> str:
+        view = self._subtasks[subtask_id]
+        return "stuck" if view.stuck else view.status
+
+    def counts(self) -> tuple[int, int]:
+        done = sum(1 for v in self._subtasks.values() if v.status == "completed")
+        return done, len(self._subtasks)
+
+    def _refresh_phase(self, phase_id: str) -> None:
+        node = self._phase_nodes.get(phase_id)
+        if node is None:
+            return
+        members = [v for v in self._subtasks.values() if v.phase_id == phase_id]
+        done = sum(1 for v in members if v.status == "completed")
+        node.set_label(self._phase_text(self._phase_names[phase_id], done, len(members)))
+
+    def _phase_label(self, phase: ev.PhaseView) -> Text:
+        done = sum(1 for s in phase.subtasks if s.status == "completed")
+        return self._phase_text(self._phase_names[phase.id], done, len(phase.subtasks))
+
+    @staticmethod
+    def _phase_text(name: str, done: int, total: int) -> Text:
+        style = "bold green" if total and done == total else "bold"
+        return Text.assemble(
+            ("▸ " if done < total else "✔ ", style), (name, style), (f" ({done}/{total})", "dim")
+        )
+
+    def _label(self, view: ev.SubtaskView) -> Text:
+        icon, style = ICONS["stuck" if view.stuck else view.status]
+        label = Text.assemble((icon + " ", style), (view.id, "bold"), " ", view.description)
+        if view.attempts > 1:
+            label.append(f"  try {view.attempts}", style="yellow")
+        if view.stuck:
+            label.append("  stuck", style="bold red")
+        if view.id == self.current and view.status == "in_progress":
+            label.stylize("reverse")
+        return label

@@ -1,0 +1,180 @@
+"""TUI fixtures: the real demo path (bundled CLI + sim) and a scripted in-process engine."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from agent_tui.demo import create_workspace, demo_config
+from agent_tui.engine import events as ev
+from agent_tui.engine.clock import VirtualClock
+from agent_tui.engine.errors import ErrorKind
+from agent_tui.engine.loop import CoderLoop, LoopConfig
+from agent_tui.engine.session import SessionOutcome, SessionSpec
+from agent_tui.sim.scenario import Scenario
+from agent_tui.sim.server import SimServer
+from agent_tui.tui.app import AgentApp
+
+WAIT_STEPS = 1200  # x 0.05 s: the real CLI runs up to 7 sessions of ~1-2 s each
+
+
+async def wait_until(pilot, predicate: Callable[[], bool], what: str) -> None:
+    """Poll the app (pumping its messages) until ``predicate`` holds; fail with ``what``."""
+    for _ in range(WAIT_STEPS):
+        if predicate():
+            return
+        await pilot.pause(0.05)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+@dataclass
+class Harness:
+    app: AgentApp
+    events: list[ev.Event] = field(default_factory=list)
+    sim: SimServer | None = None
+    clock: VirtualClock | None = None
+    workspace: object | None = None
+    sessions: ScriptedSessions | None = None
+
+    def of(self, cls):
+        return [e for e in self.events if isinstance(e, cls)]
+
+
+@pytest.fixture
+def demo_app(tmp_path):
+    """The app over the real demo: bundled CLI, sim on 127.0.0.1, virtual clock for waits."""
+    servers: list[SimServer] = []
+
+    def build() -> Harness:
+        workspace = create_workspace(tmp_path / "demo")
+        scenario = Scenario.bundled("demo").model_copy(update={"pace_s": 0.0})
+        sim = SimServer(scenario).start()
+        servers.append(sim)
+        config = demo_config(workspace, sim, pause_between_s=0.0)
+        clock = VirtualClock()
+        harness = Harness(app=None, sim=sim, clock=clock, workspace=workspace)  # type: ignore[arg-type]
+
+        def make_loop(sink):
+            async def recording(event: ev.Event) -> None:
+                harness.events.append(event)
+                await sink(event)
+
+            return CoderLoop(config, workspace.profiles, recording, clock=clock)
+
+        harness.app = AgentApp(make_loop, title="agent-tui demo", clock=clock)
+        return harness
+
+    yield build
+    for server in servers:
+        server.stop()
+
+
+class ScriptedSessions:
+    """In-process sessions that emit fixed events; a session waits while ``hold`` is set."""
+
+    def __init__(self, plan_path: Path, failures: dict[str, int] | None = None) -> None:
+        self.plan_path = plan_path
+        self.failures = dict(failures or {})
+        self.hold: set[str] = set()
+        self.release = asyncio.Event()
+        self.started: list[str] = []
+
+    def __call__(self, spec: SessionSpec, emit, clock):
+        sessions = self
+
+        class Session:
+            async def run(self) -> SessionOutcome:
+                sid = spec.subtask_id or "plan"
+                sessions.started.append(sid)
+                n = spec.number
+                await emit(ev.AssistantText(session=n, text=f"Working on subtask {sid}.", ts=0.0))
+                await emit(
+                    ev.ToolUse(
+                        session=n,
+                        tool_use_id=f"t{n}",
+                        name="Write",
+                        summary=f"src/part_{sid}.py",
+                        ts=0.0,
+                    )
+                )
+                await emit(
+                    ev.ToolResult(
+                        session=n,
+                        tool_use_id=f"t{n}",
+                        is_error=False,
+                        summary="File created successfully",
+                        ts=0.0,
+                    )
+                )
+                if sid in sessions.hold:
+                    await sessions.release.wait()
+                if sessions.failures.get(sid, 0) > 0:
+                    sessions.failures[sid] -= 1
+                    await emit(
+                        ev.SessionError(
+                            session=n,
+                            error_kind="tool_concurrency",
+                            ts=0.0,
+                            message="API Error: 400 due to tool use concurrency issues.",
+                        )
+                    )
+                    return SessionOutcome(
+                        outcome="error",
+                        error_kind=ErrorKind.TOOL_CONCURRENCY,
+                        cost_usd=0.01,
+                        input_tokens=1200,
+                        output_tokens=40,
+                    )
+                plan = json.loads(sessions.plan_path.read_text())
+                for phase in plan["phases"]:
+                    for subtask in phase["subtasks"]:
+                        if subtask["id"] == sid:
+                            subtask["status"] = "completed"
+                sessions.plan_path.write_text(json.dumps(plan, indent=2))
+                await emit(ev.AssistantText(session=n, text=f"Subtask {sid} is done.", ts=0.0))
+                return SessionOutcome(
+                    outcome="success", cost_usd=0.05, input_tokens=5000, output_tokens=300
+                )
+
+            async def interrupt(self) -> None:
+                sessions.release.set()
+
+        return Session()
+
+
+@pytest.fixture
+def scripted_app(tmp_path):
+    """The app over the demo plan with scripted sessions and a clock that only moves by hand."""
+
+    def build(failures: dict[str, int] | None = None, hold: set[str] | None = None) -> Harness:
+        workspace = create_workspace(tmp_path / "scripted")
+        sessions = ScriptedSessions(workspace.spec_dir / "implementation_plan.json", failures)
+        sessions.hold = set(hold or ())
+        config = LoopConfig(
+            project_dir=workspace.project_dir,
+            spec_dir=workspace.spec_dir,
+            model="claude-sonnet-4-5",
+            pause_between_s=0.0,
+        )
+        clock = VirtualClock(auto_advance=False)
+        harness = Harness(app=None, clock=clock, workspace=workspace)  # type: ignore[arg-type]
+        harness.sessions = sessions
+
+        def make_loop(sink):
+            async def recording(event: ev.Event) -> None:
+                harness.events.append(event)
+                await sink(event)
+
+            return CoderLoop(
+                config, workspace.profiles, recording, clock=clock, session_factory=sessions
+            )
+
+        harness.app = AgentApp(make_loop, title="agent-tui demo", clock=clock)
+        return harness
+
+    return build

@@ -1,0 +1,111 @@
+"""The app driving the real demo: bundled CLI, scripted model on 127.0.0.1, virtual clock."""
+
+from __future__ import annotations
+
+from agent_tui.engine import events as ev
+from agent_tui.tui.screens.confirm_quit import ConfirmQuit
+from agent_tui.tui.screens.profile_picker import ProfilePicker
+from agent_tui.tui.widgets.countdown import Countdown
+from tests.tui.conftest import wait_until
+
+SIZE = (150, 40)
+
+
+def log_text(app) -> str:
+    log = app.main_screen.log_view
+    return "\n".join("".join(segment.text for segment in strip) for strip in log.lines)
+
+
+async def test_demo_runs_to_completion_with_a_visible_backoff(demo_app, monkeypatch):
+    shown: list[tuple[str, str]] = []
+    start, stop = Countdown.start, Countdown.stop
+    monkeypatch.setattr(
+        Countdown,
+        "start",
+        lambda self, d, t, c: (shown.append(("start", c)), start(self, d, t, c))[1],
+    )
+    monkeypatch.setattr(Countdown, "stop", lambda self: (shown.append(("stop", "")), stop(self))[1])
+    harness = demo_app()
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.exit_code is not None, "the demo loop to finish")
+        await pilot.pause(0.2)
+        tree = app.main_screen.plan_tree
+        assert tree.counts() == (5, 5)
+        assert all(
+            tree.status_of(sid) == "completed" for sid in ("1.1", "1.2", "1.3", "2.1", "2.2")
+        )
+        text = log_text(app)
+        assert "▶ Write greeter/core.py" in text
+        assert "▶ Bash python3 -m greeter Ada" in text
+        assert "tool_concurrency" in text
+        assert app.main_screen.status.state == "complete"
+        assert not app.main_screen.countdown.display
+    assert app.exit_code == 0
+    starts = [caption for kind, caption in shown if kind == "start"]
+    assert starts == ["tool_concurrency, retry 1/5", "tool_concurrency, retry 2/5"]
+    assert shown[-1][0] == "stop"
+    assert [b.delay_s for b in harness.of(ev.BackoffStarted)] == [2.0, 4.0]
+
+
+async def test_p_pauses_at_the_session_boundary_and_p_resumes(demo_app):
+    harness = demo_app()
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(
+            pilot, lambda: app.loop is not None and app.loop.session_running, "the first session"
+        )
+        await pilot.press("p")
+        assert app.main_screen.status.state == "pausing…"
+        assert app.loop.pause_requested and not app.loop.paused
+        await wait_until(pilot, lambda: app.loop.paused, "the pause at the boundary")
+        assert app.main_screen.status.state == "paused"
+        sessions_when_paused = len(harness.of(ev.SessionStarted))
+        assert sessions_when_paused == 1
+        for _ in range(10):
+            await pilot.pause(0.05)
+        assert len(harness.of(ev.SessionStarted)) == sessions_when_paused
+        await pilot.press("p")
+        await wait_until(pilot, lambda: len(harness.of(ev.SessionStarted)) > 1, "a new session")
+        assert harness.of(ev.Resumed)
+        await wait_until(pilot, lambda: app.loop.session_running, "the session to run")
+        await pilot.press("q")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmQuit), "the quit question")
+        await pilot.press("y")
+        await wait_until(pilot, lambda: app.exit_code is not None, "the loop to stop")
+    finished = harness.of(ev.LoopFinished)
+    assert [f.outcome for f in finished] == ["interrupted"]
+    assert app.return_code == 130
+
+
+async def test_a_opens_the_picker_and_the_switch_applies_to_the_next_session(demo_app):
+    harness = demo_app()
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(
+            pilot, lambda: app.loop is not None and app.loop.session_running, "the first session"
+        )
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, ProfilePicker), "the picker")
+        await pilot.press("down", "enter")
+        await wait_until(pilot, lambda: len(harness.of(ev.SessionStarted)) >= 2, "session 2")
+        started = harness.of(ev.SessionStarted)
+        assert [s.profile for s in started[:2]] == ["demo-a", "demo-b"]
+        switched = harness.of(ev.ProfileSwitched)
+        assert [(s.from_, s.to, s.reason) for s in switched] == [("demo-a", "demo-b", "user")]
+        assert app.main_screen.status.profile == "demo-b"
+        await wait_until(
+            pilot,
+            lambda: not app.loop.session_running or len(harness.of(ev.SessionEnded)) >= 2,
+            "session 2 to end",
+        )
+        await pilot.press("q")
+        if isinstance(app.screen, ConfirmQuit):
+            await pilot.press("y")
+        await wait_until(pilot, lambda: app.exit_code is not None, "the loop to stop")
+    tokens = harness.workspace.tokens
+    bearers = [r.bearer for r in harness.sim.requests]
+    assert bearers[0] == tokens["demo-a"]
+    switch = bearers.index(tokens["demo-b"])
+    assert set(bearers[:switch]) == {tokens["demo-a"]}
+    assert set(bearers[switch:]) == {tokens["demo-b"]}
