@@ -133,6 +133,7 @@ class CoderLoop:
         self._pending_profile: tuple[str, str] | None = None
         self._session: AgentSession | None = None
         self._session_count = 0
+        self._last_session = 0
         self._iterations = 0
         self._pause_requested = False
         self._paused = False
@@ -428,7 +429,8 @@ class CoderLoop:
         env = await self._session_env()
         if env is None:
             return None
-        number, transcript = next_transcript_path(self.config.logs_dir)
+        number, transcript = next_transcript_path(self.config.logs_dir, self._last_session)
+        self._last_session = number
         self._session_count += 1
         spec = SessionSpec(
             number=number,

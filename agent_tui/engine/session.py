@@ -96,10 +96,12 @@ def summarize_tool(name: str, tool_input: dict[str, Any], cwd: Path | None = Non
     return redact(text)
 
 
-def summarize_result(content: Any) -> str:
+def summarize_result(content: Any, cwd: Path | None = None) -> str:
     if isinstance(content, list):
         content = " ".join(str(b.get("text", "")) for b in content if isinstance(b, dict))
     text = " ".join(str(content or "").split())
+    if cwd is not None:
+        text = text.replace(str(cwd) + "/", "")
     if len(text) > SUMMARY_WIDTH:
         text = text[: SUMMARY_WIDTH - 1] + "…"
     return redact(text)
@@ -307,7 +309,7 @@ class AgentSession:
                         session=self.spec.number,
                         tool_use_id=block.tool_use_id,
                         is_error=bool(block.is_error),
-                        summary=summarize_result(block.content),
+                        summary=summarize_result(block.content, self.spec.cwd),
                     )
                 )
 

@@ -20,9 +20,12 @@ class TranscriptError(OSError):
     """The transcript could not be written (disk full, permissions): the loop must pause."""
 
 
-def next_transcript_path(logs_dir: Path) -> tuple[int, Path]:
-    """The next free ``session-NNN.jsonl`` in ``logs_dir``: earlier runs are never overwritten."""
-    highest = 0
+def next_transcript_path(logs_dir: Path, after: int = 0) -> tuple[int, Path]:
+    """The next free ``session-NNN.jsonl`` in ``logs_dir`` numbered above ``after``.
+
+    Earlier runs' transcripts are never overwritten.
+    """
+    highest = after
     if logs_dir.is_dir():
         for entry in logs_dir.iterdir():
             found = _SESSION_FILE.search(entry.name)

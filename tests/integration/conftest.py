@@ -55,7 +55,6 @@ def isolated_home(tmp_path, monkeypatch):
         "CLAUDE_CONFIG_DIR",
     ):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AGENT_TUI_CONFIG_DIR", str(tmp_path / "agent-tui-config"))
     return home
 
 
