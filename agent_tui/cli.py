@@ -152,6 +152,7 @@ def _run(args: argparse.Namespace) -> int:
     from agent_tui.auth.profiles import ProfileStore
     from agent_tui.config import ConfigError
     from agent_tui.engine.loop import CoderLoop, LoopConfig
+    from agent_tui.engine.recovery import AttemptHistory, RecoveryError
     from agent_tui.plan import PlanError, load_plan
     from agent_tui.plan.specs import find_spec_dir
 
@@ -164,10 +165,11 @@ def _run(args: argparse.Namespace) -> int:
         plan_path = spec_dir / "implementation_plan.json"
         if plan_path.exists():
             load_plan(plan_path)
+        AttemptHistory(spec_dir)
         store = ProfileStore.load()
         if args.profile:
             store.get(args.profile)
-    except (PlanError, ConfigError) as exc:
+    except (PlanError, ConfigError, RecoveryError) as exc:
         raise InputError(str(exc)) from None
     except KeyError:
         raise InputError(
