@@ -148,6 +148,18 @@ def _check_cli_available() -> None:
         )
 
 
+def _check_starting_profile(store, name: str | None) -> None:
+    """A run must not start on a profile whose credentials cannot work."""
+    from agent_tui.auth.credentials import resolve
+
+    profile = store.get(name) if name else store.active_profile()
+    if profile is None:
+        return
+    resolution = resolve(profile)
+    if not resolution.usable:
+        raise InputError(f"profile {profile.name!r}: {resolution.problem}")
+
+
 def _run(args: argparse.Namespace) -> int:
     from agent_tui.auth.profiles import ProfileStore
     from agent_tui.config import ConfigError
@@ -169,6 +181,7 @@ def _run(args: argparse.Namespace) -> int:
         store = ProfileStore.load()
         if args.profile:
             store.get(args.profile)
+        _check_starting_profile(store, args.profile)
     except (PlanError, ConfigError, RecoveryError) as exc:
         raise InputError(str(exc)) from None
     except KeyError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ class Run:
     clock: VirtualClock
     events: list[ev.Event] = field(default_factory=list)
     exit_code: int | None = None
+    on_event: Callable[[list[ev.Event]], None] | None = None
 
     def of(self, cls: type[ev.Event]) -> list[Any]:
         return [e for e in self.events if isinstance(e, cls)]
@@ -103,6 +105,8 @@ def make_run(tmp_path, isolated_home):
 
         async def sink(event: ev.Event) -> None:
             run.events.append(event)
+            if run.on_event is not None:
+                run.on_event(run.events)
 
         async def go() -> Run:
             loop_environ = {TOKEN_ENV: TEST_API_KEY} if environ is None else environ

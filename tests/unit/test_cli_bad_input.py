@@ -1,0 +1,147 @@
+"""Bad input: one clear line on stderr, exit 2, no traceback, nothing on disk changed."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from agent_tui.cli import main
+
+GOOD_PLAN = {
+    "feature": "f",
+    "phases": [
+        {
+            "id": "1",
+            "name": "P",
+            "subtasks": [{"id": "1.1", "description": "d", "status": "pending"}],
+        }
+    ],
+}
+
+
+def snapshot(root) -> dict[str, tuple[int, bytes]]:
+    files = {}
+    for dirpath, _, names in os.walk(root):
+        for name in names:
+            path = os.path.join(dirpath, name)
+            with open(path, "rb") as handle:
+                files[path] = (os.stat(path).st_mtime_ns, handle.read())
+    return files
+
+
+def project_with(tmp_path, plan_text: str | None):
+    spec = tmp_path / "proj" / ".auto-claude" / "specs" / "001-x"
+    spec.mkdir(parents=True)
+    if plan_text is not None:
+        (spec / "implementation_plan.json").write_text(plan_text)
+    return tmp_path / "proj"
+
+
+def corrupt_config(tmp_path, isolated_config):
+    isolated_config.mkdir(parents=True, exist_ok=True)
+    (isolated_config / "profiles.json").write_text("{ nope")
+
+
+def corrupt_credentials(tmp_path, isolated_config):
+    config_dir = tmp_path / "claude-x"
+    config_dir.mkdir()
+    (config_dir / ".credentials.json").write_text("{garbage")
+    isolated_config.mkdir(parents=True, exist_ok=True)
+    (isolated_config / "profiles.json").write_text(
+        json.dumps({"profiles": [{"name": "x", "config_dir": str(config_dir)}], "active": "x"})
+    )
+
+
+def corrupt_history(tmp_path, isolated_config):
+    memory = tmp_path / "proj" / ".auto-claude" / "specs" / "001-x" / "memory"
+    memory.mkdir()
+    (memory / "attempt_history.json").write_text("[")
+
+
+CASES = [
+    ("missing project", None, ["--project", "{tmp}/nowhere"], "does not exist"),
+    ("unknown spec", json.dumps(GOOD_PLAN), ["--spec", "999"], "spec '999' not found"),
+    ("malformed plan", "{ broken", [], "not valid JSON"),
+    ("empty plan", "   ", [], "the plan file is empty"),
+    ("huge plan", '{"pad": "' + "x" * (5 * 1024 * 1024 + 10) + '"}', [], "too large"),
+    (
+        "unknown status",
+        json.dumps({"phases": [{"id": "1", "subtasks": [{"id": "a", "status": "doing"}]}]}),
+        [],
+        "status 'doing' is not one of",
+    ),
+    (
+        "dependency cycle",
+        json.dumps(
+            {"phases": [{"id": "1", "depends_on": ["2"]}, {"id": "2", "depends_on": ["1"]}]}
+        ),
+        [],
+        "cycle",
+    ),
+    ("not an object", "[]", [], "must be a JSON object"),
+    ("unknown profile", json.dumps(GOOD_PLAN), ["--profile", "ghost"], "no profile named 'ghost'"),
+    ("unreadable config", json.dumps(GOOD_PLAN), [], "profiles.json is not valid JSON"),
+    ("corrupt credentials", json.dumps(GOOD_PLAN), [], "is not a Claude credential"),
+    ("corrupt history", json.dumps(GOOD_PLAN), [], "attempt_history.json: not valid JSON"),
+]
+SETUP = {
+    "unreadable config": corrupt_config,
+    "corrupt credentials": corrupt_credentials,
+    "corrupt history": corrupt_history,
+}
+
+
+@pytest.mark.parametrize(("name", "plan", "extra", "message"), CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_one_line_and_exit_2(
+    tmp_path, capsys, isolated_config, name, plan, extra, message
+):
+    project = project_with(tmp_path, plan)
+    if name in SETUP:
+        SETUP[name](tmp_path, isolated_config)
+    before = snapshot(tmp_path)
+    argv = [
+        "run",
+        "--project",
+        str(project),
+        "--headless",
+        *[a.replace("{tmp}", str(tmp_path)) for a in extra],
+    ]
+    if extra[:1] == ["--project"]:
+        argv = ["run", *[a.replace("{tmp}", str(tmp_path)) for a in extra], "--headless"]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("agent-tui: ") and message in lines[0]
+    assert "Traceback" not in captured.err and captured.out == ""
+    assert snapshot(tmp_path) == before
+
+
+def test_run_is_the_default_command(tmp_path, capsys):
+    assert main(["--project", str(tmp_path / "nowhere"), "--headless"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_a_missing_cli_is_one_line(tmp_path, capsys, monkeypatch):
+    import shutil
+
+    import claude_agent_sdk
+
+    project = project_with(tmp_path, json.dumps(GOOD_PLAN))
+    monkeypatch.setattr(claude_agent_sdk, "__file__", str(tmp_path / "gone" / "__init__.py"))
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    assert main(["run", "--project", str(project), "--headless"]) == 2
+    assert "Claude Code CLI was not found" in capsys.readouterr().err
+
+
+def test_version_and_help(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["--version"])
+    assert caught.value.code == 0
+    assert capsys.readouterr().out.startswith("agent-tui 0.1.0")
+    with pytest.raises(SystemExit):
+        main(["run", "--help"])
+    help_text = capsys.readouterr().out
+    assert "--max-iterations" in help_text and "--events" in help_text
