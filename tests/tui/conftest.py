@@ -50,9 +50,9 @@ def demo_app(tmp_path):
     """The app over the real demo: bundled CLI, sim on 127.0.0.1, virtual clock for waits."""
     servers: list[SimServer] = []
 
-    def build() -> Harness:
+    def build(pace_s: float = 0.0) -> Harness:
         workspace = create_workspace(tmp_path / "demo")
-        scenario = Scenario.bundled("demo").model_copy(update={"pace_s": 0.0})
+        scenario = Scenario.bundled("demo").model_copy(update={"pace_s": pace_s})
         sim = SimServer(scenario).start()
         servers.append(sim)
         config = demo_config(workspace, sim, pause_between_s=0.0)

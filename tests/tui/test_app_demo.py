@@ -49,7 +49,7 @@ async def test_demo_runs_to_completion_with_a_visible_backoff(demo_app, monkeypa
 
 
 async def test_p_pauses_at_the_session_boundary_and_p_resumes(demo_app):
-    harness = demo_app()
+    harness = demo_app(pace_s=0.05)  # a slower model, so "p" lands inside the first session
     app = harness.app
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(
@@ -88,9 +88,17 @@ async def test_a_opens_the_picker_and_the_switch_applies_to_the_next_session(dem
         await pilot.press("a")
         await wait_until(pilot, lambda: isinstance(app.screen, ProfilePicker), "the picker")
         await pilot.press("down", "enter")
-        await wait_until(pilot, lambda: len(harness.of(ev.SessionStarted)) >= 2, "session 2")
-        started = harness.of(ev.SessionStarted)
-        assert [s.profile for s in started[:2]] == ["demo-a", "demo-b"]
+        await wait_until(pilot, lambda: harness.of(ev.ProfileSwitched), "the switch")
+        switch_at = harness.events.index(harness.of(ev.ProfileSwitched)[0])
+        await wait_until(
+            pilot,
+            lambda: any(isinstance(e, ev.SessionStarted) for e in harness.events[switch_at:]),
+            "the next session",
+        )
+        before = [e.profile for e in harness.events[:switch_at] if isinstance(e, ev.SessionStarted)]
+        after = [e.profile for e in harness.events[switch_at:] if isinstance(e, ev.SessionStarted)]
+        assert before and set(before) == {"demo-a"}
+        assert after and set(after) == {"demo-b"}
         switched = harness.of(ev.ProfileSwitched)
         assert [(s.from_, s.to, s.reason) for s in switched] == [("demo-a", "demo-b", "user")]
         assert app.main_screen.status.profile == "demo-b"
@@ -109,3 +117,26 @@ async def test_a_opens_the_picker_and_the_switch_applies_to_the_next_session(dem
     switch = bearers.index(tokens["demo-b"])
     assert set(bearers[:switch]) == {tokens["demo-a"]}
     assert set(bearers[switch:]) == {tokens["demo-b"]}
+
+
+async def test_the_log_follows_at_the_bottom_and_stays_put_when_scrolled_up(scripted_app):
+    harness = scripted_app(hold={"2.1"})
+    app = harness.app
+    async with app.run_test(size=(100, 20)) as pilot:
+        await wait_until(pilot, lambda: "2.1" in harness.sessions.started, "session 4")
+        log = app.main_screen.log_view
+        await wait_until(
+            pilot,
+            lambda: log.max_scroll_y > 5 and log.scroll_y == log.max_scroll_y,
+            "the log to fill and follow",
+        )
+        log.scroll_to(y=0, animate=False)
+        await pilot.pause()
+        assert log.scrolled_away
+        harness.sessions.release.set()
+        await wait_until(pilot, lambda: app.exit_code is not None, "the run to end")
+        await pilot.pause(0.2)
+        assert log.scroll_y == 0
+        await pilot.press("l", "l")
+        await pilot.pause(0.2)
+        assert log.follow and log.scroll_y == log.max_scroll_y

@@ -39,12 +39,15 @@ class SessionLog(RichLog):
         self.lines_written += len(pending)
 
     def watch_scroll_y(self, old: float, new: float) -> None:
-        """Moving up means the reader wants to stay put; reaching the bottom follows again."""
+        """Moving up means the reader wants to stay put; reaching the bottom follows again.
+
+        A resize that clamps the offset lands exactly on the bottom, so it never counts.
+        """
         super().watch_scroll_y(old, new)
-        if new < old:
-            self.scrolled_away = True
-        elif new >= self.max_scroll_y:
+        if new >= self.max_scroll_y:
             self.scrolled_away = False
+        elif new < old:
+            self.scrolled_away = True
 
     def toggle_follow(self) -> bool:
         self.follow = not self.follow
