@@ -45,7 +45,7 @@ class Guard:
         if key is not None:
             target = str(tool_input.get(key, ""))
             if not self.inside_project(target):
-                return f"{tool_name} denied: {target!r} is outside the project {self.project_dir}."
+                return f"{tool_name} denied: outside the project ({self.project_dir}): {target}"
         return None
 
     async def hook(self, input_data: Any, tool_use_id: str | None, context: Any) -> dict[str, Any]:
@@ -98,7 +98,7 @@ class Guard:
         for word in words[1:]:
             target = self._path_in(word)
             if target is not None and not self.inside_project(target):
-                return f"Bash denied: {target!r} is outside the project {self.project_dir}."
+                return f"Bash denied: outside the project ({self.project_dir}): {target}"
         return None
 
     def _path_in(self, word: str) -> str | None:
