@@ -195,6 +195,7 @@ def _run(args: argparse.Namespace) -> int:
         spec_dir=spec_dir,
         model=args.model or settings.model,
         max_iterations=args.max_iterations,
+        pause_between_s=settings.pause_between_s,
         bash_allowlist=settings.bash_allowlist,
         auto_switch=settings.auto_switch,
         pause_on_problem=not args.headless,

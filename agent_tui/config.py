@@ -21,6 +21,8 @@ class Settings(BaseModel):
     auto_switch: bool = False
     """On a rate limit or auth failure, move to the next usable profile."""
     model: str | None = None
+    pause_between_s: float = 3.0
+    """Pause after each session (upstream's 3 s), so a person can follow along."""
     bash_allowlist: list[str] | None = None
 
 
