@@ -299,7 +299,7 @@ class CoderLoop:
     async def _work_on(self, subtask: Subtask) -> tuple[str, int, str] | None:
         """One coder session for ``subtask``; returns a finish triple when the loop must end."""
         attempt = self.history.attempt_count(subtask.id) + 1
-        self._set_status(subtask.id, "in_progress")
+        await self._set_status(subtask.id, "in_progress")
         self._current_subtask = subtask.id
         await self._emit(ev.SubtaskStatus(id=subtask.id, status="in_progress", attempts=attempt))
         prompt = self._coder_prompt(subtask, attempt)
@@ -310,7 +310,8 @@ class CoderLoop:
         current = find_subtask(self.plan, subtask.id) if self.plan else None
         completed = current is not None and current.status == "completed"
         history_outcome = outcome.outcome if not (outcome.ok and not completed) else "incomplete"
-        self.history.record_attempt(
+        await asyncio.to_thread(
+            self.history.record_attempt,
             subtask.id,
             self._session_count,
             history_outcome,
@@ -387,8 +388,8 @@ class CoderLoop:
         await self._pause_gate(reason)
 
     async def _mark_stuck(self, subtask_id: str, reason: str) -> None:
-        self.history.mark_stuck(subtask_id, reason)
-        self._set_status(subtask_id, "failed")
+        await asyncio.to_thread(self.history.mark_stuck, subtask_id, reason)
+        await self._set_status(subtask_id, "failed")
         await self._emit(
             ev.SubtaskStatus(
                 id=subtask_id, status="failed", attempts=self.history.attempt_count(subtask_id)
@@ -545,10 +546,11 @@ class CoderLoop:
         with contextlib.suppress(OSError):
             self._plan_mtime = self.config.plan_path.stat().st_mtime
 
-    def _set_status(self, subtask_id: str, status: str) -> None:
+    async def _set_status(self, subtask_id: str, status: str) -> None:
+        """Record a status in the plan on disk; the fsync runs off the event loop."""
         assert self.plan is not None
         self.plan = set_status(self.plan, subtask_id, status)
-        save_plan(self.config.plan_path, self.plan)
+        await asyncio.to_thread(save_plan, self.config.plan_path, self.plan)
         self._adopt_plan(self.plan)
 
     def _reload_plan_after_session(self) -> None:

@@ -18,6 +18,10 @@ ICONS: dict[str, tuple[str, str]] = {
 }
 
 
+EXPAND_ALL_UP_TO = 6
+"""Plans with more phases open only the phase being worked on, so big plans start fast."""
+
+
 class SubtaskTree(Tree[str]):
     """The plan as a tree.  ``_nodes`` maps subtask ids to their nodes for O(1) updates."""
 
@@ -37,9 +41,13 @@ class SubtaskTree(Tree[str]):
         self._subtask_nodes.clear()
         self._phase_nodes.clear()
         self._subtasks.clear()
+        open_phase = next(
+            (p.id for p in plan.phases if any(s.status != "completed" for s in p.subtasks)), None
+        )
         for phase in plan.phases:
             self._phase_names[phase.id] = phase.name or f"Phase {phase.id}"
-            phase_node = self.root.add(self._phase_label(phase), data=phase.id, expand=True)
+            expand = phase.id == open_phase or len(plan.phases) <= EXPAND_ALL_UP_TO
+            phase_node = self.root.add(self._phase_label(phase), data=phase.id, expand=expand)
             self._phase_nodes[phase.id] = phase_node
             for subtask in phase.subtasks:
                 self._subtasks[subtask.id] = subtask
@@ -80,6 +88,8 @@ class SubtaskTree(Tree[str]):
                 self._subtask_nodes[changed].set_label(self._label(self._subtasks[changed]))
         node = self._subtask_nodes.get(subtask_id)
         if node is not None:
+            if node.parent is not None and not node.parent.is_expanded:
+                node.parent.expand()
             self.move_cursor(node)
             self.scroll_to_node(node, animate=False)
 

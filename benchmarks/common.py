@@ -1,0 +1,64 @@
+"""Shared pieces for the benchmarks: plans of any size, and a scripted in-process session."""
+
+from __future__ import annotations
+
+import json
+import resource
+from pathlib import Path
+
+from agent_tui.engine import events as ev
+from agent_tui.engine.session import SessionOutcome
+
+
+def big_plan(subtasks: int, per_phase: int = 50) -> dict:
+    phases = []
+    for p in range(0, subtasks, per_phase):
+        phase_id = str(p // per_phase + 1)
+        phases.append(
+            {
+                "id": phase_id,
+                "name": f"Phase {phase_id}",
+                "depends_on": [],
+                "subtasks": [
+                    {
+                        "id": f"{phase_id}.{i}",
+                        "description": f"subtask {phase_id}.{i}",
+                        "status": "pending",
+                    }
+                    for i in range(min(per_phase, subtasks - p))
+                ],
+            }
+        )
+    return {"feature": "benchmark", "phases": phases}
+
+
+def write_spec(root: Path, subtasks: int) -> tuple[Path, Path]:
+    spec = root / "project" / ".auto-claude" / "specs" / "001-bench"
+    spec.mkdir(parents=True, exist_ok=True)
+    (spec / "implementation_plan.json").write_text(json.dumps(big_plan(subtasks)))
+    return root / "project", spec
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def plan_view(plan: dict) -> ev.PlanLoaded:
+    phases = tuple(
+        ev.PhaseView(
+            p["id"],
+            p["name"],
+            tuple(
+                ev.SubtaskView(s["id"], s["description"], s["status"], p["id"])
+                for s in p["subtasks"]
+            ),
+        )
+        for p in plan["phases"]
+    )
+    total = sum(len(p.subtasks) for p in phases)
+    return ev.PlanLoaded(
+        spec_dir="/bench", feature="bench", phases=phases, total=total, completed=0
+    )
+
+
+DONE = SessionOutcome(outcome="success")
