@@ -101,7 +101,7 @@ async def test_a_opens_the_picker_and_the_switch_applies_to_the_next_session(dem
         assert after and set(after) == {"demo-b"}
         switched = harness.of(ev.ProfileSwitched)
         assert [(s.from_, s.to, s.reason) for s in switched] == [("demo-a", "demo-b", "user")]
-        assert app.main_screen.status.profile == "demo-b"
+        await wait_until(pilot, lambda: app.main_screen.status.profile == "demo-b", "status line")
         await wait_until(
             pilot,
             lambda: any(
