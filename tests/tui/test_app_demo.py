@@ -29,7 +29,8 @@ async def test_demo_runs_to_completion_with_a_visible_backoff(demo_app, monkeypa
     app = harness.app
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.exit_code is not None, "the demo loop to finish")
-        await pilot.pause(0.2)
+        screen = app.main_screen
+        await wait_until(pilot, lambda: screen.status.state == "complete", "the complete state")
         tree = app.main_screen.plan_tree
         assert tree.counts() == (5, 5)
         assert all(
@@ -59,7 +60,7 @@ async def test_p_pauses_at_the_session_boundary_and_p_resumes(demo_app):
         assert app.main_screen.status.state == "pausing…"
         assert app.loop.pause_requested and not app.loop.paused
         await wait_until(pilot, lambda: app.loop.paused, "the pause at the boundary")
-        assert app.main_screen.status.state == "paused"
+        await wait_until(pilot, lambda: app.main_screen.status.state == "paused", "paused state")
         sessions_when_paused = len(harness.of(ev.SessionStarted))
         assert sessions_when_paused == 1
         for _ in range(10):
