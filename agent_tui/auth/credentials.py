@@ -145,14 +145,7 @@ def resolve(
         if stored is None:
             result.steps.append(f"{keychain_where}: no entry")
     if stored is not None:
-        try:
-            result.credential = _from_oauth_json(stored, keychain_where, "keychain", now, hint)
-        except _Unusable as unusable:
-            result.steps.append(f"{keychain_where}: {unusable}")
-            result.problem = str(unusable)
-            return result
-        result.steps.append(f"{keychain_where}: found{_expiry(result.credential)}")
-        return result
+        return _adopt(result, stored, keychain_where, keychain_where, "keychain", now, hint)
 
     file = Path(config_dir) if config_dir else Path.home() / ".claude"
     file = file / ".credentials.json"
@@ -168,13 +161,20 @@ def resolve(
         result.steps.append(f"file {file}: unreadable ({exc.strerror})")
         result.problem = f"cannot read {file} ({exc.strerror})"
         return result
+    return _adopt(result, text.strip(), f"file {file}", str(file), "file", now, hint)
+
+
+def _adopt(
+    result: Resolution, payload: str, step: str, where: str, source: str, now: datetime, hint: str
+) -> Resolution:
+    """Read a found credential payload into ``result``, reporting the step either way."""
     try:
-        result.credential = _from_oauth_json(text.strip(), str(file), "file", now, hint)
+        result.credential = _from_oauth_json(payload, where, source, now, hint)
     except _Unusable as unusable:
-        result.steps.append(f"file {file}: {unusable}")
+        result.steps.append(f"{step}: {unusable}")
         result.problem = str(unusable)
         return result
-    result.steps.append(f"file {file}: found{_expiry(result.credential)}")
+    result.steps.append(f"{step}: found{_expiry(result.credential)}")
     return result
 
 

@@ -158,13 +158,18 @@ async def test_a_pause_file_pauses_and_resume_removes_it(setup):
     assert not (setup.spec_dir / "PAUSE").exists()
 
 
-async def test_retry_now_cuts_a_backoff_short(setup):
-    def fail_once(spec, n):
-        if n == 1:
-            return SessionOutcome(outcome="error", error_kind=ErrorKind.TOOL_CONCURRENCY)
-        return ScriptedSessions.complete(sessions, spec, n)
+def concurrency_error_first(spec: SessionSpec, n: int) -> SessionOutcome:
+    if n == 1:
+        return SessionOutcome(outcome="error", error_kind=ErrorKind.TOOL_CONCURRENCY)
+    mark_completed(
+        Path(spec.cwd) / ".auto-claude" / "specs" / "001-x" / "implementation_plan.json",
+        spec.subtask_id,
+    )
+    return SessionOutcome(outcome="success")
 
-    loop, sessions = setup(fail_once, pause_between_s=0)
+
+async def test_retry_now_cuts_a_backoff_short(setup):
+    loop, _sessions = setup(concurrency_error_first, pause_between_s=0)
     loop.clock.auto_advance = False
     task = asyncio.create_task(loop.run())
     while not of(setup.events, ev.BackoffStarted):
@@ -177,12 +182,7 @@ async def test_retry_now_cuts_a_backoff_short(setup):
 
 
 async def test_pause_during_backoff_freezes_the_remaining_wait(setup):
-    def fail_once(spec, n):
-        if n == 1:
-            return SessionOutcome(outcome="error", error_kind=ErrorKind.TOOL_CONCURRENCY)
-        return ScriptedSessions.complete(sessions, spec, n)
-
-    loop, sessions = setup(fail_once, pause_between_s=0)
+    loop, _sessions = setup(concurrency_error_first, pause_between_s=0)
     clock = loop.clock
     clock.auto_advance = False
     task = asyncio.create_task(loop.run())
