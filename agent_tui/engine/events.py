@@ -225,31 +225,5 @@ class LoopFinished(Event):
     message: str = ""
 
 
-EVENT_TYPES: dict[str, type[Event]] = {
-    cls.type: cls
-    for cls in (
-        PlanLoaded,
-        PlanWarning,
-        SessionStarted,
-        AssistantText,
-        ToolUse,
-        ToolResult,
-        ApiRetry,
-        SessionError,
-        Usage,
-        SessionEnded,
-        BackoffStarted,
-        BackoffEnded,
-        SubtaskStatus,
-        SubtaskStuck,
-        ProfileSwitched,
-        Pausing,
-        Paused,
-        Resumed,
-        Notice,
-        LoopFinished,
-    )
-}
-
 EventSink = Callable[[Event], Awaitable[None]]
 """Where the loop sends its events: one async callback."""

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent_tui.atomic import atomic_write_text
 from agent_tui.auth.credentials import Resolution, redact, resolve, session_env
 from agent_tui.auth.profiles import Profile, ProfileStore
 from agent_tui.engine import events as ev
@@ -29,6 +28,7 @@ from agent_tui.engine.retry import RetryDecision, RetryPolicy, RetryTracker
 from agent_tui.engine.session import (
     DEFAULT_ALLOWED_TOOLS,
     AgentSession,
+    CLIMissingError,
     SessionOutcome,
     SessionSpec,
 )
@@ -209,6 +209,12 @@ class CoderLoop:
             outcome, code, message = await self._run()
         except LoopAborted as aborted:
             outcome, code, message = aborted.outcome, aborted.exit_code, aborted.message
+        except CLIMissingError as exc:
+            outcome, code, message = (
+                "error",
+                EXIT_BAD_INPUT,
+                f"the Claude Code CLI was not found: {exc}",
+            )
         await self._emit(ev.LoopFinished(outcome=outcome, exit_code=code, message=message))
         return code
 
@@ -727,16 +733,3 @@ class CoderLoop:
         await self._apply_pending_profile()
         if not self._stop:
             await self._emit(ev.Resumed())
-
-    def describe(self) -> dict[str, Any]:
-        """A small snapshot for status displays."""
-        return {
-            "profile": self.profile_name,
-            "paused": self._paused,
-            "pause_requested": self._pause_requested,
-            "sessions": self._session_count,
-        }
-
-
-def write_pause_file(spec_dir: Path, reason: str = "paused") -> None:
-    atomic_write_text(spec_dir / "PAUSE", reason + "\n")

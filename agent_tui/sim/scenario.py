@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 from importlib import resources
-from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -77,10 +76,6 @@ class Scenario(BaseModel):
             if re.search(script.match, prompt_text):
                 return script
         return None
-
-    @classmethod
-    def from_file(cls, path: Path | str) -> Scenario:
-        return cls.model_validate(json.loads(Path(path).read_text(encoding="utf-8")))
 
     @classmethod
     def bundled(cls, name: str) -> Scenario:
