@@ -143,3 +143,30 @@ async def test_the_log_follows_at_the_bottom_and_stays_put_when_scrolled_up(scri
         await pilot.press("l", "l")
         await pilot.pause(0.2)
         assert log.follow and log.scroll_y == log.max_scroll_y
+
+
+async def test_r_skips_the_backoff_wait(scripted_app):
+    harness = scripted_app(failures={"1.1": 1})
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.main_screen.countdown.display, "the countdown")
+        assert harness.clock.sleepers == 1  # the wait is on the clock; nothing moves it
+        await pilot.press("r")
+        await wait_until(pilot, lambda: harness.of(ev.BackoffEnded), "the backoff to end")
+        assert harness.of(ev.BackoffEnded)[0].reason == "retry_now"
+        await wait_until(pilot, lambda: not app.main_screen.countdown.display, "countdown hidden")
+        await wait_until(pilot, lambda: app.exit_code == 0, "the run to complete")
+
+
+async def test_i_interrupts_the_running_session_and_pauses(scripted_app):
+    harness = scripted_app(hold={"1.1"})
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "1.1" in harness.sessions.started, "session 1")
+        await pilot.press("i")
+        await wait_until(pilot, lambda: app.loop.paused, "the pause")
+        await wait_until(pilot, lambda: app.main_screen.status.state == "paused", "paused state")
+        assert harness.sessions.started == ["1.1"]
+        await pilot.press("q")
+        await wait_until(pilot, lambda: app.exit_code is not None, "the loop to stop")
+    assert app.return_code == 130
