@@ -55,6 +55,7 @@ EXIT_INTERRUPTED = 130
 
 PASSTHROUGH_ENV = ("ANTHROPIC_BASE_URL", "CLAUDE_CODE_MAX_RETRIES")
 PLANNER_TRIES = 3
+RATE_LIMIT_RETRIES_BEFORE_SWITCH = 3
 IMPLICIT_PROFILE = "default"
 
 
@@ -452,6 +453,7 @@ class CoderLoop:
             allowed_tools=self.config.allowed_tools,
             idle_timeout_s=self.config.idle_timeout_s,
             cli_path=self.config.cli_path,
+            rate_limit_retries=self._rate_limit_retries(),
         )
         await self._emit(
             ev.SessionStarted(
@@ -523,6 +525,12 @@ class CoderLoop:
             return None
         env.update(session_env(profile, resolution, self._environ))
         return env
+
+    def _rate_limit_retries(self) -> int | None:
+        """With auto-switch and another profile, stop waiting on a 429 after a few CLI retries."""
+        if self.config.auto_switch and len(self.profiles.names()) > 1:
+            return RATE_LIMIT_RETRIES_BEFORE_SWITCH
+        return None
 
     def _next_usable_profile(self) -> str | None:
         if not self.profiles.names():

@@ -60,6 +60,8 @@ class SessionSpec:
     allowed_tools: tuple[str, ...] = DEFAULT_ALLOWED_TOOLS
     idle_timeout_s: float = 600.0
     cli_path: str | None = None
+    rate_limit_retries: int | None = None
+    """Give up on the session after this many CLI retries of a 429 (another profile waits)."""
 
 
 @dataclass
@@ -133,6 +135,7 @@ class AgentSession:
         self._client_factory = client_factory
         self._client: Any = None
         self._interrupted = False
+        self._gave_up: str | None = None
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=20)
         self._tool_names: dict[str, str] = {}
 
@@ -210,6 +213,7 @@ class AgentSession:
                     elif isinstance(message, SystemMessage) and message.subtype == "api_retry":
                         api_retries.append(dict(message.data))
                         await self._api_retry(message.data)
+                        await self._maybe_give_up(kind, api_retries)
                     elif isinstance(message, ResultMessage):
                         outcome = self._result(message, error_kind, error_text)
         except CLINotFoundError as exc:
@@ -229,6 +233,8 @@ class AgentSession:
         except TranscriptError:
             raise
         except Exception as exc:
+            if self._gave_up:
+                return self._gave_up_outcome()
             if self._interrupted:
                 return SessionOutcome(outcome="interrupted", message="interrupted")
             text = redact(f"{type(exc).__name__}: {exc}")
@@ -245,6 +251,8 @@ class AgentSession:
             )
         finally:
             self._client = None
+        if outcome is None and self._gave_up:
+            outcome = self._gave_up_outcome()
         if outcome is None:
             outcome = SessionOutcome(
                 outcome="interrupted" if self._interrupted else "error",
@@ -270,6 +278,8 @@ class AgentSession:
             "output_tokens": int(usage.get("output_tokens") or 0),
         }
         reason = message.terminal_reason or ""
+        if self._gave_up:
+            return self._gave_up_outcome(**common)
         if self._interrupted or reason.startswith("aborted"):
             return SessionOutcome(outcome="interrupted", message="interrupted", **common)
         if message.is_error or error_kind is not None:
@@ -277,6 +287,23 @@ class AgentSession:
             text = redact(message.result or error_text or message.subtype)
             return SessionOutcome(outcome="error", error_kind=kind, message=text, **common)
         return SessionOutcome(outcome="success", message=redact(message.result or ""), **common)
+
+    async def _maybe_give_up(self, kind: ErrorKind | None, retries: list[dict[str, Any]]) -> None:
+        limit = self.spec.rate_limit_retries
+        if limit is None or kind != ErrorKind.RATE_LIMIT or self._gave_up:
+            return
+        count = sum(1 for r in retries if r.get("error_status") == 429)
+        if count >= limit:
+            self._gave_up = (
+                f"rate limited: the CLI retried {count} times; giving this profile a rest"
+            )
+            await self._emit_error(ErrorKind.RATE_LIMIT, self._gave_up)
+            await self.interrupt()
+
+    def _gave_up_outcome(self, **common: Any) -> SessionOutcome:
+        return SessionOutcome(
+            outcome="error", error_kind=ErrorKind.RATE_LIMIT, message=self._gave_up or "", **common
+        )
 
     async def _assistant(self, message: AssistantMessage) -> int:
         calls = 0

@@ -96,3 +96,27 @@ async def test_no_usable_profile_stops_headless_with_the_reason(make_run, tmp_pa
     finished = run.of(ev.LoopFinished)[-1]
     assert "no credentials for profile 'empty'" in finished.message
     assert not run.sim.requests
+
+
+async def test_repeated_429_retries_inside_the_cli_switch_early(make_run, tmp_path):
+    plan = plan_doc([("1", [], ["1.1"])])
+    run = make_run(
+        plan,
+        [script("1.1", [[{"error": "rate_limit"}], coder_steps("1.1")])],
+        profiles=two_profiles(tmp_path),
+        environ={},
+        auto_switch=True,
+        extra_env={"CLAUDE_CODE_MAX_RETRIES": "8"},
+    )
+    await run.go()
+
+    assert run.exit_code == 0
+    first_session = [
+        r for r in run.sim.requests_for(r"Subtask ID: 1\.1\b") if r.bearer == TOKENS["a"]
+    ]
+    assert 3 <= len(first_session) <= 5  # gave up after 3 CLI retries, not all 8
+    ended = run.of(ev.SessionEnded)
+    assert (ended[0].outcome, ended[0].error_kind) == ("error", "rate_limit")
+    assert "retried 3 times" in ended[0].message
+    assert [s.reason for s in run.of(ev.ProfileSwitched)] == ["rate_limit"]
+    assert run.statuses() == {"1.1": "completed"}
