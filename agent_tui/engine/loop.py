@@ -133,7 +133,6 @@ class CoderLoop:
         self.profile_name: str = config.profile or (active.name if active else IMPLICIT_PROFILE)
         self._pending_profile: tuple[str, str] | None = None
         self._session: AgentSession | None = None
-        self._session_count = 0
         self._last_session = 0
         self._iterations = 0
         self._pause_requested = False
@@ -320,7 +319,7 @@ class CoderLoop:
         await asyncio.to_thread(
             self.history.record_attempt,
             subtask.id,
-            self._session_count,
+            self._last_session,
             history_outcome,
             str(outcome.error_kind) if outcome.error_kind else None,
             outcome.message[:500],
@@ -439,7 +438,6 @@ class CoderLoop:
             return None
         number, transcript = next_transcript_path(self.config.logs_dir, self._last_session)
         self._last_session = number
-        self._session_count += 1
         spec = SessionSpec(
             number=number,
             kind=kind,
