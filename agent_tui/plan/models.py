@@ -17,7 +17,9 @@ STATUSES: tuple[str, ...] = ("pending", "in_progress", "completed", "blocked", "
 
 
 def _as_text(value: Any) -> Any:
-    return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+    if type(value) in (int, float):
+        return str(value)
+    return value
 
 
 class _PlanModel(BaseModel):

@@ -48,8 +48,10 @@ class AgentApp(App[int]):
         self.exit_code: int | None = None
         self._quitting = False
 
+    def get_default_screen(self) -> MainScreen:
+        return self.main_screen
+
     def on_mount(self) -> None:
-        self.push_screen(self.main_screen)
         self.run_loop()
 
     async def _sink(self, event: ev.Event) -> None:
