@@ -30,6 +30,7 @@ class MemoryKeyring(KeyringBackend):
 
 @pytest.fixture(autouse=True)
 def memory_keyring():
+    """Every test gets an empty in-memory keychain; ask for it by name to seed entries."""
     previous = keyring.get_keyring()
     backend = MemoryKeyring()
     keyring.set_keyring(backend)

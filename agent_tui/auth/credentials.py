@@ -1,8 +1,10 @@
 """Which credential a profile resolves to, each step reported; and masking of secrets.
 
 Order: an explicit token in the environment variable the profile names; the OS keychain
-entry under Claude Code's own service name for the profile's config dir; the config dir's
-``.credentials.json``.  A profile with a config dir never falls back to the default entry.
+entry under Claude Code's own service name for the profile's config dir; that config dir's
+``.credentials.json``.  The first source that has an entry decides: a broken entry is
+reported, not skipped, because the CLI itself would use it.  A profile with a config dir
+never falls back to the default entry, so two accounts never share a token.
 """
 
 from __future__ import annotations
@@ -10,51 +12,85 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import keyring
-
-from agent_tui.auth.keychain import account_name, service_name
+from agent_tui.auth.keychain import (
+    CONFIG_DIR_ENV,
+    SECURESTORAGE_ENV,
+    KeychainUnavailable,
+    account_name,
+    credentials_file,
+    read_entry,
+    service_name,
+    storage_env,
+)
 
 if TYPE_CHECKING:
     from agent_tui.auth.profiles import Profile
 
-CREDENTIAL_ENV = ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN")
-
-_TOKEN = re.compile(r"sk-ant-([a-z]+\d*)-([A-Za-z0-9_-]+)")
-_BEARER = re.compile(r"(?i)(bearer\s+)(?!sk-ant-)([A-Za-z0-9._~+/-]{8,}=*)")
-_JSON_SECRET = re.compile(
-    r'("(?:accessToken|refreshToken|access_token|refresh_token)"\s*:\s*")([^"]+)(")'
+CREDENTIAL_ENV = (
+    "ANTHROPIC_API_KEY",
+    "CLAUDE_CODE_OAUTH_TOKEN",
+    "ANTHROPIC_AUTH_TOKEN",
+    "CLAUDE_CODE_OAUTH_REFRESH_TOKEN",
 )
+"""Variables the CLI reads a credential from; blanked in a session unless its profile sets one."""
+
+API_KEY_PREFIX = "sk-ant-api"
 _MASK = "…"
+_SECRET_KEYS = "|".join(
+    ["accessToken", "refreshToken", "access_token", "refresh_token", *CREDENTIAL_ENV]
+)
+_ANTHROPIC_TOKEN = re.compile(r"sk-ant-[A-Za-z0-9_-]++(?!…)")
+_TOKEN_KIND = re.compile(r"sk-ant-[A-Za-z]+\d*-")
+_BEARER = re.compile(r"(?i)(bearer\s+)([A-Za-z0-9._~+/-]{8,}+=*)(?!…)")
+_API_KEY_HEADER = re.compile(r"(?i)(x-api-key:\s*)([^\s\"',;]+)")
+_QUOTED_SECRET = re.compile(rf"""((\\?["'])(?:{_SECRET_KEYS})\2\s*:\s*\\?["'])([^"'\\]+)""")
+_ASSIGNED_SECRET = re.compile(rf"""((?:{"|".join(CREDENTIAL_ENV)})=["']?)([^\s"']+)""")
 
 
 def mask_token(token: str) -> str:
-    """``sk-ant-oat01-…Xy9Z``: the kind stays readable, the secret does not."""
-    if _MASK in token:
+    """``sk-ant-oat01-…Xy9Z``: the kind stays readable, the secret does not; idempotent.
+
+    The last four characters are kept only when the secret part is long enough that they
+    give nothing useful away.
+    """
+    if not token or _MASK in token:
         return token
-    found = _TOKEN.fullmatch(token)
-    if found:
-        return f"sk-ant-{found.group(1)}-{_MASK}{found.group(2)[-4:]}"
-    return f"{_MASK}{token[-4:]}" if len(token) > 8 else _MASK
+    kind = _TOKEN_KIND.match(token)
+    prefix = kind.group(0) if kind else ("sk-ant-" if token.startswith("sk-ant-") else "")
+    secret = token[len(prefix) :]
+    return f"{prefix}{_MASK}{secret[-4:] if len(secret) >= 12 else ''}"
 
 
 def redact(text: str) -> str:
-    """Mask every token-like secret in ``text``; idempotent."""
-    text = _TOKEN.sub(lambda m: mask_token(m.group(0)), text)
+    """Mask every token-like secret in ``text``: Anthropic tokens and keys, bearer and
+    ``x-api-key`` headers, and token values in JSON, Python reprs and ``VAR=value`` lines."""
+    text = _ANTHROPIC_TOKEN.sub(lambda m: mask_token(m.group(0)), text)
     text = _BEARER.sub(lambda m: m.group(1) + mask_token(m.group(2)), text)
-    return _JSON_SECRET.sub(lambda m: m.group(1) + mask_token(m.group(2)) + m.group(3), text)
+    text = _API_KEY_HEADER.sub(lambda m: m.group(1) + mask_token(m.group(2)), text)
+    text = _QUOTED_SECRET.sub(lambda m: m.group(1) + mask_token(m.group(3)), text)
+    return _ASSIGNED_SECRET.sub(lambda m: m.group(1) + mask_token(m.group(2)), text)
+
+
+def format_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @dataclass
 class Credential:
+    """A found token; its repr shows only the masked form."""
+
     token: str = field(repr=False)
-    source: str  # "env", "keychain" or "file"
+    source: str
+    """``"env"``, ``"keychain"`` or ``"file"``."""
     location: str
+    """The env var name, ``service/account``, or the file path."""
     expires_at: datetime | None = None
     subscription: str | None = None
 
@@ -62,22 +98,33 @@ class Credential:
     def masked(self) -> str:
         return mask_token(self.token)
 
+    @property
+    def is_api_key(self) -> bool:
+        return self.token.startswith(API_KEY_PREFIX)
+
     def __repr__(self) -> str:
         return (
             f"Credential(source={self.source!r}, location={self.location!r}, "
-            f"token={self.masked!r}, expires_at={self.expires_at!r})"
+            f"token={self.masked!r}, expires_at={self.expires_at!r}, "
+            f"subscription={self.subscription!r})"
         )
 
 
 @dataclass
 class Resolution:
+    """The outcome of :func:`resolve`; every string in it is safe to show."""
+
     profile: str
     service: str
     account: str
     credential: Credential | None = None
     steps: list[str] = field(default_factory=list)
     problem: str | None = None
+    """What is wrong and what to run, when the profile cannot be used."""
     notices: list[str] = field(default_factory=list)
+    """Worth telling the user, but the profile may still be usable."""
+    summary: str = ""
+    """A few words for one-line listings: ``keychain, expires …``, ``expired …``, …"""
 
     @property
     def usable(self) -> bool:
@@ -85,125 +132,211 @@ class Resolution:
 
 
 class _Unusable(Exception):
-    """A source was found but its content cannot be used."""
+    """A source had an entry that cannot be used; ``summary`` is its few-word form."""
+
+    def __init__(self, message: str, summary: str) -> None:
+        super().__init__(message)
+        self.summary = summary
 
 
-def _login_hint(config_dir: str | None) -> str:
-    if config_dir:
-        return f"run `CLAUDE_CONFIG_DIR={config_dir} claude` and log in, or `claude setup-token`"
-    return "run `claude` and log in, or `claude setup-token`"
+def _login_hint(profile: Profile) -> str:
+    if profile.config_dir:
+        login = f"run `{CONFIG_DIR_ENV}={shlex.quote(profile.config_dir)} claude` and log in"
+    else:
+        login = "run `claude` and log in"
+    if profile.token_env:
+        return f"{login}, or run `claude setup-token` and export the token as {profile.token_env}"
+    return f"{login}, or `claude setup-token`"
 
 
-def _from_oauth_json(text: str, where: str, source: str, now: datetime, hint: str) -> Credential:
-    if text.startswith("enc:"):
-        raise _Unusable(f"{where} is encrypted and cannot be read here: {hint}")
+def _parse_oauth(
+    payload: str, where: str, source: str, location: str, now: datetime, hint: str
+) -> Credential:
+    """Read Claude Code's ``{"claudeAiOauth": {...}}`` payload; never echoes the payload."""
+    if payload.startswith("enc:"):
+        raise _Unusable(f"{where} is encrypted and cannot be read here: {hint}", "encrypted")
     try:
-        data = json.loads(text)
-        oauth = data["claudeAiOauth"]
-        token = oauth["accessToken"]
-    except (json.JSONDecodeError, KeyError, TypeError):
+        data = json.loads(payload)
+    except ValueError:
         raise _Unusable(
-            f"{where} is not a Claude credential (no claudeAiOauth.accessToken): {hint}"
+            f"{where} is not a Claude credential (not valid JSON): {hint}", "malformed"
         ) from None
-    if not isinstance(token, str) or not token:
-        raise _Unusable(f"{where} has an empty access token: {hint}")
-    expires_at = None
-    if isinstance(oauth.get("expiresAt"), int | float):
-        expires_at = datetime.fromtimestamp(oauth["expiresAt"] / 1000, UTC)
-        if expires_at <= now:
-            raise _Unusable(f"the token in {where} expired {expires_at:%Y-%m-%d %H:%M} UTC: {hint}")
-    return Credential(token, source, where, expires_at, oauth.get("subscriptionType"))
+    oauth = data.get("claudeAiOauth") if isinstance(data, dict) else None
+    token = oauth.get("accessToken") if isinstance(oauth, dict) else None
+    if not isinstance(token, str):
+        raise _Unusable(
+            f"{where} is not a Claude credential (no claudeAiOauth.accessToken): {hint}",
+            "no token",
+        )
+    if not token.strip():
+        raise _Unusable(f"{where} has an empty access token: {hint}", "no token")
+    token = token.strip()
+    if token.startswith("enc:"):
+        raise _Unusable(
+            f"the token in {where} is encrypted and cannot be used: {hint}", "encrypted"
+        )
+    if not token.isascii() or any(char.isspace() for char in token):
+        raise _Unusable(f"{where} has an unreadable accessToken: {hint}", "malformed")
+    expires_at = _expiry(oauth.get("expiresAt"), where, hint)
+    if expires_at is not None and expires_at <= now:
+        moment = format_time(expires_at)
+        raise _Unusable(f"the token in {where} expired {moment}: {hint}", f"expired {moment}")
+    subscription = oauth.get("subscriptionType")
+    return Credential(
+        token,
+        source,
+        location,
+        expires_at=expires_at,
+        subscription=subscription if isinstance(subscription, str) else None,
+    )
+
+
+def _expiry(raw: object, where: str, hint: str) -> datetime | None:
+    """``expiresAt`` is epoch milliseconds; absent means no known expiry."""
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise _Unusable(f"{where} has an unreadable expiresAt: {hint}", "malformed")
+    try:
+        return datetime.fromtimestamp(raw / 1000, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise _Unusable(f"{where} has an unreadable expiresAt: {hint}", "malformed") from None
+
+
+def _found(credential: Credential) -> str:
+    if credential.expires_at is None:
+        return "found"
+    return f"found, expires {format_time(credential.expires_at)}"
 
 
 def resolve(
     profile: Profile, *, environ: Mapping[str, str] | None = None, now: datetime | None = None
 ) -> Resolution:
+    """Find the credential a session of ``profile`` would use; never raises for bad data.
+
+    ``environ`` is the app's environment (default ``os.environ``, only read); ``now`` an
+    aware datetime (default: the current time).
+    """
     env = os.environ if environ is None else environ
     now = now or datetime.now(UTC)
-    config_dir = profile.config_dir
-    hint = _login_hint(config_dir)
-    result = Resolution(profile.name, service_name(config_dir, env), account_name(env))
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    cli_env = {**env, **storage_env(profile.config_dir, env)}
+    result = Resolution(profile.name, service_name(profile.config_dir, cli_env), account_name(env))
+    result.notices.extend(_environment_notices(profile, env))
+    hint = _login_hint(profile)
 
     if profile.token_env:
-        value = env.get(profile.token_env)
+        value = (env.get(profile.token_env) or "").strip()
         if value:
-            result.steps.append(f"env {profile.token_env}: set ({mask_token(value)})")
             result.credential = Credential(value, "env", profile.token_env)
+            result.steps.append(f"env {profile.token_env}: set ({mask_token(value)})")
+            result.summary = "env"
             return result
         result.steps.append(f"env {profile.token_env}: not set")
 
     keychain_where = f"keychain {result.service!r} ({result.account})"
     try:
-        stored = keyring.get_password(result.service, result.account)
-    except Exception as exc:  # a broken or missing backend must never crash a run
-        stored = None
-        result.steps.append(f"{keychain_where}: unavailable ({type(exc).__name__})")
+        stored = read_entry(result.service, result.account)
+    except KeychainUnavailable as failure:
+        result.steps.append(f"{keychain_where}: unavailable ({failure.reason})")
         result.notices.append(
-            f"keychain unavailable ({type(exc).__name__}): using the credentials file"
+            f"keychain unavailable ({failure.reason}): using the credentials file only"
         )
     else:
-        if stored is None:
-            result.steps.append(f"{keychain_where}: no entry")
-    if stored is not None:
-        return _adopt(result, stored, keychain_where, keychain_where, "keychain", now, hint)
+        if stored is not None:
+            location = f"{result.service}/{result.account}"
+            return _adopt(result, stored, keychain_where, "keychain", location, now, hint)
+        result.steps.append(f"{keychain_where}: no entry")
 
-    file = Path(config_dir) if config_dir else Path.home() / ".claude"
-    file = file / ".credentials.json"
+    path = credentials_file(profile.config_dir, cli_env)
     try:
-        text = file.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            raw = handle.read()
+            mode = os.fstat(handle.fileno()).st_mode
     except FileNotFoundError:
-        result.steps.append(f"file {file}: missing")
-        result.problem = (
-            f"no credentials for profile {profile.name!r} (looked in env, keychain, {file}): {hint}"
-        )
+        result.steps.append(f"file {path}: not found")
+        result.problem = f"no credentials for profile {profile.name!r}: {hint}"
+        result.summary = "no credentials"
         return result
     except OSError as exc:
-        result.steps.append(f"file {file}: unreadable ({exc.strerror})")
-        result.problem = f"cannot read {file} ({exc.strerror})"
+        reason = exc.strerror or type(exc).__name__
+        result.steps.append(f"file {path}: unreadable ({reason})")
+        result.problem = f"cannot read {path} ({reason}): check its permissions, or {hint}"
+        result.summary = "unreadable"
         return result
-    return _adopt(result, text.strip(), f"file {file}", str(file), "file", now, hint)
+    if stat.S_IMODE(mode) & 0o077:
+        result.notices.append(
+            f"{path} is readable by other users (mode {stat.S_IMODE(mode):04o}): "
+            f"run `chmod 600 {shlex.quote(path)}`"
+        )
+    text = raw.decode("utf-8", errors="replace")
+    return _adopt(result, text, f"file {path}", "file", path, now, hint)
 
 
 def _adopt(
-    result: Resolution, payload: str, step: str, where: str, source: str, now: datetime, hint: str
+    result: Resolution,
+    payload: str,
+    where: str,
+    source: str,
+    location: str,
+    now: datetime,
+    hint: str,
 ) -> Resolution:
-    """Read a found credential payload into ``result``, reporting the step either way."""
+    """Read a found payload into ``result``, reporting the step either way."""
+    label = where.removeprefix("file ")
     try:
-        result.credential = _from_oauth_json(payload, where, source, now, hint)
+        credential = _parse_oauth(payload.strip(), label, source, location, now, hint)
     except _Unusable as unusable:
-        result.steps.append(f"{step}: {unusable}")
+        result.steps.append(f"{where}: {unusable.summary}")
         result.problem = str(unusable)
+        result.summary = unusable.summary
         return result
-    result.steps.append(f"{step}: found{_expiry(result.credential)}")
+    result.credential = credential
+    result.steps.append(f"{where}: {_found(credential)}")
+    expiry = f", expires {format_time(credential.expires_at)}" if credential.expires_at else ""
+    result.summary = f"{source}{expiry}"
     return result
 
 
-def _expiry(credential: Credential) -> str:
-    if credential.expires_at is None:
-        return ""
-    return f", expires {credential.expires_at:%Y-%m-%d %H:%M} UTC"
+def _environment_notices(profile: Profile, env: Mapping[str, str]) -> list[str]:
+    """Say when something inherited is set aside, so a user is not surprised."""
+    notices = [
+        f"{name} is set in this environment but profile {profile.name!r} does not use it; "
+        f"its sessions get it blanked (use --token-env {name} to use it)"
+        for name in CREDENTIAL_ENV
+        if env.get(name) and name != profile.token_env
+    ]
+    if not profile.config_dir and env.get(CONFIG_DIR_ENV):
+        notices.append(
+            f"{CONFIG_DIR_ENV} is set in this environment; profile {profile.name!r} has no "
+            "config dir, so its credentials come from ~/.claude and the default keychain entry"
+        )
+    if SECURESTORAGE_ENV in env:
+        notices.append(
+            f"{SECURESTORAGE_ENV} is set in this environment; sessions override it so each "
+            "profile keeps its own credentials"
+        )
+    return notices
 
 
 def session_env(
-    profile: Profile, resolution: Resolution, environ: Mapping[str, str]
-) -> dict[str, Any]:
-    """The env a session's CLI gets from this profile (merged over ``os.environ`` by the SDK).
+    profile: Profile, resolution: Resolution, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The env a session's CLI gets from this profile (the SDK merges ``os.environ`` under it).
 
-    Credential variables this profile does not set are blanked, so a token in the parent
-    environment never leaks into another profile's sessions.
+    ``CLAUDE_CONFIG_DIR`` is the profile's string verbatim.  An env or keychain token goes in
+    ``CLAUDE_CODE_OAUTH_TOKEN`` (``ANTHROPIC_API_KEY`` for an API key); a file credential is
+    left for the CLI to read itself, so it can refresh it.  Every other credential variable
+    in ``environ`` is blanked, so a parent's token never reaches another profile's session.
     """
-    env: dict[str, str] = {}
-    if profile.config_dir:
-        env["CLAUDE_CONFIG_DIR"] = profile.config_dir
-    credential = resolution.credential
+    if resolution.profile != profile.name:
+        raise ValueError(f"resolution is for profile {resolution.profile!r}, not {profile.name!r}")
+    env_in = os.environ if environ is None else environ
+    env = storage_env(profile.config_dir, env_in)
+    env.update({name: "" for name in CREDENTIAL_ENV if name in env_in})
+    credential = resolution.credential if resolution.usable else None
     if credential is not None and credential.source in ("env", "keychain"):
-        key = (
-            "ANTHROPIC_API_KEY"
-            if credential.token.startswith("sk-ant-api")
-            else "CLAUDE_CODE_OAUTH_TOKEN"
-        )
+        key = "ANTHROPIC_API_KEY" if credential.is_api_key else "CLAUDE_CODE_OAUTH_TOKEN"
         env[key] = credential.token
-    for name in CREDENTIAL_ENV:
-        if name in environ and name not in env:
-            env[name] = ""
     return env

@@ -1,0 +1,152 @@
+"""Secrets never reach the screen unmasked: each token shape, idempotence, and a canary."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+
+import pytest
+
+from agent_tui.auth.commands import add_profiles_parser, run_profiles
+from agent_tui.auth.credentials import CREDENTIAL_ENV, mask_token, redact, resolve, session_env
+from agent_tui.auth.keychain import service_name
+from agent_tui.auth.profiles import Profile
+
+CANARY = "sk-ant-oat01-CANARY7777canary7777CANARY7777zzZZ"
+CANARY_MASKED = "sk-ant-oat01-…zzZZ"
+
+
+@pytest.mark.parametrize(
+    ("token", "masked"),
+    [
+        (CANARY, CANARY_MASKED),
+        ("sk-ant-api03-abcdefghijkLMNO", "sk-ant-api03-…LMNO"),
+        ("sk-ant-ort01-refreshrefreshR3fr", "sk-ant-ort01-…R3fr"),
+        ("sk-ant-sid01-sessionsession9x9Z", "sk-ant-sid01-…9x9Z"),
+        ("sk-ant-api03-short", "sk-ant-api03-…"),
+        ("sk-ant-nokindnokindnokWXYZ", "sk-ant-…WXYZ"),
+        ("proxy-token-0123456789", "…6789"),
+        ("tiny", "…"),
+        ("", ""),
+    ],
+)
+def test_mask_token_keeps_the_kind_and_at_most_four_chars(token, masked):
+    assert mask_token(token) == masked
+    assert mask_token(masked) == masked
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("key sk-ant-api03-abcdefghijkLMNO end", "key sk-ant-api03-…LMNO end"),
+        (f"oauth {CANARY}.", f"oauth {CANARY_MASKED}."),
+        ("refresh=sk-ant-ort01-RRRRRRRRRRRRRRRRabcd", "refresh=sk-ant-ort01-…abcd"),
+        ("Authorization: Bearer abcdefghijklmnop", "Authorization: Bearer …mnop"),
+        ("authorization: bearer eyJhbGciOi.payload.sig9", "authorization: bearer …sig9"),
+        (f"Authorization: Bearer {CANARY}", f"Authorization: Bearer {CANARY_MASKED}"),
+        ("x-api-key: sim-key-0123456789", "x-api-key: …6789"),
+        (
+            '{"accessToken": "plainsecretvalue1", "refreshToken":"refreshsecret12345", "x": 1}',
+            '{"accessToken": "…lue1", "refreshToken":"…2345", "x": 1}',
+        ),
+        ("{'accessToken': 'plainsecretvalue1'}", "{'accessToken': '…lue1'}"),
+        ('{\\"accessToken\\": \\"escapedsecret12345\\"}', '{\\"accessToken\\": \\"…2345\\"}'),
+        (
+            "{'ANTHROPIC_API_KEY': 'sim-key-0123456789', 'CLAUDE_CODE_OAUTH_TOKEN': ''}",
+            "{'ANTHROPIC_API_KEY': '…6789', 'CLAUDE_CODE_OAUTH_TOKEN': ''}",
+        ),
+        (
+            "CLAUDE_CODE_OAUTH_TOKEN=some-test-token-123 ANTHROPIC_AUTH_TOKEN='xyzxyzxyzxyzxyz'",
+            "CLAUDE_CODE_OAUTH_TOKEN=…-123 ANTHROPIC_AUTH_TOKEN='…zxyz'",
+        ),
+    ],
+)
+def test_redact_masks_each_token_shape_idempotently(text, expected):
+    assert redact(text) == expected
+    assert redact(expected) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "path /home/alice/.claude-work/.credentials.json",
+        "keychain 'Claude Code-credentials-be865d75' (alice)",
+        "Bearer tokens are sent in a header",
+        "CLAUDE_CODE_OAUTH_TOKEN is set in this environment",
+        "sk-ant- alone",
+    ],
+)
+def test_redact_leaves_ordinary_text_alone(text):
+    assert redact(text) == text
+
+
+def test_a_whole_credentials_file_is_masked():
+    text = json.dumps(
+        {"claudeAiOauth": {"accessToken": CANARY, "refreshToken": "sk-ant-ort01-" + "r" * 30}},
+        indent=2,
+    )
+    masked = redact(text)
+    assert CANARY not in masked and "r" * 30 not in masked
+    assert redact(masked) == masked
+
+
+@pytest.fixture
+def canary_profile(tmp_path):
+    directory = tmp_path / "canary"
+    directory.mkdir()
+    (directory / ".credentials.json").write_text(
+        json.dumps({"claudeAiOauth": {"accessToken": CANARY, "subscriptionType": "max"}})
+    )
+    return Profile(name="canary", config_dir=str(directory), token_env="CANARY_TOKEN")
+
+
+@pytest.mark.parametrize("source", ["env", "keychain", "file"])
+def test_the_canary_never_shows_in_a_resolution_repr(canary_profile, memory_keyring, source):
+    env = {"HOME": "/nonexistent", "USER": "alice", "ANTHROPIC_API_KEY": CANARY}
+    if source == "env":
+        env["CANARY_TOKEN"] = CANARY
+    if source == "keychain":
+        secret = json.dumps({"claudeAiOauth": {"accessToken": CANARY}})
+        memory_keyring.set_password(service_name(canary_profile.config_dir), "alice", secret)
+    resolution = resolve(canary_profile, environ=env)
+    assert resolution.usable and resolution.credential.source == source
+    for text in (repr(resolution), str(resolution), repr(resolution.credential)):
+        assert CANARY not in text
+        assert CANARY_MASKED in text
+
+
+def test_the_canary_never_shows_in_problems(canary_profile):
+    path = os.path.join(canary_profile.config_dir, ".credentials.json")
+    with open(path, "w") as handle:
+        handle.write(f'{{"claudeAiOauth": {{"accessToken": "{CANARY}"')
+    resolution = resolve(canary_profile, environ={"USER": "alice"})
+    assert not resolution.usable
+    assert CANARY not in repr(resolution)
+
+
+def test_the_canary_never_shows_in_show_or_list_output(canary_profile, monkeypatch):
+    monkeypatch.setenv("USER", "alice")
+    for name in CREDENTIAL_ENV:
+        monkeypatch.setenv(name, CANARY)
+    root = argparse.ArgumentParser(prog="agent-tui")
+    add_profiles_parser(root.add_subparsers(dest="command"))
+    out, err = io.StringIO(), io.StringIO()
+    for argv in (
+        ["add", "canary", "--config-dir", canary_profile.config_dir],
+        ["show", "canary"],
+        ["list"],
+    ):
+        assert run_profiles(root.parse_args(["profiles", *argv]), out=out, err=err) == 0
+    text = out.getvalue() + err.getvalue()
+    assert CANARY not in text
+    assert f"token:       {CANARY_MASKED}" in text
+    assert "ANTHROPIC_API_KEY is set in this environment" in text
+
+
+def test_session_env_holds_the_token_but_its_redacted_form_does_not(canary_profile):
+    env = {"USER": "alice", "CANARY_TOKEN": CANARY}
+    session = session_env(canary_profile, resolve(canary_profile, environ=env), env)
+    assert session["CLAUDE_CODE_OAUTH_TOKEN"] == CANARY
+    assert CANARY not in redact(repr(session)) and CANARY not in redact(str(session))
