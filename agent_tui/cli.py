@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import os
 import shutil
 import sys
@@ -137,12 +138,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def bundled_cli() -> Path | None:
+    """The CLI that claude-agent-sdk ships, found without importing the SDK (that is slow)."""
+    spec = importlib.util.find_spec("claude_agent_sdk")
+    if spec is None or spec.origin is None:
+        return None
+    return Path(spec.origin).parent / "_bundled" / "claude"
+
+
 def _check_cli_available() -> None:
     """Fail early, with one line, when neither the bundled CLI nor ``claude`` on PATH exists."""
-    import claude_agent_sdk
-
-    bundled = Path(claude_agent_sdk.__file__).parent / "_bundled" / "claude"
-    if not bundled.exists() and shutil.which("claude") is None:
+    bundled = bundled_cli()
+    if (bundled is None or not bundled.exists()) and shutil.which("claude") is None:
         raise InputError(
             "the Claude Code CLI was not found: reinstall claude-agent-sdk (it bundles the CLI)"
         )

@@ -11,8 +11,6 @@ import re
 from enum import StrEnum
 from typing import Any
 
-from claude_agent_sdk import AssistantMessage, ResultMessage, SystemMessage, TextBlock
-
 
 class ErrorKind(StrEnum):
     TOOL_CONCURRENCY = "tool_concurrency"
@@ -68,6 +66,8 @@ def classify_exception(exc: BaseException) -> ErrorKind:
 
 def classify_message(message: Any) -> ErrorKind | None:
     """Kind of error an SDK message reports; None for a message that is not an error."""
+    from claude_agent_sdk import AssistantMessage, ResultMessage, SystemMessage, TextBlock
+
     if isinstance(message, AssistantMessage):
         if message.error is None:
             return None

@@ -10,24 +10,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from claude_agent_sdk import (
-    AssistantMessage,
-    ClaudeAgentOptions,
-    ClaudeSDKClient,
-    CLINotFoundError,
-    HookMatcher,
-    ResultMessage,
-    SystemMessage,
-    TextBlock,
-    ToolResultBlock,
-    ToolUseBlock,
-    UserMessage,
-)
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from agent_tui.auth.credentials import redact
 from agent_tui.engine import events as ev
@@ -35,6 +23,9 @@ from agent_tui.engine.clock import Clock
 from agent_tui.engine.errors import ErrorKind, classify_exception, classify_message
 from agent_tui.engine.guard import Guard
 from agent_tui.engine.transcript import Transcript, TranscriptError
+
+if TYPE_CHECKING:
+    from claude_agent_sdk import AssistantMessage, ClaudeAgentOptions, ResultMessage, UserMessage
 
 DEFAULT_ALLOWED_TOOLS = ("Read", "Write", "Edit", "MultiEdit", "Glob", "Grep", "Bash", "TodoWrite")
 SUMMARY_WIDTH = 100
@@ -109,6 +100,25 @@ def summarize_result(content: Any, cwd: Path | None = None) -> str:
     return redact(text)
 
 
+def sdk() -> ModuleType:
+    """``claude_agent_sdk``, imported on first use.
+
+    Importing it takes about a second (it pulls in mcp, httpx, starlette…), so nothing on
+    the way to the app's first frame imports it; ``load_sdk`` does, off the event loop.
+    """
+    import claude_agent_sdk
+
+    return claude_agent_sdk
+
+
+async def load_sdk() -> ModuleType:
+    """Import the SDK in a worker thread, so the app keeps drawing while it loads."""
+    module = sys.modules.get("claude_agent_sdk")
+    if module is not None:
+        return module
+    return await asyncio.to_thread(sdk)
+
+
 async def _idle_guarded(stream: AsyncIterator[Any], idle_timeout_s: float) -> AsyncIterator[Any]:
     iterator = stream.__aiter__()
     while True:
@@ -127,7 +137,7 @@ class AgentSession:
         spec: SessionSpec,
         emit: ev.EventSink,
         clock: Clock,
-        client_factory: Callable[[ClaudeAgentOptions], Any] = ClaudeSDKClient,
+        client_factory: Callable[[ClaudeAgentOptions], Any] | None = None,
     ) -> None:
         self.spec = spec
         self._emit = emit
@@ -141,14 +151,15 @@ class AgentSession:
 
     def options(self) -> ClaudeAgentOptions:
         spec = self.spec
-        return ClaudeAgentOptions(
+        claude = sdk()
+        return claude.ClaudeAgentOptions(
             cwd=str(spec.cwd),
             model=spec.model,
             allowed_tools=list(spec.allowed_tools),
             permission_mode="acceptEdits",
             env=dict(spec.env),
             stderr=self._stderr_tail.append,
-            hooks={"PreToolUse": [HookMatcher(hooks=[spec.guard.hook])]},
+            hooks={"PreToolUse": [claude.HookMatcher(hooks=[spec.guard.hook])]},
             setting_sources=["project"],
             cli_path=spec.cli_path,
         )
@@ -191,8 +202,10 @@ class AgentSession:
         error_text = ""
         tool_calls = 0
         api_retries: list[dict[str, Any]] = []
+        claude = await load_sdk()
+        client_factory = self._client_factory or claude.ClaudeSDKClient
         try:
-            async with self._client_factory(self.options()) as client:
+            async with client_factory(self.options()) as client:
                 self._client = client
                 if self._interrupted:
                     return SessionOutcome(outcome="interrupted", message="interrupted")
@@ -201,22 +214,24 @@ class AgentSession:
                 async for message in stream:
                     transcript.write("message", message)
                     kind = classify_message(message)
-                    if isinstance(message, AssistantMessage):
+                    if isinstance(message, claude.AssistantMessage):
                         if kind is not None:
                             error_kind = kind
                             error_text = redact(_message_text(message))
                             await self._emit_error(kind, error_text)
                         else:
                             tool_calls += await self._assistant(message)
-                    elif isinstance(message, UserMessage):
+                    elif isinstance(message, claude.UserMessage):
                         await self._user(message)
-                    elif isinstance(message, SystemMessage) and message.subtype == "api_retry":
+                    elif (
+                        isinstance(message, claude.SystemMessage) and message.subtype == "api_retry"
+                    ):
                         api_retries.append(dict(message.data))
                         await self._api_retry(message.data)
                         await self._maybe_give_up(kind, api_retries)
-                    elif isinstance(message, ResultMessage):
+                    elif isinstance(message, claude.ResultMessage):
                         outcome = self._result(message, error_kind, error_text)
-        except CLINotFoundError as exc:
+        except claude.CLINotFoundError as exc:
             raise CLIMissingError(str(exc)) from exc
         except TimeoutError:
             message = (
@@ -307,12 +322,13 @@ class AgentSession:
 
     async def _assistant(self, message: AssistantMessage) -> int:
         calls = 0
+        claude = sdk()
         for block in message.content:
-            if isinstance(block, TextBlock) and block.text.strip():
+            if isinstance(block, claude.TextBlock) and block.text.strip():
                 await self._emit(
                     ev.AssistantText(session=self.spec.number, text=redact(block.text))
                 )
-            elif isinstance(block, ToolUseBlock):
+            elif isinstance(block, claude.ToolUseBlock):
                 calls += 1
                 self._tool_names[block.id] = block.name
                 summary = summarize_tool(block.name, block.input, self.spec.cwd)
@@ -329,8 +345,9 @@ class AgentSession:
     async def _user(self, message: UserMessage) -> None:
         if isinstance(message.content, str):
             return
+        result_block = sdk().ToolResultBlock
         for block in message.content:
-            if isinstance(block, ToolResultBlock):
+            if isinstance(block, result_block):
                 await self._emit(
                     ev.ToolResult(
                         session=self.spec.number,
@@ -361,4 +378,5 @@ class AgentSession:
 
 
 def _message_text(message: AssistantMessage) -> str:
-    return " ".join(b.text for b in message.content if isinstance(b, TextBlock))
+    text_block = sdk().TextBlock
+    return " ".join(b.text for b in message.content if isinstance(b, text_block))

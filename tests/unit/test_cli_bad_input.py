@@ -127,13 +127,25 @@ def test_run_is_the_default_command(tmp_path, capsys):
 def test_a_missing_cli_is_one_line(tmp_path, capsys, monkeypatch):
     import shutil
 
-    import claude_agent_sdk
+    from agent_tui import cli
 
     project = project_with(tmp_path, json.dumps(GOOD_PLAN))
-    monkeypatch.setattr(claude_agent_sdk, "__file__", str(tmp_path / "gone" / "__init__.py"))
+    monkeypatch.setattr(cli, "bundled_cli", lambda: tmp_path / "gone" / "claude")
     monkeypatch.setattr(shutil, "which", lambda name: None)
     assert main(["run", "--project", str(project), "--headless"]) == 2
     assert "Claude Code CLI was not found" in capsys.readouterr().err
+
+
+def test_the_bundled_cli_is_found_without_importing_the_sdk():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from agent_tui.cli import bundled_cli; path = bundled_cli(); "
+        "print(path.is_file(), 'claude_agent_sdk' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "False"]
 
 
 def test_version_and_help(capsys):
