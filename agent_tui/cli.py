@@ -170,9 +170,9 @@ def _check_starting_profile(store, name: str | None) -> None:
 def _run(args: argparse.Namespace) -> int:
     from agent_tui.auth.profiles import ProfileStore
     from agent_tui.config import ConfigError
-    from agent_tui.engine.loop import CoderLoop, LoopConfig
+    from agent_tui.engine.loop import CoderLoop, LoopConfig, plan_view
     from agent_tui.engine.recovery import AttemptHistory, RecoveryError
-    from agent_tui.plan import PlanError, load_plan
+    from agent_tui.plan import PlanError, is_empty, load_plan
     from agent_tui.plan.specs import find_spec_dir
 
     project = Path(args.project).expanduser()
@@ -182,9 +182,8 @@ def _run(args: argparse.Namespace) -> int:
     try:
         spec_dir = find_spec_dir(project, args.spec)
         plan_path = spec_dir / "implementation_plan.json"
-        if plan_path.exists():
-            load_plan(plan_path)
-        AttemptHistory(spec_dir)
+        plan = load_plan(plan_path) if plan_path.exists() else None
+        history = AttemptHistory(spec_dir)
         store = ProfileStore.load()
         if args.profile:
             store.get(args.profile)
@@ -212,7 +211,8 @@ def _run(args: argparse.Namespace) -> int:
     def make_loop(sink):
         return CoderLoop(config, store, sink)
 
-    return _launch(args, make_loop, title=f"agent-tui — {spec_dir.name}")
+    first_view = plan_view(plan, spec_dir, history) if plan and not is_empty(plan) else None
+    return _launch(args, make_loop, title=f"agent-tui — {spec_dir.name}", plan=first_view)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -238,7 +238,8 @@ def _demo(args: argparse.Namespace) -> int:
     return code
 
 
-def _launch(args: argparse.Namespace, make_loop: Callable, *, title: str) -> int:
+def _launch(args: argparse.Namespace, make_loop: Callable, *, title: str, plan=None) -> int:
+    """Run headless or in the app; ``plan`` (a ``PlanLoaded``) fills the app's first frame."""
     if args.headless:
         from agent_tui.headless import run_headless
 
@@ -247,7 +248,7 @@ def _launch(args: argparse.Namespace, make_loop: Callable, *, title: str) -> int
         raise InputError("stdout is not a terminal: use --headless for plain output")
     from agent_tui.tui.app import run_app
 
-    return run_app(make_loop, title=title)
+    return run_app(make_loop, title=title, plan=plan)
 
 
 if __name__ == "__main__":

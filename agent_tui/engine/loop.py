@@ -107,6 +107,37 @@ class LoopAborted(Exception):
 SessionFactory = Callable[[SessionSpec, ev.EventSink, Clock], AgentSession]
 
 
+def plan_view(plan: ImplementationPlan, spec_dir: Path, history: AttemptHistory) -> ev.PlanLoaded:
+    """The plan as the UI shows it, with attempt counts and stuck marks from the history."""
+    stuck = history.stuck_ids()
+    phases = tuple(
+        ev.PhaseView(
+            id=phase.id,
+            name=phase.name,
+            subtasks=tuple(
+                ev.SubtaskView(
+                    id=s.id,
+                    description=s.description,
+                    status=s.status,
+                    phase_id=phase.id,
+                    attempts=history.attempt_count(s.id),
+                    stuck=s.id in stuck,
+                )
+                for s in phase.subtasks
+            ),
+        )
+        for phase in plan.phases
+    )
+    done, total = progress(plan)
+    return ev.PlanLoaded(
+        spec_dir=str(spec_dir),
+        feature=plan.feature,
+        phases=phases,
+        total=total,
+        completed=done,
+    )
+
+
 class CoderLoop:
     def __init__(
         self,
@@ -618,35 +649,7 @@ class CoderLoop:
         return self.history.attempt_count(subtask_id) + (1 if running else 0)
 
     async def _emit_plan_loaded(self, plan: ImplementationPlan) -> None:
-        stuck = self.history.stuck_ids()
-        phases = tuple(
-            ev.PhaseView(
-                id=phase.id,
-                name=phase.name,
-                subtasks=tuple(
-                    ev.SubtaskView(
-                        id=s.id,
-                        description=s.description,
-                        status=s.status,
-                        phase_id=phase.id,
-                        attempts=self.history.attempt_count(s.id),
-                        stuck=s.id in stuck,
-                    )
-                    for s in phase.subtasks
-                ),
-            )
-            for phase in plan.phases
-        )
-        done, total = progress(plan)
-        await self._emit(
-            ev.PlanLoaded(
-                spec_dir=str(self.config.spec_dir),
-                feature=plan.feature,
-                phases=phases,
-                total=total,
-                completed=done,
-            )
-        )
+        await self._emit(plan_view(plan, self.config.spec_dir, self.history))
 
     # ------------------------------------------------------------------ waiting
 

@@ -9,13 +9,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 
 from agent_tui.auth.credentials import redact
 from agent_tui.engine import events as ev
 from agent_tui.engine.clock import Clock
 from agent_tui.tui.messages import EngineEvent
 from agent_tui.tui.widgets.countdown import Countdown
+from agent_tui.tui.widgets.key_footer import KeyFooter
 from agent_tui.tui.widgets.session_log import SessionLog
 from agent_tui.tui.widgets.status_bar import StatusBar
 from agent_tui.tui.widgets.subtask_tree import SubtaskTree
@@ -24,9 +25,10 @@ from agent_tui.tui.widgets.subtask_tree import SubtaskTree
 class MainScreen(Screen[None]):
     """Shows what the loop reports; the keys live on the app so they work everywhere."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, plan: ev.PlanLoaded | None = None) -> None:
         super().__init__()
         self.clock = clock
+        self.initial_plan = plan
         self.spec_dir: str | None = None
         self.events_seen = 0
         self.finished: ev.LoopFinished | None = None
@@ -34,12 +36,15 @@ class MainScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="panes"):
-            yield SubtaskTree(id="tree")
+            tree = SubtaskTree(id="tree")
+            if self.initial_plan is not None:
+                self._show_plan(tree, self.initial_plan)
+            yield tree
             with Vertical(id="right"):
                 yield SessionLog(id="log")
                 yield Countdown(self.clock, id="countdown")
         yield StatusBar(id="status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.plan_tree.border_title = "Plan"
@@ -67,6 +72,11 @@ class MainScreen(Screen[None]):
             return path[len(self.spec_dir) + 1 :]
         return path
 
+    def _show_plan(self, tree: SubtaskTree, plan: ev.PlanLoaded) -> None:
+        self.spec_dir = plan.spec_dir
+        tree.show_plan(plan)
+        self.sub_title = f"{plan.feature} — {plan.completed}/{plan.total} completed"
+
     def set_state(self, state: str, detail: str = "") -> None:
         self.status.state = state
         self.status.detail = detail
@@ -80,9 +90,7 @@ class MainScreen(Screen[None]):
         log = self.log_view
         match event:
             case ev.PlanLoaded():
-                self.spec_dir = event.spec_dir
-                self.plan_tree.show_plan(event)
-                self.sub_title = f"{event.feature} — {event.completed}/{event.total} completed"
+                self._show_plan(self.plan_tree, event)
                 self.set_state("running")
             case ev.SessionStarted():
                 what = f"subtask {event.subtask_id}" if event.subtask_id else "planning"

@@ -34,9 +34,14 @@ class SubtaskTree(Tree[str]):
         self._phase_names: dict[str, str] = {}
         self._subtasks: dict[str, ev.SubtaskView] = {}
         self.current: str | None = None
+        self.shown: tuple[str, tuple[ev.PhaseView, ...]] | None = None
 
     def show_plan(self, plan: ev.PlanLoaded) -> None:
-        """Build the tree once, when the plan is loaded."""
+        """Build the tree when a plan is loaded; the same plan again changes nothing."""
+        shown = (plan.spec_dir, plan.phases)
+        if shown == self.shown:
+            return
+        self.shown = shown
         self.clear()
         self._subtask_nodes.clear()
         self._phase_nodes.clear()
@@ -90,6 +95,10 @@ class SubtaskTree(Tree[str]):
         if node is not None:
             if node.parent is not None and not node.parent.is_expanded:
                 node.parent.expand()
+            # Tree numbers its lines lazily; after nodes are added or a phase expands, a node's
+            # line is stale until they are counted again, and reading last_line recounts them.
+            # Without this the cursor lands on whatever line the node used to be.
+            _ = self.last_line
             self.move_cursor(node)
             self.scroll_to_node(node, animate=False)
 

@@ -1,0 +1,81 @@
+"""The widgets on their own, in a bare app: the tree's cursor and the footer's rebuilds."""
+
+from __future__ import annotations
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+
+from agent_tui.tui.widgets.key_footer import KeyFooter
+from agent_tui.tui.widgets.subtask_tree import EXPAND_ALL_UP_TO, SubtaskTree
+from benchmarks.common import big_plan, plan_view
+
+
+class TreeApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield SubtaskTree()
+
+
+async def test_the_cursor_follows_the_current_subtask_into_a_collapsed_phase():
+    phases = EXPAND_ALL_UP_TO + 4
+    view = plan_view(big_plan(phases * 10, per_phase=10))
+    app = TreeApp()
+    async with app.run_test(size=(80, 30)) as pilot:
+        tree = app.query_one(SubtaskTree)
+        tree.show_plan(view)
+        # No refresh in between: the tree's line numbers are stale at this point.
+        tree.update_subtask(f"{phases}.3", status="in_progress")
+        assert tree.cursor_node is not None and tree.cursor_node.data == f"{phases}.3"
+        await pilot.pause()
+        assert tree.cursor_node.data == f"{phases}.3"
+        assert tree.cursor_node.parent.is_expanded
+
+
+async def test_the_same_plan_again_leaves_the_tree_alone():
+    view = plan_view(big_plan(20, per_phase=10))
+    app = TreeApp()
+    async with app.run_test():
+        tree = app.query_one(SubtaskTree)
+        tree.show_plan(view)
+        tree.update_subtask("1.2", status="completed")
+        tree.show_plan(view)
+        assert tree.status_of("1.2") == "completed"
+        changed = plan_view(big_plan(30, per_phase=10))
+        tree.show_plan(changed)
+        assert tree.status_of("1.2") == "pending" and tree.counts() == (0, 30)
+
+
+class FooterApp(App[None]):
+    BINDINGS = [
+        Binding("x", "toggle", "Toggle"),
+        Binding("y", "noop", "Other"),
+    ]
+    shown = True
+
+    def compose(self) -> ComposeResult:
+        yield KeyFooter()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.shown if action == "noop" else True
+
+    def action_toggle(self) -> None:
+        self.shown = not self.shown
+        self.refresh_bindings()
+
+
+async def test_the_footer_rebuilds_only_when_its_keys_change():
+    app = FooterApp()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        footer = app.query_one(KeyFooter)
+        keys = {key for key, *_ in footer.shown}
+        assert {"x", "y"} <= keys
+        first = footer.rebuilds
+        app.refresh_bindings()
+        app.refresh_bindings()
+        await pilot.pause()
+        assert footer.rebuilds == first
+        await pilot.press("x")
+        await pilot.pause()
+        assert footer.rebuilds == first + 1
+        assert "y" not in {key for key, *_ in footer.shown}
+        assert "y" not in {key.key for key in footer.query("FooterKey")}
