@@ -138,11 +138,13 @@ async def test_the_log_follows_at_the_bottom_and_stays_put_when_scrolled_up(scri
         assert log.scrolled_away
         harness.sessions.release.set()
         await wait_until(pilot, lambda: app.exit_code is not None, "the run to end")
-        await pilot.pause(0.2)
-        assert log.scroll_y == 0
+        await wait_until(pilot, lambda: log.backlog == 0, "the last lines to be written")
+        await pilot.pause()
+        assert log.scroll_y == 0 and log.max_scroll_y > 5
         await pilot.press("l", "l")
-        await pilot.pause(0.2)
-        assert log.follow and log.scroll_y == log.max_scroll_y
+        await wait_until(
+            pilot, lambda: log.follow and log.scroll_y == log.max_scroll_y, "the log to follow"
+        )
 
 
 async def test_r_skips_the_backoff_wait(scripted_app):
@@ -150,7 +152,8 @@ async def test_r_skips_the_backoff_wait(scripted_app):
     app = harness.app
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.main_screen.countdown.display, "the countdown")
-        assert harness.clock.sleepers == 1  # the wait is on the clock; nothing moves it
+        # The wait is on the virtual clock, which nothing moves: only `r` can end it.
+        await wait_until(pilot, lambda: harness.clock.sleepers == 1, "the loop to wait")
         await pilot.press("r")
         await wait_until(pilot, lambda: harness.of(ev.BackoffEnded), "the backoff to end")
         assert harness.of(ev.BackoffEnded)[0].reason == "retry_now"

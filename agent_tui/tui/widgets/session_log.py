@@ -29,6 +29,11 @@ class SessionLog(RichLog):
     def add(self, line: Text | str) -> None:
         self._pending.append(line if isinstance(line, Text) else Text(line))
 
+    @property
+    def backlog(self) -> int:
+        """Lines received but not written yet (they go out on the next flush)."""
+        return len(self._pending)
+
     def flush(self) -> None:
         if not self._pending:
             return
