@@ -536,8 +536,8 @@ class CoderLoop:
         env = {k: self._environ[k] for k in PASSTHROUGH_ENV if k in self._environ}
         env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
         env.update(self.config.extra_env)
-        if self.profile_name == IMPLICIT_PROFILE and not self.profiles.names():
-            return env
+        if self.profile_name == IMPLICIT_PROFILE and IMPLICIT_PROFILE not in self.profiles.names():
+            return env  # no profile chosen: the CLI's own default login, as without agent-tui
         profile = self.profiles.get(self.profile_name)
         resolution = resolve(profile, environ=self._environ)
         for notice in resolution.notices:

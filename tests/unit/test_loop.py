@@ -123,6 +123,26 @@ async def test_runs_each_subtask_once_and_completes(setup):
     assert of(setup.events, ev.Usage)[-1].total_cost_usd == pytest.approx(0.02)
 
 
+async def test_profiles_without_an_active_one_mean_the_default_login(tmp_path):
+    spec_dir = tmp_path / "project" / ".auto-claude" / "specs" / "001-x"
+    write_plan(spec_dir, ["1.1"])
+    sessions = ScriptedSessions(spec_dir / "implementation_plan.json")
+    profiles = ProfileStore.in_memory([Profile(name="a", token_env="TOKEN_A")])
+    events: list[ev.Event] = []
+
+    async def sink(event: ev.Event) -> None:
+        events.append(event)
+
+    config = LoopConfig(project_dir=tmp_path / "project", spec_dir=spec_dir)
+    loop = CoderLoop(
+        config, profiles, sink, clock=VirtualClock(), environ={}, session_factory=sessions
+    )
+    assert await loop.run() == 0
+    env = sessions.specs[0].env
+    assert "CLAUDE_CONFIG_DIR" not in env and "CLAUDE_CODE_OAUTH_TOKEN" not in env
+    assert of(events, ev.SessionStarted)[0].profile == "default"
+
+
 async def test_pause_waits_for_the_session_boundary_and_resume_goes_on(setup):
     loop, sessions = setup()
     sessions.gate = asyncio.Event()
