@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from agent_tui.engine import events as ev
 from agent_tui.tui.screens.confirm_quit import ConfirmQuit
 from agent_tui.tui.screens.profile_picker import ProfilePicker
@@ -173,3 +175,103 @@ async def test_i_interrupts_the_running_session_and_pauses(scripted_app):
         await pilot.press("q")
         await wait_until(pilot, lambda: app.exit_code is not None, "the loop to stop")
     assert app.return_code == 130
+
+
+async def test_a_full_disk_pauses_the_app_and_p_resumes_once_there_is_room(demo_app, monkeypatch):
+    from agent_tui.engine import loop as loop_module
+
+    disk_full = True
+    real_next_path = loop_module.next_transcript_path
+
+    def next_path(logs, after=0):
+        return (after + 1, Path("/dev/full")) if disk_full else real_next_path(logs, after)
+
+    monkeypatch.setattr(loop_module, "next_transcript_path", next_path)
+    harness = demo_app()
+    app = harness.app
+    plan_path = harness.workspace.spec_dir / "implementation_plan.json"
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.main_screen
+        await wait_until(pilot, lambda: screen.status.state == "paused", "the pause")
+        assert "No space left on device" in screen.status.detail
+        await wait_until(pilot, lambda: "⏸ paused:" in log_text(app), "the log line")
+        assert "No space left on device" in log_text(app)
+        assert app.exit_code is None and app.loop.paused
+        assert not harness.sim.requests  # no session ran without its transcript
+        statuses = {s["id"]: s["status"] for p in _plan(plan_path)["phases"] for s in p["subtasks"]}
+        assert set(statuses.values()) <= {"pending", "in_progress"}
+        disk_full = False
+        await pilot.press("p")
+        await wait_until(pilot, lambda: app.exit_code is not None, "the run to finish")
+        assert app.exit_code == 0
+        assert screen.plan_tree.counts() == (5, 5)
+
+
+def _plan(path):
+    import json
+
+    return json.loads(path.read_text())
+
+
+async def test_a_canary_token_never_reaches_the_screen(tmp_path):
+    """The agent prints a live token and echoes it: the log, picker and screenshots mask it."""
+    import json
+
+    from agent_tui.demo import create_workspace, demo_config
+    from agent_tui.engine.clock import VirtualClock
+    from agent_tui.engine.loop import CoderLoop
+    from agent_tui.sim.scenario import Scenario
+    from agent_tui.sim.server import SimServer
+    from agent_tui.tui.app import AgentApp
+    from tests.integration.helpers import coder_steps, plan_doc, script
+
+    canary = "sk-ant-oat01-CANARYcanaryCANARY0123456789abc"
+    workspace = create_workspace(tmp_path / "canary")
+    (workspace.spec_dir / "implementation_plan.json").write_text(
+        json.dumps(plan_doc([("1", [], ["1.1"])]))
+    )
+    active = workspace.profiles.active_profile()
+    credentials = Path(active.config_dir) / ".credentials.json"
+    payload = json.loads(credentials.read_text())
+    payload["claudeAiOauth"]["accessToken"] = canary
+    credentials.write_text(json.dumps(payload))
+    leak = {
+        "text": f"My token is {canary} oops.",
+        "tools": [{"name": "Bash", "input": {"command": f"echo {canary}", "description": "x"}}],
+    }
+    scenario = Scenario.model_validate(
+        {"name": "canary", "scripts": [script("1.1", [[leak, *coder_steps("1.1")]])]}
+    )
+    sim = SimServer(scenario).start()
+    try:
+        config = demo_config(workspace, sim, pause_between_s=0.0)
+        clock = VirtualClock()
+        app = AgentApp(
+            lambda sink: CoderLoop(config, workspace.profiles, sink, clock=clock), clock=clock
+        )
+        screenshots = []
+        async with app.run_test(size=(160, 50)) as pilot:
+            await wait_until(pilot, lambda: app.exit_code is not None, "the run to finish")
+            await wait_until(pilot, lambda: "oops" in log_text(app), "the leaked line")
+            assert app.exit_code == 0
+            text = log_text(app)
+            screenshots.append(app.export_screenshot())
+            app.push_screen(_picker(app))
+            await pilot.pause()
+            screenshots.append(app.export_screenshot())
+        assert {r.bearer for r in sim.requests} == {canary}  # the token was really used
+    finally:
+        sim.stop()
+    assert "My token is sk-ant-oat01-…9abc oops." in text
+    assert canary not in text
+    for svg in screenshots:
+        assert canary not in svg and "CANARYcanary" not in svg
+    assert "9abc" in screenshots[1]  # the picker shows the masked token
+
+
+def _picker(app):
+    from agent_tui.tui.screens.profile_picker import ProfilePicker
+
+    loop = app.loop
+    profiles = [loop.profiles.get(name) for name in loop.profiles.names()]
+    return ProfilePicker(profiles, loop.profile_name, loop.profile_resolution)
