@@ -79,3 +79,30 @@ async def test_the_footer_rebuilds_only_when_its_keys_change():
         assert footer.rebuilds == first + 1
         assert "y" not in {key for key, *_ in footer.shown}
         assert "y" not in {key.key for key in footer.query("FooterKey")}
+
+
+async def test_a_collapsed_phase_gets_its_subtasks_when_opened_with_their_latest_status():
+    phases = EXPAND_ALL_UP_TO + 2
+    view = plan_view(big_plan(phases * 10, per_phase=10))
+    app = TreeApp()
+    async with app.run_test(size=(80, 30)) as pilot:
+        tree = app.query_one(SubtaskTree)
+        tree.show_plan(view)
+        assert tree.is_built("1.0") and not tree.is_built("2.0")
+        assert tree.counts() == (0, phases * 10)
+        tree.update_subtask("2.4", status="completed", attempts=2)
+        assert tree.counts() == (1, phases * 10)
+        phase = next(n for n in tree.root.children if n.data == "2")
+        assert "(1/10)" in str(phase.label)
+        await pilot.pause()
+        tree.move_cursor(phase)
+        tree.focus()
+        await pilot.press("space")
+        await pilot.pause()
+        assert phase.is_expanded and tree.is_built("2.4")
+        leaf = next(n for n in phase.children if n.data == "2.4")
+        assert str(leaf.label).startswith("✔ 2.4") and "try 2" in str(leaf.label)
+        await pilot.press("space")  # collapse and open again: nothing is added twice
+        await pilot.press("space")
+        await pilot.pause()
+        assert len(phase.children) == 10

@@ -23,7 +23,11 @@ EXPAND_ALL_UP_TO = 6
 
 
 class SubtaskTree(Tree[str]):
-    """The plan as a tree.  ``_nodes`` maps subtask ids to their nodes for O(1) updates."""
+    """The plan as a tree, updated in place through id → node maps.
+
+    A collapsed phase gets its subtask nodes only when it is first opened (by the user, or
+    because the loop moves into it): a 2 000-subtask plan builds one screenful, not 2 000.
+    """
 
     def __init__(self, **kwargs) -> None:
         super().__init__("plan", **kwargs)
@@ -32,6 +36,7 @@ class SubtaskTree(Tree[str]):
         self._subtask_nodes: dict[str, TreeNode[str]] = {}
         self._phase_nodes: dict[str, TreeNode[str]] = {}
         self._phase_names: dict[str, str] = {}
+        self._phase_members: dict[str, list[str]] = {}
         self._subtasks: dict[str, ev.SubtaskView] = {}
         self.current: str | None = None
         self.shown: tuple[str, tuple[ev.PhaseView, ...]] | None = None
@@ -45,20 +50,44 @@ class SubtaskTree(Tree[str]):
         self.clear()
         self._subtask_nodes.clear()
         self._phase_nodes.clear()
+        self._phase_members.clear()
         self._subtasks.clear()
         open_phase = next(
             (p.id for p in plan.phases if any(s.status != "completed" for s in p.subtasks)), None
         )
         for phase in plan.phases:
             self._phase_names[phase.id] = phase.name or f"Phase {phase.id}"
-            expand = phase.id == open_phase or len(plan.phases) <= EXPAND_ALL_UP_TO
-            phase_node = self.root.add(self._phase_label(phase), data=phase.id, expand=expand)
-            self._phase_nodes[phase.id] = phase_node
+            self._phase_members[phase.id] = [s.id for s in phase.subtasks]
             for subtask in phase.subtasks:
                 self._subtasks[subtask.id] = subtask
-                self._subtask_nodes[subtask.id] = phase_node.add_leaf(
-                    self._label(subtask), data=subtask.id
-                )
+            expand = phase.id == open_phase or len(plan.phases) <= EXPAND_ALL_UP_TO
+            phase_node = self.root.add(
+                self._phase_label(phase),
+                data=phase.id,
+                expand=expand,
+                allow_expand=bool(phase.subtasks),
+            )
+            self._phase_nodes[phase.id] = phase_node
+            if expand:
+                self._add_leaves(phase.id)
+
+    def _add_leaves(self, phase_id: str) -> None:
+        """Give a phase its subtask nodes, once."""
+        phase_node = self._phase_nodes[phase_id]
+        if phase_node.children:
+            return
+        for subtask_id in self._phase_members[phase_id]:
+            self._subtask_nodes[subtask_id] = phase_node.add_leaf(
+                self._label(self._subtasks[subtask_id]), data=subtask_id
+            )
+
+    def _on_tree_node_expanded(self, event: Tree.NodeExpanded[str]) -> None:
+        if event.node.parent is self.root and event.node.data in self._phase_nodes:
+            self._add_leaves(event.node.data)
+
+    def is_built(self, subtask_id: str) -> bool:
+        """Whether the subtask has a node yet (its phase has been open)."""
+        return subtask_id in self._subtask_nodes
 
     def update_subtask(
         self,
@@ -69,8 +98,7 @@ class SubtaskTree(Tree[str]):
         stuck: bool | None = None,
     ) -> None:
         view = self._subtasks.get(subtask_id)
-        node = self._subtask_nodes.get(subtask_id)
-        if view is None or node is None:
+        if view is None:
             return
         view = ev.SubtaskView(
             id=view.id,
@@ -81,15 +109,20 @@ class SubtaskTree(Tree[str]):
             stuck=stuck if stuck is not None else view.stuck,
         )
         self._subtasks[subtask_id] = view
-        node.set_label(self._label(view))
+        node = self._subtask_nodes.get(subtask_id)
+        if node is not None:
+            node.set_label(self._label(view))
         if view.status == "in_progress" and not view.stuck:
             self.set_current(subtask_id)
         self._refresh_phase(view.phase_id)
 
     def set_current(self, subtask_id: str) -> None:
         previous, self.current = self.current, subtask_id
+        view = self._subtasks.get(subtask_id)
+        if view is not None:
+            self._add_leaves(view.phase_id)
         for changed in {previous, subtask_id} - {None}:
-            if changed in self._subtasks:
+            if changed in self._subtask_nodes:
                 self._subtask_nodes[changed].set_label(self._label(self._subtasks[changed]))
         node = self._subtask_nodes.get(subtask_id)
         if node is not None:
@@ -114,8 +147,8 @@ class SubtaskTree(Tree[str]):
         node = self._phase_nodes.get(phase_id)
         if node is None:
             return
-        members = [v for v in self._subtasks.values() if v.phase_id == phase_id]
-        done = sum(1 for v in members if v.status == "completed")
+        members = self._phase_members[phase_id]
+        done = sum(1 for sid in members if self._subtasks[sid].status == "completed")
         node.set_label(self._phase_text(self._phase_names[phase_id], done, len(members)))
 
     def _phase_label(self, phase: ev.PhaseView) -> Text:
