@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import resource
+import struct
+import termios
 from pathlib import Path
 
 from agent_tui.engine import events as ev
@@ -62,3 +65,8 @@ def plan_view(plan: dict) -> ev.PlanLoaded:
 
 
 DONE = SessionOutcome(outcome="success")
+
+
+def pty_size(fd: int, columns: int, lines: int) -> None:
+    """Give the terminal behind ``fd`` a size, as a terminal emulator would."""
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
