@@ -275,3 +275,30 @@ def _picker(app):
     loop = app.loop
     profiles = [loop.profiles.get(name) for name in loop.profiles.names()]
     return ProfilePicker(profiles, loop.profile_name, loop.profile_resolution)
+
+
+def footer_keys(app) -> dict[str, str]:
+    return {key.key: key.description for key in app.main_screen.query("FooterKey")}
+
+
+async def test_the_footer_says_pause_or_resume_as_the_loop_moves(scripted_app):
+    harness = scripted_app(hold={"1.1", "1.2"})
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "1.1" in harness.sessions.started, "session 1")
+        await wait_until(pilot, lambda: footer_keys(app).get("p") == "Pause", "p Pause")
+        await pilot.press("p")
+        await wait_until(pilot, lambda: footer_keys(app).get("p") == "Resume", "p Resume")
+        harness.sessions.release.set()  # the session ends; the loop pauses at the boundary
+        await wait_until(pilot, lambda: app.loop.paused, "the pause")
+        harness.sessions.release.clear()
+        await pilot.press("p")
+        await wait_until(pilot, lambda: "1.2" in harness.sessions.started, "session 2")
+        await wait_until(pilot, lambda: footer_keys(app).get("p") == "Pause", "p Pause again")
+        harness.sessions.release.set()
+        await wait_until(pilot, lambda: app.exit_code == 0, "the run to finish")
+        await wait_until(
+            pilot,
+            lambda: "q" in footer_keys(app) and "p" not in footer_keys(app),
+            "p gone at the end, q still there",
+        )

@@ -21,6 +21,9 @@ from agent_tui.tui.widgets.session_log import SessionLog
 from agent_tui.tui.widgets.status_bar import StatusBar
 from agent_tui.tui.widgets.subtask_tree import SubtaskTree
 
+KEY_STATE_EVENTS = (ev.Pausing, ev.Paused, ev.Resumed, ev.LoopFinished)
+"""Events after which the loop's keys can change, though no key was pressed."""
+
 
 class MainScreen(Screen[None]):
     """Shows what the loop reports; the keys live on the app so they work everywhere."""
@@ -85,6 +88,8 @@ class MainScreen(Screen[None]):
     def handle_event(self, message: EngineEvent) -> None:
         self.events_seen += 1
         self.show(message.event)
+        if isinstance(message.event, KEY_STATE_EVENTS):
+            self.app.refresh_bindings()  # p means Pause or Resume, and q may need asking
 
     def show(self, event: ev.Event) -> None:
         log = self.log_view

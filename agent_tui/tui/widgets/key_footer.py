@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -22,7 +23,8 @@ class KeyFooter(Footer):
 
     Textual's footer unmounts and remounts every key on each bindings signal (focus moves,
     screen changes, ``refresh_bindings``), about 10 ms each time with our seven keys.  At
-    start-up that happened three times before the first frame; now it is once.
+    start-up that happened three times before the first frame; now it is once.  What was
+    last composed is what counts, so a change between a signal and the rebuild is not lost.
     """
 
     def __init__(self, **kwargs) -> None:
@@ -30,11 +32,13 @@ class KeyFooter(Footer):
         self.shown: Shown | None = None
         self.rebuilds = 0
 
-    def bindings_changed(self, screen: Screen) -> None:
-        shown = shown_keys(screen)
-        if shown == self.shown and screen.app.app_focus:
-            return
-        if screen.app.app_focus:
-            self.shown = shown
+    def compose(self) -> ComposeResult:
+        if self._bindings_ready:
+            self.shown = shown_keys(self.screen)
             self.rebuilds += 1
+        yield from super().compose()
+
+    def bindings_changed(self, screen: Screen) -> None:
+        if self.shown is not None and screen is self.screen and shown_keys(screen) == self.shown:
+            return
         super().bindings_changed(screen)
