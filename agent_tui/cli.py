@@ -217,18 +217,23 @@ def _run(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from agent_tui.demo import create_workspace, demo_config, start_sim
-    from agent_tui.engine.loop import CoderLoop
+    from agent_tui.engine.loop import CoderLoop, plan_view
+    from agent_tui.engine.recovery import AttemptHistory
+    from agent_tui.plan import load_plan
 
     _check_cli_available()
     workspace = create_workspace(Path(args.workdir) if args.workdir else None)
     sim = start_sim()
     config = demo_config(workspace, sim, pause_on_problem=not args.headless)
+    first_view = plan_view(
+        load_plan(config.plan_path), workspace.spec_dir, AttemptHistory(workspace.spec_dir)
+    )
 
     def make_loop(sink):
         return CoderLoop(config, workspace.profiles, sink)
 
     try:
-        code = _launch(args, make_loop, title="agent-tui demo")
+        code = _launch(args, make_loop, title="agent-tui demo", plan=first_view)
     finally:
         sim.stop()
         if workspace.owns_root:

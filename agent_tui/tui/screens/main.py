@@ -33,6 +33,7 @@ class MainScreen(Screen[None]):
         self.clock = clock
         self.initial_plan = plan
         self.spec_dir: str | None = None
+        self.feature = ""
         self.events_seen = 0
         self.finished: ev.LoopFinished | None = None
 
@@ -78,7 +79,12 @@ class MainScreen(Screen[None]):
     def _show_plan(self, tree: SubtaskTree, plan: ev.PlanLoaded) -> None:
         self.spec_dir = plan.spec_dir
         tree.show_plan(plan)
-        self.sub_title = f"{plan.feature} — {plan.completed}/{plan.total} completed"
+        self.feature = plan.feature
+        self._show_progress(plan.completed, plan.total)
+
+    def _show_progress(self, done: int, total: int) -> None:
+        progress = f"{done}/{total} completed"
+        self.sub_title = f"{self.feature} — {progress}" if self.feature else progress
 
     def set_state(self, state: str, detail: str = "") -> None:
         self.status.state = state
@@ -168,7 +174,7 @@ class MainScreen(Screen[None]):
                     event.id, status=event.status, attempts=event.attempts
                 )
                 done, total = self.plan_tree.counts()
-                self.sub_title = f"{done}/{total} completed"
+                self._show_progress(done, total)
             case ev.SubtaskStuck():
                 self.plan_tree.update_subtask(event.id, stuck=True)
                 log.add(Text(f"  ⚠ subtask {event.id} is stuck: {event.reason}", style="bold red"))
