@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import signal
 from collections.abc import Callable
 
 from textual import on, work
@@ -20,6 +22,9 @@ from agent_tui.tui.screens.main import MainScreen
 from agent_tui.tui.screens.profile_picker import ProfilePicker
 
 LoopFactory = Callable[[ev.EventSink], CoderLoop]
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+FORCE_QUIT_AFTER_S = 20.0
+"""A stop that has not ended the loop by then (a CLI that will not die) exits anyway."""
 EXIT_WORKER_FAILED = 1
 
 
@@ -35,6 +40,10 @@ class AgentApp(App[int]):
         Binding("a", "profiles", "Profiles", id="loop.profiles", priority=True),
         Binding("l", "toggle_follow", "Follow log", id="log.follow", priority=True),
         Binding("q", "quit_gracefully", "Quit", id="app.quit", priority=True),
+        # Textual's ctrl+q would exit at once and leave the running session unrecorded, and
+        # its ctrl+c only says how to quit; both stop the loop here, as SIGTERM does.
+        Binding("ctrl+q", "quit", "Quit now", show=False, priority=True),
+        Binding("ctrl+c", "quit", "Quit now", show=False, priority=True),
     ]
 
     def __init__(
@@ -53,13 +62,37 @@ class AgentApp(App[int]):
         self.loop: CoderLoop | None = None
         self.main_screen = MainScreen(self.clock, plan)
         self.exit_code: int | None = None
+        self.stop_signal: str | None = None
         self._quitting = False
+        self.watched_signals: list[int] = []
 
     def get_default_screen(self) -> MainScreen:
         return self.main_screen
 
     def on_mount(self) -> None:
+        self._watch_signals()
         self.run_loop()
+
+    def _watch_signals(self) -> None:
+        """SIGTERM and SIGHUP stop the loop as ctrl+c does: the session is interrupted and
+        recorded, the terminal restored, and the exit code is 130."""
+        loop = asyncio.get_running_loop()
+        for signum in STOP_SIGNALS:
+            try:
+                loop.add_signal_handler(signum, self._on_stop_signal, signum)
+            except (NotImplementedError, RuntimeError, ValueError):
+                continue  # not the main thread, or no signals here: keys still work
+            self.watched_signals.append(signum)
+
+    def on_unmount(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in self.watched_signals:
+            loop.remove_signal_handler(signum)
+        self.watched_signals.clear()
+
+    def _on_stop_signal(self, signum: int) -> None:
+        self.stop_signal = signal.Signals(signum).name
+        self.action_quit()
 
     async def _sink(self, event: ev.Event) -> None:
         self.main_screen.post_message(EngineEvent(event))
@@ -160,6 +193,21 @@ class AgentApp(App[int]):
     def action_toggle_follow(self) -> None:
         follow = self.main_screen.log_view.toggle_follow()
         self.notify("Following the log." if follow else "Log follow off.", timeout=2)
+
+    def action_quit(self) -> None:  # type: ignore[override]  # Textual's is async
+        """Quit now: stop the loop without asking (the session is interrupted and recorded).
+
+        Asked again while stopping, or when the stop takes too long, it exits at once: the
+        plan and history are written atomically, so only the running attempt goes unrecorded.
+        """
+        if self.loop_running and self.loop is not None and not self._quitting:
+            self._stop_and_exit()
+            self.set_timer(FORCE_QUIT_AFTER_S, self._force_quit)
+            return
+        self._force_quit()
+
+    def _force_quit(self) -> None:
+        self._exit_with(self.exit_code if self.exit_code is not None else EXIT_INTERRUPTED)
 
     def action_quit_gracefully(self) -> None:
         if not self.loop_running:

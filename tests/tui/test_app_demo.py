@@ -302,3 +302,41 @@ async def test_the_footer_says_pause_or_resume_as_the_loop_moves(scripted_app):
             lambda: "q" in footer_keys(app) and "p" not in footer_keys(app),
             "p gone at the end, q still there",
         )
+
+
+def history_outcomes(harness) -> list[str]:
+    import json
+
+    path = harness.workspace.spec_dir / "memory" / "attempt_history.json"
+    data = json.loads(path.read_text())
+    return [a["outcome"] for s in data["subtasks"].values() for a in s["attempts"]]
+
+
+async def test_ctrl_c_stops_at_once_records_the_session_and_exits_130(scripted_app):
+    harness = scripted_app(hold={"1.1"})
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "1.1" in harness.sessions.started, "session 1")
+        await pilot.press("ctrl+c")
+        assert not isinstance(app.screen, ConfirmQuit)  # no question: ctrl+c means now
+        await wait_until(pilot, lambda: app.exit_code is not None, "the loop to stop")
+    assert app.return_code == 130
+    # The scripted session ends when interrupted; the real CLI's case is in test_app_process.
+    assert len(history_outcomes(harness)) == 1 and harness.sessions.started == ["1.1"]
+    assert [f.outcome for f in harness.of(ev.LoopFinished)] == ["interrupted"]
+
+
+async def test_sigterm_stops_the_app_like_ctrl_c(scripted_app):
+    import os
+    import signal
+
+    harness = scripted_app(hold={"1.1"})
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "1.1" in harness.sessions.started, "session 1")
+        assert signal.SIGTERM in app.watched_signals  # else the signal would end pytest
+        os.kill(os.getpid(), signal.SIGTERM)
+        await wait_until(pilot, lambda: app.exit_code is not None, "the loop to stop")
+    assert app.return_code == 130 and app.stop_signal == "SIGTERM"
+    assert len(history_outcomes(harness)) == 1 and harness.sessions.started == ["1.1"]
+    assert not app.watched_signals  # handlers are gone with the app

@@ -1,0 +1,89 @@
+"""The real app in a real pseudo-terminal: a signal mid-session stops it the way a user needs."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from benchmarks.common import pty_size
+
+SPEC = ("greeter", ".auto-claude", "specs", "001-greeter")
+
+
+def read_until(fd: int, marker: bytes, seen: bytearray, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while marker not in seen:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        ready, _, _ = select.select([fd], [], [], min(remaining, 0.5))
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:  # the app has gone and closed the terminal
+                return marker in seen
+            if not chunk:
+                return marker in seen
+            seen.extend(chunk)
+    return True
+
+
+def drain(fd: int, seen: bytearray, seconds: float) -> None:
+    """Read whatever the terminal gets for ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while (remaining := deadline - time.monotonic()) > 0:
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if not ready:
+            return
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            return
+        if not chunk:
+            return
+        seen.extend(chunk)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_stop_signal_mid_session_records_it_restores_the_terminal_and_exits_130(tmp_path, signum):
+    master, slave = os.openpty()
+    pty_size(slave, 120, 36)
+    env = {**os.environ, "TERM": "xterm-256color"}
+    argv = [sys.executable, "-m", "agent_tui.cli", "demo", "--workdir", str(tmp_path)]
+    process = subprocess.Popen(
+        argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
+    )
+    os.close(slave)
+    seen = bytearray()
+    try:
+        assert read_until(master, b"session 1:", seen, 60), bytes(seen[-2000:])
+        assert read_until(master, b"Core library", seen, 5)
+        started = len(seen)
+        process.send_signal(signum)
+        # Keep reading: an app whose terminal output is not drained blocks on its writes.
+        deadline = time.monotonic() + 60
+        while process.poll() is None and time.monotonic() < deadline:
+            drain(master, seen, 0.5)
+        drain(master, seen, 0.5)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        os.close(master)
+    assert process.returncode == 130
+    assert b"\x1b[?1049l" in seen[started:]  # the alternate screen was left: terminal restored
+    assert b"Traceback" not in seen
+    spec_dir = tmp_path.joinpath(*SPEC)
+    history = json.loads((spec_dir / "memory" / "attempt_history.json").read_text())
+    attempts = history["subtasks"]["1.1"]["attempts"]
+    assert [a["outcome"] for a in attempts] == ["interrupted"]
+    transcript = (spec_dir / "logs" / "session-001.jsonl").read_text().splitlines()
+    last = json.loads(transcript[-1])
+    assert last["type"] == "outcome" and last["data"]["outcome"] == "interrupted"
