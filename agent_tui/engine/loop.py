@@ -378,8 +378,9 @@ class CoderLoop:
                     attempts=attempts,
                 )
             )
-            if attempts >= self.config.max_attempts:
-                await self._mark_stuck(subtask.id, f"not completed after {attempts} sessions")
+            tried = self.history.attempt_count(subtask.id, interrupted=False)
+            if tried >= self.config.max_attempts:
+                await self._mark_stuck(subtask.id, f"not completed after {tried} sessions")
             return None
         return await self._after_error(subtask, outcome, attempts)
 

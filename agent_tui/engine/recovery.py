@@ -77,8 +77,13 @@ class AttemptHistory:
         entry["status"] = "completed" if outcome == "success" else "failed"
         self.save()
 
-    def attempt_count(self, subtask_id: str) -> int:
-        return len(self.data["subtasks"].get(subtask_id, {}).get("attempts", []))
+    def attempt_count(self, subtask_id: str, *, interrupted: bool = True) -> int:
+        """Sessions recorded for the subtask; ``interrupted=False`` leaves out the ones the
+        user stopped, which say nothing about whether the subtask can be done."""
+        attempts = self.data["subtasks"].get(subtask_id, {}).get("attempts", [])
+        if interrupted:
+            return len(attempts)
+        return sum(1 for a in attempts if a.get("outcome") != "interrupted")
 
     def mark_stuck(self, subtask_id: str, reason: str) -> None:
         self.clear_stuck(subtask_id, save=False)

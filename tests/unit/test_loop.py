@@ -281,6 +281,27 @@ async def test_incomplete_sessions_make_a_subtask_stuck_and_the_loop_moves_on(se
     assert [s.id for s in of(setup.events, ev.SubtaskStuck)] == ["1.1"]
 
 
+async def test_interrupted_sessions_do_not_count_toward_stuck(setup):
+    from agent_tui.engine.recovery import AttemptHistory
+
+    history = AttemptHistory(setup.spec_dir)
+    for session in (1, 2):
+        history.record_attempt("1.1", session, "interrupted", None, "stopped by the user")
+
+    def never_marks_1_1(spec, n):
+        if spec.subtask_id == "1.1":
+            return SessionOutcome(outcome="success")
+        return ScriptedSessions.complete(sessions, spec, n)
+
+    loop, sessions = setup(never_marks_1_1)
+    assert await loop.run() == 3
+    assert [s.subtask_id for s in sessions.specs] == ["1.1", "1.1", "1.1", "1.2"]
+    stuck = of(setup.events, ev.SubtaskStuck)[0]
+    assert stuck.id == "1.1" and "after 3 sessions" in stuck.reason
+    tries = [e.attempts for e in of(setup.events, ev.SubtaskStatus) if e.id == "1.1"]
+    assert max(tries) == 5  # the tree still counts every try
+
+
 async def test_max_iterations_stops_short(setup):
     loop, _sessions = setup(max_iterations=1)
     assert await loop.run() == 3
