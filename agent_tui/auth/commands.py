@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from agent_tui.auth.credentials import Resolution, format_time, redact, resolve
 from agent_tui.auth.keychain import KeychainUnavailable, read_entry, service_name
-from agent_tui.auth.profiles import Profile, ProfileStore
-from agent_tui.config import ConfigError
+
+if TYPE_CHECKING:
+    from agent_tui.auth.profiles import Profile, ProfileStore
 
 EXIT_BAD_INPUT = 2
 DEFAULT_DIR_LABEL = "(default ~/.claude)"
@@ -85,6 +86,10 @@ def run_profiles(
     args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
     """Run one ``profiles`` action; 0 on success, 2 with one line on ``err`` on bad input."""
+    # Here, not at the top: the parser above is built on every start, and these load pydantic.
+    from agent_tui.auth.profiles import ProfileStore
+    from agent_tui.config import ConfigError
+
     out = out or sys.stdout
     err = err or sys.stderr
     try:

@@ -15,8 +15,6 @@ import re
 import unicodedata
 from collections.abc import Mapping
 
-import keyring
-
 DEFAULT_SERVICE = "Claude Code-credentials"
 FALLBACK_ACCOUNT = "claude-code-user"
 CONFIG_DIR_ENV = "CLAUDE_CONFIG_DIR"
@@ -100,6 +98,8 @@ def read_entry(service: str, account: str) -> str | None:
     D-Bus secret service, a plugin bug), and none of them may crash a run.
     """
     try:
+        import keyring  # finding its backend costs ~0.1 s: only when a lookup is due
+
         return keyring.get_password(service, account)
     except Exception as exc:
         raise KeychainUnavailable(type(exc).__name__) from None

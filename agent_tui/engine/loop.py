@@ -33,6 +33,13 @@ from agent_tui.engine.session import (
     SessionSpec,
 )
 from agent_tui.engine.transcript import TranscriptError, next_transcript_path
+from agent_tui.engine.views import plan_view
+from agent_tui.exit_codes import (
+    EXIT_BAD_INPUT,
+    EXIT_COMPLETE,
+    EXIT_INTERRUPTED,
+    EXIT_STOPPED_SHORT,
+)
 from agent_tui.plan import (
     ImplementationPlan,
     PlanError,
@@ -47,11 +54,6 @@ from agent_tui.plan import (
     save_plan,
     set_status,
 )
-
-EXIT_COMPLETE = 0
-EXIT_BAD_INPUT = 2
-EXIT_STOPPED_SHORT = 3
-EXIT_INTERRUPTED = 130
 
 PASSTHROUGH_ENV = ("ANTHROPIC_BASE_URL", "CLAUDE_CODE_MAX_RETRIES")
 PLANNER_TRIES = 3
@@ -105,37 +107,6 @@ class LoopAborted(Exception):
 
 
 SessionFactory = Callable[[SessionSpec, ev.EventSink, Clock], AgentSession]
-
-
-def plan_view(plan: ImplementationPlan, spec_dir: Path, history: AttemptHistory) -> ev.PlanLoaded:
-    """The plan as the UI shows it, with attempt counts and stuck marks from the history."""
-    stuck = history.stuck_ids()
-    phases = tuple(
-        ev.PhaseView(
-            id=phase.id,
-            name=phase.name,
-            subtasks=tuple(
-                ev.SubtaskView(
-                    id=s.id,
-                    description=s.description,
-                    status=s.status,
-                    phase_id=phase.id,
-                    attempts=history.attempt_count(s.id),
-                    stuck=s.id in stuck,
-                )
-                for s in phase.subtasks
-            ),
-        )
-        for phase in plan.phases
-    )
-    done, total = progress(plan)
-    return ev.PlanLoaded(
-        spec_dir=str(spec_dir),
-        feature=plan.feature,
-        phases=phases,
-        total=total,
-        completed=done,
-    )
 
 
 class CoderLoop:

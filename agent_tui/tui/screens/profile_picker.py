@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on
@@ -13,8 +14,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from agent_tui.auth.credentials import Resolution
-from agent_tui.auth.profiles import Profile
+if TYPE_CHECKING:
+    from agent_tui.auth.credentials import Resolution
+    from agent_tui.auth.profiles import Profile
 
 
 class ProfilePicker(ModalScreen[str | None]):

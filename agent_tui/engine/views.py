@@ -1,0 +1,41 @@
+"""The plan as the UI shows it: kept apart from the loop so start-up checks can build the
+app's first frame without loading the engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent_tui.engine import events as ev
+from agent_tui.engine.recovery import AttemptHistory
+from agent_tui.plan import ImplementationPlan, progress
+
+
+def plan_view(plan: ImplementationPlan, spec_dir: Path, history: AttemptHistory) -> ev.PlanLoaded:
+    """The plan as the UI shows it, with attempt counts and stuck marks from the history."""
+    stuck = history.stuck_ids()
+    phases = tuple(
+        ev.PhaseView(
+            id=phase.id,
+            name=phase.name,
+            subtasks=tuple(
+                ev.SubtaskView(
+                    id=s.id,
+                    description=s.description,
+                    status=s.status,
+                    phase_id=phase.id,
+                    attempts=history.attempt_count(s.id),
+                    stuck=s.id in stuck,
+                )
+                for s in phase.subtasks
+            ),
+        )
+        for phase in plan.phases
+    )
+    done, total = progress(plan)
+    return ev.PlanLoaded(
+        spec_dir=str(spec_dir),
+        feature=plan.feature,
+        phases=phases,
+        total=total,
+        completed=done,
+    )
