@@ -11,7 +11,9 @@ import importlib.util
 import os
 import shutil
 import sys
+import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from agent_tui import __version__
@@ -155,6 +157,15 @@ def _check_cli_available() -> None:
         )
 
 
+def _find_keyring_backend() -> None:
+    try:
+        import keyring
+
+        keyring.get_keyring()
+    except Exception:  # the lookup itself reports a broken backend, with its reason
+        pass
+
+
 def _check_starting_profile(store, name: str | None) -> None:
     """A run must not start on a profile whose credentials cannot work."""
     from agent_tui.auth.credentials import resolve
@@ -167,11 +178,25 @@ def _check_starting_profile(store, name: str | None) -> None:
         raise InputError(f"profile {profile.name!r}: {resolution.problem}")
 
 
-def _run(args: argparse.Namespace) -> int:
+@dataclass
+class Prepared:
+    """What the checks of ``agent-tui run`` found: enough to start the loop."""
+
+    title: str
+    first_view: object  # a PlanLoaded for the app's first frame, or None
+    make_loop: Callable
+
+
+def _prepare(args: argparse.Namespace) -> Prepared:
+    """Check everything ``run`` needs (one ``InputError`` if not); nothing is written."""
+    # keyring finds its backend by importing every plugin and asking them (ldconfig and gcc
+    # subprocesses on Linux): ~0.1 s, half of it waiting, so it overlaps loading pydantic.
+    keyring_ready = threading.Thread(target=_find_keyring_backend, daemon=True)
+    keyring_ready.start()
     from agent_tui.auth.profiles import ProfileStore
     from agent_tui.config import ConfigError
-    from agent_tui.engine.loop import CoderLoop, LoopConfig, plan_view
     from agent_tui.engine.recovery import AttemptHistory, RecoveryError
+    from agent_tui.engine.views import plan_view
     from agent_tui.plan import PlanError, is_empty, load_plan
     from agent_tui.plan.specs import find_spec_dir
 
@@ -187,6 +212,7 @@ def _run(args: argparse.Namespace) -> int:
         store = ProfileStore.load()
         if args.profile:
             store.get(args.profile)
+        keyring_ready.join()
         _check_starting_profile(store, args.profile)
     except (PlanError, ConfigError, RecoveryError) as exc:
         raise InputError(str(exc)) from None
@@ -195,30 +221,73 @@ def _run(args: argparse.Namespace) -> int:
             f"no profile named {args.profile!r} (see: agent-tui profiles list)"
         ) from None
     _check_cli_available()
-    settings = store.settings
-    config = LoopConfig(
-        project_dir=project,
-        spec_dir=spec_dir,
-        model=args.model or settings.model,
-        max_iterations=args.max_iterations,
-        pause_between_s=settings.pause_between_s,
-        bash_allowlist=settings.bash_allowlist,
-        auto_switch=settings.auto_switch,
-        pause_on_problem=not args.headless,
-        profile=args.profile,
-    )
 
     def make_loop(sink):
+        from agent_tui.engine.loop import CoderLoop, LoopConfig
+
+        settings = store.settings
+        config = LoopConfig(
+            project_dir=project,
+            spec_dir=spec_dir,
+            model=args.model or settings.model,
+            max_iterations=args.max_iterations,
+            pause_between_s=settings.pause_between_s,
+            bash_allowlist=settings.bash_allowlist,
+            auto_switch=settings.auto_switch,
+            pause_on_problem=not args.headless,
+            profile=args.profile,
+        )
         return CoderLoop(config, store, sink)
 
     first_view = plan_view(plan, spec_dir, history) if plan and not is_empty(plan) else None
-    return _launch(args, make_loop, title=f"agent-tui — {spec_dir.name}", plan=first_view)
+    return Prepared(f"agent-tui — {spec_dir.name}", first_view, make_loop)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if not args.headless and _is_terminal():
+        return _run_in_app(args)
+    prepared = _prepare(args)
+    return _launch(args, prepared.make_loop, title=prepared.title, plan=prepared.first_view)
+
+
+def _run_in_app(args: argparse.Namespace) -> int:
+    """As ``_run``, with the checks in a child process while Textual loads (see preflight).
+
+    The child hands back the title and the plan's first view; the loop itself is prepared
+    again, in a thread, once the first frame is up, so its imports do not delay it.
+    """
+    from agent_tui.preflight import Preflight
+
+    def check() -> tuple[str, object]:
+        prepared = _prepare(args)
+        return prepared.title, prepared.first_view
+
+    preflight = Preflight.start(check, InputError)
+    from agent_tui.tui.app import run_app
+
+    title, first_view = preflight.result()
+
+    def load() -> Prepared:
+        import agent_tui.engine.loop  # noqa: F401  (its imports, away from the UI's thread)
+
+        return _prepare(args)
+
+    async def make_loop(sink):
+        prepared = await asyncio.to_thread(load)
+        return prepared.make_loop(sink)
+
+    return run_app(make_loop, title=title, plan=first_view)
+
+
+def _is_terminal() -> bool:
+    return sys.stdout.isatty() or bool(os.environ.get("AGENT_TUI_FORCE_APP"))
 
 
 def _demo(args: argparse.Namespace) -> int:
     from agent_tui.demo import create_workspace, demo_config, start_sim
-    from agent_tui.engine.loop import CoderLoop, plan_view
+    from agent_tui.engine.loop import CoderLoop
     from agent_tui.engine.recovery import AttemptHistory
+    from agent_tui.engine.views import plan_view
     from agent_tui.plan import load_plan
 
     _check_cli_available()
@@ -249,7 +318,7 @@ def _launch(args: argparse.Namespace, make_loop: Callable, *, title: str, plan=N
         from agent_tui.headless import run_headless
 
         return asyncio.run(run_headless(make_loop, args.events))
-    if not sys.stdout.isatty() and not os.environ.get("AGENT_TUI_FORCE_APP"):
+    if not _is_terminal():
         raise InputError("stdout is not a terminal: use --headless for plain output")
     from agent_tui.tui.app import run_app
 

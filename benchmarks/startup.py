@@ -3,8 +3,9 @@
 Both are launched as fresh processes in a 120x40 pseudo-terminal, as a user launches them,
 and timed from the launch to the first frame that shows their content: the bare app's
 text, and our app's populated subtask tree.  Interpreter start and imports count, because a
-user waits for them too.  The spec holds a PAUSE file, so the loop shows the plan and waits
-instead of starting a session.  Target: ratio <= 1.3x.
+user waits for them too.  A profile is active, as after ``profiles add``, so its credentials
+are looked up as on every real start.  The spec holds a PAUSE file, so the loop shows the
+plan and waits instead of starting a session.  Target: ratio <= 1.3x.
 
 A second figure, in-process (imports already done, Textual's ``run_test``), isolates the cost
 of composing and painting the screen.
@@ -84,7 +85,9 @@ def agent_workspace(root: Path) -> tuple[list[str], dict[str, str]]:
     config_dir = root / "config"
     config_dir.mkdir()
     (config_dir / "profiles.json").write_text(
-        json.dumps({"profiles": [{"name": "bench", "config_dir": str(claude_dir)}]})
+        json.dumps(
+            {"profiles": [{"name": "bench", "config_dir": str(claude_dir)}], "active": "bench"}
+        )
     )
     env = dict(os.environ, AGENT_TUI_CONFIG_DIR=str(config_dir), TERM="xterm-256color")
     argv = [sys.executable, "-m", "agent_tui.cli", "run", "--project", str(project)]

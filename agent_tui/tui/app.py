@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import inspect
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import App
@@ -14,14 +16,18 @@ from textual.screen import ModalScreen
 
 from agent_tui.engine import events as ev
 from agent_tui.engine.clock import Clock, RealClock
-from agent_tui.engine.loop import EXIT_INTERRUPTED, CoderLoop
+from agent_tui.exit_codes import EXIT_INTERRUPTED
 from agent_tui.tui.messages import EngineEvent, LoopDone
 from agent_tui.tui.resources import styles_path
 from agent_tui.tui.screens.confirm_quit import ConfirmQuit
 from agent_tui.tui.screens.main import MainScreen
 from agent_tui.tui.screens.profile_picker import ProfilePicker
 
-LoopFactory = Callable[[ev.EventSink], CoderLoop]
+if TYPE_CHECKING:
+    from agent_tui.engine.loop import CoderLoop
+
+LoopFactory = Callable[[ev.EventSink], "CoderLoop | Awaitable[CoderLoop]"]
+"""Makes the loop; may be async when making it is slow (``agent-tui run`` loads it in a thread)."""
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 FORCE_QUIT_AFTER_S = 20.0
 """A stop that has not ended the loop by then (a CLI that will not die) exits anyway."""
@@ -71,7 +77,8 @@ class AgentApp(App[int]):
 
     def on_mount(self) -> None:
         self._watch_signals()
-        self.run_loop()
+        # After the first frame: making the loop may load modules, and the plan is on screen.
+        self.call_after_refresh(self.run_loop)
 
     def _watch_signals(self) -> None:
         """SIGTERM and SIGHUP stop the loop as ctrl+c does: the session is interrupted and
@@ -101,7 +108,8 @@ class AgentApp(App[int]):
     async def run_loop(self) -> None:
         """The loop's only home: failures become a message, never a crash."""
         try:
-            self.loop = self._make_loop(self._sink)
+            made = self._make_loop(self._sink)
+            self.loop = await made if inspect.isawaitable(made) else made
             code = await self.loop.run()
         except Exception as exc:
             self.post_message(LoopDone(EXIT_WORKER_FAILED, f"{type(exc).__name__}: {exc}"))

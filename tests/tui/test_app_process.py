@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from benchmarks.common import pty_size
+from benchmarks.common import pty_size, write_spec
 
 SPEC = ("greeter", ".auto-claude", "specs", "001-greeter")
 
@@ -87,3 +87,81 @@ def test_a_stop_signal_mid_session_records_it_restores_the_terminal_and_exits_13
     transcript = (spec_dir / "logs" / "session-001.jsonl").read_text().splitlines()
     last = json.loads(transcript[-1])
     assert last["type"] == "outcome" and last["data"]["outcome"] == "interrupted"
+
+
+def launch_run(tmp_path, project) -> tuple[subprocess.Popen, int]:
+    """``agent-tui run`` in a pty, with its own profiles dir: the checks run in a forked child."""
+    master, slave = os.openpty()
+    pty_size(slave, 120, 36)
+    env = {**os.environ, "TERM": "xterm-256color", "AGENT_TUI_CONFIG_DIR": str(tmp_path / "cfg")}
+    argv = [sys.executable, "-m", "agent_tui.cli", "run", "--project", str(project)]
+    process = subprocess.Popen(
+        argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
+    )
+    os.close(slave)
+    return process, master
+
+
+def finish(process: subprocess.Popen, master: int, seen: bytearray) -> int:
+    deadline = time.monotonic() + 30
+    while process.poll() is None and time.monotonic() < deadline:
+        drain(master, seen, 0.5)
+    drain(master, seen, 0.2)
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+    os.close(master)
+    return process.wait()
+
+
+def add_profile(tmp_path, credentials: str) -> None:
+    claude_dir = tmp_path / "claude-work"
+    claude_dir.mkdir()
+    creds = claude_dir / ".credentials.json"
+    creds.write_text(credentials)
+    creds.chmod(0o600)
+    (tmp_path / "cfg").mkdir()
+    profiles = {"profiles": [{"name": "work", "config_dir": str(claude_dir)}], "active": "work"}
+    (tmp_path / "cfg" / "profiles.json").write_text(json.dumps(profiles))
+
+
+def test_run_in_a_terminal_shows_the_plan_then_the_loop_it_made_after_the_first_frame(tmp_path):
+    project, spec = write_spec(tmp_path, 120)
+    (spec / "PAUSE").write_text("")
+    add_profile(tmp_path, json.dumps({"claudeAiOauth": {"accessToken": "sk-ant-oat01-x"}}))
+    process, master = launch_run(tmp_path, project)
+    seen = bytearray()
+    try:
+        assert read_until(master, b"subtask 1.1", seen, 30), bytes(seen[-2000:])
+        # The loop is made in a thread once the plan is on screen; it reports the PAUSE file.
+        assert read_until(master, b"paused: PAUSE file", seen, 30), bytes(seen[-2000:])
+        os.write(master, b"q")
+    finally:
+        code = finish(process, master, seen)
+    assert code == 130  # quit while paused, before every subtask was done
+    assert b"Traceback" not in seen
+
+
+@pytest.mark.parametrize(
+    ("breakage", "message"),
+    [
+        ("plan", b"implementation_plan.json"),
+        ("credentials", b"profile 'work'"),
+    ],
+)
+def test_run_in_a_terminal_refuses_bad_input_before_the_app_opens(tmp_path, breakage, message):
+    project, spec = write_spec(tmp_path, 10)
+    good = json.dumps({"claudeAiOauth": {"accessToken": "sk-ant-oat01-x"}})
+    add_profile(tmp_path, "{not json" if breakage == "credentials" else good)
+    plan = spec / "implementation_plan.json"
+    if breakage == "plan":
+        plan.write_text('{"phases": [')
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    process, master = launch_run(tmp_path, project)
+    seen = bytearray()
+    code = finish(process, master, seen)
+    assert code == 2
+    lines = [line for line in bytes(seen).decode().splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("agent-tui: "), lines
+    assert message in seen
+    assert b"\x1b[?1049h" not in seen  # the app's alternate screen never opened
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
