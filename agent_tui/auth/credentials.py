@@ -239,10 +239,13 @@ def resolve(
     try:
         stored = read_entry(result.service, result.account)
     except KeychainUnavailable as failure:
-        result.steps.append(f"{keychain_where}: unavailable ({failure.reason})")
-        result.notices.append(
-            f"keychain unavailable ({failure.reason}): using the credentials file only"
-        )
+        if failure.absent:  # nothing to warn about: Claude Code on Linux has none either
+            result.steps.append(f"{keychain_where}: no keychain on this system")
+        else:
+            result.steps.append(f"{keychain_where}: unavailable ({failure.reason})")
+            result.notices.append(
+                f"keychain unavailable ({failure.reason}): using the credentials file only"
+            )
     else:
         if stored is not None:
             location = f"{result.service}/{result.account}"

@@ -24,11 +24,16 @@ _ACCOUNT_OK = re.compile(r"^[a-zA-Z0-9._-]+$")
 
 
 class KeychainUnavailable(Exception):
-    """The keyring backend failed; ``reason`` names the failure without any secret."""
+    """The keyring backend failed; ``reason`` names the failure without any secret.
 
-    def __init__(self, reason: str) -> None:
+    ``absent`` means there is no backend at all (keyring's fail backend, as on a headless
+    Linux box): like Claude Code on Linux, there is then simply no keychain to look in.
+    """
+
+    def __init__(self, reason: str, *, absent: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.absent = absent
 
 
 def service_name(config_dir: str | None, environ: Mapping[str, str] | None = None) -> str:
@@ -99,7 +104,12 @@ def read_entry(service: str, account: str) -> str | None:
     """
     try:
         import keyring  # finding its backend costs ~0.1 s: only when a lookup is due
-
+        from keyring.errors import NoKeyringError
+    except Exception as exc:
+        raise KeychainUnavailable(type(exc).__name__) from None
+    try:
         return keyring.get_password(service, account)
+    except NoKeyringError:
+        raise KeychainUnavailable("NoKeyringError", absent=True) from None
     except Exception as exc:
         raise KeychainUnavailable(type(exc).__name__) from None

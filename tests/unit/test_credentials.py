@@ -253,10 +253,20 @@ class ExplodingKeyring(KeyringBackend):
         raise self.error
 
 
+def test_no_keyring_backend_means_no_keychain_and_is_not_a_warning(work, env):
+    """keyring's fail backend (headless Linux): Claude Code has no keychain there either."""
+    keyring.set_keyring(FailKeyring())
+    write_file(work.config_dir, payload(FILE_TOKEN))
+    result = resolve(work, environ=env, now=NOW)
+    assert result.usable and result.credential.source == "file"
+    service = service_name(work.config_dir)
+    assert result.steps[1] == f"keychain '{service}' (alice): no keychain on this system"
+    assert result.notices == []
+
+
 @pytest.mark.parametrize(
     ("backend", "reason"),
     [
-        (FailKeyring(), "NoKeyringError"),
         (ExplodingKeyring(KeyringError("locked")), "KeyringError"),
         (ExplodingKeyring(RuntimeError("dbus went away")), "RuntimeError"),
     ],

@@ -120,3 +120,4 @@ def test_read_entry_wraps_the_fail_backend():
     with pytest.raises(KeychainUnavailable) as caught:
         read_entry("svc", "alice")
     assert caught.value.reason == "NoKeyringError"
+    assert caught.value.absent
