@@ -265,9 +265,17 @@ class CoderLoop:
         return await self._plan_with_planner()
 
     async def _plan_with_planner(self) -> ImplementationPlan:
+        """Planner sessions until one writes a valid plan.
+
+        A try is a session that ran and left no valid plan, or that failed in a way more
+        sessions will not fix; PLANNER_TRIES of them end the run.  A paused or interrupted
+        session is not a try, and API errors are handled as for a coder (backoff, profile
+        switch, or a problem only the user can fix) instead of spending tries.
+        """
         path = self.config.plan_path
         problems: list[str] = []
-        for attempt in range(1, PLANNER_TRIES + 1):
+        tries = sessions = 0
+        while tries < PLANNER_TRIES:
             await self._pause_gate()
             if self._stop:
                 raise LoopAborted("interrupted", EXIT_INTERRUPTED, "stopped by the user")
@@ -282,9 +290,16 @@ class CoderLoop:
                 plan_path=path,
                 validation_errors=retry_text,
             )
-            outcome = await self._run_session("planner", None, prompt, attempt)
-            if outcome is None:
+            sessions += 1
+            outcome = await self._run_session("planner", None, prompt, sessions)
+            if outcome is None or outcome.outcome == "interrupted":
                 continue
+            if not outcome.ok:
+                if await self._after_planner_error(outcome):
+                    tries += 1
+                    problems.append(f"{outcome.error_kind or 'error'}: {outcome.message}")
+                continue
+            tries += 1
             try:
                 plan = load_plan(path)
                 if is_empty(plan):
@@ -303,6 +318,20 @@ class CoderLoop:
             EXIT_STOPPED_SHORT,
             f"no valid plan after {PLANNER_TRIES} planner sessions: {last}",
         )
+
+    async def _after_planner_error(self, outcome: SessionOutcome) -> bool:
+        """Handle a failed planner session; True when it counts as one of the planner's tries."""
+        kind = outcome.error_kind or ErrorKind.OTHER
+        if await self._switch_or_stop(kind, outcome):
+            return False
+        decision = self.retry.on_error(kind)
+        if decision.give_up:
+            if kind in (ErrorKind.RATE_LIMIT, ErrorKind.OVERLOADED):
+                await self._problem(f"{decision.reason} on profile {self.profile_name!r}")
+                return False
+            return True
+        await self._backoff(decision)
+        return False
 
     async def _work_on(self, subtask: Subtask) -> tuple[str, int, str] | None:
         """One coder session for ``subtask``; returns a finish triple when the loop must end."""
@@ -360,18 +389,8 @@ class CoderLoop:
     ) -> tuple[str, int, str] | None:
         kind = outcome.error_kind or ErrorKind.OTHER
         await self._emit(ev.SubtaskStatus(id=subtask.id, status="in_progress", attempts=attempts))
-        if kind in (ErrorKind.RATE_LIMIT, ErrorKind.AUTH) and self.config.auto_switch:
-            target = self._next_usable_profile()
-            if target is not None:
-                self._pending_profile = (target, str(kind))
-                return None
-            return await self._problem(
-                f"{kind} on profile {self.profile_name!r} and no other profile is usable"
-            )
-        if kind == ErrorKind.AUTH:
-            return await self._problem(
-                f"authentication failed on profile {self.profile_name!r}: {outcome.message}"
-            )
+        if await self._switch_or_stop(kind, outcome):
+            return None
         decision = self.retry.on_error(kind)
         if decision.give_up:
             if kind == ErrorKind.TOOL_CONCURRENCY:
@@ -387,6 +406,25 @@ class CoderLoop:
             return None
         await self._backoff(decision)
         return None
+
+    async def _switch_or_stop(self, kind: ErrorKind, outcome: SessionOutcome) -> bool:
+        """Auth and rate-limit errors: the next usable profile from the next session on, or
+        a problem only the user can fix.  True when ``kind`` was one of those."""
+        if kind in (ErrorKind.RATE_LIMIT, ErrorKind.AUTH) and self.config.auto_switch:
+            target = self._next_usable_profile()
+            if target is not None:
+                self._pending_profile = (target, str(kind))
+                return True
+            await self._problem(
+                f"{kind} on profile {self.profile_name!r} and no other profile is usable"
+            )
+            return True
+        if kind == ErrorKind.AUTH:
+            await self._problem(
+                f"authentication failed on profile {self.profile_name!r}: {outcome.message}"
+            )
+            return True
+        return False
 
     async def _problem(self, reason: str) -> None:
         """Something only the user can fix: pause (TUI) or end the run (headless)."""

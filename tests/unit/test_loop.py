@@ -323,3 +323,98 @@ async def test_a_stale_in_progress_subtask_is_picked_up_again(setup):
     loop, sessions = setup()
     assert await loop.run() == 0
     assert sessions.specs[0].subtask_id == "1.1"
+
+
+# ------------------------------------------------------------------ the planner
+
+
+def planner_then(first: Callable[[SessionSpec, int], SessionOutcome | None]) -> Behaviour:
+    """Planner sessions run ``first``: ``None`` means it writes the plan and succeeds.
+    Coder sessions complete their subtask."""
+
+    def behaviour(spec: SessionSpec, n: int) -> SessionOutcome:
+        plan_path = spec.cwd / ".auto-claude" / "specs" / "001-x" / "implementation_plan.json"
+        if spec.kind == "planner":
+            outcome = first(spec, n)
+            if outcome is not None:
+                return outcome
+            write_plan(plan_path.parent, ["1.1"])
+            return SessionOutcome(outcome="success")
+        mark_completed(plan_path, spec.subtask_id)
+        return SessionOutcome(outcome="success")
+
+    return behaviour
+
+
+@pytest.fixture
+def no_plan(setup):
+    (setup.spec_dir / "implementation_plan.json").unlink()
+    return setup
+
+
+async def test_a_planner_that_is_not_logged_in_stops_at_once_with_the_reason(no_plan):
+    not_logged_in = SessionOutcome(
+        outcome="error", error_kind=ErrorKind.AUTH, message="Not logged in · Please run /login"
+    )
+    loop, sessions = no_plan(planner_then(lambda spec, n: not_logged_in), pause_on_problem=False)
+    assert await loop.run() == 3
+    assert len(sessions.specs) == 1  # no second session can fix a login
+    finished = of(no_plan.events, ev.LoopFinished)[0]
+    assert finished.outcome == "stopped"
+    assert finished.message == (
+        "authentication failed on profile 'a': Not logged in · Please run /login"
+    )
+    assert not any("no such plan file" in n.message for n in of(no_plan.events, ev.Notice))
+
+
+async def test_a_planner_auth_error_switches_profile_when_auto_switch_is_on(no_plan):
+    def on_a_only(spec, n):
+        if spec.env.get("CLAUDE_CODE_OAUTH_TOKEN") == TOKEN:
+            return SessionOutcome(outcome="error", error_kind=ErrorKind.AUTH, message="expired")
+        return None
+
+    loop, _ = no_plan(planner_then(on_a_only), auto_switch=True)
+    assert await loop.run() == 0
+    started = of(no_plan.events, ev.SessionStarted)
+    assert [(s.kind, s.profile) for s in started] == [
+        ("planner", "a"),
+        ("planner", "b"),
+        ("coder", "b"),
+    ]
+
+
+async def test_planner_concurrency_errors_back_off_and_do_not_use_up_its_tries(no_plan):
+    def three_400s(spec, n):
+        if n <= 3:
+            return SessionOutcome(outcome="error", error_kind=ErrorKind.TOOL_CONCURRENCY)
+        return None
+
+    loop, _ = no_plan(planner_then(three_400s), pause_between_s=0)
+    assert await loop.run() == 0
+    kinds = [s.kind for s in of(no_plan.events, ev.SessionStarted)]
+    assert kinds == ["planner"] * 4 + ["coder"]
+    assert loop.clock.slept[:3] == [2.0, 4.0, 8.0]
+
+
+async def test_interrupted_planner_sessions_are_not_tries(no_plan):
+    def interrupted_then_nothing(spec, n):
+        if n == 1:
+            return SessionOutcome(outcome="interrupted")
+        return SessionOutcome(outcome="success")  # but no plan written
+
+    loop, sessions = no_plan(planner_then(interrupted_then_nothing))
+    assert await loop.run() == 3
+    assert len(sessions.specs) == 1 + 3
+    finished = of(no_plan.events, ev.LoopFinished)[0]
+    assert finished.message.startswith("no valid plan after 3 planner sessions: ")
+    assert "no such plan file" in finished.message
+
+
+async def test_a_planner_that_keeps_failing_ends_after_its_tries_with_the_error(no_plan):
+    crashed = SessionOutcome(outcome="error", error_kind=ErrorKind.OTHER, message="CLI exited 1")
+    loop, sessions = no_plan(planner_then(lambda spec, n: crashed))
+    assert await loop.run() == 3
+    finished = of(no_plan.events, ev.LoopFinished)[0]
+    assert finished.message == "no valid plan after 3 planner sessions: other: CLI exited 1"
+    # Two backoffs of the retry policy, then each further failure counts as a try.
+    assert len(sessions.specs) == 2 + 3
