@@ -6,7 +6,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 
 from agent_tui.tui.widgets.key_footer import KeyFooter
-from agent_tui.tui.widgets.subtask_tree import EXPAND_ALL_UP_TO, SubtaskTree
+from agent_tui.tui.widgets.subtask_tree import EXPAND_ALL_UP_TO, NO_PLAN_YET, SubtaskTree
 from benchmarks.common import big_plan, plan_view
 
 
@@ -106,3 +106,12 @@ async def test_a_collapsed_phase_gets_its_subtasks_when_opened_with_their_latest
         await pilot.press("space")
         await pilot.pause()
         assert len(phase.children) == 10
+
+
+async def test_the_tree_says_there_is_no_plan_yet_until_one_is_shown():
+    app = TreeApp()
+    async with app.run_test():
+        tree = app.query_one(SubtaskTree)
+        assert [str(node.label) for node in tree.root.children] == [NO_PLAN_YET]
+        tree.show_plan(plan_view(big_plan(3, per_phase=3)))
+        assert [str(node.label) for node in tree.root.children] == ["▸ Phase 1 (0/3)"]

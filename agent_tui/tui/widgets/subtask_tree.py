@@ -18,6 +18,8 @@ ICONS: dict[str, tuple[str, str]] = {
 }
 
 
+NO_PLAN_YET = "no plan yet: a planner session writes it"
+
 EXPAND_ALL_UP_TO = 6
 """Plans with more phases open only the phase being worked on, so big plans start fast."""
 
@@ -40,6 +42,8 @@ class SubtaskTree(Tree[str]):
         self._subtasks: dict[str, ev.SubtaskView] = {}
         self.current: str | None = None
         self.shown: tuple[str, tuple[ev.PhaseView, ...]] | None = None
+        # Until a plan exists (the planner is writing it) the box says so instead of being blank.
+        self.root.add_leaf(Text(NO_PLAN_YET, style="dim italic"))
 
     def show_plan(self, plan: ev.PlanLoaded) -> None:
         """Build the tree when a plan is loaded; the same plan again changes nothing."""
