@@ -196,6 +196,7 @@ def _prepare(args: argparse.Namespace) -> Prepared:
     from agent_tui.auth.profiles import ProfileStore
     from agent_tui.config import ConfigError
     from agent_tui.engine.recovery import AttemptHistory, RecoveryError
+    from agent_tui.engine.runlock import RunLock, SpecBusy
     from agent_tui.engine.views import plan_view
     from agent_tui.plan import PlanError, is_empty, load_plan
     from agent_tui.plan.specs import find_spec_dir
@@ -209,12 +210,13 @@ def _prepare(args: argparse.Namespace) -> Prepared:
         plan_path = spec_dir / "implementation_plan.json"
         plan = load_plan(plan_path) if plan_path.exists() else None
         history = AttemptHistory(spec_dir)
+        RunLock(spec_dir).check()
         store = ProfileStore.load()
         if args.profile:
             store.get(args.profile)
         keyring_ready.join()
         _check_starting_profile(store, args.profile)
-    except (PlanError, ConfigError, RecoveryError) as exc:
+    except (PlanError, ConfigError, RecoveryError, SpecBusy) as exc:
         raise InputError(str(exc)) from None
     except KeyError:
         raise InputError(

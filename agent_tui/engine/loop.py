@@ -25,6 +25,7 @@ from agent_tui.engine.guard import Guard
 from agent_tui.engine.prompts import render
 from agent_tui.engine.recovery import AttemptHistory
 from agent_tui.engine.retry import RetryDecision, RetryPolicy, RetryTracker
+from agent_tui.engine.runlock import RunLock, SpecBusy
 from agent_tui.engine.session import (
     DEFAULT_ALLOWED_TOOLS,
     AgentSession,
@@ -207,8 +208,12 @@ class CoderLoop:
     # ---------------------------------------------------------------------- the loop
 
     async def run(self) -> int:
+        lock = RunLock(self.config.spec_dir)
         try:
+            lock.acquire()
             outcome, code, message = await self._run()
+        except SpecBusy as busy:
+            outcome, code, message = "error", EXIT_BAD_INPUT, str(busy)
         except LoopAborted as aborted:
             outcome, code, message = aborted.outcome, aborted.exit_code, aborted.message
         except CLIMissingError as exc:
@@ -217,6 +222,8 @@ class CoderLoop:
                 EXIT_BAD_INPUT,
                 f"the Claude Code CLI was not found: {exc}",
             )
+        finally:
+            lock.release()
         await self._emit(ev.LoopFinished(outcome=outcome, exit_code=code, message=message))
         return code
 

@@ -8,6 +8,7 @@ import os
 import pytest
 
 from agent_tui.cli import main
+from agent_tui.engine.runlock import RunLock
 
 GOOD_PLAN = {
     "feature": "f",
@@ -60,6 +61,12 @@ def corrupt_history(tmp_path, isolated_config):
     (memory / "attempt_history.json").write_text("[")
 
 
+def spec_already_running(tmp_path, isolated_config):
+    lock = RunLock(tmp_path / "proj" / ".auto-claude" / "specs" / "001-x")
+    lock.acquire()  # as another run would: the check sees it through a separate descriptor
+    return lock
+
+
 CASES = [
     ("missing project", None, ["--project", "{tmp}/nowhere"], "does not exist"),
     ("unknown spec", json.dumps(GOOD_PLAN), ["--spec", "999"], "spec '999' not found"),
@@ -85,11 +92,18 @@ CASES = [
     ("unreadable config", json.dumps(GOOD_PLAN), [], "profiles.json is not valid JSON"),
     ("corrupt credentials", json.dumps(GOOD_PLAN), [], "is not a Claude credential"),
     ("corrupt history", json.dumps(GOOD_PLAN), [], "attempt_history.json: not valid JSON"),
+    (
+        "spec already running",
+        json.dumps(GOOD_PLAN),
+        [],
+        f"spec '001-x' is already being run (pid {os.getpid()} since ",
+    ),
 ]
 SETUP = {
     "unreadable config": corrupt_config,
     "corrupt credentials": corrupt_credentials,
     "corrupt history": corrupt_history,
+    "spec already running": spec_already_running,
 }
 
 
@@ -98,8 +112,7 @@ def test_bad_input_is_one_line_and_exit_2(
     tmp_path, capsys, isolated_config, name, plan, extra, message
 ):
     project = project_with(tmp_path, plan)
-    if name in SETUP:
-        SETUP[name](tmp_path, isolated_config)
+    held = SETUP[name](tmp_path, isolated_config) if name in SETUP else None
     before = snapshot(tmp_path)
     argv = [
         "run",
@@ -117,6 +130,8 @@ def test_bad_input_is_one_line_and_exit_2(
     assert lines[0].startswith("agent-tui: ") and message in lines[0]
     assert "Traceback" not in captured.err and captured.out == ""
     assert snapshot(tmp_path) == before
+    if held is not None:
+        held.release()
 
 
 def test_run_is_the_default_command(tmp_path, capsys):

@@ -418,3 +418,22 @@ async def test_a_planner_that_keeps_failing_ends_after_its_tries_with_the_error(
     assert finished.message == "no valid plan after 3 planner sessions: other: CLI exited 1"
     # Two backoffs of the retry policy, then each further failure counts as a try.
     assert len(sessions.specs) == 2 + 3
+
+
+async def test_a_loop_on_a_spec_another_run_holds_ends_with_exit_2_and_runs_nothing(setup):
+    from agent_tui.engine.runlock import RunLock
+
+    other = RunLock(setup.spec_dir)
+    other.acquire()
+    plan_before = (setup.spec_dir / "implementation_plan.json").read_bytes()
+    loop, sessions = setup()
+    try:
+        assert await loop.run() == 2
+    finally:
+        other.release()
+    assert sessions.specs == []
+    finished = of(setup.events, ev.LoopFinished)[0]
+    assert finished.outcome == "error" and "is already being run" in finished.message
+    assert (setup.spec_dir / "implementation_plan.json").read_bytes() == plan_before
+    loop, sessions = setup()
+    assert await loop.run() == 0  # once the other run has let go
