@@ -7,6 +7,7 @@ from textual.widgets import RichLog
 
 FLUSH_INTERVAL_S = 0.05
 MAX_LINES = 5000
+MIN_WIDTH = 20
 
 
 class SessionLog(RichLog):
@@ -17,7 +18,16 @@ class SessionLog(RichLog):
     """
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(max_lines=MAX_LINES, wrap=True, markup=False, auto_scroll=False, **kwargs)
+        # min_width: RichLog renders at least 78 cells wide, which a narrow log pane crops
+        # (an 80-column terminal lost the middle of every long line); wrap to the pane instead.
+        super().__init__(
+            max_lines=MAX_LINES,
+            min_width=MIN_WIDTH,
+            wrap=True,
+            markup=False,
+            auto_scroll=False,
+            **kwargs,
+        )
         self.follow = True
         self.scrolled_away = False
         self._pending: list[Text] = []
