@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 
 from agent_tui.tui.widgets.key_footer import KeyFooter
+from agent_tui.tui.widgets.status_bar import StatusBar
 from agent_tui.tui.widgets.subtask_tree import EXPAND_ALL_UP_TO, NO_PLAN_YET, SubtaskTree
 from benchmarks.common import big_plan, plan_view
 
@@ -115,3 +117,34 @@ async def test_the_tree_says_there_is_no_plan_yet_until_one_is_shown():
         assert [str(node.label) for node in tree.root.children] == [NO_PLAN_YET]
         tree.show_plan(plan_view(big_plan(3, per_phase=3)))
         assert [str(node.label) for node in tree.root.children] == ["▸ Phase 1 (0/3)"]
+
+
+class StatusApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+
+
+@pytest.mark.parametrize(
+    ("width", "shown", "dropped"),
+    [
+        (160, ["work-account", "claude-sonnet-4-5", "session 12 · 3.4", "$0.1234", "in ·"], []),
+        (80, ["work-account", "session 12 · 3.4", "$0.1234"], ["claude-sonnet", " in · "]),
+        (50, ["work-account"], ["claude-sonnet", "$0.1234", "session 12"]),
+    ],
+)
+async def test_a_narrow_status_line_keeps_the_loop_state(width, shown, dropped):
+    app = StatusApp()
+    async with app.run_test(size=(width, 3)):
+        bar = app.query_one(StatusBar)
+        bar.profile, bar.model = "work-account", "claude-sonnet-4-5"
+        bar.session, bar.subtask = 12, "3.4"
+        bar.session_cost, bar.total_cost = 0.1234, 1.5
+        bar.total_tokens = (120_000, 4_000)
+        bar.state, bar.detail = "paused", "· p resumes"
+        text = bar.render().plain
+        assert "● paused · p resumes" in text
+        assert len(text) <= width
+        for part in shown:
+            assert part in text
+        for part in dropped:
+            assert part not in text

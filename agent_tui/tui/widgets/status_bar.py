@@ -35,25 +35,42 @@ class StatusBar(Static):
     detail: reactive[str] = reactive("")
 
     def render(self) -> Text:
+        """Everything that fits; a narrow terminal drops tokens, then the model, then costs,
+        so the loop's state (the one thing a glance must find) always shows."""
         tokens_in, tokens_out = self.total_tokens
         state_style = STATE_STYLES.get(self.state, "bold")
-        sep = (" │ ", "dim")
-        parts = [
-            (self.profile, "bold cyan"),
-            sep,
-            (self.model, ""),
-            sep,
-            (f"session {self.session or '-'}", ""),
-            (f" · {self.subtask}", "bold"),
-            sep,
-            (f"${self.session_cost:.4f}", ""),
-            (f" / ${self.total_cost:.4f}", "dim"),
-            sep,
-            (f"{_tokens(tokens_in)} in · {_tokens(tokens_out)} out", "dim"),
-            sep,
-            (f"● {self.state}", state_style),
-        ]
-        text = Text.assemble(*parts)
+        state = Text.assemble((f"● {self.state}", state_style))
         if self.detail:
-            text.append(f" {self.detail}", style=state_style)
+            state.append(f" {self.detail}", style=state_style)
+        fields: list[tuple[str, Text]] = [
+            ("profile", Text(self.profile, style="bold cyan")),
+            ("model", Text(self.model)),
+            (
+                "session",
+                Text.assemble(f"session {self.session or '-'}", (f" · {self.subtask}", "bold")),
+            ),
+            (
+                "cost",
+                Text.assemble(f"${self.session_cost:.4f}", (f" / ${self.total_cost:.4f}", "dim")),
+            ),
+            ("tokens", Text(f"{_tokens(tokens_in)} in · {_tokens(tokens_out)} out", style="dim")),
+            ("state", state),
+        ]
+        width = self.content_size.width
+        for name in DROP_ORDER:
+            if not width or _joined(fields).cell_len <= width:
+                break
+            fields = [field for field in fields if field[0] != name]
+        text = _joined(fields)
+        if width:
+            text.truncate(width, overflow="ellipsis")
         return text
+
+
+DROP_ORDER = ("tokens", "model", "cost", "session")
+"""What a narrow status line gives up first; profile and state stay."""
+
+
+def _joined(fields: list[tuple[str, Text]]) -> Text:
+    # The separator's style as a span, not its base style: ``join`` would dim everything.
+    return Text.assemble((" │ ", "dim")).join(text for _, text in fields)
