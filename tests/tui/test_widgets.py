@@ -7,6 +7,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 
 from agent_tui.tui.widgets.key_footer import KeyFooter
+from agent_tui.tui.widgets.session_log import SessionLog
 from agent_tui.tui.widgets.status_bar import StatusBar
 from agent_tui.tui.widgets.subtask_tree import EXPAND_ALL_UP_TO, NO_PLAN_YET, SubtaskTree
 from benchmarks.common import big_plan, plan_view
@@ -148,3 +149,23 @@ async def test_a_narrow_status_line_keeps_the_loop_state(width, shown, dropped):
             assert part in text
         for part in dropped:
             assert part not in text
+
+
+class LogApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield SessionLog()
+
+
+async def test_the_log_wraps_long_lines_to_a_narrow_pane_and_loses_nothing():
+    line = '  ▶ Bash python3 -c "import tests.test_core as t; t.test_greet(); t.test_farewell()"'
+    app = LogApp()
+    async with app.run_test(size=(50, 10)) as pilot:
+        log = app.query_one(SessionLog)
+        log.add(line)
+        log.flush()
+        await pilot.pause()
+        width = log.scrollable_content_region.width
+        rendered = [strip.text for strip in log.lines]
+        assert len(rendered) > 1
+        assert all(len(text.rstrip()) <= width for text in rendered)
+        assert "".join(rendered).replace(" ", "") == line.replace(" ", "")
