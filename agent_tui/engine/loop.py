@@ -128,6 +128,8 @@ class CoderLoop:
         self._environ = dict(os.environ if environ is None else environ)
         self._session_factory = session_factory
         self.retry = RetryTracker(config.retry_policy, self.clock)
+        self.backing_off = False
+        """True while a backoff wait runs (the one time ``retry_now`` has something to skip)."""
         self.history = AttemptHistory(config.spec_dir)
         self.plan: ImplementationPlan | None = None
         self._plan_mtime: float | None = None
@@ -702,6 +704,13 @@ class CoderLoop:
         return not sleeper.done() or sleeper.cancelled()
 
     async def _backoff(self, decision: RetryDecision) -> None:
+        self.backing_off = True
+        try:
+            await self._wait_out(decision)
+        finally:
+            self.backing_off = False
+
+    async def _wait_out(self, decision: RetryDecision) -> None:
         remaining = decision.delay_s
         while True:
             deadline = self.clock.now() + remaining

@@ -155,7 +155,11 @@ class AgentApp(App[int]):
             return self.loop_running and not paused
         if action == "resume":
             return self.loop_running and paused
-        if action in ("interrupt", "retry_now", "profiles"):
+        if action == "interrupt":  # only while a session runs: otherwise there is nothing to stop
+            return self.loop_running and self.loop.session_running and not paused
+        if action == "retry_now":  # only during a backoff wait: otherwise there is nothing to skip
+            return self.loop_running and self.loop.backing_off
+        if action == "profiles":
             return self.loop_running
         return True
 

@@ -340,3 +340,28 @@ async def test_sigterm_stops_the_app_like_ctrl_c(scripted_app):
     assert app.return_code == 130 and app.stop_signal == "SIGTERM"
     assert len(history_outcomes(harness)) == 1 and harness.sessions.started == ["1.1"]
     assert not app.watched_signals  # handlers are gone with the app
+
+
+async def test_i_and_r_are_in_the_footer_only_when_they_can_act(scripted_app):
+    harness = scripted_app(failures={"1.1": 1}, hold={"1.2"})
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        # Backing off after the 400: r skips the wait; no session runs, so no i.
+        await wait_until(pilot, lambda: app.main_screen.countdown.display, "the countdown")
+        await wait_until(pilot, lambda: "r" in footer_keys(app), "r during the backoff")
+        assert "i" not in footer_keys(app)
+        await pilot.press("r")
+        # A session runs (1.2 is held): i interrupts it; nothing to skip, so no r.
+        await wait_until(pilot, lambda: "1.2" in harness.sessions.started, "session for 1.2")
+        await wait_until(pilot, lambda: "i" in footer_keys(app), "i while a session runs")
+        assert "r" not in footer_keys(app)
+        await pilot.press("i")
+        await wait_until(pilot, lambda: app.loop.paused, "the pause")
+        await wait_until(
+            pilot,
+            lambda: footer_keys(app).get("p") == "Resume" and "i" not in footer_keys(app),
+            "paused: p Resume, no i",
+        )
+        assert "r" not in footer_keys(app)
+        await pilot.press("q")
+        await wait_until(pilot, lambda: app.exit_code is not None, "the loop to stop")

@@ -21,7 +21,16 @@ from agent_tui.tui.widgets.session_log import SessionLog
 from agent_tui.tui.widgets.status_bar import StatusBar
 from agent_tui.tui.widgets.subtask_tree import SubtaskTree
 
-KEY_STATE_EVENTS = (ev.Pausing, ev.Paused, ev.Resumed, ev.LoopFinished)
+KEY_STATE_EVENTS = (
+    ev.Pausing,
+    ev.Paused,
+    ev.Resumed,
+    ev.LoopFinished,
+    ev.SessionStarted,
+    ev.SessionEnded,
+    ev.BackoffStarted,
+    ev.BackoffEnded,
+)
 """Events after which the loop's keys can change, though no key was pressed."""
 
 
