@@ -106,5 +106,15 @@ class AttemptHistory:
     def is_stuck(self, subtask_id: str) -> bool:
         return subtask_id in self.stuck_ids()
 
+    def attempts(self, subtask_id: str) -> list[dict[str, Any]]:
+        """The subtask's recorded sessions, oldest first (a copy)."""
+        return list(self.data["subtasks"].get(subtask_id, {}).get("attempts", []))
+
+    def stuck_reason(self, subtask_id: str) -> str | None:
+        for entry in self.data["stuck_subtasks"]:
+            if str(entry.get("subtask_id")) == subtask_id:
+                return str(entry.get("reason") or "")
+        return None
+
     def stuck_ids(self) -> set[str]:
         return {str(s.get("subtask_id")) for s in self.data["stuck_subtasks"]}

@@ -13,6 +13,7 @@ from textual import on, work
 from textual.app import App
 from textual.binding import Binding
 from textual.screen import ModalScreen
+from textual.widgets import Tree
 
 from agent_tui.engine import events as ev
 from agent_tui.engine.clock import Clock, RealClock
@@ -22,6 +23,7 @@ from agent_tui.tui.resources import styles_path
 from agent_tui.tui.screens.confirm_quit import ConfirmQuit
 from agent_tui.tui.screens.main import MainScreen
 from agent_tui.tui.screens.profile_picker import ProfilePicker
+from agent_tui.tui.screens.subtask_detail import SubtaskDetail
 
 if TYPE_CHECKING:
     from agent_tui.engine.loop import CoderLoop
@@ -130,6 +132,20 @@ class AgentApp(App[int]):
         self.refresh_bindings()
         if self._quitting:
             self._exit_with(self.exit_code)
+
+    @on(Tree.NodeSelected)
+    def show_subtask(self, event: Tree.NodeSelected) -> None:
+        """Enter on a subtask: its full description and every session it has had."""
+        tree = self.main_screen.plan_tree
+        subtask = tree.selected_subtask(event.node)
+        if subtask is None or isinstance(self.screen, ModalScreen):
+            return
+        history = self.loop.history if self.loop is not None else None
+        attempts = history.attempts(subtask.id) if history is not None else []
+        stuck_reason = history.stuck_reason(subtask.id) if history is not None else None
+        self.push_screen(
+            SubtaskDetail(subtask, tree.phase_name(subtask.phase_id), attempts, stuck_reason)
+        )
 
     @property
     def loop_pause_requested(self) -> bool:

@@ -365,3 +365,39 @@ async def test_i_and_r_are_in_the_footer_only_when_they_can_act(scripted_app):
         assert "r" not in footer_keys(app)
         await pilot.press("q")
         await wait_until(pilot, lambda: app.exit_code is not None, "the loop to stop")
+
+
+def detail_text(app) -> str:
+    from agent_tui.tui.screens.subtask_detail import SubtaskDetail
+
+    assert isinstance(app.screen, SubtaskDetail)
+    return "\n".join(
+        str(strip.text)
+        for widget in app.screen.query("Static, Label")
+        for strip in widget.render_lines(widget.region.reset_offset)  # what is on screen, wrapped
+    )
+
+
+async def test_enter_on_a_subtask_shows_its_description_and_every_session(scripted_app):
+    harness = scripted_app(failures={"1.1": 1})
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: harness.clock.sleepers == 1, "the backoff wait")
+        await pilot.press("r")  # the wait is on a virtual clock that nothing else moves
+        await wait_until(pilot, lambda: app.exit_code == 0, "the run to complete")
+        tree = app.main_screen.plan_tree
+        tree.focus()
+        tree.move_cursor(tree._subtask_nodes["1.1"])
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen is not app.main_screen, "the detail view")
+        shown = detail_text(app)
+        assert "1.1  completed  ·  Core library" in shown
+        assert "Create greeter/core.py with greet(name)" in shown  # in full, unlike the tree
+        assert "1. session 1" in shown and "error (tool_concurrency)" in shown
+        assert "2. session 2" in shown and "success" in shown
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is app.main_screen, "back to the main screen")
+        tree.move_cursor(tree._phase_nodes["1"])
+        await pilot.press("enter")  # a phase folds; it has no detail view
+        await pilot.pause()
+        assert app.screen is app.main_screen

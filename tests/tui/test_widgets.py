@@ -169,3 +169,45 @@ async def test_the_log_wraps_long_lines_to_a_narrow_pane_and_loses_nothing():
         assert len(rendered) > 1
         assert all(len(text.rstrip()) <= width for text in rendered)
         assert "".join(rendered).replace(" ", "") == line.replace(" ", "")
+
+
+async def test_the_subtask_detail_masks_tokens_shows_why_it_is_stuck_and_cuts_long_messages():
+    from agent_tui.engine import events as ev
+    from agent_tui.tui.screens.subtask_detail import MESSAGE_CHARS, SubtaskDetail
+
+    token = "sk-ant-oat01-DETAILcanary0000000000000000"
+    subtask = ev.SubtaskView("2.1", f"Use {token} nowhere", "failed", "2", attempts=2, stuck=True)
+    attempts = [
+        {
+            "session": 4,
+            "ts": "2026-11-24T10:00:00+00:00",
+            "outcome": "error",
+            "error_kind": "other",
+            "message": f"CLI said {token}",
+        },
+        {
+            "session": 5,
+            "ts": "2026-11-24T10:05:00+00:00",
+            "outcome": "error",
+            "error_kind": "other",
+            "message": "x" * (MESSAGE_CHARS * 2),
+        },
+    ]
+    app = App()
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.push_screen(SubtaskDetail(subtask, "Command line", attempts, "other error 3 times"))
+        await pilot.pause()
+        shown = "\n".join(
+            strip.text
+            for widget in app.screen.query("Static, Label")
+            for strip in widget.render_lines(widget.region.reset_offset)
+        )
+        assert token not in shown and "sk-ant-oat01-…" in shown
+        assert "⚠ 2.1  stuck  ·  Command line" in shown
+        assert "stuck: other error 3 times" in shown
+        assert "1. session 4  2026-11-24 10:00:00  error (other)" in shown
+        assert "x" * (MESSAGE_CHARS * 2) not in shown.replace("\n", "").replace(" ", "")
+        assert "…" in shown
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, SubtaskDetail)

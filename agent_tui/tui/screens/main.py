@@ -61,6 +61,7 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.plan_tree.border_title = "Plan"
+        self.plan_tree.border_subtitle = "enter: details"
         self.log_view.border_title = "Session log"
         self.countdown.border_title = "Backoff"
 

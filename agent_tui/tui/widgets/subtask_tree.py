@@ -89,6 +89,19 @@ class SubtaskTree(Tree[str]):
         if event.node.parent is self.root and event.node.data in self._phase_nodes:
             self._add_leaves(event.node.data)
 
+    def subtask(self, subtask_id: str) -> ev.SubtaskView | None:
+        """The subtask as last shown."""
+        return self._subtasks.get(subtask_id)
+
+    def phase_name(self, phase_id: str) -> str:
+        return self._phase_names.get(phase_id, f"Phase {phase_id}")
+
+    def selected_subtask(self, node: TreeNode[str]) -> ev.SubtaskView | None:
+        """The subtask a node stands for; None for a phase or the no-plan line."""
+        if node.parent is None or node.parent is self.root or node.data is None:
+            return None
+        return self._subtasks.get(node.data)
+
     def is_built(self, subtask_id: str) -> bool:
         """Whether the subtask has a node yet (its phase has been open)."""
         return subtask_id in self._subtask_nodes

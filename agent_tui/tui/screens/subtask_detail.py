@@ -1,0 +1,88 @@
+"""One subtask in full: the description the tree cuts short, and every session it has had."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Label, Static
+
+from agent_tui.auth.credentials import redact
+from agent_tui.engine import events as ev
+from agent_tui.tui.widgets.subtask_tree import ICONS
+
+OUTCOME_STYLES = {"success": "green", "interrupted": "yellow", "incomplete": "yellow"}
+MESSAGE_CHARS = 300
+
+
+class SubtaskDetail(ModalScreen[None]):
+    """Opened with Enter on a subtask in the tree; Escape or Enter closes it."""
+
+    BINDINGS = [
+        Binding("escape", "dismiss", "Close", id="detail.close"),
+        Binding("enter", "dismiss", "Close", show=False),
+    ]
+
+    def __init__(
+        self,
+        subtask: ev.SubtaskView,
+        phase_name: str,
+        attempts: list[dict[str, Any]],
+        stuck_reason: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.subtask = subtask
+        self.phase_name = phase_name
+        self.attempts = attempts
+        self.stuck_reason = stuck_reason
+
+    def compose(self) -> ComposeResult:
+        status = "stuck" if self.subtask.stuck else self.subtask.status
+        icon, style = ICONS.get(status, ("?", ""))
+        with Vertical(id="detail"):
+            yield Label(
+                Text.assemble(
+                    (f"{icon} {self.subtask.id}", f"bold {style}"),
+                    (f"  {status}", style),
+                    (f"  ·  {self.phase_name}", "dim"),
+                ),
+                id="detail-title",
+            )
+            yield Static(redact(self.subtask.description) or "(no description)", id="detail-text")
+            with VerticalScroll(id="detail-attempts"):
+                yield Static(self._attempts_text())
+            yield Label("Esc or Enter: close", id="detail-help")
+
+    def _attempts_text(self) -> Group:
+        """One row per session; a long message wraps under its own row, not under the number."""
+        parts: list[Text | Table] = []
+        if self.stuck_reason:
+            parts.append(Text(f"stuck: {redact(self.stuck_reason)}", style="bold red"))
+        if not self.attempts:
+            parts.append(Text("no sessions yet", style="dim"))
+            return Group(*parts)
+        rows = Table.grid(padding=(0, 1))
+        rows.add_column(no_wrap=True, style="bold")
+        rows.add_column(ratio=1)
+        for number, attempt in enumerate(self.attempts, start=1):
+            outcome = str(attempt.get("outcome", "?"))
+            kind = attempt.get("error_kind")
+            when = str(attempt.get("ts", ""))[:19].replace("T", " ")
+            row = Text.assemble(
+                (f"session {attempt.get('session', '?')}  {when}  ", "dim"),
+                (outcome + (f" ({kind})" if kind else ""), OUTCOME_STYLES.get(outcome, "red")),
+            )
+            message = redact(str(attempt.get("message") or "")).strip()
+            if message:
+                if len(message) > MESSAGE_CHARS:
+                    message = message[: MESSAGE_CHARS - 1] + "…"
+                row.append(f"\n{message}", style="dim")
+            rows.add_row(f"{number}.", row)
+        parts.append(rows)
+        return Group(*parts)
