@@ -157,15 +157,6 @@ def _check_cli_available() -> None:
         )
 
 
-def _find_keyring_backend() -> None:
-    try:
-        import keyring
-
-        keyring.get_keyring()
-    except Exception:  # the lookup itself reports a broken backend, with its reason
-        pass
-
-
 def _check_starting_profile(store, name: str | None) -> None:
     """A run must not start on a profile whose credentials cannot work."""
     from agent_tui.auth.credentials import resolve
@@ -189,9 +180,10 @@ class Prepared:
 
 def _prepare(args: argparse.Namespace) -> Prepared:
     """Check everything ``run`` needs (one ``InputError`` if not); nothing is written."""
-    # keyring finds its backend by importing every plugin and asking them (ldconfig and gcc
-    # subprocesses on Linux): ~0.1 s, half of it waiting, so it overlaps loading pydantic.
-    keyring_ready = threading.Thread(target=_find_keyring_backend, daemon=True)
+    from agent_tui.auth.keychain import find_backend
+
+    # Finding keyring's backend takes ~0.1 s, half of it waiting: it overlaps loading pydantic.
+    keyring_ready = threading.Thread(target=find_backend, daemon=True)
     keyring_ready.start()
     from agent_tui.auth.profiles import ProfileStore
     from agent_tui.config import ConfigError

@@ -96,6 +96,17 @@ def storage_env(config_dir: str | None, environ: Mapping[str, str]) -> dict[str,
     return env
 
 
+def find_backend() -> None:
+    """Have keyring pick its backend now (it imports every backend plugin and asks each; on
+    Linux its macOS backend runs ``ldconfig`` and ``gcc``), so a later lookup is quick."""
+    try:
+        import keyring
+
+        keyring.get_keyring()
+    except Exception:  # read_entry reports a broken backend, with its reason
+        pass
+
+
 def read_entry(service: str, account: str) -> str | None:
     """The stored secret, ``None`` when there is no entry; any backend failure is wrapped.
 

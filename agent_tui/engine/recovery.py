@@ -80,7 +80,7 @@ class AttemptHistory:
     def attempt_count(self, subtask_id: str, *, interrupted: bool = True) -> int:
         """Sessions recorded for the subtask; ``interrupted=False`` leaves out the ones the
         user stopped, which say nothing about whether the subtask can be done."""
-        attempts = self.data["subtasks"].get(subtask_id, {}).get("attempts", [])
+        attempts = self._attempts(subtask_id)
         if interrupted:
             return len(attempts)
         return sum(1 for a in attempts if a.get("outcome") != "interrupted")
@@ -108,7 +108,10 @@ class AttemptHistory:
 
     def attempts(self, subtask_id: str) -> list[dict[str, Any]]:
         """The subtask's recorded sessions, oldest first (a copy)."""
-        return list(self.data["subtasks"].get(subtask_id, {}).get("attempts", []))
+        return list(self._attempts(subtask_id))
+
+    def _attempts(self, subtask_id: str) -> list[dict[str, Any]]:
+        return self.data["subtasks"].get(subtask_id, {}).get("attempts", [])
 
     def stuck_reason(self, subtask_id: str) -> str | None:
         for entry in self.data["stuck_subtasks"]:

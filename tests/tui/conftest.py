@@ -32,6 +32,15 @@ async def wait_until(pilot, predicate: Callable[[], bool], what: str) -> None:
     pytest.fail(f"timed out waiting for {what}")
 
 
+def screen_text(screen) -> str:
+    """The text a screen's labels and statics show, wrapped as on screen."""
+    return "\n".join(
+        str(strip.text)
+        for widget in screen.query("Static, Label")
+        for strip in widget.render_lines(widget.region.reset_offset)
+    )
+
+
 @dataclass
 class Harness:
     app: AgentApp

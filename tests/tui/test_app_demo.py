@@ -8,7 +8,7 @@ from agent_tui.engine import events as ev
 from agent_tui.tui.screens.confirm_quit import ConfirmQuit
 from agent_tui.tui.screens.profile_picker import ProfilePicker
 from agent_tui.tui.widgets.countdown import Countdown
-from tests.tui.conftest import wait_until
+from tests.tui.conftest import screen_text, wait_until
 
 SIZE = (150, 40)
 
@@ -371,11 +371,7 @@ def detail_text(app) -> str:
     from agent_tui.tui.screens.subtask_detail import SubtaskDetail
 
     assert isinstance(app.screen, SubtaskDetail)
-    return "\n".join(
-        str(strip.text)
-        for widget in app.screen.query("Static, Label")
-        for strip in widget.render_lines(widget.region.reset_offset)  # what is on screen, wrapped
-    )
+    return screen_text(app.screen)
 
 
 async def test_enter_on_a_subtask_shows_its_description_and_every_session(scripted_app):

@@ -51,16 +51,26 @@ def drain(fd: int, seen: bytearray, seconds: float) -> None:
         seen.extend(chunk)
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
-def test_a_stop_signal_mid_session_records_it_restores_the_terminal_and_exits_130(tmp_path, signum):
+def launch(*args: str, **env: str) -> tuple[subprocess.Popen, int]:
+    """``agent-tui ARGS`` in a 120x36 pty, as a user starts it; returns it and the pty's end."""
     master, slave = os.openpty()
     pty_size(slave, 120, 36)
-    env = {**os.environ, "TERM": "xterm-256color"}
-    argv = [sys.executable, "-m", "agent_tui.cli", "demo", "--workdir", str(tmp_path)]
+    argv = [sys.executable, "-m", "agent_tui.cli", *args]
     process = subprocess.Popen(
-        argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
+        argv,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env={**os.environ, "TERM": "xterm-256color", **env},
+        start_new_session=True,
     )
     os.close(slave)
+    return process, master
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_stop_signal_mid_session_records_it_restores_the_terminal_and_exits_130(tmp_path, signum):
+    process, master = launch("demo", "--workdir", str(tmp_path))
     seen = bytearray()
     try:
         assert read_until(master, b"session 1:", seen, 60), bytes(seen[-2000:])
@@ -91,15 +101,7 @@ def test_a_stop_signal_mid_session_records_it_restores_the_terminal_and_exits_13
 
 def launch_run(tmp_path, project) -> tuple[subprocess.Popen, int]:
     """``agent-tui run`` in a pty, with its own profiles dir: the checks run in a forked child."""
-    master, slave = os.openpty()
-    pty_size(slave, 120, 36)
-    env = {**os.environ, "TERM": "xterm-256color", "AGENT_TUI_CONFIG_DIR": str(tmp_path / "cfg")}
-    argv = [sys.executable, "-m", "agent_tui.cli", "run", "--project", str(project)]
-    process = subprocess.Popen(
-        argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
-    )
-    os.close(slave)
-    return process, master
+    return launch("run", "--project", str(project), AGENT_TUI_CONFIG_DIR=str(tmp_path / "cfg"))
 
 
 def finish(process: subprocess.Popen, master: int, seen: bytearray) -> int:

@@ -11,6 +11,7 @@ from agent_tui.tui.widgets.session_log import SessionLog
 from agent_tui.tui.widgets.status_bar import StatusBar
 from agent_tui.tui.widgets.subtask_tree import EXPAND_ALL_UP_TO, NO_PLAN_YET, SubtaskTree
 from benchmarks.common import big_plan, plan_view
+from tests.tui.conftest import screen_text
 
 
 class TreeApp(App[None]):
@@ -197,11 +198,7 @@ async def test_the_subtask_detail_masks_tokens_shows_why_it_is_stuck_and_cuts_lo
     async with app.run_test(size=(120, 40)) as pilot:
         app.push_screen(SubtaskDetail(subtask, "Command line", attempts, "other error 3 times"))
         await pilot.pause()
-        shown = "\n".join(
-            strip.text
-            for widget in app.screen.query("Static, Label")
-            for strip in widget.render_lines(widget.region.reset_offset)
-        )
+        shown = screen_text(app.screen)
         assert token not in shown and "sk-ant-oat01-…" in shown
         assert "⚠ 2.1  stuck  ·  Command line" in shown
         assert "stuck: other error 3 times" in shown

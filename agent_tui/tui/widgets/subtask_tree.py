@@ -89,10 +89,6 @@ class SubtaskTree(Tree[str]):
         if event.node.parent is self.root and event.node.data in self._phase_nodes:
             self._add_leaves(event.node.data)
 
-    def subtask(self, subtask_id: str) -> ev.SubtaskView | None:
-        """The subtask as last shown."""
-        return self._subtasks.get(subtask_id)
-
     def phase_name(self, phase_id: str) -> str:
         return self._phase_names.get(phase_id, f"Phase {phase_id}")
 
