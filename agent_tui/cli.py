@@ -47,7 +47,7 @@ class InputError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from agent_tui.auth.commands import add_profiles_parser
+    from agent_tui.auth.profiles_parser import add_profiles_parser
 
     parser = argparse.ArgumentParser(
         prog="agent-tui",

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from agent_tui.auth.credentials import redact
+from agent_tui.auth.redaction import redact
 from agent_tui.engine import events as ev
 from agent_tui.engine.loop import EXIT_INTERRUPTED, CoderLoop
 

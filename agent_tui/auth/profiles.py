@@ -16,7 +16,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from agent_tui.atomic import atomic_write_text
-from agent_tui.auth.credentials import Resolution, redact, resolve
+from agent_tui.auth.credentials import Resolution, resolve
+from agent_tui.auth.redaction import redact
 from agent_tui.config import ConfigError, Settings, profiles_path
 
 NAME_PATTERN = r"^[A-Za-z0-9._-]{1,40}$"

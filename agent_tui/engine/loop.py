@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent_tui.auth.credentials import Resolution, redact, resolve, session_env
+from agent_tui.auth.credentials import Resolution, resolve, session_env
 from agent_tui.auth.profiles import Profile, ProfileStore
+from agent_tui.auth.redaction import redact
 from agent_tui.engine import events as ev
 from agent_tui.engine.clock import Clock, RealClock
 from agent_tui.engine.errors import ErrorKind

@@ -17,7 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from agent_tui.auth.credentials import redact
+from agent_tui.auth.redaction import redact
 from agent_tui.engine import events as ev
 from agent_tui.engine.clock import Clock
 from agent_tui.engine.errors import ErrorKind, classify_exception, classify_message

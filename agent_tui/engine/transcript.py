@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent_tui.auth.credentials import redact
+from agent_tui.auth.redaction import redact
 
 _SESSION_FILE = re.compile(r"session-(\d+)\.jsonl$")
 

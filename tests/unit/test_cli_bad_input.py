@@ -172,3 +172,18 @@ def test_version_and_help(capsys):
         main(["run", "--help"])
     help_text = capsys.readouterr().out
     assert "--max-iterations" in help_text and "--events" in help_text
+
+
+def test_the_app_path_leaves_the_checks_libraries_to_the_preflight_child():
+    """What ``agent-tui run`` loads before its first frame: the parser and the app, but not
+    pydantic, keyring or the credential lookup (the forked child loads those)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from agent_tui import cli; cli.build_parser(); import agent_tui.tui.app; "
+        "print(sorted({'pydantic', 'keyring', 'agent_tui.auth.credentials', "
+        "'agent_tui.auth.keychain', 'claude_agent_sdk'} & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -11,10 +11,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from agent_tui.auth.commands import add_profiles_parser, expand_config_dir, run_profiles
+from agent_tui.auth.commands import expand_config_dir, run_profiles
 from agent_tui.auth.credentials import CREDENTIAL_ENV
 from agent_tui.auth.keychain import service_name
 from agent_tui.auth.profiles import ProfileStore
+from agent_tui.auth.profiles_parser import add_profiles_parser
 
 TOKEN = "sk-ant-oat01-SHOWshowSHOWshow7777"
 

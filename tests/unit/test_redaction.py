@@ -9,10 +9,12 @@ import os
 
 import pytest
 
-from agent_tui.auth.commands import add_profiles_parser, run_profiles
-from agent_tui.auth.credentials import CREDENTIAL_ENV, mask_token, redact, resolve, session_env
+from agent_tui.auth.commands import run_profiles
+from agent_tui.auth.credentials import resolve, session_env
 from agent_tui.auth.keychain import service_name
 from agent_tui.auth.profiles import Profile
+from agent_tui.auth.profiles_parser import add_profiles_parser
+from agent_tui.auth.redaction import CREDENTIAL_ENV, mask_token, redact
 
 CANARY = "sk-ant-oat01-CANARY7777canary7777CANARY7777zzZZ"
 CANARY_MASKED = "sk-ant-oat01-…zzZZ"

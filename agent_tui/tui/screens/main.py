@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Header
 
-from agent_tui.auth.credentials import redact
+from agent_tui.auth.redaction import redact
 from agent_tui.engine import events as ev
 from agent_tui.engine.clock import Clock
 from agent_tui.tui.messages import EngineEvent

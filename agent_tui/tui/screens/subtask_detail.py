@@ -13,7 +13,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from agent_tui.auth.credentials import redact
+from agent_tui.auth.redaction import redact
 from agent_tui.engine import events as ev
 from agent_tui.tui.widgets.subtask_tree import ICONS
 
