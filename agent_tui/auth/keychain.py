@@ -8,10 +8,12 @@ A profile stores that string once and passes the same string to the CLI as
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import hashlib
 import os
 import re
+import sys
 import unicodedata
 from collections.abc import Mapping
 
@@ -21,6 +23,7 @@ CONFIG_DIR_ENV = "CLAUDE_CONFIG_DIR"
 SECURESTORAGE_ENV = "CLAUDE_SECURESTORAGE_CONFIG_DIR"
 CREDENTIALS_FILENAME = ".credentials.json"
 _ACCOUNT_OK = re.compile(r"^[a-zA-Z0-9._-]+$")
+_MACOS_API = "keyring.backends.macOS.api"
 
 
 class KeychainUnavailable(Exception):
@@ -97,14 +100,26 @@ def storage_env(config_dir: str | None, environ: Mapping[str, str]) -> dict[str,
 
 
 def find_backend() -> None:
-    """Have keyring pick its backend now (it imports every backend plugin and asks each; on
-    Linux its macOS backend runs ``ldconfig`` and ``gcc``), so a later lookup is quick."""
-    try:
-        import keyring
+    """Have keyring pick its backend now (it imports every backend plugin and asks each), so
+    a later lookup is quick."""
+    with contextlib.suppress(Exception):  # read_entry reports a broken backend, and why
+        _keyring().get_keyring()
 
-        keyring.get_keyring()
-    except Exception:  # read_entry reports a broken backend, with its reason
-        pass
+
+def _keyring():
+    """keyring, imported without its macOS backend's library search on other systems.
+
+    On import, keyring's macOS backend looks for Apple's Security framework with
+    ``ctypes.util.find_library``; on Linux that runs ``ldconfig`` and ``gcc`` (~50 ms and
+    two child processes on every start) for a backend that then declares itself unusable
+    because this is not macOS.  With that one submodule blocked it says "Security API
+    unavailable" instead, and keyring chooses among the other backends exactly as before.
+    """
+    if sys.platform != "darwin":
+        sys.modules.setdefault(_MACOS_API, None)
+    import keyring
+
+    return keyring
 
 
 def read_entry(service: str, account: str) -> str | None:
@@ -114,7 +129,7 @@ def read_entry(service: str, account: str) -> str | None:
     D-Bus secret service, a plugin bug), and none of them may crash a run.
     """
     try:
-        import keyring  # finding its backend costs ~0.1 s: only when a lookup is due
+        keyring = _keyring()  # finding its backend costs ~0.05 s: only when a lookup is due
         from keyring.errors import NoKeyringError
     except Exception as exc:
         raise KeychainUnavailable(type(exc).__name__) from None

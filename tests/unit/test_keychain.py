@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 import unicodedata
 
 import keyring
@@ -121,3 +123,25 @@ def test_read_entry_wraps_the_fail_backend():
         read_entry("svc", "alice")
     assert caught.value.reason == "NoKeyringError"
     assert caught.value.absent
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="on macOS the Security API is the keychain")
+def test_finding_the_backend_off_macos_does_not_search_for_apples_security_library():
+    """keyring's macOS backend runs ldconfig and gcc on Linux to look for it: ~50 ms a start."""
+    code = (
+        "import ctypes.util, sys\n"
+        "asked = []\n"
+        "real = ctypes.util.find_library\n"
+        "ctypes.util.find_library = lambda name: asked.append(name) or real(name)\n"
+        "from agent_tui.auth.keychain import find_backend, read_entry\n"
+        "find_backend()\n"
+        "import keyring\n"
+        "print(asked, type(keyring.get_keyring()).__module__)\n"
+        "read_entry('Claude Code-credentials', 'nobody')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    # A lookup either answers or reports the backend as unavailable; it never crashes.
+    assert out.returncode == 0 or "KeychainUnavailable" in out.stderr, out.stderr
+    asked, backend = out.stdout.rsplit(" ", 1)
+    assert "Security" not in asked
+    assert backend.startswith("keyring.backends.") and "macOS" not in backend
