@@ -1,12 +1,14 @@
 """Command line: parse, check the input, then run the TUI, headless mode or the demo.
 
 Bad input never gets a traceback: one sentence on stderr and exit code 2.
+
+Imports are kept to the parser at the top: ``run``'s checks fork from this module early
+(see ``agent_tui.preflight``), and whatever loads before the fork delays both sides.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib.util
 import os
 import shutil
@@ -267,6 +269,8 @@ def _run_in_app(args: argparse.Namespace) -> int:
         return _prepare(args)
 
     async def make_loop(sink):
+        import asyncio
+
         prepared = await asyncio.to_thread(load)
         return prepared.make_loop(sink)
 
@@ -309,6 +313,8 @@ def _demo(args: argparse.Namespace) -> int:
 def _launch(args: argparse.Namespace, make_loop: Callable, *, title: str, plan=None) -> int:
     """Run headless or in the app; ``plan`` (a ``PlanLoaded``) fills the app's first frame."""
     if args.headless:
+        import asyncio
+
         from agent_tui.headless import run_headless
 
         return asyncio.run(run_headless(make_loop, args.events))
