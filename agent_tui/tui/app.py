@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 LoopFactory = Callable[[ev.EventSink], "CoderLoop | Awaitable[CoderLoop]"]
 """Makes the loop; may be async when making it is slow (``agent-tui run`` loads it in a thread)."""
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 FORCE_QUIT_AFTER_S = 20.0
 """A stop that has not ended the loop by then (a CLI that will not die) exits anyway."""
 EXIT_WORKER_FAILED = 1
@@ -83,8 +83,10 @@ class AgentApp(App[int]):
         self.call_after_refresh(self.run_loop)
 
     def _watch_signals(self) -> None:
-        """SIGTERM and SIGHUP stop the loop as ctrl+c does: the session is interrupted and
-        recorded, the terminal restored, and the exit code is 130."""
+        """SIGTERM, SIGHUP and SIGINT stop the loop as the ctrl+c key does: the session is
+        interrupted and recorded, the terminal restored, and the exit code is 130.  (In the
+        app the ctrl+c key is a key, not a signal; SIGINT comes from ``kill -INT``,
+        ``timeout -s INT`` or a supervisor, and would otherwise abandon the session.)"""
         loop = asyncio.get_running_loop()
         for signum in STOP_SIGNALS:
             try:

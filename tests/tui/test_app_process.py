@@ -68,7 +68,7 @@ def launch(*args: str, **env: str) -> tuple[subprocess.Popen, int]:
     return process, master
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT])
 def test_a_stop_signal_mid_session_records_it_restores_the_terminal_and_exits_130(tmp_path, signum):
     process, master = launch("demo", "--workdir", str(tmp_path))
     seen = bytearray()
