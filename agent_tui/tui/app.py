@@ -114,6 +114,8 @@ class AgentApp(App[int]):
         try:
             made = self._make_loop(self._sink)
             self.loop = await made if inspect.isawaitable(made) else made
+            # Known now, not only at the first session: a run that starts paused shows it too.
+            self.main_screen.status.profile = self.loop.profile_name
             code = await self.loop.run()
         except Exception as exc:
             self.post_message(LoopDone(EXIT_WORKER_FAILED, f"{type(exc).__name__}: {exc}"))

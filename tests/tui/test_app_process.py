@@ -136,6 +136,8 @@ def test_run_in_a_terminal_shows_the_plan_then_the_loop_it_made_after_the_first_
         assert read_until(master, b"subtask 1.1", seen, 30), bytes(seen[-2000:])
         # The loop is made in a thread once the plan is on screen; it reports the PAUSE file.
         assert read_until(master, b"paused: PAUSE file", seen, 30), bytes(seen[-2000:])
+        # The status line names the profile the run starts on, before any session.
+        assert read_until(master, b"work", seen, 10), bytes(seen[-2000:])
         os.write(master, b"q")
     finally:
         code = finish(process, master, seen)
