@@ -13,14 +13,13 @@ import importlib.util
 import os
 import shutil
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from agent_tui import __version__
+from agent_tui.exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED
 
-EXIT_BAD_INPUT = 2
 SUBCOMMANDS = ("run", "demo", "profiles")
 
 DESCRIPTION = """\
@@ -139,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"agent-tui: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
 
 
 def bundled_cli() -> Path | None:
@@ -182,11 +181,6 @@ class Prepared:
 
 def _prepare(args: argparse.Namespace) -> Prepared:
     """Check everything ``run`` needs (one ``InputError`` if not); nothing is written."""
-    from agent_tui.auth.keychain import find_backend
-
-    # Finding keyring's backend takes ~0.1 s, half of it waiting: it overlaps loading pydantic.
-    keyring_ready = threading.Thread(target=find_backend, daemon=True)
-    keyring_ready.start()
     from agent_tui.auth.profiles import ProfileStore
     from agent_tui.config import ConfigError
     from agent_tui.engine.recovery import AttemptHistory, RecoveryError
@@ -208,7 +202,6 @@ def _prepare(args: argparse.Namespace) -> Prepared:
         store = ProfileStore.load()
         if args.profile:
             store.get(args.profile)
-        keyring_ready.join()
         _check_starting_profile(store, args.profile)
     except (PlanError, ConfigError, RecoveryError, SpecBusy) as exc:
         raise InputError(str(exc)) from None

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, TextIO
 from agent_tui.auth.credentials import Resolution, format_time, resolve
 from agent_tui.auth.keychain import KeychainUnavailable, read_entry, service_name
 from agent_tui.auth.redaction import redact
+from agent_tui.exit_codes import EXIT_BAD_INPUT
 
 if TYPE_CHECKING:
     from agent_tui.auth.profiles import Profile, ProfileStore
 
-EXIT_BAD_INPUT = 2
 DEFAULT_DIR_LABEL = "(default ~/.claude)"
 
 

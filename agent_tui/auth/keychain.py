@@ -8,7 +8,6 @@ A profile stores that string once and passes the same string to the CLI as
 
 from __future__ import annotations
 
-import contextlib
 import getpass
 import hashlib
 import os
@@ -97,13 +96,6 @@ def storage_env(config_dir: str | None, environ: Mapping[str, str]) -> dict[str,
     elif SECURESTORAGE_ENV in environ or environ.get(CONFIG_DIR_ENV):
         env[SECURESTORAGE_ENV] = ""
     return env
-
-
-def find_backend() -> None:
-    """Have keyring pick its backend now (it imports every backend plugin and asks each), so
-    a later lookup is quick."""
-    with contextlib.suppress(Exception):  # read_entry reports a broken backend, and why
-        _keyring().get_keyring()
 
 
 def _keyring():

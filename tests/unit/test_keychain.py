@@ -133,11 +133,12 @@ def test_finding_the_backend_off_macos_does_not_search_for_apples_security_libra
         "asked = []\n"
         "real = ctypes.util.find_library\n"
         "ctypes.util.find_library = lambda name: asked.append(name) or real(name)\n"
-        "from agent_tui.auth.keychain import find_backend, read_entry\n"
-        "find_backend()\n"
-        "import keyring\n"
-        "print(asked, type(keyring.get_keyring()).__module__)\n"
-        "read_entry('Claude Code-credentials', 'nobody')\n"
+        "from agent_tui.auth.keychain import read_entry\n"
+        "try:\n"
+        "    read_entry('Claude Code-credentials', 'nobody')\n"
+        "finally:\n"
+        "    import keyring\n"
+        "    print(asked, type(keyring.get_keyring()).__module__)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     # A lookup either answers or reports the backend as unavailable; it never crashes.
