@@ -49,10 +49,12 @@ def rss_mb() -> float:
 def plan_view(plan: dict) -> ev.PlanLoaded:
     phases = tuple(
         ev.PhaseView(
-            p["id"],
-            p["name"],
-            tuple(
-                ev.SubtaskView(s["id"], s["description"], s["status"], p["id"])
+            id=p["id"],
+            name=p["name"],
+            subtasks=tuple(
+                ev.SubtaskView(
+                    id=s["id"], description=s["description"], status=s["status"], phase_id=p["id"]
+                )
                 for s in p["subtasks"]
             ),
         )

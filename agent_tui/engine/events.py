@@ -1,30 +1,30 @@
 """Typed events the coder loop emits: the only thing a user interface consumes.
 
-Every event is a frozen dataclass with a stable ``type`` name.  ``to_dict()`` gives the
-JSON-lines shape of headless mode (``type`` and ``ts`` first, then the fields).
+Every event is a frozen record (keyword-only fields, compared by value; see ``record``)
+with a stable ``type`` name.  ``to_dict()`` gives the JSON-lines shape of headless mode
+(``type`` and ``ts`` first, then the fields).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
+from agent_tui.engine.record import Record, field
 
-@dataclass(frozen=True, kw_only=True)
-class Event:
+
+class Event(Record):
     type: ClassVar[str] = "event"
     ts: float = field(default_factory=time.time)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = self.as_dict()
         ts = data.pop("ts")
         return {"type": self.type, "ts": round(ts, 3), **data}
 
 
-@dataclass(frozen=True)
-class SubtaskView:
+class SubtaskView(Record):
     """A subtask as the UI shows it."""
 
     id: str
@@ -35,14 +35,12 @@ class SubtaskView:
     stuck: bool = False
 
 
-@dataclass(frozen=True)
-class PhaseView:
+class PhaseView(Record):
     id: str
     name: str
     subtasks: tuple[SubtaskView, ...]
 
 
-@dataclass(frozen=True, kw_only=True)
 class PlanLoaded(Event):
     type: ClassVar[str] = "plan_loaded"
     spec_dir: str
@@ -52,7 +50,6 @@ class PlanLoaded(Event):
     completed: int
 
 
-@dataclass(frozen=True, kw_only=True)
 class PlanWarning(Event):
     """The plan on disk could not be read after a session; the last good plan is kept."""
 
@@ -60,7 +57,6 @@ class PlanWarning(Event):
     message: str
 
 
-@dataclass(frozen=True, kw_only=True)
 class SessionStarted(Event):
     type: ClassVar[str] = "session_started"
     session: int
@@ -72,14 +68,12 @@ class SessionStarted(Event):
     transcript: str
 
 
-@dataclass(frozen=True, kw_only=True)
 class AssistantText(Event):
     type: ClassVar[str] = "assistant_text"
     session: int
     text: str
 
 
-@dataclass(frozen=True, kw_only=True)
 class ToolUse(Event):
     type: ClassVar[str] = "tool_use"
     session: int
@@ -88,7 +82,6 @@ class ToolUse(Event):
     summary: str
 
 
-@dataclass(frozen=True, kw_only=True)
 class ToolResult(Event):
     type: ClassVar[str] = "tool_result"
     session: int
@@ -97,7 +90,6 @@ class ToolResult(Event):
     summary: str
 
 
-@dataclass(frozen=True, kw_only=True)
 class ApiRetry(Event):
     """The CLI itself is waiting to retry an API call (its ``api_retry`` system message)."""
 
@@ -111,7 +103,6 @@ class ApiRetry(Event):
     deadline: float  # on the loop's clock
 
 
-@dataclass(frozen=True, kw_only=True)
 class SessionError(Event):
     """An API or process error seen inside a session (already masked)."""
 
@@ -121,7 +112,6 @@ class SessionError(Event):
     message: str
 
 
-@dataclass(frozen=True, kw_only=True)
 class Usage(Event):
     """Cost and tokens so far: for this session and for the whole run."""
 
@@ -135,7 +125,6 @@ class Usage(Event):
     total_output_tokens: int
 
 
-@dataclass(frozen=True, kw_only=True)
 class SessionEnded(Event):
     type: ClassVar[str] = "session_ended"
     session: int
@@ -146,7 +135,6 @@ class SessionEnded(Event):
     message: str = ""
 
 
-@dataclass(frozen=True, kw_only=True)
 class BackoffStarted(Event):
     type: ClassVar[str] = "backoff_started"
     kind: str
@@ -156,13 +144,11 @@ class BackoffStarted(Event):
     deadline: float  # on the loop's clock: the countdown is rendered from it
 
 
-@dataclass(frozen=True, kw_only=True)
 class BackoffEnded(Event):
     type: ClassVar[str] = "backoff_ended"
     reason: str  # "elapsed", "retry_now", "stopped"
 
 
-@dataclass(frozen=True, kw_only=True)
 class SubtaskStatus(Event):
     type: ClassVar[str] = "subtask_status"
     id: str
@@ -170,14 +156,12 @@ class SubtaskStatus(Event):
     attempts: int = 0
 
 
-@dataclass(frozen=True, kw_only=True)
 class SubtaskStuck(Event):
     type: ClassVar[str] = "subtask_stuck"
     id: str
     reason: str
 
 
-@dataclass(frozen=True, kw_only=True)
 class ProfileSwitched(Event):
     type: ClassVar[str] = "profile_switched"
     from_: str | None
@@ -190,25 +174,21 @@ class ProfileSwitched(Event):
         return data
 
 
-@dataclass(frozen=True, kw_only=True)
 class Pausing(Event):
     """A pause was asked for; it takes effect at the next session boundary."""
 
     type: ClassVar[str] = "pausing"
 
 
-@dataclass(frozen=True, kw_only=True)
 class Paused(Event):
     type: ClassVar[str] = "paused"
     reason: str
 
 
-@dataclass(frozen=True, kw_only=True)
 class Resumed(Event):
     type: ClassVar[str] = "resumed"
 
 
-@dataclass(frozen=True, kw_only=True)
 class Notice(Event):
     """Something the user should read: a warning, a CLI stderr line, a credential notice."""
 
@@ -217,7 +197,6 @@ class Notice(Event):
     message: str
 
 
-@dataclass(frozen=True, kw_only=True)
 class LoopFinished(Event):
     type: ClassVar[str] = "loop_finished"
     outcome: str  # "complete", "stuck", "max_iterations", "stopped", "interrupted", "error"

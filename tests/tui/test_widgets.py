@@ -177,7 +177,14 @@ async def test_the_subtask_detail_masks_tokens_shows_why_it_is_stuck_and_cuts_lo
     from agent_tui.tui.screens.subtask_detail import MESSAGE_CHARS, SubtaskDetail
 
     token = "sk-ant-oat01-DETAILcanary0000000000000000"
-    subtask = ev.SubtaskView("2.1", f"Use {token} nowhere", "failed", "2", attempts=2, stuck=True)
+    subtask = ev.SubtaskView(
+        id="2.1",
+        description=f"Use {token} nowhere",
+        status="failed",
+        phase_id="2",
+        attempts=2,
+        stuck=True,
+    )
     attempts = [
         {
             "session": 4,
