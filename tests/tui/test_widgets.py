@@ -172,6 +172,26 @@ async def test_the_log_wraps_long_lines_to_a_narrow_pane_and_loses_nothing():
         assert "".join(rendered).replace(" ", "") == line.replace(" ", "")
 
 
+async def test_the_log_keeps_its_newest_lines_and_shows_them_at_the_bottom(monkeypatch):
+    from agent_tui.tui.widgets import session_log
+
+    monkeypatch.setattr(session_log, "MAX_LINES", 5)
+    app = LogApp()
+    async with app.run_test(size=(40, 4)) as pilot:
+        log = app.query_one(SessionLog)
+        for number in range(1, 9):
+            log.add(f"line {number}")
+        assert log.backlog == 8
+        log.flush()
+        await pilot.pause()
+        assert log.backlog == 0 and log.lines_written == 8
+        assert [strip.text.rstrip() for strip in log.lines] == [f"line {n}" for n in range(4, 9)]
+        # Following: the last lines fill the pane, the newest at the bottom.
+        shown = [log.render_line(y).text.rstrip() for y in range(log.size.height)]
+        assert shown[-1] == "line 8"
+        assert shown == [f"line {n}" for n in range(9 - len(shown), 9)]
+
+
 async def test_the_subtask_detail_masks_tokens_shows_why_it_is_stuck_and_cuts_long_messages():
     from agent_tui.engine import events as ev
     from agent_tui.tui.screens.subtask_detail import MESSAGE_CHARS, SubtaskDetail
