@@ -14,7 +14,6 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from agent_tui import __version__
@@ -170,13 +169,18 @@ def _check_starting_profile(store, name: str | None) -> None:
         raise InputError(f"profile {profile.name!r}: {resolution.problem}")
 
 
-@dataclass
 class Prepared:
-    """What the checks of ``agent-tui run`` found: enough to start the loop."""
+    """What the checks of ``agent-tui run`` found: enough to start the loop.
 
-    title: str
-    first_view: object  # a PlanLoaded for the app's first frame, or None
-    make_loop: Callable
+    A plain class: a dataclass would load ``dataclasses`` (and ``inspect``) before the
+    checks fork, delaying both sides."""
+
+    __slots__ = ("first_view", "make_loop", "title")
+
+    def __init__(self, title: str, first_view: object, make_loop: Callable) -> None:
+        self.title = title
+        self.first_view = first_view  # a PlanLoaded for the app's first frame, or None
+        self.make_loop = make_loop
 
 
 def _prepare(args: argparse.Namespace) -> Prepared:

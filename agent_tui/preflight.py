@@ -15,8 +15,6 @@ dies without an answer, the checks simply run in the parent, as they did before 
 from __future__ import annotations
 
 import os
-import pickle
-import signal
 import threading
 from collections.abc import Callable
 from typing import Generic, TypeVar
@@ -58,6 +56,9 @@ class Preflight(Generic[T]):
         self._pid, self._pipe, self.forked = pid, read_end, True
 
     def _answer(self, write_end: int) -> None:
+        import pickle  # here and in _collect, not at the top: after the fork, on both sides
+        import signal
+
         # Ctrl+C reaches the whole process group: the child just ends, without a traceback.
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         try:
@@ -85,6 +86,8 @@ class Preflight(Generic[T]):
         return self._check()
 
     def _collect(self) -> tuple[str, object]:
+        import pickle
+
         assert self._pipe is not None and self._pid is not None
         chunks = []
         try:

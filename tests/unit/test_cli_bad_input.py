@@ -183,7 +183,22 @@ def test_the_app_path_leaves_the_checks_libraries_to_the_preflight_child():
     code = (
         "import sys; from agent_tui import cli; cli.build_parser(); import agent_tui.tui.app; "
         "print(sorted({'pydantic', 'keyring', 'agent_tui.auth.credentials', "
-        "'agent_tui.auth.keychain', 'claude_agent_sdk'} & set(sys.modules)))"
+        "'agent_tui.auth.keychain', 'claude_agent_sdk', 'attr', 'rich.pretty'} & set(sys.modules)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_checks_fork_before_the_libraries_both_sides_load_anyway():
+    """Whatever loads before the fork delays the app and the checks alike: the parser and
+    the fork need neither dataclasses (nor inspect, which it loads) nor pickle."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from agent_tui import cli, preflight; "
+        "cli.build_parser().parse_args(['run', '--project', '.']); "
+        "print(sorted({'dataclasses', 'inspect', 'pickle', 'asyncio'} & set(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
