@@ -183,8 +183,12 @@ class Prepared:
         self.make_loop = make_loop
 
 
-def _prepare(args: argparse.Namespace) -> Prepared:
-    """Check everything ``run`` needs (one ``InputError`` if not); nothing is written."""
+def _prepare(args: argparse.Namespace, on_view: Callable | None = None) -> Prepared:
+    """Check everything ``run`` needs (one ``InputError`` if not); nothing is written.
+
+    ``on_view``, if given, gets the title and the plan's first view as soon as the plan has
+    passed its checks, before the profile and its credentials are checked.
+    """
     from agent_tui.auth.profiles import ProfileStore
     from agent_tui.config import ConfigError
     from agent_tui.engine.recovery import AttemptHistory, RecoveryError
@@ -203,6 +207,10 @@ def _prepare(args: argparse.Namespace) -> Prepared:
         plan = load_plan(plan_path) if plan_path.exists() else None
         history = AttemptHistory(spec_dir)
         RunLock(spec_dir).check()
+        title = f"agent-tui — {spec_dir.name}"
+        first_view = plan_view(plan, spec_dir, history) if plan and not is_empty(plan) else None
+        if on_view is not None:
+            on_view((title, first_view))
         store = ProfileStore.load()
         if args.profile:
             store.get(args.profile)
@@ -232,8 +240,7 @@ def _prepare(args: argparse.Namespace) -> Prepared:
         )
         return CoderLoop(config, store, sink)
 
-    first_view = plan_view(plan, spec_dir, history) if plan and not is_empty(plan) else None
-    return Prepared(f"agent-tui — {spec_dir.name}", first_view, make_loop)
+    return Prepared(title, first_view, make_loop)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -246,19 +253,30 @@ def _run(args: argparse.Namespace) -> int:
 def _run_in_app(args: argparse.Namespace) -> int:
     """As ``_run``, with the checks in a child process while Textual loads (see preflight).
 
-    The child hands back the title and the plan's first view; the loop itself is prepared
-    again, in a thread, once the first frame is up, so its imports do not delay it.
+    The child sends the title and the plan's first view as soon as the plan is checked, and
+    the app draws them, off screen, while the child checks the profile: the app shows
+    itself only once every check has passed.  The loop itself is prepared again, in a
+    thread, once the first frame is up, so its imports do not delay it.
     """
     from agent_tui.preflight import Preflight
 
-    def check() -> tuple[str, object]:
-        prepared = _prepare(args)
-        return prepared.title, prepared.first_view
+    def check(send: Callable) -> None:
+        """Sends the title and plan view early; the answer is only pass or refuse."""
+        _prepare(args, on_view=send)
 
     preflight = Preflight.start(check, InputError)
     from agent_tui.tui.app import run_app
 
-    title, first_view = preflight.result()
+    try:
+        title, first_view = preflight.early()  # type: ignore[misc]
+        gate = None if preflight.settled else preflight.result
+        return run_app(_loop_factory(args), title=title, plan=first_view, gate=gate)
+    finally:
+        preflight.close()
+
+
+def _loop_factory(args: argparse.Namespace) -> Callable:
+    """The app's loop factory for ``run``: ``_prepare`` again, in a thread."""
 
     def load() -> Prepared:
         import agent_tui.engine.loop  # noqa: F401  (its imports, away from the UI's thread)
@@ -271,7 +289,7 @@ def _run_in_app(args: argparse.Namespace) -> int:
         prepared = await asyncio.to_thread(load)
         return prepared.make_loop(sink)
 
-    return run_app(make_loop, title=title, plan=first_view)
+    return make_loop
 
 
 def _is_terminal() -> bool:

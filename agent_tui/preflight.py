@@ -1,47 +1,65 @@
-"""Start-up checks that run beside the app's imports instead of before them.
+"""Start-up checks that run beside the app's imports and first frame instead of before them.
 
 ``agent-tui run`` must refuse bad input (plan, history, profiles, credentials) with one line
 and exit 2 before its app opens.  Those checks load pydantic and find a keyring backend,
 about as much work as loading Textual itself.  Both are CPU-bound Python, so a thread would
-not overlap them: a forked child runs the checks while the parent imports Textual, and hands
-back a small picklable result or the one-line error.
+not overlap them: a forked child runs the checks while the parent imports Textual.
+
+The child can hand back one value early, before its checks are done (``run`` sends the
+plan's view as soon as the plan is read, so the app can draw it while the profile and its
+credentials are still being checked), then its answer: a small picklable result or the
+one-line error.  Each message is a length-prefixed pickle on a pipe.
 
 The child is an exact copy of the parent taken before any thread or terminal state exists,
 and it leaves with ``os._exit``: no ``atexit`` handlers, no flushing of the parent's buffers.
 Where ``fork`` is missing (Windows), where the parent already has threads, or when the child
-dies without an answer, the checks simply run in the parent, as they did before this module.
+dies without an answer, the checks simply run in the parent.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import Any, BinaryIO, Generic, TypeVar
 
 T = TypeVar("T")
 
-_OK, _REFUSED, _FAILED = "ok", "refused", "failed"
+Send = Callable[[object], None]
+"""What a check calls, at most once, with the value it can give before it is done."""
+
+_EARLY, _OK, _REFUSED, _FAILED = "early", "ok", "refused", "failed"
+_LENGTH_BYTES = 8
+_NOTHING: Any = object()
 
 
 class Preflight(Generic[T]):
-    """``check()`` started now, its value (or its error) collected by :meth:`result`."""
+    """``check(send)`` started now; its early value from :meth:`early`, its value (or its
+    error) from :meth:`result`."""
 
-    def __init__(self, check: Callable[[], T], refusal: type[Exception]) -> None:
+    def __init__(self, check: Callable[[Send], T], refusal: type[Exception]) -> None:
         self._check = check
         self._refusal = refusal
         self._pid: int | None = None
-        self._pipe: int | None = None
+        self._pipe: BinaryIO | None = None
+        self._early: object = _NOTHING
+        self._answer: tuple[str, object] | None = None
         self.forked = False
 
     @classmethod
-    def start(cls, check: Callable[[], T], refusal: type[Exception]) -> Preflight[T]:
+    def start(cls, check: Callable[[Send], T], refusal: type[Exception]) -> Preflight[T]:
         """Fork a child that runs ``check``; ``refusal`` is the error type that carries a
-        one-line message back (it is raised again, with that message, by :meth:`result`)."""
+        one-line message back (it is raised again, with that message, in the parent)."""
         preflight = cls(check, refusal)
         if hasattr(os, "fork") and threading.active_count() == 1:
             preflight._fork()
         return preflight
+
+    @property
+    def settled(self) -> bool:
+        """Whether the answer is known, so :meth:`result` will not wait."""
+        return self._answer is not None
 
     def _fork(self) -> None:
         read_end, write_end = os.pipe()
@@ -49,56 +67,124 @@ class Preflight(Generic[T]):
         if pid == 0:  # the child: never returns
             try:
                 os.close(read_end)
-                self._answer(write_end)
+                self._run_in_child(write_end)
             finally:
                 os._exit(0)
         os.close(write_end)
-        self._pid, self._pipe, self.forked = pid, read_end, True
+        self._pid, self._pipe, self.forked = pid, os.fdopen(read_end, "rb"), True
 
-    def _answer(self, write_end: int) -> None:
-        import pickle  # here and in _collect, not at the top: after the fork, on both sides
+    def _run_in_child(self, write_end: int) -> None:
+        import pickle  # here and in _receive, not at the top: after the fork, on both sides
         import signal
 
         # Ctrl+C reaches the whole process group: the child just ends, without a traceback.
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-        try:
-            answer: tuple[str, object] = (_OK, self._check())
-        except self._refusal as exc:
-            answer = (_REFUSED, str(exc))
-        except BaseException:  # the parent runs the check again and reports it as before
-            answer = (_FAILED, None)
-        try:
-            data = pickle.dumps(answer)
-        except Exception:
-            data = pickle.dumps((_FAILED, None))
         with os.fdopen(write_end, "wb") as pipe:
-            pipe.write(data)
+
+            def send(kind: str, value: object) -> None:
+                try:
+                    data = pickle.dumps((kind, value))
+                except Exception:
+                    data = pickle.dumps((_FAILED, None))
+                pipe.write(len(data).to_bytes(_LENGTH_BYTES, "big") + data)
+                pipe.flush()
+
+            sent_early = False
+
+            def send_early(value: object) -> None:
+                nonlocal sent_early
+                if not sent_early:
+                    sent_early = True
+                    send(_EARLY, value)
+
+            try:
+                answer: tuple[str, object] = (_OK, self._check(send_early))
+            except self._refusal as exc:
+                answer = (_REFUSED, str(exc))
+            except BaseException:  # the parent runs the check again and reports it as before
+                answer = (_FAILED, None)
+            send(*answer)
+
+    def early(self) -> object:
+        """The value the check sent early (None if it sent none); a refusal raised here.
+
+        Waits for the child only until that value, or its answer, arrives.
+        """
+        while self._early is _NOTHING and self._answer is None and self.forked:
+            kind, value = self._receive()
+            if kind == _EARLY:
+                self._early = value
+            else:
+                self._answer = (kind, value)
+        if self._early is _NOTHING and (self._answer is None or self._answer[0] == _FAILED):
+            self._run_here()
+        if self._early is _NOTHING:
+            assert self._answer is not None
+            if self._answer[0] == _REFUSED:
+                raise self._refusal(self._answer[1])
+            return None
+        return self._early
 
     def result(self) -> T:
         """The check's value; its refusal raised here; any other outcome runs it here."""
-        if not self.forked:
-            return self._check()
-        kind, value = self._collect()
-        if kind == _OK:
-            return value  # type: ignore[return-value]
+        while self._answer is None and self.forked:
+            kind, value = self._receive()
+            if kind == _EARLY:
+                self._early = value
+            else:
+                self._answer = (kind, value)
+        if self._answer is None or self._answer[0] == _FAILED:
+            self._run_here()
+        assert self._answer is not None
+        kind, value = self._answer
         if kind == _REFUSED:
             raise self._refusal(value)
-        return self._check()
+        return value  # type: ignore[return-value]
 
-    def _collect(self) -> tuple[str, object]:
+    def _run_here(self) -> None:
+        """The check in this process: no fork, or the child gave no usable answer."""
+
+        def keep_early(value: object) -> None:
+            if self._early is _NOTHING:
+                self._early = value
+
+        try:
+            self._answer = (_OK, self._check(keep_early))
+        except self._refusal as exc:
+            self._answer = (_REFUSED, str(exc))
+
+    def _receive(self) -> tuple[str, object]:
+        """The child's next message; once it has answered (or died), the child is reaped."""
         import pickle
 
-        assert self._pipe is not None and self._pid is not None
-        chunks = []
-        try:
-            with os.fdopen(self._pipe, "rb") as pipe:
-                while chunk := pipe.read(65536):
-                    chunks.append(chunk)
-        finally:
-            self.forked = False
+        assert self._pipe is not None
+        message: tuple[str, object] = (_FAILED, None)
+        header = self._pipe.read(_LENGTH_BYTES)
+        if len(header) == _LENGTH_BYTES:
+            length = int.from_bytes(header, "big")
+            data = self._pipe.read(length)
+            if len(data) == length:
+                try:
+                    message = pickle.loads(data)
+                except Exception:  # cannot happen short of a bug: treat as no answer
+                    message = (_FAILED, None)
+        if message[0] != _EARLY:
+            self._reap()
+        return message
+
+    def _reap(self, *, kill: bool = False) -> None:
+        if self._pipe is not None:
+            self._pipe.close()
+        if self._pid is not None:
+            if kill:
+                import signal
+
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self._pid, signal.SIGKILL)
             os.waitpid(self._pid, 0)
-        try:
-            kind, value = pickle.loads(b"".join(chunks))
-        except Exception:  # killed before it answered (OOM, a signal): no answer at all
-            return _FAILED, None
-        return kind, value
+        self._pipe, self._pid, self.forked = None, None, False
+
+    def close(self) -> None:
+        """Stop a child whose answer is no longer wanted (the app ended first) and reap it."""
+        if self.forked:
+            self._reap(kill=True)

@@ -17,7 +17,7 @@ from textual.widgets import Tree
 
 from agent_tui.engine import events as ev
 from agent_tui.engine.clock import Clock, RealClock
-from agent_tui.exit_codes import EXIT_INTERRUPTED
+from agent_tui.exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED
 from agent_tui.tui.messages import EngineEvent, LoopDone
 from agent_tui.tui.resources import styles_path
 from agent_tui.tui.screens.confirm_quit import ConfirmQuit
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 LoopFactory = Callable[[ev.EventSink], "CoderLoop | Awaitable[CoderLoop]"]
 """Makes the loop; may be async when making it is slow (``agent-tui run`` loads it in a thread)."""
+Gate = Callable[[], object]
+"""Blocks until the start-up checks pass; raises their refusal (see ``AgentApp``)."""
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 FORCE_QUIT_AFTER_S = 20.0
 """A stop that has not ended the loop by then (a CLI that will not die) exits anyway."""
@@ -61,9 +63,18 @@ class AgentApp(App[int]):
         title: str = "agent-tui",
         clock: Clock | None = None,
         plan: ev.PlanLoaded | None = None,
+        gate: Gate | None = None,
     ) -> None:
-        """``plan``, when the caller has already read it, is in the tree from the first frame."""
+        """``plan``, when the caller has already read it, is in the tree from the first frame.
+
+        ``gate``, when given, is waited on in a thread while the app draws its first frame
+        off screen (with a ``HeldDriver`` in a real terminal): once it returns, the frame is
+        shown and the loop made; if it raises, the app ends without having shown anything and
+        the error is kept in ``gate_error``.
+        """
         super().__init__()
+        if gate is not None:
+            self.driver_class = _held(self.driver_class)
         self.title = title
         self.clock = clock or RealClock()
         self._make_loop = make_loop
@@ -73,14 +84,41 @@ class AgentApp(App[int]):
         self.stop_signal: str | None = None
         self._quitting = False
         self.watched_signals: list[int] = []
+        self._gate = gate
+        self.gate_error: Exception | None = None
 
     def get_default_screen(self) -> MainScreen:
         return self.main_screen
 
     def on_mount(self) -> None:
         self._watch_signals()
-        # After the first frame: making the loop may load modules, and the plan is on screen.
-        self.call_after_refresh(self.run_loop)
+        if self._gate is not None:
+            self.await_gate()
+        else:
+            # After the first frame: making the loop may load modules, and the plan is shown.
+            self.call_after_refresh(self.run_loop)
+
+    @work(exclusive=True, group="gate", exit_on_error=False)
+    async def await_gate(self) -> None:
+        try:
+            await asyncio.to_thread(self._pass_gate)
+        except Exception as exc:
+            self.gate_error = exc
+            # Not while the screen may still be mounting (Textual fails on that): once it is
+            # drawn, off screen, the app ends without showing it.
+            self.call_after_refresh(self._exit_with, EXIT_BAD_INPUT)
+            return
+        self.call_after_refresh(self.run_loop)  # as without a gate: after the first frame
+
+    def _pass_gate(self) -> None:
+        """In a thread: wait for the checks, then show what is drawn at once (or, if the first
+        frame is not drawn yet, let it go out when it is) without waiting for the event loop,
+        which may be busy drawing."""
+        assert self._gate is not None
+        self._gate()
+        release = getattr(self._driver, "release", None)
+        if release is not None:
+            release()
 
     def _watch_signals(self) -> None:
         """SIGTERM, SIGHUP and SIGINT stop the loop as the ctrl+c key does: the session is
@@ -271,12 +309,29 @@ def run_app(
     title: str,
     clock: Clock | None = None,
     plan: ev.PlanLoaded | None = None,
+    gate: Gate | None = None,
 ) -> int:
+    """Run the app; an error raised by ``gate`` is raised here, once the app has ended
+    without showing itself."""
     # Everything imported so far lives as long as the process: keep the collector from
     # walking it again and again while the first frames are drawn (a full pass costs ~0.1 s).
     gc.freeze()
-    app = AgentApp(make_loop, title=title, clock=clock, plan=plan)
+    app = AgentApp(make_loop, title=title, clock=clock, plan=plan, gate=gate)
     result = app.run()
+    if app.gate_error is not None:
+        raise app.gate_error
     if result is None:
         return app.exit_code if app.exit_code is not None else EXIT_INTERRUPTED
     return result
+
+
+def _held(driver_class: type) -> type:
+    """``HeldDriver`` where Textual would use its ``LinuxDriver`` (a POSIX terminal, no
+    ``TEXTUAL_DRIVER`` override); any other driver as it is, shown at once."""
+    from textual.drivers.linux_driver import LinuxDriver
+
+    if driver_class is not LinuxDriver:
+        return driver_class
+    from agent_tui.tui.held_driver import HeldDriver
+
+    return HeldDriver

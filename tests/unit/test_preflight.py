@@ -43,7 +43,7 @@ def run_case(body: str) -> dict:
 
 def test_the_check_runs_in_a_child_and_its_value_comes_back():
     result = run_case("""
-        def check():
+        def check(send):
             calls.append(1)
             return {"pid": os.getpid(), "items": [1, 2, 3]}
 
@@ -57,7 +57,7 @@ def test_the_check_runs_in_a_child_and_its_value_comes_back():
 
 def test_a_refusal_in_the_child_is_raised_in_the_parent_with_its_message():
     result = run_case("""
-        def check():
+        def check(send):
             calls.append(1)
             raise ValueError("plan.json: phase 2 depends on itself")
 
@@ -81,7 +81,7 @@ def test_a_refusal_in_the_child_is_raised_in_the_parent_with_its_message():
 )
 def test_a_child_that_gives_no_usable_answer_means_the_check_runs_again_here(failure):
     result = run_case(f"""
-        def check():
+        def check(send):
             if in_child():
                 {failure}
             calls.append(1)
@@ -98,22 +98,24 @@ def test_no_fork_while_other_threads_run():
         stop = threading.Event()
         threading.Thread(target=stop.wait).start()
 
-        def check():
+        def check(send):
+            send("early")
             calls.append(1)
             return os.getpid()
 
         preflight = Preflight.start(check, ValueError)
         forked = preflight.forked
+        early = preflight.early()
         pid = preflight.result()
         stop.set()
-        report(forked=forked, here=pid == PARENT, calls=calls)
+        report(forked=forked, early=early, here=pid == PARENT, calls=calls)
     """)
-    assert result == {"forked": False, "here": True, "calls": [1]}
+    assert result == {"forked": False, "early": "early", "here": True, "calls": [1]}
 
 
 def test_the_child_is_reaped():
     result = run_case("""
-        preflight = Preflight.start(lambda: os.getpid(), ValueError)
+        preflight = Preflight.start(lambda send: os.getpid(), ValueError)
         child = preflight.result()
         try:
             os.waitpid(child, os.WNOHANG)
@@ -123,3 +125,87 @@ def test_the_child_is_reaped():
         report(reaped=reaped)
     """)
     assert result == {"reaped": True}
+
+
+def test_the_early_value_arrives_while_the_child_is_still_checking():
+    """``run`` draws the plan from the early value while the credentials are checked."""
+    result = run_case("""
+        go_on_read, go_on_write = os.pipe()  # the child waits on it after sending early
+
+        def check(send):
+            send({"plan": [1, 2]})
+            os.read(go_on_read, 1)
+            return "all checked"
+
+        preflight = Preflight.start(check, ValueError)
+        early = preflight.early()  # would never return if it waited for the answer
+        settled = preflight.settled
+        os.write(go_on_write, b"x")
+        report(early=early, settled=settled, value=preflight.result(), calls=calls)
+    """)
+    assert result == {
+        "early": {"plan": [1, 2]},
+        "settled": False,
+        "value": "all checked",
+        "calls": [],
+    }
+
+
+@pytest.mark.parametrize("after_early", [False, True], ids=["before-early", "after-early"])
+def test_a_refusal_comes_from_whichever_call_first_sees_it(after_early):
+    result = run_case(f"""
+        def check(send):
+            if {after_early}:
+                send("plan view")
+            raise ValueError("no credentials for profile 'work'")
+
+        preflight = Preflight.start(check, ValueError)
+        seen = []
+        for call in (preflight.early, preflight.result):
+            try:
+                seen.append(["value", call()])
+            except ValueError as exc:
+                seen.append(["refused", str(exc)])
+                break
+        report(seen=seen, calls=calls)
+    """)
+    refusal = ["refused", "no credentials for profile 'work'"]
+    expected = [["value", "plan view"], refusal] if after_early else [refusal]
+    assert result == {"seen": expected, "calls": []}
+
+
+def test_a_child_that_dies_after_its_early_value_means_the_check_runs_again_here():
+    result = run_case("""
+        def check(send):
+            send("from " + ("child" if in_child() else "parent"))
+            if in_child():
+                os.kill(os.getpid(), signal.SIGKILL)
+            calls.append(1)
+            return "checked in the parent"
+
+        preflight = Preflight.start(check, ValueError)
+        report(early=preflight.early(), value=preflight.result(), calls=calls)
+    """)
+    assert result == {"early": "from child", "value": "checked in the parent", "calls": [1]}
+
+
+def test_close_stops_a_child_whose_answer_is_not_wanted_and_reaps_it():
+    result = run_case("""
+        never_read, never_written = os.pipe()
+
+        def check(send):
+            send("early")
+            os.read(never_read, 1)  # blocks until killed
+
+        preflight = Preflight.start(check, ValueError)
+        preflight.early()
+        child = preflight._pid
+        preflight.close()
+        try:
+            os.waitpid(child, os.WNOHANG)
+            reaped = False
+        except ChildProcessError:
+            reaped = True
+        report(reaped=reaped, forked=preflight.forked)
+    """)
+    assert result == {"reaped": True, "forked": False}

@@ -1,0 +1,98 @@
+"""The start-up gate: the app draws its first frame while the checks finish, and shows
+itself (and makes the loop) only once they pass."""
+
+from __future__ import annotations
+
+import threading
+
+from agent_tui.engine import events as ev
+from agent_tui.tui.app import AgentApp
+from agent_tui.tui.held_driver import HeldDriver
+from tests.tui.conftest import wait_until
+
+
+def one_phase_plan() -> ev.PlanLoaded:
+    subtask = ev.SubtaskView(id="1.1", description="Write it", status="pending", phase_id="1")
+    return ev.PlanLoaded(
+        spec_dir="/spec",
+        feature="f",
+        phases=(ev.PhaseView(id="1", name="Build", subtasks=(subtask,)),),
+        total=1,
+        completed=0,
+    )
+
+
+class Refused(Exception):
+    pass
+
+
+async def test_the_loop_is_made_only_after_the_gate_passes():
+    passed = threading.Event()
+    made: list[object] = []
+
+    def make_loop(sink):
+        made.append(sink)
+        raise RuntimeError("enough: the loop was asked for")
+
+    app = AgentApp(make_loop, plan=one_phase_plan(), gate=passed.wait)
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        assert app.main_screen.plan_tree.counts() == (0, 1)  # drawn while the gate is shut
+        for _ in range(5):
+            await pilot.pause()
+        assert made == []
+        passed.set()
+        await wait_until(pilot, lambda: made, "the loop to be made")
+        assert app.gate_error is None
+
+
+async def test_a_refused_gate_ends_the_app_without_making_the_loop():
+    made: list[object] = []
+
+    def refuse() -> None:
+        raise Refused("no credentials for profile 'work'")
+
+    app = AgentApp(made.append, plan=one_phase_plan(), gate=refuse)
+    async with app.run_test() as pilot:
+        await wait_until(pilot, lambda: app.return_code is not None, "the app to end")
+    assert isinstance(app.gate_error, Refused)
+    assert app.return_code == 2
+    assert made == []
+
+
+class Terminal:
+    """Stands in for the driver's writer thread: what reaches the terminal, in order."""
+
+    def __init__(self) -> None:
+        self.received: list[str] = []
+
+    def write(self, data: str) -> None:
+        self.received.append(data)
+
+    def flush(self) -> None:
+        pass
+
+
+async def test_the_held_driver_writes_nothing_until_released_then_everything_in_order():
+    driver = HeldDriver(None)
+    terminal = driver._writer_thread = Terminal()  # type: ignore[assignment]
+    driver.write("\x1b[?1049h")
+    driver.write("frame 1")
+    driver.flush()
+    assert terminal.received == [] and driver.held
+    releaser = threading.Thread(target=driver.release)  # as the gate's thread does
+    releaser.start()
+    releaser.join()
+    driver.write("frame 2")
+    assert terminal.received == ["\x1b[?1049hframe 1", "frame 2"]
+    assert not driver.held
+
+
+async def test_the_held_driver_never_shows_an_app_stopped_before_its_release():
+    driver = HeldDriver(None)
+    terminal = driver._writer_thread = Terminal()  # type: ignore[assignment]
+    driver.write("\x1b[?1049h")
+    driver.write("frame 1")
+    driver.stop_application_mode()  # restores the terminal's mode; its own writes are held
+    driver.release()  # a verdict that comes too late changes nothing
+    assert terminal.received == []
