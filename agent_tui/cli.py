@@ -189,8 +189,6 @@ def _prepare(args: argparse.Namespace, on_view: Callable | None = None) -> Prepa
     ``on_view``, if given, gets the title and the plan's first view as soon as the plan has
     passed its checks, before the profile and its credentials are checked.
     """
-    from agent_tui.auth.profiles import ProfileStore
-    from agent_tui.config import ConfigError
     from agent_tui.engine.recovery import AttemptHistory, RecoveryError
     from agent_tui.engine.runlock import RunLock, SpecBusy
     from agent_tui.engine.views import plan_view
@@ -207,15 +205,23 @@ def _prepare(args: argparse.Namespace, on_view: Callable | None = None) -> Prepa
         plan = load_plan(plan_path) if plan_path.exists() else None
         history = AttemptHistory(spec_dir)
         RunLock(spec_dir).check()
-        title = f"agent-tui — {spec_dir.name}"
-        first_view = plan_view(plan, spec_dir, history) if plan and not is_empty(plan) else None
-        if on_view is not None:
-            on_view((title, first_view))
+    except (PlanError, RecoveryError, SpecBusy) as exc:
+        raise InputError(str(exc)) from None
+    title = f"agent-tui — {spec_dir.name}"
+    first_view = plan_view(plan, spec_dir, history) if plan and not is_empty(plan) else None
+    if on_view is not None:
+        on_view((title, first_view))
+
+    # Only now: the app can draw the plan while these load and check.
+    from agent_tui.auth.profiles import ProfileStore
+    from agent_tui.config import ConfigError
+
+    try:
         store = ProfileStore.load()
         if args.profile:
             store.get(args.profile)
         _check_starting_profile(store, args.profile)
-    except (PlanError, ConfigError, RecoveryError, SpecBusy) as exc:
+    except ConfigError as exc:
         raise InputError(str(exc)) from None
     except KeyError:
         raise InputError(
