@@ -20,10 +20,7 @@ from agent_tui.engine.clock import Clock, RealClock
 from agent_tui.exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED
 from agent_tui.tui.messages import EngineEvent, LoopDone
 from agent_tui.tui.resources import styles_path
-from agent_tui.tui.screens.confirm_quit import ConfirmQuit
 from agent_tui.tui.screens.main import MainScreen
-from agent_tui.tui.screens.profile_picker import ProfilePicker
-from agent_tui.tui.screens.subtask_detail import SubtaskDetail
 
 if TYPE_CHECKING:
     from agent_tui.engine.loop import CoderLoop
@@ -178,6 +175,8 @@ class AgentApp(App[int]):
     @on(Tree.NodeSelected)
     def show_subtask(self, event: Tree.NodeSelected) -> None:
         """Enter on a subtask: its full description and every session it has had."""
+        from agent_tui.tui.screens.subtask_detail import SubtaskDetail  # the modals load on use
+
         tree = self.main_screen.plan_tree
         subtask = tree.selected_subtask(event.node)
         if subtask is None or isinstance(self.screen, ModalScreen):
@@ -247,6 +246,8 @@ class AgentApp(App[int]):
         self.loop.retry_now()
 
     def action_profiles(self) -> None:
+        from agent_tui.tui.screens.profile_picker import ProfilePicker
+
         loop = self.loop
         assert loop is not None
         profiles = [loop.profiles.get(name) for name in loop.profiles.names()]
@@ -285,6 +286,8 @@ class AgentApp(App[int]):
             return
         assert self.loop is not None
         if self.loop.session_running:
+            from agent_tui.tui.screens.confirm_quit import ConfirmQuit
+
             self.push_screen(ConfirmQuit(), self._confirmed_quit)
         else:
             self._stop_and_exit()

@@ -176,14 +176,17 @@ def test_version_and_help(capsys):
 
 def test_the_app_path_leaves_the_checks_libraries_to_the_preflight_child():
     """What ``agent-tui run`` loads before its first frame: the parser and the app, but not
-    pydantic, keyring or the credential lookup (the forked child loads those)."""
+    pydantic, keyring or the credential lookup (the forked child loads those), nor the modal
+    screens (loaded when first shown)."""
     import subprocess
     import sys
 
     code = (
         "import sys; from agent_tui import cli; cli.build_parser(); import agent_tui.tui.app; "
         "print(sorted({'pydantic', 'keyring', 'agent_tui.auth.credentials', "
-        "'agent_tui.auth.keychain', 'claude_agent_sdk', 'attr', 'rich.pretty'} & set(sys.modules)))"
+        "'agent_tui.auth.keychain', 'claude_agent_sdk', 'attr', 'rich.pretty', "
+        "'agent_tui.tui.screens.profile_picker', 'agent_tui.tui.screens.confirm_quit', "
+        "'agent_tui.tui.screens.subtask_detail'} & set(sys.modules)))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
