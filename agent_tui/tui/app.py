@@ -89,6 +89,7 @@ class AgentApp(App[int]):
 
     def on_mount(self) -> None:
         self._watch_signals()
+        self.call_after_refresh(gc.enable)  # the command line may have paused it (see run_app)
         if self._gate is not None:
             self.await_gate()
         else:
@@ -317,7 +318,9 @@ def run_app(
     """Run the app; an error raised by ``gate`` is raised here, once the app has ended
     without showing itself."""
     # Everything imported so far lives as long as the process: keep the collector from
-    # walking it again and again while the first frames are drawn (a full pass costs ~0.1 s).
+    # walking it again and again (a full pass costs ~0.1 s).  The command line may have
+    # switched the collector off while Textual loaded; the app switches it back on once its
+    # first frame is drawn.
     gc.freeze()
     app = AgentApp(make_loop, title=title, clock=clock, plan=plan, gate=gate)
     result = app.run()

@@ -3,7 +3,10 @@ itself (and makes the loop) only once they pass."""
 
 from __future__ import annotations
 
+import gc
 import threading
+
+import pytest
 
 from agent_tui.engine import events as ev
 from agent_tui.tui.app import AgentApp
@@ -96,3 +99,23 @@ async def test_the_held_driver_never_shows_an_app_stopped_before_its_release():
     driver.stop_application_mode()  # restores the terminal's mode; its own writes are held
     driver.release()  # a verdict that comes too late changes nothing
     assert terminal.received == []
+
+
+async def test_the_app_switches_the_collector_back_on_once_its_first_frame_is_drawn():
+    """The command line pauses garbage collection while the app loads (it slows start-up)."""
+    gc.disable()
+    try:
+        app = AgentApp(lambda sink: None, plan=one_phase_plan())
+        async with app.run_test() as pilot:
+            await wait_until(pilot, gc.isenabled, "the collector to be back on")
+    finally:
+        gc.enable()
+
+
+def test_the_command_line_switches_the_collector_on_again_whatever_happens():
+    from agent_tui.cli import _collector_paused
+
+    with pytest.raises(KeyError), _collector_paused():
+        assert not gc.isenabled()
+        raise KeyError("a refusal, say")
+    assert gc.isenabled()
