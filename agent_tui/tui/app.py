@@ -83,18 +83,23 @@ class AgentApp(App[int]):
         self.watched_signals: list[int] = []
         self._gate = gate
         self.gate_error: Exception | None = None
+        self.first_frame_drawn = False
 
     def get_default_screen(self) -> MainScreen:
         return self.main_screen
 
     def on_mount(self) -> None:
         self._watch_signals()
-        self.call_after_refresh(gc.enable)  # the command line may have paused it (see run_app)
+        self.call_after_refresh(self._first_frame_drawn)
         if self._gate is not None:
             self.await_gate()
         else:
             # After the first frame: making the loop may load modules, and the plan is shown.
             self.call_after_refresh(self.run_loop)
+
+    def _first_frame_drawn(self) -> None:
+        self.first_frame_drawn = True
+        gc.enable()  # the command line may have paused it (see run_app)
 
     @work(exclusive=True, group="gate", exit_on_error=False)
     async def await_gate(self) -> None:
@@ -102,9 +107,7 @@ class AgentApp(App[int]):
             await asyncio.to_thread(self._pass_gate)
         except Exception as exc:
             self.gate_error = exc
-            # Not while the screen may still be mounting (Textual fails on that): once it is
-            # drawn, off screen, the app ends without showing it.
-            self.call_after_refresh(self._exit_with, EXIT_BAD_INPUT)
+            self._exit_with(EXIT_BAD_INPUT)  # once drawn, off screen: nothing is shown
             return
         self.call_after_refresh(self.run_loop)  # as without a gate: after the first frame
 
@@ -294,6 +297,11 @@ class AgentApp(App[int]):
             self._stop_and_exit()
 
     def _exit_with(self, code: int) -> None:
+        if not self.first_frame_drawn:
+            # A signal, a typed-ahead key or a refused check while the screen is still
+            # mounting: Textual fails if the app exits then, so exit right after it is drawn.
+            self.call_after_refresh(self._exit_with, code)
+            return
         self.exit(code, return_code=code)
 
     def _confirmed_quit(self, quit_now: bool | None) -> None:

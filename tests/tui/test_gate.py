@@ -4,6 +4,7 @@ itself (and makes the loop) only once they pass."""
 from __future__ import annotations
 
 import gc
+import signal
 import threading
 
 import pytest
@@ -119,3 +120,21 @@ def test_the_command_line_switches_the_collector_on_again_whatever_happens():
         assert not gc.isenabled()
         raise KeyError("a refusal, say")
     assert gc.isenabled()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+async def test_a_stop_signal_while_the_screen_mounts_exits_cleanly_once_it_is_drawn(signum):
+    """Found by sending SIGINT ~0.2 s after launch: Textual failed (NoMatches) when the app
+    exited before its screen had finished mounting."""
+
+    class SignalledWhileMounting(AgentApp):
+        def on_mount(self) -> None:
+            super().on_mount()
+            self._on_stop_signal(signum)  # as the event loop's handler calls it
+
+    app = SignalledWhileMounting(lambda sink: None, plan=one_phase_plan())
+    async with app.run_test() as pilot:
+        await wait_until(pilot, lambda: app.return_code is not None, "the app to end")
+    assert app.return_code == 130
+    assert app.stop_signal == signal.Signals(signum).name
+    assert app.first_frame_drawn
