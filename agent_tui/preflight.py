@@ -34,6 +34,10 @@ _LENGTH_BYTES = 8
 _NOTHING: Any = object()
 
 
+class PreflightClosed(RuntimeError):
+    """The answer was asked for after :meth:`Preflight.close` gave up on it."""
+
+
 class Preflight(Generic[T]):
     """``check(send)`` started now; its early value from :meth:`early`, its value (or its
     error) from :meth:`result`."""
@@ -45,6 +49,8 @@ class Preflight(Generic[T]):
         self._pipe: BinaryIO | None = None
         self._early: object = _NOTHING
         self._answer: tuple[str, object] | None = None
+        self._reap_lock = threading.Lock()
+        self._closed = False
         self.forked = False
 
     @classmethod
@@ -126,7 +132,11 @@ class Preflight(Generic[T]):
         return self._early
 
     def result(self) -> T:
-        """The check's value; its refusal raised here; any other outcome runs it here."""
+        """The check's value; its refusal raised here; any other outcome runs it here.
+
+        May be called from another thread than :meth:`close`; once closed, it raises
+        :class:`PreflightClosed` instead of running the check.
+        """
         while self._answer is None and self.forked:
             kind, value = self._receive()
             if kind == _EARLY:
@@ -134,6 +144,8 @@ class Preflight(Generic[T]):
             else:
                 self._answer = (kind, value)
         if self._answer is None or self._answer[0] == _FAILED:
+            if self._closed:
+                raise PreflightClosed("the start-up checks were abandoned")
             self._run_here()
         assert self._answer is not None
         kind, value = self._answer
@@ -157,34 +169,39 @@ class Preflight(Generic[T]):
         """The child's next message; once it has answered (or died), the child is reaped."""
         import pickle
 
-        assert self._pipe is not None
         message: tuple[str, object] = (_FAILED, None)
-        header = self._pipe.read(_LENGTH_BYTES)
-        if len(header) == _LENGTH_BYTES:
-            length = int.from_bytes(header, "big")
-            data = self._pipe.read(length)
-            if len(data) == length:
-                try:
+        pipe = self._pipe
+        try:
+            header = pipe.read(_LENGTH_BYTES) if pipe is not None else b""
+            if len(header) == _LENGTH_BYTES:
+                length = int.from_bytes(header, "big")
+                data = pipe.read(length)  # type: ignore[union-attr]
+                if len(data) == length:
                     message = pickle.loads(data)
-                except Exception:  # cannot happen short of a bug: treat as no answer
-                    message = (_FAILED, None)
+        except Exception:  # closed under us (see close), or a bug: no answer either way
+            message = (_FAILED, None)
         if message[0] != _EARLY:
             self._reap()
         return message
 
     def _reap(self, *, kill: bool = False) -> None:
-        if self._pipe is not None:
-            self._pipe.close()
-        if self._pid is not None:
-            if kill:
+        """Once, whichever thread comes first: kill the child if asked, close, wait for it."""
+        with self._reap_lock:
+            pid, pipe = self._pid, self._pipe
+            self._pipe, self._pid, self.forked = None, None, False
+            if pid is not None and kill:
                 import signal
 
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(self._pid, signal.SIGKILL)
-            os.waitpid(self._pid, 0)
-        self._pipe, self._pid, self.forked = None, None, False
+                    os.kill(pid, signal.SIGKILL)  # first: a read blocked on the pipe ends
+            if pipe is not None:
+                pipe.close()
+            if pid is not None:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(pid, 0)
 
     def close(self) -> None:
-        """Stop a child whose answer is no longer wanted (the app ended first) and reap it."""
-        if self.forked:
-            self._reap(kill=True)
+        """Give up on an answer no longer wanted (the app ended first): stop the child and
+        reap it.  A :meth:`result` waiting in another thread then raises PreflightClosed."""
+        self._closed = True
+        self._reap(kill=True)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import inspect
 import signal
+import threading
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -18,7 +20,7 @@ from textual.widgets import Tree
 from agent_tui.engine import events as ev
 from agent_tui.engine.clock import Clock, RealClock
 from agent_tui.exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED
-from agent_tui.tui.messages import EngineEvent, LoopDone
+from agent_tui.tui.messages import EngineEvent, GateDone, LoopDone
 from agent_tui.tui.resources import styles_path
 from agent_tui.tui.screens.main import MainScreen
 
@@ -92,7 +94,9 @@ class AgentApp(App[int]):
         self._watch_signals()
         self.call_after_refresh(self._first_frame_drawn)
         if self._gate is not None:
-            self.await_gate()
+            # A daemon thread, not a worker's: an app that ends before the checks answer
+            # (ctrl+c while a keyring prompt waits) must not wait for them on its way out.
+            threading.Thread(target=self._pass_gate, name="agent-tui-checks", daemon=True).start()
         else:
             # After the first frame: making the loop may load modules, and the plan is shown.
             self.call_after_refresh(self.run_loop)
@@ -101,25 +105,30 @@ class AgentApp(App[int]):
         self.first_frame_drawn = True
         gc.enable()  # the command line may have paused it (see run_app)
 
-    @work(exclusive=True, group="gate", exit_on_error=False)
-    async def await_gate(self) -> None:
-        try:
-            await asyncio.to_thread(self._pass_gate)
-        except Exception as exc:
-            self.gate_error = exc
-            self._exit_with(EXIT_BAD_INPUT)  # once drawn, off screen: nothing is shown
-            return
-        self.call_after_refresh(self.run_loop)  # as without a gate: after the first frame
-
     def _pass_gate(self) -> None:
-        """In a thread: wait for the checks, then show what is drawn at once (or, if the first
-        frame is not drawn yet, let it go out when it is) without waiting for the event loop,
-        which may be busy drawing."""
+        """In its thread: wait for the checks, then show what is drawn at once (or, if the
+        first frame is not drawn yet, let it go out when it is) without waiting for the event
+        loop, which may be busy drawing."""
         assert self._gate is not None
-        self._gate()
-        release = getattr(self._driver, "release", None)
-        if release is not None:
-            release()
+        try:
+            self._gate()
+        except Exception as exc:
+            result = GateDone(exc)
+        else:
+            release = getattr(self._driver, "release", None)
+            if release is not None:
+                release()
+            result = GateDone()
+        with contextlib.suppress(RuntimeError):  # the app has ended meanwhile
+            self.post_message(result)
+
+    @on(GateDone)
+    def gate_done(self, message: GateDone) -> None:
+        if message.error is not None:
+            self.gate_error = message.error
+            self._exit_with(EXIT_BAD_INPUT)  # once drawn, off screen: nothing is shown
+        else:
+            self.call_after_refresh(self.run_loop)  # as without a gate: after the first frame
 
     def _watch_signals(self) -> None:
         """SIGTERM, SIGHUP and SIGINT stop the loop as the ctrl+c key does: the session is

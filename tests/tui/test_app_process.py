@@ -169,3 +169,61 @@ def test_run_in_a_terminal_refuses_bad_input_before_the_app_opens(tmp_path, brea
     assert message in seen
     assert b"\x1b[?1049h" not in seen  # the app's alternate screen never opened
     assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before
+
+
+BLOCKING_KEYRING = '''
+import pathlib, threading
+from keyring.backend import KeyringBackend
+
+
+class Blocking(KeyringBackend):
+    """A keychain that never answers, like a locked one waiting on an unlock prompt."""
+
+    priority = 1
+
+    def get_password(self, service, username):
+        pathlib.Path(__file__).with_name("asked").write_text("")
+        threading.Event().wait()
+
+    def set_password(self, service, username, password):
+        raise NotImplementedError
+
+    def delete_password(self, service, username):
+        raise NotImplementedError
+'''
+
+
+def test_ctrl_c_while_the_credentials_check_hangs_exits_at_once_without_showing_the_app(
+    tmp_path,
+):
+    """The plan is drawn off screen while the keychain is asked; a keychain that never
+    answers must not keep ctrl+c from quitting (the app waited for it on its way out)."""
+    import termios
+
+    project, _spec = write_spec(tmp_path, 10)
+    add_profile(tmp_path, json.dumps({"claudeAiOauth": {"accessToken": "sk-ant-oat01-x"}}))
+    (tmp_path / "blocking_keyring.py").write_text(BLOCKING_KEYRING)
+    process, master = launch(
+        "run",
+        "--project",
+        str(project),
+        AGENT_TUI_CONFIG_DIR=str(tmp_path / "cfg"),
+        PYTHONPATH=str(tmp_path),
+        PYTHON_KEYRING_BACKEND="blocking_keyring.Blocking",
+    )
+    seen = bytearray()
+    try:
+        deadline = time.monotonic() + 30
+        # Wait until the checks are stuck in the keychain and the app holds the terminal
+        # (raw mode: ctrl+c is a key, not a signal).
+        while time.monotonic() < deadline and not (
+            (tmp_path / "asked").exists() and not termios.tcgetattr(master)[3] & termios.ICANON
+        ):
+            drain(master, seen, 0.05)
+        assert (tmp_path / "asked").exists(), bytes(seen[-2000:])
+        os.write(master, b"\x03")
+    finally:
+        code = finish(process, master, seen)
+    assert code == 130, bytes(seen[-2000:])
+    assert b"\x1b[?1049h" not in seen  # never shown: the checks had not passed
+    assert b"Traceback" not in seen

@@ -138,3 +138,16 @@ async def test_a_stop_signal_while_the_screen_mounts_exits_cleanly_once_it_is_dr
     assert app.return_code == 130
     assert app.stop_signal == signal.Signals(signum).name
     assert app.first_frame_drawn
+
+
+async def test_quitting_before_the_checks_answer_does_not_wait_for_them():
+    never = threading.Event()
+    app = AgentApp(lambda sink: None, plan=one_phase_plan(), gate=never.wait)
+    try:
+        async with app.run_test() as pilot:
+            await pilot.press("q")
+            await wait_until(pilot, lambda: app.return_code is not None, "the app to end")
+        assert app.return_code == 130
+        assert app.gate_error is None
+    finally:
+        never.set()  # lets the checks' thread end

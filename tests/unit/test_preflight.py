@@ -209,3 +209,36 @@ def test_close_stops_a_child_whose_answer_is_not_wanted_and_reaps_it():
         report(reaped=reaped, forked=preflight.forked)
     """)
     assert result == {"reaped": True, "forked": False}
+
+
+def test_close_while_another_thread_waits_for_the_answer_ends_that_wait_without_a_rerun():
+    """The app waits for the verdict in a thread; quitting first must not hang on a check
+    that blocks (a keyring prompt), nor run it again in the parent."""
+    result = run_case("""
+        from agent_tui.preflight import PreflightClosed
+        never_read, never_written = os.pipe()
+
+        def check(send):
+            send("plan view")
+            if in_child():
+                os.read(never_read, 1)  # a check that blocks
+            calls.append(1)
+
+        preflight = Preflight.start(check, ValueError)
+        preflight.early()
+        seen = []
+
+        def wait():
+            try:
+                preflight.result()
+                seen.append("answered")
+            except PreflightClosed:
+                seen.append("closed")
+
+        waiter = threading.Thread(target=wait)
+        waiter.start()
+        preflight.close()
+        waiter.join(timeout=10)
+        report(seen=seen, alive=waiter.is_alive(), calls=calls, forked=preflight.forked)
+    """)
+    assert result == {"seen": ["closed"], "alive": False, "calls": [], "forked": False}
