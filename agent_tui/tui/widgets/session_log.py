@@ -83,7 +83,7 @@ class SessionLog(ScrollView, can_focus=True):
             self._dropped += excess
         self.lines_written += len(pending)
         self.virtual_size = Size(width, len(self.lines))
-        if self.follow and not self.scrolled_away:
+        if self.following:
             self.scroll_end(animate=False, immediate=False, x_axis=False)
         self.refresh()
 
@@ -121,8 +121,14 @@ class SessionLog(ScrollView, can_focus=True):
         elif new < old:
             self.scrolled_away = True
 
+    @property
+    def following(self) -> bool:
+        """New lines scroll into view: following is on and the reader has not scrolled up."""
+        return self.follow and not self.scrolled_away
+
     def toggle_follow(self) -> bool:
-        self.follow = not self.follow
+        """Stop following, or (also when the reader has scrolled up) jump to the end and follow."""
+        self.follow = not self.following
         if self.follow:
             self.scrolled_away = False
             self.scroll_end(animate=False)
