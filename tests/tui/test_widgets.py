@@ -11,7 +11,7 @@ from agent_tui.tui.widgets.session_log import SessionLog
 from agent_tui.tui.widgets.status_bar import StatusBar
 from agent_tui.tui.widgets.subtask_tree import EXPAND_ALL_UP_TO, NO_PLAN_YET, SubtaskTree
 from benchmarks.common import big_plan, plan_view
-from tests.tui.conftest import screen_text
+from tests.tui.conftest import screen_text, wait_until
 
 
 class TreeApp(App[None]):
@@ -190,6 +190,95 @@ async def test_the_log_keeps_its_newest_lines_and_shows_them_at_the_bottom(monke
         shown = [log.render_line(y).text.rstrip() for y in range(log.size.height)]
         assert shown[-1] == "line 8"
         assert shown == [f"line {n}" for n in range(9 - len(shown), 9)]
+
+
+def numbered(count: int) -> list[str]:
+    """Lines that wrap in a narrow pane, each starting with its number."""
+    return [f"{n:03} the agent reads greeter/core.py and writes tests for it" for n in range(count)]
+
+
+def unwrapped(log: SessionLog) -> str:
+    return "".join(strip.text for strip in log.lines).replace(" ", "")
+
+
+async def test_a_narrower_pane_wraps_the_kept_lines_again_and_loses_nothing():
+    # Found in tmux: after the terminal was narrowed, lines wrapped at the old width were cut.
+    lines = numbered(30)
+    app = LogApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        log = app.query_one(SessionLog)
+        for line in lines:
+            log.add(line)
+        log.flush()
+        assert len(log.lines) == 30
+        await pilot.resize_terminal(40, 10)
+        await wait_until(pilot, lambda: log.wrap_width < 60, "the new width to be seen")
+        await wait_until(pilot, lambda: log.rewrapping is None, "the lines to be wrapped again")
+        width = log.scrollable_content_region.width
+        assert log.wrap_width == width and len(log.lines) > 30
+        assert all(len(strip.text.rstrip()) <= width for strip in log.lines)
+        assert unwrapped(log) == "".join(lines).replace(" ", "")
+        # Still following: the newest line ends at the bottom of the pane.
+        shown = [log.render_line(y).text.rstrip() for y in range(log.size.height)]
+        assert shown[-1] and "029" in "".join(shown[-3:])
+
+
+async def test_a_reader_scrolled_up_keeps_their_line_at_the_top_when_the_pane_narrows():
+    app = LogApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        log = app.query_one(SessionLog)
+        for line in numbered(40):
+            log.add(line)
+        log.flush()
+        await pilot.pause()
+        log.scroll_to(y=12, animate=False, immediate=True)
+        await pilot.pause()
+        assert log.scrolled_away and log.render_line(0).text.startswith("012")
+        await pilot.resize_terminal(40, 10)
+        await wait_until(pilot, lambda: log.wrap_width < 60, "the new width to be seen")
+        await wait_until(pilot, lambda: log.rewrapping is None, "the lines to be wrapped again")
+        await pilot.pause()
+        assert log.scroll_y == 24  # each line takes two screen lines now
+        assert log.render_line(0).text.startswith("012") and log.scrolled_away
+
+
+async def test_lines_written_or_dropped_while_rewrapping_are_kept_in_order(monkeypatch):
+    from agent_tui.tui.widgets import session_log
+
+    started = []
+
+    class HeldThread:
+        """Runs the rewrap only when the test says so, on the test's own thread."""
+
+        def __init__(self, target, name, daemon):
+            self.target = target
+
+        def start(self):
+            started.append(self.target)
+
+    monkeypatch.setattr(session_log, "MAX_LINES", 30)
+    monkeypatch.setattr(session_log, "Thread", HeldThread)
+    lines = numbered(30)
+    app = LogApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        log = app.query_one(SessionLog)
+        for line in lines[:20]:
+            log.add(line)
+        log.flush()
+        await pilot.resize_terminal(40, 10)
+        await wait_until(pilot, lambda: started, "a rewrap to start")
+        # While it runs, ten lines come at the new width (two screen lines each): with the
+        # twenty one-line ones that is forty, so the oldest ten go.
+        for line in lines[20:]:
+            log.add(line)
+        log.flush()
+        assert [text.plain for text in log._texts] == lines[10:]
+        started[0]()
+        await wait_until(pilot, lambda: log.rewrapping is None, "the rewrap to land")
+        # Wrapped again, the ten older ones take two lines each too: five more go.
+        assert [text.plain for text in log._texts] == lines[15:]
+        assert len(log.lines) == 30
+        assert unwrapped(log) == "".join(lines[15:]).replace(" ", "")
 
 
 async def test_the_subtask_detail_masks_tokens_shows_why_it_is_stuck_and_cuts_long_messages():

@@ -7,11 +7,15 @@ log never gets, and it styles each blank line afresh on every frame.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from threading import Thread
+
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.cache import LRUCache
 from textual.geometry import Size
+from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -26,8 +30,18 @@ class SessionLog(ScrollView, can_focus=True):
     Writing each event as it arrives would cost a layout per line when events flood in;
     batching keeps the app responsive.  A line is wrapped to the pane's width when it is
     written, and only the last ``MAX_LINES`` screen lines are kept: the full transcript is
-    on disk anyway.
+    on disk anyway.  When the pane's width changes, the kept lines are wrapped again in a
+    thread (a full log takes a few hundred milliseconds) and swapped in when done.
     """
+
+    class Rewrapped(Message):
+        """The kept lines, wrapped again at ``width`` (sent from the rewrap thread)."""
+
+        def __init__(self, width: int, first: int, wrapped: list[list[Strip]]) -> None:
+            super().__init__()
+            self.width = width
+            self.first = first
+            self.wrapped = wrapped
 
     DEFAULT_CSS = """
     SessionLog {
@@ -44,6 +58,13 @@ class SessionLog(ScrollView, can_focus=True):
         super().__init__(**kwargs)
         self.lines: list[Strip] = []
         """The written screen lines, oldest first (a long line is several)."""
+        self._texts: list[Text] = []  # the kept lines as written, to wrap again
+        self._counts: list[int] = []  # how many screen lines each of them takes
+        self._first = 0  # kept lines dropped from the top so far
+        self.wrap_width = 0
+        """The width the newest lines were wrapped at."""
+        self.rewrapping: int | None = None
+        """The width the kept lines are being wrapped at again, if they are."""
         self.follow = True
         self.scrolled_away = False
         self.lines_written = 0
@@ -66,26 +87,103 @@ class SessionLog(ScrollView, can_focus=True):
     def flush(self) -> None:
         """Write what is queued; before the pane has a width, it waits in the queue."""
         width = self.scrollable_content_region.width
-        if not self._pending or not width:
+        if not width:
+            return
+        width = max(width, MIN_WIDTH)
+        if width != self.wrap_width:
+            self.wrap_width = width
+            if self._texts:
+                self._rewrap(width)
+        if not self._pending:
             return
         pending, self._pending = self._pending, []
-        width = max(width, MIN_WIDTH)
-        console = self.app.console
-        options = console.options.update_width(width)
+        wrap = self._wrapper(width)
         for line in pending:
             line.expand_tabs()
+            strips = wrap(line)
+            self.lines.extend(strips)
+            self._texts.append(line)
+            self._counts.append(len(strips))
+        self._trim()
+        self.lines_written += len(pending)
+        self._resized()
+
+    def _wrapper(self, width: int) -> Callable[[Text], list[Strip]]:
+        """A function wrapping one line at ``width``; it may run in another thread."""
+        console = self.app.console
+        options = console.options.update_width(width)
+
+        def wrap(line: Text) -> list[Strip]:
             rendered = Segment.split_lines(console.render(line, options))
             strips = [Strip(segments).adjust_cell_length(width) for segments in rendered]
-            self.lines.extend(strips or [Strip.blank(width)])
+            return strips or [Strip.blank(width)]
+
+        return wrap
+
+    def _trim(self) -> None:
+        """Keep the last ``MAX_LINES`` screen lines, dropping whole written lines."""
         excess = len(self.lines) - MAX_LINES
-        if excess > 0:
-            del self.lines[:excess]
-            self._dropped += excess
-        self.lines_written += len(pending)
-        self.virtual_size = Size(width, len(self.lines))
+        if excess <= 0:
+            return
+        dropped = lines = 0
+        while lines < excess and dropped < len(self._counts) - 1:
+            lines += self._counts[dropped]
+            dropped += 1
+        del self.lines[:lines], self._texts[:dropped], self._counts[:dropped]
+        self._first += dropped
+        self._dropped += lines
+
+    def _resized(self) -> None:
+        self.virtual_size = Size(self.wrap_width, len(self.lines))
         if self.following:
             self.scroll_end(animate=False, immediate=False, x_axis=False)
         self.refresh()
+
+    def _rewrap(self, width: int) -> None:
+        """Wrap the kept lines at ``width`` in a thread; a newer width makes it give up."""
+        self.rewrapping = width
+        texts, first, wrap = list(self._texts), self._first, self._wrapper(width)
+
+        def wrap_all() -> None:
+            wrapped = []
+            for line in texts:
+                if self.rewrapping != width:
+                    return
+                wrapped.append(wrap(line))
+            self.post_message(self.Rewrapped(width, first, wrapped))
+
+        Thread(target=wrap_all, name="log-rewrap", daemon=True).start()
+
+    def on_session_log_rewrapped(self, message: Rewrapped) -> None:
+        if message.width != self.rewrapping:
+            return
+        self.rewrapping = None
+        if message.width != self.wrap_width:
+            return
+        # Lines trimmed since the snapshot are gone; lines written since are already at width.
+        wrapped = message.wrapped[self._first - message.first :]
+        replaced = sum(self._counts[: len(wrapped)])
+        top = self._first + self._line_at(int(self.scroll_y))
+        self.lines[:replaced] = [strip for strips in wrapped for strip in strips]
+        self._counts[: len(wrapped)] = [len(strips) for strips in wrapped]
+        self._cache.clear()
+        self._trim()
+        following, away = self.following, self.scrolled_away
+        self._resized()
+        if not following:
+            # The line that was at the top of the pane stays there.
+            top = max(top - self._first, 0)
+            self.scroll_to(y=sum(self._counts[:top]), animate=False, immediate=True)
+            self.scrolled_away = away
+
+    def _line_at(self, y: int) -> int:
+        """Index of the kept line that screen line ``y`` belongs to."""
+        total = 0
+        for index, count in enumerate(self._counts):
+            total += count
+            if total > y:
+                return index
+        return max(len(self._counts) - 1, 0)
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
