@@ -33,6 +33,11 @@ Gate = Callable[[], object]
 """Blocks until the start-up checks pass; raises their refusal (see ``AgentApp``)."""
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 FORCE_QUIT_AFTER_S = 20.0
+CHECKS_NOTICE_AFTER_S = 1.5
+CHECKS_WAITING = (
+    "agent-tui: still checking the profile's credentials"
+    " (is the keychain waiting to be unlocked?); ctrl+c quits"
+)
 """A stop that has not ended the loop by then (a CLI that will not die) exits anyway."""
 EXIT_WORKER_FAILED = 1
 
@@ -86,6 +91,7 @@ class AgentApp(App[int]):
         self._gate = gate
         self.gate_error: Exception | None = None
         self.first_frame_drawn = False
+        self.checks_notice_after_s = CHECKS_NOTICE_AFTER_S
 
     def get_default_screen(self) -> MainScreen:
         return self.main_screen
@@ -110,6 +116,9 @@ class AgentApp(App[int]):
         first frame is not drawn yet, let it go out when it is) without waiting for the event
         loop, which may be busy drawing."""
         assert self._gate is not None
+        waiting = threading.Timer(self.checks_notice_after_s, self._checks_notice)
+        waiting.name, waiting.daemon = "agent-tui-checks-notice", True
+        waiting.start()
         try:
             self._gate()
         except Exception as exc:
@@ -119,8 +128,17 @@ class AgentApp(App[int]):
             if release is not None:
                 release()
             result = GateDone()
+        finally:
+            waiting.cancel()
         with contextlib.suppress(RuntimeError):  # the app has ended meanwhile
             self.post_message(result)
+
+    def _checks_notice(self) -> None:
+        """The checks are slow (a keychain asking to be unlocked, say): say so in the shell,
+        where the user is still looking, rather than leave the terminal blank."""
+        notice = getattr(self._driver, "notice", None)
+        if notice is not None:
+            notice(CHECKS_WAITING)
 
     @on(GateDone)
     def gate_done(self, message: GateDone) -> None:

@@ -48,6 +48,14 @@ class HeldDriver(LinuxDriver):
         if self._held is None:
             super().flush()
 
+    def notice(self, line: str) -> None:
+        """Write ``line`` to the shell now, while the app's own output is still held."""
+        with self._lock:
+            if self._held is None or self._stopped:
+                return
+            super().write(line + "\r\n")  # raw mode: the line ends as the terminal expects
+        super().flush()
+
     def release(self) -> None:
         """Write everything drawn so far; later output goes straight to the terminal."""
         with self._lock:

@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from agent_tui.engine import events as ev
-from agent_tui.tui.app import AgentApp
+from agent_tui.tui.app import CHECKS_WAITING, AgentApp
 from agent_tui.tui.held_driver import HeldDriver
 from tests.tui.conftest import wait_until
 
@@ -100,6 +100,51 @@ async def test_the_held_driver_never_shows_an_app_stopped_before_its_release():
     driver.stop_application_mode()  # restores the terminal's mode; its own writes are held
     driver.release()  # a verdict that comes too late changes nothing
     assert terminal.received == []
+
+
+async def test_the_held_driver_writes_a_notice_to_the_shell_only_while_held():
+    driver = HeldDriver(None)
+    terminal = driver._writer_thread = Terminal()  # type: ignore[assignment]
+    driver.write("frame 1")
+    driver.notice("agent-tui: still checking")
+    assert terminal.received == ["agent-tui: still checking\r\n"]
+    driver.release()
+    driver.notice("too late")
+    assert terminal.received == ["agent-tui: still checking\r\n", "frame 1"]
+
+
+async def test_slow_checks_get_a_notice_and_fast_ones_none(monkeypatch):
+    from textual.drivers.headless_driver import HeadlessDriver
+
+    notices: list[str] = []
+    monkeypatch.setattr(
+        HeadlessDriver, "notice", lambda _, line: notices.append(line), raising=False
+    )
+    answer = threading.Event()
+    made: list[object] = []
+
+    def make_loop(sink):
+        made.append(sink)
+        raise RuntimeError("enough: the loop was asked for")
+
+    slow = AgentApp(make_loop, plan=one_phase_plan(), gate=answer.wait)
+    slow.checks_notice_after_s = 0  # the checks take longer than this
+    async with slow.run_test() as pilot:
+        await wait_until(pilot, lambda: notices, "the notice")
+        answer.set()
+        await wait_until(pilot, lambda: made, "the gate to pass")
+    assert notices == [CHECKS_WAITING]
+
+    notices.clear()
+    fast = AgentApp(lambda sink: None, plan=one_phase_plan(), gate=lambda: None)
+    fast.checks_notice_after_s = 60
+    async with fast.run_test() as pilot:
+        await wait_until(
+            pilot,
+            lambda: not any(t.name == "agent-tui-checks-notice" for t in threading.enumerate()),
+            "the notice's timer to be cancelled",
+        )
+    assert notices == []
 
 
 async def test_the_app_switches_the_collector_back_on_once_its_first_frame_is_drawn():
