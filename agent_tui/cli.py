@@ -87,7 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Copy the bundled sample project to a temp dir (or --workdir), start the "
         "scripted Messages API on 127.0.0.1 and drive the real bundled Claude Code CLI with it.",
     )
-    demo.add_argument("--workdir", metavar="DIR", help="where to put the sample project (kept)")
+    demo.add_argument(
+        "--workdir",
+        metavar="DIR",
+        help="where to put the sample project (kept): a new or empty directory, or one an "
+        "earlier demo used (its sample project starts afresh)",
+    )
     _add_output_flags(demo)
 
     add_profiles_parser(sub)
@@ -318,14 +323,17 @@ def _is_terminal() -> bool:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from agent_tui.demo import create_workspace, demo_config, start_sim
+    from agent_tui.demo import DemoWorkspaceError, create_workspace, demo_config, start_sim
     from agent_tui.engine.loop import CoderLoop
     from agent_tui.engine.recovery import AttemptHistory
     from agent_tui.engine.views import plan_view
     from agent_tui.plan import load_plan
 
     _check_cli_available()
-    workspace = create_workspace(Path(args.workdir) if args.workdir else None)
+    try:
+        workspace = create_workspace(Path(args.workdir) if args.workdir else None)
+    except DemoWorkspaceError as exc:
+        raise InputError(str(exc)) from None
     sim = start_sim()
     config = demo_config(workspace, sim, pause_on_problem=not args.headless)
     first_view = plan_view(

@@ -23,6 +23,13 @@ from agent_tui.sim.server import SimServer
 DEMO_SPEC = "001-greeter"
 DEMO_MODEL = "claude-sonnet-4-5"
 DEMO_PROFILES = ("demo-a", "demo-b")
+DEMO_MARKER = ".agent-tui-demo"
+"""In a ``--workdir`` the demo has set up: only then may it replace what it made there."""
+DEMO_ENTRIES = ("greeter", "profiles", "home")
+
+
+class DemoWorkspaceError(Exception):
+    """The demo cannot be laid out where it was asked to be; the message says why."""
 
 
 @dataclass
@@ -46,9 +53,43 @@ def _copy_tree(source: resources.abc.Traversable, target: Path) -> None:
 
 
 def create_workspace(root: Path | None = None) -> DemoWorkspace:
-    """Lay out a fresh sample project and two demo profiles under ``root`` (a temp dir if None)."""
+    """Lay out a fresh sample project and two demo profiles under ``root`` (a temp dir if None).
+
+    A ``root`` an earlier demo set up is reused: its sample project starts afresh.  Anything
+    else of the same names there is the user's, and is left alone (``DemoWorkspaceError``).
+    """
     owns_root = root is None
-    root = Path(tempfile.mkdtemp(prefix="agent-tui-demo-")) if root is None else root.resolve()
+    where = tempfile.gettempdir() if root is None else root
+    try:
+        if root is None:
+            root = Path(tempfile.mkdtemp(prefix="agent-tui-demo-"))
+        else:
+            root = root.resolve()
+            _claim(root)
+        return _lay_out(root, owns_root)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        path = f" ({exc.filename})" if exc.filename else ""
+        raise DemoWorkspaceError(f"cannot set up the demo in {where}: {reason}{path}") from None
+
+
+def _claim(root: Path) -> None:
+    if root.exists() and not root.is_dir():
+        raise DemoWorkspaceError(f"{root} is not a directory: give --workdir a directory")
+    root.mkdir(parents=True, exist_ok=True)
+    marker = root / DEMO_MARKER
+    if marker.exists():
+        return
+    for name in DEMO_ENTRIES:
+        if (root / name).exists() or (root / name).is_symlink():
+            raise DemoWorkspaceError(
+                f"{root / name} exists and no earlier demo made it: "
+                "give --workdir an empty or new directory"
+            )
+    marker.write_text("made by agent-tui demo, which replaces greeter/ and profiles/ here\n")
+
+
+def _lay_out(root: Path, owns_root: bool) -> DemoWorkspace:
     sample = resources.files("agent_tui.sim").joinpath("sample")
     project_dir = root / "greeter"
     if project_dir.exists():

@@ -1,0 +1,52 @@
+"""Where the demo lays out its sample project: never over something it did not make."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent_tui.cli import main
+from agent_tui.demo import DEMO_MARKER, DemoWorkspaceError, create_workspace
+from tests.unit.test_cli_bad_input import snapshot
+
+
+def test_a_new_workdir_gets_the_sample_project_and_is_marked_as_the_demos(tmp_path):
+    workspace = create_workspace(tmp_path / "demo")
+    assert (workspace.spec_dir / "implementation_plan.json").is_file()
+    assert (tmp_path / "demo" / DEMO_MARKER).is_file()
+    assert not workspace.owns_root
+
+
+def test_a_workdir_an_earlier_demo_made_starts_afresh(tmp_path):
+    first = create_workspace(tmp_path / "demo")
+    (first.project_dir / "left-over.py").write_text("from the last run")
+    second = create_workspace(tmp_path / "demo")
+    assert second.project_dir == first.project_dir
+    assert not (second.project_dir / "left-over.py").exists()
+    assert (second.spec_dir / "implementation_plan.json").is_file()
+
+
+@pytest.mark.parametrize("name", ["greeter", "profiles", "home"])
+def test_a_workdir_holding_the_users_own_files_of_those_names_is_left_alone(tmp_path, name):
+    # Found trying --workdir: an existing greeter/ was deleted without a word.
+    (tmp_path / name).mkdir()
+    (tmp_path / name / "work.py").write_text("the user's own work")
+    before = snapshot(tmp_path)
+    with pytest.raises(DemoWorkspaceError, match=f"{name} exists and no earlier demo made it"):
+        create_workspace(tmp_path)
+    assert snapshot(tmp_path) == before
+
+
+def test_the_command_refuses_an_unusable_workdir_in_one_line(tmp_path, capsys):
+    (tmp_path / "a-file").write_text("x")
+    (tmp_path / "greeter").mkdir()
+    cases = {
+        str(tmp_path / "a-file"): "is not a directory",
+        str(tmp_path / "a-file" / "below"): "cannot set up the demo in",
+        str(tmp_path): "exists and no earlier demo made it",
+    }
+    for workdir, expected in cases.items():
+        assert main(["demo", "--headless", "--workdir", workdir]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("agent-tui: ") and expected in err, err
+        assert err.count("\n") == 1 and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "greeter"]
