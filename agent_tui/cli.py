@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--spec",
         metavar="SPEC",
         help="spec directory path, or a number/name prefix under DIR/.auto-claude/specs/ "
-        "(default: the only spec there)",
+        "(default: the only spec there); it holds spec.md or implementation_plan.json",
     )
     run.add_argument(
         "--profile", metavar="NAME", help="auth profile to start with (default: active)"

@@ -7,10 +7,26 @@ from pathlib import Path
 from agent_tui.plan.store import PlanError
 
 SPECS_SUBDIR = Path(".auto-claude") / "specs"
+SPEC_FILES = ("spec.md", "implementation_plan.json")
+"""A spec directory has at least one: the task, or its plan."""
 
 
 def find_spec_dir(project_dir: Path, spec: str | None) -> Path:
-    """The spec directory to run; raises PlanError with one clear sentence when there is none."""
+    """The spec directory to run; raises PlanError with one clear sentence when there is none.
+
+    Every run writes into its spec directory (logs, memory, the plan), so a directory that
+    holds neither ``spec.md`` nor ``implementation_plan.json`` is refused: a mistyped path
+    must not turn ``/etc`` into a spec.
+    """
+    found = _find(project_dir, spec)
+    if not any((found / name).is_file() for name in SPEC_FILES):
+        raise PlanError(
+            f"{found} is not a spec directory: it has neither spec.md nor implementation_plan.json"
+        )
+    return found
+
+
+def _find(project_dir: Path, spec: str | None) -> Path:
     specs_root = project_dir / SPECS_SUBDIR
     if spec:
         as_path = Path(spec).expanduser()

@@ -61,6 +61,10 @@ def corrupt_history(tmp_path, isolated_config):
     (memory / "attempt_history.json").write_text("[")
 
 
+def bare_directory(tmp_path, isolated_config):
+    (tmp_path / "elsewhere").mkdir()
+
+
 def spec_already_running(tmp_path, isolated_config):
     lock = RunLock(tmp_path / "proj" / ".auto-claude" / "specs" / "001-x")
     lock.acquire()  # as another run would: the check sees it through a separate descriptor
@@ -88,6 +92,12 @@ CASES = [
         "cycle",
     ),
     ("not an object", "[]", [], "must be a JSON object"),
+    (
+        "spec path is not a spec",
+        json.dumps(GOOD_PLAN),
+        ["--spec", "{tmp}/elsewhere"],
+        "elsewhere is not a spec directory: it has neither spec.md nor implementation_plan.json",
+    ),
     ("unknown profile", json.dumps(GOOD_PLAN), ["--profile", "ghost"], "no profile named 'ghost'"),
     ("unreadable config", json.dumps(GOOD_PLAN), [], "profiles.json is not valid JSON"),
     ("corrupt credentials", json.dumps(GOOD_PLAN), [], "is not a Claude credential"),
@@ -104,6 +114,7 @@ SETUP = {
     "corrupt credentials": corrupt_credentials,
     "corrupt history": corrupt_history,
     "spec already running": spec_already_running,
+    "spec path is not a spec": bare_directory,
 }
 
 

@@ -11,8 +11,14 @@ from agent_tui.plan.store import PlanError
 @pytest.fixture
 def project(tmp_path):
     for name in ("001-login", "002-logout", "010-billing"):
-        (tmp_path / ".auto-claude" / "specs" / name).mkdir(parents=True)
+        spec_dir(tmp_path / ".auto-claude" / "specs" / name)
     return tmp_path
+
+
+def spec_dir(path, file="spec.md"):
+    path.mkdir(parents=True)
+    (path / file).write_text("{}" if file.endswith(".json") else "# the task")
+    return path
 
 
 @pytest.mark.parametrize(
@@ -29,8 +35,7 @@ def test_number_or_prefix_picks_one_spec(project, spec, expected):
 
 
 def test_a_path_is_taken_as_is(project, tmp_path):
-    elsewhere = tmp_path / "other-spec"
-    elsewhere.mkdir()
+    elsewhere = spec_dir(tmp_path / "other-spec", "implementation_plan.json")
     assert find_spec_dir(project, str(elsewhere)) == elsewhere.resolve()
 
 
@@ -44,10 +49,21 @@ def test_unclear_specs_are_one_sentence_errors(project, spec, message):
 
 
 def test_the_only_spec_is_the_default(tmp_path):
-    (tmp_path / ".auto-claude" / "specs" / "007-only").mkdir(parents=True)
+    spec_dir(tmp_path / ".auto-claude" / "specs" / "007-only")
     assert find_spec_dir(tmp_path, None).name == "007-only"
 
 
 def test_no_specs_at_all(tmp_path):
     with pytest.raises(PlanError, match="no specs in"):
         find_spec_dir(tmp_path, None)
+
+
+def test_a_directory_with_neither_spec_nor_plan_is_not_a_spec(project, tmp_path):
+    # Found by hand: --spec ../../etc started a planner that wrote its logs into /etc.
+    bare = tmp_path / "not-a-spec"
+    bare.mkdir()
+    (project / ".auto-claude" / "specs" / "020-empty").mkdir()
+    for spec in (str(bare), "020"):
+        with pytest.raises(PlanError, match="is not a spec directory: it has neither spec"):
+            find_spec_dir(project, spec)
+    assert list(bare.iterdir()) == []
