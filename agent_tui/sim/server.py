@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -64,6 +65,16 @@ class RecordedRequest:
         return None
 
 
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        """A CLI killed or stopped mid-stream (the run interrupted) is no error of ours."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 class SimServer:
     """Serve ``scenario`` on 127.0.0.1; ``base_url`` goes into ``ANTHROPIC_BASE_URL``."""
 
@@ -75,8 +86,7 @@ class SimServer:
         self._assigned: dict[str, tuple[Script | None, list[Step]]] = {}
         self._session_counts: dict[int, int] = {}
         self._ids = itertools.count(1)
-        self._httpd = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._httpd.daemon_threads = True
+        self._httpd = _HTTPServer((host, port), _handler_for(self))
         self._thread: threading.Thread | None = None
 
     @property

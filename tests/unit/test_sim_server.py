@@ -169,3 +169,24 @@ def test_bundled_demo_scenario_covers_the_sample_plan():
     assert all(demo.script_for(f"Subtask ID: {sid}\n") is not None for sid in ids)
     burst = demo.script_for("Subtask ID: 2.1\n")
     assert any(step.error == "tool_concurrency" for step in burst.sessions[0])
+
+
+def test_a_client_that_hangs_up_mid_stream_is_no_traceback_but_a_sim_bug_is(capsys):
+    # Found piping `agent-tui demo --headless` into head: the CLI stopped mid-stream and the
+    # sim printed a ConnectionResetError traceback over the run's last lines.
+    sim = SimServer(Scenario())
+    try:
+        for error in (ConnectionResetError(104, "reset by peer"), BrokenPipeError(32, "pipe")):
+            try:
+                raise error
+            except ConnectionError:
+                sim._httpd.handle_error(None, ("127.0.0.1", 40000))
+        try:
+            raise ValueError("a step the sim cannot serve")
+        except ValueError:
+            sim._httpd.handle_error(None, ("127.0.0.1", 40000))
+    finally:
+        sim._httpd.server_close()
+    err = capsys.readouterr().err
+    assert "ConnectionResetError" not in err and "BrokenPipeError" not in err
+    assert "ValueError: a step the sim cannot serve" in err
