@@ -145,6 +145,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `agent-tui profiles list | head -1`: stop quietly
+        from agent_tui.pipes import send_stdout_nowhere
+
+        send_stdout_nowhere()
+        return EXIT_INTERRUPTED
 
 
 def bundled_cli() -> Path | None:

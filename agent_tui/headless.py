@@ -14,6 +14,7 @@ from typing import TextIO
 from agent_tui.auth.redaction import redact
 from agent_tui.engine import events as ev
 from agent_tui.engine.loop import EXIT_INTERRUPTED, CoderLoop
+from agent_tui.pipes import READER_GONE, send_stdout_nowhere
 
 LoopFactory = Callable[[ev.EventSink], CoderLoop]
 
@@ -84,14 +85,27 @@ def format_json(event: ev.Event) -> str:
 async def run_headless(
     make_loop: LoopFactory, events: str = "text", out: TextIO | None = None
 ) -> int:
-    """Run the loop to its end, printing each event; SIGINT/SIGTERM stop it (exit 130)."""
+    """Run the loop to its end, printing each event; SIGINT/SIGTERM stop it (exit 130).
+
+    So does losing the output's reader (``| head``): the session is interrupted and recorded
+    as for a signal, rather than abandoned by an exception from ``write``.
+    """
     stream = out or sys.stdout
+    reader_gone = False
 
     async def sink(event: ev.Event) -> None:
+        nonlocal reader_gone, interrupted
         line = format_json(event) if events == "jsonl" else format_text(event)
-        if line is not None:
+        if line is None or reader_gone:
+            return
+        try:
             stream.write(line + "\n")
             stream.flush()
+        except BrokenPipeError:
+            reader_gone = interrupted = True
+            if stream is sys.stdout:
+                send_stdout_nowhere()
+            loop.stop()
 
     loop = make_loop(sink)
     interrupted = False
@@ -112,4 +126,6 @@ async def run_headless(
     finally:
         for signum in installed:
             running.remove_signal_handler(signum)
+    if reader_gone:
+        print(f"agent-tui: {READER_GONE}: the run stopped, its session recorded", file=sys.stderr)
     return EXIT_INTERRUPTED if interrupted else code

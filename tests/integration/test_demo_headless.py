@@ -88,3 +88,29 @@ def test_sigterm_interrupts_the_session_and_exits_130(tmp_path):
         (tmp_path / "greeter" / ".auto-claude" / "specs" / "001-greeter" / "logs").glob("*.jsonl")
     )
     assert logs and json.loads(logs[0].read_text().splitlines()[-1])["type"] == "outcome"
+
+
+def test_a_reader_that_goes_away_stops_the_run_as_an_interruption(tmp_path):
+    # Found with `agent-tui demo --headless | head -3`: the write's BrokenPipeError went up
+    # through the session, which was abandoned (no attempt recorded) with a traceback.
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agent_tui.cli", "demo", "--headless", "--workdir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    for line in process.stdout:
+        if " session " in line and "#1" in line:
+            break
+    process.stdout.close()  # as `head` does once it has its lines
+    err = process.stderr.read()
+    assert process.wait(timeout=60) == 130, err
+    assert "Traceback" not in err
+    assert "agent-tui: standard output was closed (its reader went away)" in err
+    spec = tmp_path / "greeter" / ".auto-claude" / "specs" / "001-greeter"
+    history = json.loads((spec / "memory" / "attempt_history.json").read_text())
+    assert [a["outcome"] for a in history["subtasks"]["1.1"]["attempts"]] == ["interrupted"]
+    log = (spec / "logs" / "session-001.jsonl").read_text().splitlines()
+    assert json.loads(log[-1])["type"] == "outcome"
