@@ -92,6 +92,12 @@ def _list(store: ProfileStore, out: TextIO) -> int:
 
 def _add(store: ProfileStore, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     config_dir = expand_config_dir(args.config_dir) if args.config_dir else None
+    from agent_tui.config import ConfigError
+
+    if config_dir and os.path.exists(config_dir) and not os.path.isdir(config_dir):
+        raise ConfigError(
+            f"{config_dir} is not a directory: --config-dir takes a Claude config dir"
+        )
     profile = store.add(args.name, config_dir=config_dir, token_env=args.token_env)
     store.save()
     _say(out, f"added profile {profile.name!r} ({config_dir or DEFAULT_DIR_LABEL})")

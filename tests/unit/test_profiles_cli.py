@@ -141,6 +141,18 @@ def test_errors_are_one_line_on_stderr_and_exit_2(argv, message):
     assert "pastedpasted" not in err
 
 
+def test_add_refuses_a_file_as_the_config_dir_and_stores_nothing(tmp_path, isolated_config):
+    # Found by hand: a file was added with the warning "does not exist yet".
+    a_file = tmp_path / "settings.json"
+    a_file.write_text("{}")
+    code, out, err = run("add", "work", "--config-dir", str(a_file))
+    assert (code, out) == (2, "")
+    assert (
+        err == f"agent-tui: {a_file} is not a directory: --config-dir takes a Claude config dir\n"
+    )
+    assert run("list")[1].startswith("no profiles yet")
+
+
 def test_a_duplicate_add_exits_2(logged_in):
     assert run("add", "work", "--config-dir", str(logged_in))[0] == 0
     code, _, err = run("add", "work", "--config-dir", str(logged_in))
