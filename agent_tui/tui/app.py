@@ -244,7 +244,8 @@ class AgentApp(App[int]):
         if action == "resume":
             return self.loop_running and paused
         if action == "interrupt":  # only while a session runs: otherwise there is nothing to stop
-            return self.loop_running and self.loop.session_running and not paused
+            # Also while a pause waits for the session to end: it may be a long wait.
+            return self.loop_running and self.loop.session_running and not self.loop.paused
         if action == "retry_now":  # only during a backoff wait: otherwise there is nothing to skip
             return self.loop_running and self.loop.backing_off
         if action == "profiles":

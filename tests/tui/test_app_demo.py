@@ -372,6 +372,23 @@ async def test_i_and_r_are_in_the_footer_only_when_they_can_act(scripted_app):
         await wait_until(pilot, lambda: app.exit_code is not None, "the loop to stop")
 
 
+async def test_i_still_interrupts_while_a_pause_waits_for_the_session_to_end(scripted_app):
+    # Found in tmux: after p, the footer dropped i, so a long session could not be cut short.
+    harness = scripted_app(hold={"1.1"})
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "1.1" in harness.sessions.started, "session 1")
+        await pilot.press("p")
+        await wait_until(pilot, lambda: app.main_screen.status.state == "pausing…", "pausing")
+        assert footer_keys(app).get("p") == "Resume" and "i" in footer_keys(app)
+        await pilot.press("i")
+        await wait_until(pilot, lambda: app.loop.paused, "the pause")
+        assert harness.sessions.release.is_set()  # the scripted session was interrupted
+        assert harness.sessions.started == ["1.1"] and "i" not in footer_keys(app)
+        await pilot.press("q")
+        await wait_until(pilot, lambda: app.exit_code is not None, "the loop to stop")
+
+
 def detail_text(app) -> str:
     from agent_tui.tui.screens.subtask_detail import SubtaskDetail
 
