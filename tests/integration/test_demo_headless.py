@@ -64,15 +64,18 @@ async def test_demo_jsonl_events_have_the_documented_fields(tmp_path):
     assert by_type["loop_finished"][0]["outcome"] == "complete"
 
 
-def test_sigterm_interrupts_the_session_and_exits_130(tmp_path):
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "agent_tui.cli", "demo", "--headless", "--workdir", str(tmp_path)],
+def launch_headless_demo(workdir) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "agent_tui.cli", "demo", "--headless", "--workdir", str(workdir)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
+
+
+def test_sigterm_interrupts_the_session_and_exits_130(tmp_path):
+    process = launch_headless_demo(tmp_path)
     seen = []
     for line in process.stdout:
         seen.append(line)
@@ -93,14 +96,7 @@ def test_sigterm_interrupts_the_session_and_exits_130(tmp_path):
 def test_a_reader_that_goes_away_stops_the_run_as_an_interruption(tmp_path):
     # Found with `agent-tui demo --headless | head -3`: the write's BrokenPipeError went up
     # through the session, which was abandoned (no attempt recorded) with a traceback.
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "agent_tui.cli", "demo", "--headless", "--workdir", str(tmp_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    process = launch_headless_demo(tmp_path)
     for line in process.stdout:
         if " session " in line and "#1" in line:
             break

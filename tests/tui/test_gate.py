@@ -26,18 +26,24 @@ def one_phase_plan() -> ev.PlanLoaded:
     )
 
 
-class Refused(Exception):
-    pass
-
-
-async def test_the_loop_is_made_only_after_the_gate_passes():
-    passed = threading.Event()
+def loop_recorder() -> tuple[list[object], object]:
+    """A loop factory that notes it was asked (and goes no further), and its notes."""
     made: list[object] = []
 
     def make_loop(sink):
         made.append(sink)
         raise RuntimeError("enough: the loop was asked for")
 
+    return made, make_loop
+
+
+class Refused(Exception):
+    pass
+
+
+async def test_the_loop_is_made_only_after_the_gate_passes():
+    passed = threading.Event()
+    made, make_loop = loop_recorder()
     app = AgentApp(make_loop, plan=one_phase_plan(), gate=passed.wait)
     async with app.run_test() as pilot:
         await pilot.pause()
@@ -121,12 +127,7 @@ async def test_slow_checks_get_a_notice_and_fast_ones_none(monkeypatch):
         HeadlessDriver, "notice", lambda _, line: notices.append(line), raising=False
     )
     answer = threading.Event()
-    made: list[object] = []
-
-    def make_loop(sink):
-        made.append(sink)
-        raise RuntimeError("enough: the loop was asked for")
-
+    made, make_loop = loop_recorder()
     slow = AgentApp(make_loop, plan=one_phase_plan(), gate=answer.wait)
     slow.checks_notice_after_s = 0  # the checks take longer than this
     async with slow.run_test() as pilot:
