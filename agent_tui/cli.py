@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from agent_tui import __version__
+from agent_tui.argtypes import given, positive_int
 from agent_tui.exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED
 
 SUBCOMMANDS = ("run", "demo", "profiles")
@@ -65,19 +66,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the coder loop on a project (the default command)",
         description="Run the coder loop on DIR's spec: in the app, or headless with --headless.",
     )
-    run.add_argument("--project", required=True, metavar="DIR", help="the project directory")
+    run.add_argument(
+        "--project", required=True, type=given, metavar="DIR", help="the project directory"
+    )
     run.add_argument(
         "--spec",
+        type=given,
         metavar="SPEC",
         help="spec directory path, or a number/name prefix under DIR/.auto-claude/specs/ "
         "(default: the only spec there); it holds spec.md or implementation_plan.json",
     )
     run.add_argument(
-        "--profile", metavar="NAME", help="auth profile to start with (default: active)"
+        "--profile", type=given, metavar="NAME", help="auth profile to start with (default: active)"
     )
-    run.add_argument("--model", metavar="M", help="model for every session (default: the CLI's)")
     run.add_argument(
-        "--max-iterations", type=_positive_int, metavar="N", help="stop after N coder sessions"
+        "--model", type=given, metavar="M", help="model for every session (default: the CLI's)"
+    )
+    run.add_argument(
+        "--max-iterations", type=positive_int, metavar="N", help="stop after N coder sessions"
     )
     _add_output_flags(run)
 
@@ -89,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--workdir",
+        type=given,
         metavar="DIR",
         help="where to put the sample project (kept): a new or empty directory, or one an "
         "earlier demo used (its sample project starts afresh)",
@@ -107,16 +114,6 @@ def _add_output_flags(parser: argparse.ArgumentParser) -> None:
         default="text",
         help="headless output: readable lines (default) or one JSON object per line",
     )
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def _with_default_command(argv: Sequence[str]) -> list[str]:

@@ -19,7 +19,7 @@ from agent_tui.exit_codes import EXIT_BAD_INPUT
 if TYPE_CHECKING:
     from agent_tui.auth.profiles import Profile, ProfileStore
 
-DEFAULT_DIR_LABEL = "(default ~/.claude)"
+DEFAULT_DIR_LABEL = "default ~/.claude"
 
 
 def run_profiles(

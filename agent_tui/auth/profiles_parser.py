@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 
+from agent_tui.argtypes import given
+
 _CONFIG_DIR_HELP = (
     "the account's Claude config dir, as used with CLAUDE_CONFIG_DIR=DIR claude. A leading "
     "~ is expanded and a relative path made absolute here, once; the stored string is then "
@@ -40,10 +42,11 @@ def add_profiles_parser(subparsers: argparse._SubParsersAction) -> argparse.Argu
         description="Add a profile. The config dir may not exist yet: log in later with "
         "`CLAUDE_CONFIG_DIR=DIR claude`.",
     )
-    add.add_argument("name", help="1-40 letters, digits, '.', '_' or '-'")
-    add.add_argument("--config-dir", metavar="DIR", help=_CONFIG_DIR_HELP)
+    add.add_argument("name", type=given, help="1-40 letters, digits, '.', '_' or '-'")
+    add.add_argument("--config-dir", type=given, metavar="DIR", help=_CONFIG_DIR_HELP)
     add.add_argument(
         "--token-env",
+        type=given,
         metavar="VAR",
         help="name of an environment variable holding this account's OAuth token "
         "(from `claude setup-token`) or API key; it is read at run time, never stored",
@@ -53,18 +56,18 @@ def add_profiles_parser(subparsers: argparse._SubParsersAction) -> argparse.Argu
         help="remove a profile",
         description="Forget a profile. Its config dir and keychain entry are left alone.",
     )
-    remove.add_argument("name")
+    remove.add_argument("name", type=given)
     use = actions.add_parser(
         "use",
         help="make a profile the active one",
         description="Make NAME the profile runs start with (--profile overrides it).",
     )
-    use.add_argument("name")
+    use.add_argument("name", type=given)
     show = actions.add_parser(
         "show",
         help="show where a profile's credential comes from",
         description="Print the keychain service and account, the credential's source, masked "
         "token and expiry, and each resolution step. Exits 2 when the profile is not usable.",
     )
-    show.add_argument("name")
+    show.add_argument("name", type=given)
     return profiles

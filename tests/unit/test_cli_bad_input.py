@@ -145,6 +145,39 @@ def test_bad_input_is_one_line_and_exit_2(
         held.release()
 
 
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["run", "--project", ""], "--project"),
+        (["run", "--project", "{proj}", "--spec", ""], "--spec"),
+        (["run", "--project", "{proj}", "--profile", " "], "--profile"),
+        (["run", "--project", "{proj}", "--model", ""], "--model"),
+        (["demo", "--workdir", ""], "--workdir"),
+        (["profiles", "add", "x", "--config-dir", ""], "--config-dir"),
+        (["profiles", "add", "x", "--token-env", ""], "--token-env"),
+        (["profiles", "use", ""], "name"),
+    ],
+)
+def test_an_empty_value_is_refused_not_taken_as_the_default(
+    tmp_path, capsys, monkeypatch, isolated_config, argv, option
+):
+    # `--project "$DIR"` with DIR unset ran the loop on the current directory; an empty
+    # --config-dir added a profile for the default login.
+    project = project_with(tmp_path, json.dumps(GOOD_PLAN))
+    monkeypatch.chdir(project)
+    before = snapshot(tmp_path)
+    with pytest.raises(SystemExit) as caught:
+        main([a.replace("{proj}", str(project)) for a in argv])
+    assert caught.value.code == 2
+    assert (
+        capsys.readouterr()
+        .err.splitlines()[-1]
+        .endswith(f"error: argument {option}: must not be empty")
+    )
+    assert snapshot(tmp_path) == before
+    assert not isolated_config.exists()
+
+
 def test_run_is_the_default_command(tmp_path, capsys):
     assert main(["--project", str(tmp_path / "nowhere"), "--headless"]) == 2
     assert "does not exist" in capsys.readouterr().err
