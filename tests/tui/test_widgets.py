@@ -281,6 +281,45 @@ async def test_lines_written_or_dropped_while_rewrapping_are_kept_in_order(monke
         assert unwrapped(log) == "".join(lines[15:]).replace(" ", "")
 
 
+async def test_only_the_newest_rewrap_is_used_when_the_width_comes_back(monkeypatch):
+    # Found in review: narrowed, widened with lines written, then narrowed to the first
+    # width again, the first rewrap was taken and left the lines written between unwrapped.
+    from agent_tui.tui.widgets import session_log
+
+    started = []
+
+    class HeldThread:
+        def __init__(self, target, name, daemon):
+            self.target = target
+
+        def start(self):
+            started.append(self.target)
+
+    monkeypatch.setattr(session_log, "Thread", HeldThread)
+    lines = numbered(12)
+    app = LogApp()
+    async with app.run_test(size=(100, 10)) as pilot:
+        log = app.query_one(SessionLog)
+        for line in lines[:6]:
+            log.add(line)
+        log.flush()
+        for count, size in enumerate(((40, 10), (70, 10)), start=1):
+            await pilot.resize_terminal(*size)
+            await wait_until(pilot, lambda n=count: len(started) == n, "a rewrap to start")
+        for line in lines[6:]:
+            log.add(line)
+        log.flush()
+        await pilot.resize_terminal(40, 10)
+        await wait_until(pilot, lambda: len(started) == 3, "the third rewrap to start")
+        for rewrap in started:
+            rewrap()
+        await wait_until(pilot, lambda: log.rewrapping is None, "the rewrap to land")
+        width = log.scrollable_content_region.width
+        assert log.wrap_width == width
+        assert all(len(strip.text.rstrip()) <= width for strip in log.lines)
+        assert unwrapped(log) == "".join(lines).replace(" ", "")
+
+
 async def test_the_subtask_detail_masks_tokens_shows_why_it_is_stuck_and_cuts_long_messages():
     from agent_tui.engine import events as ev
     from agent_tui.tui.screens.subtask_detail import MESSAGE_CHARS, SubtaskDetail

@@ -35,11 +35,11 @@ class SessionLog(ScrollView, can_focus=True):
     """
 
     class Rewrapped(Message):
-        """The kept lines, wrapped again at ``width`` (sent from the rewrap thread)."""
+        """The kept lines, wrapped again by rewrap ``serial`` (sent from its thread)."""
 
-        def __init__(self, width: int, first: int, wrapped: list[list[Strip]]) -> None:
+        def __init__(self, serial: int, first: int, wrapped: list[list[Strip]]) -> None:
             super().__init__()
-            self.width = width
+            self.serial = serial
             self.first = first
             self.wrapped = wrapped
 
@@ -65,6 +65,7 @@ class SessionLog(ScrollView, can_focus=True):
         """The width the newest lines were wrapped at."""
         self.rewrapping: int | None = None
         """The width the kept lines are being wrapped at again, if they are."""
+        self._rewraps = 0  # rewraps started: only the newest one's result is used
         self.follow = True
         self.scrolled_away = False
         self.lines_written = 0
@@ -140,26 +141,28 @@ class SessionLog(ScrollView, can_focus=True):
         self.refresh()
 
     def _rewrap(self, width: int) -> None:
-        """Wrap the kept lines at ``width`` in a thread; a newer width makes it give up."""
-        self.rewrapping = width
+        """Wrap the kept lines at ``width`` in a thread; a newer rewrap makes it give up.
+
+        Rewraps are told apart by number, not width: after A, B and A again, the first
+        A's lines would miss those written at B."""
+        self._rewraps += 1
+        self.rewrapping, serial = width, self._rewraps
         texts, first, wrap = list(self._texts), self._first, self._wrapper(width)
 
         def wrap_all() -> None:
             wrapped = []
             for line in texts:
-                if self.rewrapping != width:
+                if self._rewraps != serial:
                     return
                 wrapped.append(wrap(line))
-            self.post_message(self.Rewrapped(width, first, wrapped))
+            self.post_message(self.Rewrapped(serial, first, wrapped))
 
         Thread(target=wrap_all, name="log-rewrap", daemon=True).start()
 
     def on_session_log_rewrapped(self, message: Rewrapped) -> None:
-        if message.width != self.rewrapping:
+        if message.serial != self._rewraps or self.rewrapping is None:
             return
         self.rewrapping = None
-        if message.width != self.wrap_width:
-            return
         # Lines trimmed since the snapshot are gone; lines written since are already at width.
         wrapped = message.wrapped[self._first - message.first :]
         replaced = sum(self._counts[: len(wrapped)])
