@@ -133,7 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "profiles":
             from agent_tui.auth.commands import run_profiles
 
-            return run_profiles(args)
+            code = run_profiles(args)
+            sys.stdout.flush()  # a closed pipe shows here, not in Python's flush at exit
+            return code
         if args.command == "demo":
             return _demo(args)
         return _run(args)

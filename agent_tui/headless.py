@@ -88,13 +88,14 @@ async def run_headless(
     """Run the loop to its end, printing each event; SIGINT/SIGTERM stop it (exit 130).
 
     So does losing the output's reader (``| head``): the session is interrupted and recorded
-    as for a signal, rather than abandoned by an exception from ``write``.
+    as for a signal, rather than abandoned by an exception from ``write``.  A reader gone by
+    the last event, ``loop_finished``, stops nothing: the run has ended with its own code.
     """
     stream = out or sys.stdout
     reader_gone = False
 
     async def sink(event: ev.Event) -> None:
-        nonlocal reader_gone, interrupted
+        nonlocal reader_gone
         line = format_json(event) if events == "jsonl" else format_text(event)
         if line is None or reader_gone:
             return
@@ -102,15 +103,16 @@ async def run_headless(
             stream.write(line + "\n")
             stream.flush()
         except BrokenPipeError:
-            reader_gone = interrupted = True
+            reader_gone = True
             if stream is sys.stdout:
                 send_stdout_nowhere()
-            loop.stop()
+            if not isinstance(event, ev.LoopFinished):
+                interrupt()
 
     loop = make_loop(sink)
     interrupted = False
 
-    def on_signal() -> None:
+    def interrupt() -> None:
         nonlocal interrupted
         interrupted = True
         loop.stop()
@@ -119,13 +121,13 @@ async def run_headless(
     installed = []
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            running.add_signal_handler(signum, on_signal)
+            running.add_signal_handler(signum, interrupt)
             installed.append(signum)
     try:
         code = await loop.run()
     finally:
         for signum in installed:
             running.remove_signal_handler(signum)
-    if reader_gone:
+    if reader_gone and interrupted:
         print(f"agent-tui: {READER_GONE}: the run stopped, its session recorded", file=sys.stderr)
     return EXIT_INTERRUPTED if interrupted else code
