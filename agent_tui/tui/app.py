@@ -33,13 +33,14 @@ Gate = Callable[[], object]
 """Blocks until the start-up checks pass; raises their refusal (see ``AgentApp``)."""
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 FORCE_QUIT_AFTER_S = 20.0
+"""A stop that has not ended the loop by then (a CLI that will not die) exits anyway."""
+EXIT_WORKER_FAILED = 1
 CHECKS_NOTICE_AFTER_S = 1.5
+"""Checks still running by then say so in the shell (the first frame waits for them)."""
 CHECKS_WAITING = (
     "agent-tui: still checking the profile's credentials"
     " (is the keychain waiting to be unlocked?); ctrl+c quits"
 )
-"""A stop that has not ended the loop by then (a CLI that will not die) exits anyway."""
-EXIT_WORKER_FAILED = 1
 
 
 class AgentApp(App[int]):
