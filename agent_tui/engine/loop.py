@@ -140,6 +140,7 @@ class CoderLoop:
         self._pending_profile: tuple[str, str] | None = None
         self._session: AgentSession | None = None
         self._last_session = 0
+        self._interrupting: object = None  # the session ``interrupt`` asked to stop
         self._iterations = 0
         self._pause_requested = False
         self._paused = False
@@ -185,10 +186,16 @@ class CoderLoop:
         self._resume.set()
         self._wake.set()
 
+    @property
+    def interrupt_requested(self) -> bool:
+        """The running session has been asked to stop and is ending."""
+        return self._session is not None and self._interrupting is self._session
+
     def interrupt(self) -> None:
-        """Stop the running session now and pause."""
+        """Stop the running session now and pause (asking a session once is enough)."""
         self.pause()
-        if self._session is not None:
+        if self._session is not None and not self.interrupt_requested:
+            self._interrupting = self._session
             self._background(self._session.interrupt())
 
     def retry_now(self) -> None:

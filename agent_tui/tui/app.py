@@ -245,8 +245,15 @@ class AgentApp(App[int]):
         if action == "resume":
             return self.loop_running and paused
         if action == "interrupt":  # only while a session runs: otherwise there is nothing to stop
-            # Also while a pause waits for the session to end: it may be a long wait.
-            return self.loop_running and self.loop.session_running and not self.loop.paused
+            # Also while a pause waits for the session to end: it may be a long wait.  Not
+            # once the session has been asked to stop: it is ending.
+            loop = self.loop
+            return (
+                self.loop_running
+                and loop.session_running
+                and not loop.paused
+                and not loop.interrupt_requested
+            )
         if action == "retry_now":  # only during a backoff wait: otherwise there is nothing to skip
             return self.loop_running and self.loop.backing_off
         if action == "profiles":

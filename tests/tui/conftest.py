@@ -92,6 +92,8 @@ class ScriptedSessions:
         self.hold: set[str] = set()
         self.release = asyncio.Event()
         self.started: list[str] = []
+        self.interrupts = 0
+        self.interrupt_ends = True  # False: an interrupted session waits for ``release``
 
     def __call__(self, spec: SessionSpec, emit, clock):
         sessions = self
@@ -151,7 +153,9 @@ class ScriptedSessions:
                 )
 
             async def interrupt(self) -> None:
-                sessions.release.set()
+                sessions.interrupts += 1
+                if sessions.interrupt_ends:
+                    sessions.release.set()
 
         return Session()
 

@@ -389,6 +389,26 @@ async def test_i_still_interrupts_while_a_pause_waits_for_the_session_to_end(scr
         await wait_until(pilot, lambda: app.exit_code is not None, "the loop to stop")
 
 
+async def test_i_leaves_the_footer_once_the_session_is_asked_to_stop(scripted_app):
+    # Found in review: while an interrupted session ended, each further i asked it again
+    # (each with its own five-second wait) and said so again.
+    harness = scripted_app(hold={"1.1"})
+    harness.sessions.interrupt_ends = False  # the CLI takes its time to stop
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "1.1" in harness.sessions.started, "session 1")
+        await pilot.press("i")
+        await wait_until(pilot, lambda: harness.sessions.interrupts == 1, "the interrupt")
+        assert app.loop.session_running and "i" not in footer_keys(app)
+        await pilot.press("i")
+        await pilot.pause()
+        assert harness.sessions.interrupts == 1
+        harness.sessions.release.set()
+        await wait_until(pilot, lambda: app.loop.paused, "the pause")
+        await pilot.press("q")
+        await wait_until(pilot, lambda: app.exit_code is not None, "the loop to stop")
+
+
 def detail_text(app) -> str:
     from agent_tui.tui.screens.subtask_detail import SubtaskDetail
 
