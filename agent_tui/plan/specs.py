@@ -19,11 +19,15 @@ def find_spec_dir(project_dir: Path, spec: str | None) -> Path:
     must not turn ``/etc`` into a spec.
     """
     found = _find(project_dir, spec)
-    if not any((found / name).is_file() for name in SPEC_FILES):
+    if not _is_spec(found):
         raise PlanError(
             f"{found} is not a spec directory: it has neither spec.md nor implementation_plan.json"
         )
     return found
+
+
+def _is_spec(directory: Path) -> bool:
+    return any((directory / name).is_file() for name in SPEC_FILES)
 
 
 def _find(project_dir: Path, spec: str | None) -> Path:
@@ -33,9 +37,12 @@ def _find(project_dir: Path, spec: str | None) -> Path:
         for candidate in (as_path, project_dir / as_path):
             if candidate.is_dir() and (candidate.is_absolute() or "/" in spec):
                 return candidate.resolve()
-    available = (
+    folders = (
         sorted(p.name for p in specs_root.iterdir() if p.is_dir()) if specs_root.is_dir() else []
     )
+    # A folder with neither file (one just made, say) neither is the only spec nor makes a
+    # prefix ambiguous; named alone, it is found, and then refused with the reason.
+    available = [name for name in folders if _is_spec(specs_root / name)]
     if not spec:
         if len(available) == 1:
             return (specs_root / available[0]).resolve()
@@ -44,14 +51,18 @@ def _find(project_dir: Path, spec: str | None) -> Path:
         raise PlanError(
             f"{len(available)} specs in {specs_root} ({', '.join(available)}): pick one with --spec"
         )
-    matches = [name for name in available if name == spec or name.startswith(spec)]
-    if not matches and spec.isdigit():
-        matches = [
-            name for name in available if name.split("-", 1)[0].lstrip("0") == spec.lstrip("0")
-        ]
+    matches = _matching(available, spec) or _matching(folders, spec)
     if len(matches) == 1:
         return (specs_root / matches[0]).resolve()
     if not matches:
         listing = ", ".join(available) or "none"
         raise PlanError(f"spec {spec!r} not found under {specs_root} (available: {listing})")
     raise PlanError(f"spec {spec!r} is ambiguous: {', '.join(matches)}")
+
+
+def _matching(names: list[str], spec: str) -> list[str]:
+    """Names equal to or starting with ``spec``; else, for a number, those it numbers."""
+    matches = [name for name in names if name == spec or name.startswith(spec)]
+    if not matches and spec.isdigit():
+        matches = [name for name in names if name.split("-", 1)[0].lstrip("0") == spec.lstrip("0")]
+    return matches

@@ -66,4 +66,12 @@ def test_a_directory_with_neither_spec_nor_plan_is_not_a_spec(project, tmp_path)
     for spec in (str(bare), "020"):
         with pytest.raises(PlanError, match="is not a spec directory: it has neither spec"):
             find_spec_dir(project, spec)
-    assert list(bare.iterdir()) == []
+
+
+def test_a_folder_with_neither_file_is_not_counted_among_the_specs(tmp_path):
+    # Found in review: a folder just made beside the one spec stopped it being the default,
+    # and made a prefix they shared ambiguous.
+    spec_dir(tmp_path / ".auto-claude" / "specs" / "001-login")
+    (tmp_path / ".auto-claude" / "specs" / "002-wip").mkdir()
+    assert find_spec_dir(tmp_path, None).name == "001-login"
+    assert find_spec_dir(tmp_path, "0").name == "001-login"
