@@ -25,7 +25,6 @@ DEMO_MODEL = "claude-sonnet-4-5"
 DEMO_PROFILES = ("demo-a", "demo-b")
 DEMO_MARKER = ".agent-tui-demo"
 """In a ``--workdir`` the demo has set up: only then may it replace what it made there."""
-DEMO_ENTRIES = ("greeter", "profiles", "home")
 
 
 class DemoWorkspaceError(Exception):
@@ -55,8 +54,9 @@ def _copy_tree(source: resources.abc.Traversable, target: Path) -> None:
 def create_workspace(root: Path | None = None) -> DemoWorkspace:
     """Lay out a fresh sample project and two demo profiles under ``root`` (a temp dir if None).
 
-    A ``root`` an earlier demo set up is reused: its sample project starts afresh.  Anything
-    else of the same names there is the user's, and is left alone (``DemoWorkspaceError``).
+    A ``root`` an earlier demo set up is reused: its sample project starts afresh.  Any other
+    directory must be new or empty: what is in it is the user's, and is left alone
+    (``DemoWorkspaceError``).
     """
     owns_root = root is None
     where = tempfile.gettempdir() if root is None else root
@@ -80,13 +80,15 @@ def _claim(root: Path) -> None:
     marker = root / DEMO_MARKER
     if marker.exists():
         return
-    for name in DEMO_ENTRIES:
-        if (root / name).exists() or (root / name).is_symlink():
-            raise DemoWorkspaceError(
-                f"{root / name} exists and no earlier demo made it: "
-                "give --workdir an empty or new directory"
-            )
-    marker.write_text("made by agent-tui demo, which replaces greeter/ and profiles/ here\n")
+    if any(root.iterdir()):
+        raise DemoWorkspaceError(
+            f"{root} is not empty and no earlier demo used it: "
+            "give --workdir an empty or new directory"
+        )
+    marker.write_text(
+        "made by agent-tui demo: each run lays out greeter/ and profiles/ here afresh "
+        "(home/ is the CLI's, kept)\n"
+    )
 
 
 def _lay_out(root: Path, owns_root: bool) -> DemoWorkspace:

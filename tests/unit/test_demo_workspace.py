@@ -25,15 +25,24 @@ def test_a_workdir_an_earlier_demo_made_starts_afresh(tmp_path):
     assert (second.spec_dir / "implementation_plan.json").is_file()
 
 
-@pytest.mark.parametrize("name", ["greeter", "profiles", "home"])
-def test_a_workdir_holding_the_users_own_files_of_those_names_is_left_alone(tmp_path, name):
-    # Found trying --workdir: an existing greeter/ was deleted without a word.
-    (tmp_path / name).mkdir()
-    (tmp_path / name / "work.py").write_text("the user's own work")
+@pytest.mark.parametrize("name", ["greeter", "profiles", "home", "notes.txt"])
+def test_a_workdir_holding_the_users_own_files_is_left_alone(tmp_path, name):
+    # Found trying --workdir: an existing greeter/ was deleted without a word; and a
+    # directory with anything else in it (--workdir ~, say) got the demo's files mixed in.
+    if "." in name:
+        (tmp_path / name).write_text("the user's own notes")
+    else:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "work.py").write_text("the user's own work")
     before = snapshot(tmp_path)
-    with pytest.raises(DemoWorkspaceError, match=f"{name} exists and no earlier demo made it"):
+    with pytest.raises(DemoWorkspaceError, match="is not empty and no earlier demo used it"):
         create_workspace(tmp_path)
     assert snapshot(tmp_path) == before
+
+
+def test_an_empty_existing_workdir_is_used(tmp_path):
+    workspace = create_workspace(tmp_path)
+    assert workspace.project_dir == tmp_path.resolve() / "greeter"
 
 
 def test_the_command_refuses_an_unusable_workdir_in_one_line(tmp_path, capsys):
@@ -42,7 +51,7 @@ def test_the_command_refuses_an_unusable_workdir_in_one_line(tmp_path, capsys):
     cases = {
         str(tmp_path / "a-file"): "is not a directory",
         str(tmp_path / "a-file" / "below"): "cannot set up the demo in",
-        str(tmp_path): "exists and no earlier demo made it",
+        str(tmp_path): "is not empty and no earlier demo used it",
     }
     for workdir, expected in cases.items():
         assert main(["demo", "--headless", "--workdir", workdir]) == 2
