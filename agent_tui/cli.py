@@ -124,8 +124,11 @@ def _with_default_command(argv: Sequence[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(_with_default_command(sys.argv[1:] if argv is None else argv))
+    try:
+        parser = build_parser()
+        args = parser.parse_args(_with_default_command(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
     if args.command is None:
         parser.print_help()
         return EXIT_BAD_INPUT

@@ -178,6 +178,39 @@ def test_an_empty_value_is_refused_not_taken_as_the_default(
     assert not isolated_config.exists()
 
 
+def test_ctrl_c_while_the_command_loads_exits_130_without_a_traceback():
+    # Found by sending SIGINT 40 ms after start: the parser's imports were outside main's
+    # handler, and the command's own imports outside any.  Here the interrupt lands on the
+    # first import of argparse, before anything of the command has loaded.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'argparse':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.modules.pop('argparse', None)\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        "from agent_tui.entry import main\n"
+        "sys.exit(main())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (done.returncode, done.stderr) == (130, "")
+
+
+def test_ctrl_c_while_the_parser_is_built_exits_130(monkeypatch, capsys):
+    from agent_tui import cli
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    assert main(["demo"]) == 130
+    assert capsys.readouterr().err == ""
+
+
 def test_run_is_the_default_command(tmp_path, capsys):
     assert main(["--project", str(tmp_path / "nowhere"), "--headless"]) == 2
     assert "does not exist" in capsys.readouterr().err
