@@ -202,8 +202,13 @@ class CoderLoop:
         self._retry_now = True
         self._wake.set()
 
+    @property
+    def next_profile(self) -> str:
+        """The profile the next session will use: a switch asked for, or the current one."""
+        return self._pending_profile[0] if self._pending_profile else self.profile_name
+
     def switch_profile(self, name: str, reason: str = "user") -> None:
-        """Use profile ``name`` from the next session on."""
+        """Use profile ``name`` from the next session on (the current one: cancel a switch)."""
         self.profiles.get(name)
         self._pending_profile = (name, reason)
         self._wake.set()

@@ -293,12 +293,20 @@ class AgentApp(App[int]):
         profiles = [loop.profiles.get(name) for name in loop.profiles.names()]
 
         def chosen(name: str | None) -> None:
-            if name and name != loop.profile_name:
-                loop.switch_profile(name)
+            if not name or name == loop.next_profile:
+                return
+            loop.switch_profile(name)
+            if name == loop.profile_name:
+                self.notify(f"Staying on profile {name}: switch cancelled.", title="Profiles")
+            else:
                 self.notify(f"Profile {name} applies from the next session.", title="Profiles")
+            self.main_screen.status.next_profile = loop.next_profile
 
         self.push_screen(
-            ProfilePicker(profiles, loop.profile_name, loop.profile_resolution), chosen
+            ProfilePicker(
+                profiles, loop.profile_name, loop.profile_resolution, next_up=loop.next_profile
+            ),
+            chosen,
         )
 
     def action_toggle_follow(self) -> None:

@@ -274,6 +274,35 @@ async def test_a_canary_token_never_reaches_the_screen(tmp_path):
     assert "9abc" in screenshots[1]  # the picker shows the masked token
 
 
+async def test_a_switch_waiting_for_the_next_session_shows_and_can_be_taken_back(scripted_app):
+    # Found in tmux: after a switch the status line named the old profile alone, and
+    # choosing the old profile again changed nothing: the switch still happened.
+    harness = scripted_app(hold={"1.1"})
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "1.1" in harness.sessions.started, "session 1")
+        status = app.main_screen.status
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, ProfilePicker), "the picker")
+        await pilot.press("down", "enter")
+        await wait_until(pilot, lambda: app.screen is app.main_screen, "the picker to close")
+        assert status.render().plain.startswith("demo-a → demo-b │")
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, ProfilePicker), "the picker")
+        picker_text = [str(o.prompt) for o in app.screen.query_one("OptionList").options]
+        assert picker_text[0].startswith("● demo-a") and picker_text[1].startswith("→ demo-b")
+        assert app.screen.query_one("OptionList").highlighted == 1
+        await pilot.press("up", "enter")
+        await wait_until(pilot, lambda: app.screen is app.main_screen, "the picker to close")
+        assert status.render().plain.startswith("demo-a │")
+        assert any("switch cancelled" in str(n.message) for n in app._notifications)
+        harness.sessions.release.set()
+        await wait_until(pilot, lambda: "1.2" in harness.sessions.started, "session 2")
+        assert harness.of(ev.ProfileSwitched) == []
+        await wait_until(pilot, lambda: app.exit_code == 0, "the run to complete")
+        assert {e.profile for e in harness.of(ev.SessionStarted)} == {"demo-a"}
+
+
 def _picker(app):
     from agent_tui.tui.screens.profile_picker import ProfilePicker
 

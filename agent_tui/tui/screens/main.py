@@ -190,7 +190,7 @@ class MainScreen(Screen[None]):
                 log.add(Text(f"  ⚠ subtask {event.id} is stuck: {event.reason}", style="bold red"))
                 self.app.notify(f"Subtask {event.id} is stuck: {event.reason}", severity="error")
             case ev.ProfileSwitched():
-                self.status.profile = event.to
+                self.status.profile, self.status.next_profile = event.to, ""
                 log.add(
                     Text(f"  ⇄ profile {event.from_} → {event.to} ({event.reason})", style="cyan")
                 )

@@ -33,10 +33,13 @@ class ProfilePicker(ModalScreen[str | None]):
         profiles: list[Profile],
         current: str,
         resolver: Callable[[Profile], Resolution],
+        next_up: str | None = None,
     ) -> None:
         super().__init__()
         self.profiles = profiles
         self.current = current
+        self.next_up = next_up or current
+        """The profile a switch already asked for will bring in (the current one if none)."""
         self.resolver = resolver
 
     def compose(self) -> ComposeResult:
@@ -51,14 +54,15 @@ class ProfilePicker(ModalScreen[str | None]):
                 ]
             yield OptionList(*options, id="picker-list")
             yield Label(
-                "Enter: switch (applies from the next session)   Esc: close", id="picker-help"
+                "● in use   → next session   Enter: switch (from the next session)   Esc: close",
+                id="picker-help",
             )
 
     def on_mount(self) -> None:
         names = [p.name for p in self.profiles]
         option_list = self.query_one(OptionList)
-        if self.current in names:
-            option_list.highlighted = names.index(self.current)
+        if self.next_up in names:
+            option_list.highlighted = names.index(self.next_up)
         option_list.focus()
 
     def _option(self, profile: Profile) -> Option:
@@ -68,7 +72,10 @@ class ProfilePicker(ModalScreen[str | None]):
             status = Text(f"✔ {credential.source} {credential.masked}", style="green")
         else:
             status = Text(f"✘ {resolution.problem or 'no credentials'}", style="red")
-        mark = "● " if profile.name == self.current else "  "
+        if profile.name == self.current:
+            mark = "● "
+        else:
+            mark = "→ " if profile.name == self.next_up else "  "
         label = Text.assemble((mark, "bold cyan"), (f"{profile.name:<14}", "bold"), " ", status)
         return Option(label, id=profile.name)
 

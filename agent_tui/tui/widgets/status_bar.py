@@ -25,6 +25,8 @@ def _tokens(count: int) -> str:
 
 class StatusBar(Static):
     profile: reactive[str] = reactive("-")
+    next_profile: reactive[str] = reactive("")
+    """A profile switched to in the app that the next session brings in."""
     model: reactive[str] = reactive("default")
     session: reactive[int] = reactive(0)
     subtask: reactive[str] = reactive("-")
@@ -43,7 +45,7 @@ class StatusBar(Static):
         if self.detail:
             state.append(f" {self.detail}", style=state_style)
         fields: list[tuple[str, Text]] = [
-            ("profile", Text(self.profile, style="bold cyan")),
+            ("profile", self._profile()),
             ("model", Text(self.model)),
             (
                 "session",
@@ -65,6 +67,12 @@ class StatusBar(Static):
         if width:
             text.truncate(width, overflow="ellipsis")
         return text
+
+    def _profile(self) -> Text:
+        profile = Text(self.profile, style="bold cyan")
+        if self.next_profile and self.next_profile != self.profile:
+            profile.append(f" → {self.next_profile}", style="cyan")
+        return profile
 
 
 DROP_ORDER = ("tokens", "model", "cost", "session")
