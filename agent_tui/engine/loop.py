@@ -457,6 +457,7 @@ class CoderLoop:
         await self._pause_gate(reason)
 
     async def _mark_stuck(self, subtask_id: str, reason: str) -> None:
+        self.retry.reset()  # the errors in a row were this subtask's: the next starts afresh
         await asyncio.to_thread(self.history.mark_stuck, subtask_id, reason)
         await self._set_status(subtask_id, "failed")
         await self._emit(

@@ -295,6 +295,26 @@ async def test_incomplete_sessions_make_a_subtask_stuck_and_the_loop_moves_on(
     assert max(tries) == 3 + interrupted_before
 
 
+async def test_errors_that_made_one_subtask_stuck_do_not_count_against_the_next(setup):
+    # Found in an audit: the count of other errors in a row was not reset when 1.1 was given
+    # up, so 1.2's first error made it stuck too ("other error 4 times in a row").
+    crashed = SessionOutcome(outcome="error", error_kind=ErrorKind.OTHER, message="CLI exited 1")
+    tries: dict[str, int] = {}
+
+    def always_fails_1_1_and_fails_1_2_once(spec, n):
+        tries[spec.subtask_id] = tries.get(spec.subtask_id, 0) + 1
+        if spec.subtask_id == "1.1" or tries[spec.subtask_id] == 1:
+            return crashed
+        return ScriptedSessions.complete(sessions, spec, n)
+
+    loop, sessions = setup(always_fails_1_1_and_fails_1_2_once)
+    assert await loop.run() == 3
+    assert [s.subtask_id for s in sessions.specs] == ["1.1"] * 3 + ["1.2"] * 2
+    assert [s.id for s in of(setup.events, ev.SubtaskStuck)] == ["1.1"]
+    statuses = [e.status for e in of(setup.events, ev.SubtaskStatus) if e.id == "1.2"]
+    assert statuses[-1] == "completed"
+
+
 async def test_max_iterations_stops_short(setup):
     loop, _sessions = setup(max_iterations=1)
     assert await loop.run() == 3
