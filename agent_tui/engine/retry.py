@@ -2,7 +2,8 @@
 
 Tool-use concurrency 400s back off 2, 4, 8, 16, 32 s, at most 5 retries in a row; the next
 one gives up (the subtask is then stuck).  Any success or any other error resets all retry
-state, including the planner's retry context (upstream forgot that one).
+state, including the planner's retry context (upstream forgot that one); a concurrency error
+keeps that context, which the retried planner needs.
 """
 
 from __future__ import annotations
@@ -72,9 +73,11 @@ class RetryTracker:
         now = self.clock.now()
         policy = self.policy
         if kind == ErrorKind.TOOL_CONCURRENCY:
-            count = self._concurrency_errors + 1
+            # Its own kind in a row: the other errors' count goes, the planner's retry context
+            # stays (the retried planner still needs to hear what was wrong with its plan).
+            count, planning_errors = self._concurrency_errors + 1, self.planning_errors
             self.reset()
-            self._concurrency_errors = count
+            self._concurrency_errors, self.planning_errors = count, planning_errors
             self._guidance_due = True
             if count > policy.max_retries:
                 reason = f"tool-use concurrency error {count} times in a row"

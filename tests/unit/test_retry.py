@@ -60,6 +60,18 @@ def test_another_error_resets_everything_including_the_planning_context():
     assert retry.on_error(TC).delay_s == 2
 
 
+def test_a_concurrency_error_keeps_the_planning_context():
+    # Found in an audit: a planner retried after a bad plan, cut short by a 400, was retried
+    # again without being told what was wrong with its plan.
+    retry = tracker()
+    retry.note_planning_errors(["plan.json: phase 1 has no subtasks"])
+    retry.on_error(ErrorKind.OTHER)
+    retry.note_planning_errors(["plan.json: phase 1 has no subtasks"])
+    assert retry.on_error(TC).delay_s == 2
+    assert retry.planning_errors == ["plan.json: phase 1 has no subtasks"]
+    assert retry.on_error(ErrorKind.OTHER).retry == 1  # the other errors' count started over
+
+
 def test_other_errors_give_up_after_the_third_in_a_row():
     retry = tracker()
     decisions = [retry.on_error(ErrorKind.RATE_LIMIT) for _ in range(3)]
