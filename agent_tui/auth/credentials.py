@@ -49,6 +49,8 @@ class Credential:
     """The env var name, ``service/account``, or the file path."""
     expires_at: datetime | None = None
     subscription: str | None = None
+    expired: bool = False
+    """Past ``expires_at`` but refreshable: a file the CLI reads, with a refresh token."""
 
     @property
     def masked(self) -> str:
@@ -134,7 +136,9 @@ def _parse_oauth(
     if not token.isascii() or any(char.isspace() for char in token):
         raise _Unusable(f"{where} has an unreadable accessToken: {hint}", "malformed")
     expires_at = _expiry(oauth.get("expiresAt"), where, hint)
-    if expires_at is not None and expires_at <= now:
+    expired = expires_at is not None and expires_at <= now
+    if expired and not (source == "file" and _has_refresh_token(oauth)):
+        # A keychain or env token is handed to the CLI as it is, and it cannot refresh that.
         moment = format_time(expires_at)
         raise _Unusable(f"the token in {where} expired {moment}: {hint}", f"expired {moment}")
     subscription = oauth.get("subscriptionType")
@@ -144,7 +148,13 @@ def _parse_oauth(
         location,
         expires_at=expires_at,
         subscription=subscription if isinstance(subscription, str) else None,
+        expired=expired,
     )
+
+
+def _has_refresh_token(oauth: dict) -> bool:
+    refresh = oauth.get("refreshToken")
+    return isinstance(refresh, str) and bool(refresh.strip())
 
 
 def _expiry(raw: object, where: str, hint: str) -> datetime | None:
@@ -162,6 +172,8 @@ def _expiry(raw: object, where: str, hint: str) -> datetime | None:
 def _found(credential: Credential) -> str:
     if credential.expires_at is None:
         return "found"
+    if credential.expired:
+        return f"found, expired {format_time(credential.expires_at)} (the CLI refreshes it)"
     return f"found, expires {format_time(credential.expires_at)}"
 
 
@@ -253,7 +265,17 @@ def _adopt(
         return result
     result.credential = credential
     result.steps.append(f"{where}: {_found(credential)}")
-    expiry = f", expires {format_time(credential.expires_at)}" if credential.expires_at else ""
+    expiry = ""
+    if credential.expires_at is not None:
+        moment = format_time(credential.expires_at)
+        expiry = f", expired {moment}, to refresh" if credential.expired else f", expires {moment}"
+    if credential.expired:
+        # Claude Code refreshes an expired file token with its refresh token when it starts
+        # (over the network); refusing it here would make the user run claude first.
+        result.notices.append(
+            f"the token in {label} expired {format_time(credential.expires_at)}; the CLI "
+            f"refreshes it when a session starts (if that fails: {hint})"
+        )
     result.summary = f"{source}{expiry}"
     return result
 

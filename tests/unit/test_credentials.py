@@ -165,7 +165,7 @@ NO_TOKEN = "{path} is not a Claude credential (no claudeAiOauth.accessToken): "
 @pytest.mark.parametrize(
     ("content", "message", "summary"),
     [
-        (payload(FILE_TOKEN, EARLIER), EXPIRED, "expired 2026-11-01 10:00 UTC"),
+        (payload(FILE_TOKEN, EARLIER, refreshToken=None), EXPIRED, "expired 2026-11-01 10:00 UTC"),
         ("enc:AAAAbase64AAAA", ENCRYPTED, "encrypted"),
         (payload("enc:QUJDRA=="), "the token in {path} is encrypted", "encrypted"),
         ("{not json", NOT_JSON, "malformed"),
@@ -198,6 +198,26 @@ def test_a_file_that_is_not_utf8_is_malformed_not_a_crash(work, env):
     assert not result.usable and result.summary == "malformed"
 
 
+def test_an_expired_file_with_a_refresh_token_is_left_for_the_cli_to_refresh(work, env):
+    # Found in an audit against the CLI reference: Claude Code refreshes an expired file
+    # token when it starts, but the run was refused, so the user had to run claude first.
+    path = write_file(work.config_dir, payload(FILE_TOKEN, EARLIER))
+    result = resolve(work, environ=env, now=NOW)
+    assert result.usable and result.credential.expired
+    assert result.summary == "file, expired 2026-11-01 10:00 UTC, to refresh"
+    assert (
+        result.steps[-1]
+        == f"file {path}: found, expired 2026-11-01 10:00 UTC (the CLI refreshes it)"
+    )
+    assert any(
+        notice.startswith(f"the token in {path} expired 2026-11-01 10:00 UTC; the CLI refreshes")
+        and f"`CLAUDE_CONFIG_DIR={work.config_dir} claude`" in notice
+        for notice in result.notices
+    )
+    # The CLI reads the file itself (it could not refresh a token passed in the environment).
+    assert session_env(work, result, env) == {"CLAUDE_CONFIG_DIR": work.config_dir}
+
+
 def test_an_expired_keychain_entry_is_reported_not_skipped(work, env, memory_keyring):
     service = service_name(work.config_dir)
     memory_keyring.set_password(service, "alice", payload(KEYCHAIN_TOKEN, EARLIER))
@@ -217,7 +237,7 @@ def test_a_token_without_expiry_is_usable(work, env):
 
 
 def test_expiry_is_compared_with_the_injected_clock(work, env):
-    write_file(work.config_dir, payload(expires=NOW + timedelta(minutes=1)))
+    write_file(work.config_dir, payload(expires=NOW + timedelta(minutes=1), refreshToken=None))
     assert resolve(work, environ=env, now=NOW).usable
     assert not resolve(work, environ=env, now=NOW + timedelta(minutes=2)).usable
 

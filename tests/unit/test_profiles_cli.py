@@ -215,7 +215,9 @@ def test_show_prints_service_account_source_masked_token_expiry_and_steps(logged
 
 
 def test_show_of_an_unusable_profile_says_what_to_run_and_exits_2(logged_in):
-    (logged_in / ".credentials.json").write_text(credentials(expires=timedelta(days=-1)))
+    expired = json.loads(credentials(expires=timedelta(days=-1)))
+    del expired["claudeAiOauth"]["refreshToken"]  # nothing the CLI could refresh it with
+    (logged_in / ".credentials.json").write_text(json.dumps(expired))
     run("add", "work", "--config-dir", str(logged_in))
     code, out, _ = run("show", "work")
     assert code == 2
