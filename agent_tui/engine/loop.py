@@ -348,7 +348,7 @@ class CoderLoop:
             return False
         decision = self.retry.on_error(kind)
         if decision.give_up:
-            if kind in (ErrorKind.RATE_LIMIT, ErrorKind.OVERLOADED):
+            if kind == ErrorKind.OVERLOADED:
                 await self._problem(f"{decision.reason} on profile {self.profile_name!r}")
                 return False
             return True
@@ -422,7 +422,7 @@ class CoderLoop:
                     EXIT_STOPPED_SHORT,
                     f"subtask {subtask.id} is stuck: {decision.reason}",
                 )
-            if kind in (ErrorKind.RATE_LIMIT, ErrorKind.OVERLOADED):
+            if kind == ErrorKind.OVERLOADED:
                 return await self._problem(f"{decision.reason} on profile {self.profile_name!r}")
             await self._mark_stuck(subtask.id, decision.reason)
             return None
@@ -445,6 +445,11 @@ class CoderLoop:
             await self._problem(
                 f"authentication failed on profile {self.profile_name!r}: {outcome.message}"
             )
+            return True
+        if kind == ErrorKind.RATE_LIMIT:
+            # The CLI has already retried its 429s: more sessions now would only spend tries.
+            reason = f": {outcome.message}" if outcome.message else ""
+            await self._problem(f"rate limited on profile {self.profile_name!r}{reason}")
             return True
         return False
 

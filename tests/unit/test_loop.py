@@ -257,6 +257,19 @@ async def test_rate_limit_auto_switches_to_the_next_usable_profile(setup):
     assert of(setup.events, ev.ProfileSwitched)[0].reason == "rate_limit"
 
 
+async def test_a_rate_limit_without_auto_switch_stops_at_once_with_the_reason(setup):
+    # Found in an audit: it went through the short retries of other errors first (two more
+    # sessions, each rate limited again), though the CLI had already retried its 429s.
+    limited = SessionOutcome(
+        outcome="error", error_kind=ErrorKind.RATE_LIMIT, message="usage limit reached"
+    )
+    loop, sessions = setup(lambda spec, n: limited, pause_on_problem=False)
+    assert await loop.run() == 3
+    assert len(sessions.specs) == 1 and of(setup.events, ev.BackoffStarted) == []
+    finished = of(setup.events, ev.LoopFinished)[0]
+    assert finished.message == "rate limited on profile 'a': usage limit reached"
+
+
 async def test_stop_interrupts_the_session_and_exits_130(setup):
     loop, sessions = setup(lambda spec, n: SessionOutcome(outcome="interrupted"))
     sessions.gate = asyncio.Event()
