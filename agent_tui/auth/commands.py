@@ -48,7 +48,7 @@ def run_profiles(
             store.save()
             _say(out, f"active profile: {args.name}")
             return 0
-        return _show(store, args.name, out)
+        return _show(store, args.name, out, err)
     except ConfigError as exc:
         _say(err, f"agent-tui: {exc}")
         return EXIT_BAD_INPUT
@@ -131,7 +131,7 @@ def _slash_variant_hint(config_dir: str, account: str) -> str | None:
     )
 
 
-def _show(store: ProfileStore, name: str, out: TextIO) -> int:
+def _show(store: ProfileStore, name: str, out: TextIO, err: TextIO) -> int:
     profile = store.get(name)
     resolution = resolve(profile)
     active = store.active_profile()
@@ -144,7 +144,10 @@ def _show(store: ProfileStore, name: str, out: TextIO) -> int:
         _say(out, "notices:")
         for notice in resolution.notices:
             _say(out, f"  - {notice}")
-    return 0 if resolution.usable else EXIT_BAD_INPUT
+    if resolution.usable:
+        return 0
+    _say(err, f"agent-tui: profile {profile.name!r} is not usable: {resolution.problem}")
+    return EXIT_BAD_INPUT
 
 
 def _show_fields(

@@ -219,11 +219,14 @@ def test_show_of_an_unusable_profile_says_what_to_run_and_exits_2(logged_in):
     del expired["claudeAiOauth"]["refreshToken"]  # nothing the CLI could refresh it with
     (logged_in / ".credentials.json").write_text(json.dumps(expired))
     run("add", "work", "--config-dir", str(logged_in))
-    code, out, _ = run("show", "work")
+    code, out, err = run("show", "work")
     assert code == 2
     status = next(line for line in out.splitlines() if line.startswith("status:"))
     assert "not usable: the token in" in status and "expired" in status
     assert f"`CLAUDE_CONFIG_DIR={logged_in} claude` and log in" in status
+    # Exit 2 comes with its one line on stderr, as for all bad input or config.
+    assert err.startswith("agent-tui: profile 'work' is not usable: the token in")
+    assert err.count("\n") == 1
 
 
 def test_help_says_the_config_dir_is_expanded_once_then_verbatim(capsys):
