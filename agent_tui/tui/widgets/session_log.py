@@ -43,17 +43,6 @@ class SessionLog(ScrollView, can_focus=True):
             self.first = first
             self.wrapped = wrapped
 
-    DEFAULT_CSS = """
-    SessionLog {
-        background: $surface;
-        color: $foreground;
-        overflow-y: scroll;
-        &:focus {
-            background-tint: $foreground 5%;
-        }
-    }
-    """
-
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.lines: list[Strip] = []
