@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 
+from agent_tui.tui.resources import styles_path
 from agent_tui.tui.widgets.key_footer import KeyFooter
 from agent_tui.tui.widgets.session_log import SessionLog
 from agent_tui.tui.widgets.status_bar import StatusBar
@@ -153,8 +156,13 @@ async def test_a_narrow_status_line_keeps_the_loop_state(width, shown, dropped):
 
 
 class LogApp(App[None]):
+    """The log alone, styled as in the app (its scrollbar always shown, so the width it
+    wraps at does not change when the lines come to fill the pane)."""
+
+    CSS_PATH = styles_path("app.tcss")
+
     def compose(self) -> ComposeResult:
-        yield SessionLog()
+        yield SessionLog(id="log")
 
 
 async def test_the_log_wraps_long_lines_to_a_narrow_pane_and_loses_nothing():
@@ -197,6 +205,13 @@ def numbered(count: int) -> list[str]:
     return [f"{n:03} the agent reads greeter/core.py and writes tests for it" for n in range(count)]
 
 
+def write(log: SessionLog, lines: list[str]) -> None:
+    """Queue ``lines`` and write them at once, as the log's timer would."""
+    for line in lines:
+        log.add(line)
+    log.flush()
+
+
 def unwrapped(log: SessionLog) -> str:
     return "".join(strip.text for strip in log.lines).replace(" ", "")
 
@@ -207,9 +222,7 @@ async def test_a_narrower_pane_wraps_the_kept_lines_again_and_loses_nothing():
     app = LogApp()
     async with app.run_test(size=(80, 10)) as pilot:
         log = app.query_one(SessionLog)
-        for line in lines:
-            log.add(line)
-        log.flush()
+        write(log, lines)
         assert len(log.lines) == 30
         await pilot.resize_terminal(40, 10)
         await wait_until(pilot, lambda: log.wrap_width < 60, "the new width to be seen")
@@ -227,9 +240,7 @@ async def test_a_reader_scrolled_up_keeps_their_line_at_the_top_when_the_pane_na
     app = LogApp()
     async with app.run_test(size=(80, 10)) as pilot:
         log = app.query_one(SessionLog)
-        for line in numbered(40):
-            log.add(line)
-        log.flush()
+        write(log, numbered(40))
         await pilot.pause()
         log.scroll_to(y=12, animate=False, immediate=True)
         await pilot.pause()
@@ -242,22 +253,31 @@ async def test_a_reader_scrolled_up_keeps_their_line_at_the_top_when_the_pane_na
         assert log.render_line(0).text.startswith("012") and log.scrolled_away
 
 
-async def test_lines_written_or_dropped_while_rewrapping_are_kept_in_order(monkeypatch):
+@pytest.fixture
+def held_rewraps(monkeypatch) -> list[Callable[[], None]]:
+    """The log's rewrap threads, held: each runs when the test calls it, on its own thread."""
     from agent_tui.tui.widgets import session_log
 
-    started = []
+    started: list[Callable[[], None]] = []
 
     class HeldThread:
-        """Runs the rewrap only when the test says so, on the test's own thread."""
-
         def __init__(self, target, name, daemon):
             self.target = target
 
         def start(self):
             started.append(self.target)
 
-    monkeypatch.setattr(session_log, "MAX_LINES", 30)
     monkeypatch.setattr(session_log, "Thread", HeldThread)
+    return started
+
+
+async def test_lines_written_or_dropped_while_rewrapping_are_kept_in_order(
+    monkeypatch, held_rewraps
+):
+    from agent_tui.tui.widgets import session_log
+
+    started = held_rewraps
+    monkeypatch.setattr(session_log, "MAX_LINES", 30)
     lines = numbered(30)
     app = LogApp()
     async with app.run_test(size=(80, 10)) as pilot:
@@ -281,21 +301,10 @@ async def test_lines_written_or_dropped_while_rewrapping_are_kept_in_order(monke
         assert unwrapped(log) == "".join(lines[15:]).replace(" ", "")
 
 
-async def test_only_the_newest_rewrap_is_used_when_the_width_comes_back(monkeypatch):
+async def test_only_the_newest_rewrap_is_used_when_the_width_comes_back(held_rewraps):
     # Found in review: narrowed, widened with lines written, then narrowed to the first
     # width again, the first rewrap was taken and left the lines written between unwrapped.
-    from agent_tui.tui.widgets import session_log
-
-    started = []
-
-    class HeldThread:
-        def __init__(self, target, name, daemon):
-            self.target = target
-
-        def start(self):
-            started.append(self.target)
-
-    monkeypatch.setattr(session_log, "Thread", HeldThread)
+    started = held_rewraps
     lines = numbered(12)
     app = LogApp()
     async with app.run_test(size=(100, 10)) as pilot:
