@@ -12,7 +12,7 @@ import contextlib
 import os
 import time
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +138,10 @@ class CoderLoop:
         active = profiles.active_profile()
         self.profile_name: str = config.profile or (active.name if active else IMPLICIT_PROFILE)
         self._pending_profile: tuple[str, str] | None = None
+        self._failed_profiles: set[str] = set()
+        """Profiles switched away from after an auth or rate-limit error since the last
+        success (or resume): auto-switch does not go back to them, so two failing accounts
+        cannot take turns for ever."""
         self._session: AgentSession | None = None
         self._last_session = 0
         self._interrupting: object = None  # the session ``interrupt`` asked to stop
@@ -181,6 +185,7 @@ class CoderLoop:
 
     def resume(self) -> None:
         self._pause_requested = False
+        self._failed_profiles.clear()  # the user may have logged in again: every one may try
         with contextlib.suppress(FileNotFoundError):
             self.config.pause_file.unlink()
         self._resume.set()
@@ -433,12 +438,15 @@ class CoderLoop:
         """Auth and rate-limit errors: the next usable profile from the next session on, or
         a problem only the user can fix.  True when ``kind`` was one of those."""
         if kind in (ErrorKind.RATE_LIMIT, ErrorKind.AUTH) and self.config.auto_switch:
+            self._failed_profiles.add(self.profile_name)
             target = self._next_usable_profile()
             if target is not None:
                 self._pending_profile = (target, str(kind))
                 return True
+            others = sorted(self._failed_profiles - {self.profile_name})
+            tried = f" ({', '.join(others)} failed too)" if others else ""
             await self._problem(
-                f"{kind} on profile {self.profile_name!r} and no other profile is usable"
+                f"{kind} on profile {self.profile_name!r} and no other profile is usable{tried}"
             )
             return True
         if kind == ErrorKind.AUTH:
@@ -558,6 +566,8 @@ class CoderLoop:
                 total_output_tokens=self.total_output_tokens,
             )
         )
+        if outcome.ok:
+            self._failed_profiles.clear()
         await self._emit(
             ev.SessionEnded(
                 session=number,
@@ -600,9 +610,17 @@ class CoderLoop:
         return None
 
     def _next_usable_profile(self) -> str | None:
+        """The next profile in the user's order that resolves usable and has not failed."""
         if not self.profiles.names():
             return None
-        return self.profiles.next_usable(self.profile_name, self.profile_resolution)
+
+        def usable(profile: Profile) -> Resolution:
+            resolution = self.profile_resolution(profile)
+            if profile.name in self._failed_profiles:
+                return replace(resolution, problem="failed since the last success")
+            return resolution
+
+        return self.profiles.next_usable(self.profile_name, usable)
 
     async def _apply_pending_profile(self) -> None:
         if self._pending_profile is None:

@@ -270,6 +270,28 @@ async def test_a_rate_limit_without_auto_switch_stops_at_once_with_the_reason(se
     assert finished.message == "rate limited on profile 'a': usage limit reached"
 
 
+async def test_auto_switch_does_not_go_back_to_a_profile_that_failed(setup):
+    # Found in review: with every account failing auth, auto-switch went a → b → a → …
+    # for ever (42 sessions before the probe's cut-off), none of them counted as a try.
+    denied = SessionOutcome(outcome="error", error_kind=ErrorKind.AUTH, message="Not logged in")
+    loop, _ = setup(lambda spec, n: denied, auto_switch=True, pause_on_problem=False)
+    assert await loop.run() == 3
+    assert [s.profile for s in of(setup.events, ev.SessionStarted)] == ["a", "b"]
+    finished = of(setup.events, ev.LoopFinished)[0]
+    assert finished.message == "auth on profile 'b' and no other profile is usable (a failed too)"
+
+
+async def test_a_success_lets_auto_switch_go_back_to_a_profile_that_failed(setup):
+    def a_fails_then_b_fails_after_one_success(spec, n):
+        if n in (1, 3):  # a, then (after b's success on 1.1) b on 1.2
+            return SessionOutcome(outcome="error", error_kind=ErrorKind.RATE_LIMIT)
+        return ScriptedSessions.complete(sessions, spec, n)
+
+    loop, sessions = setup(a_fails_then_b_fails_after_one_success, auto_switch=True)
+    assert await loop.run() == 0
+    assert [s.profile for s in of(setup.events, ev.SessionStarted)] == ["a", "b", "b", "a"]
+
+
 async def test_stop_interrupts_the_session_and_exits_130(setup):
     loop, sessions = setup(lambda spec, n: SessionOutcome(outcome="interrupted"))
     sessions.gate = asyncio.Event()
