@@ -180,6 +180,22 @@ async def test_the_log_wraps_long_lines_to_a_narrow_pane_and_loses_nothing():
         assert "".join(rendered).replace(" ", "") == line.replace(" ", "")
 
 
+async def test_a_very_narrow_pane_still_shows_every_character():
+    # Found trying a 50-column terminal: lines were wrapped at 20 columns in a 16-column pane,
+    # so four characters of every screen line were cut off.
+    line = "  ▶ Read .auto-claude/specs/001-greeter/implementation_plan.json"
+    app = LogApp()
+    async with app.run_test(size=(20, 10)) as pilot:
+        log = app.query_one(SessionLog)
+        write(log, [line])
+        await pilot.pause()
+        width = log.scrollable_content_region.width
+        assert width < 20
+        shown = [log.render_line(y).text for y in range(log.size.height)]
+        assert all(len(text) == width for text in shown)
+        assert "".join(shown).replace(" ", "") == line.replace(" ", "")
+
+
 async def test_the_log_keeps_its_newest_lines_and_shows_them_at_the_bottom(monkeypatch):
     from agent_tui.tui.widgets import session_log
 

@@ -21,7 +21,6 @@ from textual.strip import Strip
 
 FLUSH_INTERVAL_S = 0.05
 MAX_LINES = 5000
-MIN_WIDTH = 20
 
 
 class SessionLog(ScrollView, can_focus=True):
@@ -79,7 +78,6 @@ class SessionLog(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         if not width:
             return
-        width = max(width, MIN_WIDTH)
         if width != self.wrap_width:
             self.wrap_width = width
             if self._texts:
