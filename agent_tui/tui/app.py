@@ -8,13 +8,13 @@ import gc
 import inspect
 import signal
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING
 
 from textual import on, work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Tree
 
 from agent_tui.engine import events as ev
@@ -35,6 +35,16 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 FORCE_QUIT_AFTER_S = 20.0
 """A stop that has not ended the loop by then (a CLI that will not die) exits anyway."""
 EXIT_WORKER_FAILED = 1
+PALETTE_HELP = {
+    "pause": "Pause the loop at the end of this session (p)",
+    "resume": "Resume the loop (p)",
+    "interrupt": "Stop the running session now and pause (i)",
+    "retry_now": "Skip the rest of the backoff wait (r)",
+    "profiles": "Pick the auth profile for the next session (a)",
+    "toggle_follow": "Follow the end of the session log, or stop following (l)",
+    "quit_gracefully": "Quit, asking first while a session runs (q)",
+    "quit": "Stop the session, record it and exit without asking (ctrl+c)",
+}
 CHECKS_NOTICE_AFTER_S = 1.5
 """Checks still running by then say so in the shell (the first frame waits for them)."""
 CHECKS_WAITING = (
@@ -239,6 +249,10 @@ class AgentApp(App[int]):
             "quit_gracefully",
         }:
             return False
+        return self._available(action)
+
+    def _available(self, action: str) -> bool:
+        """Whether the loop's state allows ``action`` now (the footer and the palette ask)."""
         paused = self.loop is not None and (self.loop.paused or self.loop.pause_requested)
         if action == "pause":
             return self.loop_running and not paused
@@ -255,10 +269,22 @@ class AgentApp(App[int]):
                 and not loop.interrupt_requested
             )
         if action == "retry_now":  # only during a backoff wait: otherwise there is nothing to skip
-            return self.loop_running and self.loop.backing_off
+            # Not while paused: the wait is frozen, and p resumes it.
+            return self.loop_running and self.loop.backing_off and not paused
         if action == "profiles":
             return self.loop_running
         return True
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The palette offers the footer's keys that apply now, then Textual's own."""
+        for binding in self.BINDINGS:
+            if binding.show and self._available(binding.action):
+                action = getattr(self, f"action_{binding.action}")
+                yield SystemCommand(binding.description, PALETTE_HELP[binding.action], action)
+        yield SystemCommand("Quit now", PALETTE_HELP["quit"], self.action_quit)
+        for command in super().get_system_commands(screen):
+            if command.title != "Quit":  # Textual's runs action_quit: "Quit now" above
+                yield command
 
     def _after_control(self) -> None:
         self.refresh_bindings()

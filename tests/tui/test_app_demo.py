@@ -303,6 +303,48 @@ async def test_a_switch_waiting_for_the_next_session_shows_and_can_be_taken_back
         assert {e.profile for e in harness.of(ev.SessionStarted)} == {"demo-a"}
 
 
+def palette_titles(app) -> list[str]:
+    return [command.title for command in app.get_system_commands(app.main_screen)]
+
+
+async def test_the_command_palette_offers_the_keys_that_apply_now(scripted_app):
+    # Found by a tester: the README said every key was in the palette, but it held only
+    # Textual's own commands.
+    harness = scripted_app(hold={"1.1"})
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "1.1" in harness.sessions.started, "session 1")
+        titles = palette_titles(app)
+        assert titles[:6] == ["Pause", "Interrupt", "Profiles", "Follow log", "Quit", "Quit now"]
+        assert "Resume" not in titles and "Retry now" not in titles
+        assert titles.count("Quit") == 1  # Textual's own, which quits at once, is "Quit now"
+        await pilot.press("ctrl+p")
+        await pilot.press(*"pause", "enter")
+        await wait_until(pilot, lambda: app.loop.pause_requested, "the pause asked for")
+        assert "Resume" in palette_titles(app) and "Pause" not in palette_titles(app)
+        harness.sessions.release.set()
+        await wait_until(pilot, lambda: app.loop.paused, "the pause")
+        await pilot.press("q")
+        await wait_until(pilot, lambda: app.exit_code is not None, "the loop to stop")
+
+
+async def test_r_is_not_offered_while_a_backoff_is_paused(scripted_app):
+    # Found by a tester: r stayed in the footer while paused in a backoff and did nothing.
+    harness = scripted_app(failures={"1.1": 1})
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: harness.clock.sleepers == 1, "the backoff wait")
+        await wait_until(pilot, lambda: "r" in footer_keys(app), "r in the footer")
+        await pilot.press("p")
+        await wait_until(pilot, lambda: app.loop.paused, "the pause")
+        await wait_until(pilot, lambda: "r" not in footer_keys(app), "r to leave the footer")
+        assert "Retry now" not in palette_titles(app)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: "r" in footer_keys(app), "r back in the footer")
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.exit_code == 0, "the run to complete")
+
+
 def _picker(app):
     from agent_tui.tui.screens.profile_picker import ProfilePicker
 
