@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from platformdirs import user_config_dir
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 CONFIG_DIR_ENV = "AGENT_TUI_CONFIG_DIR"
 
@@ -16,12 +16,13 @@ class ConfigError(Exception):
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    # Strict: a hand-written "auto_switch": "yes" is an error to fix, not a guess.
+    model_config = ConfigDict(extra="allow", strict=True)
 
     auto_switch: bool = False
     """On a rate limit or auth failure, move to the next usable profile."""
     model: str | None = None
-    pause_between_s: float = 3.0
+    pause_between_s: float = Field(3.0, ge=0)
     """Pause after each session (upstream's 3 s), so a person can follow along."""
     bash_allowlist: list[str] | None = None
 
