@@ -74,7 +74,8 @@ class AttemptHistory:
                 "message": message,
             }
         )
-        entry["status"] = "completed" if outcome == "success" else "failed"
+        if outcome != "interrupted":  # stopped by the user: says nothing of the subtask
+            entry["status"] = "completed" if outcome == "success" else "failed"
         self.save()
 
     def attempt_count(self, subtask_id: str, *, interrupted: bool = True) -> int:

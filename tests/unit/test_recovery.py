@@ -32,6 +32,19 @@ def test_attempts_and_stuck_are_written_immediately(tmp_path):
     assert not AttemptHistory(tmp_path).is_stuck("1.1")
 
 
+def test_a_session_the_user_stopped_leaves_the_subtask_status_as_it_was(tmp_path):
+    # Found by a tester: after q during 1.3 the history said "failed" while the plan and the
+    # tree said in progress.
+    history = AttemptHistory(tmp_path, now=lambda: NOW)
+    history.record_attempt("1.3", 1, "interrupted", None, "stopped by the user")
+    history.record_attempt("1.4", 2, "error", "other", "CLI exited 1")
+    history.record_attempt("1.4", 3, "interrupted", None, "stopped by the user")
+    on_disk = json.loads((tmp_path / "memory" / "attempt_history.json").read_text())
+    assert on_disk["subtasks"]["1.3"]["status"] == "pending"
+    assert on_disk["subtasks"]["1.4"]["status"] == "failed"
+    assert len(on_disk["subtasks"]["1.4"]["attempts"]) == 2
+
+
 def test_unknown_keys_survive(tmp_path):
     path = tmp_path / "memory" / "attempt_history.json"
     path.parent.mkdir()
