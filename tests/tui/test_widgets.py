@@ -388,3 +388,28 @@ async def test_the_subtask_detail_masks_tokens_shows_why_it_is_stuck_and_cuts_lo
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, SubtaskDetail)
+
+
+async def test_a_subtask_detail_longer_than_the_screen_scrolls_to_its_sessions():
+    # Found by a tester: a 5 000-character description filled the dialog and pushed the
+    # sessions and the keys out of sight, with no way to scroll to them.
+    from agent_tui.engine import events as ev
+    from agent_tui.tui.screens.subtask_detail import SubtaskDetail
+
+    subtask = ev.SubtaskView(
+        id="1.1", description="word " * 1000, status="in_progress", phase_id="1", attempts=1
+    )
+    attempts = [{"session": 7, "ts": "2026-11-24T10:00:00", "outcome": "error", "message": "x"}]
+    app = App()
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.push_screen(SubtaskDetail(subtask, "Core", attempts))
+        await pilot.pause()
+        body = app.screen.query_one("#detail")
+        sessions = app.screen.query_one("#detail-attempts")
+        assert body.has_focus and body.max_scroll_y > 0
+        assert "Esc or Enter: close" in str(body.border_subtitle)
+        assert not body.region.contains_region(sessions.region)  # below the fold
+        await pilot.press("end")
+        await pilot.pause()
+        assert body.region.contains_region(sessions.region)
+        assert "1. session 7" in screen_text(app.screen)

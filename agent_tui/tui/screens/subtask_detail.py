@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
@@ -48,7 +48,10 @@ class SubtaskDetail(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         status = "stuck" if self.subtask.stuck else self.subtask.status
         icon, style = ICONS.get(status, ("?", ""))
-        with Vertical(id="detail"):
+        # One scroll for it all: a long description must not push the sessions out of
+        # reach; the border keeps the keys in sight however far it is scrolled.
+        with VerticalScroll(id="detail") as detail:
+            detail.border_subtitle = "Esc or Enter: close · ↑ ↓ PgUp PgDn: scroll"
             yield Label(
                 Text.assemble(
                     (f"{icon} {self.subtask.id}", f"bold {style}"),
@@ -58,9 +61,10 @@ class SubtaskDetail(ModalScreen[None]):
                 id="detail-title",
             )
             yield Static(redact(self.subtask.description) or "(no description)", id="detail-text")
-            with VerticalScroll(id="detail-attempts"):
-                yield Static(self._attempts_text())
-            yield Label("Esc or Enter: close", id="detail-help")
+            yield Static(self._attempts_text(), id="detail-attempts")
+
+    def on_mount(self) -> None:
+        self.query_one("#detail").focus()
 
     def _attempts_text(self) -> Group:
         """One row per session; a long message wraps under its own row, not under the number."""
