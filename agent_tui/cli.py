@@ -180,7 +180,7 @@ def _check_starting_profile(store, name: str | None) -> None:
         return
     resolution = resolve(profile)
     if not resolution.usable:
-        raise InputError(f"profile {profile.name!r}: {resolution.problem}")
+        raise InputError(resolution.refusal)
 
 
 class Prepared:

@@ -19,7 +19,7 @@ from agent_tui.exit_codes import EXIT_BAD_INPUT
 if TYPE_CHECKING:
     from agent_tui.auth.profiles import Profile, ProfileStore
 
-DEFAULT_DIR_LABEL = "default ~/.claude"
+DEFAULT_DIR_LABEL = "(default ~/.claude)"
 
 
 def run_profiles(
@@ -100,7 +100,12 @@ def _add(store: ProfileStore, args: argparse.Namespace, out: TextIO, err: TextIO
         )
     profile = store.add(args.name, config_dir=config_dir, token_env=args.token_env)
     store.save()
-    _say(out, f"added profile {profile.name!r} ({config_dir or DEFAULT_DIR_LABEL})")
+    where = f"({config_dir})" if config_dir else DEFAULT_DIR_LABEL
+    _say(out, f"added profile {profile.name!r} {where}")
+    active = store.active_profile()
+    if active is not None and active.name == profile.name:
+        # Runs start with it from now on instead of the default login: say so.
+        _say(out, f"active profile: {profile.name} (the first added; change with profiles use)")
     if config_dir and not os.path.isdir(config_dir):
         _say(
             err,
@@ -146,7 +151,7 @@ def _show(store: ProfileStore, name: str, out: TextIO, err: TextIO) -> int:
             _say(out, f"  - {notice}")
     if resolution.usable:
         return 0
-    _say(err, f"agent-tui: profile {profile.name!r} is not usable: {resolution.problem}")
+    _say(err, f"agent-tui: {resolution.refusal}")
     return EXIT_BAD_INPUT
 
 

@@ -88,6 +88,13 @@ class Resolution:
     def usable(self) -> bool:
         return self.credential is not None and self.problem is None
 
+    @property
+    def refusal(self) -> str:
+        """Why the profile cannot be used, naming it once (most problems already do)."""
+        named = f"profile {self.profile!r}"
+        problem = self.problem or "no credentials"
+        return problem if named in problem else f"{named}: {problem}"
+
 
 class _Unusable(Exception):
     """A source had an entry that cannot be used; ``summary`` is its few-word form."""

@@ -598,7 +598,7 @@ class CoderLoop:
                 if target is not None:
                     await self._switch_now(target, "no usable credentials")
                     return await self._session_env()
-            await self._problem(f"profile {profile.name!r}: {resolution.problem}")
+            await self._problem(resolution.refusal)
             return None
         env.update(session_env(profile, resolution, self._environ))
         return env

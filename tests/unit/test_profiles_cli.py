@@ -79,6 +79,7 @@ def test_add_expands_tilde_once_and_stores_the_absolute_string(logged_in, isolat
     assert (code, err) == (0, "")
     assert out.splitlines() == [
         f"added profile 'work' ({logged_in})",
+        "active profile: work (the first added; change with profiles use)",
         "credentials: file, expires " + out.split("expires ")[1].strip(),
     ]
     store_file = isolated_config / "profiles.json"
@@ -111,8 +112,17 @@ def test_add_without_a_config_dir_is_the_default_login(home):
     (home / ".claude").mkdir()
     (home / ".claude" / ".credentials.json").write_text(credentials())
     code, out, _ = run("add", "personal")
-    assert code == 0 and "(default ~/.claude)" in out
+    assert code == 0 and out.startswith("added profile 'personal' (default ~/.claude)\n")
     assert ProfileStore.load().get("personal").config_dir is None
+
+
+def test_add_says_when_the_profile_becomes_the_active_one(home, tmp_path):
+    # Found by a tester: the first profile silently became active, and runs that had used
+    # the default login then failed on it.
+    first = run("add", "one", "--config-dir", str(tmp_path / "one"))[1]
+    second = run("add", "two", "--config-dir", str(tmp_path / "two"))[1]
+    assert "active profile: one (the first added; change with profiles use)" in first
+    assert "active profile" not in second
 
 
 def test_add_points_out_a_login_made_with_a_trailing_slash(home, memory_keyring):
@@ -225,7 +235,7 @@ def test_show_of_an_unusable_profile_says_what_to_run_and_exits_2(logged_in):
     assert "not usable: the token in" in status and "expired" in status
     assert f"`CLAUDE_CONFIG_DIR={logged_in} claude` and log in" in status
     # Exit 2 comes with its one line on stderr, as for all bad input or config.
-    assert err.startswith("agent-tui: profile 'work' is not usable: the token in")
+    assert err.startswith("agent-tui: profile 'work': the token in")
     assert err.count("\n") == 1
 
 
