@@ -251,6 +251,10 @@ class CoderLoop:
         plan = await self._initial_plan()
         await self._emit_plan_loaded(plan)
         while True:
+            if self.plan is not None and is_complete(self.plan):
+                # Before the stop check: a stop asked for as the last subtask was completed
+                # (a quit, a reader gone) does not make a finished run an interrupted one.
+                return "complete", EXIT_COMPLETE, f"all {progress(self.plan)[1]} subtasks completed"
             if self._stop:
                 return "interrupted", EXIT_INTERRUPTED, "stopped by the user"
             await self._pause_gate()

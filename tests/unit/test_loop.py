@@ -350,6 +350,20 @@ async def test_errors_that_made_one_subtask_stuck_do_not_count_against_the_next(
     assert statuses[-1] == "completed"
 
 
+async def test_a_stop_as_the_last_subtask_is_completed_leaves_the_run_complete(setup):
+    # Found in review: a headless reader gone at the last subtask's events (or a quit then)
+    # made a finished run exit 130, "stopped by the user".
+    def complete_then_stop(spec, n):
+        outcome = ScriptedSessions.complete(sessions, spec, n)
+        if spec.subtask_id == "1.2":
+            loop.stop()
+        return outcome
+
+    loop, sessions = setup(complete_then_stop)
+    assert await loop.run() == 0
+    assert of(setup.events, ev.LoopFinished)[0].outcome == "complete"
+
+
 async def test_max_iterations_stops_short(setup):
     loop, _sessions = setup(max_iterations=1)
     assert await loop.run() == 3
