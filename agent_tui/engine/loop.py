@@ -201,7 +201,18 @@ class CoderLoop:
         self.pause()
         if self._session is not None and not self.interrupt_requested:
             self._interrupting = self._session
-            self._background(self._session.interrupt())
+            self._background(self._ask_to_stop(self._session))
+
+    async def _ask_to_stop(self, session: Any) -> None:
+        if await session.interrupt() is not False or self._interrupting is not session:
+            return
+        self._interrupting = None  # the CLI did not take it: ``interrupt`` may ask again
+        await self._emit(
+            ev.Notice(
+                level="warning",
+                message="the session did not take the interrupt; press i to ask again",
+            )
+        )
 
     def retry_now(self) -> None:
         self._retry_now = True

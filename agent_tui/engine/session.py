@@ -164,12 +164,18 @@ class AgentSession:
             cli_path=spec.cli_path,
         )
 
-    async def interrupt(self) -> None:
-        """Ask the CLI to stop the running turn; the session then ends as ``interrupted``."""
+    async def interrupt(self) -> bool:
+        """Ask the CLI to stop the running turn; the session then ends as ``interrupted``.
+
+        False when the CLI did not take the request (no answer in 5 s, or an error)."""
         self._interrupted = True
-        if self._client is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._client.interrupt(), timeout=5)
+        if self._client is None:
+            return True  # not connected yet: it sees the flag and stops before it starts
+        try:
+            await asyncio.wait_for(self._client.interrupt(), timeout=5)
+        except Exception:
+            return False
+        return True
 
     async def run(self) -> SessionOutcome:
         transcript = Transcript(self.spec.transcript_path)

@@ -94,6 +94,7 @@ class ScriptedSessions:
         self.started: list[str] = []
         self.interrupts = 0
         self.interrupt_ends = True  # False: an interrupted session waits for ``release``
+        self.interrupt_taken = True  # False: as a CLI that does not answer the request
 
     def __call__(self, spec: SessionSpec, emit, clock):
         sessions = self
@@ -152,10 +153,11 @@ class ScriptedSessions:
                     outcome="success", cost_usd=0.05, input_tokens=5000, output_tokens=300
                 )
 
-            async def interrupt(self) -> None:
+            async def interrupt(self) -> bool:
                 sessions.interrupts += 1
                 if sessions.interrupt_ends:
                     sessions.release.set()
+                return sessions.interrupt_taken
 
         return Session()
 

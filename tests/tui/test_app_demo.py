@@ -480,6 +480,30 @@ async def test_i_leaves_the_footer_once_the_session_is_asked_to_stop(scripted_ap
         await wait_until(pilot, lambda: app.exit_code is not None, "the loop to stop")
 
 
+async def test_i_comes_back_when_the_session_did_not_take_the_interrupt(scripted_app):
+    # Found in review: after an interrupt the CLI did not answer, i was gone for good and
+    # only quitting could stop the session.
+    harness = scripted_app(hold={"1.1"})
+    harness.sessions.interrupt_ends = harness.sessions.interrupt_taken = False
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "1.1" in harness.sessions.started, "session 1")
+        await pilot.press("i")
+        await wait_until(pilot, lambda: harness.sessions.interrupts == 1, "the interrupt")
+        await wait_until(pilot, lambda: "i" in footer_keys(app), "i back in the footer")
+        assert any(
+            isinstance(e, ev.Notice) and "did not take the interrupt" in e.message
+            for e in harness.events
+        )
+        harness.sessions.interrupt_taken = True
+        await pilot.press("i")
+        await wait_until(pilot, lambda: harness.sessions.interrupts == 2, "the second interrupt")
+        harness.sessions.release.set()
+        await wait_until(pilot, lambda: app.loop.paused, "the pause")
+        await pilot.press("q")
+        await wait_until(pilot, lambda: app.exit_code is not None, "the loop to stop")
+
+
 def detail_text(app) -> str:
     from agent_tui.tui.screens.subtask_detail import SubtaskDetail
 

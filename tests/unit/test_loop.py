@@ -55,6 +55,7 @@ class ScriptedSessions:
         self.behaviour = behaviour or self.complete
         self.specs: list[SessionSpec] = []
         self.gate: asyncio.Event | None = None
+        self.gate_on_interrupt = True
         self.interrupted = 0
 
     def complete(self, spec: SessionSpec, n: int) -> SessionOutcome:
@@ -73,7 +74,7 @@ class ScriptedSessions:
 
             async def interrupt(self) -> None:
                 sessions.interrupted += 1
-                if sessions.gate is not None:
+                if sessions.gate is not None and sessions.gate_on_interrupt:
                     sessions.gate.set()
 
         return Session()
@@ -302,6 +303,25 @@ async def test_stop_interrupts_the_session_and_exits_130(setup):
     assert await task == 130
     assert sessions.interrupted == 1
     assert of(setup.events, ev.LoopFinished)[0].outcome == "interrupted"
+
+
+async def test_a_session_is_asked_to_stop_once_however_often_interrupt_is_called(setup):
+    loop, sessions = setup(lambda spec, n: SessionOutcome(outcome="interrupted"))
+    sessions.gate = asyncio.Event()
+    sessions.gate_on_interrupt = False  # the CLI takes its time to stop
+    task = asyncio.create_task(loop.run())
+    while not sessions.specs:
+        await asyncio.sleep(0)
+    loop.interrupt()
+    loop.interrupt()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert sessions.interrupted == 1 and loop.interrupt_requested
+    sessions.gate.set()
+    while not loop.paused:
+        await asyncio.sleep(0)
+    loop.stop()
+    assert await task == 130
 
 
 @pytest.mark.parametrize("interrupted_before", [0, 2])

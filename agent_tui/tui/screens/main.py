@@ -30,6 +30,7 @@ KEY_STATE_EVENTS = (
     ev.SessionEnded,
     ev.BackoffStarted,
     ev.BackoffEnded,
+    ev.Notice,  # e.g. an interrupt the session did not take: i applies again
 )
 """Events after which the loop's keys can change, though no key was pressed."""
 
