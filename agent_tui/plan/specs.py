@@ -51,7 +51,9 @@ def _find(project_dir: Path, spec: str | None) -> Path:
         raise PlanError(
             f"{len(available)} specs in {specs_root} ({', '.join(available)}): pick one with --spec"
         )
-    matches = _matching(available, spec) or _matching(folders, spec)
+    # The exact name wins, even over a spec it is the prefix of.
+    exact = [spec] if spec in folders else []
+    matches = exact or _matching(available, spec) or _matching(folders, spec)
     if len(matches) == 1:
         return (specs_root / matches[0]).resolve()
     if not matches:

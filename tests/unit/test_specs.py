@@ -75,3 +75,12 @@ def test_a_folder_with_neither_file_is_not_counted_among_the_specs(tmp_path):
     (tmp_path / ".auto-claude" / "specs" / "002-wip").mkdir()
     assert find_spec_dir(tmp_path, None).name == "001-login"
     assert find_spec_dir(tmp_path, "0").name == "001-login"
+
+
+def test_an_exact_folder_name_wins_over_a_spec_it_is_the_prefix_of(tmp_path):
+    # Found in review: --spec 001 with an empty folder 001 beside 001-login quietly ran
+    # 001-login; the folder typed in full is the one meant, and is refused with the reason.
+    spec_dir(tmp_path / ".auto-claude" / "specs" / "001-login")
+    (tmp_path / ".auto-claude" / "specs" / "001").mkdir()
+    with pytest.raises(PlanError, match="001 is not a spec directory"):
+        find_spec_dir(tmp_path, "001")
