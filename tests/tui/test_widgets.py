@@ -373,6 +373,12 @@ async def test_the_subtask_detail_masks_tokens_shows_why_it_is_stuck_and_cuts_lo
             "error_kind": "other",
             "message": "x" * (MESSAGE_CHARS * 2),
         },
+        {
+            "session": 6,
+            "ts": "2026-11-24T10:09:00",
+            "outcome": "interrupted",
+            "message": "interrupted",
+        },
     ]
     app = App()
     async with app.run_test(size=(120, 40)) as pilot:
@@ -385,6 +391,7 @@ async def test_the_subtask_detail_masks_tokens_shows_why_it_is_stuck_and_cuts_lo
         assert "1. session 4  2026-11-24 10:00:00  error (other)" in shown
         assert "x" * (MESSAGE_CHARS * 2) not in shown.replace("\n", "").replace(" ", "")
         assert "…" in shown
+        assert shown.count("interrupted") == 1  # the outcome, not again as its message
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, SubtaskDetail)

@@ -86,7 +86,7 @@ class SubtaskDetail(ModalScreen[None]):
                 (outcome + (f" ({kind})" if kind else ""), OUTCOME_STYLES.get(outcome, "red")),
             )
             message = redact(str(attempt.get("message") or "")).strip()
-            if message:
+            if message and message != outcome:  # "interrupted" once is enough
                 if len(message) > MESSAGE_CHARS:
                     message = message[: MESSAGE_CHARS - 1] + "…"
                 row.append(f"\n{message}", style="dim")
