@@ -46,7 +46,7 @@ class Profile(BaseModel):
     def _valid_name(cls, value: str) -> str:
         if not _NAME.match(value):
             raise ValueError(
-                f"profile name {value!r} must be 1-40 letters, digits, '.', '_' or '-'"
+                f"profile name {value!r} must be 1-40 ASCII letters, digits, '.', '_' or '-'"
             )
         return value
 

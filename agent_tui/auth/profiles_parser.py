@@ -42,7 +42,7 @@ def add_profiles_parser(subparsers: argparse._SubParsersAction) -> argparse.Argu
         description="Add a profile. The config dir may not exist yet: log in later with "
         "`CLAUDE_CONFIG_DIR=DIR claude`.",
     )
-    add.add_argument("name", type=given, help="1-40 letters, digits, '.', '_' or '-'")
+    add.add_argument("name", type=given, help="1-40 ASCII letters, digits, '.', '_' or '-'")
     add.add_argument("--config-dir", type=given, metavar="DIR", help=_CONFIG_DIR_HELP)
     add.add_argument(
         "--token-env",

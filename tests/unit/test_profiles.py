@@ -81,9 +81,10 @@ def test_the_default_path_comes_from_the_isolated_config_dir(isolated_config):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"name": "bad name!"}, "profile name 'bad name!' must be 1-40 letters"),
-        ({"name": "x" * 41}, "must be 1-40 letters"),
-        ({"name": ""}, "must be 1-40 letters"),
+        ({"name": "bad name!"}, "profile name 'bad name!' must be 1-40 ASCII letters"),
+        ({"name": "x" * 41}, "must be 1-40 ASCII letters"),
+        ({"name": ""}, "must be 1-40 ASCII letters"),
+        ({"name": "é"}, "profile name 'é' must be 1-40 ASCII letters"),  # é is a letter
         ({"name": "a", "config_dir": "~/.claude-work"}, "must be an absolute path"),
         ({"name": "a", "config_dir": "relative/dir"}, "must be an absolute path"),
         ({"name": "a", "token_env": "sk-ant-oat01-notavariable"}, "not the token itself"),

@@ -136,7 +136,7 @@ def test_add_points_out_a_login_made_with_a_trailing_slash(home, memory_keyring)
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["add", "bad name", "--config-dir", "/x"], "must be 1-40 letters"),
+        (["add", "bad name", "--config-dir", "/x"], "must be 1-40 ASCII letters"),
         (["add", "a", "--token-env", "sk-ant-oat01-pastedpastedpasted"], "not the token itself"),
         (["use", "nobody"], "no profile named 'nobody'"),
         (["remove", "nobody"], "no profile named 'nobody'"),
