@@ -98,8 +98,19 @@ def _add(store: ProfileStore, args: argparse.Namespace, out: TextIO, err: TextIO
         raise ConfigError(
             f"{config_dir} is not a directory: --config-dir takes a Claude config dir"
         )
+    sharing = [
+        other.name
+        for other in (store.get(name) for name in store.names())
+        if other.config_dir == config_dir and not (other.token_env or args.token_env)
+    ]
     profile = store.add(args.name, config_dir=config_dir, token_env=args.token_env)
     store.save()
+    if sharing:
+        _say(
+            err,
+            f"warning: profile {sharing[0]!r} has the same config dir: both are one account, "
+            "so switching between them changes nothing",
+        )
     where = f"({config_dir})" if config_dir else DEFAULT_DIR_LABEL
     _say(out, f"added profile {profile.name!r} {where}")
     active = store.active_profile()

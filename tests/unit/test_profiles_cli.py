@@ -256,3 +256,15 @@ def test_the_app_command_line_routes_to_profiles(logged_in, capsys):
     out = capsys.readouterr().out
     assert "source:      file" in out and TOKEN not in out
     assert os.path.exists(os.environ["AGENT_TUI_CONFIG_DIR"])
+
+
+def test_add_warns_when_another_profile_has_the_same_config_dir(logged_in):
+    # Found by a tester: two profiles on one config dir are one account, silently.
+    assert run("add", "work", "--config-dir", str(logged_in))[0] == 0
+    code, _, err = run("add", "work2", "--config-dir", str(logged_in))
+    assert code == 0
+    assert "warning: profile 'work' has the same config dir: both are one account" in err
+    # The default login twice is one account too; a token in the environment is another.
+    assert run("add", "personal")[0] == 0
+    assert "profile 'personal' has the same config dir" in run("add", "personal2")[2]
+    assert "same config dir" not in run("add", "ci", "--token-env", "CI_TOKEN")[2]
