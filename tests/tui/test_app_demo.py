@@ -345,6 +345,23 @@ async def test_r_is_not_offered_while_a_backoff_is_paused(scripted_app):
         await wait_until(pilot, lambda: app.exit_code == 0, "the run to complete")
 
 
+async def test_a_backoff_resumed_after_a_pause_says_what_is_left_of_it(scripted_app):
+    # Found by a tester: resumed with about 3 s left of a 4 s wait, the log said "waiting 4 s"
+    # again.
+    harness = scripted_app(failures={"1.1": 1})
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: harness.clock.sleepers == 1, "the backoff wait")
+        harness.clock.advance(1.0)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: app.loop.paused, "the pause")
+        await pilot.press("p")
+        await wait_until(pilot, lambda: "waiting the last 1 s" in log_text(app), "the wait again")
+        assert log_text(app).count("waiting 2 s, then retry 1/5") == 1
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.exit_code == 0, "the run to complete")
+
+
 def _picker(app):
     from agent_tui.tui.screens.profile_picker import ProfilePicker
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 
 from rich.text import Text
@@ -169,10 +170,12 @@ class MainScreen(Screen[None]):
                 self.set_state(
                     "backing off", f"{event.delay_s:g} s ({event.retry}/{event.max_retries})"
                 )
+                # A wait resumed after a pause has less left than its delay: say what is left.
+                left = max(0, math.ceil(event.deadline - self.clock.now()))
+                wait = f"{event.delay_s:g} s" if left >= event.delay_s else f"the last {left} s"
                 log.add(
                     Text(
-                        f"  ⏳ waiting {event.delay_s:g} s, "
-                        f"then retry {event.retry}/{event.max_retries}",
+                        f"  ⏳ waiting {wait}, then retry {event.retry}/{event.max_retries}",
                         style="magenta",
                     )
                 )
