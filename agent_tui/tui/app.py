@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Tree
 
@@ -41,7 +42,8 @@ PALETTE_HELP = {
     "interrupt": "Stop the running session now and pause (i)",
     "retry_now": "Skip the rest of the backoff wait (r)",
     "profiles": "Pick the auth profile for the next session (a)",
-    "toggle_follow": "Follow the end of the session log, or stop following (l)",
+    "follow_log": "Jump to the end of the session log and follow it (l)",
+    "unfollow_log": "Stop following the session log (l)",
     "quit_gracefully": "Quit, asking first while a session runs (q)",
     "quit": "Stop the session, record it and exit without asking (ctrl+c)",
 }
@@ -63,7 +65,8 @@ class AgentApp(App[int]):
         Binding("i", "interrupt", "Interrupt", id="loop.interrupt", priority=True),
         Binding("r", "retry_now", "Retry now", id="loop.retry_now", priority=True),
         Binding("a", "profiles", "Profiles", id="loop.profiles", priority=True),
-        Binding("l", "toggle_follow", "Follow log", id="log.follow", priority=True),
+        Binding("l", "follow_log", "Follow log", id="log.follow", priority=True),
+        Binding("l", "unfollow_log", "Stop following", id="log.unfollow", priority=True),
         Binding("q", "quit_gracefully", "Quit", id="app.quit", priority=True),
         # Textual's ctrl+q would exit at once and leave the running session unrecorded, and
         # its ctrl+c only says how to quit; both stop the loop here, as SIGTERM does.
@@ -245,7 +248,8 @@ class AgentApp(App[int]):
             "interrupt",
             "retry_now",
             "profiles",
-            "toggle_follow",
+            "follow_log",
+            "unfollow_log",
             "quit_gracefully",
         }:
             return False
@@ -271,9 +275,17 @@ class AgentApp(App[int]):
         if action == "retry_now":  # only during a backoff wait: otherwise there is nothing to skip
             # Not while paused: the wait is frozen, and p resumes it.
             return self.loop_running and self.loop.backing_off and not paused
+        if action in ("follow_log", "unfollow_log"):  # l says what it will do, as p does
+            return self._log_following() == (action == "unfollow_log")
         if action == "profiles":
             return self.loop_running
         return True
+
+    def _log_following(self) -> bool:
+        try:
+            return self.main_screen.log_view.following
+        except NoMatches:  # not composed yet: it will follow
+            return True
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The palette offers the footer's keys that apply now, then Textual's own."""
@@ -335,9 +347,11 @@ class AgentApp(App[int]):
             chosen,
         )
 
-    def action_toggle_follow(self) -> None:
-        follow = self.main_screen.log_view.toggle_follow()
-        self.notify("Following the log." if follow else "Log follow off.", timeout=2)
+    def action_follow_log(self) -> None:
+        self.main_screen.log_view.toggle_follow()
+
+    def action_unfollow_log(self) -> None:
+        self.main_screen.log_view.toggle_follow()
 
     def action_quit(self) -> None:  # type: ignore[override]  # Textual's is async
         """Quit now: stop the loop without asking (the session is interrupted and recorded).

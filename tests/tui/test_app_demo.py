@@ -143,13 +143,17 @@ async def test_the_log_follows_at_the_bottom_and_stays_put_when_scrolled_up(scri
         await wait_until(pilot, lambda: log.backlog == 0, "the last lines to be written")
         await pilot.pause()
         assert log.scroll_y == 0 and log.max_scroll_y > 5
+        # The key says what it will do (found by a tester: it said "Follow log" either way).
+        assert footer_keys(app)["l"] == "Follow log"
         # One press brings a reader who scrolled up back to the end (found in tmux: it took two).
         await pilot.press("l")
         await wait_until(
             pilot, lambda: log.following and log.scroll_y == log.max_scroll_y, "the log to follow"
         )
+        await wait_until(pilot, lambda: footer_keys(app)["l"] == "Stop following", "the label")
         await pilot.press("l")
         assert not log.following
+        await wait_until(pilot, lambda: footer_keys(app)["l"] == "Follow log", "the label")
         await pilot.press("l")
         assert log.following and log.scroll_y == log.max_scroll_y
 
@@ -315,7 +319,14 @@ async def test_the_command_palette_offers_the_keys_that_apply_now(scripted_app):
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: "1.1" in harness.sessions.started, "session 1")
         titles = palette_titles(app)
-        assert titles[:6] == ["Pause", "Interrupt", "Profiles", "Follow log", "Quit", "Quit now"]
+        assert titles[:6] == [
+            "Pause",
+            "Interrupt",
+            "Profiles",
+            "Stop following",
+            "Quit",
+            "Quit now",
+        ]
         assert "Resume" not in titles and "Retry now" not in titles
         assert titles.count("Quit") == 1  # Textual's own, which quits at once, is "Quit now"
         await pilot.press("ctrl+p")

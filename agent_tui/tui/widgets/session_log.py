@@ -204,10 +204,13 @@ class SessionLog(ScrollView, can_focus=True):
         A resize that clamps the offset lands exactly on the bottom, so it never counts.
         """
         super().watch_scroll_y(old, new)
+        following = self.following
         if new >= self.max_scroll_y:
             self.scrolled_away = False
         elif new < old:
             self.scrolled_away = True
+        if self.following != following:
+            self.app.refresh_bindings()  # the l key says Follow log or Stop following
 
     @property
     def following(self) -> bool:
@@ -220,4 +223,5 @@ class SessionLog(ScrollView, can_focus=True):
         if self.follow:
             self.scrolled_away = False
             self.scroll_end(animate=False)
+        self.app.refresh_bindings()
         return self.follow
