@@ -12,7 +12,7 @@ import contextlib
 import os
 import time
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -204,8 +204,9 @@ class CoderLoop:
             self._background(self._ask_to_stop(self._session))
 
     async def _ask_to_stop(self, session: Any) -> None:
-        if await session.interrupt() is not False or self._interrupting is not session:
-            return
+        taken = await session.interrupt()
+        if taken is not False or self._stop or self._session is not session:
+            return  # taken, or the session ended meanwhile (then its answer means nothing)
         self._interrupting = None  # the CLI did not take it: ``interrupt`` may ask again
         await self._emit(
             ev.Notice(
@@ -630,10 +631,9 @@ class CoderLoop:
             return None
 
         def usable(profile: Profile) -> Resolution:
-            resolution = self.profile_resolution(profile)
-            if profile.name in self._failed_profiles:
-                return replace(resolution, problem="failed since the last success")
-            return resolution
+            if profile.name in self._failed_profiles:  # not looked up again (the keychain)
+                return Resolution(profile.name, "", "", problem="failed since the last success")
+            return self.profile_resolution(profile)
 
         return self.profiles.next_usable(self.profile_name, usable)
 

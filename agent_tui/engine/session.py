@@ -174,6 +174,7 @@ class AgentSession:
         try:
             await asyncio.wait_for(self._client.interrupt(), timeout=5)
         except Exception:
+            self._interrupted = False  # it goes on: its end is its own, not an interruption
             return False
         return True
 

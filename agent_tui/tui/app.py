@@ -288,12 +288,17 @@ class AgentApp(App[int]):
             return True
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The palette offers the footer's keys that apply now, then Textual's own."""
+        """The palette offers the footer's keys that apply now, then Textual's own.
+
+        Over a dialog, none of the loop's: ``check_action`` cannot tell (the palette is the
+        current screen by now), but ``screen`` is the one it was opened from."""
+        over_dialog = isinstance(screen, ModalScreen)
         for binding in self.BINDINGS:
-            if binding.show and self._available(binding.action):
+            if binding.show and not over_dialog and self._available(binding.action):
                 action = getattr(self, f"action_{binding.action}")
                 yield SystemCommand(binding.description, PALETTE_HELP[binding.action], action)
-        yield SystemCommand("Quit now", PALETTE_HELP["quit"], self.action_quit)
+        if not over_dialog:
+            yield SystemCommand("Quit now", PALETTE_HELP["quit"], self.action_quit)
         for command in super().get_system_commands(screen):
             if command.title != "Quit":  # Textual's runs action_quit: "Quit now" above
                 yield command

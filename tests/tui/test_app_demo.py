@@ -329,6 +329,14 @@ async def test_the_command_palette_offers_the_keys_that_apply_now(scripted_app):
         ]
         assert "Resume" not in titles and "Retry now" not in titles
         assert titles.count("Quit") == 1  # Textual's own, which quits at once, is "Quit now"
+        # Opened over a dialog (ctrl+p works there too), none of the loop's: found in review,
+        # "Profiles" stacked a second picker.
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, ProfilePicker), "the picker")
+        over_picker = [c.title for c in app.get_system_commands(app.screen)]
+        assert not {"Pause", "Profiles", "Quit", "Quit now"} & set(over_picker)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is app.main_screen, "the picker to close")
         await pilot.press("ctrl+p")
         await pilot.press(*"pause", "enter")
         await wait_until(pilot, lambda: app.loop.pause_requested, "the pause asked for")
