@@ -234,6 +234,12 @@ def _prepare(args: argparse.Namespace, on_view: Callable | None = None) -> Prepa
         store = ProfileStore.load()
         if args.profile:
             store.get(args.profile)
+        elif store.data.active is not None and store.data.active not in store.names():
+            # A hand-edited file: not the default login in silence (profiles use repairs it).
+            raise InputError(
+                f"the active profile {store.data.active!r} is not in {store.path}: "
+                "pick one with agent-tui profiles use NAME"
+            )
         _check_starting_profile(store, args.profile)
     except ConfigError as exc:
         raise InputError(str(exc)) from None

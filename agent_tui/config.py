@@ -22,7 +22,7 @@ class Settings(BaseModel):
     auto_switch: bool = False
     """On a rate limit or auth failure, move to the next usable profile."""
     model: str | None = None
-    pause_between_s: float = Field(3.0, ge=0)
+    pause_between_s: float = Field(3.0, ge=0, allow_inf_nan=False)
     """Pause after each session (upstream's 3 s), so a person can follow along."""
     bash_allowlist: list[str] | None = None
 

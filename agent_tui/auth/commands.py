@@ -115,8 +115,8 @@ def _add(store: ProfileStore, args: argparse.Namespace, out: TextIO, err: TextIO
     _say(out, f"added profile {profile.name!r} {where}")
     active = store.active_profile()
     if active is not None and active.name == profile.name:
-        # Runs start with it from now on instead of the default login: say so.
-        _say(out, f"active profile: {profile.name} (the first added; change with profiles use)")
+        # Runs start with it from now on, not with the default login: say so.
+        _say(out, f"active profile: {profile.name} (none was; change with profiles use)")
     if config_dir and not os.path.isdir(config_dir):
         _say(
             err,

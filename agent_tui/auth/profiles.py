@@ -90,8 +90,6 @@ class ProfilesFile(BaseModel):
             if profile.name in seen:
                 raise ValueError(f"profile name {profile.name!r} appears twice")
             seen.add(profile.name)
-        if self.active is not None and self.active not in seen:
-            raise ValueError(f"active names no profile: {self.active!r}")
         return self
 
 

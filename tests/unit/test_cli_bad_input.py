@@ -55,6 +55,13 @@ def corrupt_credentials(tmp_path, isolated_config):
     )
 
 
+def dangling_active(tmp_path, isolated_config):
+    isolated_config.mkdir(parents=True, exist_ok=True)
+    (isolated_config / "profiles.json").write_text(
+        json.dumps({"profiles": [{"name": "x"}], "active": "zzz"})
+    )
+
+
 def corrupt_history(tmp_path, isolated_config):
     memory = tmp_path / "proj" / ".auto-claude" / "specs" / "001-x" / "memory"
     memory.mkdir()
@@ -101,6 +108,8 @@ CASES = [
     ("unknown profile", json.dumps(GOOD_PLAN), ["--profile", "ghost"], "no profile named 'ghost'"),
     ("unreadable config", json.dumps(GOOD_PLAN), [], "profiles.json is not valid JSON"),
     ("corrupt credentials", json.dumps(GOOD_PLAN), [], "is not a Claude credential"),
+    # Found by a tester: it ran on the default login without a word.
+    ("dangling active", json.dumps(GOOD_PLAN), [], "the active profile 'zzz' is not in "),
     ("corrupt history", json.dumps(GOOD_PLAN), [], "attempt_history.json: not valid JSON"),
     (
         "spec already running",
@@ -112,6 +121,7 @@ CASES = [
 SETUP = {
     "unreadable config": corrupt_config,
     "corrupt credentials": corrupt_credentials,
+    "dangling active": dangling_active,
     "corrupt history": corrupt_history,
     "spec already running": spec_already_running,
     "spec path is not a spec": bare_directory,

@@ -129,7 +129,10 @@ def test_an_unknown_profile_is_also_a_key_error():
         ('{"profiles": [{"name": "bad name"}]}', "profiles.0.name: profile name 'bad name'"),
         ('{"profiles": [{"name": "a"}, {"name": "a"}]}', "profile name 'a' appears twice"),
         # Found by a tester: these were taken (a default login, a guess at "yes", no pause).
-        ('{"profiles": [{"name": "x"}], "active": "zzz"}', "active names no profile: 'zzz'"),
+        (
+            '{"settings": {"pause_between_s": 1e400}}',
+            "settings.pause_between_s: Input should be a f",
+        ),
         ('{"settings": {"auto_switch": "yes"}}', "settings.auto_switch: Input should be a valid"),
         ('{"settings": {"pause_between_s": -1}}', "settings.pause_between_s: Input should be gr"),
         ('{"settings": {"model": 5}}', "settings.model: Input should be a valid string"),

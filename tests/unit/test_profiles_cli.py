@@ -79,7 +79,7 @@ def test_add_expands_tilde_once_and_stores_the_absolute_string(logged_in, isolat
     assert (code, err) == (0, "")
     assert out.splitlines() == [
         f"added profile 'work' ({logged_in})",
-        "active profile: work (the first added; change with profiles use)",
+        "active profile: work (none was; change with profiles use)",
         "credentials: file, expires " + out.split("expires ")[1].strip(),
     ]
     store_file = isolated_config / "profiles.json"
@@ -121,7 +121,7 @@ def test_add_says_when_the_profile_becomes_the_active_one(home, tmp_path):
     # the default login then failed on it.
     first = run("add", "one", "--config-dir", str(tmp_path / "one"))[1]
     second = run("add", "two", "--config-dir", str(tmp_path / "two"))[1]
-    assert "active profile: one (the first added; change with profiles use)" in first
+    assert "active profile: one (none was; change with profiles use)" in first
     assert "active profile" not in second
 
 
