@@ -52,7 +52,7 @@ def format_text(event: ev.Event) -> str | None:
             body = f"ended     #{event.session} {event.outcome}{kind}, ${event.cost_usd:.4f}"
         case ev.BackoffStarted():
             body = (
-                f"backoff   {event.kind}: waiting {event.delay_s:g} s "
+                f"backoff   {event.kind}: waiting {event.wait_text()} "
                 f"(retry {event.retry}/{event.max_retries})"
             )
         case ev.BackoffEnded():

@@ -7,6 +7,7 @@ with a stable ``type`` name.  ``to_dict()`` gives the JSON-lines shape of headle
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
@@ -142,6 +143,15 @@ class BackoffStarted(Event):
     retry: int
     max_retries: int
     deadline: float  # on the loop's clock: the countdown is rendered from it
+    remaining_s: float | None = None
+    """Less than ``delay_s`` when a wait goes on after a pause; None: all of it."""
+
+    def wait_text(self) -> str:
+        """``4 s``; or, for a wait that goes on after a pause, what is left: ``the last 3 s``."""
+        left = self.remaining_s
+        if left is None or left >= self.delay_s:
+            return f"{self.delay_s:g} s"
+        return f"the last {math.ceil(left)} s"
 
 
 class BackoffEnded(Event):

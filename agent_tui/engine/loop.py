@@ -773,6 +773,7 @@ class CoderLoop:
                     retry=decision.retry,
                     max_retries=decision.max_retries,
                     deadline=deadline,
+                    remaining_s=remaining,
                 )
             )
             self._retry_now = False

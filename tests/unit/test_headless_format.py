@@ -24,7 +24,25 @@ def test_json_lines_have_type_ts_and_fields():
         "retry": 3,
         "max_retries": 5,
         "deadline": 12.5,
+        "remaining_s": None,
     }
+
+
+def test_a_backoff_that_goes_on_after_a_pause_says_what_is_left():
+    def event(remaining):
+        return ev.BackoffStarted(
+            kind="tool_concurrency",
+            delay_s=4.0,
+            retry=2,
+            max_retries=5,
+            deadline=9.0,
+            remaining_s=remaining,
+        )
+
+    assert "waiting 4 s (retry 2/5)" in format_text(event(None))
+    assert "waiting 4 s (retry 2/5)" in format_text(event(4.0))
+    assert "waiting the last 3 s (retry 2/5)" in format_text(event(2.2))
+    assert json.loads(format_json(event(2.2)))["remaining_s"] == 2.2
 
 
 def test_profile_switched_uses_from_as_the_key():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 
 from rich.text import Text
@@ -170,12 +169,10 @@ class MainScreen(Screen[None]):
                 self.set_state(
                     "backing off", f"{event.delay_s:g} s ({event.retry}/{event.max_retries})"
                 )
-                # A wait resumed after a pause has less left than its delay: say what is left.
-                left = max(0, math.ceil(event.deadline - self.clock.now()))
-                wait = f"{event.delay_s:g} s" if left >= event.delay_s else f"the last {left} s"
                 log.add(
                     Text(
-                        f"  ⏳ waiting {wait}, then retry {event.retry}/{event.max_retries}",
+                        f"  ⏳ waiting {event.wait_text()}, "
+                        f"then retry {event.retry}/{event.max_retries}",
                         style="magenta",
                     )
                 )
