@@ -363,7 +363,8 @@ def _demo(args: argparse.Namespace) -> int:
         if workspace.owns_root:
             shutil.rmtree(workspace.root, ignore_errors=True)
     if not workspace.owns_root:
-        print(f"demo project kept in {workspace.project_dir}", file=sys.stderr)
+        with contextlib.suppress(OSError):  # the terminal may be gone (closed window: EIO)
+            print(f"demo project kept in {workspace.project_dir}", file=sys.stderr)
     return code
 
 

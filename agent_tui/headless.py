@@ -85,7 +85,8 @@ def format_json(event: ev.Event) -> str:
 async def run_headless(
     make_loop: LoopFactory, events: str = "text", out: TextIO | None = None
 ) -> int:
-    """Run the loop to its end, printing each event; SIGINT/SIGTERM stop it (exit 130).
+    """Run the loop to its end, printing each event; SIGINT, SIGTERM and SIGHUP (the
+    terminal closed) stop it, with exit 130.
 
     So does losing the output's reader (``| head``): the session is interrupted and recorded
     as for a signal, rather than abandoned by an exception from ``write``.  A reader gone by
@@ -102,7 +103,7 @@ async def run_headless(
         try:
             stream.write(line + "\n")
             stream.flush()
-        except BrokenPipeError:
+        except OSError:  # a closed pipe, or a hung-up terminal (EIO)
             reader_gone = True
             if stream is sys.stdout:
                 send_stdout_nowhere()
@@ -119,7 +120,7 @@ async def run_headless(
 
     running = asyncio.get_running_loop()
     installed = []
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             running.add_signal_handler(signum, interrupt)
             installed.append(signum)
@@ -129,5 +130,9 @@ async def run_headless(
         for signum in installed:
             running.remove_signal_handler(signum)
     if reader_gone and interrupted:
-        print(f"agent-tui: {READER_GONE}: the run stopped, its session recorded", file=sys.stderr)
+        with contextlib.suppress(OSError):  # stderr may be the same dead terminal
+            print(
+                f"agent-tui: {READER_GONE}: the run stopped, its session recorded",
+                file=sys.stderr,
+            )
     return EXIT_INTERRUPTED if interrupted else code

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import logging
 import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,13 @@ if TYPE_CHECKING:
 
 DEFAULT_ALLOWED_TOOLS = ("Read", "Write", "Edit", "MultiEdit", "Glob", "Grep", "Bash", "TodoWrite")
 SUMMARY_WIDTH = 100
+STOP_SIGNALS = (1, 2, 15)  # SIGHUP, SIGINT, SIGTERM: a closed terminal, ctrl+c, a supervisor
+STOPPED_BY_SIGNAL = {128 + n for n in STOP_SIGNALS} | {-n for n in STOP_SIGNALS}
+"""CLI exit codes that mean someone stopped it (a shell's 128+n, or Python's -n)."""
+
+# The SDK logs the CLI's exit as "Fatal error in message reader" through the root logger's
+# last resort, which would print over the app's screen; the session reports it instead.
+logging.getLogger("claude_agent_sdk").addHandler(logging.NullHandler())
 
 
 class CLIMissingError(RuntimeError):
@@ -259,6 +267,13 @@ class AgentSession:
                 return self._gave_up_outcome()
             if self._interrupted:
                 return SessionOutcome(outcome="interrupted", message="interrupted")
+            if getattr(exc, "exit_code", None) in STOPPED_BY_SIGNAL:
+                # The terminal closed, or a signal reached the whole process group: the
+                # subtask did not fail, its session was stopped (and is not a try).
+                return SessionOutcome(
+                    outcome="interrupted",
+                    message=f"the CLI was stopped by a signal (exit code {exc.exit_code})",
+                )
             text = redact(f"{type(exc).__name__}: {exc}")
             if self._stderr_tail:
                 text += " | " + redact(self._stderr_tail[-1])

@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import gc
 import inspect
+import os
 import signal
+import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING
@@ -91,8 +93,7 @@ class AgentApp(App[int]):
         the error is kept in ``gate_error``.
         """
         super().__init__()
-        if gate is not None:
-            self.driver_class = _held(self.driver_class)
+        self.driver_class = _ours(self.driver_class, held=gate is not None)
         self.title = title
         self.clock = clock or RealClock()
         self._make_loop = make_loop
@@ -183,6 +184,9 @@ class AgentApp(App[int]):
 
     def _on_stop_signal(self, signum: int) -> None:
         self.stop_signal = signal.Signals(signum).name
+        terminal_gone = getattr(self._driver, "terminal_gone", None)
+        if signum == signal.SIGHUP and terminal_gone is not None and not _terminal_alive():
+            terminal_gone()  # the window closed: a kill -HUP alone leaves it to restore
         self.action_quit()
 
     async def _sink(self, event: ev.Event) -> None:
@@ -428,13 +432,22 @@ def run_app(
     return result
 
 
-def _held(driver_class: type) -> type:
-    """``HeldDriver`` where Textual would use its ``LinuxDriver`` (a POSIX terminal, no
-    ``TEXTUAL_DRIVER`` override); any other driver as it is, shown at once."""
+def _terminal_alive() -> bool:
+    """A hung-up terminal is no longer a terminal (and any use of it fails with EIO)."""
+    try:
+        return os.isatty(sys.__stdout__.fileno())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+def _ours(driver_class: type, *, held: bool) -> type:
+    """Where Textual would use its ``LinuxDriver`` (a POSIX terminal, no ``TEXTUAL_DRIVER``
+    override): ``HeldDriver`` behind a gate, else ``TerminalDriver`` (both survive a
+    hangup).  Any other driver as it is, shown at once."""
     from textual.drivers.linux_driver import LinuxDriver
 
     if driver_class is not LinuxDriver:
         return driver_class
-    from agent_tui.tui.held_driver import HeldDriver
+    from agent_tui.tui.held_driver import HeldDriver, TerminalDriver
 
-    return HeldDriver
+    return HeldDriver if held else TerminalDriver

@@ -10,17 +10,72 @@ in the shell, with no flash of the app.
 
 Everything else starts as usual: the terminal's size is read, raw mode set (and restored at
 the end, released or not), and keys are read.
+
+Both the held driver and the plain one the app uses otherwise (``TerminalDriver``) survive
+the terminal hanging up.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 
 from textual.drivers.linux_driver import LinuxDriver
 
 
-class HeldDriver(LinuxDriver):
-    """``LinuxDriver`` whose writes are buffered until :meth:`release`.
+class TerminalDriver(LinuxDriver):
+    """``LinuxDriver`` that survives its terminal going away (the window closed, ssh cut).
+
+    After a hangup every write fails (EIO): Textual's writer thread dies, its queue fills,
+    and the next write, the shutdown's included, blocks for ever, while the kernel's SIGCONT
+    starts a second key thread that spins on the dead terminal.  Here, once the app says the
+    terminal is gone (on SIGHUP), nothing more is written or read, so the app can still stop
+    its loop, record the session and exit.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._gone = False
+
+    def terminal_gone(self) -> None:
+        self._gone = True
+        self.exit_event.set()  # ends the key thread; the shutdown then skips the terminal
+
+    def _writing(self) -> bool:
+        writer = self._writer_thread
+        return not self._gone and (writer is None or writer.is_alive())
+
+    def write(self, data: str) -> None:
+        if self._writing():  # a dead writer's queue fills, and a full queue blocks
+            super().write(data)
+
+    def flush(self) -> None:
+        if self._writing():
+            super().flush()
+
+    def _sigcont_application(self, *args) -> None:
+        # The kernel sends SIGCONT after a hangup too: application mode started again on a
+        # dead terminal would start a second key thread spinning on it.
+        if not self._gone and os.isatty(self.fileno):
+            super()._sigcont_application(*args)
+
+    def run_input_thread(self) -> None:
+        # Reading a hung-up terminal fails (EIO) before the SIGHUP is handled: Textual would
+        # take that for a crash of the app (exit 1) instead of letting the signal stop it.
+        try:
+            super().run_input_thread()
+        except OSError:
+            if os.isatty(self.fileno):
+                raise
+            self.terminal_gone()
+
+    def close(self) -> None:
+        if self._writing():  # stopping a dead writer would block on its full queue
+            super().close()
+
+
+class HeldDriver(TerminalDriver):
+    """``TerminalDriver`` whose writes are buffered until :meth:`release`.
 
     ``release`` may come from another thread (the one that waits for the checks), so the
     first frame goes out as soon as both it and the verdict exist, whichever is first.

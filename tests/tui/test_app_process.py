@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import select
 import signal
 import subprocess
 import sys
+import termios
 import time
 
 import pytest
@@ -51,11 +53,18 @@ def drain(fd: int, seen: bytearray, seconds: float) -> None:
         seen.extend(chunk)
 
 
-def launch(*args: str, **env: str) -> tuple[subprocess.Popen, int]:
-    """``agent-tui ARGS`` in a 120x36 pty, as a user starts it; returns it and the pty's end."""
+def launch(*args: str, controlling: bool = False, **env: str) -> tuple[subprocess.Popen, int]:
+    """``agent-tui ARGS`` in a 120x36 pty, as a user starts it; returns it and the pty's end.
+
+    ``controlling``: the pty is the process's controlling terminal, as in a terminal window,
+    so closing the pty's end hangs up on it (SIGHUP and SIGCONT to it and its children)."""
     master, slave = os.openpty()
     pty_size(slave, 120, 36)
     argv = [sys.executable, "-m", "agent_tui.cli", *args]
+
+    def take_the_terminal() -> None:
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
     process = subprocess.Popen(
         argv,
         stdin=slave,
@@ -63,6 +72,7 @@ def launch(*args: str, **env: str) -> tuple[subprocess.Popen, int]:
         stderr=slave,
         env={**os.environ, "TERM": "xterm-256color", **env},
         start_new_session=True,
+        preexec_fn=take_the_terminal if controlling else None,
     )
     os.close(slave)
     return process, master
@@ -97,6 +107,32 @@ def test_a_stop_signal_mid_session_records_it_restores_the_terminal_and_exits_13
     transcript = (spec_dir / "logs" / "session-001.jsonl").read_text().splitlines()
     last = json.loads(transcript[-1])
     assert last["type"] == "outcome" and last["data"]["outcome"] == "interrupted"
+
+
+@pytest.mark.parametrize("headless", [False, True], ids=["app", "headless"])
+def test_the_terminal_closing_mid_session_records_it_and_exits_130(tmp_path, headless):
+    # Found by a tester closing the tmux window: the app lived on with no terminal, at 100 %
+    # CPU, deaf to SIGTERM (its writes blocked on a dead writer thread, a second key thread
+    # spun on the dead terminal), and the CLI's death by the same hangup was a failed try.
+    # Headless, the hangup was not handled at all (exit 129, the session not recorded).
+    mode = ["--headless"] if headless else []
+    process, master = launch("demo", *mode, "--workdir", str(tmp_path), controlling=True)
+    seen = bytearray()
+    try:
+        started = b"session   #1" if headless else b"session 1:"
+        assert read_until(master, started, seen, 60), bytes(seen[-2000:])
+        if not headless:
+            assert read_until(master, b"Core library", seen, 5)
+        os.close(master)  # the window closes
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode == 130
+    spec_dir = tmp_path.joinpath(*SPEC)
+    history = json.loads((spec_dir / "memory" / "attempt_history.json").read_text())
+    assert [a["outcome"] for a in history["subtasks"]["1.1"]["attempts"]] == ["interrupted"]
 
 
 def launch_run(tmp_path, project) -> tuple[subprocess.Popen, int]:

@@ -75,12 +75,33 @@ class Terminal:
 
     def __init__(self) -> None:
         self.received: list[str] = []
+        self.alive = True
 
     def write(self, data: str) -> None:
         self.received.append(data)
 
     def flush(self) -> None:
         pass
+
+    def is_alive(self) -> bool:
+        return self.alive
+
+
+async def test_the_driver_writes_nothing_once_the_terminal_is_gone_or_its_writer_dead():
+    """After a hangup a write would fail or block for ever (a dead writer's queue fills)."""
+    from agent_tui.tui.held_driver import TerminalDriver
+
+    driver = TerminalDriver(None)
+    terminal = driver._writer_thread = Terminal()  # type: ignore[assignment]
+    driver.write("frame 1")
+    terminal.alive = False  # its write failed (EIO): the thread has ended
+    driver.write("frame 2")
+    driver.close()  # would put on the dead writer's queue and wait for it
+    assert terminal.received == ["frame 1"]
+    terminal.alive = True
+    driver.terminal_gone()
+    driver.write("frame 3")
+    assert terminal.received == ["frame 1"] and driver.exit_event.is_set()
 
 
 async def test_the_held_driver_writes_nothing_until_released_then_everything_in_order():
