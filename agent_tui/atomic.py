@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -12,14 +13,20 @@ def atomic_write_text(path: Path | str, text: str, *, mode: int | None = None) -
     """Replace ``path`` with ``text`` so a reader sees the old file or the new one, never half.
 
     ``mode`` (e.g. ``0o600``) is set on the temp file before any byte is written, so a
-    secret-bearing file is never readable by others, even for a moment.
+    secret-bearing file is never readable by others, even for a moment.  Without it, the
+    file keeps the mode it had (a plan the user made 0644 stays 0644), and a new one gets
+    what the umask gives, as ``open`` would: the temp file alone would make it 0600.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    if mode is None:
+        try:
+            mode = stat.S_IMODE(os.stat(target).st_mode)
+        except FileNotFoundError:
+            mode = 0o666 & ~_umask()
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        if mode is not None:
-            os.fchmod(fd, mode)
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
@@ -30,6 +37,19 @@ def atomic_write_text(path: Path | str, text: str, *, mode: int | None = None) -
             os.unlink(tmp_name)
         raise
     _fsync_dir(target.parent)
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it (``os.umask`` can only set it, which
+    would race with other threads creating files)."""
+    with (
+        contextlib.suppress(OSError, ValueError),
+        open("/proc/self/status", encoding="ascii") as status,
+    ):
+        for line in status:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    return 0o022
 
 
 def _fsync_dir(directory: Path) -> None:
