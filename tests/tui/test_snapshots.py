@@ -29,6 +29,8 @@ def test_backoff_countdown(snap_compare, scripted_app):
         await wait_until(pilot, lambda: harness.app.main_screen.countdown.display, "countdown")
         harness.app.main_screen.countdown.refresh()
         await pilot.pause()
+        # Found by a tester: the status line said "4 s" while the countdown ran down.
+        assert harness.app.main_screen.status.detail == "retry 1/5"
 
     assert snap_compare(harness.app, terminal_size=SIZE, run_before=run_before)
 

@@ -166,9 +166,9 @@ class MainScreen(Screen[None]):
             case ev.BackoffStarted():
                 caption = f"{event.kind}, retry {event.retry}/{event.max_retries}"
                 self.countdown.start(event.deadline, event.delay_s, caption)
-                self.set_state(
-                    "backing off", f"{event.delay_s:g} s ({event.retry}/{event.max_retries})"
-                )
+                # The seconds left are the countdown's to show: a fixed figure here would
+                # disagree with it as it runs.
+                self.set_state("backing off", f"retry {event.retry}/{event.max_retries}")
                 log.add(
                     Text(
                         f"  ⏳ waiting {event.wait_text()}, "
