@@ -108,21 +108,21 @@ async def run_headless(
             if stream is sys.stdout:
                 send_stdout_nowhere()
             if not isinstance(event, ev.LoopFinished):
-                interrupt()
+                interrupt(READER_GONE)
 
     loop = make_loop(sink)
     interrupted = False
 
-    def interrupt() -> None:
+    def interrupt(reason: str) -> None:
         nonlocal interrupted
         interrupted = True
-        loop.stop()
+        loop.stop(reason)
 
     running = asyncio.get_running_loop()
     installed = []
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            running.add_signal_handler(signum, interrupt)
+            running.add_signal_handler(signum, interrupt, f"stopped by {signum.name}")
             installed.append(signum)
     try:
         code = await loop.run()

@@ -145,6 +145,7 @@ class CoderLoop:
         self._session: AgentSession | None = None
         self._last_session = 0
         self._interrupting: object = None  # the session ``interrupt`` asked to stop
+        self._stop_reason = "stopped by the user"
         self._iterations = 0
         self._pause_requested = False
         self._paused = False
@@ -230,7 +231,10 @@ class CoderLoop:
         self._pending_profile = (name, reason)
         self._wake.set()
 
-    def stop(self) -> None:
+    def stop(self, reason: str = "stopped by the user") -> None:
+        """End the run: the session is interrupted and recorded; ``reason`` ends the log."""
+        if not self._stop:
+            self._stop_reason = reason
         self._stop = True
         self._wake.set()
         self._resume.set()
@@ -268,10 +272,10 @@ class CoderLoop:
                 # (a quit, a reader gone) does not make a finished run an interrupted one.
                 return "complete", EXIT_COMPLETE, f"all {progress(self.plan)[1]} subtasks completed"
             if self._stop:
-                return "interrupted", EXIT_INTERRUPTED, "stopped by the user"
+                return "interrupted", EXIT_INTERRUPTED, self._stop_reason
             await self._pause_gate()
             if self._stop:
-                return "interrupted", EXIT_INTERRUPTED, "stopped by the user"
+                return "interrupted", EXIT_INTERRUPTED, self._stop_reason
             plan = self.plan
             assert plan is not None
             if is_complete(plan):
@@ -321,7 +325,7 @@ class CoderLoop:
         while tries < PLANNER_TRIES:
             await self._pause_gate()
             if self._stop:
-                raise LoopAborted("interrupted", EXIT_INTERRUPTED, "stopped by the user")
+                raise LoopAborted("interrupted", EXIT_INTERRUPTED, self._stop_reason)
             retry_text = ""
             if self.retry.planning_errors:
                 errors = "\n".join(f"- {e}" for e in self.retry.planning_errors)

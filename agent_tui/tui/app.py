@@ -47,7 +47,7 @@ PALETTE_HELP = {
     "follow_log": "Jump to the end of the session log and follow it (l)",
     "unfollow_log": "Stop following the session log (l)",
     "quit_gracefully": "Quit, asking first while a session runs (q)",
-    "quit": "Stop the session, record it and exit without asking (ctrl+c)",
+    "quit": "Exit without asking; a running session is stopped and recorded (ctrl+c)",
 }
 CHECKS_NOTICE_AFTER_S = 1.5
 """Checks still running by then say so in the shell (the first frame waits for them)."""
@@ -405,7 +405,8 @@ class AgentApp(App[int]):
         assert self.loop is not None
         self._quitting = True
         self.main_screen.set_state("stopped", "quitting…")
-        self.loop.stop()
+        by = f"stopped by {self.stop_signal}" if self.stop_signal else "stopped by the user"
+        self.loop.stop(by)
 
 
 def run_app(

@@ -85,7 +85,8 @@ def test_sigterm_interrupts_the_session_and_exits_130(tmp_path):
     rest, err = process.communicate(timeout=60)
     output = "".join(seen) + rest
     assert process.returncode == 130, output + err
-    assert "finished  interrupted (exit 130)" in output
+    # It says what stopped it (found by a tester: a SIGTERM read "stopped by the user").
+    assert "finished  interrupted (exit 130) stopped by SIGTERM" in output
     assert "Traceback" not in err
     logs = list(
         (tmp_path / "greeter" / ".auto-claude" / "specs" / "001-greeter" / "logs").glob("*.jsonl")

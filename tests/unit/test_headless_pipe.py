@@ -36,8 +36,8 @@ class ScriptedLoop:
     def __init__(self, sink, code: int) -> None:
         self.sink, self.code, self.stopped = sink, code, False
 
-    def stop(self) -> None:
-        self.stopped = True
+    def stop(self, reason: str = "stopped by the user") -> None:
+        self.stopped, self.reason = True, reason
 
     async def run(self) -> int:
         for event in (ev.Resumed(), ev.Paused(reason="r"), ev.Resumed()):
@@ -64,6 +64,7 @@ def test_a_reader_gone_mid_run_stops_it_as_an_interruption(capsys):
     out = ClosedAfter(lines=1)
     code, loop = run(out)
     assert (code, loop.stopped) == (EXIT_INTERRUPTED, True)
+    assert loop.reason == "standard output was closed (its reader went away)"
     assert out.getvalue().count("\n") == 1
     assert "standard output was closed" in capsys.readouterr().err
 
