@@ -68,13 +68,17 @@ async def main() -> None:
         )
         latencies: list[float] = []
         pressed_at: list[float] = []
-        original = app.action_toggle_follow
 
-        def timed_toggle() -> None:
-            latencies.append(time.perf_counter() - pressed_at[-1])
-            original()
+        def timed(action):
+            def run() -> None:
+                latencies.append(time.perf_counter() - pressed_at[-1])
+                action()
 
-        app.action_toggle_follow = timed_toggle
+            return run
+
+        # l follows or stops following, by turns: time whichever it runs.
+        app.action_follow_log = timed(app.action_follow_log)
+        app.action_unfollow_log = timed(app.action_unfollow_log)
         rss_before = rss_mb()
         start = time.perf_counter()
         async with app.run_test(size=(120, 40)) as pilot:

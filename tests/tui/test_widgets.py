@@ -55,14 +55,27 @@ class FooterApp(App[None]):
     BINDINGS = [
         Binding("x", "toggle", "Toggle"),
         Binding("y", "noop", "Other"),
+        Binding("z", "on", "Switch on"),
+        Binding("z", "off", "Switch off"),
     ]
     shown = True
+    on = False
 
     def compose(self) -> ComposeResult:
         yield KeyFooter()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("on", "off"):
+            return self.on == (action == "off")
         return self.shown if action == "noop" else True
+
+    def action_on(self) -> None:
+        self.on = True
+        self.refresh_bindings()
+
+    def action_off(self) -> None:
+        self.on = False
+        self.refresh_bindings()
 
     def action_toggle(self) -> None:
         self.shown = not self.shown
@@ -86,6 +99,27 @@ async def test_the_footer_rebuilds_only_when_its_keys_change():
         assert footer.rebuilds == first + 1
         assert "y" not in {key for key, *_ in footer.shown}
         assert "y" not in {key.key for key in footer.query("FooterKey")}
+
+
+async def test_a_key_that_changes_what_it_says_is_relabelled_in_place():
+    # Found measuring the log flood: l saying Follow log / Stop following rebuilt the footer
+    # on each press, and the next press waited up to 120 ms.
+    app = FooterApp()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        footer = app.query_one(KeyFooter)
+        first = footer.rebuilds
+        labels = {key.key: key.description for key in footer.query("FooterKey")}
+        assert labels["z"] == "Switch on"
+        await pilot.press("z")
+        await pilot.pause()
+        labels = {key.key: key.description for key in footer.query("FooterKey")}
+        assert labels["z"] == "Switch off" and footer.rebuilds == first
+        assert "Switch off" in app.export_screenshot().replace("&#160;", " ")
+        await pilot.press("z")
+        await pilot.pause()
+        assert {k.key: k.description for k in footer.query("FooterKey")}["z"] == "Switch on"
+        assert footer.rebuilds == first
 
 
 async def test_a_collapsed_phase_gets_its_subtasks_when_opened_with_their_latest_status():

@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 Shown = tuple[tuple[str, str, bool, str], ...]
 
@@ -39,6 +40,30 @@ class KeyFooter(Footer):
         yield from super().compose()
 
     def bindings_changed(self, screen: Screen) -> None:
-        if self.shown is not None and screen is self.screen and shown_keys(screen) == self.shown:
-            return
+        if self.shown is not None and screen is self.screen:
+            now = shown_keys(screen)
+            if now == self.shown or self._relabel(now):
+                return
         super().bindings_changed(screen)
+
+    def _relabel(self, now: Shown) -> bool:
+        """When only what the keys say has changed (p: Pause or Resume), say it in place.
+
+        A rebuild remounts every key and lays the screen out again: while the log floods,
+        long enough to delay the next key press by 100 ms."""
+        shown = self.shown
+        assert shown is not None
+        widgets = {widget.key: widget for widget in self.query(FooterKey)}
+        same = [(key, enabled) for key, _, enabled, _ in now] == [
+            (key, enabled) for key, _, enabled, _ in shown
+        ]
+        if not same or not all(key in widgets for key, *_ in now):
+            return False
+        for (key, description, _enabled, tooltip), before in zip(now, shown, strict=True):
+            if (description, tooltip) != (before[1], before[3]):
+                widget = widgets[key]
+                widget.description = description
+                widget.tooltip = tooltip or None
+                widget.refresh(layout=True)
+        self.shown = now
+        return True
