@@ -332,16 +332,12 @@ async def test_lines_written_or_dropped_while_rewrapping_are_kept_in_order(
     app = LogApp()
     async with app.run_test(size=(80, 10)) as pilot:
         log = app.query_one(SessionLog)
-        for line in lines[:20]:
-            log.add(line)
-        log.flush()
+        write(log, lines[:20])
         await pilot.resize_terminal(40, 10)
         await wait_until(pilot, lambda: started, "a rewrap to start")
         # While it runs, ten lines come at the new width (two screen lines each): with the
         # twenty one-line ones that is forty, so the oldest ten go.
-        for line in lines[20:]:
-            log.add(line)
-        log.flush()
+        write(log, lines[20:])
         assert [text.plain for text in log._texts] == lines[10:]
         started[0]()
         await wait_until(pilot, lambda: log.rewrapping is None, "the rewrap to land")
@@ -359,15 +355,11 @@ async def test_only_the_newest_rewrap_is_used_when_the_width_comes_back(held_rew
     app = LogApp()
     async with app.run_test(size=(100, 10)) as pilot:
         log = app.query_one(SessionLog)
-        for line in lines[:6]:
-            log.add(line)
-        log.flush()
+        write(log, lines[:6])
         for count, size in enumerate(((40, 10), (70, 10)), start=1):
             await pilot.resize_terminal(*size)
             await wait_until(pilot, lambda n=count: len(started) == n, "a rewrap to start")
-        for line in lines[6:]:
-            log.add(line)
-        log.flush()
+        write(log, lines[6:])
         await pilot.resize_terminal(40, 10)
         await wait_until(pilot, lambda: len(started) == 3, "the third rewrap to start")
         for rewrap in started:
