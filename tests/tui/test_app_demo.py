@@ -381,6 +381,36 @@ async def test_a_backoff_resumed_after_a_pause_says_what_is_left_of_it(scripted_
         await wait_until(pilot, lambda: app.exit_code == 0, "the run to complete")
 
 
+async def test_the_dialogs_fit_a_small_terminal(scripted_app):
+    # Found by a tester at 40x12: the quit question lost its "Stay" button off the right
+    # edge, and the picker its keys below the list.
+    from textual.widgets import Button
+
+    from agent_tui.tui.screens.confirm_quit import ConfirmQuit
+
+    harness = scripted_app(hold={"1.1"})
+    app = harness.app
+    async with app.run_test(size=(40, 12)) as pilot:
+        await wait_until(pilot, lambda: "1.1" in harness.sessions.started, "session 1")
+        await pilot.press("q")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmQuit), "the question")
+        await pilot.pause()
+        screen = app.screen.region
+        for button in app.screen.query(Button):
+            assert screen.contains_region(button.region), button.label
+        await pilot.press("n")
+        await wait_until(pilot, lambda: app.screen is app.main_screen, "the question to close")
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, ProfilePicker), "the picker")
+        await pilot.pause()
+        picker = app.screen.query_one("#picker")
+        assert screen.contains_region(picker.region)
+        assert picker.border_subtitle == "Enter: switch · Esc: close"
+        await pilot.press("escape")
+        harness.sessions.release.set()
+        await wait_until(pilot, lambda: app.exit_code == 0, "the run to complete")
+
+
 def _picker(app):
     from agent_tui.tui.screens.profile_picker import ProfilePicker
 

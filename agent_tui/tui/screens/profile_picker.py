@@ -43,7 +43,10 @@ class ProfilePicker(ModalScreen[str | None]):
         self.resolver = resolver
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="picker"):
+        with Vertical(id="picker") as picker:
+            # On the border, the keys stay in sight in a small terminal, where the rows below
+            # the list are the first to go.
+            picker.border_subtitle = "Enter: switch · Esc: close"
             yield Label("Auth profile for the next session", id="picker-title")
             options = [self._option(p) for p in self.profiles]
             if not options:
@@ -54,7 +57,7 @@ class ProfilePicker(ModalScreen[str | None]):
                 ]
             yield OptionList(*options, id="picker-list")
             yield Label(
-                "● in use   → next session   Enter: switch (from the next session)   Esc: close",
+                "● in use   → next session   a switch applies from the next session",
                 id="picker-help",
             )
 
