@@ -21,6 +21,23 @@ from textual.strip import Strip
 
 FLUSH_INTERVAL_S = 0.05
 MAX_LINES = 5000
+RENDERED_LINES = 256
+"""Drawn lines kept for redrawing: a few screens' worth."""
+
+
+class Line(tuple):
+    """One screen line: its segments, wrapped and padded to the width it was written at.
+
+    Kept as plain segments, not as a ``Strip``: each ``Strip`` carries seven caches, so
+    5 000 kept strips were some 60 000 objects for the collector to walk on every full
+    pass (25-56 ms each, a delayed key press when one met a flush).  A ``Strip`` is made
+    only to draw a line, and only the last few hundred drawn are kept."""
+
+    __slots__ = ()
+
+    @property
+    def text(self) -> str:
+        return "".join(segment.text for segment in self)
 
 
 class SessionLog(ScrollView, can_focus=True):
@@ -36,7 +53,7 @@ class SessionLog(ScrollView, can_focus=True):
     class Rewrapped(Message):
         """The kept lines, wrapped again by rewrap ``serial`` (sent from its thread)."""
 
-        def __init__(self, serial: int, first: int, wrapped: list[list[Strip]]) -> None:
+        def __init__(self, serial: int, first: int, wrapped: list[list[Line]]) -> None:
             super().__init__()
             self.serial = serial
             self.first = first
@@ -44,7 +61,7 @@ class SessionLog(ScrollView, can_focus=True):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.lines: list[Strip] = []
+        self.lines: list[Line] = []
         """The written screen lines, oldest first (a long line is several)."""
         self._texts: list[Text] = []  # the kept lines as written, to wrap again
         self._counts: list[int] = []  # how many screen lines each of them takes
@@ -59,7 +76,7 @@ class SessionLog(ScrollView, can_focus=True):
         self.lines_written = 0
         self._pending: list[Text] = []
         self._dropped = 0  # screen lines trimmed from the top so far: keeps cache keys apart
-        self._cache: LRUCache[tuple[int, int, int], Strip] = LRUCache(1024)
+        self._cache: LRUCache[tuple[int, int, int], Strip] = LRUCache(RENDERED_LINES)
         self._style: Style | None = None
 
     def on_mount(self) -> None:
@@ -86,25 +103,25 @@ class SessionLog(ScrollView, can_focus=True):
             return
         pending, self._pending = self._pending, []
         wrap = self._wrapper(width)
-        for line in pending:
-            line.expand_tabs()
-            strips = wrap(line)
-            self.lines.extend(strips)
-            self._texts.append(line)
-            self._counts.append(len(strips))
+        for text in pending:
+            text.expand_tabs()
+            rows = wrap(text)
+            self.lines.extend(rows)
+            self._texts.append(text)
+            self._counts.append(len(rows))
         self._trim()
         self.lines_written += len(pending)
         self._resized()
 
-    def _wrapper(self, width: int) -> Callable[[Text], list[Strip]]:
+    def _wrapper(self, width: int) -> Callable[[Text], list[Line]]:
         """A function wrapping one line at ``width``; it may run in another thread."""
         console = self.app.console
         options = console.options.update_width(width)
 
-        def wrap(line: Text) -> list[Strip]:
+        def wrap(line: Text) -> list[Line]:
             rendered = Segment.split_lines(console.render(line, options))
-            strips = [Strip(segments).adjust_cell_length(width) for segments in rendered]
-            return strips or [Strip.blank(width)]
+            lines = [Line(Segment.adjust_line_length(segments, width)) for segments in rendered]
+            return lines or [Line((Segment(" " * width),))]
 
         return wrap
 
@@ -154,8 +171,8 @@ class SessionLog(ScrollView, can_focus=True):
         wrapped = message.wrapped[self._first - message.first :]
         replaced = sum(self._counts[: len(wrapped)])
         top = self._first + self._line_at(int(self.scroll_y))
-        self.lines[:replaced] = [strip for strips in wrapped for strip in strips]
-        self._counts[: len(wrapped)] = [len(strips) for strips in wrapped]
+        self.lines[:replaced] = [row for rows in wrapped for row in rows]
+        self._counts[: len(wrapped)] = [len(rows) for rows in wrapped]
         self._cache.clear()
         self._trim()
         following, away = self.following, self.scrolled_away
@@ -191,7 +208,9 @@ class SessionLog(ScrollView, can_focus=True):
         strip = self._cache.get(key)
         if strip is None:
             if written:
-                strip = self.lines[index].crop_extend(scroll_x, scroll_x + width, self._style)
+                strip = Strip(self.lines[index]).crop_extend(
+                    scroll_x, scroll_x + width, self._style
+                )
                 strip = strip.apply_style(self._style)
             else:  # below the last line: one blank strip serves them all
                 strip = Strip.blank(width, self._style)
