@@ -267,19 +267,17 @@ class CoderLoop:
         plan = await self._initial_plan()
         await self._emit_plan_loaded(plan)
         while True:
-            if self.plan is not None and is_complete(self.plan):
+            plan = self.plan  # nothing changes it while paused: read once per turn
+            assert plan is not None
+            if is_complete(plan):
                 # Before the stop check: a stop asked for as the last subtask was completed
                 # (a quit, a reader gone) does not make a finished run an interrupted one.
-                return "complete", EXIT_COMPLETE, f"all {progress(self.plan)[1]} subtasks completed"
+                return "complete", EXIT_COMPLETE, f"all {progress(plan)[1]} subtasks completed"
             if self._stop:
                 return "interrupted", EXIT_INTERRUPTED, self._stop_reason
             await self._pause_gate()
             if self._stop:
                 return "interrupted", EXIT_INTERRUPTED, self._stop_reason
-            plan = self.plan
-            assert plan is not None
-            if is_complete(plan):
-                return "complete", EXIT_COMPLETE, f"all {progress(plan)[1]} subtasks completed"
             subtask = next_subtask(plan, skip=self.history.stuck_ids())
             if subtask is None:
                 stuck = sorted(self.history.stuck_ids())

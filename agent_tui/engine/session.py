@@ -11,6 +11,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import signal
 import sys
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 DEFAULT_ALLOWED_TOOLS = ("Read", "Write", "Edit", "MultiEdit", "Glob", "Grep", "Bash", "TodoWrite")
 SUMMARY_WIDTH = 100
-STOP_SIGNALS = (1, 2, 15)  # SIGHUP, SIGINT, SIGTERM: a closed terminal, ctrl+c, a supervisor
+STOP_SIGNALS = (signal.SIGHUP, signal.SIGINT, signal.SIGTERM)  # a closed terminal, ctrl+c, …
 STOPPED_BY_SIGNAL = {128 + n for n in STOP_SIGNALS} | {-n for n in STOP_SIGNALS}
 """CLI exit codes that mean someone stopped it (a shell's 128+n, or Python's -n)."""
 

@@ -6,9 +6,7 @@ import asyncio
 import contextlib
 import gc
 import inspect
-import os
 import signal
-import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING
@@ -184,9 +182,9 @@ class AgentApp(App[int]):
 
     def _on_stop_signal(self, signum: int) -> None:
         self.stop_signal = signal.Signals(signum).name
-        terminal_gone = getattr(self._driver, "terminal_gone", None)
-        if signum == signal.SIGHUP and terminal_gone is not None and not _terminal_alive():
-            terminal_gone()  # the window closed: a kill -HUP alone leaves it to restore
+        hung_up = getattr(self._driver, "hung_up", None)
+        if signum == signal.SIGHUP and hung_up is not None:
+            hung_up()
         self.action_quit()
 
     async def _sink(self, event: ev.Event) -> None:
@@ -431,14 +429,6 @@ def run_app(
     if result is None:
         return app.exit_code if app.exit_code is not None else EXIT_INTERRUPTED
     return result
-
-
-def _terminal_alive() -> bool:
-    """A hung-up terminal is no longer a terminal (and any use of it fails with EIO)."""
-    try:
-        return os.isatty(sys.__stdout__.fileno())
-    except (AttributeError, ValueError, OSError):
-        return False
 
 
 def _ours(driver_class: type, *, held: bool) -> type:

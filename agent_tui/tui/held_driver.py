@@ -41,6 +41,12 @@ class TerminalDriver(LinuxDriver):
         self._gone = True
         self.exit_event.set()  # ends the key thread; the shutdown then skips the terminal
 
+    def hung_up(self) -> None:
+        """On SIGHUP: the terminal is gone if it is no longer one (a closed window); a
+        ``kill -HUP`` alone leaves it there, to be restored as usual."""
+        if not os.isatty(self.fileno):
+            self.terminal_gone()
+
     def _writing(self) -> bool:
         writer = self._writer_thread
         return not self._gone and (writer is None or writer.is_alive())

@@ -179,7 +179,7 @@ async def test_a_narrow_status_line_keeps_the_loop_state(width, shown, dropped):
         bar.session, bar.subtask = 12, "3.4"
         bar.session_cost, bar.total_cost = 0.1234, 1.5
         bar.total_tokens = (120_000, 4_000)
-        bar.state, bar.detail = "paused", "· p resumes"
+        bar.state, bar.detail = "paused", "p resumes"
         text = bar.render().plain
         assert "● paused · p resumes" in text
         assert len(text) <= width

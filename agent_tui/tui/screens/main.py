@@ -200,9 +200,7 @@ class MainScreen(Screen[None]):
             case ev.Paused():
                 self.countdown.freeze()
                 by_user = event.reason == "paused by the user"
-                self.set_state(
-                    "paused", "· p resumes" if by_user else f"{event.reason} · p resumes"
-                )
+                self.set_state("paused", "p resumes" if by_user else f"{event.reason} · p resumes")
                 log.add(Text(f"  ⏸ paused: {event.reason}", style="yellow"))
                 if event.reason != "paused by the user":
                     self.app.notify(f"Loop paused: {event.reason}", severity="warning")

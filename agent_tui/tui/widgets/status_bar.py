@@ -43,8 +43,7 @@ class StatusBar(Static):
         state_style = STATE_STYLES.get(self.state, "bold")
         state = Text.assemble((f"● {self.state}", state_style))
         if self.detail:  # "● complete · all 5 subtasks completed", not run together
-            detail = self.detail if self.detail.startswith("·") else f"· {self.detail}"
-            state.append(f" {detail}", style=state_style)
+            state.append(f" · {self.detail}", style=state_style)
         fields: list[tuple[str, Text]] = [
             ("profile", self._profile()),
             ("model", Text(self.model)),
