@@ -9,73 +9,73 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from agent_tui.auth.redaction import redact
 from agent_tui.engine import events as ev
-from agent_tui.engine.loop import EXIT_INTERRUPTED, CoderLoop
+from agent_tui.exit_codes import EXIT_INTERRUPTED
 from agent_tui.pipes import READER_GONE, send_stdout_nowhere
 
-LoopFactory = Callable[[ev.EventSink], CoderLoop]
+if TYPE_CHECKING:
+    from agent_tui.engine.loop import CoderLoop
+
+LoopFactory = Callable[[ev.EventSink], "CoderLoop"]
+
+
+def _session_started(e: ev.SessionStarted) -> str:
+    what = f"subtask {e.subtask_id}" if e.subtask_id else "planning"
+    return (
+        f"session   #{e.session} {e.kind} {what} (profile {e.profile}, "
+        f"attempt {e.attempt}) → {e.transcript}"
+    )
+
+
+def _assistant_text(e: ev.AssistantText) -> str:
+    first, *rest = e.text.strip().splitlines() or [""]
+    return f"agent     {first}" + (f" (+{len(rest)} lines)" if rest else "")
+
+
+def _session_ended(e: ev.SessionEnded) -> str:
+    kind = f" ({e.error_kind})" if e.error_kind else ""
+    return f"ended     #{e.session} {e.outcome}{kind}, ${e.cost_usd:.4f}"
+
+
+TEXT_LINES: dict[type[ev.Event], Callable[[Any], str]] = {
+    ev.PlanLoaded: lambda e: f"plan      {e.feature}: {e.completed}/{e.total} subtasks completed",
+    ev.PlanWarning: lambda e: f"warning   plan: {e.message}",
+    ev.SessionStarted: _session_started,
+    ev.AssistantText: _assistant_text,
+    ev.ToolUse: lambda e: f"tool      {e.name} {e.summary}",
+    ev.ToolResult: lambda e: f"{'tool err' if e.is_error else 'result  '}  {e.summary}",
+    ev.ApiRetry: lambda e: (
+        f"api retry CLI retrying {e.error or e.error_status} in {e.delay_s:.1f} s "
+        f"({e.attempt}/{e.max_retries})"
+    ),
+    ev.SessionError: lambda e: f"error     {e.error_kind}: {e.message}",
+    ev.SessionEnded: _session_ended,
+    ev.BackoffStarted: lambda e: (
+        f"backoff   {e.kind}: waiting {e.wait_text()} (retry {e.retry}/{e.max_retries})"
+    ),
+    ev.BackoffEnded: lambda e: f"backoff   over ({e.reason})",
+    ev.SubtaskStatus: lambda e: f"subtask   {e.id} → {e.status}",
+    ev.SubtaskStuck: lambda e: f"stuck     {e.id}: {e.reason}",
+    ev.ProfileSwitched: lambda e: f"profile   {e.from_} → {e.to} ({e.reason})",
+    ev.Pausing: lambda e: "pausing   at the end of this session",
+    ev.Paused: lambda e: f"paused    {e.reason}",
+    ev.Resumed: lambda e: "resumed",
+    ev.Notice: lambda e: f"{e.level:<9} {e.message}",
+    ev.LoopFinished: lambda e: f"finished  {e.outcome} (exit {e.exit_code}) {e.message}".rstrip(),
+}
+"""The line each event prints in ``--events text``; events not listed print none."""
 
 
 def format_text(event: ev.Event) -> str | None:
     """One human line per event (None for events not worth a line)."""
+    line = TEXT_LINES.get(type(event))
+    if line is None:
+        return None
     stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
-    match event:
-        case ev.PlanLoaded():
-            body = f"plan      {event.feature}: {event.completed}/{event.total} subtasks completed"
-        case ev.PlanWarning():
-            body = f"warning   plan: {event.message}"
-        case ev.SessionStarted():
-            what = f"subtask {event.subtask_id}" if event.subtask_id else "planning"
-            body = (
-                f"session   #{event.session} {event.kind} {what} (profile {event.profile}, "
-                f"attempt {event.attempt}) → {event.transcript}"
-            )
-        case ev.AssistantText():
-            first, *rest = event.text.strip().splitlines() or [""]
-            body = f"agent     {first}" + (f" (+{len(rest)} lines)" if rest else "")
-        case ev.ToolUse():
-            body = f"tool      {event.name} {event.summary}"
-        case ev.ToolResult():
-            body = f"{'tool err' if event.is_error else 'result  '}  {event.summary}"
-        case ev.ApiRetry():
-            body = (
-                f"api retry CLI retrying {event.error or event.error_status} in "
-                f"{event.delay_s:.1f} s ({event.attempt}/{event.max_retries})"
-            )
-        case ev.SessionError():
-            body = f"error     {event.error_kind}: {event.message}"
-        case ev.SessionEnded():
-            kind = f" ({event.error_kind})" if event.error_kind else ""
-            body = f"ended     #{event.session} {event.outcome}{kind}, ${event.cost_usd:.4f}"
-        case ev.BackoffStarted():
-            body = (
-                f"backoff   {event.kind}: waiting {event.wait_text()} "
-                f"(retry {event.retry}/{event.max_retries})"
-            )
-        case ev.BackoffEnded():
-            body = f"backoff   over ({event.reason})"
-        case ev.SubtaskStatus():
-            body = f"subtask   {event.id} → {event.status}"
-        case ev.SubtaskStuck():
-            body = f"stuck     {event.id}: {event.reason}"
-        case ev.ProfileSwitched():
-            body = f"profile   {event.from_} → {event.to} ({event.reason})"
-        case ev.Pausing():
-            body = "pausing   at the end of this session"
-        case ev.Paused():
-            body = f"paused    {event.reason}"
-        case ev.Resumed():
-            body = "resumed"
-        case ev.Notice():
-            body = f"{event.level:<9} {event.message}"
-        case ev.LoopFinished():
-            body = f"finished  {event.outcome} (exit {event.exit_code}) {event.message}".rstrip()
-        case _:
-            return None
-    return redact(f"{stamp} {body}")
+    return redact(f"{stamp} {line(event)}")
 
 
 def format_json(event: ev.Event) -> str:

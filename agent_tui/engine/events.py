@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
 from agent_tui.engine.record import Record, field
+from agent_tui.engine.state import LoopMode, LoopState
 
 
 class Event(Record):
@@ -193,10 +194,27 @@ class Pausing(Event):
 class Paused(Event):
     type: ClassVar[str] = "paused"
     reason: str
+    by_user: bool = False
+    """The user asked for it (a key); False for a PAUSE file or a problem only they can fix."""
 
 
 class Resumed(Event):
     type: ClassVar[str] = "resumed"
+
+
+class LoopStateChanged(Event):
+    """The loop's state changed: what the UI derives its keys and status from."""
+
+    type: ClassVar[str] = "loop_state"
+    mode: LoopMode
+    session_running: bool
+    interrupting: bool
+
+    @property
+    def state(self) -> LoopState:
+        return LoopState(
+            mode=self.mode, session_running=self.session_running, interrupting=self.interrupting
+        )
 
 
 class Notice(Event):

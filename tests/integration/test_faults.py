@@ -8,7 +8,7 @@ import json
 import pytest
 
 from agent_tui.engine import events as ev
-from agent_tui.engine import loop as loop_module
+from agent_tui.engine import runner as runner_module
 from tests.integration.helpers import coder_steps, plan_doc, script
 
 ONE = plan_doc([("1", [], ["1.1"])])
@@ -86,7 +86,8 @@ async def test_a_reply_that_hangs_trips_the_idle_timeout(make_run):
 
 async def test_a_full_disk_on_the_transcript_stops_with_a_clear_error(make_run, monkeypatch):
     run = make_run(ONE, [script("1.1", [coder_steps("1.1")])])
-    monkeypatch.setattr(loop_module, "next_transcript_path", lambda logs, after=0: (1, _dev_full()))
+    full = lambda logs, after=0: (1, _dev_full())  # noqa: E731
+    monkeypatch.setattr(runner_module, "next_transcript_path", full)
     await run.go()
     assert run.exit_code == 3
     finished = run.of(ev.LoopFinished)[-1]

@@ -1,0 +1,93 @@
+"""The coder stage: one session for a subtask, and what its outcome means for the subtask."""
+
+from __future__ import annotations
+
+import asyncio
+
+from agent_tui.engine import events as ev
+from agent_tui.engine.policy import Action, Role
+from agent_tui.engine.prompts import render
+from agent_tui.engine.result import RunOutcome, end
+from agent_tui.engine.session import SessionOutcome
+from agent_tui.engine.stage import Stage
+from agent_tui.plan import Subtask, find_subtask, phase_of
+
+
+class CoderStage(Stage):
+    async def work_on(self, subtask: Subtask) -> None:
+        attempt = self.history.attempt_count(subtask.id) + 1
+        await self.tracker.set_status(subtask.id, "in_progress")
+        self.parts.current_subtask = subtask.id
+        await self.emit_status(subtask.id, "in_progress", attempt)
+        outcome = await self.session(
+            Role.CODER, subtask.id, self._prompt(subtask, attempt), attempt
+        )
+        if outcome is None:
+            return
+        warning = self.tracker.reload_after_session()
+        if warning is not None:
+            await self.emit(warning)
+        plan = self.tracker.plan
+        current = find_subtask(plan, subtask.id) if plan else None
+        completed = current is not None and current.status == "completed"
+        await asyncio.to_thread(
+            self.history.record_attempt,
+            subtask.id,
+            self.parts.runner.last_number,
+            "incomplete" if outcome.ok and not completed else outcome.outcome,
+            str(outcome.error_kind) if outcome.error_kind else None,
+            outcome.message[:500],
+        )
+        attempts = self.history.attempt_count(subtask.id)
+        status = current.status if current else "pending"
+        if outcome.outcome == "interrupted":
+            await self.emit_status(subtask.id, status, attempts)
+        elif outcome.ok:
+            self.retry.on_success()
+            await self.emit_status(subtask.id, "completed" if completed else status, attempts)
+            tried = self.history.attempt_count(subtask.id, interrupted=False)
+            if not completed and tried >= self.config.max_attempts:
+                await self.mark_stuck(subtask.id, f"not completed after {tried} sessions")
+        else:
+            await self.emit_status(subtask.id, "in_progress", attempts)
+            await self._after_failure(subtask, outcome)
+
+    async def _after_failure(self, subtask: Subtask, outcome: SessionOutcome) -> None:
+        action, decision = await self.after_error(Role.CODER, outcome)
+        if action not in (Action.GIVE_UP, Action.STOP_STUCK):
+            return
+        assert decision is not None
+        await self.mark_stuck(subtask.id, decision.reason)
+        if action == Action.STOP_STUCK:
+            end(RunOutcome.STUCK, f"subtask {subtask.id} is stuck: {decision.reason}")
+
+    async def mark_stuck(self, subtask_id: str, reason: str) -> None:
+        self.retry.reset()  # the errors in a row were this subtask's: the next starts afresh
+        await asyncio.to_thread(self.history.mark_stuck, subtask_id, reason)
+        await self.tracker.set_status(subtask_id, "failed")
+        await self.emit_status(subtask_id, "failed", self.history.attempt_count(subtask_id))
+        await self.emit(ev.SubtaskStuck(id=subtask_id, reason=reason))
+
+    def _prompt(self, subtask: Subtask, attempt: int) -> str:
+        assert self.tracker.plan is not None
+        phase = phase_of(self.tracker.plan, subtask.id)
+        verification = "none"
+        if subtask.verification and subtask.verification.command:
+            verification = f"run `{subtask.verification.command}`"
+            if subtask.verification.expected:
+                verification += f", expect {subtask.verification.expected}"
+        config = self.config
+        return render(
+            "coder",
+            subtask_id=subtask.id,
+            description=subtask.description,
+            phase_name=phase.name if phase else "",
+            attempt=attempt,
+            project_dir=config.project_dir,
+            spec_dir=config.spec_dir,
+            plan_path=config.plan_path,
+            files_to_modify=", ".join(subtask.files_to_modify) or "-",
+            files_to_create=", ".join(subtask.files_to_create) or "-",
+            verification=verification,
+            guidance=render("one_tool_at_a_time") if self.retry.guidance_due else "",
+        )

@@ -1,0 +1,302 @@
+"""The loop's control: its state, and every wait it makes, on the injected clock.
+
+The user steers through ``pause``, ``resume``, ``interrupt``, ``retry_now`` and ``stop``
+(plain calls, safe at any time from the loop's thread); the loop waits through
+``pause_gate``, ``backoff`` and ``between_sessions``.  Whenever the state the UI derives its
+keys from changes, one ``LoopStateChanged`` event says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from pathlib import Path
+from typing import Any, Protocol
+
+from agent_tui.engine import events as ev
+from agent_tui.engine.clock import Clock
+from agent_tui.engine.retry import RetryDecision
+from agent_tui.engine.state import LoopMode, LoopState
+
+PAUSE_FILE_POLL_S = 1.0
+"""How often a pause held by a PAUSE file looks whether the file is gone."""
+USER_PAUSE = "paused by the user"
+
+
+class Interruptible(Protocol):
+    async def interrupt(self) -> bool | None: ...
+
+
+class Control:
+    def __init__(
+        self,
+        clock: Clock,
+        pause_file: Path,
+        emit: ev.EventSink,
+        after_resume: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.clock = clock
+        self.pause_file = pause_file
+        self._emit = emit
+        self._after_resume = after_resume
+        self._started = False
+        self._finished = False
+        self._pause_requested = False
+        self._paused = False
+        self._backing_off = False
+        self._retry_now = False
+        self.stop_reason: str | None = None
+        self.session: Interruptible | None = None
+        self._interrupting: object = None
+        self._wake = asyncio.Event()
+        self._resume = asyncio.Event()
+        self._shown: LoopState | None = None
+        self._tasks: set[asyncio.Future[None]] = set()
+
+    # ------------------------------------------------------------------ the state
+
+    @property
+    def state(self) -> LoopState:
+        return LoopState(
+            mode=self._mode(),
+            session_running=self.session is not None,
+            interrupting=self.interrupt_requested,
+        )
+
+    def _mode(self) -> LoopMode:
+        if self._finished:
+            return LoopMode.FINISHED
+        if self.stop_reason is not None:
+            return LoopMode.STOPPING
+        if self._paused:
+            return LoopMode.PAUSED
+        if self._pause_requested:
+            return LoopMode.PAUSING
+        if self._backing_off:
+            return LoopMode.BACKING_OFF
+        return LoopMode.RUNNING if self._started else LoopMode.STARTING
+
+    @property
+    def stopping(self) -> bool:
+        return self.stop_reason is not None
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def pause_requested(self) -> bool:
+        return self._pause_requested
+
+    @property
+    def backing_off(self) -> bool:
+        return self._backing_off
+
+    @property
+    def interrupt_requested(self) -> bool:
+        return self.session is not None and self._interrupting is self.session
+
+    async def publish(self) -> None:
+        """Emit the state if it differs from the one last emitted."""
+        state = self.state
+        if state != self._shown:
+            self._shown = state
+            await self._emit(
+                ev.LoopStateChanged(
+                    mode=state.mode,
+                    session_running=state.session_running,
+                    interrupting=state.interrupting,
+                )
+            )
+
+    def _publish_soon(self) -> None:
+        """From a plain call: the state is read when the event goes out, so it is never stale."""
+        self.background(self.publish())
+
+    async def start(self) -> None:
+        self._started = True
+        await self.publish()
+
+    async def finish(self) -> None:
+        self._finished = True
+        await self.publish()
+
+    # ----------------------------------------------------------------- the handle
+
+    def pause(self) -> None:
+        """Pause at the next session boundary (a backoff wait pauses at once)."""
+        if self._pause_requested or self._paused:
+            return
+        self._pause_requested = True
+        self._wake.set()
+        if self.session is not None:
+            self.background(self._emit(ev.Pausing()))
+        self._publish_soon()
+
+    def resume(self) -> None:
+        self._pause_requested = False
+        with contextlib.suppress(FileNotFoundError):
+            self.pause_file.unlink()
+        self._resume.set()
+        self._wake.set()
+        self._publish_soon()
+
+    def interrupt(self) -> None:
+        """Stop the running session now and pause (asking a session once is enough)."""
+        self.pause()
+        session = self.session
+        if session is not None and not self.interrupt_requested:
+            self._interrupting = session
+            self.background(self._ask_to_stop(session))
+            self._publish_soon()
+
+    async def _ask_to_stop(self, session: Interruptible) -> None:
+        taken = await session.interrupt()
+        if taken is not False or self.stopping or self.session is not session:
+            return  # taken, or the session ended meanwhile (then its answer means nothing)
+        self._interrupting = None  # the CLI did not take it: ``interrupt`` may ask again
+        await self._emit(
+            ev.Notice(
+                level="warning",
+                message="the session did not take the interrupt; press i to ask again",
+            )
+        )
+        await self.publish()
+
+    def retry_now(self) -> None:
+        self._retry_now = True
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Cut a wait between sessions short (a profile switch, say)."""
+        self._wake.set()
+
+    def stop(self, reason: str) -> None:
+        """End the run: the session is interrupted; the first reason given is kept."""
+        if self.stop_reason is None:
+            self.stop_reason = reason
+        self._wake.set()
+        self._resume.set()
+        if self.session is not None:
+            self.background(self.session.interrupt())
+        self._publish_soon()
+
+    @contextlib.asynccontextmanager
+    async def running(self, session: Interruptible) -> AsyncIterator[None]:
+        """While a session runs: ``interrupt`` and ``stop`` reach it."""
+        self.session = session
+        await self.publish()
+        try:
+            if self.stopping:
+                await session.interrupt()
+            yield
+        finally:
+            self.session = None
+            self._interrupting = None
+            await self.publish()
+
+    def background(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run ``work`` without waiting, keeping a reference until it is done."""
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------------- the waits
+
+    async def _sleep_or(self, seconds: float, event: asyncio.Event) -> bool:
+        """Sleep on the clock; True when ``event`` was set first."""
+        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
+        waiter = asyncio.ensure_future(event.wait())
+        try:
+            await asyncio.wait({sleeper, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, waiter):
+                task.cancel()
+        return event.is_set()
+
+    async def sleep_or_wake(self, seconds: float) -> bool:
+        """Sleep on the clock; True when a control call cut the wait short."""
+        self._wake.clear()
+        return await self._sleep_or(seconds, self._wake)
+
+    def _pause_wanted(self) -> bool:
+        return self._pause_requested or self.pause_file.exists()
+
+    async def pause_gate(self, reason: str | None = None) -> None:
+        """Block while a pause is asked for (key, PAUSE file, or ``reason``); return on resume."""
+        if self.stopping or not self._pause_wanted():
+            return
+        by_user = reason is None and self._pause_requested
+        if reason is None:
+            reason = USER_PAUSE if by_user else "PAUSE file"
+        self._paused = True
+        self._resume.clear()
+        await self._emit(ev.Paused(reason=reason, by_user=by_user))
+        await self.publish()
+        while not self.stopping and not self._resume.is_set():
+            if self._pause_requested:
+                await self._resume.wait()  # only a resume (or a stop) ends it
+            elif not self.pause_file.exists():
+                break  # held by the PAUSE file alone, and the user removed it
+            else:
+                await self._sleep_or(PAUSE_FILE_POLL_S, self._resume)
+        self._paused = False
+        self._pause_requested = False
+        if self._after_resume is not None:
+            await self._after_resume()
+        if not self.stopping:
+            await self._emit(ev.Resumed())
+        await self.publish()
+
+    async def needs_user(self, reason: str) -> None:
+        """A problem only the user can fix: pause with ``reason`` until they resume."""
+        self._pause_requested = True
+        await self.pause_gate(reason)
+
+    async def backoff(self, decision: RetryDecision) -> None:
+        self._backing_off = True
+        await self.publish()
+        try:
+            await self._wait_out(decision)
+        finally:
+            self._backing_off = False
+            await self.publish()
+
+    async def _wait_out(self, decision: RetryDecision) -> None:
+        remaining = decision.delay_s
+        while True:
+            deadline = self.clock.now() + remaining
+            await self._emit(
+                ev.BackoffStarted(
+                    kind=str(decision.kind),
+                    delay_s=decision.delay_s,
+                    retry=decision.retry,
+                    max_retries=decision.max_retries,
+                    deadline=deadline,
+                    remaining_s=remaining,
+                )
+            )
+            self._retry_now = False
+            woken = await self.sleep_or_wake(remaining)
+            if not woken or self.clock.now() >= deadline:
+                await self._emit(ev.BackoffEnded(reason="elapsed"))
+                return
+            if self.stopping:
+                await self._emit(ev.BackoffEnded(reason="stopped"))
+                return
+            if self._retry_now:
+                self._retry_now = False
+                await self._emit(ev.BackoffEnded(reason="retry_now"))
+                return
+            remaining = max(0.0, deadline - self.clock.now())
+            if self._pause_wanted():
+                await self.pause_gate()
+                if self.stopping:
+                    await self._emit(ev.BackoffEnded(reason="stopped"))
+                    return
+
+    async def between_sessions(self, seconds: float) -> None:
+        if seconds > 0 and not self.stopping:
+            self._retry_now = False
+            await self.sleep_or_wake(seconds)

@@ -1,0 +1,46 @@
+"""What one run of the coder loop is told: where, with which model, and how patiently."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agent_tui.engine.retry import RetryPolicy
+from agent_tui.engine.session import DEFAULT_ALLOWED_TOOLS
+
+
+@dataclass
+class LoopConfig:
+    project_dir: Path
+    spec_dir: Path
+    model: str | None = None
+    max_iterations: int | None = None
+    pause_between_s: float = 3.0
+    idle_timeout_s: float = 600.0
+    max_attempts: int = 3
+    """Sessions that end without completing a subtask before it is marked stuck."""
+    planner_tries: int = 3
+    """Planner sessions that leave no valid plan (or fail for good) before the run ends."""
+    retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    """Set for every session on top of the profile's env (the demo points the CLI at its sim)."""
+    allowed_tools: tuple[str, ...] = DEFAULT_ALLOWED_TOOLS
+    bash_allowlist: list[str] | None = None
+    auto_switch: bool = False
+    pause_on_problem: bool = True
+    """App: a problem only the user can fix pauses the loop.  Headless: it ends the run."""
+    cli_path: str | None = None
+    profile: str | None = None
+    """Profile to start with; None means the store's active profile."""
+
+    @property
+    def plan_path(self) -> Path:
+        return self.spec_dir / "implementation_plan.json"
+
+    @property
+    def pause_file(self) -> Path:
+        return self.spec_dir / "PAUSE"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.spec_dir / "logs"

@@ -1,0 +1,129 @@
+"""Which profile the next session uses, and the env that session gets.
+
+One object holds the current profile, a switch waiting for the next session, and the
+profiles that failed since the last success: auto-switch does not go back to those, so two
+failing accounts cannot take turns for ever.  Switches happen only between sessions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from agent_tui.auth.credentials import Resolution, resolve, session_env
+from agent_tui.auth.profiles import Profile, ProfileStore
+from agent_tui.auth.redaction import redact
+from agent_tui.engine import events as ev
+
+PASSTHROUGH_ENV = ("ANTHROPIC_BASE_URL", "CLAUDE_CODE_MAX_RETRIES")
+IMPLICIT_PROFILE = "default"
+"""The name sessions run under when no profile is chosen: the CLI's own default login."""
+RATE_LIMIT_RETRIES_BEFORE_SWITCH = 3
+
+
+class NoUsableProfile(Exception):
+    """The current profile cannot run a session and none can take over; says why."""
+
+
+class ProfileRotation:
+    def __init__(
+        self,
+        store: ProfileStore,
+        emit: ev.EventSink,
+        *,
+        environ: Mapping[str, str],
+        start: str | None = None,
+        auto_switch: bool = False,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.store = store
+        self._emit = emit
+        self._environ = environ
+        self.auto_switch = auto_switch
+        self._extra_env = dict(extra_env or {})
+        active = store.active_profile()
+        self.current: str = start or (active.name if active else IMPLICIT_PROFILE)
+        self._pending: tuple[str, str] | None = None
+        self.failed: set[str] = set()
+        """Profiles left after an auth or rate-limit error since the last success or resume."""
+        self._notices_shown: set[str] = set()
+
+    @property
+    def next(self) -> str:
+        """The profile the next session will use: a switch asked for, or the current one."""
+        return self._pending[0] if self._pending else self.current
+
+    def request(self, name: str, reason: str = "user") -> None:
+        """Use ``name`` from the next session on (the current one: cancel a switch)."""
+        self.store.get(name)
+        self._pending = (name, reason)
+
+    async def apply_pending(self) -> None:
+        if self._pending is None:
+            return
+        name, reason = self._pending
+        self._pending = None
+        if name != self.current:
+            await self._switch(name, reason)
+
+    async def _switch(self, name: str, reason: str) -> None:
+        previous, self.current = self.current, name
+        await self._emit(ev.ProfileSwitched(from_=previous, to=name, reason=reason))
+
+    def note_failure(self) -> None:
+        """The current profile failed on its account: auto-switch leaves it alone for now."""
+        self.failed.add(self.current)
+
+    def forgive(self) -> None:
+        """A success or a resume: every profile may be tried again (a login may be fixed)."""
+        self.failed.clear()
+
+    def resolution(self, profile: Profile) -> Resolution:
+        return resolve(profile, environ=self._environ)
+
+    def next_usable(self) -> str | None:
+        """The next profile in the user's order that resolves usable and has not failed."""
+        if not self.store.names():
+            return None
+
+        def usable(profile: Profile) -> Resolution:
+            if profile.name in self.failed:  # not looked up again (the keychain may prompt)
+                return Resolution(profile.name, "", "", problem="failed since the last success")
+            return self.resolution(profile)
+
+        return self.store.next_usable(self.current, usable)
+
+    def rate_limit_retries(self) -> int | None:
+        """With auto-switch and another profile, stop waiting on a 429 after a few CLI retries."""
+        if self.auto_switch and len(self.store.names()) > 1:
+            return RATE_LIMIT_RETRIES_BEFORE_SWITCH
+        return None
+
+    async def session_env(self) -> dict[str, str]:
+        """The env of the next session's CLI, from the current profile.
+
+        An unusable profile hands over to the next usable one when auto-switch is on;
+        otherwise :class:`NoUsableProfile` says why.
+        """
+        env = {k: self._environ[k] for k in PASSTHROUGH_ENV if k in self._environ}
+        env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
+        env.update(self._extra_env)
+        if self.current == IMPLICIT_PROFILE and IMPLICIT_PROFILE not in self.store.names():
+            return env  # no profile chosen: the CLI's own default login, as without agent-tui
+        for _ in range(len(self.store.names())):  # each profile is looked at once at most
+            profile = self.store.get(self.current)
+            resolution = self.resolution(profile)
+            await self._show_notices(resolution)
+            if resolution.usable:
+                env.update(session_env(profile, resolution, self._environ))
+                return env
+            target = self.next_usable() if self.auto_switch else None
+            if target is None:
+                break
+            await self._switch(target, "no usable credentials")
+        raise NoUsableProfile(resolution.refusal)
+
+    async def _show_notices(self, resolution: Resolution) -> None:
+        for notice in resolution.notices:
+            if notice not in self._notices_shown:
+                self._notices_shown.add(notice)
+                await self._emit(ev.Notice(level="warning", message=redact(notice)))

@@ -1,0 +1,120 @@
+"""Runs one session for the loop: its env, spec and transcript, its start and end events,
+and the run's running totals of cost and tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from agent_tui.engine import events as ev
+from agent_tui.engine.clock import Clock
+from agent_tui.engine.control import Control
+from agent_tui.engine.guard import Guard
+from agent_tui.engine.loop_config import LoopConfig
+from agent_tui.engine.rotation import ProfileRotation
+from agent_tui.engine.session import AgentSession, SessionOutcome, SessionSpec
+from agent_tui.engine.transcript import next_transcript_path
+
+SessionFactory = Callable[[SessionSpec, ev.EventSink, Clock], AgentSession]
+
+
+@dataclass
+class Totals:
+    cost_usd: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def add(self, outcome: SessionOutcome) -> None:
+        self.cost_usd += outcome.cost_usd
+        self.input_tokens += outcome.input_tokens
+        self.output_tokens += outcome.output_tokens
+
+
+class SessionRunner:
+    def __init__(
+        self,
+        config: LoopConfig,
+        rotation: ProfileRotation,
+        control: Control,
+        guard: Guard,
+        factory: SessionFactory,
+        emit: ev.EventSink,
+        session_sink: ev.EventSink,
+    ) -> None:
+        self.config = config
+        self.rotation = rotation
+        self.control = control
+        self.guard = guard
+        self._factory = factory
+        self._emit = emit
+        self._session_sink = session_sink
+        self.last_number = 0
+        self.totals = Totals()
+
+    async def run(
+        self, kind: str, subtask_id: str | None, prompt: str, attempt: int
+    ) -> SessionOutcome:
+        """One session to its end.  Raises ``NoUsableProfile`` (before it starts) and
+        ``TranscriptError`` (it cannot be recorded): neither is a session's outcome."""
+        env = await self.rotation.session_env()
+        config = self.config
+        number, transcript = next_transcript_path(config.logs_dir, self.last_number)
+        self.last_number = number
+        spec = SessionSpec(
+            number=number,
+            kind=kind,
+            subtask_id=subtask_id,
+            prompt=prompt,
+            cwd=config.project_dir,
+            env=env,
+            transcript_path=transcript,
+            guard=self.guard,
+            model=config.model,
+            allowed_tools=config.allowed_tools,
+            idle_timeout_s=config.idle_timeout_s,
+            cli_path=config.cli_path,
+            rate_limit_retries=self.rotation.rate_limit_retries(),
+        )
+        await self._emit(
+            ev.SessionStarted(
+                session=number,
+                kind=kind,
+                subtask_id=subtask_id,
+                profile=self.rotation.current,
+                attempt=attempt,
+                model=config.model,
+                transcript=str(transcript),
+            )
+        )
+        session = self._factory(spec, self._session_sink, self.control.clock)
+        async with self.control.running(session):
+            outcome = await session.run()
+        await self._report(number, subtask_id, outcome)
+        return outcome
+
+    async def _report(self, number: int, subtask_id: str | None, outcome: SessionOutcome) -> None:
+        totals = self.totals
+        totals.add(outcome)
+        await self._emit(
+            ev.Usage(
+                session=number,
+                session_cost_usd=outcome.cost_usd,
+                session_input_tokens=outcome.input_tokens,
+                session_output_tokens=outcome.output_tokens,
+                total_cost_usd=totals.cost_usd,
+                total_input_tokens=totals.input_tokens,
+                total_output_tokens=totals.output_tokens,
+            )
+        )
+        if outcome.ok:
+            self.rotation.forgive()
+        await self._emit(
+            ev.SessionEnded(
+                session=number,
+                subtask_id=subtask_id,
+                outcome=outcome.outcome,
+                error_kind=str(outcome.error_kind) if outcome.error_kind else None,
+                cost_usd=outcome.cost_usd,
+                message=outcome.message,
+            )
+        )

@@ -1,0 +1,180 @@
+"""The loop's control: its state follows the calls and the waits, each change is one
+``loop_state`` event, and every wait runs on the injected clock."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from agent_tui.engine import events as ev
+from agent_tui.engine.clock import VirtualClock
+from agent_tui.engine.control import PAUSE_FILE_POLL_S, Control
+from agent_tui.engine.errors import ErrorKind
+from agent_tui.engine.retry import RetryDecision
+from agent_tui.engine.state import LoopMode
+
+M = LoopMode
+
+
+class Session:
+    def __init__(self, taken: bool = True) -> None:
+        self.asked = 0
+        self.taken = taken
+
+    async def interrupt(self) -> bool:
+        self.asked += 1
+        return self.taken
+
+
+@pytest.fixture
+def control(tmp_path):
+    events: list[ev.Event] = []
+
+    async def sink(event: ev.Event) -> None:
+        events.append(event)
+
+    made = Control(VirtualClock(auto_advance=False), tmp_path / "PAUSE", sink)
+    made.events = events  # type: ignore[attr-defined]
+    return made
+
+
+def states(control) -> list[tuple[LoopMode, bool, bool]]:
+    return [
+        (e.mode, e.session_running, e.interrupting)
+        for e in control.events
+        if isinstance(e, ev.LoopStateChanged)
+    ]
+
+
+async def settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+def decision(delay: float = 4.0) -> RetryDecision:
+    return RetryDecision(ErrorKind.TOOL_CONCURRENCY, False, delay, 2, 5, 0.0, "tool-use")
+
+
+async def test_a_pause_asked_during_a_session_takes_effect_at_the_gate(control):
+    await control.start()
+    async with control.running(Session()):
+        control.pause()
+        await settle()
+    gate = asyncio.create_task(control.pause_gate())
+    await settle()
+    assert control.paused
+    control.resume()
+    await gate
+    await settle()
+    assert states(control) == [
+        (M.RUNNING, False, False),
+        (M.RUNNING, True, False),
+        (M.PAUSING, True, False),
+        (M.PAUSING, False, False),
+        (M.PAUSED, False, False),
+        (M.RUNNING, False, False),
+    ]
+    paused = [e for e in control.events if isinstance(e, ev.Paused)]
+    assert [(p.reason, p.by_user) for p in paused] == [("paused by the user", True)]
+    assert any(isinstance(e, ev.Pausing) for e in control.events)
+
+
+async def test_a_problem_pause_is_not_the_users(control):
+    await control.start()
+    gate = asyncio.create_task(control.needs_user("auth failed on profile 'a'"))
+    await settle()
+    control.resume()
+    await gate
+    paused = [e for e in control.events if isinstance(e, ev.Paused)]
+    assert [(p.reason, p.by_user) for p in paused] == [("auth failed on profile 'a'", False)]
+
+
+async def test_a_pause_file_pause_ends_when_the_file_goes_polled_on_the_clock(control):
+    control.pause_file.write_text("")
+    await control.start()
+    gate = asyncio.create_task(control.pause_gate())
+    await settle()
+    assert control.paused and control.clock.sleepers == 1
+    control.clock.advance(PAUSE_FILE_POLL_S)
+    await settle()
+    assert control.paused  # the file is still there
+    control.pause_file.unlink()
+    control.clock.advance(PAUSE_FILE_POLL_S)
+    await gate
+    assert not control.paused
+    paused = [e for e in control.events if isinstance(e, ev.Paused)]
+    assert [(p.reason, p.by_user) for p in paused] == [("PAUSE file", False)]
+    assert any(isinstance(e, ev.Resumed) for e in control.events)
+
+
+async def test_a_user_pause_does_not_poll(control):
+    await control.start()
+    control.pause()
+    gate = asyncio.create_task(control.pause_gate())
+    await settle()
+    assert control.paused and control.clock.sleepers == 0
+    control.resume()
+    await gate
+
+
+async def test_backing_off_is_a_state_and_retry_now_ends_it(control):
+    await control.start()
+    wait = asyncio.create_task(control.backoff(decision()))
+    await settle()
+    assert control.state.mode == M.BACKING_OFF
+    control.retry_now()
+    await wait
+    await settle()
+    assert [s[0] for s in states(control)] == [M.RUNNING, M.BACKING_OFF, M.RUNNING]
+    ended = [e.reason for e in control.events if isinstance(e, ev.BackoffEnded)]
+    assert ended == ["retry_now"]
+
+
+async def test_an_interrupt_is_asked_once_and_shown_until_the_session_ends(control):
+    await control.start()
+    session = Session()
+    async with control.running(session):
+        control.interrupt()
+        control.interrupt()
+        await settle()
+        assert control.state.interrupting and control.state.mode == M.PAUSING
+    assert session.asked == 1
+    assert not control.state.interrupting
+
+
+async def test_an_interrupt_the_session_did_not_take_can_be_asked_again(control):
+    await control.start()
+    session = Session(taken=False)
+    async with control.running(session):
+        control.interrupt()
+        await settle()
+        assert not control.state.interrupting
+        notices = [e.message for e in control.events if isinstance(e, ev.Notice)]
+        assert notices == ["the session did not take the interrupt; press i to ask again"]
+
+
+async def test_stop_is_stopping_keeps_its_first_reason_and_ends_every_wait(control):
+    await control.start()
+    control.pause()
+    gate = asyncio.create_task(control.pause_gate())
+    await settle()
+    control.stop("stopped by SIGTERM")
+    control.stop("stopped by the user")
+    await gate
+    await settle()
+    assert control.stop_reason == "stopped by SIGTERM"
+    assert control.state.mode == M.STOPPING and not control.state.active
+    assert not any(isinstance(e, ev.Resumed) for e in control.events)
+    await control.finish()
+    assert states(control)[-1] == (M.FINISHED, False, False)
+
+
+async def test_the_wait_between_sessions_is_on_the_clock_and_a_switch_cuts_it(control):
+    await control.start()
+    wait = asyncio.create_task(control.between_sessions(3.0))
+    await settle()
+    assert control.clock.sleepers == 1
+    control.wake()
+    await wait
+    assert control.clock.now() == 1000.0  # no time passed: the wake ended it

@@ -1,0 +1,78 @@
+"""The error policy as a table: every kind, retry verdict, role and switch option."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent_tui.engine.errors import ErrorKind
+from agent_tui.engine.policy import Action, Role, decide, needs_user_reason, uses_retry_budget
+
+K, R, A = ErrorKind, Role, Action
+
+TABLE = [
+    # kind, role, give_up, auto_switch, can_switch -> action
+    (K.RATE_LIMIT, R.CODER, False, True, True, A.SWITCH_PROFILE),
+    (K.RATE_LIMIT, R.PLANNER, False, True, True, A.SWITCH_PROFILE),
+    (K.RATE_LIMIT, R.CODER, False, True, False, A.NEEDS_USER),
+    (K.RATE_LIMIT, R.CODER, False, False, True, A.NEEDS_USER),
+    (K.AUTH, R.CODER, False, True, True, A.SWITCH_PROFILE),
+    (K.AUTH, R.PLANNER, False, False, False, A.NEEDS_USER),
+    (K.AUTH, R.CODER, True, False, False, A.NEEDS_USER),
+    (K.TOOL_CONCURRENCY, R.CODER, False, False, False, A.BACK_OFF),
+    (K.TOOL_CONCURRENCY, R.PLANNER, False, True, True, A.BACK_OFF),
+    (K.TOOL_CONCURRENCY, R.CODER, True, False, False, A.STOP_STUCK),
+    (K.TOOL_CONCURRENCY, R.PLANNER, True, False, False, A.GIVE_UP),
+    (K.OVERLOADED, R.CODER, False, False, False, A.BACK_OFF),
+    (K.OVERLOADED, R.CODER, True, False, False, A.NEEDS_USER),
+    (K.OVERLOADED, R.PLANNER, True, True, True, A.NEEDS_USER),
+    (K.OTHER, R.CODER, False, False, False, A.BACK_OFF),
+    (K.OTHER, R.CODER, True, True, True, A.GIVE_UP),
+    (K.OTHER, R.PLANNER, True, False, False, A.GIVE_UP),
+]
+
+
+@pytest.mark.parametrize(("kind", "role", "give_up", "auto_switch", "can_switch", "action"), TABLE)
+def test_each_case_has_one_action(kind, role, give_up, auto_switch, can_switch, action):
+    got = decide(kind, role, give_up=give_up, auto_switch=auto_switch, can_switch=can_switch)
+    assert got == action
+
+
+def test_only_errors_of_the_work_spend_the_retry_budget():
+    assert {k for k in ErrorKind if uses_retry_budget(k)} == {
+        K.TOOL_CONCURRENCY,
+        K.OVERLOADED,
+        K.OTHER,
+    }
+
+
+@pytest.mark.parametrize(
+    ("kind", "auto_switch", "failed", "expected"),
+    [
+        (
+            K.AUTH,
+            True,
+            {"a", "b"},
+            "auth on profile 'a' and no other profile is usable (b failed too)",
+        ),
+        (K.RATE_LIMIT, True, {"a"}, "rate_limit on profile 'a' and no other profile is usable"),
+        (K.AUTH, False, set(), "authentication failed on profile 'a': Not logged in"),
+        (K.RATE_LIMIT, False, set(), "rate limited on profile 'a': Not logged in"),
+        (K.OVERLOADED, False, set(), "overloaded error 3 times in a row on profile 'a'"),
+    ],
+)
+def test_the_reason_names_the_profile_and_what_else_failed(kind, auto_switch, failed, expected):
+    reason = needs_user_reason(
+        kind,
+        "a",
+        "Not logged in",
+        auto_switch=auto_switch,
+        failed=failed,
+        retry_reason="overloaded error 3 times in a row",
+    )
+    assert reason == expected
+
+
+def test_a_rate_limit_without_a_message_says_so_plainly():
+    assert needs_user_reason(K.RATE_LIMIT, "a", "", auto_switch=False) == (
+        "rate limited on profile 'a'"
+    )
