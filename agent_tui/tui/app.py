@@ -14,16 +14,20 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.css.query import NoMatches
+from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Tree
 
 from agent_tui.engine import events as ev
 from agent_tui.engine.clock import Clock, RealClock
+from agent_tui.engine.state import LoopMode, LoopState
 from agent_tui.exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED
+from agent_tui.tui.keys import LOOP_ACTIONS, available
 from agent_tui.tui.messages import EngineEvent, GateDone, LoopDone
 from agent_tui.tui.resources import styles_path
 from agent_tui.tui.screens.main import MainScreen
+from agent_tui.tui.widgets.session_log import SessionLog
+from agent_tui.tui.widgets.status_bar import Shown
 
 if TYPE_CHECKING:
     from agent_tui.engine.loop import CoderLoop
@@ -59,6 +63,9 @@ class AgentApp(App[int]):
     CSS_PATH = styles_path("app.tcss")
     TITLE = "agent-tui"
     ENABLE_COMMAND_PALETTE = True
+    loop_state: reactive[LoopState | None] = reactive(None, bindings=True)
+    """The loop's state as last reported (None until the loop exists): the keys follow it."""
+    log_following: reactive[bool] = reactive(True, bindings=True)
     BINDINGS = [
         Binding("p", "pause", "Pause", id="loop.pause", priority=True),
         Binding("p", "resume", "Resume", id="loop.resume", priority=True),
@@ -198,6 +205,7 @@ class AgentApp(App[int]):
             self.loop = await made if inspect.isawaitable(made) else made
             # Known now, not only at the first session: a run that starts paused shows it too.
             self.main_screen.status.profile = self.loop.profile_name
+            self.loop_state = self.loop.state
             code = await self.loop.run()
         except Exception as exc:
             self.post_message(LoopDone(EXIT_WORKER_FAILED, f"{type(exc).__name__}: {exc}"))
@@ -214,8 +222,8 @@ class AgentApp(App[int]):
                 severity="error",
                 timeout=30,
             )
-            self.main_screen.set_state("error", message.error)
-        self.refresh_bindings()
+            self.main_screen.set_state(Shown.ERROR, message.error)
+        self.loop_state = LoopState(mode=LoopMode.FINISHED)
         if self._quitting:
             self._exit_with(self.exit_code)
 
@@ -236,58 +244,21 @@ class AgentApp(App[int]):
         )
 
     @property
-    def loop_pause_requested(self) -> bool:
-        return self.loop is not None and self.loop.pause_requested
-
-    @property
     def loop_running(self) -> bool:
         return self.loop is not None and self.exit_code is None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if isinstance(self.screen, ModalScreen) and action in {
-            "pause",
-            "resume",
-            "interrupt",
-            "retry_now",
-            "profiles",
-            "follow_log",
-            "unfollow_log",
-            "quit_gracefully",
-        }:
+        if action in LOOP_ACTIONS and isinstance(self.screen, ModalScreen):
             return False
         return self._available(action)
 
     def _available(self, action: str) -> bool:
         """Whether the loop's state allows ``action`` now (the footer and the palette ask)."""
-        paused = self.loop is not None and (self.loop.paused or self.loop.pause_requested)
-        if action == "pause":
-            return self.loop_running and not paused
-        if action == "resume":
-            return self.loop_running and paused
-        if action == "interrupt":  # only while a session runs: otherwise there is nothing to stop
-            # Also while a pause waits for the session to end: it may be a long wait.  Not
-            # once the session has been asked to stop: it is ending.
-            loop = self.loop
-            return (
-                self.loop_running
-                and loop.session_running
-                and not loop.paused
-                and not loop.interrupt_requested
-            )
-        if action == "retry_now":  # only during a backoff wait: otherwise there is nothing to skip
-            # Not while paused: the wait is frozen, and p resumes it.
-            return self.loop_running and self.loop.backing_off and not paused
-        if action in ("follow_log", "unfollow_log"):  # l says what it will do, as p does
-            return self._log_following() == (action == "unfollow_log")
-        if action == "profiles":
-            return self.loop_running
-        return True
+        return available(action, self.loop_state, following=self.log_following)
 
-    def _log_following(self) -> bool:
-        try:
-            return self.main_screen.log_view.following
-        except NoMatches:  # not composed yet: it will follow
-            return True
+    @on(SessionLog.FollowChanged)
+    def _follow_changed(self, message: SessionLog.FollowChanged) -> None:
+        self.log_following = message.following
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The palette offers the footer's keys that apply now, then Textual's own.
@@ -306,13 +277,15 @@ class AgentApp(App[int]):
                 yield command
 
     def _after_control(self) -> None:
-        self.refresh_bindings()
+        """The keys follow a key press at once, not only when the loop reports it."""
+        assert self.loop is not None
+        self.loop_state = self.loop.state
 
     def action_pause(self) -> None:
         assert self.loop is not None
         self.loop.pause()
         if self.loop.session_running:
-            self.main_screen.set_state("pausing…", "at the end of this session")
+            self.main_screen.set_state(Shown.PAUSING, "at the end of this session")
         self._after_control()
 
     def action_resume(self) -> None:
@@ -329,6 +302,7 @@ class AgentApp(App[int]):
     def action_retry_now(self) -> None:
         assert self.loop is not None
         self.loop.retry_now()
+        self._after_control()
 
     def action_profiles(self) -> None:
         from agent_tui.tui.screens.profile_picker import ProfilePicker
@@ -402,9 +376,10 @@ class AgentApp(App[int]):
     def _stop_and_exit(self) -> None:
         assert self.loop is not None
         self._quitting = True
-        self.main_screen.set_state("stopped", "quitting…")
+        self.main_screen.set_state(Shown.STOPPED, "quitting…")
         by = f"stopped by {self.stop_signal}" if self.stop_signal else "stopped by the user"
         self.loop.stop(by)
+        self._after_control()
 
 
 def run_app(

@@ -2,37 +2,27 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
+from typing import Any
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Header
 
-from agent_tui.auth.redaction import redact
 from agent_tui.engine import events as ev
 from agent_tui.engine.clock import Clock
+from agent_tui.engine.state import LoopMode
+from agent_tui.tui.log_lines import log_line
 from agent_tui.tui.messages import EngineEvent
 from agent_tui.tui.widgets.countdown import Countdown
 from agent_tui.tui.widgets.key_footer import KeyFooter
 from agent_tui.tui.widgets.session_log import SessionLog
-from agent_tui.tui.widgets.status_bar import StatusBar
+from agent_tui.tui.widgets.status_bar import Shown, StatusBar
 from agent_tui.tui.widgets.subtask_tree import SubtaskTree
 
-KEY_STATE_EVENTS = (
-    ev.Pausing,
-    ev.Paused,
-    ev.Resumed,
-    ev.LoopFinished,
-    ev.SessionStarted,
-    ev.SessionEnded,
-    ev.BackoffStarted,
-    ev.BackoffEnded,
-    ev.Notice,  # e.g. an interrupt the session did not take: i applies again
-)
-"""Events after which the loop's keys can change, though no key was pressed."""
+FINISHED_STATES = {"complete": Shown.COMPLETE, "stuck": Shown.STUCK}
 
 
 class MainScreen(Screen[None]):
@@ -82,11 +72,6 @@ class MainScreen(Screen[None]):
     def countdown(self) -> Countdown:
         return self.query_one(Countdown)
 
-    def _relative(self, path: str) -> str:
-        if self.spec_dir and path.startswith(self.spec_dir + os.sep):
-            return path[len(self.spec_dir) + 1 :]
-        return path
-
     def _show_plan(self, tree: SubtaskTree, plan: ev.PlanLoaded) -> None:
         self.spec_dir = plan.spec_dir
         tree.show_plan(plan)
@@ -97,131 +82,116 @@ class MainScreen(Screen[None]):
         progress = f"{done}/{total} completed"
         self.sub_title = f"{self.feature} — {progress}" if self.feature else progress
 
-    def set_state(self, state: str, detail: str = "") -> None:
+    def set_state(self, state: Shown, detail: str = "") -> None:
         self.status.state = state
         self.status.detail = detail
 
     @on(EngineEvent)
     def handle_event(self, message: EngineEvent) -> None:
+        """Each event: its log line, then whatever else it changes on screen."""
+        event = message.event
         self.events_seen += 1
-        self.show(message.event)
-        if isinstance(message.event, KEY_STATE_EVENTS):
-            self.app.refresh_bindings()  # p means Pause or Resume, and q may need asking
+        line = log_line(event, self.spec_dir)
+        if line is not None:
+            self.log_view.add(line)
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            handler(self, event)
 
-    def show(self, event: ev.Event) -> None:
-        log = self.log_view
-        match event:
-            case ev.PlanLoaded():
-                self._show_plan(self.plan_tree, event)
-                self.set_state("running")
-            case ev.SessionStarted():
-                what = f"subtask {event.subtask_id}" if event.subtask_id else "planning"
-                log.add(
-                    Text.assemble(
-                        (f"── session {event.session}: {event.kind} {what}", "bold cyan"),
-                        (f"  profile {event.profile}, attempt {event.attempt}", "cyan"),
-                        (f"  → {self._relative(event.transcript)}", "dim"),
-                    )
-                )
-                status = self.status
-                status.session, status.profile = event.session, event.profile
-                status.subtask = event.subtask_id or "planning"
-                status.model = event.model or "default"
-                status.session_cost = 0.0
-                if not self.app.loop_pause_requested:
-                    self.set_state("running")
-            case ev.AssistantText():
-                log.add(Text(event.text.strip()))
-            case ev.ToolUse():
-                log.add(
-                    Text.assemble(
-                        ("  ▶ ", "blue"), (event.name, "bold blue"), " ", (event.summary, "")
-                    )
-                )
-            case ev.ToolResult():
-                style = "red" if event.is_error else "dim"
-                log.add(Text.assemble(("    ◀ ", style), (event.summary or "(no output)", style)))
-            case ev.SessionError():
-                log.add(Text(f"  ✘ {event.error_kind}: {event.message}", style="bold red"))
-            case ev.ApiRetry():
-                reason = event.error or event.error_status
-                caption = f"CLI retrying ({reason}) {event.attempt}/{event.max_retries}"
-                self.countdown.start(event.deadline, event.delay_s, caption)
-            case ev.Usage():
-                status = self.status
-                status.session_cost = event.session_cost_usd
-                status.total_cost = event.total_cost_usd
-                status.total_tokens = (event.total_input_tokens, event.total_output_tokens)
-            case ev.SessionEnded():
-                style = "green" if event.outcome == "success" else "yellow"
-                kind = f" ({event.error_kind})" if event.error_kind else ""
-                log.add(
-                    Text(
-                        f"── session {event.session} {event.outcome}{kind}, ${event.cost_usd:.4f}",
-                        style=style,
-                    )
-                )
-                if self.countdown.active:
-                    self.countdown.stop()
-            case ev.BackoffStarted():
-                caption = f"{event.kind}, retry {event.retry}/{event.max_retries}"
-                self.countdown.start(event.deadline, event.delay_s, caption)
-                # The seconds left are the countdown's to show: a fixed figure here would
-                # disagree with it as it runs.
-                self.set_state("backing off", f"retry {event.retry}/{event.max_retries}")
-                log.add(
-                    Text(
-                        f"  ⏳ waiting {event.wait_text()}, "
-                        f"then retry {event.retry}/{event.max_retries}",
-                        style="magenta",
-                    )
-                )
-            case ev.BackoffEnded():
-                self.countdown.stop()
-                if self.status.state == "backing off":
-                    self.set_state("running")
-            case ev.SubtaskStatus():
-                self.plan_tree.update_subtask(
-                    event.id, status=event.status, attempts=event.attempts
-                )
-                done, total = self.plan_tree.counts()
-                self._show_progress(done, total)
-            case ev.SubtaskStuck():
-                self.plan_tree.update_subtask(event.id, stuck=True)
-                log.add(Text(f"  ⚠ subtask {event.id} is stuck: {event.reason}", style="bold red"))
-                self.app.notify(f"Subtask {event.id} is stuck: {event.reason}", severity="error")
-            case ev.ProfileSwitched():
-                self.status.profile, self.status.next_profile = event.to, ""
-                log.add(
-                    Text(f"  ⇄ profile {event.from_} → {event.to} ({event.reason})", style="cyan")
-                )
-            case ev.Pausing():
-                self.set_state("pausing…", "at the end of this session")
-            case ev.Paused():
-                self.countdown.freeze()
-                by_user = event.reason == "paused by the user"
-                self.set_state("paused", "p resumes" if by_user else f"{event.reason} · p resumes")
-                log.add(Text(f"  ⏸ paused: {event.reason}", style="yellow"))
-                if event.reason != "paused by the user":
-                    self.app.notify(f"Loop paused: {event.reason}", severity="warning")
-            case ev.Resumed():
-                self.set_state("running")
-                log.add(Text("  ▶ resumed", style="yellow"))
-            case ev.Notice():
-                style = {"error": "bold red", "warning": "yellow"}.get(event.level, "dim")
-                log.add(Text(f"  ! {event.message}", style=style))
-            case ev.PlanWarning():
-                log.add(Text(f"  ! plan: {event.message}", style="bold yellow"))
-                self.app.notify(event.message, title="Plan", severity="warning")
-            case ev.LoopFinished():
-                self.finished = event
-                self.countdown.stop()
-                state = {"complete": "complete", "stuck": "stuck"}.get(event.outcome, "stopped")
-                self.set_state(state, event.message)
-                log.add(
-                    Text(f"── finished: {event.outcome} — {redact(event.message)}", style="bold")
-                )
-                if event.outcome == "complete":
-                    self.app.notify(event.message or "Plan complete", title="Complete")
-                elif event.outcome != "interrupted":
-                    self.app.notify(event.message, title="Stopped", severity="warning")
+    def _plan_loaded(self, event: ev.PlanLoaded) -> None:
+        self._show_plan(self.plan_tree, event)
+        self.set_state(Shown.RUNNING)
+
+    def _session_started(self, event: ev.SessionStarted) -> None:
+        status = self.status
+        status.session, status.profile = event.session, event.profile
+        status.subtask = event.subtask_id or "planning"
+        status.model = event.model or "default"
+        status.session_cost = 0.0
+        if self.app.loop_state is None or self.app.loop_state.mode != LoopMode.PAUSING:
+            self.set_state(Shown.RUNNING)
+
+    def _api_retry(self, event: ev.ApiRetry) -> None:
+        caption = f"CLI retrying ({event.error or event.error_status}) "
+        caption += f"{event.attempt}/{event.max_retries}"
+        self.countdown.start(event.deadline, event.delay_s, caption)
+
+    def _usage(self, event: ev.Usage) -> None:
+        status = self.status
+        status.session_cost = event.session_cost_usd
+        status.total_cost = event.total_cost_usd
+        status.total_tokens = (event.total_input_tokens, event.total_output_tokens)
+
+    def _session_ended(self, event: ev.SessionEnded) -> None:
+        if self.countdown.active:
+            self.countdown.stop()
+
+    def _backoff_started(self, event: ev.BackoffStarted) -> None:
+        retry = f"retry {event.retry}/{event.max_retries}"
+        self.countdown.start(event.deadline, event.delay_s, f"{event.kind}, {retry}")
+        # The seconds left are the countdown's: a fixed figure here would disagree with it.
+        self.set_state(Shown.BACKING_OFF, retry)
+
+    def _backoff_ended(self, event: ev.BackoffEnded) -> None:
+        self.countdown.stop()
+        if self.status.state == Shown.BACKING_OFF:
+            self.set_state(Shown.RUNNING)
+
+    def _subtask_status(self, event: ev.SubtaskStatus) -> None:
+        self.plan_tree.update_subtask(event.id, status=event.status, attempts=event.attempts)
+        self._show_progress(*self.plan_tree.counts())
+
+    def _subtask_stuck(self, event: ev.SubtaskStuck) -> None:
+        self.plan_tree.update_subtask(event.id, stuck=True)
+        self.app.notify(f"Subtask {event.id} is stuck: {event.reason}", severity="error")
+
+    def _profile_switched(self, event: ev.ProfileSwitched) -> None:
+        self.status.profile, self.status.next_profile = event.to, ""
+
+    def _pausing(self, event: ev.Pausing) -> None:
+        self.set_state(Shown.PAUSING, "at the end of this session")
+
+    def _paused(self, event: ev.Paused) -> None:
+        self.countdown.freeze()
+        detail = "p resumes" if event.by_user else f"{event.reason} · p resumes"
+        self.set_state(Shown.PAUSED, detail)
+        if not event.by_user:
+            self.app.notify(f"Loop paused: {event.reason}", severity="warning")
+
+    def _resumed(self, event: ev.Resumed) -> None:
+        self.set_state(Shown.RUNNING)
+
+    def _plan_warning(self, event: ev.PlanWarning) -> None:
+        self.app.notify(event.message, title="Plan", severity="warning")
+
+    def _loop_state(self, event: ev.LoopStateChanged) -> None:
+        self.app.loop_state = event.state
+
+    def _loop_finished(self, event: ev.LoopFinished) -> None:
+        self.finished = event
+        self.countdown.stop()
+        self.set_state(FINISHED_STATES.get(event.outcome, Shown.STOPPED), event.message)
+        if event.outcome == "complete":
+            self.app.notify(event.message or "Plan complete", title="Complete")
+        elif event.outcome != "interrupted":
+            self.app.notify(event.message, title="Stopped", severity="warning")
+
+    _handlers: dict[type[ev.Event], Callable[[Any, Any], None]] = {
+        ev.PlanLoaded: _plan_loaded,
+        ev.SessionStarted: _session_started,
+        ev.ApiRetry: _api_retry,
+        ev.Usage: _usage,
+        ev.SessionEnded: _session_ended,
+        ev.BackoffStarted: _backoff_started,
+        ev.BackoffEnded: _backoff_ended,
+        ev.SubtaskStatus: _subtask_status,
+        ev.SubtaskStuck: _subtask_stuck,
+        ev.ProfileSwitched: _profile_switched,
+        ev.Pausing: _pausing,
+        ev.Paused: _paused,
+        ev.Resumed: _resumed,
+        ev.PlanWarning: _plan_warning,
+        ev.LoopStateChanged: _loop_state,
+        ev.LoopFinished: _loop_finished,
+    }
+    """The side effects of each event beyond its log line."""

@@ -50,6 +50,13 @@ class SessionLog(ScrollView, can_focus=True):
     thread (a full log takes a few hundred milliseconds) and swapped in when done.
     """
 
+    class FollowChanged(Message):
+        """Whether new lines now scroll into view (the ``l`` key says what it will do)."""
+
+        def __init__(self, following: bool) -> None:
+            super().__init__()
+            self.following = following
+
     class Rewrapped(Message):
         """The kept lines, wrapped again by rewrap ``serial`` (sent from its thread)."""
 
@@ -229,7 +236,7 @@ class SessionLog(ScrollView, can_focus=True):
         elif new < old:
             self.scrolled_away = True
         if self.following != following:
-            self.app.refresh_bindings()  # the l key says Follow log or Stop following
+            self.post_message(self.FollowChanged(self.following))
 
     @property
     def following(self) -> bool:
@@ -242,5 +249,5 @@ class SessionLog(ScrollView, can_focus=True):
         if self.follow:
             self.scrolled_away = False
             self.scroll_end(animate=False)
-        self.app.refresh_bindings()
+        self.post_message(self.FollowChanged(self.follow))
         return self.follow

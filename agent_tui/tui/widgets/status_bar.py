@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
+
+class Shown(StrEnum):
+    """What the status line says the loop is doing (the value is the words shown)."""
+
+    STARTING = "starting"
+    RUNNING = "running"
+    PAUSING = "pausing…"
+    PAUSED = "paused"
+    BACKING_OFF = "backing off"
+    STUCK = "stuck"
+    COMPLETE = "complete"
+    STOPPED = "stopped"
+    ERROR = "error"
+
+
 STATE_STYLES = {
-    "starting": "dim",
-    "running": "bold green",
-    "pausing…": "bold yellow",
-    "paused": "bold yellow",
-    "backing off": "bold magenta",
-    "stuck": "bold red",
-    "complete": "bold green",
-    "stopped": "bold red",
-    "error": "bold red",
+    Shown.STARTING: "dim",
+    Shown.RUNNING: "bold green",
+    Shown.PAUSING: "bold yellow",
+    Shown.PAUSED: "bold yellow",
+    Shown.BACKING_OFF: "bold magenta",
+    Shown.STUCK: "bold red",
+    Shown.COMPLETE: "bold green",
+    Shown.STOPPED: "bold red",
+    Shown.ERROR: "bold red",
 }
 
 
@@ -33,7 +50,7 @@ class StatusBar(Static):
     session_cost: reactive[float] = reactive(0.0)
     total_cost: reactive[float] = reactive(0.0)
     total_tokens: reactive[tuple[int, int]] = reactive((0, 0))
-    state: reactive[str] = reactive("starting")
+    state: reactive[Shown] = reactive(Shown.STARTING)
     detail: reactive[str] = reactive("")
 
     def render(self) -> Text:

@@ -1,0 +1,47 @@
+"""Which of the app's actions apply: one pure function of the loop's state and the log."""
+
+from __future__ import annotations
+
+from agent_tui.engine.state import LoopMode, LoopState
+
+LOOP_ACTIONS = frozenset(
+    {
+        "pause",
+        "resume",
+        "interrupt",
+        "retry_now",
+        "profiles",
+        "follow_log",
+        "unfollow_log",
+        "quit_gracefully",
+    }
+)
+"""The actions of the main screen: none of them applies over a dialog."""
+
+_PAUSABLE = frozenset({LoopMode.STARTING, LoopMode.RUNNING, LoopMode.BACKING_OFF})
+_RESUMABLE = frozenset({LoopMode.PAUSING, LoopMode.PAUSED})
+
+
+def available(action: str, state: LoopState | None, *, following: bool) -> bool:
+    """Whether ``action`` applies now; ``state`` is None while there is no loop yet.
+
+    ``p`` says Pause or Resume and ``l`` Follow log or Stop following, whichever it will do;
+    ``i`` only while a session runs and has not been asked to stop (also while a pause
+    waits for it); ``r`` only during a backoff wait that is not paused.
+    """
+    if action in ("follow_log", "unfollow_log"):
+        return following == (action == "unfollow_log")
+    if action not in LOOP_ACTIONS - {"quit_gracefully"}:
+        return True
+    if state is None or not state.active:
+        return False
+    mode = state.mode
+    if action == "pause":
+        return mode in _PAUSABLE
+    if action == "resume":
+        return mode in _RESUMABLE
+    if action == "interrupt":
+        return state.session_running and mode != LoopMode.PAUSED and not state.interrupting
+    if action == "retry_now":
+        return mode == LoopMode.BACKING_OFF
+    return True  # profiles: while the loop can still be steered
