@@ -66,32 +66,41 @@ def classify_exception(exc: BaseException) -> ErrorKind:
 
 def classify_message(message: Any) -> ErrorKind | None:
     """Kind of error an SDK message reports; None for a message that is not an error."""
-    from claude_agent_sdk import AssistantMessage, ResultMessage, SystemMessage, TextBlock
+    from claude_agent_sdk import AssistantMessage, ResultMessage, SystemMessage
 
     if isinstance(message, AssistantMessage):
-        if message.error is None:
-            return None
-        text = " ".join(b.text for b in message.content if isinstance(b, TextBlock))
-        if message.error == "invalid_request":
-            return ErrorKind.TOOL_CONCURRENCY if _CONCURRENCY.search(text) else ErrorKind.OTHER
-        if message.error in _BY_ASSISTANT_ERROR:
-            return _BY_ASSISTANT_ERROR[message.error]
-        if message.error == "server_error":
-            return ErrorKind.OVERLOADED if _OVERLOADED.search(text) else ErrorKind.OTHER
-        return classify_text(text) or ErrorKind.OTHER
+        return _assistant_error(message) if message.error is not None else None
     if isinstance(message, ResultMessage):
-        if not message.is_error:
-            return None
-        text = message.result or ""
-        if message.api_error_status == 400:
-            return ErrorKind.TOOL_CONCURRENCY if _CONCURRENCY.search(text) else ErrorKind.OTHER
-        if message.api_error_status in _BY_STATUS:
-            return _BY_STATUS[message.api_error_status]
-        return classify_text(text) or ErrorKind.OTHER
+        return _result_error(message) if message.is_error else None
     if isinstance(message, SystemMessage) and message.subtype == "api_retry":
-        data = message.data or {}
-        status = data.get("error_status")
-        if status in _BY_STATUS:
-            return _BY_STATUS[status]
-        return classify_text(str(data.get("error") or "")) or ErrorKind.OTHER
+        return _retry_error(message.data or {})
     return None
+
+
+def _assistant_error(message: Any) -> ErrorKind:
+    from claude_agent_sdk import TextBlock
+
+    text = " ".join(b.text for b in message.content if isinstance(b, TextBlock))
+    if message.error == "invalid_request":
+        return ErrorKind.TOOL_CONCURRENCY if _CONCURRENCY.search(text) else ErrorKind.OTHER
+    if message.error in _BY_ASSISTANT_ERROR:
+        return _BY_ASSISTANT_ERROR[message.error]
+    if message.error == "server_error":
+        return ErrorKind.OVERLOADED if _OVERLOADED.search(text) else ErrorKind.OTHER
+    return classify_text(text) or ErrorKind.OTHER
+
+
+def _result_error(message: Any) -> ErrorKind:
+    text = message.result or ""
+    if message.api_error_status == 400:
+        return ErrorKind.TOOL_CONCURRENCY if _CONCURRENCY.search(text) else ErrorKind.OTHER
+    if message.api_error_status in _BY_STATUS:
+        return _BY_STATUS[message.api_error_status]
+    return classify_text(text) or ErrorKind.OTHER
+
+
+def _retry_error(data: dict[str, Any]) -> ErrorKind:
+    status = data.get("error_status")
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    return classify_text(str(data.get("error") or "")) or ErrorKind.OTHER
