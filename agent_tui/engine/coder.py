@@ -16,7 +16,7 @@ from agent_tui.plan import Subtask, find_subtask, phase_of
 class CoderStage(Stage):
     async def work_on(self, subtask: Subtask) -> None:
         attempt = self.history.attempt_count(subtask.id) + 1
-        await self.tracker.set_status(subtask.id, "in_progress")
+        await self.set_status(subtask.id, "in_progress")
         self.parts.current_subtask = subtask.id
         await self.emit_status(subtask.id, "in_progress", attempt)
         outcome = await self.session(
@@ -24,9 +24,7 @@ class CoderStage(Stage):
         )
         if outcome is None:
             return
-        warning = self.tracker.reload_after_session()
-        if warning is not None:
-            await self.emit(warning)
+        await self.sync_plan()
         plan = self.tracker.plan
         current = find_subtask(plan, subtask.id) if plan else None
         completed = current is not None and current.status == "completed"
@@ -64,7 +62,7 @@ class CoderStage(Stage):
     async def mark_stuck(self, subtask_id: str, reason: str) -> None:
         self.retry.reset()  # the errors in a row were this subtask's: the next starts afresh
         await asyncio.to_thread(self.history.mark_stuck, subtask_id, reason)
-        await self.tracker.set_status(subtask_id, "failed")
+        await self.set_status(subtask_id, "failed")
         await self.emit_status(subtask_id, "failed", self.history.attempt_count(subtask_id))
         await self.emit(ev.SubtaskStuck(id=subtask_id, reason=reason))
 

@@ -46,6 +46,8 @@ class Control:
         self._paused = False
         self._backing_off = False
         self._retry_now = False
+        self.backoffs = 0
+        """Backoff waits so far: a session followed by one needs no pause between sessions."""
         self.stop_reason: str | None = None
         self.session: Interruptible | None = None
         self._interrupting: object = None
@@ -223,10 +225,12 @@ class Control:
     def _pause_wanted(self) -> bool:
         return self._pause_requested or self.pause_file.exists()
 
-    async def pause_gate(self, reason: str | None = None) -> None:
-        """Block while a pause is asked for (key, PAUSE file, or ``reason``); return on resume."""
+    async def pause_gate(self, reason: str | None = None) -> bool:
+        """Block while a pause is asked for (key, PAUSE file, or ``reason``); return on resume.
+
+        True when it paused: what was decided before the pause may be out of date."""
         if self.stopping or not self._pause_wanted():
-            return
+            return False
         by_user = reason is None and self._pause_requested
         if reason is None:
             reason = USER_PAUSE if by_user else "PAUSE file"
@@ -248,6 +252,7 @@ class Control:
         if not self.stopping:
             await self._emit(ev.Resumed())
         await self.publish()
+        return True
 
     async def needs_user(self, reason: str) -> None:
         """A problem only the user can fix: pause with ``reason`` until they resume."""
@@ -256,6 +261,7 @@ class Control:
 
     async def backoff(self, decision: RetryDecision) -> None:
         self._backing_off = True
+        self.backoffs += 1
         await self.publish()
         try:
             await self._wait_out(decision)

@@ -187,16 +187,24 @@ class CoderLoop:
             end(RunOutcome.ERROR, str(exc), EXIT_BAD_INPUT)
         await self._emit(self.tracker.view())
         coder = self._coder
+        for note in self.tracker.new_notes():
+            await self._emit(ev.Notice(level="info", message=f"plan: {note}"))
+        rest_due = False
         while True:
-            plan = self.tracker.plan  # nothing changes it while paused: read once per turn
+            await coder.sync_plan()
+            plan = self.tracker.plan
             assert plan is not None
             if is_complete(plan):
                 # Before the stop check: a stop asked for as the last subtask was completed
                 # (a quit, a reader gone) does not make a finished run an interrupted one.
                 end(RunOutcome.COMPLETE, f"all {progress(plan)[1]} subtasks completed")
             coder.end_if_stopped()
-            await self.control.pause_gate()
-            coder.end_if_stopped()
+            if rest_due:  # only between two sessions: not after the last, nor a backoff
+                rest_due = False
+                await self.control.between_sessions(self.config.pause_between_s)
+                continue
+            if await self.control.pause_gate():
+                continue  # the plan may have been edited while the loop was paused
             subtask = next_subtask(plan, skip=self.history.stuck_ids())
             if subtask is None:
                 stuck = sorted(self.history.stuck_ids())
@@ -207,16 +215,15 @@ class CoderLoop:
                 message = f"stopped after {self._iterations} sessions (--max-iterations)"
                 end(RunOutcome.MAX_ITERATIONS, message)
             self._iterations += 1
+            backoffs = self.control.backoffs
             await coder.work_on(subtask)
-            await self.control.between_sessions(self.config.pause_between_s)
+            rest_due = self.control.backoffs == backoffs
 
     async def _session_event(self, event: ev.Event) -> None:
         """A session's own events; after a tool result, the agent's plan edits show at once."""
         await self._emit(event)
         if isinstance(event, ev.ToolResult):
-            coder = self._coder
-            for subtask_id, status in self.tracker.edited_statuses():
-                await coder.emit_status(subtask_id, status, coder.attempts_so_far(subtask_id))
+            await self._coder.sync_plan()
 
 
 def _refused(message: str) -> RunResult:

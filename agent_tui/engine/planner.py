@@ -8,7 +8,7 @@ from agent_tui.engine.prompts import render
 from agent_tui.engine.result import RunOutcome, end
 from agent_tui.engine.stage import Stage
 from agent_tui.exit_codes import EXIT_STOPPED_SHORT
-from agent_tui.plan import ImplementationPlan, PlanError, is_empty, load_plan
+from agent_tui.plan import ImplementationPlan, PlanError
 
 
 class PlannerStage(Stage):
@@ -18,7 +18,6 @@ class PlannerStage(Stage):
         interrupted session is not a try, and API errors are handled as for a coder
         (backoff, profile switch, or a problem only the user can fix).
         """
-        path = self.config.plan_path
         problems: list[str] = []
         tries = sessions = 0
         while tries < self.config.planner_tries:
@@ -36,16 +35,13 @@ class PlannerStage(Stage):
                 continue
             tries += 1
             try:
-                plan = load_plan(path)
-                if is_empty(plan):
-                    raise PlanError(f"{path.name}: the plan has no subtasks")
+                plan = self.tracker.adopt_file()
             except PlanError as exc:
                 problems.append(str(exc))
                 self.retry.note_planning_errors([str(exc)])
                 await self.emit(ev.Notice(level="warning", message=f"planner: {exc}"))
                 continue
             self.retry.on_success()
-            self.tracker.adopt(plan)
             return plan
         last = problems[-1] if problems else "the planner sessions failed"
         message = f"no valid plan after {self.config.planner_tries} planner sessions: {last}"

@@ -9,7 +9,7 @@ from agent_tui.engine import events as ev
 from agent_tui.engine.control import Control
 from agent_tui.engine.errors import ErrorKind
 from agent_tui.engine.loop_config import LoopConfig
-from agent_tui.engine.plan_tracker import PlanTracker
+from agent_tui.engine.plan_tracker import PlanTracker, Refresh
 from agent_tui.engine.policy import (
     ACCOUNT_ERRORS,
     Action,
@@ -113,6 +113,23 @@ class Stage:
             end(RunOutcome.STOPPED, reason)
         await self.emit(ev.Notice(level="error", message=reason))
         await self.control.needs_user(reason)
+
+    async def sync_plan(self) -> None:
+        """Read the plan again if it changed on disk, and show what changed."""
+        await self.show(self.tracker.refresh())
+
+    async def show(self, refresh: Refresh) -> None:
+        if refresh.warning is not None:
+            await self.emit(refresh.warning)
+        if refresh.view is not None:
+            await self.emit(refresh.view)
+        for note in refresh.notes:
+            await self.emit(ev.Notice(level="info", message=f"plan: {note}"))
+        for subtask_id, status in refresh.statuses:
+            await self.emit_status(subtask_id, status, self.attempts_so_far(subtask_id))
+
+    async def set_status(self, subtask_id: str, status: str) -> None:
+        await self.show(await self.tracker.set_status(subtask_id, status))
 
     async def emit_status(self, subtask_id: str, status: str, attempts: int) -> None:
         event = self.tracker.status_event(subtask_id, status, attempts)

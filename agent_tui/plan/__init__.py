@@ -18,8 +18,11 @@ from agent_tui.plan.store import (
     parse_plan,
     phase_of,
     progress,
+    read_plan_text,
     save_plan,
     set_status,
+    status_in_text,
+    write_status,
 )
 
 __all__ = [
@@ -38,6 +41,9 @@ __all__ = [
     "parse_plan",
     "phase_of",
     "progress",
+    "read_plan_text",
     "save_plan",
     "set_status",
+    "status_in_text",
+    "write_status",
 ]

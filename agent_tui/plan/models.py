@@ -1,16 +1,15 @@
-"""Pydantic models of Auto-Claude's ``implementation_plan.json``.
+"""Pydantic models of Auto-Claude's ``implementation_plan.json``, in its canonical shape.
 
-Every model keeps fields it does not know (``extra="allow"``), so a load/save round trip
-never drops what other tools wrote.  Legacy names are read: ``chunks`` for subtasks,
-``subtask_id`` for id, ``title`` for a missing description.  Phase ids may be numbers in real
-files; they are read as strings.
+Every model keeps fields it does not know (``extra="allow"``), so nothing other tools wrote
+is lost.  The other shapes upstream writes are mapped to this one before validation
+(``plan.shapes``).  Ids may be numbers in real files; they are read as strings.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 SubtaskStatus = Literal["pending", "in_progress", "completed", "blocked", "failed"]
 STATUSES: tuple[str, ...] = ("pending", "in_progress", "completed", "blocked", "failed")
@@ -40,17 +39,6 @@ class Subtask(_PlanModel):
     files_to_create: list[str] = Field(default_factory=list)
     verification: Verification | None = None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _legacy_names(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            data = dict(data)
-            if "id" not in data and "subtask_id" in data:
-                data["id"] = data.pop("subtask_id")
-            if "description" not in data and "title" in data:
-                data["description"] = data.pop("title")
-        return data
-
     _id_text = field_validator("id", mode="before")(_as_text)
 
 
@@ -59,17 +47,6 @@ class Phase(_PlanModel):
     name: str = ""
     depends_on: list[str] = Field(default_factory=list)
     subtasks: list[Subtask] = Field(default_factory=list)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _legacy_names(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            data = dict(data)
-            if "subtasks" not in data and "chunks" in data:
-                data["subtasks"] = data.pop("chunks")
-            if "id" not in data and "phase" in data:
-                data["id"] = data["phase"]
-        return data
 
     _id_text = field_validator("id", mode="before")(_as_text)
 
@@ -87,6 +64,17 @@ class ImplementationPlan(_PlanModel):
     feature: str = ""
     workflow_type: str | None = None
     phases: list[Phase] = Field(default_factory=list)
+    _notes: list[str] = PrivateAttr(default_factory=list)
+    _paths: dict[str, list[str | int]] = PrivateAttr(default_factory=dict)
+
+    @property
+    def notes(self) -> list[str]:
+        """What was read in another shape than the canonical one (see ``plan.shapes``)."""
+        return self._notes
+
+    def path_of(self, subtask_id: str) -> list[str | int] | None:
+        """Where the subtask sits in the document the plan was read from."""
+        return self._paths.get(subtask_id)
 
     def subtasks(self) -> list[Subtask]:
         return [s for phase in self.phases for s in phase.subtasks]

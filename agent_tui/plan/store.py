@@ -8,11 +8,15 @@ from __future__ import annotations
 import json
 from collections.abc import Collection
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
 from agent_tui.atomic import atomic_write_text
+from agent_tui.bounded import NotRegularFile, TooLarge, read_bounded
+from agent_tui.plan import jsonspan
 from agent_tui.plan.models import STATUSES, ImplementationPlan, Phase, Subtask
+from agent_tui.plan.shapes import normalise
 
 MAX_PLAN_BYTES = 5 * 1024 * 1024
 
@@ -21,26 +25,44 @@ class PlanError(Exception):
     """The plan cannot be used; the message says why in one sentence."""
 
 
-def load_plan(path: Path | str) -> ImplementationPlan:
+def read_plan_text(path: Path | str) -> str:
+    """The plan file's text: a regular file of at most 5 MB, UTF-8 (a leading BOM is fine)."""
     path = Path(path)
     try:
-        size = path.stat().st_size
+        data = read_bounded(path, MAX_PLAN_BYTES)
     except FileNotFoundError:
         raise PlanError(f"{path}: no such plan file") from None
+    except TooLarge:
+        raise PlanError(f"{path}: the plan is too large (the limit is 5 MB)") from None
+    except NotRegularFile:
+        raise PlanError(f"{path}: not a regular file") from None
     except OSError as exc:
         raise PlanError(f"{path}: cannot read the plan ({exc.strerror})") from None
-    if size > MAX_PLAN_BYTES:
-        raise PlanError(f"{path}: the plan is too large ({size} bytes, the limit is 5 MB)")
     try:
-        text = path.read_text(encoding="utf-8")
+        return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError:
         raise PlanError(f"{path}: the plan is not UTF-8 text") from None
-    except OSError as exc:
-        raise PlanError(f"{path}: cannot read the plan ({exc.strerror})") from None
-    return parse_plan(text, str(path))
+
+
+def load_plan(path: Path | str) -> ImplementationPlan:
+    return parse_plan(read_plan_text(path), str(path))
 
 
 def parse_plan(text: str, source: str = "implementation_plan.json") -> ImplementationPlan:
+    data = _document(text, source)
+    shaped = normalise(data)
+    try:
+        plan = ImplementationPlan.model_validate(shaped.data)
+    except ValidationError as exc:
+        raise PlanError(f"{source}: {_describe(exc, shaped.data)}") from None
+    _check_structure(plan, source)
+    plan._notes = shaped.notes
+    plan._paths = shaped.paths
+    return plan
+
+
+def _document(text: str, source: str) -> dict[str, Any]:
+    """The JSON object ``text`` holds, or a ``PlanError`` saying why it is not one."""
     if not text.strip():
         raise PlanError(f"{source}: the plan file is empty")
     try:
@@ -49,14 +71,19 @@ def parse_plan(text: str, source: str = "implementation_plan.json") -> Implement
         raise PlanError(
             f"{source}: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"
         ) from None
+    except RecursionError:
+        raise PlanError(f"{source}: not a plan (nested too deeply)") from None
+    except ValueError as exc:  # e.g. a number of more digits than Python converts
+        raise PlanError(f"{source}: not a plan ({exc})") from None
     if not isinstance(data, dict):
         raise PlanError(f"{source}: the plan must be a JSON object, not {type(data).__name__}")
     try:
-        plan = ImplementationPlan.model_validate(data)
-    except ValidationError as exc:
-        raise PlanError(f"{source}: {_describe(exc, data)}") from None
-    _check_structure(plan, source)
-    return plan
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise PlanError(f"{source}: the plan holds an unpaired surrogate (\\ud800…)") from None
+    except (RecursionError, ValueError):
+        raise PlanError(f"{source}: not a plan (nested too deeply)") from None
+    return data
 
 
 def _describe(exc: ValidationError, data: dict) -> str:
@@ -125,8 +152,34 @@ def _find_cycle(plan: ImplementationPlan) -> list[str] | None:
 
 
 def save_plan(path: Path | str, plan: ImplementationPlan) -> None:
+    """Write ``plan`` in the canonical shape (a new plan; an existing one is changed in place
+    with :func:`write_status`, which keeps its shape)."""
     text = json.dumps(plan.to_json_data(), indent=2, ensure_ascii=False) + "\n"
     atomic_write_text(path, text)
+
+
+def status_in_text(text: str, subtask_id: str, status: str) -> str:
+    """``text`` with one subtask's status set, every other byte as it was.
+
+    ``KeyError`` when the document has no such subtask (the agent may have renamed it).
+    """
+    if status not in STATUSES:
+        raise ValueError(f"unknown status {status!r}")
+    where = parse_plan(text).path_of(subtask_id)
+    if where is None:
+        raise KeyError(subtask_id)
+    return jsonspan.replace(text, [*where, "status"], status)
+
+
+def write_status(path: Path | str, subtask_id: str, status: str) -> ImplementationPlan:
+    """Set one subtask's status in the plan file as it is on disk now, atomically; the
+    plan as written.  ``PlanError`` if the file is not a plan, ``KeyError`` as above."""
+    text = read_plan_text(path)
+    parse_plan(text, str(path))  # a corrupt file is reported as such, not as a missing id
+    changed = status_in_text(text, subtask_id, status)
+    if changed != text:
+        atomic_write_text(path, changed)
+    return parse_plan(changed, str(path))
 
 
 def find_subtask(plan: ImplementationPlan, subtask_id: str) -> Subtask | None:
