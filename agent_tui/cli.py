@@ -85,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--max-iterations", type=positive_int, metavar="N", help="stop after N coder sessions"
     )
+    run.add_argument(
+        "--retry-stuck",
+        action="store_true",
+        help="try every stuck subtask again, its tries counted afresh (setting one back to "
+        "pending in the plan does the same for it)",
+    )
     _add_output_flags(run)
 
     demo = sub.add_parser(
@@ -263,6 +269,7 @@ def _prepare(args: argparse.Namespace, on_view: Callable | None = None) -> Prepa
             auto_switch=settings.auto_switch,
             pause_on_problem=not args.headless,
             profile=args.profile,
+            retry_stuck=args.retry_stuck,
         )
         return CoderLoop(config, store, sink)
 

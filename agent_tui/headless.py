@@ -59,6 +59,7 @@ TEXT_LINES: dict[type[ev.Event], Callable[[Any], str]] = {
     ev.BackoffEnded: lambda e: f"backoff   over ({e.reason})",
     ev.SubtaskStatus: lambda e: f"subtask   {e.id} → {e.status}",
     ev.SubtaskStuck: lambda e: f"stuck     {e.id}: {e.reason}",
+    ev.SubtaskRetried: lambda e: f"retry     {e.id}: tried again",
     ev.ProfileSwitched: lambda e: f"profile   {e.from_} → {e.to} ({e.reason})",
     ev.Pausing: lambda e: "pausing   at the end of this session",
     ev.Paused: lambda e: f"paused    {e.reason}",

@@ -59,6 +59,35 @@ class CoderStage(Stage):
         if action == Action.STOP_STUCK:
             end(RunOutcome.STUCK, f"subtask {subtask.id} is stuck: {decision.reason}")
 
+    async def retry_stuck(self, subtask_id: str) -> None:
+        """Try a stuck subtask again: not stuck, tries afresh, pending in the plan."""
+        await asyncio.to_thread(self.history.retry, subtask_id)
+        await self.set_status(subtask_id, "pending")
+        await self.emit(ev.SubtaskRetried(id=subtask_id))
+        await self.emit_status(subtask_id, "pending", self.history.attempt_count(subtask_id))
+
+    async def take_back_retried(self) -> None:
+        """A stuck subtask the plan says is pending again: the user wants it retried.
+        One the plan says is in progress is stuck after all: the plan says so too."""
+        plan = self.tracker.plan
+        assert plan is not None
+        for subtask_id in sorted(self.history.stuck_ids()):
+            subtask = find_subtask(plan, subtask_id)
+            if subtask is None:
+                continue
+            if subtask.status == "pending":
+                await self.retry_stuck(subtask_id)
+            elif subtask.status == "in_progress":
+                await self.set_status(subtask_id, "failed")
+
+    async def put_back(self) -> None:
+        """The run ends with its subtask unfinished: pending again, not left in progress."""
+        subtask_id = self.parts.current_subtask
+        plan = self.tracker.plan
+        subtask = find_subtask(plan, subtask_id) if plan and subtask_id else None
+        if subtask is not None and subtask.status == "in_progress":
+            await self.set_status(subtask.id, "pending")
+
     async def mark_stuck(self, subtask_id: str, reason: str) -> None:
         self.retry.reset()  # the errors in a row were this subtask's: the next starts afresh
         await asyncio.to_thread(self.history.mark_stuck, subtask_id, reason)

@@ -173,6 +173,13 @@ class SubtaskStuck(Event):
     reason: str
 
 
+class SubtaskRetried(Event):
+    """A stuck subtask is to be tried again (the user set it back to pending, or asked)."""
+
+    type: ClassVar[str] = "subtask_retried"
+    id: str
+
+
 class ProfileSwitched(Event):
     type: ClassVar[str] = "profile_switched"
     from_: str | None

@@ -151,6 +151,13 @@ class CoderLoop:
         self.rotation.request(name, reason)
         self.control.wake()
 
+    def retry_subtask(self, subtask_id: str) -> bool:
+        """Try a stuck subtask again; False (nothing done) if it is not stuck."""
+        if not self.history.is_stuck(subtask_id) or not self.state.active:
+            return False
+        self.control.background(self._coder.retry_stuck(subtask_id))
+        return True
+
     def stop(self, reason: str = "stopped by the user") -> None:
         """End the run: the session is interrupted and recorded; ``reason`` ends the log."""
         self.control.stop(reason)
@@ -165,6 +172,7 @@ class CoderLoop:
             await self._run()
         except RunEnded as ended:
             result = ended.result
+            await self._put_back()
         except SpecBusy as busy:
             result = _refused(str(busy))
         except CLIMissingError as exc:
@@ -189,9 +197,13 @@ class CoderLoop:
         coder = self._coder
         for note in self.tracker.new_notes():
             await self._emit(ev.Notice(level="info", message=f"plan: {note}"))
+        if self.config.retry_stuck:
+            for subtask_id in sorted(self.history.stuck_ids()):
+                await coder.retry_stuck(subtask_id)
         rest_due = False
         while True:
             await coder.sync_plan()
+            await coder.take_back_retried()
             plan = self.tracker.plan
             assert plan is not None
             if is_complete(plan):
@@ -218,6 +230,16 @@ class CoderLoop:
             backoffs = self.control.backoffs
             await coder.work_on(subtask)
             rest_due = self.control.backoffs == backoffs
+
+    async def _put_back(self) -> None:
+        """A run that ends leaves no subtask in progress on disk; the end is reported even
+        if the plan cannot be written now."""
+        if self.tracker.plan is None:
+            return
+        try:
+            await self._coder.put_back()
+        except (OSError, PlanError) as exc:
+            await self._emit(ev.Notice(level="error", message=f"plan not updated: {exc}"))
 
     async def _session_event(self, event: ev.Event) -> None:
         """A session's own events; after a tool result, the agent's plan edits show at once."""

@@ -32,6 +32,8 @@ class LoopConfig:
     cli_path: str | None = None
     profile: str | None = None
     """Profile to start with; None means the store's active profile."""
+    retry_stuck: bool = False
+    """Start by trying every stuck subtask again (``--retry-stuck``)."""
 
     @property
     def plan_path(self) -> Path:

@@ -79,12 +79,24 @@ class AttemptHistory:
         self.save()
 
     def attempt_count(self, subtask_id: str, *, interrupted: bool = True) -> int:
-        """Sessions recorded for the subtask; ``interrupted=False`` leaves out the ones the
-        user stopped, which say nothing about whether the subtask can be done."""
+        """Sessions recorded for the subtask.  ``interrupted=False`` counts its tries: not
+        the sessions the user stopped (they say nothing about whether it can be done), nor
+        those before the user last retried it."""
         attempts = self._attempts(subtask_id)
         if interrupted:
             return len(attempts)
-        return sum(1 for a in attempts if a.get("outcome") != "interrupted")
+        since = self.data["subtasks"].get(subtask_id, {}).get("retried_after", 0)
+        since = since if isinstance(since, int) else 0
+        return sum(1 for a in attempts[since:] if a.get("outcome") != "interrupted")
+
+    def retry(self, subtask_id: str) -> None:
+        """The user wants a stuck subtask tried again: it is not stuck, and its tries start
+        afresh (the sessions it had stay recorded)."""
+        self.clear_stuck(subtask_id, save=False)
+        entry = self.data["subtasks"].setdefault(subtask_id, {"attempts": [], "status": "pending"})
+        entry["retried_after"] = len(entry["attempts"])
+        entry["status"] = "pending"
+        self.save()
 
     def mark_stuck(self, subtask_id: str, reason: str) -> None:
         self.clear_stuck(subtask_id, save=False)

@@ -230,7 +230,7 @@ class AgentApp(App[int]):
     @on(Tree.NodeSelected)
     def show_subtask(self, event: Tree.NodeSelected) -> None:
         """Enter on a subtask: its full description and every session it has had."""
-        from agent_tui.tui.screens.subtask_detail import SubtaskDetail  # the modals load on use
+        from agent_tui.tui.screens.subtask_detail import RETRY, SubtaskDetail  # load on use
 
         tree = self.main_screen.plan_tree
         subtask = tree.selected_subtask(event.node)
@@ -239,8 +239,17 @@ class AgentApp(App[int]):
         history = self.loop.history if self.loop is not None else None
         attempts = history.attempts(subtask.id) if history is not None else []
         stuck_reason = history.stuck_reason(subtask.id) if history is not None else None
+
+        def closed(choice: str | None) -> None:
+            if choice == RETRY and self.loop is not None:
+                if self.loop.retry_subtask(subtask.id):
+                    self.notify(f"Subtask {subtask.id} will be tried again.", title="Retry")
+                else:
+                    self.notify("The run has ended: rerun with --retry-stuck.", title="Retry")
+
         self.push_screen(
-            SubtaskDetail(subtask, tree.phase_name(subtask.phase_id), attempts, stuck_reason)
+            SubtaskDetail(subtask, tree.phase_name(subtask.phase_id), attempts, stuck_reason),
+            closed,
         )
 
     @property

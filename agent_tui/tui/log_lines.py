@@ -56,6 +56,7 @@ LINES: dict[type[ev.Event], Callable[[Any, str | None], Text]] = {
     ev.SubtaskStuck: lambda e, _: Text(
         f"  ⚠ subtask {e.id} is stuck: {e.reason}", style="bold red"
     ),
+    ev.SubtaskRetried: lambda e, _: Text(f"  ↻ subtask {e.id} will be tried again", style="cyan"),
     ev.ProfileSwitched: lambda e, _: Text(
         f"  ⇄ profile {e.from_} → {e.to} ({e.reason})", style="cyan"
     ),

@@ -600,3 +600,33 @@ async def test_enter_on_a_subtask_shows_its_description_and_every_session(script
         await pilot.press("enter")  # a phase folds; it has no detail view
         await pilot.pause()
         assert app.screen is app.main_screen
+
+
+async def test_t_in_a_stuck_subtasks_detail_tries_it_again(scripted_app):
+    from agent_tui.engine.recovery import AttemptHistory
+    from agent_tui.plan import status_in_text
+
+    harness = scripted_app(hold={"1.2"})
+    history = AttemptHistory(harness.workspace.spec_dir)
+    for session in (1, 2, 3):
+        history.record_attempt("1.1", session, "incomplete", None, "")
+    history.mark_stuck("1.1", "not completed after 3 sessions")
+    plan_path = harness.workspace.spec_dir / "implementation_plan.json"
+    plan_path.write_text(status_in_text(plan_path.read_text(), "1.1", "failed"))
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: harness.sessions.started == ["1.2"], "1.2's session")
+        tree = app.main_screen.plan_tree
+        assert tree.status_of("1.1") == "stuck"
+        tree.focus()
+        tree.move_cursor(tree._subtask_nodes["1.1"])
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen is not app.main_screen, "the detail view")
+        assert "t: try again" in app.screen.query_one("#detail").border_subtitle
+        await pilot.press("t")
+        await wait_until(pilot, lambda: harness.of(ev.SubtaskRetried), "the retry")
+        assert tree.status_of("1.1") == "pending"
+        harness.sessions.release.set()
+        await wait_until(pilot, lambda: "1.1" in harness.sessions.started, "1.1 tried again")
+        await wait_until(pilot, lambda: app.exit_code == 0, "the run to complete")
+    assert not AttemptHistory(harness.workspace.spec_dir).is_stuck("1.1")

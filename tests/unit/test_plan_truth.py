@@ -192,3 +192,74 @@ async def test_an_agent_that_removes_its_subtask_on_its_last_try_does_not_crash_
     assert await loop.run() == 0
     assert [s.subtask_id for s in sessions.specs] == ["1.1", "1.1", "1.1", "1.2"]
     assert [s["id"] for s in json.loads(plan_path.read_text())["phases"][0]["subtasks"]] == ["1.2"]
+
+
+# ------------------------------------------------------------ retrying a stuck subtask
+
+
+def make_stuck(spec_dir) -> None:
+    from agent_tui.engine.recovery import AttemptHistory
+
+    history = AttemptHistory(spec_dir)
+    for session in (1, 2, 3):
+        history.record_attempt("1.1", session, "incomplete", None, "")
+    history.mark_stuck("1.1", "not completed after 3 sessions")
+    edit_plan(
+        spec_dir / "implementation_plan.json",
+        lambda p: p["phases"][0]["subtasks"][0].update(status="failed"),
+    )
+
+
+async def test_a_stuck_subtask_stays_stuck_on_a_rerun(setup):
+    make_stuck(setup.spec_dir)
+    loop, sessions = setup()
+    assert await loop.run() == 3
+    assert [s.subtask_id for s in sessions.specs] == ["1.2"]
+
+
+async def test_retry_stuck_tries_it_again_with_its_tries_afresh(setup):
+    make_stuck(setup.spec_dir)
+    loop, sessions = setup(retry_stuck=True)
+    assert await loop.run() == 0
+    assert [s.subtask_id for s in sessions.specs] == ["1.1", "1.2"]
+    assert [e.id for e in of(setup.events, ev.SubtaskRetried)] == ["1.1"]
+    from agent_tui.engine.recovery import AttemptHistory
+
+    history = AttemptHistory(setup.spec_dir)
+    assert not history.is_stuck("1.1") and history.attempt_count("1.1") == 4
+
+
+async def test_setting_a_stuck_subtask_back_to_pending_in_the_plan_retries_it(setup):
+    plan_path = setup.spec_dir / "implementation_plan.json"
+    write_plan(setup.spec_dir, ["1.1", "1.2", "1.3"])
+    runs = {"1.2": 0}
+
+    def behaviour(spec, n):
+        if spec.subtask_id == "1.2":  # while 1.2 runs, the user gives 1.1 another go
+            runs["1.2"] += 1
+            edit_plan(plan_path, lambda p: p["phases"][0]["subtasks"][0].update(status="pending"))
+        if spec.subtask_id == "1.1" and runs["1.2"] == 0:
+            return SessionOutcome(outcome="success")  # not completed: stuck after three
+        return ScriptedSessions.complete(sessions, spec, n)
+
+    loop, sessions = setup(behaviour)
+    assert await loop.run() == 0
+    assert [s.subtask_id for s in sessions.specs] == ["1.1"] * 3 + ["1.2", "1.1", "1.3"]
+    assert json.loads(plan_path.read_text())["phases"][0]["subtasks"][0]["status"] == "completed"
+
+
+async def test_a_stuck_subtask_the_plan_calls_in_progress_is_failed_in_the_plan_too(setup):
+    make_stuck(setup.spec_dir)
+    plan_path = setup.spec_dir / "implementation_plan.json"
+    edit_plan(plan_path, lambda p: p["phases"][0]["subtasks"][0].update(status="in_progress"))
+    loop, _ = setup()
+    assert await loop.run() == 3
+    assert json.loads(plan_path.read_text())["phases"][0]["subtasks"][0]["status"] == "failed"
+
+
+async def test_a_run_that_stops_leaves_its_subtask_pending_not_in_progress(setup):
+    limited = SessionOutcome(outcome="error", error_kind=ErrorKind.RATE_LIMIT, message="limit")
+    loop, _ = setup(lambda spec, n: limited, pause_on_problem=False)
+    assert await loop.run() == 3
+    plan = json.loads((setup.spec_dir / "implementation_plan.json").read_text())
+    assert plan["phases"][0]["subtasks"][0]["status"] == "pending"

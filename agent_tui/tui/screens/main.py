@@ -145,6 +145,9 @@ class MainScreen(Screen[None]):
         self.plan_tree.update_subtask(event.id, stuck=True)
         self.app.notify(f"Subtask {event.id} is stuck: {event.reason}", severity="error")
 
+    def _subtask_retried(self, event: ev.SubtaskRetried) -> None:
+        self.plan_tree.update_subtask(event.id, stuck=False)
+
     def _profile_switched(self, event: ev.ProfileSwitched) -> None:
         self.status.profile, self.status.next_profile = event.to, ""
 
@@ -186,6 +189,7 @@ class MainScreen(Screen[None]):
         ev.BackoffEnded: _backoff_ended,
         ev.SubtaskStatus: _subtask_status,
         ev.SubtaskStuck: _subtask_stuck,
+        ev.SubtaskRetried: _subtask_retried,
         ev.ProfileSwitched: _profile_switched,
         ev.Pausing: _pausing,
         ev.Paused: _paused,

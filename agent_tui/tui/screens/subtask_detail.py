@@ -22,14 +22,19 @@ OUTCOME_STYLES = {"success": "green", "interrupted": "yellow", "incomplete": "ye
 MESSAGE_CHARS = 300
 
 
-class SubtaskDetail(ModalScreen[None]):
-    """Opened with Enter on a subtask in the tree; Escape or Enter closes it."""
+RETRY = "retry"
+
+
+class SubtaskDetail(ModalScreen[str | None]):
+    """Opened with Enter on a subtask in the tree; Escape or Enter closes it, ``t`` on a
+    stuck subtask closes it with ``RETRY``: the user wants it tried again."""
 
     CSS_PATH = styles_path("modals.tcss")
 
     BINDINGS = [
         Binding("escape", "dismiss", "Close", id="detail.close"),
         Binding("enter", "dismiss", "Close", show=False),
+        Binding("t", "retry", "Try again", id="detail.retry"),
     ]
 
     def __init__(
@@ -51,7 +56,8 @@ class SubtaskDetail(ModalScreen[None]):
         # One scroll for it all: a long description must not push the sessions out of
         # reach; the border keeps the keys in sight however far it is scrolled.
         with VerticalScroll(id="detail") as detail:
-            detail.border_subtitle = "Esc or Enter: close · ↑ ↓ PgUp PgDn: scroll"
+            keys = "Esc or Enter: close · ↑ ↓ PgUp PgDn: scroll"
+            detail.border_subtitle = ("t: try again · " if self.subtask.stuck else "") + keys
             yield Label(
                 Text.assemble(
                     (f"{icon} {self.subtask.id}", f"bold {style}"),
@@ -65,6 +71,12 @@ class SubtaskDetail(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#detail").focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.subtask.stuck if action == "retry" else True
+
+    def action_retry(self) -> None:
+        self.dismiss(RETRY)
 
     def _attempts_text(self) -> Group:
         """One row per session; a long message wraps under its own row, not under the number."""
