@@ -217,7 +217,8 @@ def _prepare(args: argparse.Namespace, on_view: Callable | None = None) -> Prepa
 
     project = Path(args.project).expanduser()
     if not project.is_dir():
-        raise InputError(f"project directory {args.project!r} does not exist")
+        problem = "is not a directory" if project.exists() else "does not exist"
+        raise InputError(f"project directory {args.project!r} {problem}")
     project = project.resolve()
     try:
         spec_dir = find_spec_dir(project, args.spec)

@@ -32,11 +32,8 @@ def _is_spec(directory: Path) -> bool:
 
 def _find(project_dir: Path, spec: str | None) -> Path:
     specs_root = project_dir / SPECS_SUBDIR
-    if spec:
-        as_path = Path(spec).expanduser()
-        for candidate in (as_path, project_dir / as_path):
-            if candidate.is_dir() and (candidate.is_absolute() or "/" in spec):
-                return candidate.resolve()
+    if spec and _looks_like_path(spec):
+        return _spec_path(project_dir, spec)
     folders = (
         sorted(p.name for p in specs_root.iterdir() if p.is_dir()) if specs_root.is_dir() else []
     )
@@ -51,20 +48,67 @@ def _find(project_dir: Path, spec: str | None) -> Path:
         raise PlanError(
             f"{len(available)} specs in {specs_root} ({', '.join(available)}): pick one with --spec"
         )
-    # The exact name wins, even over a spec it is the prefix of.
+    return (specs_root / _named(specs_root, folders, available, spec)).resolve()
+
+
+def _named(specs_root: Path, folders: list[str], available: list[str], spec: str) -> str:
+    """The folder ``spec`` names: its exact name (even if it is the prefix of another), its
+    number, or a name prefix; one sentence when that is none or more than one."""
     exact = [spec] if spec in folders else []
     matches = exact or _matching(available, spec) or _matching(folders, spec)
     if len(matches) == 1:
-        return (specs_root / matches[0]).resolve()
-    if not matches:
-        listing = ", ".join(available) or "none"
-        raise PlanError(f"spec {spec!r} not found under {specs_root} (available: {listing})")
-    raise PlanError(f"spec {spec!r} is ambiguous: {', '.join(matches)}")
+        return matches[0]
+    if len(matches) > 1:
+        raise PlanError(f"spec {spec!r} is ambiguous: {', '.join(matches)}")
+    near = _numbers_starting(available, spec)
+    if len(near) > 1:
+        raise PlanError(f"spec {spec!r} is ambiguous: {', '.join(near)}")
+    if near:
+        raise PlanError(
+            f"no spec is numbered {spec!r}: did you mean {near[0]}? (give its number or name)"
+        )
+    listing = ", ".join(available) or "none"
+    raise PlanError(f"spec {spec!r} not found under {specs_root} (available: {listing})")
+
+
+def _looks_like_path(spec: str) -> bool:
+    return "/" in spec or spec.startswith(("~", "."))
+
+
+def _spec_path(project_dir: Path, spec: str) -> Path:
+    """A spec given as a path: relative to the project, and inside it.
+
+    The agent may write only inside the project, so a spec outside it could never be
+    marked done: each subtask would burn its sessions on denied edits.
+    """
+    candidate = Path(spec).expanduser()
+    if not candidate.is_absolute():
+        candidate = project_dir / candidate
+    if not candidate.is_dir():
+        raise PlanError(f"spec {spec!r}: no such directory ({candidate})")
+    resolved = candidate.resolve()
+    if resolved != project_dir and project_dir not in resolved.parents:
+        raise PlanError(
+            f"spec {spec!r} is outside the project {project_dir}: the agent can only work "
+            "inside the project, so put the spec under it"
+        )
+    return resolved
+
+
+def _number(name: str) -> str:
+    return name.split("-", 1)[0]
 
 
 def _matching(names: list[str], spec: str) -> list[str]:
-    """Names equal to or starting with ``spec``; else, for a number, those it numbers."""
-    matches = [name for name in names if name == spec or name.startswith(spec)]
-    if not matches and spec.isdigit():
-        matches = [name for name in names if name.split("-", 1)[0].lstrip("0") == spec.lstrip("0")]
-    return matches
+    """A number names the spec of that number (``1`` is ``001-…``, never ``010-…``); any
+    other text is a name prefix."""
+    if spec.isdigit():
+        return [n for n in names if _number(n).isdigit() and int(_number(n)) == int(spec)]
+    return [name for name in names if name.startswith(spec)]
+
+
+def _numbers_starting(names: list[str], spec: str) -> list[str]:
+    """Specs whose number only starts with ``spec``: said, never picked."""
+    if not spec.isdigit():
+        return []
+    return [n for n in names if _number(n).isdigit() and _number(n).startswith(spec)]

@@ -69,7 +69,9 @@ def corrupt_history(tmp_path, isolated_config):
 
 
 def bare_directory(tmp_path, isolated_config):
-    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "proj" / "elsewhere").mkdir()
+    (tmp_path / "outside-spec").mkdir()
+    (tmp_path / "outside-spec" / "spec.md").write_text("# a spec outside the project")
 
 
 def spec_already_running(tmp_path, isolated_config):
@@ -80,6 +82,7 @@ def spec_already_running(tmp_path, isolated_config):
 
 CASES = [
     ("missing project", None, ["--project", "{tmp}/nowhere"], "does not exist"),
+    ("project is a file", None, ["--project", "{tmp}/file.txt"], "is not a directory"),
     ("unknown spec", json.dumps(GOOD_PLAN), ["--spec", "999"], "spec '999' not found"),
     ("malformed plan", "{ broken", [], "not valid JSON"),
     ("empty plan", "   ", [], "the plan file is empty"),
@@ -102,8 +105,14 @@ CASES = [
     (
         "spec path is not a spec",
         json.dumps(GOOD_PLAN),
-        ["--spec", "{tmp}/elsewhere"],
+        ["--spec", "{tmp}/proj/elsewhere"],
         "elsewhere is not a spec directory: it has neither spec.md nor implementation_plan.json",
+    ),
+    (
+        "spec outside the project",
+        json.dumps(GOOD_PLAN),
+        ["--spec", "{tmp}/outside-spec"],
+        "is outside the project",
     ),
     ("unknown profile", json.dumps(GOOD_PLAN), ["--profile", "ghost"], "no profile named 'ghost'"),
     ("unreadable config", json.dumps(GOOD_PLAN), [], "profiles.json is not valid JSON"),
@@ -118,13 +127,19 @@ CASES = [
         f"spec '001-x' is already being run (pid {os.getpid()} since ",
     ),
 ]
+def a_file(tmp_path, isolated_config):
+    (tmp_path / "file.txt").write_text("not a project")
+
+
 SETUP = {
+    "project is a file": a_file,
     "unreadable config": corrupt_config,
     "corrupt credentials": corrupt_credentials,
     "dangling active": dangling_active,
     "corrupt history": corrupt_history,
     "spec already running": spec_already_running,
     "spec path is not a spec": bare_directory,
+    "spec outside the project": bare_directory,
 }
 
 

@@ -74,7 +74,7 @@ def test_a_folder_with_neither_file_is_not_counted_among_the_specs(tmp_path):
     spec_dir(tmp_path / ".auto-claude" / "specs" / "001-login")
     (tmp_path / ".auto-claude" / "specs" / "002-wip").mkdir()
     assert find_spec_dir(tmp_path, None).name == "001-login"
-    assert find_spec_dir(tmp_path, "0").name == "001-login"
+    assert find_spec_dir(tmp_path, "1").name == "001-login"
 
 
 def test_an_exact_folder_name_wins_over_a_spec_it_is_the_prefix_of(tmp_path):
@@ -84,3 +84,31 @@ def test_an_exact_folder_name_wins_over_a_spec_it_is_the_prefix_of(tmp_path):
     (tmp_path / ".auto-claude" / "specs" / "001").mkdir()
     with pytest.raises(PlanError, match="001 is not a spec directory"):
         find_spec_dir(tmp_path, "001")
+
+
+@pytest.mark.parametrize(("spec", "expected"), [("1", "001-login"), ("10", "010-billing")])
+def test_a_number_is_the_whole_number_of_a_spec(project, spec, expected):
+    assert find_spec_dir(project, spec).name == expected
+
+
+def test_a_number_that_only_starts_a_specs_number_is_not_taken_for_it(tmp_path):
+    for name in ("002-beta", "010-gamma"):
+        spec_dir(tmp_path / ".auto-claude" / "specs" / name)
+    with pytest.raises(PlanError, match="no spec is numbered '01': did you mean 010-gamma"):
+        find_spec_dir(tmp_path, "01")
+
+
+def test_a_relative_path_is_looked_up_in_the_project_not_the_current_dir(
+    project, tmp_path, monkeypatch
+):
+    elsewhere = tmp_path / "cwd"
+    spec_dir(elsewhere / ".auto-claude" / "specs" / "001-login")  # a decoy beside us
+    monkeypatch.chdir(elsewhere)
+    found = find_spec_dir(project, "./.auto-claude/specs/001-login")
+    assert found == (project / ".auto-claude" / "specs" / "001-login").resolve()
+
+
+def test_a_spec_outside_the_project_is_refused(project, tmp_path):
+    outside = spec_dir(tmp_path.parent / f"{tmp_path.name}-outside-spec")
+    with pytest.raises(PlanError, match="is outside the project"):
+        find_spec_dir(project, str(outside))
