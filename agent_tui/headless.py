@@ -47,10 +47,7 @@ TEXT_LINES: dict[type[ev.Event], Callable[[Any], str]] = {
     ev.AssistantText: _assistant_text,
     ev.ToolUse: lambda e: f"tool      {e.name} {e.summary}",
     ev.ToolResult: lambda e: f"{'tool err' if e.is_error else 'result  '}  {e.summary}",
-    ev.ApiRetry: lambda e: (
-        f"api retry CLI retrying {e.error or e.error_status} in {e.delay_s:.1f} s "
-        f"({e.attempt}/{e.max_retries})"
-    ),
+    ev.ApiRetry: lambda e: f"api retry CLI retrying {e.what()} in {e.delay_s:.1f} s{e.count()}",
     ev.SessionError: lambda e: f"error     {e.error_kind}: {e.message}",
     ev.SessionEnded: _session_ended,
     ev.BackoffStarted: lambda e: (

@@ -18,10 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from agent_tui.atomic import atomic_write_text
 from agent_tui.auth.credentials import Resolution, resolve
 from agent_tui.auth.redaction import redact
+from agent_tui.bounded import TooLarge, read_bounded
 from agent_tui.config import ConfigError, Settings, profiles_path
 
-NAME_PATTERN = r"^[A-Za-z0-9._-]{1,40}$"
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
+"""A name is shown, typed and used in paths: ``..`` or ``-x`` would be none of those well."""
 _NAME = re.compile(NAME_PATTERN)
+MAX_PROFILES_BYTES = 1024 * 1024
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -46,7 +49,8 @@ class Profile(BaseModel):
     def _valid_name(cls, value: str) -> str:
         if not _NAME.match(value):
             raise ValueError(
-                f"profile name {value!r} must be 1-40 ASCII letters, digits, '.', '_' or '-'"
+                f"profile name {value!r} must be 1-40 ASCII letters, digits, '.', '_' or '-', "
+                "starting with a letter or digit"
             )
         return value
 
@@ -111,9 +115,11 @@ class ProfileStore:
         """The store at ``path`` (default: the app's profiles file); missing means empty."""
         path = Path(path) if path is not None else profiles_path()
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_bounded(path, MAX_PROFILES_BYTES).decode("utf-8")
         except FileNotFoundError:
             return cls(ProfilesFile(), path)
+        except TooLarge:
+            raise ConfigError(f"{path} is larger than 1 MB: not a profiles file") from None
         except (OSError, UnicodeDecodeError) as exc:
             reason = getattr(exc, "strerror", None) or type(exc).__name__
             raise ConfigError(f"cannot read {path} ({reason})") from None
@@ -126,6 +132,11 @@ class ProfileStore:
         except ValidationError as exc:
             raise ConfigError(
                 f"{path} is not a valid profiles file ({_first_error(exc)}): fix or remove it"
+            ) from None
+        except (RecursionError, ValueError) as exc:  # nested too deeply, a 5000-digit number
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            raise ConfigError(
+                f"{path} is not a profiles file ({reason}): fix or remove it"
             ) from None
         return cls(data, path)
 
@@ -148,8 +159,12 @@ class ProfileStore:
                 f"refusing to save {self.path}: a field looks like a token; profiles name the "
                 "variable that holds a token (--token-env), never the token"
             )
-        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        atomic_write_text(self.path, text, mode=0o600)
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            atomic_write_text(self.path, text, mode=0o600)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise ConfigError(f"cannot save {self.path} ({reason}); nothing was changed") from None
 
     @property
     def settings(self) -> Settings:

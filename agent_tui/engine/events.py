@@ -104,6 +104,16 @@ class ApiRetry(Event):
     error: str | None
     deadline: float  # on the loop's clock
 
+    def what(self) -> str:
+        """What is retried: the error's name or status, or just the request."""
+        if self.error and self.error != "unknown":
+            return self.error
+        return str(self.error_status) if self.error_status else "the request"
+
+    def count(self) -> str:
+        """`` (2/10)``, or nothing when the CLI gave no count."""
+        return f" ({self.attempt}/{self.max_retries})" if self.max_retries else ""
+
 
 class SessionError(Event):
     """An API or process error seen inside a session (already masked)."""

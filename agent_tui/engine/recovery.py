@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from agent_tui.atomic import atomic_write_text
+from agent_tui.bounded import read_bounded
+
+MAX_HISTORY_BYTES = 16 * 1024 * 1024
 
 
 class RecoveryError(Exception):
@@ -31,7 +34,7 @@ class AttemptHistory:
 
     def _load(self) -> dict[str, Any]:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            text = read_bounded(self.path, MAX_HISTORY_BYTES).decode("utf-8")
         except FileNotFoundError:
             stamp = self._stamp()
             return {
@@ -39,19 +42,25 @@ class AttemptHistory:
                 "stuck_subtasks": [],
                 "metadata": {"created_at": stamp, "last_updated": stamp},
             }
-        except OSError as exc:
-            raise RecoveryError(f"{self.path}: cannot read ({exc.strerror})") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise RecoveryError(f"{self.path}: cannot read ({reason})") from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise RecoveryError(
                 f"{self.path}: not valid JSON ({exc.msg}, line {exc.lineno})"
             ) from None
+        except (RecursionError, ValueError):
+            raise RecoveryError(f"{self.path}: not an attempt history: fix or remove it") from None
         if not isinstance(data, dict):
             raise RecoveryError(f"{self.path}: must be a JSON object")
         data.setdefault("subtasks", {})
         data.setdefault("stuck_subtasks", [])
         data.setdefault("metadata", {})
+        problem = _shape_problem(data)
+        if problem:
+            raise RecoveryError(f"{self.path}: {problem}: fix or remove it")
         return data
 
     def _stamp(self) -> str:
@@ -134,3 +143,19 @@ class AttemptHistory:
 
     def stuck_ids(self) -> set[str]:
         return {str(s.get("subtask_id")) for s in self.data["stuck_subtasks"]}
+
+
+def _shape_problem(data: dict[str, Any]) -> str | None:
+    """What makes ``data`` not an attempt history, or None."""
+    subtasks, stuck, metadata = data["subtasks"], data["stuck_subtasks"], data["metadata"]
+    if not isinstance(subtasks, dict):
+        return "subtasks must be an object of subtask ids"
+    if not isinstance(stuck, list) or not all(isinstance(s, dict) for s in stuck):
+        return "stuck_subtasks must be a list of objects"
+    if not isinstance(metadata, dict):
+        return "metadata must be an object"
+    for subtask_id, entry in subtasks.items():
+        attempts = entry.get("attempts", []) if isinstance(entry, dict) else None
+        if not isinstance(attempts, list) or not all(isinstance(a, dict) for a in attempts):
+            return f"subtask {subtask_id!r} must hold a list of attempts"
+    return None

@@ -304,6 +304,8 @@ class AgentApp(App[int]):
 
     def action_interrupt(self) -> None:
         assert self.loop is not None
+        if not self.loop.session_running or self.loop.interrupt_requested:
+            return  # chosen from a palette opened while a session ran: nothing to stop now
         self.loop.interrupt()
         self.notify("Interrupting the session; the loop will pause.")
         self._after_control()

@@ -41,7 +41,7 @@ def _session_ended(event: ev.SessionEnded, _spec_dir: str | None) -> Text:
     return Text(f"── session {event.session} {event.outcome}{kind}, ${event.cost_usd:.4f}", style)
 
 
-LINES: dict[type[ev.Event], Callable[[Any, str | None], Text]] = {
+LINES: dict[type[ev.Event], Callable[[Any, str | None], Text | None]] = {
     ev.SessionStarted: _session_started,
     ev.AssistantText: lambda e, _: Text(e.text.strip()),
     ev.ToolUse: lambda e, _: Text.assemble(
@@ -52,6 +52,9 @@ LINES: dict[type[ev.Event], Callable[[Any, str | None], Text]] = {
     ev.SessionEnded: _session_ended,
     ev.BackoffStarted: lambda e, _: Text(
         f"  ⏳ waiting {e.wait_text()}, then retry {e.retry}/{e.max_retries}", style="magenta"
+    ),
+    ev.BackoffEnded: lambda e, _: (
+        Text("  ⏭ retrying now", style="magenta") if e.reason == "retry_now" else None
     ),
     ev.SubtaskStuck: lambda e, _: Text(
         f"  ⚠ subtask {e.id} is stuck: {e.reason}", style="bold red"

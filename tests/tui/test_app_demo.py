@@ -169,6 +169,53 @@ async def test_r_skips_the_backoff_wait(scripted_app):
         await wait_until(pilot, lambda: harness.of(ev.BackoffEnded), "the backoff to end")
         assert harness.of(ev.BackoffEnded)[0].reason == "retry_now"
         await wait_until(pilot, lambda: not app.main_screen.countdown.display, "countdown hidden")
+        await wait_until(pilot, lambda: "⏭ retrying now" in log_text(app), "the log to say so")
+        text = log_text(app)
+        assert text.index("⏳ waiting 2 s") < text.index("⏭ retrying now")
+        await wait_until(pilot, lambda: app.exit_code == 0, "the run to complete")
+
+
+async def test_the_countdown_says_p_resumes_while_a_backoff_is_paused(scripted_app):
+    harness = scripted_app(failures={"1.1": 1})
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: harness.clock.sleepers == 1, "the backoff wait")
+        assert "r: now" in str(app.main_screen.countdown.render())
+        await pilot.press("p")
+        await wait_until(pilot, lambda: app.loop.paused, "the pause")
+        shown = str(app.main_screen.countdown.render())
+        assert "(paused)" in shown and "p: resume" in shown and "r: now" not in shown
+        await pilot.press("p")
+        await wait_until(pilot, lambda: harness.clock.sleepers == 1, "the wait again")
+        await pilot.press("r")
+        await wait_until(pilot, lambda: app.exit_code == 0, "the run to complete")
+
+
+async def test_a_stray_enter_in_the_quit_question_stays(scripted_app):
+    harness = scripted_app(hold={"1.1"})
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.loop and app.loop.session_running, "a session")
+        await pilot.press("q")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmQuit), "the question")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen is app.main_screen, "the question closed")
+        assert app.loop.session_running and app.exit_code is None
+        harness.sessions.release.set()
+        await wait_until(pilot, lambda: app.exit_code == 0, "the run to complete")
+
+
+async def test_interrupt_from_a_stale_palette_says_nothing_when_no_session_runs(scripted_app):
+    harness = scripted_app(failures={"1.1": 1})
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: harness.clock.sleepers == 1, "the backoff wait")
+        said: list[object] = []
+        app.notify = lambda *args, **kwargs: said.append(args)  # type: ignore[method-assign]
+        app.action_interrupt()  # as a palette opened during the session would
+        await pilot.pause()
+        assert said == [] and not app.loop.pause_requested
+        await pilot.press("r")
         await wait_until(pilot, lambda: app.exit_code == 0, "the run to complete")
 
 

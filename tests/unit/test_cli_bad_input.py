@@ -127,11 +127,50 @@ CASES = [
         f"spec '001-x' is already being run (pid {os.getpid()} since ",
     ),
 ]
+
+
 def a_file(tmp_path, isolated_config):
     (tmp_path / "file.txt").write_text("not a project")
 
 
+def history_of(text):
+    def setup(tmp_path, isolated_config):
+        memory = tmp_path / "proj" / ".auto-claude" / "specs" / "001-x" / "memory"
+        memory.mkdir()
+        (memory / "attempt_history.json").write_text(text)
+
+    return setup
+
+
+def config_of(text):
+    def setup(tmp_path, isolated_config):
+        isolated_config.mkdir(parents=True, exist_ok=True)
+        (isolated_config / "profiles.json").write_text(text)
+
+    return setup
+
+
+HISTORY_SHAPES = {
+    "history subtasks a list": ('{"subtasks": []}', "subtasks must be an object"),
+    "history stuck of numbers": ('{"stuck_subtasks": [1]}', "stuck_subtasks must be a list"),
+    "history attempts a string": (
+        '{"subtasks": {"1.1": {"attempts": "x"}}}',
+        "subtask '1.1' must hold a list of attempts",
+    ),
+    "history metadata a list": ('{"metadata": []}', "metadata must be an object"),
+}
+HOSTILE_CONFIG = {
+    "profiles nested deeply": ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    "profiles huge number": ('{"x": ' + "9" * 5000 + "}", "is not a profiles file"),
+}
+CASES += [
+    (name, json.dumps(GOOD_PLAN), [], message) for name, (_, message) in HISTORY_SHAPES.items()
+] + [(name, json.dumps(GOOD_PLAN), [], message) for name, (_, message) in HOSTILE_CONFIG.items()]
+
+
 SETUP = {
+    **{name: history_of(text) for name, (text, _) in HISTORY_SHAPES.items()},
+    **{name: config_of(text) for name, (text, _) in HOSTILE_CONFIG.items()},
     "project is a file": a_file,
     "unreadable config": corrupt_config,
     "corrupt credentials": corrupt_credentials,

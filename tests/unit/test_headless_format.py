@@ -76,3 +76,16 @@ def test_tokens_never_reach_either_format():
     event = ev.SessionError(session=1, error_kind="auth", message=f"bad token {CANARY}")
     assert CANARY not in format_text(event)
     assert CANARY not in format_json(event)
+
+
+def test_a_cli_retry_without_an_error_name_or_count_reads_plainly():
+    def retry(**fields):
+        base = dict(session=1, attempt=0, max_retries=0, delay_s=1.5, deadline=0.0)
+        return format_text(ev.ApiRetry(**{**base, **fields}))
+
+    plain = retry(error="unknown", error_status=None)
+    assert "CLI retrying the request in 1.5 s" in plain and "unknown" not in plain
+    assert "(0/0)" not in plain
+    assert "retrying 529 in 1.5 s (2/10)" in retry(
+        error=None, error_status=529, attempt=2, max_retries=10
+    )

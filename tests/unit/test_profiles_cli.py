@@ -137,6 +137,8 @@ def test_add_points_out_a_login_made_with_a_trailing_slash(home, memory_keyring)
     ("argv", "message"),
     [
         (["add", "bad name", "--config-dir", "/x"], "must be 1-40 ASCII letters"),
+        (["add", "..", "--config-dir", "/x"], "starting with a letter or digit"),
+        (["add", ".hidden", "--config-dir", "/x"], "starting with a letter or digit"),
         (["add", "a", "--token-env", "sk-ant-oat01-pastedpastedpasted"], "not the token itself"),
         (["use", "nobody"], "no profile named 'nobody'"),
         (["remove", "nobody"], "no profile named 'nobody'"),
@@ -268,3 +270,12 @@ def test_add_warns_when_another_profile_has_the_same_config_dir(logged_in):
     assert run("add", "personal")[0] == 0
     assert "profile 'personal' has the same config dir" in run("add", "personal2")[2]
     assert "same config dir" not in run("add", "ci", "--token-env", "CI_TOKEN")[2]
+
+
+def test_add_where_the_store_cannot_be_written_is_one_line_and_exit_2(tmp_path, monkeypatch):
+    # /sys refuses new directories even to root: a location that cannot be written.
+    monkeypatch.setenv("AGENT_TUI_CONFIG_DIR", "/sys/agent-tui-test")
+    code, out, err = run("add", "work", "--config-dir", str(tmp_path / "claude"))
+    assert code == 2 and out == ""
+    assert err.startswith("agent-tui: cannot save /sys/agent-tui-test/profiles.json")
+    assert "nothing was changed" in err and err.count("\n") == 1

@@ -27,6 +27,9 @@ class ConfirmQuit(ModalScreen[bool]):
                 yield Button("Quit (y)", variant="error", id="yes")
                 yield Button("Stay (n)", variant="primary", id="no")
 
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()  # a stray Enter stays; quitting takes y
+
     @on(Button.Pressed)
     def pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")

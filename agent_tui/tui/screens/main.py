@@ -112,8 +112,7 @@ class MainScreen(Screen[None]):
             self.set_state(Shown.RUNNING)
 
     def _api_retry(self, event: ev.ApiRetry) -> None:
-        caption = f"CLI retrying ({event.error or event.error_status}) "
-        caption += f"{event.attempt}/{event.max_retries}"
+        caption = f"CLI retrying ({event.what()}){event.count()}"
         self.countdown.start(event.deadline, event.delay_s, caption)
 
     def _usage(self, event: ev.Usage) -> None:

@@ -65,5 +65,5 @@ class Countdown(Static):
             ("░" * (BAR_WIDTH - filled), "dim"),
             ("  ", ""),
             (self.caption, ""),
-            ("  r: now", "dim"),
+            ("  p: resume" if paused else "  r: now", "dim"),
         )
