@@ -262,8 +262,14 @@ class AgentApp(App[int]):
         return self._available(action)
 
     def _available(self, action: str) -> bool:
-        """Whether the loop's state allows ``action`` now (the footer and the palette ask)."""
-        return available(action, self.loop_state, following=self.log_following)
+        """Whether the loop's state allows ``action`` now (the footer and the palette ask).
+
+        The loop's state as it is this moment: ``loop_state`` changing is what makes the
+        footer ask again, but a message may lag behind the loop."""
+        state = self.loop.state if self.loop is not None else self.loop_state
+        if self.exit_code is not None:
+            state = self.loop_state
+        return available(action, state, following=self.log_following)
 
     @on(SessionLog.FollowChanged)
     def _follow_changed(self, message: SessionLog.FollowChanged) -> None:

@@ -664,6 +664,7 @@ async def test_t_in_a_stuck_subtasks_detail_tries_it_again(scripted_app):
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: harness.sessions.started == ["1.2"], "1.2's session")
         tree = app.main_screen.plan_tree
+        await wait_until(pilot, lambda: tree.is_built("1.1"), "the plan in the tree")
         assert tree.status_of("1.1") == "stuck"
         tree.focus()
         tree.move_cursor(tree._subtask_nodes["1.1"])

@@ -167,7 +167,10 @@ class MainScreen(Screen[None]):
         self.app.notify(event.message, title="Plan", severity="warning")
 
     def _loop_state(self, event: ev.LoopStateChanged) -> None:
-        self.app.loop_state = event.state
+        # The state now, not the event's: the event may have waited behind a key press
+        # that already changed it.
+        loop = self.app.loop
+        self.app.loop_state = loop.state if loop is not None else event.state
 
     def _loop_finished(self, event: ev.LoopFinished) -> None:
         self.finished = event
