@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from agent_tui.engine import events as ev
 from agent_tui.engine.policy import Action, Role
 from agent_tui.engine.prompts import render
@@ -28,13 +26,15 @@ class CoderStage(Stage):
         plan = self.tracker.plan
         current = find_subtask(plan, subtask.id) if plan else None
         completed = current is not None and current.status == "completed"
-        await asyncio.to_thread(
+        number = self.parts.runner.last_number
+        await self.record(
             self.history.record_attempt,
             subtask.id,
-            self.parts.runner.last_number,
+            number,
             "incomplete" if outcome.ok and not completed else outcome.outcome,
             str(outcome.error_kind) if outcome.error_kind else None,
             outcome.message[:500],
+            session=number,
         )
         attempts = self.history.attempt_count(subtask.id)
         status = current.status if current else "pending"
@@ -61,7 +61,7 @@ class CoderStage(Stage):
 
     async def retry_stuck(self, subtask_id: str) -> None:
         """Try a stuck subtask again: not stuck, tries afresh, pending in the plan."""
-        await asyncio.to_thread(self.history.retry, subtask_id)
+        await self.record(self.history.retry, subtask_id)
         await self.set_status(subtask_id, "pending")
         await self.emit(ev.SubtaskRetried(id=subtask_id))
         await self.emit_status(subtask_id, "pending", self.history.attempt_count(subtask_id))
@@ -90,7 +90,7 @@ class CoderStage(Stage):
 
     async def mark_stuck(self, subtask_id: str, reason: str) -> None:
         self.retry.reset()  # the errors in a row were this subtask's: the next starts afresh
-        await asyncio.to_thread(self.history.mark_stuck, subtask_id, reason)
+        await self.record(self.history.mark_stuck, subtask_id, reason)
         await self.set_status(subtask_id, "failed")
         await self.emit_status(subtask_id, "failed", self.history.attempt_count(subtask_id))
         await self.emit(ev.SubtaskStuck(id=subtask_id, reason=reason))

@@ -13,7 +13,9 @@ policy.  A run ends one way: ``result.end`` raises ``RunEnded``, which ``run`` r
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 
 from agent_tui.auth.credentials import Resolution
 from agent_tui.auth.profiles import Profile, ProfileStore
@@ -167,14 +169,15 @@ class CoderLoop:
     async def run(self) -> int:
         lock = RunLock(self.config.spec_dir)
         try:
+            check_writable(self.config.spec_dir)
             lock.acquire()
             await self.control.start()
             await self._run()
         except RunEnded as ended:
             result = ended.result
             await self._put_back()
-        except SpecBusy as busy:
-            result = _refused(str(busy))
+        except (SpecBusy, NotWritable) as refused:
+            result = _refused(str(refused))
         except CLIMissingError as exc:
             result = _refused(f"the Claude Code CLI was not found: {exc}")
         finally:
@@ -246,6 +249,26 @@ class CoderLoop:
         await self._emit(event)
         if isinstance(event, ev.ToolResult):
             await self._coder.sync_plan()
+
+
+class NotWritable(Exception):
+    """The spec dir cannot hold what a run records; one sentence."""
+
+
+def check_writable(spec_dir: Path) -> None:
+    """Refuse a run before any session if its plan, history or transcripts cannot be written
+    (a read-only disk or directory): a paid session whose record is lost helps nobody."""
+    for directory in (spec_dir, spec_dir / "memory", spec_dir / "logs"):
+        if not directory.is_dir():
+            continue
+        try:
+            with tempfile.TemporaryFile(dir=directory, prefix=".agent-tui-probe-"):
+                pass
+        except OSError as exc:
+            raise NotWritable(
+                f"cannot write in {directory} ({exc.strerror or exc}): a run records its "
+                "plan, history and transcripts there"
+            ) from None
 
 
 def _refused(message: str) -> RunResult:

@@ -3,7 +3,11 @@ and the way to wait for the user.  The planner and the coder are stages; QA will
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
 
 from agent_tui.engine import events as ev
 from agent_tui.engine.control import Control
@@ -25,6 +29,7 @@ from agent_tui.engine.rotation import NoUsableProfile, ProfileRotation
 from agent_tui.engine.runner import SessionRunner
 from agent_tui.engine.session import SessionOutcome
 from agent_tui.engine.transcript import TranscriptError
+from agent_tui.exit_codes import EXIT_STOPPED_SHORT
 
 
 @dataclass
@@ -116,7 +121,11 @@ class Stage:
 
     async def sync_plan(self) -> None:
         """Read the plan again if it changed on disk, and show what changed."""
-        await self.show(self.tracker.refresh())
+        try:
+            refresh = self.tracker.refresh()
+        except OSError as exc:  # setting a corrupt plan aside failed
+            self.cannot_write(self.config.plan_path, exc)
+        await self.show(refresh)
 
     async def show(self, refresh: Refresh) -> None:
         if refresh.warning is not None:
@@ -129,7 +138,30 @@ class Stage:
             await self.emit_status(subtask_id, status, self.attempts_so_far(subtask_id))
 
     async def set_status(self, subtask_id: str, status: str) -> None:
-        await self.show(await self.tracker.set_status(subtask_id, status))
+        try:
+            refresh = await self.tracker.set_status(subtask_id, status)
+        except OSError as exc:
+            self.cannot_write(self.config.plan_path, exc)
+        await self.show(refresh)
+
+    async def record(self, write: Callable[..., None], *args: Any, session: int = 0) -> None:
+        """Write the attempt history off the event loop; if it cannot be written, the run
+        stops and says where that session is recorded after all (its transcript)."""
+        try:
+            await asyncio.to_thread(write, *args)
+        except OSError as exc:
+            where = ""
+            if session:
+                where = f"; session {session} is recorded in logs/session-{session:03d}.jsonl"
+            self.cannot_write(self.history.path, exc, where)
+
+    def cannot_write(self, path: Path, error: OSError, where: str = "") -> NoReturn:
+        reason = error.strerror or str(error)
+        end(
+            RunOutcome.STOPPED,
+            f"cannot write {path} ({reason}): the run stopped{where}",
+            EXIT_STOPPED_SHORT,
+        )
 
     async def emit_status(self, subtask_id: str, status: str, attempts: int) -> None:
         event = self.tracker.status_event(subtask_id, status, attempts)
