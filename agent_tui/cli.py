@@ -368,6 +368,7 @@ def _demo(args: argparse.Namespace) -> int:
         code = _launch(args, make_loop, title="agent-tui demo", plan=first_view)
     finally:
         sim.stop()
+        workspace.release()
         if workspace.owns_root:
             shutil.rmtree(workspace.root, ignore_errors=True)
     if not workspace.owns_root:

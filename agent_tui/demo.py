@@ -17,6 +17,7 @@ from pathlib import Path
 from agent_tui.atomic import atomic_write_text
 from agent_tui.auth.profiles import Profile, ProfileStore
 from agent_tui.engine.loop import LoopConfig
+from agent_tui.engine.runlock import RunLock, SpecBusy
 from agent_tui.sim.scenario import Scenario
 from agent_tui.sim.server import SimServer
 
@@ -40,6 +41,12 @@ class DemoWorkspace:
     home: Path
     owns_root: bool = False
     tokens: dict[str, str] = field(default_factory=dict)
+    lock: RunLock | None = None
+    """Held while the demo runs: a second demo in the same --workdir would delete its project."""
+
+    def release(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
 
 
 def _copy_tree(source: resources.abc.Traversable, target: Path) -> None:
@@ -66,7 +73,10 @@ def create_workspace(root: Path | None = None) -> DemoWorkspace:
         else:
             root = root.resolve()
             _claim(root)
-        return _lay_out(root, owns_root)
+        lock = _hold(root)
+        workspace = _lay_out(root, owns_root)
+        workspace.lock = lock
+        return workspace
     except OSError as exc:
         reason = exc.strerror or str(exc)
         path = f" ({exc.filename})" if exc.filename else ""
@@ -89,6 +99,17 @@ def _claim(root: Path) -> None:
         "made by agent-tui demo: each run lays out greeter/ and profiles/ here afresh "
         "(home/ is the CLI's, kept)\n"
     )
+
+
+def _hold(root: Path) -> RunLock:
+    lock = RunLock(root)
+    try:
+        lock.acquire()
+    except SpecBusy:
+        raise DemoWorkspaceError(
+            f"another agent-tui demo is using {root}: stop it first, or give another --workdir"
+        ) from None
+    return lock
 
 
 def _lay_out(root: Path, owns_root: bool) -> DemoWorkspace:

@@ -19,6 +19,7 @@ def test_a_new_workdir_gets_the_sample_project_and_is_marked_as_the_demos(tmp_pa
 def test_a_workdir_an_earlier_demo_made_starts_afresh(tmp_path):
     first = create_workspace(tmp_path / "demo")
     (first.project_dir / "left-over.py").write_text("from the last run")
+    first.release()  # that demo has ended
     second = create_workspace(tmp_path / "demo")
     assert second.project_dir == first.project_dir
     assert not (second.project_dir / "left-over.py").exists()
@@ -59,3 +60,13 @@ def test_the_command_refuses_an_unusable_workdir_in_one_line(tmp_path, capsys):
         assert err.startswith("agent-tui: ") and expected in err, err
         assert err.count("\n") == 1 and "Traceback" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "greeter"]
+
+
+def test_a_second_demo_in_the_same_workdir_is_refused_while_the_first_runs(tmp_path):
+    first = create_workspace(tmp_path / "demo")
+    (first.project_dir / "work.py").write_text("the first demo's agent wrote this")
+    with pytest.raises(DemoWorkspaceError, match="another agent-tui demo is using"):
+        create_workspace(tmp_path / "demo")
+    assert (first.project_dir / "work.py").is_file()
+    first.release()
+    create_workspace(tmp_path / "demo").release()
