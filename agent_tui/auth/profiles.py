@@ -140,6 +140,12 @@ class ProfileStore:
             ) from None
         return cls(data, path)
 
+    def reload(self) -> None:
+        """Read the file again (profiles added or removed since): ``ConfigError`` leaves the
+        store as it was.  An in-memory store has nothing to read."""
+        if self.path is not None:
+            self.data = ProfileStore.load(self.path).data
+
     @classmethod
     def in_memory(cls, profiles: Iterable[Profile], active: str | None = None) -> ProfileStore:
         """A store that is never written: the demo's and the tests'."""

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from agent_tui.auth.credentials import Resolution
 from agent_tui.auth.profiles import Profile, ProfileStore
+from agent_tui.config import ConfigError
 from agent_tui.engine import events as ev
 from agent_tui.engine.clock import Clock, RealClock
 from agent_tui.engine.coder import CoderStage
@@ -129,6 +130,14 @@ class CoderLoop:
     def next_profile(self) -> str:
         """The profile the next session will use: a switch asked for, or the current one."""
         return self.rotation.next
+
+    def reload_profiles(self) -> str | None:
+        """See profiles added or removed since the run began; the reason if it cannot."""
+        try:
+            self.profiles.reload()
+        except ConfigError as exc:
+            return str(exc)
+        return None
 
     def profile_resolution(self, profile: Profile) -> Resolution:
         return self.rotation.resolution(profile)

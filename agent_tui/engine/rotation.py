@@ -109,6 +109,8 @@ class ProfileRotation:
         env.update(self._extra_env)
         if self.current == IMPLICIT_PROFILE and IMPLICIT_PROFILE not in self.store.names():
             return env  # no profile chosen: the CLI's own default login, as without agent-tui
+        if self.current not in self.store.names():
+            raise NoUsableProfile(f"profile {self.current!r} is no longer in the profiles file")
         for _ in range(len(self.store.names())):  # each profile is looked at once at most
             profile = self.store.get(self.current)
             resolution = self.resolution(profile)

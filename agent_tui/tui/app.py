@@ -326,6 +326,9 @@ class AgentApp(App[int]):
 
         loop = self.loop
         assert loop is not None
+        problem = loop.reload_profiles()  # profiles added since the app started show too
+        if problem is not None:
+            self.notify(f"{problem}; showing the profiles as they were.", severity="warning")
         profiles = [loop.profiles.get(name) for name in loop.profiles.names()]
 
         def chosen(name: str | None) -> None:

@@ -678,3 +678,30 @@ async def test_t_in_a_stuck_subtasks_detail_tries_it_again(scripted_app):
         await wait_until(pilot, lambda: "1.1" in harness.sessions.started, "1.1 tried again")
         await wait_until(pilot, lambda: app.exit_code == 0, "the run to complete")
     assert not AttemptHistory(harness.workspace.spec_dir).is_stuck("1.1")
+
+
+async def test_the_picker_shows_profiles_added_after_the_app_started(scripted_app, tmp_path):
+    from agent_tui.auth.profiles import ProfileStore
+
+    harness = scripted_app(hold={"1.1"})
+    path = tmp_path / "profiles.json"
+    store = ProfileStore.load(path)
+    for name in ("demo-a", "demo-b"):  # the demo's, which have credentials
+        store.add(name, config_dir=harness.workspace.profiles.get(name).config_dir)
+    store.save()
+    harness.workspace.profiles = ProfileStore.load(path)
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "1.1" in harness.sessions.started, "session 1")
+        later = ProfileStore.load(path)  # as `agent-tui profiles add` in another terminal
+        later.add("night", config_dir=str(tmp_path / "night"))
+        later.save()
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, ProfilePicker), "the picker")
+        options = [o.id for o in app.screen.query_one("OptionList").options]
+        assert options == ["demo-a", "demo-b", "night"]
+        await pilot.press("escape")
+        await pilot.press("q")
+        if isinstance(app.screen, ConfirmQuit):
+            await pilot.press("y")
+        await wait_until(pilot, lambda: app.exit_code is not None, "the loop to stop")
