@@ -9,6 +9,7 @@ import inspect
 import signal
 import threading
 from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -22,7 +23,6 @@ from agent_tui.engine import events as ev
 from agent_tui.engine.clock import Clock, RealClock
 from agent_tui.exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED
 from agent_tui.tui.messages import EngineEvent, GateDone, LoopDone
-from agent_tui.tui.resources import styles_path
 from agent_tui.tui.screens.main import MainScreen
 
 if TYPE_CHECKING:
@@ -56,7 +56,9 @@ CHECKS_WAITING = (
 
 
 class AgentApp(App[int]):
-    CSS_PATH = styles_path("app.tcss")
+    # From this file, not a bare "app.tcss": Textual resolves a relative CSS_PATH beside the
+    # file of the instance's own class, so a subclass defined elsewhere would look there.
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "agent-tui"
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
