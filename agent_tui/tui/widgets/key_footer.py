@@ -5,7 +5,8 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
+
+from agent_tui.tui.textual_compat import FooterKey, footer_bindings_ready
 
 Shown = tuple[tuple[str, str, bool, str], ...]
 
@@ -34,7 +35,7 @@ class KeyFooter(Footer):
         self.rebuilds = 0
 
     def compose(self) -> ComposeResult:
-        if self._bindings_ready:
+        if footer_bindings_ready(self):
             self.shown = shown_keys(self.screen)
             self.rebuilds += 1
         yield from super().compose()
