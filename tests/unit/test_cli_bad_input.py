@@ -229,10 +229,10 @@ def test_run_is_the_default_command(tmp_path, capsys):
 def test_a_missing_cli_is_one_line(tmp_path, capsys, monkeypatch):
     import shutil
 
-    from agent_tui import cli
+    from agent_tui.startup import checks
 
     project = project_with(tmp_path, json.dumps(GOOD_PLAN))
-    monkeypatch.setattr(cli, "bundled_cli", lambda: tmp_path / "gone" / "claude")
+    monkeypatch.setattr(checks, "bundled_cli", lambda: tmp_path / "gone" / "claude")
     monkeypatch.setattr(shutil, "which", lambda name: None)
     assert main(["run", "--project", str(project), "--headless"]) == 2
     assert "Claude Code CLI was not found" in capsys.readouterr().err
@@ -243,7 +243,7 @@ def test_the_bundled_cli_is_found_without_importing_the_sdk():
     import sys
 
     code = (
-        "import sys; from agent_tui.cli import bundled_cli; path = bundled_cli(); "
+        "import sys; from agent_tui.startup.checks import bundled_cli; path = bundled_cli(); "
         "print(path.is_file(), 'claude_agent_sdk' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -269,8 +269,10 @@ def test_the_app_path_leaves_the_checks_libraries_to_the_preflight_child():
     import sys
 
     code = (
-        "import sys; from agent_tui import cli; cli.build_parser(); import agent_tui.tui.app; "
+        "import sys; from agent_tui import cli; cli.build_parser(); "
+        "import agent_tui.startup.launch, agent_tui.startup.launched_app; "
         "print(sorted({'pydantic', 'keyring', 'agent_tui.auth.credentials', "
+        "'agent_tui.startup.checks', "
         "'agent_tui.auth.keychain', 'claude_agent_sdk', 'attr', 'rich.pretty', "
         "'agent_tui.tui.screens.profile_picker', 'agent_tui.tui.screens.confirm_quit', "
         "'agent_tui.tui.screens.subtask_detail'} & set(sys.modules)))"
@@ -286,7 +288,7 @@ def test_the_checks_fork_before_the_libraries_both_sides_load_anyway():
     import sys
 
     code = (
-        "import sys; from agent_tui import cli, preflight; "
+        "import sys; from agent_tui import cli; from agent_tui.startup import launch; "
         "cli.build_parser().parse_args(['run', '--project', '.']); "
         "print(sorted({'dataclasses', 'inspect', 'pickle', 'asyncio'} & set(sys.modules)))"
     )
