@@ -108,7 +108,7 @@ CASES = [
     ("unknown profile", json.dumps(GOOD_PLAN), ["--profile", "ghost"], "no profile named 'ghost'"),
     ("unreadable config", json.dumps(GOOD_PLAN), [], "profiles.json is not valid JSON"),
     ("corrupt credentials", json.dumps(GOOD_PLAN), [], "is not a Claude credential"),
-    # Found by a tester: it ran on the default login without a word.
+    # An active profile missing from the file is refused, not replaced by the default login.
     ("dangling active", json.dumps(GOOD_PLAN), [], "the active profile 'zzz' is not in "),
     ("corrupt history", json.dumps(GOOD_PLAN), [], "attempt_history.json: not valid JSON"),
     (
@@ -189,9 +189,8 @@ def test_an_empty_value_is_refused_not_taken_as_the_default(
 
 
 def test_ctrl_c_while_the_command_loads_exits_130_without_a_traceback():
-    # Found by sending SIGINT 40 ms after start: the parser's imports were outside main's
-    # handler, and the command's own imports outside any.  Here the interrupt lands on the
-    # first import of argparse, before anything of the command has loaded.
+    # An interrupt can land while the command line itself still loads, before main's
+    # handler exists: here it lands on the first import of argparse.
     import subprocess
     import sys
 
