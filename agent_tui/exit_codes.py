@@ -4,3 +4,7 @@ EXIT_COMPLETE = 0
 EXIT_BAD_INPUT = 2
 EXIT_STOPPED_SHORT = 3
 EXIT_INTERRUPTED = 130
+
+
+class InputError(Exception):
+    """Bad input or configuration: the command line reports it as one line, exit 2."""

@@ -91,18 +91,8 @@ def _list(store: ProfileStore, out: TextIO) -> int:
 
 
 def _add(store: ProfileStore, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    config_dir = expand_config_dir(args.config_dir) if args.config_dir else None
-    from agent_tui.config import ConfigError
-
-    if config_dir and os.path.exists(config_dir) and not os.path.isdir(config_dir):
-        raise ConfigError(
-            f"{config_dir} is not a directory: --config-dir takes a Claude config dir"
-        )
-    sharing = [
-        other.name
-        for other in (store.get(name) for name in store.names())
-        if other.config_dir == config_dir and not (other.token_env or args.token_env)
-    ]
+    config_dir = _config_dir_to_add(args.config_dir)
+    sharing = _sharing_config_dir(store, config_dir, args.token_env)
     profile = store.add(args.name, config_dir=config_dir, token_env=args.token_env)
     store.save()
     if sharing:
@@ -117,6 +107,37 @@ def _add(store: ProfileStore, args: argparse.Namespace, out: TextIO, err: TextIO
     if active is not None and active.name == profile.name:
         # Runs start with it from now on, not with the default login: say so.
         _say(out, f"active profile: {profile.name} (none was; change with profiles use)")
+    _report_credentials(profile, out, err)
+    return 0
+
+
+def _config_dir_to_add(given: str | None) -> str | None:
+    """``--config-dir`` expanded; a file there is an error (a missing dir is not: see
+    :func:`_report_credentials`)."""
+    from agent_tui.config import ConfigError
+
+    config_dir = expand_config_dir(given) if given else None
+    if config_dir and os.path.exists(config_dir) and not os.path.isdir(config_dir):
+        raise ConfigError(
+            f"{config_dir} is not a directory: --config-dir takes a Claude config dir"
+        )
+    return config_dir
+
+
+def _sharing_config_dir(
+    store: ProfileStore, config_dir: str | None, token_env: str | None
+) -> list[str]:
+    """The profiles that would be the same account as a new one (one config dir, no token)."""
+    return [
+        other.name
+        for other in (store.get(name) for name in store.names())
+        if other.config_dir == config_dir and not (other.token_env or token_env)
+    ]
+
+
+def _report_credentials(profile: Profile, out: TextIO, err: TextIO) -> None:
+    """Where a new profile's credentials stand, with what to do when it has none yet."""
+    config_dir = profile.config_dir
     if config_dir and not os.path.isdir(config_dir):
         _say(
             err,
@@ -129,7 +150,6 @@ def _add(store: ProfileStore, args: argparse.Namespace, out: TextIO, err: TextIO
         hint = _slash_variant_hint(config_dir, resolution.account)
         if hint:
             _say(err, hint)
-    return 0
 
 
 def _slash_variant_hint(config_dir: str, account: str) -> str | None:

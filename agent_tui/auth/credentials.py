@@ -127,21 +127,9 @@ def _parse_oauth(
             f"{where} is not a Claude credential (not valid JSON): {hint}", "malformed"
         ) from None
     oauth = data.get("claudeAiOauth") if isinstance(data, dict) else None
-    token = oauth.get("accessToken") if isinstance(oauth, dict) else None
-    if not isinstance(token, str):
-        raise _Unusable(
-            f"{where} is not a Claude credential (no claudeAiOauth.accessToken): {hint}",
-            "no token",
-        )
-    if not token.strip():
-        raise _Unusable(f"{where} has an empty access token: {hint}", "no token")
-    token = token.strip()
-    if token.startswith("enc:"):
-        raise _Unusable(
-            f"the token in {where} is encrypted and cannot be used: {hint}", "encrypted"
-        )
-    if not token.isascii() or any(char.isspace() for char in token):
-        raise _Unusable(f"{where} has an unreadable accessToken: {hint}", "malformed")
+    if not isinstance(oauth, dict):
+        oauth = {}  # holds no token: refused as such
+    token = _access_token(oauth, where, hint)
     expires_at = _expiry(oauth.get("expiresAt"), where, hint)
     expired = expires_at is not None and expires_at <= now
     if expired and not (source == "file" and _has_refresh_token(oauth)):
@@ -157,6 +145,26 @@ def _parse_oauth(
         subscription=subscription if isinstance(subscription, str) else None,
         expired=expired,
     )
+
+
+def _access_token(oauth: dict, where: str, hint: str) -> str:
+    """``claudeAiOauth.accessToken``, stripped, if it is one the CLI can send."""
+    token = oauth.get("accessToken")
+    if not isinstance(token, str):
+        raise _Unusable(
+            f"{where} is not a Claude credential (no claudeAiOauth.accessToken): {hint}",
+            "no token",
+        )
+    if not token.strip():
+        raise _Unusable(f"{where} has an empty access token: {hint}", "no token")
+    token = token.strip()
+    if token.startswith("enc:"):
+        raise _Unusable(
+            f"the token in {where} is encrypted and cannot be used: {hint}", "encrypted"
+        )
+    if not token.isascii() or any(char.isspace() for char in token):
+        raise _Unusable(f"{where} has an unreadable accessToken: {hint}", "malformed")
+    return token
 
 
 def _has_refresh_token(oauth: dict) -> bool:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_tui.sim.scenario import Scenario, Script, Step, ToolCall
+from agent_tui.sim.stream import message_events
 
 ERROR_REPLIES: dict[str, tuple[int, str, str]] = {
     "tool_concurrency": (
@@ -68,6 +69,10 @@ class RecordedRequest:
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
 
+    def __init__(self, address: tuple[str, int], sim: SimServer) -> None:
+        super().__init__(address, _Handler)
+        self.sim = sim
+
     def handle_error(self, request, client_address) -> None:
         """A CLI killed or stopped mid-stream (the run interrupted) is no error of ours."""
         if isinstance(sys.exc_info()[1], ConnectionError):
@@ -86,7 +91,7 @@ class SimServer:
         self._assigned: dict[str, tuple[Script | None, list[Step]]] = {}
         self._session_counts: dict[int, int] = {}
         self._ids = itertools.count(1)
-        self._httpd = _HTTPServer((host, port), _handler_for(self))
+        self._httpd = _HTTPServer((host, port), self)
         self._thread: threading.Thread | None = None
 
     @property
@@ -183,215 +188,135 @@ def status_edit(plan_path: str, subtask_id: str, status: str) -> dict[str, str]:
     return {"file_path": plan_path, "old_string": old, "new_string": new}
 
 
-def _tool_input(server: SimServer, call: ToolCall, fields: dict[str, str]) -> dict[str, Any]:
+def _tool_input(call: ToolCall, fields: dict[str, str]) -> dict[str, Any]:
     if call.set_status:
         return status_edit(fields["plan"], call.set_status["subtask"], call.set_status["status"])
     return _fill(call.input, fields)
 
 
-def _sse(event: str, data: dict[str, Any]) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
-
-
 def _reply_events(
     server: SimServer, step: Step, model: str, fields: dict[str, str], prompt_tokens: int
 ) -> list[bytes]:
-    message_id = f"msg_sim_{next(server._ids):04d}"
-    events = [
-        _sse(
-            "message_start",
-            {
-                "type": "message_start",
-                "message": {
-                    "id": message_id,
-                    "type": "message",
-                    "role": "assistant",
-                    "model": model,
-                    "content": [],
-                    "stop_reason": None,
-                    "stop_sequence": None,
-                    "usage": {"input_tokens": prompt_tokens, "output_tokens": 1},
-                },
-            },
-        )
-    ]
-    index = 0
-    output_tokens = 0
-    if step.text:
-        events.append(
-            _sse(
-                "content_block_start",
-                {
-                    "type": "content_block_start",
-                    "index": 0,
-                    "content_block": {"type": "text", "text": ""},
-                },
-            )
-        )
-        for chunk in re.findall(r"\S+\s*", _fill(step.text, fields)):
-            output_tokens += 1
-            events.append(
-                _sse(
-                    "content_block_delta",
-                    {
-                        "type": "content_block_delta",
-                        "index": 0,
-                        "delta": {"type": "text_delta", "text": chunk},
-                    },
-                )
-            )
-        events.append(_sse("content_block_stop", {"type": "content_block_stop", "index": 0}))
-        index = 1
+    """One streamed assistant message: its text, then each tool call."""
+    message_id = f"msg_sim_{next(server._ids):04d}"  # before the tools': one counter
+    words = re.findall(r"\S+\s*", _fill(step.text, fields)) if step.text else None
+    tools = []
     for call in step.tools:
-        tool_input = _tool_input(server, call, fields)
-        block = {"type": "tool_use", "id": server.next_tool_id(), "name": call.name, "input": {}}
-        events.append(
-            _sse(
-                "content_block_start",
-                {"type": "content_block_start", "index": index, "content_block": block},
+        tool_input = _tool_input(call, fields)
+        tools.append((server.next_tool_id(), call.name, tool_input))
+    return message_events(message_id, model, prompt_tokens, words, tools)
+
+
+def _error_body(error_type: str, message: str) -> dict[str, Any]:
+    return {"type": "error", "error": {"type": error_type, "message": message}}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """One request from the CLI; the scripted sim it answers for is ``self.server.sim``."""
+
+    protocol_version = "HTTP/1.1"
+    server: _HTTPServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the CLI's requests are recorded in ``SimServer.requests`` instead."""
+
+    def _json(self, status: int, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("request-id", "req_sim")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        self._json(404, _error_body("not_found_error", "no such route"))
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        raw = self.rfile.read(length)
+        path = self.path.split("?", 1)[0]
+        try:
+            body = json.loads(raw or b"{}")
+        except json.JSONDecodeError:
+            self._json(400, _error_body("invalid_request_error", "bad json"))
+            return
+        if path.endswith("/count_tokens"):
+            self._json(200, {"input_tokens": len(raw) // 4})
+            return
+        if path != "/v1/messages":
+            self.do_GET()
+            return
+        self._messages(body, len(raw))
+
+    def _messages(self, body: dict[str, Any], size: int) -> None:
+        sim = self.server.sim
+        prompt = _prompt_text(body)
+        turn = sum(1 for m in body.get("messages", []) if m.get("role") == "assistant")
+        script, step = self._step(body, prompt, turn)
+        status = ERROR_REPLIES[step.error][0] if step.error else 200
+        sim._record(
+            RecordedRequest(
+                session_id=self.headers.get("x-claude-code-session-id"),
+                script=script.match if script else None,
+                turn=turn,
+                authorization=self.headers.get("authorization"),
+                api_key=self.headers.get("x-api-key"),
+                model=body.get("model"),
+                status=status,
             )
         )
-        events.append(
-            _sse(
-                "content_block_delta",
-                {
-                    "type": "content_block_delta",
-                    "index": index,
-                    "delta": {"type": "input_json_delta", "partial_json": json.dumps(tool_input)},
-                },
-            )
-        )
-        events.append(_sse("content_block_stop", {"type": "content_block_stop", "index": index}))
-        output_tokens += 20
-        index += 1
-    stop_reason = "tool_use" if step.tools else "end_turn"
-    events.append(
-        _sse(
-            "message_delta",
-            {
-                "type": "message_delta",
-                "delta": {"stop_reason": stop_reason, "stop_sequence": None},
-                "usage": {"output_tokens": output_tokens},
-            },
-        )
-    )
-    events.append(_sse("message_stop", {"type": "message_stop"}))
-    return events
+        if step.error:
+            code, error_type, message = ERROR_REPLIES[step.error]
+            message = message.replace("{n}", str(max(1, len(body.get("messages", [])) - 1)))
+            self._json(code, _error_body(error_type, message))
+            return
+        if step.fault:
+            self._fault(step.fault)
+            return
+        model = body.get("model") or "claude-sim"
+        self._stream(_reply_events(sim, step, model, _prompt_fields(prompt), size // 16))
 
+    def _step(self, body: dict[str, Any], prompt: str, turn: int) -> tuple[Script | None, Step]:
+        """The scripted step for this turn of its session; side requests (no tools offered,
+        such as a title) and unscripted sessions get the fallback text."""
+        sim = self.server.sim
+        session_id = self.headers.get("x-claude-code-session-id")
+        script, steps = (None, [])
+        if session_id and body.get("tools"):
+            script, steps = sim._session_steps(session_id, prompt)
+        if not steps:
+            return script, Step(text=sim.scenario.fallback_text)
+        return script, steps[min(turn, len(steps) - 1)]
 
-def _handler_for(server: SimServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    def _stream(self, events: list[bytes]) -> None:
+        sim = self.server.sim
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("cache-control", "no-cache")
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+        for event in events:
+            if sim.scenario.pace_s and not sim._stopping.is_set():
+                time.sleep(sim.scenario.pace_s)
+            self._chunk(event)
+        self._chunk(b"")
 
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet: the CLI's requests are recorded in ``server.requests`` instead."""
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
 
-        def _json(self, status: int, payload: dict[str, Any]) -> None:
-            data = json.dumps(payload).encode()
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("request-id", "req_sim")
-            self.send_header("content-length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self) -> None:
-            self._json(
-                404,
-                {"type": "error", "error": {"type": "not_found_error", "message": "no such route"}},
-            )
-
-        def do_POST(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            raw = self.rfile.read(length)
-            path = self.path.split("?", 1)[0]
-            try:
-                body = json.loads(raw or b"{}")
-            except json.JSONDecodeError:
-                self._json(
-                    400,
-                    {
-                        "type": "error",
-                        "error": {"type": "invalid_request_error", "message": "bad json"},
-                    },
-                )
-                return
-            if path.endswith("/count_tokens"):
-                self._json(200, {"input_tokens": len(raw) // 4})
-                return
-            if path != "/v1/messages":
-                self.do_GET()
-                return
-            self._messages(body, len(raw))
-
-        def _messages(self, body: dict[str, Any], size: int) -> None:
-            session_id = self.headers.get("x-claude-code-session-id")
-            prompt = _prompt_text(body)
-            turn = sum(1 for m in body.get("messages", []) if m.get("role") == "assistant")
-            is_side_request = not body.get("tools")
-            script, steps = (None, [])
-            if session_id and not is_side_request:
-                script, steps = server._session_steps(session_id, prompt)
-            if steps:
-                step = steps[min(turn, len(steps) - 1)]
-            else:
-                step = Step(text=server.scenario.fallback_text)
-            status = 200
-            if step.error:
-                status = ERROR_REPLIES[step.error][0]
-            server._record(
-                RecordedRequest(
-                    session_id=session_id,
-                    script=script.match if script else None,
-                    turn=turn,
-                    authorization=self.headers.get("authorization"),
-                    api_key=self.headers.get("x-api-key"),
-                    model=body.get("model"),
-                    status=status,
-                )
-            )
-            if step.error:
-                code, error_type, message = ERROR_REPLIES[step.error]
-                message = message.replace("{n}", str(max(1, len(body.get("messages", [])) - 1)))
-                self._json(
-                    code, {"type": "error", "error": {"type": error_type, "message": message}}
-                )
-                return
-            fields = _prompt_fields(prompt)
-            if step.fault:
-                self._fault(step.fault)
-                return
-            events = _reply_events(
-                server, step, body.get("model") or "claude-sim", fields, size // 16
-            )
-            self.send_response(200)
-            self.send_header("content-type", "text/event-stream")
-            self.send_header("cache-control", "no-cache")
-            self.send_header("transfer-encoding", "chunked")
-            self.end_headers()
-            for event in events:
-                if server.scenario.pace_s and not server._stopping.is_set():
-                    time.sleep(server.scenario.pace_s)
-                self._chunk(event)
+    def _fault(self, fault: str) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.send_header("transfer-encoding", "chunked")
+        self.end_headers()
+        if fault == "malformed":
+            self._chunk(b"event: message_start\ndata: {this is not json\n\n")
             self._chunk(b"")
-
-        def _chunk(self, data: bytes) -> None:
-            self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
-            self.wfile.flush()
-
-        def _fault(self, fault: str) -> None:
-            self.send_response(200)
-            self.send_header("content-type", "text/event-stream")
-            self.send_header("transfer-encoding", "chunked")
-            self.end_headers()
-            if fault == "malformed":
-                self._chunk(b"event: message_start\ndata: {this is not json\n\n")
-                self._chunk(b"")
-            elif fault == "drop":
-                self._chunk(b'event: message_start\ndata: {"type": "message_start"')
-                self.close_connection = True
-            else:
-                server._stopping.wait()
-                self.close_connection = True
-
-    return Handler
+        elif fault == "drop":
+            self._chunk(b'event: message_start\ndata: {"type": "message_start"')
+            self.close_connection = True
+        else:
+            self.server.sim._stopping.wait()
+            self.close_connection = True

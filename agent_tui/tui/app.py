@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import gc
 import inspect
 import signal
-import threading
 from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -21,11 +19,11 @@ from textual.widgets import Tree
 from agent_tui.engine import events as ev
 from agent_tui.engine.clock import Clock, RealClock
 from agent_tui.engine.state import LoopMode, LoopState
-from agent_tui.exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED
+from agent_tui.exit_codes import EXIT_INTERRUPTED
 from agent_tui.tui.keys import LOOP_ACTIONS, available
-from agent_tui.tui.messages import EngineEvent, GateDone, LoopDone
-from agent_tui.tui.resources import styles_path
+from agent_tui.tui.messages import EngineEvent, LoopDone
 from agent_tui.tui.screens.main import MainScreen
+from agent_tui.tui.textual_compat import running_driver
 from agent_tui.tui.widgets.session_log import SessionLog
 from agent_tui.tui.widgets.status_bar import Shown
 
@@ -34,8 +32,6 @@ if TYPE_CHECKING:
 
 LoopFactory = Callable[[ev.EventSink], "CoderLoop | Awaitable[CoderLoop]"]
 """Makes the loop; may be async when making it is slow (``agent-tui run`` loads it in a thread)."""
-Gate = Callable[[], object]
-"""Blocks until the start-up checks pass; raises their refusal (see ``AgentApp``)."""
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 FORCE_QUIT_AFTER_S = 20.0
 """A stop that has not ended the loop by then (a CLI that will not die) exits anyway."""
@@ -51,16 +47,12 @@ PALETTE_HELP = {
     "quit_gracefully": "Quit, asking first while a session runs (q)",
     "quit": "Exit without asking; a running session is stopped and recorded (ctrl+c)",
 }
-CHECKS_NOTICE_AFTER_S = 1.5
-"""Checks still running by then say so in the shell (the first frame waits for them)."""
-CHECKS_WAITING = (
-    "agent-tui: still checking the profile's credentials"
-    " (is the keychain waiting to be unlocked?); ctrl+c quits"
-)
 
 
 class AgentApp(App[int]):
-    CSS_PATH = styles_path("app.tcss")
+    # From this file, not a bare "app.tcss": Textual resolves a relative CSS_PATH beside the
+    # file of the instance's own class, so a subclass defined elsewhere would look there.
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "agent-tui"
     ENABLE_COMMAND_PALETTE = True
     loop_state: reactive[LoopState | None] = reactive(None, bindings=True)
@@ -88,17 +80,9 @@ class AgentApp(App[int]):
         title: str = "agent-tui",
         clock: Clock | None = None,
         plan: ev.PlanLoaded | None = None,
-        gate: Gate | None = None,
     ) -> None:
-        """``plan``, when the caller has already read it, is in the tree from the first frame.
-
-        ``gate``, when given, is waited on in a thread while the app draws its first frame
-        off screen (with a ``HeldDriver`` in a real terminal): once it returns, the frame is
-        shown and the loop made; if it raises, the app ends without having shown anything and
-        the error is kept in ``gate_error``.
-        """
+        """``plan``, when the caller has already read it, is in the tree from the first frame."""
         super().__init__()
-        self.driver_class = _ours(self.driver_class, held=gate is not None)
         self.title = title
         self.clock = clock or RealClock()
         self._make_loop = make_loop
@@ -108,65 +92,24 @@ class AgentApp(App[int]):
         self.stop_signal: str | None = None
         self._quitting = False
         self.watched_signals: list[int] = []
-        self._gate = gate
-        self.gate_error: Exception | None = None
         self.first_frame_drawn = False
-        self.checks_notice_after_s = CHECKS_NOTICE_AFTER_S
 
     def get_default_screen(self) -> MainScreen:
         return self.main_screen
 
     def on_mount(self) -> None:
         self._watch_signals()
-        self.call_after_refresh(self._first_frame_drawn)
-        if self._gate is not None:
-            # A daemon thread, not a worker's: an app that ends before the checks answer
-            # (ctrl+c while a keyring prompt waits) must not wait for them on its way out.
-            threading.Thread(target=self._pass_gate, name="agent-tui-checks", daemon=True).start()
-        else:
-            # After the first frame: making the loop may load modules, and the plan is shown.
-            self.call_after_refresh(self.run_loop)
+        self.call_after_refresh(self.after_first_frame)
+        self.start_loop()
 
-    def _first_frame_drawn(self) -> None:
+    def start_loop(self) -> None:
+        """Make and run the loop once the first frame is drawn: making it may load modules,
+        and the plan is on screen meanwhile.  A subclass may first wait for something."""
+        self.call_after_refresh(self.run_loop)
+
+    def after_first_frame(self) -> None:
+        """Called once, right after the first frame is drawn."""
         self.first_frame_drawn = True
-        gc.enable()  # the command line may have paused it (see run_app)
-
-    def _pass_gate(self) -> None:
-        """In its thread: wait for the checks, then show what is drawn at once (or, if the
-        first frame is not drawn yet, let it go out when it is) without waiting for the event
-        loop, which may be busy drawing."""
-        assert self._gate is not None
-        waiting = threading.Timer(self.checks_notice_after_s, self._checks_notice)
-        waiting.name, waiting.daemon = "agent-tui-checks-notice", True
-        waiting.start()
-        try:
-            self._gate()
-        except Exception as exc:
-            result = GateDone(exc)
-        else:
-            release = getattr(self._driver, "release", None)
-            if release is not None:
-                release()
-            result = GateDone()
-        finally:
-            waiting.cancel()
-        with contextlib.suppress(RuntimeError):  # the app has ended meanwhile
-            self.post_message(result)
-
-    def _checks_notice(self) -> None:
-        """The checks are slow (a keychain asking to be unlocked, say): say so in the shell,
-        where the user is still looking, rather than leave the terminal blank."""
-        notice = getattr(self._driver, "notice", None)
-        if notice is not None:
-            notice(CHECKS_WAITING)
-
-    @on(GateDone)
-    def gate_done(self, message: GateDone) -> None:
-        if message.error is not None:
-            self.gate_error = message.error
-            self._exit_with(EXIT_BAD_INPUT)  # once drawn, off screen: nothing is shown
-        else:
-            self.call_after_refresh(self.run_loop)  # as without a gate: after the first frame
 
     def _watch_signals(self) -> None:
         """SIGTERM, SIGHUP and SIGINT stop the loop as the ctrl+c key does: the session is
@@ -189,7 +132,7 @@ class AgentApp(App[int]):
 
     def _on_stop_signal(self, signum: int) -> None:
         self.stop_signal = signal.Signals(signum).name
-        hung_up = getattr(self._driver, "hung_up", None)
+        hung_up = getattr(running_driver(self), "hung_up", None)
         if signum == signal.SIGHUP and hung_up is not None:
             hung_up()
         self.action_quit()
@@ -400,40 +343,3 @@ class AgentApp(App[int]):
         by = f"stopped by {self.stop_signal}" if self.stop_signal else "stopped by the user"
         self.loop.stop(by)
         self._after_control()
-
-
-def run_app(
-    make_loop: LoopFactory,
-    *,
-    title: str,
-    clock: Clock | None = None,
-    plan: ev.PlanLoaded | None = None,
-    gate: Gate | None = None,
-) -> int:
-    """Run the app; an error raised by ``gate`` is raised here, once the app has ended
-    without showing itself."""
-    # Everything imported so far lives as long as the process: keep the collector from
-    # walking it again and again (a full pass costs ~0.1 s).  The command line may have
-    # switched the collector off while Textual loaded; the app switches it back on once its
-    # first frame is drawn.
-    gc.freeze()
-    app = AgentApp(make_loop, title=title, clock=clock, plan=plan, gate=gate)
-    result = app.run()
-    if app.gate_error is not None:
-        raise app.gate_error
-    if result is None:
-        return app.exit_code if app.exit_code is not None else EXIT_INTERRUPTED
-    return result
-
-
-def _ours(driver_class: type, *, held: bool) -> type:
-    """Where Textual would use its ``LinuxDriver`` (a POSIX terminal, no ``TEXTUAL_DRIVER``
-    override): ``HeldDriver`` behind a gate, else ``TerminalDriver`` (both survive a
-    hangup).  Any other driver as it is, shown at once."""
-    from textual.drivers.linux_driver import LinuxDriver
-
-    if driver_class is not LinuxDriver:
-        return driver_class
-    from agent_tui.tui.held_driver import HeldDriver, TerminalDriver
-
-    return HeldDriver if held else TerminalDriver

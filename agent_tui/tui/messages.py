@@ -22,10 +22,3 @@ class LoopDone(Message):
 
     exit_code: int
     error: str | None = None
-
-
-@dataclass
-class GateDone(Message):
-    """The start-up checks the app was drawn behind have answered: passed, or ``error``."""
-
-    error: Exception | None = None

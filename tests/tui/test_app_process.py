@@ -111,10 +111,10 @@ def test_a_stop_signal_mid_session_records_it_restores_the_terminal_and_exits_13
 
 @pytest.mark.parametrize("headless", [False, True], ids=["app", "headless"])
 def test_the_terminal_closing_mid_session_records_it_and_exits_130(tmp_path, headless):
-    # Found by a tester closing the tmux window: the app lived on with no terminal, at 100 %
-    # CPU, deaf to SIGTERM (its writes blocked on a dead writer thread, a second key thread
-    # spun on the dead terminal), and the CLI's death by the same hangup was a failed try.
-    # Headless, the hangup was not handled at all (exit 129, the session not recorded).
+    # A closed window hangs up on the app and on the CLI it runs: the app must not block on
+    # its dead terminal (a dead writer thread's full queue, a key thread spinning on EIO),
+    # must take the CLI's death by the same hangup for an interruption, not a failed try,
+    # and must record the session and exit 130, in the app and headless alike.
     mode = ["--headless"] if headless else []
     process, master = launch("demo", *mode, "--workdir", str(tmp_path), controlling=True)
     seen = bytearray()
@@ -135,9 +135,19 @@ def test_the_terminal_closing_mid_session_records_it_and_exits_130(tmp_path, hea
     assert [a["outcome"] for a in history["subtasks"]["1.1"]["attempts"]] == ["interrupted"]
 
 
-def launch_run(tmp_path, project) -> tuple[subprocess.Popen, int]:
+def launch_run(tmp_path, project, **env: str) -> tuple[subprocess.Popen, int]:
     """``agent-tui run`` in a pty, with its own profiles dir: the checks run in a forked child."""
-    return launch("run", "--project", str(project), AGENT_TUI_CONFIG_DIR=str(tmp_path / "cfg"))
+    return launch(
+        "run", "--project", str(project), AGENT_TUI_CONFIG_DIR=str(tmp_path / "cfg"), **env
+    )
+
+
+THREAD_AT_START = """
+import threading
+
+threading.Thread(target=threading.Event().wait, daemon=True).start()
+"""
+"""A ``sitecustomize`` that starts a thread: a process with threads does not fork its checks."""
 
 
 def finish(process: subprocess.Popen, master: int, seen: bytearray) -> int:
@@ -181,6 +191,54 @@ def test_run_in_a_terminal_shows_the_plan_then_the_loop_it_made_after_the_first_
     assert b"Traceback" not in seen
 
 
+COUNTING_KEYRING = '''
+import os, pathlib
+from keyring.backend import KeyringBackend
+
+
+class Counting(KeyringBackend):
+    """A keychain with no entries that notes which process asked it, once per lookup."""
+
+    priority = 1
+
+    def get_password(self, service, username):
+        with pathlib.Path(__file__).with_name("lookups").open("a") as lookups:
+            lookups.write(f"{os.getpid()}\\n")
+
+    def set_password(self, service, username, password):
+        raise NotImplementedError
+
+    def delete_password(self, service, username):
+        raise NotImplementedError
+'''
+
+
+def test_run_in_a_terminal_checks_the_credentials_once_in_the_child(tmp_path):
+    """The forked child checks; the app builds its loop from what the child checked."""
+    project, spec = write_spec(tmp_path, 10)
+    (spec / "PAUSE").write_text("")
+    add_profile(tmp_path, json.dumps({"claudeAiOauth": {"accessToken": "sk-ant-oat01-x"}}))
+    (tmp_path / "counting_keyring.py").write_text(COUNTING_KEYRING)
+    process, master = launch(
+        "run",
+        "--project",
+        str(project),
+        AGENT_TUI_CONFIG_DIR=str(tmp_path / "cfg"),
+        PYTHONPATH=str(tmp_path),
+        PYTHON_KEYRING_BACKEND="counting_keyring.Counting",
+    )
+    seen = bytearray()
+    try:
+        assert read_until(master, b"paused: PAUSE file", seen, 30), bytes(seen[-2000:])
+        os.write(master, b"q")
+    finally:
+        code = finish(process, master, seen)
+    assert code == 130
+    lookups = (tmp_path / "lookups").read_text().split()
+    assert len(lookups) == 1, lookups
+    assert int(lookups[0]) != process.pid
+
+
 @pytest.mark.parametrize(
     ("breakage", "message"),
     [
@@ -188,7 +246,16 @@ def test_run_in_a_terminal_shows_the_plan_then_the_loop_it_made_after_the_first_
         ("credentials", b"profile 'work'"),
     ],
 )
-def test_run_in_a_terminal_refuses_bad_input_before_the_app_opens(tmp_path, breakage, message):
+@pytest.mark.parametrize("forked", [True, False], ids=["forked", "checked-in-the-parent"])
+def test_run_in_a_terminal_refuses_bad_input_before_the_app_opens(
+    tmp_path, breakage, message, forked
+):
+    env = {}
+    if not forked:
+        (tmp_path / "site").mkdir()
+        (tmp_path / "site" / "sitecustomize.py").write_text(THREAD_AT_START)
+        env["PYTHONPATH"] = str(tmp_path / "site")
+        env["PYTHONDONTWRITEBYTECODE"] = "1"  # nothing new under tmp_path but what the run writes
     project, spec = write_spec(tmp_path, 10)
     good = json.dumps({"claudeAiOauth": {"accessToken": "sk-ant-oat01-x"}})
     add_profile(tmp_path, "{not json" if breakage == "credentials" else good)
@@ -196,7 +263,7 @@ def test_run_in_a_terminal_refuses_bad_input_before_the_app_opens(tmp_path, brea
     if breakage == "plan":
         plan.write_text('{"phases": [')
     before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
-    process, master = launch_run(tmp_path, project)
+    process, master = launch_run(tmp_path, project, **env)
     seen = bytearray()
     code = finish(process, master, seen)
     assert code == 2

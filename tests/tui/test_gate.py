@@ -10,8 +10,10 @@ import threading
 import pytest
 
 from agent_tui.engine import events as ev
-from agent_tui.tui.app import CHECKS_WAITING, AgentApp
-from agent_tui.tui.held_driver import HeldDriver
+from agent_tui.startup import collector
+from agent_tui.startup.drivers import HeldDriver, TerminalDriver
+from agent_tui.startup.launched_app import CHECKS_WAITING, GatedApp, LaunchedApp
+from agent_tui.tui.app import AgentApp
 from tests.tui.conftest import wait_until
 
 
@@ -44,7 +46,7 @@ class Refused(Exception):
 async def test_the_loop_is_made_only_after_the_gate_passes():
     passed = threading.Event()
     made, make_loop = loop_recorder()
-    app = AgentApp(make_loop, plan=one_phase_plan(), gate=passed.wait)
+    app = GatedApp(make_loop, plan=one_phase_plan(), gate=passed.wait)
     async with app.run_test() as pilot:
         await pilot.pause()
         assert app.main_screen.plan_tree.counts() == (0, 1)  # drawn while the gate is shut
@@ -62,7 +64,7 @@ async def test_a_refused_gate_ends_the_app_without_making_the_loop():
     def refuse() -> None:
         raise Refused("no credentials for profile 'work'")
 
-    app = AgentApp(made.append, plan=one_phase_plan(), gate=refuse)
+    app = GatedApp(made.append, plan=one_phase_plan(), gate=refuse)
     async with app.run_test() as pilot:
         await wait_until(pilot, lambda: app.return_code is not None, "the app to end")
     assert isinstance(app.gate_error, Refused)
@@ -89,8 +91,6 @@ class Terminal:
 
 async def test_the_driver_writes_nothing_once_the_terminal_is_gone_or_its_writer_dead():
     """After a hangup a write would fail or block for ever (a dead writer's queue fills)."""
-    from agent_tui.tui.held_driver import TerminalDriver
-
     driver = TerminalDriver(None)
     terminal = driver._writer_thread = Terminal()  # type: ignore[assignment]
     driver.write("frame 1")
@@ -149,7 +149,7 @@ async def test_slow_checks_get_a_notice_and_fast_ones_none(monkeypatch):
     )
     answer = threading.Event()
     made, make_loop = loop_recorder()
-    slow = AgentApp(make_loop, plan=one_phase_plan(), gate=answer.wait)
+    slow = GatedApp(make_loop, plan=one_phase_plan(), gate=answer.wait)
     slow.checks_notice_after_s = 0  # the checks take longer than this
     async with slow.run_test() as pilot:
         await wait_until(pilot, lambda: notices, "the notice")
@@ -159,7 +159,7 @@ async def test_slow_checks_get_a_notice_and_fast_ones_none(monkeypatch):
 
     # Fast checks: the notice's timer is cancelled once the gate passes, so it never fires
     # (its delay is long enough that only a cancel ends the thread within the test).
-    fast = AgentApp(lambda sink: None, plan=one_phase_plan(), gate=lambda: None)
+    fast = GatedApp(lambda sink: None, plan=one_phase_plan(), gate=lambda: None)
     fast.checks_notice_after_s = 60
     async with fast.run_test() as pilot:
         await wait_until(
@@ -173,7 +173,7 @@ async def test_the_app_switches_the_collector_back_on_once_its_first_frame_is_dr
     """The command line pauses garbage collection while the app loads (it slows start-up)."""
     gc.disable()
     try:
-        app = AgentApp(lambda sink: None, plan=one_phase_plan())
+        app = LaunchedApp(lambda sink: None, plan=one_phase_plan())
         async with app.run_test() as pilot:
             await wait_until(pilot, gc.isenabled, "the collector to be back on")
     finally:
@@ -181,9 +181,7 @@ async def test_the_app_switches_the_collector_back_on_once_its_first_frame_is_dr
 
 
 def test_the_command_line_switches_the_collector_on_again_whatever_happens():
-    from agent_tui.cli import _collector_paused
-
-    with pytest.raises(KeyError), _collector_paused():
+    with pytest.raises(KeyError), collector.paused():
         assert not gc.isenabled()
         raise KeyError("a refusal, say")
     assert gc.isenabled()
@@ -191,8 +189,8 @@ def test_the_command_line_switches_the_collector_on_again_whatever_happens():
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 async def test_a_stop_signal_while_the_screen_mounts_exits_cleanly_once_it_is_drawn(signum):
-    """Found by sending SIGINT ~0.2 s after launch: Textual failed (NoMatches) when the app
-    exited before its screen had finished mounting."""
+    """Textual fails (NoMatches) when an app exits before its screen has finished
+    mounting: a signal that early ends the app right after its first frame instead."""
 
     class SignalledWhileMounting(AgentApp):
         def on_mount(self) -> None:
@@ -209,7 +207,7 @@ async def test_a_stop_signal_while_the_screen_mounts_exits_cleanly_once_it_is_dr
 
 async def test_quitting_before_the_checks_answer_does_not_wait_for_them():
     never = threading.Event()
-    app = AgentApp(lambda sink: None, plan=one_phase_plan(), gate=never.wait)
+    app = GatedApp(lambda sink: None, plan=one_phase_plan(), gate=never.wait)
     try:
         async with app.run_test() as pilot:
             await pilot.press("q")

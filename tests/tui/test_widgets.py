@@ -8,7 +8,7 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 
-from agent_tui.tui.resources import styles_path
+from agent_tui.tui.app import AgentApp
 from agent_tui.tui.widgets.key_footer import KeyFooter
 from agent_tui.tui.widgets.session_log import SessionLog
 from agent_tui.tui.widgets.status_bar import StatusBar
@@ -193,7 +193,7 @@ class LogApp(App[None]):
     """The log alone, styled as in the app (its scrollbar always shown, so the width it
     wraps at does not change when the lines come to fill the pane)."""
 
-    CSS_PATH = styles_path("app.tcss")
+    CSS_PATH = AgentApp.CSS_PATH
 
     def compose(self) -> ComposeResult:
         yield SessionLog(id="log")

@@ -117,7 +117,7 @@ CASES = [
     ("unknown profile", json.dumps(GOOD_PLAN), ["--profile", "ghost"], "no profile named 'ghost'"),
     ("unreadable config", json.dumps(GOOD_PLAN), [], "profiles.json is not valid JSON"),
     ("corrupt credentials", json.dumps(GOOD_PLAN), [], "is not a Claude credential"),
-    # Found by a tester: it ran on the default login without a word.
+    # An active profile missing from the file is refused, not replaced by the default login.
     ("dangling active", json.dumps(GOOD_PLAN), [], "the active profile 'zzz' is not in "),
     ("corrupt history", json.dumps(GOOD_PLAN), [], "attempt_history.json: not valid JSON"),
     (
@@ -243,9 +243,8 @@ def test_an_empty_value_is_refused_not_taken_as_the_default(
 
 
 def test_ctrl_c_while_the_command_loads_exits_130_without_a_traceback():
-    # Found by sending SIGINT 40 ms after start: the parser's imports were outside main's
-    # handler, and the command's own imports outside any.  Here the interrupt lands on the
-    # first import of argparse, before anything of the command has loaded.
+    # An interrupt can land while the command line itself still loads, before main's
+    # handler exists: here it lands on the first import of argparse.
     import subprocess
     import sys
 
@@ -283,10 +282,10 @@ def test_run_is_the_default_command(tmp_path, capsys):
 def test_a_missing_cli_is_one_line(tmp_path, capsys, monkeypatch):
     import shutil
 
-    from agent_tui import cli
+    from agent_tui.startup import checks
 
     project = project_with(tmp_path, json.dumps(GOOD_PLAN))
-    monkeypatch.setattr(cli, "bundled_cli", lambda: tmp_path / "gone" / "claude")
+    monkeypatch.setattr(checks, "bundled_cli", lambda: tmp_path / "gone" / "claude")
     monkeypatch.setattr(shutil, "which", lambda name: None)
     assert main(["run", "--project", str(project), "--headless"]) == 2
     assert "Claude Code CLI was not found" in capsys.readouterr().err
@@ -297,7 +296,7 @@ def test_the_bundled_cli_is_found_without_importing_the_sdk():
     import sys
 
     code = (
-        "import sys; from agent_tui.cli import bundled_cli; path = bundled_cli(); "
+        "import sys; from agent_tui.startup.checks import bundled_cli; path = bundled_cli(); "
         "print(path.is_file(), 'claude_agent_sdk' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -323,8 +322,10 @@ def test_the_app_path_leaves_the_checks_libraries_to_the_preflight_child():
     import sys
 
     code = (
-        "import sys; from agent_tui import cli; cli.build_parser(); import agent_tui.tui.app; "
+        "import sys; from agent_tui import cli; cli.build_parser(); "
+        "import agent_tui.startup.launch, agent_tui.startup.launched_app; "
         "print(sorted({'pydantic', 'keyring', 'agent_tui.auth.credentials', "
+        "'agent_tui.startup.checks', "
         "'agent_tui.auth.keychain', 'claude_agent_sdk', 'attr', 'rich.pretty', "
         "'agent_tui.tui.screens.profile_picker', 'agent_tui.tui.screens.confirm_quit', "
         "'agent_tui.tui.screens.subtask_detail'} & set(sys.modules)))"
@@ -340,7 +341,7 @@ def test_the_checks_fork_before_the_libraries_both_sides_load_anyway():
     import sys
 
     code = (
-        "import sys; from agent_tui import cli, preflight; "
+        "import sys; from agent_tui import cli; from agent_tui.startup import launch; "
         "cli.build_parser().parse_args(['run', '--project', '.']); "
         "print(sorted({'dataclasses', 'inspect', 'pickle', 'asyncio'} & set(sys.modules)))"
     )

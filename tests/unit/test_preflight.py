@@ -15,7 +15,7 @@ import pytest
 
 PRELUDE = """
 import json, os, signal, threading
-from agent_tui.preflight import Preflight
+from agent_tui.startup.preflight import Preflight
 
 PARENT = os.getpid()
 calls = []  # appended to in whichever process runs the check
@@ -215,7 +215,7 @@ def test_close_while_another_thread_waits_for_the_answer_ends_that_wait_without_
     """The app waits for the verdict in a thread; quitting first must not hang on a check
     that blocks (a keyring prompt), nor run it again in the parent."""
     result = run_case("""
-        from agent_tui.preflight import PreflightClosed
+        from agent_tui.startup.preflight import PreflightClosed
         never_read, never_written = os.pipe()
 
         def check(send):
@@ -242,3 +242,56 @@ def test_close_while_another_thread_waits_for_the_answer_ends_that_wait_without_
         report(seen=seen, alive=waiter.is_alive(), calls=calls, forked=preflight.forked)
     """)
     assert result == {"seen": ["closed"], "alive": False, "calls": [], "forked": False}
+
+
+def test_waiting_for_the_verdict_loads_nothing_of_the_value_until_it_is_asked_for():
+    """The app waits for the verdict while it draws: the value's modules load only with it."""
+    result = run_case("""
+        import sys
+
+        def check(send):
+            from fractions import Fraction
+
+            return Fraction(1, 3)
+
+        loaded_before = "fractions" in sys.modules
+        preflight = Preflight.start(check, ValueError)
+        preflight.wait()
+        loaded_after_wait = "fractions" in sys.modules
+        value = preflight.result()
+        report(
+            before=loaded_before,
+            after_wait=loaded_after_wait,
+            value=str(value),
+            loaded=type(value).__module__ in sys.modules,
+            calls=calls,
+        )
+    """)
+    assert result == {
+        "before": False,
+        "after_wait": False,
+        "value": "1/3",
+        "loaded": True,
+        "calls": [],
+    }
+
+
+def test_a_value_that_does_not_unpickle_here_means_the_check_runs_again_here():
+    result = run_case("""
+        import sys, types
+
+        def check(send):
+            if not in_child():
+                calls.append(1)
+                return "checked in the parent"
+            only_here = types.ModuleType("only_in_the_child")
+            exec("class Found:\\n    pass", only_here.__dict__)
+            only_here.Found.__module__ = "only_in_the_child"
+            sys.modules["only_in_the_child"] = only_here
+            return only_here.Found()
+
+        preflight = Preflight.start(check, ValueError)
+        preflight.wait()
+        report(value=preflight.result(), calls=calls)
+    """)
+    assert result == {"value": "checked in the parent", "calls": [1]}

@@ -9,11 +9,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label
 
-from agent_tui.tui.resources import styles_path
-
 
 class ConfirmQuit(ModalScreen[bool]):
-    CSS_PATH = styles_path("modals.tcss")
+    CSS_PATH = "confirm_quit.tcss"
 
     BINDINGS = [
         Binding("y", "answer(True)", "Quit", id="confirm.yes"),

@@ -14,8 +14,6 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from agent_tui.tui.resources import styles_path
-
 if TYPE_CHECKING:
     from agent_tui.auth.credentials import Resolution
     from agent_tui.auth.profiles import Profile
@@ -24,7 +22,7 @@ if TYPE_CHECKING:
 class ProfilePicker(ModalScreen[str | None]):
     """Dismisses with the chosen profile's name, or None on Escape."""
 
-    CSS_PATH = styles_path("modals.tcss")
+    CSS_PATH = "profile_picker.tcss"
 
     BINDINGS = [Binding("escape", "dismiss_none", "Close", id="picker.close")]
 

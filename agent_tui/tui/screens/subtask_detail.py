@@ -15,7 +15,6 @@ from textual.widgets import Label, Static
 
 from agent_tui.auth.redaction import redact
 from agent_tui.engine import events as ev
-from agent_tui.tui.resources import styles_path
 from agent_tui.tui.widgets.subtask_tree import ICONS
 
 OUTCOME_STYLES = {"success": "green", "interrupted": "yellow", "incomplete": "yellow"}
@@ -29,7 +28,7 @@ class SubtaskDetail(ModalScreen[str | None]):
     """Opened with Enter on a subtask in the tree; Escape or Enter closes it, ``t`` on a
     stuck subtask closes it with ``RETRY``: the user wants it tried again."""
 
-    CSS_PATH = styles_path("modals.tcss")
+    CSS_PATH = "subtask_detail.tcss"
 
     BINDINGS = [
         Binding("escape", "dismiss", "Close", id="detail.close"),

@@ -5,7 +5,8 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
+
+from agent_tui.tui.textual_compat import FooterKey, footer_bindings_ready
 
 Shown = tuple[tuple[str, str, bool, str], ...]
 
@@ -23,9 +24,9 @@ class KeyFooter(Footer):
     """A ``Footer`` that skips rebuilding when a bindings update leaves its keys as they were.
 
     Textual's footer unmounts and remounts every key on each bindings signal (focus moves,
-    screen changes, ``refresh_bindings``), about 10 ms each time with our seven keys.  At
-    start-up that happened three times before the first frame; now it is once.  What was
-    last composed is what counts, so a change between a signal and the rebuild is not lost.
+    screen changes, ``refresh_bindings``), about 10 ms each time with our seven keys, and
+    three such signals come before the first frame: only the first rebuilds.  What was last
+    composed is what counts, so a change between a signal and the rebuild is not lost.
     """
 
     def __init__(self, **kwargs) -> None:
@@ -34,7 +35,7 @@ class KeyFooter(Footer):
         self.rebuilds = 0
 
     def compose(self) -> ComposeResult:
-        if self._bindings_ready:
+        if footer_bindings_ready(self):
             self.shown = shown_keys(self.screen)
             self.rebuilds += 1
         yield from super().compose()

@@ -7,6 +7,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from agent_tui.engine import events as ev
+from agent_tui.tui.textual_compat import renumber_tree_lines
 
 ICONS: dict[str, tuple[str, str]] = {
     "pending": ("○", "dim"),
@@ -141,10 +142,7 @@ class SubtaskTree(Tree[str]):
         if node is not None:
             if node.parent is not None and not node.parent.is_expanded:
                 node.parent.expand()
-            # Tree numbers its lines lazily; after nodes are added or a phase expands, a node's
-            # line is stale until they are counted again, and reading last_line recounts them.
-            # Without this the cursor lands on whatever line the node used to be.
-            _ = self.last_line
+            renumber_tree_lines(self)  # else the cursor lands on the node's old line
             self.move_cursor(node)
             self.scroll_to_node(node, animate=False)
 

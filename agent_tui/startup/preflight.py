@@ -7,18 +7,22 @@ not overlap them: a forked child runs the checks while the parent imports Textua
 
 The child can hand back one value early, before its checks are done (``run`` sends the
 plan's view as soon as the plan is read, so the app can draw it while the profile and its
-credentials are still being checked), then its answer: a small picklable result or the
-one-line error.  Each message is a length-prefixed pickle on a pipe.
+credentials are still being checked), then its answer: the checked value, or the one-line
+refusal.  Each message is a kind byte and a length-prefixed pickle on a pipe.  The checked
+value stays pickled until :meth:`Preflight.result` asks for it: unpickling it loads the
+modules of its classes, and the thread that waits for the verdict must not load them while
+the app draws its first frame.
 
 The child is an exact copy of the parent taken before any thread or terminal state exists,
 and it leaves with ``os._exit``: no ``atexit`` handlers, no flushing of the parent's buffers.
 Where ``fork`` is missing (Windows), where the parent already has threads, or when the child
-dies without an answer, the checks simply run in the parent.
+dies without a usable answer, the checks simply run in the parent.
 """
 
 from __future__ import annotations
 
 import contextlib
+import enum
 import os
 import threading
 from collections.abc import Callable
@@ -29,9 +33,25 @@ T = TypeVar("T")
 Send = Callable[[object], None]
 """What a check calls, at most once, with the value it can give before it is done."""
 
-_EARLY, _OK, _REFUSED, _FAILED = "early", "ok", "refused", "failed"
 _LENGTH_BYTES = 8
 _NOTHING: Any = object()
+
+
+class _Kind(enum.IntEnum):
+    """What a message from the child carries."""
+
+    EARLY = 1
+    """The value the check sent before it was done."""
+    PASSED = 2
+    """The check's value, still pickled."""
+    REFUSED = 3
+    """The refusal's message."""
+    FAILED = 4
+    """No usable answer (the check crashed, or its value could not be pickled)."""
+
+
+class _Pickled(bytes):
+    """A value as the child pickled it, unpickled on first use."""
 
 
 class PreflightClosed(RuntimeError):
@@ -39,8 +59,8 @@ class PreflightClosed(RuntimeError):
 
 
 class Preflight(Generic[T]):
-    """``check(send)`` started now; its early value from :meth:`early`, its value (or its
-    error) from :meth:`result`."""
+    """``check(send)`` started now; its early value from :meth:`early`, its verdict from
+    :meth:`wait`, its value (or its refusal) from :meth:`result`."""
 
     def __init__(self, check: Callable[[Send], T], refusal: type[Exception]) -> None:
         self._check = check
@@ -48,7 +68,7 @@ class Preflight(Generic[T]):
         self._pid: int | None = None
         self._pipe: BinaryIO | None = None
         self._early: object = _NOTHING
-        self._answer: tuple[str, object] | None = None
+        self._answer: tuple[_Kind, object] | None = None
         self._reap_lock = threading.Lock()
         self._closed = False
         self.forked = False
@@ -64,7 +84,7 @@ class Preflight(Generic[T]):
 
     @property
     def settled(self) -> bool:
-        """Whether the answer is known, so :meth:`result` will not wait."""
+        """Whether the verdict is known, so :meth:`wait` will not block."""
         return self._answer is not None
 
     def _fork(self) -> None:
@@ -80,19 +100,19 @@ class Preflight(Generic[T]):
         self._pid, self._pipe, self.forked = pid, os.fdopen(read_end, "rb"), True
 
     def _run_in_child(self, write_end: int) -> None:
-        import pickle  # here and in _receive, not at the top: after the fork, on both sides
+        import pickle  # here and in the parent's readers, not at the top: after the fork
         import signal
 
         # Ctrl+C reaches the whole process group: the child just ends, without a traceback.
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         with os.fdopen(write_end, "wb") as pipe:
 
-            def send(kind: str, value: object) -> None:
+            def send(kind: _Kind, value: object) -> None:
                 try:
-                    data = pickle.dumps((kind, value))
+                    data = pickle.dumps(value)
                 except Exception:
-                    data = pickle.dumps((_FAILED, None))
-                pipe.write(len(data).to_bytes(_LENGTH_BYTES, "big") + data)
+                    kind, data = _Kind.FAILED, b""
+                pipe.write(bytes([kind]) + len(data).to_bytes(_LENGTH_BYTES, "big") + data)
                 pipe.flush()
 
             sent_early = False
@@ -101,14 +121,14 @@ class Preflight(Generic[T]):
                 nonlocal sent_early
                 if not sent_early:
                     sent_early = True
-                    send(_EARLY, value)
+                    send(_Kind.EARLY, value)
 
             try:
-                answer: tuple[str, object] = (_OK, self._check(send_early))
+                answer: tuple[_Kind, object] = (_Kind.PASSED, self._check(send_early))
             except self._refusal as exc:
-                answer = (_REFUSED, str(exc))
+                answer = (_Kind.REFUSED, str(exc))
             except BaseException:  # the parent runs the check again and reports it as before
-                answer = (_FAILED, None)
+                answer = (_Kind.FAILED, None)
             send(*answer)
 
     def early(self) -> object:
@@ -117,41 +137,56 @@ class Preflight(Generic[T]):
         Waits for the child only until that value, or its answer, arrives.
         """
         while self._early is _NOTHING and self._answer is None and self.forked:
-            kind, value = self._receive()
-            if kind == _EARLY:
-                self._early = value
-            else:
-                self._answer = (kind, value)
-        if self._early is _NOTHING and (self._answer is None or self._answer[0] == _FAILED):
+            self._take(self._receive())
+        if self._early is _NOTHING and (self._answer is None or self._answer[0] is _Kind.FAILED):
             self._run_here()
         if self._early is _NOTHING:
-            assert self._answer is not None
-            if self._answer[0] == _REFUSED:
-                raise self._refusal(self._answer[1])
+            self._raise_refusal()
             return None
         return self._early
 
-    def result(self) -> T:
-        """The check's value; its refusal raised here; any other outcome runs it here.
+    def wait(self) -> None:
+        """Until the check has passed; its refusal raised here; any other outcome runs the
+        check here.  Nothing of its value is unpickled.
 
         May be called from another thread than :meth:`close`; once closed, it raises
         :class:`PreflightClosed` instead of running the check.
         """
         while self._answer is None and self.forked:
-            kind, value = self._receive()
-            if kind == _EARLY:
-                self._early = value
-            else:
-                self._answer = (kind, value)
-        if self._answer is None or self._answer[0] == _FAILED:
+            self._take(self._receive())
+        if self._answer is None or self._answer[0] is _Kind.FAILED:
             if self._closed:
                 raise PreflightClosed("the start-up checks were abandoned")
             self._run_here()
+        self._raise_refusal()
+
+    def result(self) -> T:
+        """The check's value, once :meth:`wait` would return; its refusal raised here."""
+        self.wait()
         assert self._answer is not None
-        kind, value = self._answer
-        if kind == _REFUSED:
-            raise self._refusal(value)
+        value = self._answer[1]
+        if isinstance(value, _Pickled):
+            import pickle
+
+            try:
+                value = pickle.loads(value)
+            except Exception:  # the child's value does not load here: check here instead
+                self._run_here()
+                self._raise_refusal()
+                return self._answer[1]  # type: ignore[return-value]
+            self._answer = (_Kind.PASSED, value)
         return value  # type: ignore[return-value]
+
+    def _raise_refusal(self) -> None:
+        if self._answer is not None and self._answer[0] is _Kind.REFUSED:
+            raise self._refusal(self._answer[1])
+
+    def _take(self, message: tuple[_Kind, object]) -> None:
+        kind, value = message
+        if kind is _Kind.EARLY:
+            self._early = value
+        else:
+            self._answer = message
 
     def _run_here(self) -> None:
         """The check in this process: no fork, or the child gave no usable answer."""
@@ -161,28 +196,37 @@ class Preflight(Generic[T]):
                 self._early = value
 
         try:
-            self._answer = (_OK, self._check(keep_early))
+            self._answer = (_Kind.PASSED, self._check(keep_early))
         except self._refusal as exc:
-            self._answer = (_REFUSED, str(exc))
+            self._answer = (_Kind.REFUSED, str(exc))
 
-    def _receive(self) -> tuple[str, object]:
-        """The child's next message; once it has answered (or died), the child is reaped."""
-        import pickle
+    def _receive(self) -> tuple[_Kind, object]:
+        """The child's next message; once it has answered (or died), the child is reaped.
 
-        message: tuple[str, object] = (_FAILED, None)
-        pipe = self._pipe
+        A passed value is kept as it was pickled (see :meth:`result`)."""
+        message: tuple[_Kind, object] = (_Kind.FAILED, None)
         try:
-            header = pipe.read(_LENGTH_BYTES) if pipe is not None else b""
-            if len(header) == _LENGTH_BYTES:
-                length = int.from_bytes(header, "big")
-                data = pipe.read(length)  # type: ignore[union-attr]
-                if len(data) == length:
-                    message = pickle.loads(data)
+            message = self._read_message()
         except Exception:  # closed under us (see close), or a bug: no answer either way
-            message = (_FAILED, None)
-        if message[0] != _EARLY:
+            message = (_Kind.FAILED, None)
+        if message[0] is not _Kind.EARLY:
             self._reap()
         return message
+
+    def _read_message(self) -> tuple[_Kind, object]:
+        pipe = self._pipe
+        header = pipe.read(1 + _LENGTH_BYTES) if pipe is not None else b""
+        if len(header) != 1 + _LENGTH_BYTES:
+            return (_Kind.FAILED, None)  # the child died before it answered
+        kind, length = _Kind(header[0]), int.from_bytes(header[1:], "big")
+        data = pipe.read(length)  # type: ignore[union-attr]
+        if len(data) != length or kind is _Kind.FAILED:
+            return (_Kind.FAILED, None)
+        if kind is _Kind.PASSED:
+            return (kind, _Pickled(data))
+        import pickle
+
+        return (kind, pickle.loads(data))
 
     def _reap(self, *, kill: bool = False) -> None:
         """Once, whichever thread comes first: kill the child if asked, close, wait for it."""
@@ -202,6 +246,6 @@ class Preflight(Generic[T]):
 
     def close(self) -> None:
         """Give up on an answer no longer wanted (the app ended first): stop the child and
-        reap it.  A :meth:`result` waiting in another thread then raises PreflightClosed."""
+        reap it.  A :meth:`wait` blocked in another thread then raises PreflightClosed."""
         self._closed = True
         self._reap(kill=True)

@@ -1,7 +1,8 @@
-"""A terminal driver whose output waits until the start-up checks have passed.
+"""The app's terminal drivers: one that survives a hangup, and one that also holds its
+output until the start-up checks have passed.
 
 ``agent-tui run`` checks its profile and credentials (in a forked child, see
-``agent_tui.preflight``) while the app composes and draws its first frame.  Until the checks
+``agent_tui.startup.preflight``) while the app composes and draws its first frame.  Until the checks
 pass, everything the app writes to the terminal (the switch to the alternate screen, the
 frame) is kept in a buffer: the user's terminal still shows the shell.  ``release()`` writes
 it all at once, so the first frame appears as soon as the checks pass instead of being drawn
@@ -12,7 +13,8 @@ Everything else starts as usual: the terminal's size is read, raw mode set (and 
 the end, released or not), and keys are read.
 
 Both the held driver and the plain one the app uses otherwise (``TerminalDriver``) survive
-the terminal hanging up.
+the terminal hanging up.  The app picks one of them wherever Textual would use its
+``LinuxDriver`` (see ``agent_tui.startup.launched_app``).
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ from __future__ import annotations
 import os
 import threading
 
-from textual.drivers.linux_driver import LinuxDriver
+from agent_tui.tui.textual_compat import LinuxDriverHooks
 
 
-class TerminalDriver(LinuxDriver):
+class TerminalDriver(LinuxDriverHooks):
     """``LinuxDriver`` that survives its terminal going away (the window closed, ssh cut).
 
     After a hangup every write fails (EIO): Textual's writer thread dies, its queue fills,
@@ -48,7 +50,7 @@ class TerminalDriver(LinuxDriver):
             self.terminal_gone()
 
     def _writing(self) -> bool:
-        writer = self._writer_thread
+        writer = self.writer_thread
         return not self._gone and (writer is None or writer.is_alive())
 
     def write(self, data: str) -> None:
@@ -59,11 +61,11 @@ class TerminalDriver(LinuxDriver):
         if self._writing():
             super().flush()
 
-    def _sigcont_application(self, *args) -> None:
+    def on_sigcont(self, *args: object) -> None:
         # The kernel sends SIGCONT after a hangup too: application mode started again on a
         # dead terminal would start a second key thread spinning on it.
         if not self._gone and os.isatty(self.fileno):
-            super()._sigcont_application(*args)
+            super().on_sigcont(*args)
 
     def run_input_thread(self) -> None:
         # Reading a hung-up terminal fails (EIO) before the SIGHUP is handled: Textual would

@@ -1,0 +1,174 @@
+"""What ``agent-tui run`` checks before it starts, and the loop built from what passed.
+
+The checks run once per launch (in the forked child when the app starts, see
+``agent_tui.startup.launch``) and write nothing.  What passed comes back as a
+:class:`CheckedRun`, a small picklable record, and the loop is built from it without
+checking again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agent_tui.exit_codes import InputError
+
+if TYPE_CHECKING:
+    from agent_tui.auth.profiles import ProfileStore
+    from agent_tui.engine import events as ev
+    from agent_tui.engine.loop import CoderLoop
+
+
+@dataclass(frozen=True)
+class CheckedRun:
+    """Everything the loop needs, as it was when it passed the checks.
+
+    ``profiles`` is the store as read and checked (its data and the file it saves to);
+    ``profile`` the one asked for with ``--profile``, or None for the store's active one.
+    """
+
+    project_dir: Path
+    spec_dir: Path
+    profiles: ProfileStore
+    profile: str | None
+    model: str | None
+    max_iterations: int | None
+    headless: bool
+    retry_stuck: bool = False
+
+    @property
+    def title(self) -> str:
+        return title_for(self.spec_dir)
+
+
+def title_for(spec_dir: Path) -> str:
+    return f"agent-tui — {spec_dir.name}"
+
+
+def bundled_cli() -> Path | None:
+    """The CLI that claude-agent-sdk ships, found without importing the SDK (that is slow)."""
+    spec = importlib.util.find_spec("claude_agent_sdk")
+    if spec is None or spec.origin is None:
+        return None
+    return Path(spec.origin).parent / "_bundled" / "claude"
+
+
+def check_cli_available() -> None:
+    """Fail early, with one line, when neither the bundled CLI nor ``claude`` on PATH exists."""
+    bundled = bundled_cli()
+    if (bundled is None or not bundled.exists()) and shutil.which("claude") is None:
+        raise InputError(
+            "the Claude Code CLI was not found: reinstall claude-agent-sdk (it bundles the CLI)"
+        )
+
+
+def check_run(args: argparse.Namespace, on_view: Callable | None = None) -> CheckedRun:
+    """Check everything ``run`` needs (one ``InputError`` if not); nothing is written.
+
+    ``on_view``, if given, gets the title and the plan's first view (a ``PlanLoaded``, or
+    None while there is no plan) as soon as the plan has passed its checks, before the
+    profile and its credentials are checked.
+    """
+    project, spec_dir, first_view = _check_spec(args)
+    if on_view is not None:
+        on_view((title_for(spec_dir), first_view))
+    # Only now: the app can draw the plan while these load and check.
+    profiles = _check_profiles(args)
+    check_cli_available()
+    return CheckedRun(
+        project_dir=project,
+        spec_dir=spec_dir,
+        profiles=profiles,
+        profile=args.profile,
+        model=args.model,
+        max_iterations=args.max_iterations,
+        headless=args.headless,
+        retry_stuck=args.retry_stuck,
+    )
+
+
+def _check_spec(args: argparse.Namespace) -> tuple[Path, Path, ev.PlanLoaded | None]:
+    """The project, its spec dir and the plan's first view; the spec must not be busy."""
+    from agent_tui.engine.recovery import AttemptHistory, RecoveryError
+    from agent_tui.engine.runlock import RunLock, SpecBusy
+    from agent_tui.engine.views import plan_view
+    from agent_tui.plan import PlanError, is_empty, load_plan
+    from agent_tui.plan.specs import find_spec_dir
+
+    project = Path(args.project).expanduser()
+    if not project.is_dir():
+        problem = "is not a directory" if project.exists() else "does not exist"
+        raise InputError(f"project directory {args.project!r} {problem}")
+    project = project.resolve()
+    try:
+        spec_dir = find_spec_dir(project, args.spec)
+        plan_path = spec_dir / "implementation_plan.json"
+        plan = load_plan(plan_path) if plan_path.exists() else None
+        history = AttemptHistory(spec_dir)
+        RunLock(spec_dir).check()
+    except (PlanError, RecoveryError, SpecBusy) as exc:
+        raise InputError(str(exc)) from None
+    first_view = plan_view(plan, spec_dir, history) if plan and not is_empty(plan) else None
+    return project, spec_dir, first_view
+
+
+def _check_profiles(args: argparse.Namespace) -> ProfileStore:
+    """The profile store, with the run's starting profile known and its credentials usable."""
+    from agent_tui.auth.profiles import ProfileStore
+    from agent_tui.config import ConfigError
+
+    try:
+        store = ProfileStore.load()
+        if args.profile:
+            store.get(args.profile)
+        elif store.data.active is not None and store.data.active not in store.names():
+            # A hand-edited file: not the default login in silence (profiles use repairs it).
+            raise InputError(
+                f"the active profile {store.data.active!r} is not in {store.path}: "
+                "pick one with agent-tui profiles use NAME"
+            )
+        _check_starting_profile(store, args.profile)
+    except ConfigError as exc:
+        raise InputError(str(exc)) from None
+    except KeyError:
+        raise InputError(
+            f"no profile named {args.profile!r} (see: agent-tui profiles list)"
+        ) from None
+    return store
+
+
+def _check_starting_profile(store: ProfileStore, name: str | None) -> None:
+    """A run must not start on a profile whose credentials cannot work."""
+    from agent_tui.auth.credentials import resolve
+
+    profile = store.get(name) if name else store.active_profile()
+    if profile is None:
+        return
+    resolution = resolve(profile)
+    if not resolution.usable:
+        raise InputError(resolution.refusal)
+
+
+def build_loop(checked: CheckedRun, sink: ev.EventSink) -> CoderLoop:
+    """The loop for a run that has passed its checks; nothing is checked again."""
+    from agent_tui.engine.loop import CoderLoop, LoopConfig
+
+    settings = checked.profiles.settings
+    config = LoopConfig(
+        project_dir=checked.project_dir,
+        spec_dir=checked.spec_dir,
+        model=checked.model or settings.model,
+        max_iterations=checked.max_iterations,
+        pause_between_s=settings.pause_between_s,
+        bash_allowlist=settings.bash_allowlist,
+        auto_switch=settings.auto_switch,
+        pause_on_problem=not checked.headless,
+        profile=checked.profile,
+        retry_stuck=checked.retry_stuck,
+    )
+    return CoderLoop(config, checked.profiles, sink)

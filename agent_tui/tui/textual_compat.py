@@ -1,0 +1,89 @@
+"""Every private Textual name agent-tui uses, each with the reason and its upstream source.
+
+Textual is pinned (textual==8.2.8) and none of these is public API: an upgrade may rename
+or drop any of them.  ``tests/tui/test_textual_compat.py`` checks that each still exists
+and still behaves as relied on, so an upgrade fails there, in one place, rather than at
+run time; ``tests/unit/test_import_layers.py`` checks that no other module of agent_tui
+names a private Textual module or attribute.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+# Footer's per-key widget, not exported by textual.widgets: KeyFooter finds the key widgets
+# it composed to relabel one in place (p: Pause / Resume) instead of rebuilding them all.
+# https://github.com/Textualize/textual/blob/v8.2.8/src/textual/widgets/_footer.py
+from textual.widgets._footer import FooterKey
+
+if TYPE_CHECKING:
+    from textual.app import App
+    from textual.driver import Driver
+    from textual.drivers._writer_thread import WriterThread
+    from textual.widgets import Footer, Tree
+
+__all__ = [
+    "FooterKey",
+    "LinuxDriverHooks",
+    "footer_bindings_ready",
+    "renumber_tree_lines",
+    "running_driver",
+]
+
+
+def footer_bindings_ready(footer: Footer) -> bool:
+    """Whether ``Footer.compose`` yields keys yet: it yields none until the first bindings
+    signal sets ``_bindings_ready``, so KeyFooter records what it showed only from then on.
+
+    https://github.com/Textualize/textual/blob/v8.2.8/src/textual/widgets/_footer.py
+    """
+    return footer._bindings_ready
+
+
+def running_driver(app: App) -> Driver | None:
+    """The driver of a running app (``App._driver``; there is no public accessor): the
+    start-up gate releases the held first frame through it, and a SIGHUP tells it the
+    terminal may be gone.
+
+    https://github.com/Textualize/textual/blob/v8.2.8/src/textual/app.py
+    """
+    return app._driver
+
+
+def renumber_tree_lines(tree: Tree) -> None:
+    """Make every node's line current before moving the cursor to one.
+
+    ``Tree`` numbers its lines lazily (``_tree_lines``, rebuilt when read after nodes are
+    added or a branch expands): until then ``move_cursor(node)`` uses the node's old line.
+    Reading ``last_line`` reads ``_tree_lines``, which rebuilds them.
+
+    https://github.com/Textualize/textual/blob/v8.2.8/src/textual/widgets/_tree.py
+    """
+    _ = tree.last_line
+
+
+if sys.platform != "win32":  # the module imports termios
+    from textual.drivers.linux_driver import LinuxDriver
+
+    class LinuxDriverHooks(LinuxDriver):
+        """``LinuxDriver`` with the private parts a hangup-safe driver needs, under names
+        of ours.
+
+        https://github.com/Textualize/textual/blob/v8.2.8/src/textual/drivers/linux_driver.py
+        """
+
+        @property
+        def writer_thread(self) -> WriterThread | None:
+            """The thread that writes to the terminal (``_writer_thread``; None outside
+            application mode).  After a hangup its write fails (EIO) and it ends, and a
+            write to its full queue then blocks for ever."""
+            return self._writer_thread
+
+        def _sigcont_application(self, *args: object) -> None:
+            # Textual's SIGCONT handler, installed by LinuxDriver.__init__ as a bound method.
+            self.on_sigcont(*args)
+
+        def on_sigcont(self, *args: object) -> None:
+            """On SIGCONT: Textual's handler starts application mode again."""
+            super()._sigcont_application(*args)
