@@ -28,7 +28,7 @@ def read_bounded(path: Path | str, limit: int, *, follow_symlinks: bool = True) 
     fd = os.open(path, flags)
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise NotRegularFile(f"{path} is not a regular file")
+            raise NotRegularFile(None, "is not a regular file", str(path))
         chunks: list[bytes] = []
         size = 0
         while size <= limit:
@@ -38,7 +38,7 @@ def read_bounded(path: Path | str, limit: int, *, follow_symlinks: bool = True) 
             chunks.append(chunk)
             size += len(chunk)
         if size > limit:
-            raise TooLarge(f"{path} is larger than {limit} bytes")
+            raise TooLarge(None, f"is larger than {limit} bytes", str(path))
         return b"".join(chunks)
     finally:
         os.close(fd)

@@ -29,9 +29,14 @@ from agent_tui.auth.keychain import (
     storage_env,
 )
 from agent_tui.auth.redaction import API_KEY_PREFIX, CREDENTIAL_ENV, mask_token
+from agent_tui.bounded import read_bounded
 
 if TYPE_CHECKING:
     from agent_tui.auth.profiles import Profile
+
+
+MAX_CREDENTIALS_BYTES = 64 * 1024
+"""A credentials file is a few hundred bytes: more is not one (or not a file at all)."""
 
 
 def format_time(moment: datetime) -> str:
@@ -132,6 +137,12 @@ def _parse_oauth(
     token = _access_token(oauth, where, hint)
     expires_at = _expiry(oauth.get("expiresAt"), where, hint)
     expired = expires_at is not None and expires_at <= now
+    if source == "file" and not _has_inference_scope(oauth):
+        # The CLI reads this file itself and ignores a token without the scope: "Not logged in".
+        raise _Unusable(
+            f"{where} has no user:inference scope, so Claude Code will not use it: {hint}",
+            "no inference scope",
+        )
     if expired and not (source == "file" and _has_refresh_token(oauth)):
         # A keychain or env token is handed to the CLI as it is, and it cannot refresh that.
         moment = format_time(expires_at)
@@ -165,6 +176,11 @@ def _access_token(oauth: dict, where: str, hint: str) -> str:
     if not token.isascii() or any(char.isspace() for char in token):
         raise _Unusable(f"{where} has an unreadable accessToken: {hint}", "malformed")
     return token
+
+
+def _has_inference_scope(oauth: dict) -> bool:
+    scopes = oauth.get("scopes")
+    return isinstance(scopes, list) and "user:inference" in scopes
 
 
 def _has_refresh_token(oauth: dict) -> bool:
@@ -237,9 +253,8 @@ def resolve(
 
     path = credentials_file(profile.config_dir, cli_env)
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
-            mode = os.fstat(handle.fileno()).st_mode
+        raw = read_bounded(path, MAX_CREDENTIALS_BYTES)
+        mode = os.stat(path).st_mode
     except FileNotFoundError:
         result.steps.append(f"file {path}: not found")
         result.problem = f"no credentials for profile {profile.name!r}: {hint}"

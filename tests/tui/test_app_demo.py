@@ -705,3 +705,20 @@ async def test_the_picker_shows_profiles_added_after_the_app_started(scripted_ap
         if isinstance(app.screen, ConfirmQuit):
             await pilot.press("y")
         await wait_until(pilot, lambda: app.exit_code is not None, "the loop to stop")
+
+
+async def test_every_key_stays_in_sight_in_a_40_column_footer(scripted_app):
+    harness = scripted_app(hold={"1.1"})
+    app = harness.app
+    async with app.run_test(size=(40, 12)) as pilot:
+        await wait_until(pilot, lambda: "i" in footer_keys(app), "the session's keys")
+        await pilot.pause()
+        keys = list(app.main_screen.query("FooterKey"))
+        assert [k.key for k in keys] == ["p", "i", "a", "l", "q"]
+        assert all(k.region.right <= 40 and k.region.width > 0 for k in keys)
+        assert footer_keys(app)["i"] == "Stop" and footer_keys(app)["l"] == "Pin"
+        await pilot.resize_terminal(120, 40)
+        await wait_until(pilot, lambda: footer_keys(app).get("i") == "Interrupt", "wide labels")
+        assert footer_keys(app)["l"] == "Stop following"
+        harness.sessions.release.set()
+        await wait_until(pilot, lambda: app.exit_code == 0, "the run to complete")

@@ -175,7 +175,12 @@ def add_profile(tmp_path, credentials: str) -> None:
 def test_run_in_a_terminal_shows_the_plan_then_the_loop_it_made_after_the_first_frame(tmp_path):
     project, spec = write_spec(tmp_path, 120)
     (spec / "PAUSE").write_text("")
-    add_profile(tmp_path, json.dumps({"claudeAiOauth": {"accessToken": "sk-ant-oat01-x"}}))
+    add_profile(
+        tmp_path,
+        json.dumps(
+            {"claudeAiOauth": {"accessToken": "sk-ant-oat01-x", "scopes": ["user:inference"]}}
+        ),
+    )
     process, master = launch_run(tmp_path, project)
     seen = bytearray()
     try:
@@ -217,7 +222,12 @@ def test_run_in_a_terminal_checks_the_credentials_once_in_the_child(tmp_path):
     """The forked child checks; the app builds its loop from what the child checked."""
     project, spec = write_spec(tmp_path, 10)
     (spec / "PAUSE").write_text("")
-    add_profile(tmp_path, json.dumps({"claudeAiOauth": {"accessToken": "sk-ant-oat01-x"}}))
+    add_profile(
+        tmp_path,
+        json.dumps(
+            {"claudeAiOauth": {"accessToken": "sk-ant-oat01-x", "scopes": ["user:inference"]}}
+        ),
+    )
     (tmp_path / "counting_keyring.py").write_text(COUNTING_KEYRING)
     process, master = launch(
         "run",
@@ -257,7 +267,9 @@ def test_run_in_a_terminal_refuses_bad_input_before_the_app_opens(
         env["PYTHONPATH"] = str(tmp_path / "site")
         env["PYTHONDONTWRITEBYTECODE"] = "1"  # nothing new under tmp_path but what the run writes
     project, spec = write_spec(tmp_path, 10)
-    good = json.dumps({"claudeAiOauth": {"accessToken": "sk-ant-oat01-x"}})
+    good = json.dumps(
+        {"claudeAiOauth": {"accessToken": "sk-ant-oat01-x", "scopes": ["user:inference"]}}
+    )
     add_profile(tmp_path, "{not json" if breakage == "credentials" else good)
     plan = spec / "implementation_plan.json"
     if breakage == "plan":
@@ -304,7 +316,12 @@ def test_ctrl_c_while_the_credentials_check_hangs_exits_at_once_without_showing_
     import termios
 
     project, _spec = write_spec(tmp_path, 10)
-    add_profile(tmp_path, json.dumps({"claudeAiOauth": {"accessToken": "sk-ant-oat01-x"}}))
+    add_profile(
+        tmp_path,
+        json.dumps(
+            {"claudeAiOauth": {"accessToken": "sk-ant-oat01-x", "scopes": ["user:inference"]}}
+        ),
+    )
     (tmp_path / "blocking_keyring.py").write_text(BLOCKING_KEYRING)
     process, master = launch(
         "run",

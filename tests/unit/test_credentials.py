@@ -31,6 +31,7 @@ def payload(token: str | None = FILE_TOKEN, expires: datetime | None = LATER, **
     if expires is not None:
         oauth["expiresAt"] = int(expires.timestamp() * 1000)
     oauth.setdefault("subscriptionType", "max")
+    oauth.setdefault("scopes", ["user:inference", "user:profile"])
     return json.dumps({"claudeAiOauth": oauth})
 
 
@@ -400,3 +401,29 @@ def test_session_env_refuses_another_profiles_resolution(work, env):
     resolution = resolve(other, environ={**env, "T": ENV_TOKEN}, now=NOW)
     with pytest.raises(ValueError, match="not 'work'"):
         session_env(work, resolution, env)
+
+
+@pytest.mark.parametrize("scopes", [None, [], ["user:profile"]])
+def test_a_file_token_without_the_inference_scope_is_not_usable(work, env, scopes):
+    oauth = json.loads(payload(FILE_TOKEN))["claudeAiOauth"]
+    if scopes is None:
+        del oauth["scopes"]
+    else:
+        oauth["scopes"] = scopes
+    write_file(work.config_dir, json.dumps({"claudeAiOauth": oauth}))
+    result = resolve(work, environ=env, now=NOW)
+    assert not result.usable and result.summary == "no inference scope"
+    assert "no user:inference scope, so Claude Code will not use it" in result.problem
+    assert FILE_TOKEN not in repr(result)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_credentials_path_that_is_no_file_is_refused_at_once(work, env, kind):
+    path = os.path.join(work.config_dir, ".credentials.json")
+    if kind == "fifo":
+        os.mkfifo(path)  # opened blocking, the read would wait for a writer for ever
+    else:
+        os.symlink("/dev/zero", path)  # read whole, it would never end
+    result = resolve(work, environ=env, now=NOW)
+    assert not result.usable and result.summary == "unreadable"
+    assert "is not a regular file" in result.problem

@@ -41,6 +41,7 @@ def credentials(token: str = TOKEN, expires: timedelta = timedelta(days=7)) -> s
                 "refreshToken": "sk-ant-ort01-REFRESHrefreshREFRESH",
                 "expiresAt": int(moment.timestamp() * 1000),
                 "subscriptionType": "pro",
+                "scopes": ["user:inference"],
             }
         }
     )

@@ -99,7 +99,15 @@ def canary_profile(tmp_path):
     directory = tmp_path / "canary"
     directory.mkdir()
     (directory / ".credentials.json").write_text(
-        json.dumps({"claudeAiOauth": {"accessToken": CANARY, "subscriptionType": "max"}})
+        json.dumps(
+            {
+                "claudeAiOauth": {
+                    "accessToken": CANARY,
+                    "subscriptionType": "max",
+                    "scopes": ["user:inference"],
+                }
+            }
+        )
     )
     return Profile(name="canary", config_dir=str(directory), token_env="CANARY_TOKEN")
 

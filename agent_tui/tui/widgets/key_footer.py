@@ -10,6 +10,17 @@ from agent_tui.tui.textual_compat import FooterKey, footer_bindings_ready
 
 Shown = tuple[tuple[str, str, bool, str], ...]
 
+NARROW_BELOW = 64
+"""Narrower than this, the footer is compact, says each key in a word and leaves the
+palette key out (ctrl+p still opens it), so every key stays in sight at 40 columns."""
+SHORT = {
+    "Interrupt": "Stop",
+    "Retry now": "Now",
+    "Profiles": "Prof",
+    "Follow log": "Follow",
+    "Stop following": "Pin",
+}
+
 
 def shown_keys(screen: Screen) -> Shown:
     """What a footer on ``screen`` displays: key, description, enabled and tooltip."""
@@ -33,12 +44,26 @@ class KeyFooter(Footer):
         super().__init__(**kwargs)
         self.shown: Shown | None = None
         self.rebuilds = 0
+        self.narrow = False
 
     def compose(self) -> ComposeResult:
         if footer_bindings_ready(self):
             self.shown = shown_keys(self.screen)
             self.rebuilds += 1
-        yield from super().compose()
+        for widget in super().compose():
+            if isinstance(widget, FooterKey):
+                widget.description = self._words(widget.description)
+            yield widget
+
+    def _words(self, description: str) -> str:
+        return SHORT.get(description, description) if self.narrow else description
+
+    def on_resize(self, event) -> None:
+        narrow = event.size.width < NARROW_BELOW
+        if narrow != self.narrow:
+            self.narrow = self.compact = narrow
+            self.show_command_palette = not narrow
+            self.refresh(recompose=True)
 
     def bindings_changed(self, screen: Screen) -> None:
         if self.shown is not None and screen is self.screen:
@@ -63,7 +88,7 @@ class KeyFooter(Footer):
         for (key, description, _enabled, tooltip), before in zip(now, shown, strict=True):
             if (description, tooltip) != (before[1], before[3]):
                 widget = widgets[key]
-                widget.description = description
+                widget.description = self._words(description)
                 widget.tooltip = tooltip or None
                 widget.refresh(layout=True)
         self.shown = now
