@@ -52,3 +52,15 @@ def isolated_state(tmp_path, monkeypatch):
     path = tmp_path / "agent-tui-state"
     monkeypatch.setenv("AGENT_TUI_STATE_DIR", str(path))
     return path
+
+
+@pytest.fixture
+def utc(monkeypatch):
+    """Local time is UTC, so a test can name the time of day it expects to see."""
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
