@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from agent_tui.sim.quota_headers import unified_headers
 from agent_tui.sim.scenario import Scenario, Script, Step, ToolCall
 
 ERROR_REPLIES: dict[str, tuple[int, str, str]] = {
@@ -57,6 +58,8 @@ class RecordedRequest:
     api_key: str | None
     model: str | None
     status: int
+    prompt: str = ""
+    """The conversation's first user message: the prompt agent-tui sent."""
 
     @property
     def bearer(self) -> str | None:
@@ -282,6 +285,12 @@ def _reply_events(
 def _handler_for(server: SimServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        quota_headers: dict[str, str] = {}
+
+        def end_headers(self) -> None:
+            for name, value in self.quota_headers.items():
+                self.send_header(name, value)
+            super().end_headers()
 
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the CLI's requests are recorded in ``server.requests`` instead."""
@@ -302,6 +311,7 @@ def _handler_for(server: SimServer) -> type[BaseHTTPRequestHandler]:
             )
 
         def do_POST(self) -> None:
+            self.quota_headers = {}
             length = int(self.headers.get("content-length") or 0)
             raw = self.rfile.read(length)
             path = self.path.split("?", 1)[0]
@@ -339,6 +349,8 @@ def _handler_for(server: SimServer) -> type[BaseHTTPRequestHandler]:
             status = 200
             if step.error:
                 status = ERROR_REPLIES[step.error][0]
+            quota = step.quota or server.scenario.quota
+            self.quota_headers = unified_headers(quota, time.time()) if quota else {}
             server._record(
                 RecordedRequest(
                     session_id=session_id,
@@ -348,6 +360,7 @@ def _handler_for(server: SimServer) -> type[BaseHTTPRequestHandler]:
                     api_key=self.headers.get("x-api-key"),
                     model=body.get("model"),
                     status=status,
+                    prompt=prompt,
                 )
             )
             if step.error:

@@ -1,0 +1,41 @@
+"""The unified rate-limit headers a subscription's replies carry, for the sim to send.
+
+With an OAuth token, the CLI turns them into ``RateLimitEvent`` messages whenever the
+status changes (reference doc, section 5): a scenario that sets them drives the loop's
+quota handling through the real CLI.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+WINDOW_PREFIX = {"five_hour": "5h", "seven_day": "7d"}
+HEADER = "anthropic-ratelimit-unified-"
+
+
+class QuotaHeaders(BaseModel):
+    """The account's window as one reply reports it; the reset is relative to the reply."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["allowed", "allowed_warning", "rejected"] = "allowed"
+    window: Literal["five_hour", "seven_day"] = "five_hour"
+    utilization: float = Field(0.0, ge=0, le=1)
+    resets_in_s: float = Field(3600.0, ge=0)
+
+
+def unified_headers(quota: QuotaHeaders, now: float) -> dict[str, str]:
+    """The headers for a reply sent at ``now`` (epoch seconds)."""
+    reset = str(math.ceil(now + quota.resets_in_s))
+    prefix = HEADER + WINDOW_PREFIX[quota.window]
+    return {
+        HEADER + "status": quota.status,
+        HEADER + "reset": reset,
+        HEADER + "representative-claim": quota.window,
+        f"{prefix}-status": quota.status,
+        f"{prefix}-utilization": f"{quota.utilization:g}",
+        f"{prefix}-reset": reset,
+    }
