@@ -25,6 +25,8 @@ from agent_tui.engine.guard import Guard
 from agent_tui.engine.loop_config import LoopConfig
 from agent_tui.engine.plan_tracker import PlanTracker
 from agent_tui.engine.planner import PlannerStage
+from agent_tui.engine.quota import Quota
+from agent_tui.engine.quota_book import QuotaBook
 from agent_tui.engine.recovery import AttemptHistory
 from agent_tui.engine.result import RunEnded, RunOutcome, RunResult, end
 from agent_tui.engine.retry import RetryTracker
@@ -57,6 +59,7 @@ class CoderLoop:
         self._emit = emit
         self.retry = RetryTracker(config.retry_policy, self.clock)
         self.history = AttemptHistory(config.spec_dir)
+        self.quota = QuotaBook.load(config.quota_file)
         self.rotation = ProfileRotation(
             profiles,
             emit,
@@ -64,6 +67,8 @@ class CoderLoop:
             start=config.profile,
             auto_switch=config.auto_switch,
             extra_env=config.extra_env,
+            quota=self.quota,
+            wall=self.clock.wall,
         )
         self.control = Control(
             self.clock, config.pause_file, emit, after_resume=self.rotation.apply_pending
@@ -131,6 +136,10 @@ class CoderLoop:
     def profile_resolution(self, profile: Profile) -> Resolution:
         return self.rotation.resolution(profile)
 
+    def quota_of(self, name: str) -> Quota | None:
+        """``name``'s usage window as last reported (by any run sharing the state dir)."""
+        return self.quota.get(name)
+
     def pause(self) -> None:
         """Pause at the next session boundary (a backoff wait pauses at once)."""
         self.control.pause()
@@ -169,6 +178,8 @@ class CoderLoop:
         try:
             lock.acquire()
             await self.control.start()
+            if self.quota.warning is not None:
+                await self._emit(ev.Notice(level="warning", message=self.quota.warning))
             await self._run()
         except RunEnded as ended:
             result = ended.result

@@ -25,6 +25,7 @@ def test_json_lines_have_type_ts_and_fields():
         "max_retries": 5,
         "deadline": 12.5,
         "remaining_s": None,
+        "resets_at": None,
     }
 
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from agent_tui.engine.quota import Quota, QuotaBook, QuotaStatus, quota_text
+from agent_tui.engine.quota import Quota, QuotaStatus, quota_text
+from agent_tui.engine.quota_book import QuotaBook
 from agent_tui.engine.timefmt import clock_time, countdown, duration
 
 S = QuotaStatus
