@@ -31,7 +31,7 @@ def unified_headers(quota: QuotaHeaders, now: float) -> dict[str, str]:
     """The headers for a reply sent at ``now`` (epoch seconds)."""
     reset = str(math.ceil(now + quota.resets_in_s))
     prefix = HEADER + WINDOW_PREFIX[quota.window]
-    return {
+    headers = {
         HEADER + "status": quota.status,
         HEADER + "reset": reset,
         HEADER + "representative-claim": quota.window,
@@ -39,3 +39,7 @@ def unified_headers(quota: QuotaHeaders, now: float) -> dict[str, str]:
         f"{prefix}-utilization": f"{quota.utilization:g}",
         f"{prefix}-reset": reset,
     }
+    if quota.status == "allowed_warning":
+        # The CLI reports a warning only with the threshold the window passed.
+        headers[f"{prefix}-surpassed-threshold"] = f"{math.floor(quota.utilization * 10) / 10:g}"
+    return headers

@@ -231,11 +231,13 @@ def test_a_scenario_sends_the_unified_rate_limit_headers_on_success_and_on_429()
     assert ok["anthropic-ratelimit-unified-status"] == "allowed_warning"
     assert ok["anthropic-ratelimit-unified-representative-claim"] == "five_hour"
     assert ok["anthropic-ratelimit-unified-5h-utilization"] == "0.91"
+    assert ok["anthropic-ratelimit-unified-5h-surpassed-threshold"] == "0.9"
     reset = int(ok["anthropic-ratelimit-unified-reset"])
     assert before + 600 <= reset <= time.time() + 601
     assert ok["anthropic-ratelimit-unified-5h-reset"] == str(reset)
     assert limited["anthropic-ratelimit-unified-status"] == "rejected"
     assert limited["anthropic-ratelimit-unified-5h-utilization"] == "1"
+    assert "anthropic-ratelimit-unified-5h-surpassed-threshold" not in limited
     assert int(limited["anthropic-ratelimit-unified-reset"]) >= before + 3600
     assert [r.prompt for r in sim.requests] == ["fine", "limited"]
 
