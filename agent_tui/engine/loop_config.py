@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from agent_tui.engine.reset_wait import RESET_MARGIN_S
 from agent_tui.engine.retry import RetryPolicy
 from agent_tui.engine.session import DEFAULT_ALLOWED_TOOLS
+
+if TYPE_CHECKING:
+    from agent_tui.config import Settings
 
 
 @dataclass
@@ -49,6 +53,20 @@ class LoopConfig:
     notifications: bool = True
     """For the user interface: the bell and a desktop notification when the run needs the
     user, starts a long wait, or finishes.  The loop itself does not read it."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **fields: Any) -> LoopConfig:
+        """A run's config from the user's settings; ``fields`` (the command line's) win."""
+        from_settings: dict[str, Any] = {
+            "model": settings.model,
+            "pause_between_s": settings.pause_between_s,
+            "bash_allowlist": settings.bash_allowlist,
+            "auto_switch": settings.auto_switch,
+            "max_reset_wait_s": settings.max_reset_wait_h * 3600,
+            "switch_at_utilization": settings.switch_at_utilization,
+            "notifications": settings.notifications,
+        }
+        return cls(**{**from_settings, **fields})
 
     @property
     def plan_path(self) -> Path:
