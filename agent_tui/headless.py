@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from agent_tui.auth.redaction import redact
 from agent_tui.engine import events as ev
+from agent_tui.engine.quota import quota_text
 from agent_tui.exit_codes import EXIT_INTERRUPTED
 from agent_tui.pipes import READER_GONE, send_stdout_nowhere
 
@@ -40,6 +41,12 @@ def _session_ended(e: ev.SessionEnded) -> str:
     return f"ended     #{e.session} {e.outcome}{kind}, ${e.cost_usd:.4f}"
 
 
+def _backoff_started(e: ev.BackoffStarted) -> str:
+    if e.resets_at is not None:
+        return f"waiting   {e.wait_text()}: the usage limit resets at {e.reset_text()}"
+    return f"backoff   {e.kind}: waiting {e.wait_text()} (retry {e.retry}/{e.max_retries})"
+
+
 TEXT_LINES: dict[type[ev.Event], Callable[[Any], str]] = {
     ev.PlanLoaded: lambda e: f"plan      {e.feature}: {e.completed}/{e.total} subtasks completed",
     ev.PlanWarning: lambda e: f"warning   plan: {e.message}",
@@ -53,9 +60,8 @@ TEXT_LINES: dict[type[ev.Event], Callable[[Any], str]] = {
     ),
     ev.SessionError: lambda e: f"error     {e.error_kind}: {e.message}",
     ev.SessionEnded: _session_ended,
-    ev.BackoffStarted: lambda e: (
-        f"backoff   {e.kind}: waiting {e.wait_text()} (retry {e.retry}/{e.max_retries})"
-    ),
+    ev.BackoffStarted: _backoff_started,
+    ev.QuotaUpdated: lambda e: f"quota     {e.profile}: {quota_text(e.quota, e.ts)}",
     ev.BackoffEnded: lambda e: f"backoff   over ({e.reason})",
     ev.SubtaskStatus: lambda e: f"subtask   {e.id} → {e.status}",
     ev.SubtaskStuck: lambda e: f"stuck     {e.id}: {e.reason}",

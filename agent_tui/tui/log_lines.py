@@ -14,6 +14,7 @@ from rich.text import Text
 
 from agent_tui.auth.redaction import redact
 from agent_tui.engine import events as ev
+from agent_tui.engine.quota import quota_text
 
 NOTICE_STYLES = {"error": "bold red", "warning": "yellow"}
 
@@ -41,6 +42,18 @@ def _session_ended(event: ev.SessionEnded, _spec_dir: str | None) -> Text:
     return Text(f"── session {event.session} {event.outcome}{kind}, ${event.cost_usd:.4f}", style)
 
 
+def _backoff_started(event: ev.BackoffStarted, _spec_dir: str | None) -> Text:
+    if event.resets_at is not None:
+        return Text(
+            f"  ⏳ waiting {event.wait_text()}: the usage limit resets at {event.reset_text()}",
+            style="magenta",
+        )
+    return Text(
+        f"  ⏳ waiting {event.wait_text()}, then retry {event.retry}/{event.max_retries}",
+        style="magenta",
+    )
+
+
 LINES: dict[type[ev.Event], Callable[[Any, str | None], Text]] = {
     ev.SessionStarted: _session_started,
     ev.AssistantText: lambda e, _: Text(e.text.strip()),
@@ -50,8 +63,9 @@ LINES: dict[type[ev.Event], Callable[[Any, str | None], Text]] = {
     ev.ToolResult: _tool_result,
     ev.SessionError: lambda e, _: Text(f"  ✘ {e.error_kind}: {e.message}", style="bold red"),
     ev.SessionEnded: _session_ended,
-    ev.BackoffStarted: lambda e, _: Text(
-        f"  ⏳ waiting {e.wait_text()}, then retry {e.retry}/{e.max_retries}", style="magenta"
+    ev.BackoffStarted: _backoff_started,
+    ev.QuotaUpdated: lambda e, _: Text(
+        f"  ◔ usage of {e.profile}: {quota_text(e.quota, e.ts)}", style="dim"
     ),
     ev.SubtaskStuck: lambda e, _: Text(
         f"  ⚠ subtask {e.id} is stuck: {e.reason}", style="bold red"
