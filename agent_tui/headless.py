@@ -47,6 +47,11 @@ def _backoff_started(e: ev.BackoffStarted) -> str:
     return f"backoff   {e.kind}: waiting {e.wait_text()} (retry {e.retry}/{e.max_retries})"
 
 
+def _first_line(text: str) -> str:
+    first, *rest = text.strip().splitlines() or [""]
+    return first + (f" (+{len(rest)} lines)" if rest else "")
+
+
 TEXT_LINES: dict[type[ev.Event], Callable[[Any], str]] = {
     ev.PlanLoaded: lambda e: f"plan      {e.feature}: {e.completed}/{e.total} subtasks completed",
     ev.PlanWarning: lambda e: f"warning   plan: {e.message}",
@@ -70,6 +75,8 @@ TEXT_LINES: dict[type[ev.Event], Callable[[Any], str]] = {
     ev.Pausing: lambda e: "pausing   at the end of this session",
     ev.Paused: lambda e: f"paused    {e.reason}",
     ev.Resumed: lambda e: "resumed",
+    ev.NoteQueued: lambda e: f"note      for the next session: {_first_line(e.text)}",
+    ev.NoteSent: lambda e: f"note      sent with this session: {_first_line(e.text)}",
     ev.Notice: lambda e: f"{e.level:<9} {e.message}",
     ev.LoopFinished: lambda e: f"finished  {e.outcome} (exit {e.exit_code}) {e.message}".rstrip(),
 }

@@ -270,6 +270,20 @@ class LoopStateChanged(Event):
         )
 
 
+class NoteQueued(Event):
+    """The user left a note for the next session (HUMAN_INPUT.md)."""
+
+    type: ClassVar[str] = "note_queued"
+    text: str
+
+
+class NoteSent(Event):
+    """The session starting now carries the user's note in its prompt."""
+
+    type: ClassVar[str] = "note_sent"
+    text: str
+
+
 class Notice(Event):
     """Something the user should read: a warning, a CLI stderr line, a credential notice."""
 

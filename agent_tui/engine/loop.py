@@ -23,6 +23,7 @@ from agent_tui.engine.coder import CoderStage
 from agent_tui.engine.control import Control
 from agent_tui.engine.guard import Guard
 from agent_tui.engine.loop_config import LoopConfig
+from agent_tui.engine.notes import NoteBox
 from agent_tui.engine.plan_tracker import PlanTracker
 from agent_tui.engine.planner import PlannerStage
 from agent_tui.engine.quota import Quota
@@ -74,6 +75,7 @@ class CoderLoop:
             self.clock, config.pause_file, emit, after_resume=self.rotation.apply_pending
         )
         self.tracker = PlanTracker(config.plan_path, config.spec_dir, self.history)
+        self.notes = NoteBox(config.spec_dir)
         self.runner = SessionRunner(
             config,
             self.rotation,
@@ -92,6 +94,7 @@ class CoderLoop:
             tracker=self.tracker,
             history=self.history,
             emit=emit,
+            notes=self.notes,
         )
         self._planner = PlannerStage(parts)
         self._coder = CoderStage(parts)
@@ -166,6 +169,14 @@ class CoderLoop:
             return False
         self.control.background(self._coder.retry_stuck(subtask_id))
         return True
+
+    def add_note(self, text: str) -> None:
+        """Append ``text`` to HUMAN_INPUT.md for the next session's prompt (``OSError`` if
+        it cannot be written)."""
+        if not text.strip():
+            return
+        self.notes.add(text)
+        self.control.background(self._emit(ev.NoteQueued(text=text.strip())))
 
     def stop(self, reason: str = "stopped by the user") -> None:
         """End the run: the session is interrupted and recorded; ``reason`` ends the log."""

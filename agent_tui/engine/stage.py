@@ -3,12 +3,14 @@ and the way to wait for the user.  The planner and the coder are stages; QA will
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from agent_tui.engine import events as ev
 from agent_tui.engine.control import Control
 from agent_tui.engine.errors import ErrorKind
 from agent_tui.engine.loop_config import LoopConfig
+from agent_tui.engine.notes import NoteBox
 from agent_tui.engine.plan_tracker import PlanTracker, Refresh
 from agent_tui.engine.policy import (
     ACCOUNT_ERRORS,
@@ -18,6 +20,7 @@ from agent_tui.engine.policy import (
     needs_user_reason,
     uses_retry_budget,
 )
+from agent_tui.engine.prompts import render
 from agent_tui.engine.quota import QuotaStatus
 from agent_tui.engine.recovery import AttemptHistory
 from agent_tui.engine.reset_wait import ResetWait, plan_reset_wait, reset_note
@@ -41,6 +44,7 @@ class RunParts:
     tracker: PlanTracker
     history: AttemptHistory
     emit: ev.EventSink
+    notes: NoteBox
     current_subtask: str | None = None
     reset_waited: str | None = None
     """The profile a wait for a usage limit just ended for: its next session runs even if
@@ -69,8 +73,15 @@ class Stage:
         await self.parts.rotation.apply_pending()
         if await self.quota_gate():
             return None
+        notes = self.parts.notes
+        if notes.problem is not None:
+            await self.emit(ev.Notice(level="warning", message=notes.problem))
+        if notes.offered is not None:
+            await self.emit(ev.NoteSent(text=notes.offered))
         try:
-            return await self.parts.runner.run(str(role), subtask_id, prompt, attempt)
+            outcome = await self.parts.runner.run(str(role), subtask_id, prompt, attempt)
+            await self._take_note(outcome)
+            return outcome
         except NoUsableProfile as refusal:
             await self.needs_user(str(refusal))
         except TranscriptError as exc:
@@ -138,6 +149,22 @@ class Stage:
             fix=rotation.login_hint(rotation.current),
             resets=resets,
         )
+
+    def note_text(self) -> str:
+        """The prompt's part for the user's note (HUMAN_INPUT.md), if there is one."""
+        note = self.parts.notes.offer()
+        return render("human_input", note=note.strip()) if note else ""
+
+    async def _take_note(self, outcome: SessionOutcome) -> None:
+        """A session that reached the model has read the note: it is not sent again."""
+        if not (outcome.ok or outcome.input_tokens or outcome.tool_calls):
+            return
+        number = self.parts.runner.last_number
+        keep_as = self.config.logs_dir / f"session-{number:03d}.human-input.md"
+        try:
+            await asyncio.to_thread(self.parts.notes.take, keep_as)
+        except OSError as exc:
+            await self.emit(ev.Notice(level="warning", message=f"note not set aside: {exc}"))
 
     # ------------------------------------------------------------ usage windows
 

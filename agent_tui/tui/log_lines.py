@@ -76,6 +76,10 @@ LINES: dict[type[ev.Event], Callable[[Any, str | None], Text]] = {
     ),
     ev.Paused: lambda e, _: Text(f"  ⏸ paused: {e.reason}", style="yellow"),
     ev.Resumed: lambda e, _: Text("  ▶ resumed", style="yellow"),
+    ev.NoteQueued: lambda e, _: Text(f"  ✉ note for the next session: {e.text}", style="cyan"),
+    ev.NoteSent: lambda e, _: Text(
+        f"  ✉ this session's prompt carries your note: {e.text}", style="cyan"
+    ),
     ev.Notice: lambda e, _: Text(f"  ! {e.message}", style=NOTICE_STYLES.get(e.level, "dim")),
     ev.PlanWarning: lambda e, _: Text(f"  ! plan: {e.message}", style="bold yellow"),
     ev.LoopFinished: lambda e, _: Text(
