@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import sys
 import time
@@ -15,6 +16,7 @@ from agent_tui.auth.redaction import redact
 from agent_tui.engine import events as ev
 from agent_tui.engine.quota import quota_text
 from agent_tui.exit_codes import EXIT_INTERRUPTED
+from agent_tui.notifications import notification_for, terminal_escape
 from agent_tui.pipes import READER_GONE, send_stdout_nowhere
 
 if TYPE_CHECKING:
@@ -92,6 +94,13 @@ def format_text(event: ev.Event) -> str | None:
     return redact(f"{stamp} {line(event)}")
 
 
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (OSError, ValueError):
+        return False
+
+
 def format_json(event: ev.Event) -> str:
     return redact(json.dumps(event.to_dict(), ensure_ascii=False, default=str))
 
@@ -100,7 +109,8 @@ async def run_headless(
     make_loop: LoopFactory, events: str = "text", out: TextIO | None = None
 ) -> int:
     """Run the loop to its end, printing each event; SIGINT, SIGTERM and SIGHUP (the
-    terminal closed) stop it, with exit 130.
+    terminal closed) stop it, with exit 130.  Printing to a terminal, the events that need
+    the user also ring its bell and send a desktop notification (unless turned off).
 
     So does losing the output's reader (``| head``): the session is interrupted and recorded
     as for a signal, rather than abandoned by an exception from ``write``.  A reader gone by
@@ -108,6 +118,7 @@ async def run_headless(
     """
     stream = out or sys.stdout
     reader_gone = False
+    notify = False
 
     async def sink(event: ev.Event) -> None:
         nonlocal reader_gone
@@ -116,6 +127,8 @@ async def run_headless(
             return
         try:
             stream.write(line + "\n")
+            if notify and (notification := notification_for(event)) is not None:
+                stream.write(terminal_escape(notification, os.environ))
             stream.flush()
         except OSError:  # a closed pipe, or a hung-up terminal (EIO)
             reader_gone = True
@@ -125,6 +138,8 @@ async def run_headless(
                 interrupt(READER_GONE)
 
     loop = make_loop(sink)
+    # The bell and the escape mean something only to a terminal, not to a file or a pipe.
+    notify = _is_terminal(stream) and loop.config.notifications
     interrupted = False
 
     def interrupt(reason: str) -> None:
