@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from agent_tui.auth.redaction import redact
 from agent_tui.engine import events as ev
-from agent_tui.engine.quota import quota_text
+from agent_tui.engine.quota import QuotaStatus, quota_text
 from agent_tui.exit_codes import EXIT_INTERRUPTED
 from agent_tui.notifications import notification_for, terminal_escape
 from agent_tui.pipes import READER_GONE, send_stdout_nowhere
@@ -54,7 +54,13 @@ def _first_line(text: str) -> str:
     return first + (f" (+{len(rest)} lines)" if rest else "")
 
 
-TEXT_LINES: dict[type[ev.Event], Callable[[Any], str]] = {
+def _quota_updated(e: ev.QuotaUpdated) -> str | None:
+    if e.status == QuotaStatus.ALLOWED:
+        return None
+    return f"quota     {e.profile}: {quota_text(e.quota, e.ts)}"
+
+
+TEXT_LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
     ev.PlanLoaded: lambda e: f"plan      {e.feature}: {e.completed}/{e.total} subtasks completed",
     ev.PlanWarning: lambda e: f"warning   plan: {e.message}",
     ev.SessionStarted: _session_started,
@@ -68,7 +74,11 @@ TEXT_LINES: dict[type[ev.Event], Callable[[Any], str]] = {
     ev.SessionError: lambda e: f"error     {e.error_kind}: {e.message}",
     ev.SessionEnded: _session_ended,
     ev.BackoffStarted: _backoff_started,
-    ev.QuotaUpdated: lambda e: f"quota     {e.profile}: {quota_text(e.quota, e.ts)}",
+    ev.QuotaUpdated: lambda e: (
+        None
+        if e.status == QuotaStatus.ALLOWED
+        else f"quota     {e.profile}: {quota_text(e.quota, e.ts)}"
+    ),
     ev.BackoffEnded: lambda e: f"backoff   over ({e.reason})",
     ev.SubtaskStatus: lambda e: f"subtask   {e.id} → {e.status}",
     ev.SubtaskStuck: lambda e: f"stuck     {e.id}: {e.reason}",
@@ -82,16 +92,18 @@ TEXT_LINES: dict[type[ev.Event], Callable[[Any], str]] = {
     ev.Notice: lambda e: f"{e.level:<9} {e.message}",
     ev.LoopFinished: lambda e: f"finished  {e.outcome} (exit {e.exit_code}) {e.message}".rstrip(),
 }
-"""The line each event prints in ``--events text``; events not listed print none."""
+"""The line each event prints in ``--events text``; events not listed print none, nor a
+window reported as allowed (the CLI reports one as often as every request)."""
 
 
 def format_text(event: ev.Event) -> str | None:
     """One human line per event (None for events not worth a line)."""
     line = TEXT_LINES.get(type(event))
-    if line is None:
+    text = line(event) if line is not None else None
+    if text is None:
         return None
     stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
-    return redact(f"{stamp} {line(event)}")
+    return redact(f"{stamp} {text}")
 
 
 def _is_terminal(stream: TextIO) -> bool:

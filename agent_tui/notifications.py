@@ -54,7 +54,9 @@ def _long_fresh_wait(event: ev.BackoffStarted) -> bool:
     )
 
 
-def terminal_escape(notification: Notification, environ: Mapping[str, str]) -> str:
+def terminal_escape(
+    notification: Notification, environ: Mapping[str, str], *, bell: bool = True
+) -> str:
     """The bell and the desktop-notification escape for the terminal ``environ`` names."""
     title = _clean(notification.title)
     body = _clean(notification.body)
@@ -66,7 +68,7 @@ def terminal_escape(notification: Notification, environ: Mapping[str, str]) -> s
     if environ.get("TMUX"):
         # tmux passes an escape through to the outer terminal only inside its DCS wrapper.
         sequence = "\x1bPtmux;" + sequence.replace("\x1b", "\x1b\x1b") + "\x1b\\"
-    return "\a" + sequence
+    return ("\a" if bell else "") + sequence
 
 
 def _clean(text: str) -> str:

@@ -1,7 +1,8 @@
 """The session log's line for each engine event: one pure function, as headless text is.
 
 ``log_line`` decides what the log says; the screen's handlers do everything else (tree,
-status line, countdown, toasts).  Events without an entry add no line.
+status line, countdown, toasts).  Events without an entry add no line, nor does a usage
+window reported as allowed (the status line shows it; the CLI reports one often).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from rich.text import Text
 
 from agent_tui.auth.redaction import redact
 from agent_tui.engine import events as ev
-from agent_tui.engine.quota import quota_text
+from agent_tui.engine.quota import QuotaStatus, quota_text
 
 NOTICE_STYLES = {"error": "bold red", "warning": "yellow"}
 
@@ -54,7 +55,7 @@ def _backoff_started(event: ev.BackoffStarted, _spec_dir: str | None) -> Text:
     )
 
 
-LINES: dict[type[ev.Event], Callable[[Any, str | None], Text]] = {
+LINES: dict[type[ev.Event], Callable[[Any, str | None], Text | None]] = {
     ev.SessionStarted: _session_started,
     ev.AssistantText: lambda e, _: Text(e.text.strip()),
     ev.ToolUse: lambda e, _: Text.assemble(
@@ -64,8 +65,10 @@ LINES: dict[type[ev.Event], Callable[[Any, str | None], Text]] = {
     ev.SessionError: lambda e, _: Text(f"  ✘ {e.error_kind}: {e.message}", style="bold red"),
     ev.SessionEnded: _session_ended,
     ev.BackoffStarted: _backoff_started,
-    ev.QuotaUpdated: lambda e, _: Text(
-        f"  ◔ usage of {e.profile}: {quota_text(e.quota, e.ts)}", style="dim"
+    ev.QuotaUpdated: lambda e, _: (
+        None
+        if e.status == QuotaStatus.ALLOWED
+        else Text(f"  ◔ usage of {e.profile}: {quota_text(e.quota, e.ts)}", style="yellow")
     ),
     ev.SubtaskStuck: lambda e, _: Text(
         f"  ⚠ subtask {e.id} is stuck: {e.reason}", style="bold red"

@@ -319,10 +319,11 @@ async def test_the_command_palette_offers_the_keys_that_apply_now(scripted_app):
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: "1.1" in harness.sessions.started, "session 1")
         titles = palette_titles(app)
-        assert titles[:6] == [
+        assert titles[:7] == [
             "Pause",
             "Interrupt",
             "Profiles",
+            "Note",
             "Stop following",
             "Quit",
             "Quit now",
@@ -334,7 +335,7 @@ async def test_the_command_palette_offers_the_keys_that_apply_now(scripted_app):
         await pilot.press("a")
         await wait_until(pilot, lambda: isinstance(app.screen, ProfilePicker), "the picker")
         over_picker = [c.title for c in app.get_system_commands(app.screen)]
-        assert not {"Pause", "Profiles", "Quit", "Quit now"} & set(over_picker)
+        assert not {"Pause", "Profiles", "Note", "Quit", "Quit now"} & set(over_picker)
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is app.main_screen, "the picker to close")
         await pilot.press("ctrl+p")
