@@ -43,6 +43,7 @@ async def test_demo_runs_to_completion_with_a_visible_backoff(demo_app, monkeypa
         assert "▶ Bash python3 -m greeter Ada" in text
         assert "tool_concurrency" in text
         assert app.main_screen.status.state == "complete"
+        assert app.main_screen.status.quota.startswith("5h 42% · resets ")  # the sim's window
         assert not app.main_screen.countdown.display
     assert app.exit_code == 0
     starts = [caption for kind, caption in shown if kind == "start"]
