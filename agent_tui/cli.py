@@ -38,7 +38,8 @@ examples:
   agent-tui profiles add work --config-dir ~/.claude-work
 
 exit codes: 0 all subtasks completed, 2 bad input or config, 3 stopped short
-(stuck subtask, --max-iterations, no usable profile), 130 interrupted.
+(stuck subtask, --max-iterations, no usable profile, a usage limit not waited for),
+130 interrupted.
 environment: ANTHROPIC_BASE_URL and CLAUDE_CODE_MAX_RETRIES pass through to the CLI;
 AGENT_TUI_CONFIG_DIR overrides where profiles and settings are kept, AGENT_TUI_STATE_DIR
 where each profile's usage window is.
