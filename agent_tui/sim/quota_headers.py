@@ -8,6 +8,7 @@ quota handling through the real CLI.
 from __future__ import annotations
 
 import math
+import time
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,3 +44,19 @@ def unified_headers(quota: QuotaHeaders, now: float) -> dict[str, str]:
         # The CLI reports a warning only with the threshold the window passed.
         headers[f"{prefix}-surpassed-threshold"] = f"{math.floor(quota.utilization * 10) / 10:g}"
     return headers
+
+
+def headers_for(quota: QuotaHeaders | None) -> dict[str, str]:
+    """The headers of a reply sent now; none for a reply that reports no window."""
+    return unified_headers(quota, time.time()) if quota is not None else {}
+
+
+class SendsQuotaHeaders:
+    """A request handler mixin: ``quota_headers`` go out with the reply's other headers."""
+
+    quota_headers: dict[str, str] = {}
+
+    def end_headers(self) -> None:
+        for name, value in self.quota_headers.items():
+            self.send_header(name, value)  # type: ignore[attr-defined]
+        super().end_headers()  # type: ignore[misc]

@@ -13,12 +13,12 @@ import re
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from agent_tui.sim.quota_headers import unified_headers
+from agent_tui.sim.quota_headers import SendsQuotaHeaders, headers_for
+from agent_tui.sim.recorded import RecordedRequest
 from agent_tui.sim.scenario import Scenario, Script, Step, ToolCall
 
 ERROR_REPLIES: dict[str, tuple[int, str, str]] = {
@@ -45,27 +45,6 @@ PROMPT_FIELDS = {
     "spec_dir": r"Spec directory: (.+)",
     "plan": r"Plan file: (.+)",
 }
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    """What one request to the sim carried (tests assert on these)."""
-
-    session_id: str | None
-    script: str | None
-    turn: int
-    authorization: str | None
-    api_key: str | None
-    model: str | None
-    status: int
-    prompt: str = ""
-    """The conversation's first user message: the prompt agent-tui sent."""
-
-    @property
-    def bearer(self) -> str | None:
-        if self.authorization and self.authorization.lower().startswith("bearer "):
-            return self.authorization[7:]
-        return None
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -283,14 +262,8 @@ def _reply_events(
 
 
 def _handler_for(server: SimServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(SendsQuotaHeaders, BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
-        quota_headers: dict[str, str] = {}
-
-        def end_headers(self) -> None:
-            for name, value in self.quota_headers.items():
-                self.send_header(name, value)
-            super().end_headers()
 
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: the CLI's requests are recorded in ``server.requests`` instead."""
@@ -311,7 +284,7 @@ def _handler_for(server: SimServer) -> type[BaseHTTPRequestHandler]:
             )
 
         def do_POST(self) -> None:
-            self.quota_headers = {}
+            self.quota_headers = {}  # a connection kept alive: the last reply's are not this one's
             length = int(self.headers.get("content-length") or 0)
             raw = self.rfile.read(length)
             path = self.path.split("?", 1)[0]
@@ -349,8 +322,7 @@ def _handler_for(server: SimServer) -> type[BaseHTTPRequestHandler]:
             status = 200
             if step.error:
                 status = ERROR_REPLIES[step.error][0]
-            quota = step.quota or server.scenario.quota
-            self.quota_headers = unified_headers(quota, time.time()) if quota else {}
+            self.quota_headers = headers_for(step.quota or server.scenario.quota)
             server._record(
                 RecordedRequest(
                     session_id=session_id,
