@@ -55,6 +55,8 @@ def reset_note(wait: ResetWait, wall: float, *, max_wait_s: float, waiting: bool
     )
     if not waiting:
         return f"{resets} (not waiting: --no-wait)"
+    if max_wait_s <= 0:
+        return f"{resets} (not waiting: max_reset_wait_h is 0)"
     return (
         f"{resets}, in {duration(wait.resets_at - wall)}: longer than the "
         f"{duration(max_wait_s)} max_reset_wait_h allows"

@@ -40,3 +40,11 @@ def test_a_wait_past_the_bound_or_with_no_wait_is_not_allowed_and_says_why(utc):
     assert reset_note(near, NOW, max_wait_s=6 * HOUR, waiting=False) == (
         "the usage limit of profile 'a' resets at 18:01 (not waiting: --no-wait)"
     )
+
+
+def test_a_bound_of_zero_means_never_wait(utc):
+    wait = plan_reset_wait(book(a=60), ["a"], NOW, max_wait_s=0)
+    assert not wait.allowed
+    assert reset_note(wait, NOW, max_wait_s=0, waiting=True) == (
+        "the usage limit of profile 'a' resets at 18:01 (not waiting: max_reset_wait_h is 0)"
+    )
