@@ -17,10 +17,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from agent_tui import __version__
-from agent_tui.argtypes import given, positive_int
 from agent_tui.exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED, InputError
 
-SUBCOMMANDS = ("run", "demo", "profiles")
+SUBCOMMANDS = ("run", "demo", "profiles", "settings")
 
 DESCRIPTION = """\
 Supervise an autonomous Claude coding loop over an Auto-Claude implementation_plan.json:
@@ -37,14 +36,18 @@ examples:
   agent-tui profiles add work --config-dir ~/.claude-work
 
 exit codes: 0 all subtasks completed, 2 bad input or config, 3 stopped short
-(stuck subtask, --max-iterations, no usable profile), 130 interrupted.
+(stuck subtask, --max-iterations, no usable profile, a usage limit not waited for),
+130 interrupted.
 environment: ANTHROPIC_BASE_URL and CLAUDE_CODE_MAX_RETRIES pass through to the CLI;
-AGENT_TUI_CONFIG_DIR overrides where profiles are kept.
+AGENT_TUI_CONFIG_DIR overrides where profiles and settings are kept, AGENT_TUI_STATE_DIR
+where each profile's usage window is.
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
     from agent_tui.auth.profiles_parser import add_profiles_parser
+    from agent_tui.run_parser import add_demo_parser, add_run_parser
+    from agent_tui.settings_cli import add_settings_parser
 
     parser = argparse.ArgumentParser(
         prog="agent-tui",
@@ -53,67 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"agent-tui {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{run,demo,profiles}")
+    sub = parser.add_subparsers(dest="command", metavar="{run,demo,profiles,settings}")
 
-    run = sub.add_parser(
-        "run",
-        help="run the coder loop on a project (the default command)",
-        description="Run the coder loop on DIR's spec: in the app, or headless with --headless.",
-    )
-    run.add_argument(
-        "--project", required=True, type=given, metavar="DIR", help="the project directory"
-    )
-    run.add_argument(
-        "--spec",
-        type=given,
-        metavar="SPEC",
-        help="spec directory path, or a number/name prefix under DIR/.auto-claude/specs/ "
-        "(default: the only spec there); it holds spec.md or implementation_plan.json",
-    )
-    run.add_argument(
-        "--profile", type=given, metavar="NAME", help="auth profile to start with (default: active)"
-    )
-    run.add_argument(
-        "--model", type=given, metavar="M", help="model for every session (default: the CLI's)"
-    )
-    run.add_argument(
-        "--max-iterations", type=positive_int, metavar="N", help="stop after N coder sessions"
-    )
-    run.add_argument(
-        "--retry-stuck",
-        action="store_true",
-        help="try every stuck subtask again, its tries counted afresh (setting one back to "
-        "pending in the plan does the same for it)",
-    )
-    _add_output_flags(run)
-
-    demo = sub.add_parser(
-        "demo",
-        help="run the bundled sample project against a scripted model (no credentials)",
-        description="Copy the bundled sample project to a temp dir (or --workdir), start the "
-        "scripted Messages API on 127.0.0.1 and drive the real bundled Claude Code CLI with it.",
-    )
-    demo.add_argument(
-        "--workdir",
-        type=given,
-        metavar="DIR",
-        help="where to put the sample project (kept): a new or empty directory, or one an "
-        "earlier demo used (its sample project starts afresh)",
-    )
-    _add_output_flags(demo)
-
+    add_run_parser(sub)
+    add_demo_parser(sub)
     add_profiles_parser(sub)
+    add_settings_parser(sub)
     return parser
-
-
-def _add_output_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--headless", action="store_true", help="no app: print events to stdout")
-    parser.add_argument(
-        "--events",
-        choices=("text", "jsonl"),
-        default="text",
-        help="headless output: readable lines (default) or one JSON object per line",
-    )
 
 
 def _with_default_command(argv: Sequence[str]) -> list[str]:
@@ -139,6 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             code = run_profiles(args)
             sys.stdout.flush()  # a closed pipe shows here, not in Python's flush at exit
             return code
+        if args.command == "settings":
+            from agent_tui.settings_cli import run_settings
+
+            return run_settings(args)
         if args.command == "demo":
             return _demo(args)
         return _run(args)

@@ -1,14 +1,15 @@
-"""Where agent-tui keeps its own settings and profiles (platformdirs; overridable)."""
+"""Where agent-tui keeps its own settings, profiles and state (platformdirs; overridable)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from platformdirs import user_config_dir
+from platformdirs import user_config_dir, user_state_dir
 from pydantic import BaseModel, ConfigDict, Field
 
 CONFIG_DIR_ENV = "AGENT_TUI_CONFIG_DIR"
+STATE_DIR_ENV = "AGENT_TUI_STATE_DIR"
 
 
 class ConfigError(Exception):
@@ -16,15 +17,27 @@ class ConfigError(Exception):
 
 
 class Settings(BaseModel):
-    # Strict: a hand-written "auto_switch": "yes" is an error to fix, not a guess.
-    model_config = ConfigDict(extra="allow", strict=True)
+    # Strict: a hand-written "auto_switch": "yes" is an error to fix, not a guess.  Each
+    # field's docstring is its description in `agent-tui settings show`.
+    model_config = ConfigDict(extra="allow", strict=True, use_attribute_docstrings=True)
 
     auto_switch: bool = False
-    """On a rate limit or auth failure, move to the next usable profile."""
+    """On a usage limit or an auth failure, move to the next usable profile."""
     model: str | None = None
+    """Model for every session (--model overrides it); none: the CLI's default."""
     pause_between_s: float = Field(3.0, ge=0, allow_inf_nan=False)
     """Pause after each session (upstream's 3 s), so a person can follow along."""
     bash_allowlist: list[str] | None = None
+    """Programs the agent's Bash may run; none: the built-in list."""
+    max_reset_wait_h: float = Field(6.0, ge=0, allow_inf_nan=False)
+    """The longest wait for a usage limit to reset; a later reset stops the run (app: pauses)
+    and names the reset time.  0: never wait, as --no-wait."""
+    switch_at_utilization: float = Field(0.9, gt=0, le=1, allow_inf_nan=False)
+    """With auto_switch: a limit warning above this share of a window used moves the next
+    session to the profile with the most headroom."""
+    notifications: bool = True
+    """Ring the terminal bell and send a desktop notification (the terminal's OSC 9 / OSC
+    777) when the run needs you, starts a long wait, or finishes."""
 
 
 def app_config_dir() -> Path:
@@ -34,3 +47,13 @@ def app_config_dir() -> Path:
 
 def profiles_path() -> Path:
     return app_config_dir() / "profiles.json"
+
+
+def app_state_dir() -> Path:
+    """What agent-tui learns while it runs (each profile's usage windows): not settings."""
+    override = os.environ.get(STATE_DIR_ENV)
+    return Path(override) if override else Path(user_state_dir("agent-tui"))
+
+
+def quota_path() -> Path:
+    return app_state_dir() / "quota.json"

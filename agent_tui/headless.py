@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import sys
 import time
@@ -13,7 +14,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from agent_tui.auth.redaction import redact
 from agent_tui.engine import events as ev
+from agent_tui.engine.quota import QuotaStatus, quota_text
 from agent_tui.exit_codes import EXIT_INTERRUPTED
+from agent_tui.notifications import notification_for, terminal_escape
 from agent_tui.pipes import READER_GONE, send_stdout_nowhere
 
 if TYPE_CHECKING:
@@ -40,7 +43,24 @@ def _session_ended(e: ev.SessionEnded) -> str:
     return f"ended     #{e.session} {e.outcome}{kind}, ${e.cost_usd:.4f}"
 
 
-TEXT_LINES: dict[type[ev.Event], Callable[[Any], str]] = {
+def _backoff_started(e: ev.BackoffStarted) -> str:
+    if e.resets_at is not None:
+        return f"waiting   {e.wait_text()}: the usage limit resets at {e.reset_text()}"
+    return f"backoff   {e.kind}: waiting {e.wait_text()} (retry {e.retry}/{e.max_retries})"
+
+
+def _first_line(text: str) -> str:
+    first, *rest = text.strip().splitlines() or [""]
+    return first + (f" (+{len(rest)} lines)" if rest else "")
+
+
+def _quota_updated(e: ev.QuotaUpdated) -> str | None:
+    if e.status == QuotaStatus.ALLOWED:
+        return None
+    return f"quota     {e.profile}: {quota_text(e.quota, e.ts)}"
+
+
+TEXT_LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
     ev.PlanLoaded: lambda e: f"plan      {e.feature}: {e.completed}/{e.total} subtasks completed",
     ev.PlanWarning: lambda e: f"warning   plan: {e.message}",
     ev.SessionStarted: _session_started,
@@ -50,8 +70,11 @@ TEXT_LINES: dict[type[ev.Event], Callable[[Any], str]] = {
     ev.ApiRetry: lambda e: f"api retry CLI retrying {e.what()} in {e.delay_s:.1f} s{e.count()}",
     ev.SessionError: lambda e: f"error     {e.error_kind}: {e.message}",
     ev.SessionEnded: _session_ended,
-    ev.BackoffStarted: lambda e: (
-        f"backoff   {e.kind}: waiting {e.wait_text()} (retry {e.retry}/{e.max_retries})"
+    ev.BackoffStarted: _backoff_started,
+    ev.QuotaUpdated: lambda e: (
+        None
+        if e.status == QuotaStatus.ALLOWED
+        else f"quota     {e.profile}: {quota_text(e.quota, e.ts)}"
     ),
     ev.BackoffEnded: lambda e: f"backoff   over ({e.reason})",
     ev.SubtaskStatus: lambda e: f"subtask   {e.id} → {e.status}",
@@ -61,19 +84,30 @@ TEXT_LINES: dict[type[ev.Event], Callable[[Any], str]] = {
     ev.Pausing: lambda e: "pausing   at the end of this session",
     ev.Paused: lambda e: f"paused    {e.reason}",
     ev.Resumed: lambda e: "resumed",
+    ev.NoteQueued: lambda e: f"note      for the next session: {_first_line(e.text)}",
+    ev.NoteSent: lambda e: f"note      sent with this session: {_first_line(e.text)}",
     ev.Notice: lambda e: f"{e.level:<9} {e.message}",
     ev.LoopFinished: lambda e: f"finished  {e.outcome} (exit {e.exit_code}) {e.message}".rstrip(),
 }
-"""The line each event prints in ``--events text``; events not listed print none."""
+"""The line each event prints in ``--events text``; events not listed print none, nor a
+window reported as allowed (the CLI reports one as often as every request)."""
 
 
 def format_text(event: ev.Event) -> str | None:
     """One human line per event (None for events not worth a line)."""
     line = TEXT_LINES.get(type(event))
-    if line is None:
+    text = line(event) if line is not None else None
+    if text is None:
         return None
     stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
-    return redact(f"{stamp} {line(event)}")
+    return redact(f"{stamp} {text}")
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (OSError, ValueError):
+        return False
 
 
 def format_json(event: ev.Event) -> str:
@@ -84,7 +118,8 @@ async def run_headless(
     make_loop: LoopFactory, events: str = "text", out: TextIO | None = None
 ) -> int:
     """Run the loop to its end, printing each event; SIGINT, SIGTERM and SIGHUP (the
-    terminal closed) stop it, with exit 130.
+    terminal closed) stop it, with exit 130.  Printing to a terminal, the events that need
+    the user also ring its bell and send a desktop notification (unless turned off).
 
     So does losing the output's reader (``| head``): the session is interrupted and recorded
     as for a signal, rather than abandoned by an exception from ``write``.  A reader gone by
@@ -92,6 +127,7 @@ async def run_headless(
     """
     stream = out or sys.stdout
     reader_gone = False
+    notify = False
 
     async def sink(event: ev.Event) -> None:
         nonlocal reader_gone
@@ -100,6 +136,8 @@ async def run_headless(
             return
         try:
             stream.write(line + "\n")
+            if notify and (notification := notification_for(event)) is not None:
+                stream.write(terminal_escape(notification, os.environ))
             stream.flush()
         except OSError:  # a closed pipe, or a hung-up terminal (EIO)
             reader_gone = True
@@ -109,6 +147,8 @@ async def run_headless(
                 interrupt(READER_GONE)
 
     loop = make_loop(sink)
+    # The bell and the escape mean something only to a terminal, not to a file or a pipe.
+    notify = _is_terminal(stream) and loop.config.notifications
     interrupted = False
 
     def interrupt(reason: str) -> None:

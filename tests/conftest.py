@@ -44,3 +44,23 @@ def isolated_config(tmp_path, monkeypatch):
     path = tmp_path / "agent-tui-config"
     monkeypatch.setenv("AGENT_TUI_CONFIG_DIR", str(path))
     return path
+
+
+@pytest.fixture(autouse=True)
+def isolated_state(tmp_path, monkeypatch):
+    """What agent-tui learns while it runs (usage windows) lives in tmp for every test."""
+    path = tmp_path / "agent-tui-state"
+    monkeypatch.setenv("AGENT_TUI_STATE_DIR", str(path))
+    return path
+
+
+@pytest.fixture
+def utc(monkeypatch):
+    """Local time is UTC, so a test can name the time of day it expects to see."""
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()

@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, TextIO
 
 from agent_tui.auth.credentials import Resolution, format_time, resolve
@@ -83,11 +85,23 @@ def _list(store: ProfileStore, out: TextIO) -> int:
     name_width = max(len(name) for name in names)
     dirs = [profile.config_dir or DEFAULT_DIR_LABEL for profile in profiles]
     dir_width = max(len(directory) for directory in dirs)
+    usage = _usage()
     for profile, directory in zip(profiles, dirs, strict=True):
         mark = "*" if active is not None and active.name == profile.name else " "
         status = _status(resolve(profile))
-        _say(out, f"{mark} {profile.name:<{name_width}}  {directory:<{dir_width}}  {status}")
+        line = f"{mark} {profile.name:<{name_width}}  {directory:<{dir_width}}  {status}"
+        _say(out, f"{line}  ({usage(profile.name)})")
     return 0
+
+
+def _usage() -> Callable[[str], str]:
+    """A profile's usage window in a few words, as the last run that saw it kept it."""
+    from agent_tui.config import quota_path
+    from agent_tui.engine.quota import quota_text
+    from agent_tui.engine.quota_book import QuotaBook
+
+    book, now = QuotaBook.load(quota_path()), time.time()
+    return lambda name: quota_text(book.get(name), now)
 
 
 def _add(store: ProfileStore, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -205,6 +219,7 @@ def _show_fields(
         ),
         ("plan", credential.subscription if credential and credential.subscription else "-"),
         ("status", "usable" if resolution.usable else f"not usable: {resolution.problem}"),
+        ("usage", _usage()(profile.name)),
     ]
     if profile.description:
         fields.insert(1, ("description", profile.description))

@@ -109,7 +109,8 @@ class _Unusable(Exception):
         self.summary = summary
 
 
-def _login_hint(profile: Profile) -> str:
+def login_hint(profile: Profile) -> str:
+    """What to run to log the profile's account in again, as a clause."""
     if profile.config_dir:
         login = f"run `{CONFIG_DIR_ENV}={shlex.quote(profile.config_dir)} claude` and log in"
     else:
@@ -223,7 +224,7 @@ def resolve(
     cli_env = {**env, **storage_env(profile.config_dir, env)}
     result = Resolution(profile.name, service_name(profile.config_dir, cli_env), account_name(env))
     result.notices.extend(_environment_notices(profile, env))
-    hint = _login_hint(profile)
+    hint = login_hint(profile)
 
     if profile.token_env:
         value = (env.get(profile.token_env) or "").strip()

@@ -117,4 +117,5 @@ class CoderStage(Stage):
             files_to_create=", ".join(subtask.files_to_create) or "-",
             verification=verification,
             guidance=render("one_tool_at_a_time") if self.retry.guidance_due else "",
+            human_input=self.note_text(),
         )

@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from agent_tui.engine import events as ev
 from agent_tui.engine.clock import Clock
+from agent_tui.engine.errors import ErrorKind
 from agent_tui.engine.retry import RetryDecision
 from agent_tui.engine.state import LoopMode, LoopState
 
@@ -226,17 +227,19 @@ class Control:
         return self._pause_requested or self.pause_file.exists()
 
     async def pause_gate(self, reason: str | None = None) -> bool:
-        """Block while a pause is asked for (key, PAUSE file, or ``reason``); return on resume.
+        """Block while a pause is asked for (key, PAUSE file, or ``reason``: a problem only
+        the user can fix); return on resume.
 
         True when it paused: what was decided before the pause may be out of date."""
         if self.stopping or not self._pause_wanted():
             return False
         by_user = reason is None and self._pause_requested
+        needs_user = reason is not None
         if reason is None:
             reason = USER_PAUSE if by_user else "PAUSE file"
         self._paused = True
         self._resume.clear()
-        await self._emit(ev.Paused(reason=reason, by_user=by_user))
+        await self._emit(ev.Paused(reason=reason, by_user=by_user, needs_user=needs_user))
         await self.publish()
         while not self.stopping and not self._resume.is_set():
             if self._pause_requested:
@@ -260,29 +263,56 @@ class Control:
         await self.pause_gate(reason)
 
     async def backoff(self, decision: RetryDecision) -> None:
+        def started(deadline: float, remaining: float) -> ev.BackoffStarted:
+            return ev.BackoffStarted(
+                kind=str(decision.kind),
+                delay_s=decision.delay_s,
+                retry=decision.retry,
+                max_retries=decision.max_retries,
+                deadline=deadline,
+                remaining_s=remaining,
+            )
+
+        await self._wait(decision.delay_s, started)
+
+    async def wait_for_reset(self, seconds: float, resets_at: float) -> None:
+        """Wait out a usage limit until ``resets_at`` (epoch s), ``seconds`` from now: a
+        backoff as the keys and the countdown see it (``r`` ends it, ``p`` pauses it)."""
+
+        def started(deadline: float, remaining: float) -> ev.BackoffStarted:
+            return ev.BackoffStarted(
+                kind=str(ErrorKind.RATE_LIMIT),
+                delay_s=seconds,
+                retry=0,
+                max_retries=0,
+                deadline=deadline,
+                remaining_s=remaining,
+                resets_at=resets_at,
+            )
+
+        await self._wait(seconds, started)
+
+    async def _wait(
+        self, seconds: float, started: Callable[[float, float], ev.BackoffStarted]
+    ) -> None:
+        if self.stopping:
+            return  # a stop asked for before the wait began: the wait would outlive it
         self._backing_off = True
         self.backoffs += 1
         await self.publish()
         try:
-            await self._wait_out(decision)
+            await self._wait_out(seconds, started)
         finally:
             self._backing_off = False
             await self.publish()
 
-    async def _wait_out(self, decision: RetryDecision) -> None:
-        remaining = decision.delay_s
+    async def _wait_out(
+        self, seconds: float, started: Callable[[float, float], ev.BackoffStarted]
+    ) -> None:
+        remaining = seconds
         while True:
             deadline = self.clock.now() + remaining
-            await self._emit(
-                ev.BackoffStarted(
-                    kind=str(decision.kind),
-                    delay_s=decision.delay_s,
-                    retry=decision.retry,
-                    max_retries=decision.max_retries,
-                    deadline=deadline,
-                    remaining_s=remaining,
-                )
-            )
+            await self._emit(started(deadline, remaining))
             self._retry_now = False
             woken = await self.sleep_or_wake(remaining)
             if not woken or self.clock.now() >= deadline:

@@ -12,8 +12,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
+from agent_tui.engine.quota import Quota, QuotaStatus
 from agent_tui.engine.record import Record, field
 from agent_tui.engine.state import LoopMode, LoopState
+from agent_tui.engine.timefmt import clock_time, duration
 
 
 class Event(Record):
@@ -115,6 +117,38 @@ class ApiRetry(Event):
         return f" ({self.attempt}/{self.max_retries})" if self.max_retries else ""
 
 
+class QuotaUpdated(Event):
+    """The CLI reported a profile's usage window (its ``RateLimitEvent``); times are epoch s."""
+
+    type: ClassVar[str] = "quota"
+    profile: str
+    status: QuotaStatus
+    window: str | None
+    utilization: float | None
+    resets_at: float | None
+
+    @classmethod
+    def of(cls, profile: str, quota: Quota) -> QuotaUpdated:
+        return cls(
+            profile=profile,
+            status=quota.status,
+            window=quota.window,
+            utilization=quota.utilization,
+            resets_at=quota.resets_at,
+            ts=quota.seen_at,
+        )
+
+    @property
+    def quota(self) -> Quota:
+        return Quota(
+            status=self.status,
+            window=self.window,
+            utilization=self.utilization,
+            resets_at=self.resets_at,
+            seen_at=self.ts,
+        )
+
+
 class SessionError(Event):
     """An API or process error seen inside a session (already masked)."""
 
@@ -156,13 +190,23 @@ class BackoffStarted(Event):
     deadline: float  # on the loop's clock: the countdown is rendered from it
     remaining_s: float | None = None
     """Less than ``delay_s`` when a wait goes on after a pause; None: all of it."""
+    resets_at: float | None = None
+    """A wait for a usage limit: when the window resets (epoch s); the wait ends a little
+    after it."""
 
     def wait_text(self) -> str:
         """``4 s``; or, for a wait that goes on after a pause, what is left: ``the last 3 s``."""
         left = self.remaining_s
         if left is None or left >= self.delay_s:
-            return f"{self.delay_s:g} s"
-        return f"the last {math.ceil(left)} s"
+            return duration(self.delay_s) if self.resets_at else f"{self.delay_s:g} s"
+        return f"the last {duration(left) if self.resets_at else f'{math.ceil(left)} s'}"
+
+    def reset_text(self) -> str:
+        """``20:50``: when the usage limit waited for resets, local time ("" if none is)."""
+        if self.resets_at is None:
+            return ""
+        left = self.delay_s if self.remaining_s is None else self.remaining_s
+        return clock_time(self.resets_at, self.resets_at - left)
 
 
 class BackoffEnded(Event):
@@ -213,6 +257,8 @@ class Paused(Event):
     reason: str
     by_user: bool = False
     """The user asked for it (a key); False for a PAUSE file or a problem only they can fix."""
+    needs_user: bool = False
+    """A problem only the user can fix (an auth failure, a full disk…): worth telling them."""
 
 
 class Resumed(Event):
@@ -232,6 +278,20 @@ class LoopStateChanged(Event):
         return LoopState(
             mode=self.mode, session_running=self.session_running, interrupting=self.interrupting
         )
+
+
+class NoteQueued(Event):
+    """The user left a note for the next session (HUMAN_INPUT.md)."""
+
+    type: ClassVar[str] = "note_queued"
+    text: str
+
+
+class NoteSent(Event):
+    """The session starting now carries the user's note in its prompt."""
+
+    type: ClassVar[str] = "note_sent"
+    text: str
 
 
 class Notice(Event):

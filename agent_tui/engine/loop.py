@@ -26,8 +26,11 @@ from agent_tui.engine.coder import CoderStage
 from agent_tui.engine.control import Control
 from agent_tui.engine.guard import Guard
 from agent_tui.engine.loop_config import LoopConfig
+from agent_tui.engine.notes import NoteBox
 from agent_tui.engine.plan_tracker import PlanTracker
 from agent_tui.engine.planner import PlannerStage
+from agent_tui.engine.quota import Quota
+from agent_tui.engine.quota_book import QuotaBook
 from agent_tui.engine.recovery import AttemptHistory
 from agent_tui.engine.result import RunEnded, RunOutcome, RunResult, end
 from agent_tui.engine.retry import RetryTracker
@@ -60,6 +63,7 @@ class CoderLoop:
         self._emit = emit
         self.retry = RetryTracker(config.retry_policy, self.clock)
         self.history = AttemptHistory(config.spec_dir)
+        self.quota = QuotaBook.load(config.quota_file)
         self.rotation = ProfileRotation(
             profiles,
             emit,
@@ -67,11 +71,14 @@ class CoderLoop:
             start=config.profile,
             auto_switch=config.auto_switch,
             extra_env=config.extra_env,
+            quota=self.quota,
+            wall=self.clock.wall,
         )
         self.control = Control(
             self.clock, config.pause_file, emit, after_resume=self.rotation.apply_pending
         )
         self.tracker = PlanTracker(config.plan_path, config.spec_dir, self.history)
+        self.notes = NoteBox(config.spec_dir)
         self.runner = SessionRunner(
             config,
             self.rotation,
@@ -90,6 +97,7 @@ class CoderLoop:
             tracker=self.tracker,
             history=self.history,
             emit=emit,
+            notes=self.notes,
         )
         self._planner = PlannerStage(parts)
         self._coder = CoderStage(parts)
@@ -142,6 +150,10 @@ class CoderLoop:
     def profile_resolution(self, profile: Profile) -> Resolution:
         return self.rotation.resolution(profile)
 
+    def quota_of(self, name: str) -> Quota | None:
+        """``name``'s usage window as last reported (by any run sharing the state dir)."""
+        return self.quota.get(name)
+
     def pause(self) -> None:
         """Pause at the next session boundary (a backoff wait pauses at once)."""
         self.control.pause()
@@ -169,6 +181,14 @@ class CoderLoop:
         self.control.background(self._coder.retry_stuck(subtask_id))
         return True
 
+    def add_note(self, text: str) -> None:
+        """Append ``text`` to HUMAN_INPUT.md for the next session's prompt (``OSError`` if
+        it cannot be written)."""
+        if not text.strip():
+            return
+        self.notes.add(text)
+        self.control.background(self._emit(ev.NoteQueued(text=text.strip())))
+
     def stop(self, reason: str = "stopped by the user") -> None:
         """End the run: the session is interrupted and recorded; ``reason`` ends the log."""
         self.control.stop(reason)
@@ -181,6 +201,8 @@ class CoderLoop:
             check_writable(self.config.spec_dir)
             lock.acquire()
             await self.control.start()
+            if self.quota.warning is not None:
+                await self._emit(ev.Notice(level="warning", message=self.quota.warning))
             await self._run()
         except RunEnded as ended:
             result = ended.result

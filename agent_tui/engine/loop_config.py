@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from agent_tui.engine.reset_wait import RESET_MARGIN_S
 from agent_tui.engine.retry import RetryPolicy
 from agent_tui.engine.session import DEFAULT_ALLOWED_TOOLS
+
+if TYPE_CHECKING:
+    from agent_tui.config import Settings
 
 
 @dataclass
@@ -34,6 +39,34 @@ class LoopConfig:
     """Profile to start with; None means the store's active profile."""
     retry_stuck: bool = False
     """Start by trying every stuck subtask again (``--retry-stuck``)."""
+    quota_file: Path | None = None
+    """Where each profile's usage window is kept (the state dir's); None: in memory only."""
+    wait_for_reset: bool = True
+    """A usage limit with a known reset is waited out; False (``--no-wait``): the user is
+    needed, as for any other limit."""
+    max_reset_wait_s: float = 6 * 3600.0
+    """A reset further off than this is not waited for: the user is needed, told when."""
+    reset_margin_s: float = RESET_MARGIN_S
+    switch_at_utilization: float = 0.9
+    """With auto_switch: a limit warning past this share of a window moves the next session
+    to the profile with the most headroom."""
+    notifications: bool = True
+    """For the user interface: the bell and a desktop notification when the run needs the
+    user, starts a long wait, or finishes.  The loop itself does not read it."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **fields: Any) -> LoopConfig:
+        """A run's config from the user's settings; ``fields`` (the command line's) win."""
+        from_settings: dict[str, Any] = {
+            "model": settings.model,
+            "pause_between_s": settings.pause_between_s,
+            "bash_allowlist": settings.bash_allowlist,
+            "auto_switch": settings.auto_switch,
+            "max_reset_wait_s": settings.max_reset_wait_h * 3600,
+            "switch_at_utilization": settings.switch_at_utilization,
+            "notifications": settings.notifications,
+        }
+        return cls(**{**from_settings, **fields})
 
     @property
     def plan_path(self) -> Path:

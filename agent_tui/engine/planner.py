@@ -58,4 +58,5 @@ class PlannerStage(Stage):
             spec_dir=self.config.spec_dir,
             plan_path=self.config.plan_path,
             validation_errors=retry_text,
+            human_input=self.note_text(),
         )

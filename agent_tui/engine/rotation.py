@@ -2,17 +2,22 @@
 
 One object holds the current profile, a switch waiting for the next session, and the
 profiles that failed since the last success: auto-switch does not go back to those, so two
-failing accounts cannot take turns for ever.  Switches happen only between sessions.
+failing accounts cannot take turns for ever.  Nor to one whose usage window is known to be
+exhausted (the quota book): that one waits for its reset.  Switches happen only between
+sessions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 
-from agent_tui.auth.credentials import Resolution, resolve, session_env
+from agent_tui.auth.credentials import Resolution, login_hint, resolve, session_env
 from agent_tui.auth.profiles import Profile, ProfileStore
 from agent_tui.auth.redaction import redact
 from agent_tui.engine import events as ev
+from agent_tui.engine.quota_book import QuotaBook
+from agent_tui.engine.timefmt import clock_time
 
 PASSTHROUGH_ENV = ("ANTHROPIC_BASE_URL", "CLAUDE_CODE_MAX_RETRIES")
 IMPLICIT_PROFILE = "default"
@@ -34,11 +39,15 @@ class ProfileRotation:
         start: str | None = None,
         auto_switch: bool = False,
         extra_env: Mapping[str, str] | None = None,
+        quota: QuotaBook | None = None,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self._emit = emit
         self._environ = environ
         self.auto_switch = auto_switch
+        self.quota = quota if quota is not None else QuotaBook()
+        self.wall = wall
         self._extra_env = dict(extra_env or {})
         active = store.active_profile()
         self.current: str = start or (active.name if active else IMPLICIT_PROFILE)
@@ -80,17 +89,45 @@ class ProfileRotation:
     def resolution(self, profile: Profile) -> Resolution:
         return resolve(profile, environ=self._environ)
 
+    def exhausted_until(self, name: str) -> float | None:
+        """When ``name``'s used-up usage window resets; None if it is not known to be."""
+        return self.quota.exhausted_until(name, self.wall())
+
+    def login_hint(self, name: str) -> str:
+        """What to run to log ``name`` in again."""
+        if name not in self.store.names():
+            return "run `claude` and log in, or `claude setup-token`"
+        return login_hint(self.store.get(name))
+
+    def _candidate(self, profile: Profile) -> Resolution:
+        """A profile auto-switch may move to: not failed, window open, credentials usable."""
+        if profile.name in self.failed:  # not looked up again (the keychain may prompt)
+            return Resolution(profile.name, "", "", problem="failed since the last success")
+        until = self.exhausted_until(profile.name)
+        if until is not None:
+            resets = clock_time(until, self.wall())
+            return Resolution(profile.name, "", "", problem=f"usage limit until {resets}")
+        return self.resolution(profile)
+
     def next_usable(self) -> str | None:
-        """The next profile in the user's order that resolves usable and has not failed."""
+        """The next profile in the user's order that resolves usable, has not failed, and
+        whose usage window is not known to be exhausted."""
         if not self.store.names():
             return None
+        return self.store.next_usable(self.current, self._candidate)
 
-        def usable(profile: Profile) -> Resolution:
-            if profile.name in self.failed:  # not looked up again (the keychain may prompt)
-                return Resolution(profile.name, "", "", problem="failed since the last success")
-            return self.resolution(profile)
-
-        return self.store.next_usable(self.current, usable)
+    def roomiest(self) -> str | None:
+        """The profile with the most of its window left, if it has more than the current
+        one (the first in the user's order on a tie); an unreported window counts as unused."""
+        wall = self.wall()
+        best, best_used = None, self.quota.used(self.current, wall)
+        for name in self.store.names():
+            used = self.quota.used(name, wall)
+            if name == self.current or used >= best_used:
+                continue
+            if self._candidate(self.store.get(name)).usable:
+                best, best_used = name, used
+        return best
 
     def rate_limit_retries(self) -> int | None:
         """With auto-switch and another profile, stop waiting on a 429 after a few CLI retries."""

@@ -3,14 +3,17 @@ and the run's running totals of cost and tokens."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from agent_tui.engine import events as ev
 from agent_tui.engine.clock import Clock
 from agent_tui.engine.control import Control
+from agent_tui.engine.errors import ErrorKind
 from agent_tui.engine.guard import Guard
 from agent_tui.engine.loop_config import LoopConfig
+from agent_tui.engine.quota import Quota, QuotaStatus
 from agent_tui.engine.rotation import ProfileRotation
 from agent_tui.engine.session import AgentSession, SessionOutcome, SessionSpec
 from agent_tui.engine.transcript import next_transcript_path
@@ -74,6 +77,7 @@ class SessionRunner:
             idle_timeout_s=config.idle_timeout_s,
             cli_path=config.cli_path,
             rate_limit_retries=self.rotation.rate_limit_retries(),
+            profile=self.rotation.current,
         )
         await self._emit(
             ev.SessionStarted(
@@ -86,11 +90,44 @@ class SessionRunner:
                 transcript=str(transcript),
             )
         )
-        session = self._factory(spec, self._session_sink, self.control.clock)
+        reported: list[ev.QuotaUpdated] = []
+
+        async def sink(event: ev.Event) -> None:
+            if isinstance(event, ev.QuotaUpdated):
+                reported.append(event)
+                await self._keep_quota(event.profile, event.quota)
+            await self._session_sink(event)
+
+        session = self._factory(spec, sink, self.control.clock)
         async with self.control.running(session):
             outcome = await session.run()
+        if not reported:
+            await self._settle_quota(spec.profile, outcome)
         await self._report(number, subtask_id, outcome)
         return outcome
+
+    async def _settle_quota(self, profile: str, outcome: SessionOutcome) -> None:
+        """A session the CLI reported no window for (an API key sends none): a rate limit
+        is a rejection with no known reset; a success shows a kept rejection is over."""
+        book = self.rotation.quota
+        if outcome.error_kind == ErrorKind.RATE_LIMIT:
+            rejected = Quota(status=QuotaStatus.REJECTED, seen_at=self.control.clock.wall())
+            await self._keep_quota(profile, rejected)
+            await self._emit(ev.QuotaUpdated.of(profile, rejected))
+            return
+        kept = book.get(profile)
+        if outcome.ok and kept is not None and kept.status == QuotaStatus.REJECTED:
+            await self._keep_quota(profile, None)
+
+    async def _keep_quota(self, profile: str, quota: Quota | None) -> None:
+        book = self.rotation.quota
+        try:
+            if quota is None:
+                await asyncio.to_thread(book.forget, profile)
+            else:
+                await asyncio.to_thread(book.record, profile, quota)
+        except OSError as exc:
+            await self._emit(ev.Notice(level="warning", message=f"usage window not saved: {exc}"))
 
     async def _report(self, number: int, subtask_id: str | None, outcome: SessionOutcome) -> None:
         totals = self.totals

@@ -24,6 +24,7 @@ from agent_tui.engine import events as ev
 from agent_tui.engine.clock import Clock
 from agent_tui.engine.errors import ErrorKind, classify_exception, classify_message
 from agent_tui.engine.guard import Guard
+from agent_tui.engine.quota import from_rate_limit_info
 from agent_tui.engine.transcript import Transcript, TranscriptError
 
 if TYPE_CHECKING:
@@ -62,6 +63,8 @@ class SessionSpec:
     cli_path: str | None = None
     rate_limit_retries: int | None = None
     """Give up on the session after this many CLI retries of a 429 (another profile waits)."""
+    profile: str = ""
+    """The profile whose account the session runs on: its usage windows are that account's."""
 
 
 @dataclass
@@ -247,6 +250,8 @@ class AgentSession:
                         await self._maybe_give_up(kind, api_retries)
                     elif isinstance(message, claude.ResultMessage):
                         outcome = self._result(message, error_kind, error_text)
+                    elif isinstance(message, claude.RateLimitEvent):
+                        await self._rate_limit(message)
         except claude.CLINotFoundError as exc:
             raise CLIMissingError(str(exc)) from exc
         except TimeoutError:
@@ -393,6 +398,11 @@ class AgentSession:
                 deadline=self._clock.now() + delay_s,
             )
         )
+
+    async def _rate_limit(self, message: Any) -> None:
+        quota = from_rate_limit_info(message.rate_limit_info, seen_at=self._clock.wall())
+        if quota is not None:
+            await self._emit(ev.QuotaUpdated.of(self.spec.profile, quota))
 
     async def _emit_error(self, kind: ErrorKind, text: str) -> None:
         await self._emit(

@@ -13,6 +13,7 @@ from agent_tui.engine import events as ev
 from agent_tui.engine.control import Control
 from agent_tui.engine.errors import ErrorKind
 from agent_tui.engine.loop_config import LoopConfig
+from agent_tui.engine.notes import NoteBox
 from agent_tui.engine.plan_tracker import PlanTracker, Refresh
 from agent_tui.engine.policy import (
     ACCOUNT_ERRORS,
@@ -22,7 +23,10 @@ from agent_tui.engine.policy import (
     needs_user_reason,
     uses_retry_budget,
 )
+from agent_tui.engine.prompts import render
+from agent_tui.engine.quota import QuotaStatus
 from agent_tui.engine.recovery import AttemptHistory
+from agent_tui.engine.reset_wait import ResetWait, plan_reset_wait, reset_note
 from agent_tui.engine.result import RunOutcome, end
 from agent_tui.engine.retry import RetryDecision, RetryTracker
 from agent_tui.engine.rotation import NoUsableProfile, ProfileRotation
@@ -44,7 +48,11 @@ class RunParts:
     tracker: PlanTracker
     history: AttemptHistory
     emit: ev.EventSink
+    notes: NoteBox
     current_subtask: str | None = None
+    reset_waited: str | None = None
+    """The profile a wait for a usage limit just ended for: its next session runs even if
+    the book still says exhausted (``r`` cut the wait short, or the clocks disagree)."""
 
 
 class Stage:
@@ -64,10 +72,20 @@ class Stage:
     async def session(
         self, role: Role, subtask_id: str | None, prompt: str, attempt: int
     ) -> SessionOutcome | None:
-        """Run one session; None when the run must not count it (no usable profile, paused)."""
+        """Run one session; None when the run must not count it (no usable profile, paused,
+        or a wait for a usage limit: the prompt is made again after it)."""
         await self.parts.rotation.apply_pending()
+        if await self.quota_gate():
+            return None
+        notes = self.parts.notes
+        if notes.problem is not None:
+            await self.emit(ev.Notice(level="warning", message=notes.problem))
+        if notes.offered is not None:
+            await self.emit(ev.NoteSent(text=notes.offered))
         try:
-            return await self.parts.runner.run(str(role), subtask_id, prompt, attempt)
+            outcome = await self.parts.runner.run(str(role), subtask_id, prompt, attempt)
+            await self._take_note(outcome)
+            return outcome
         except NoUsableProfile as refusal:
             await self.needs_user(str(refusal))
         except TranscriptError as exc:
@@ -86,6 +104,7 @@ class Stage:
         if kind in ACCOUNT_ERRORS and auto_switch:
             rotation.note_failure()
             target = rotation.next_usable()
+        wait = self.reset_wait() if kind == ErrorKind.RATE_LIMIT else None
         decision = self.retry.on_error(kind) if uses_retry_budget(kind) else None
         action = decide(
             kind,
@@ -93,6 +112,7 @@ class Stage:
             give_up=decision is not None and decision.give_up,
             auto_switch=auto_switch,
             can_switch=target is not None,
+            can_wait=wait is not None and wait.allowed,
         )
         if action == Action.SWITCH_PROFILE:
             assert target is not None
@@ -100,17 +120,119 @@ class Stage:
         elif action == Action.BACK_OFF:
             assert decision is not None
             await self.control.backoff(decision)
+        elif action == Action.WAIT_FOR_RESET:
+            assert wait is not None
+            await self.wait_for_reset(wait)
         elif action == Action.NEEDS_USER:
-            reason = needs_user_reason(
-                kind,
-                rotation.current,
-                outcome.message,
-                auto_switch=auto_switch,
-                failed=rotation.failed,
-                retry_reason=decision.reason if decision else "",
-            )
-            await self.needs_user(reason)
+            await self.needs_user(self._reason(kind, outcome.message, decision, wait))
         return action, decision
+
+    def _reason(
+        self,
+        kind: ErrorKind,
+        message: str,
+        decision: RetryDecision | None,
+        wait: ResetWait | None,
+    ) -> str:
+        rotation = self.parts.rotation
+        resets = ""
+        if wait is not None:
+            resets = reset_note(
+                wait,
+                rotation.wall(),
+                max_wait_s=self.config.max_reset_wait_s,
+                waiting=self.config.wait_for_reset,
+            )
+        return needs_user_reason(
+            kind,
+            rotation.current,
+            message,
+            auto_switch=self.config.auto_switch,
+            failed=rotation.failed,
+            retry_reason=decision.reason if decision else "",
+            fix=rotation.login_hint(rotation.current),
+            resets=resets,
+        )
+
+    def note_text(self) -> str:
+        """The prompt's part for the user's note (HUMAN_INPUT.md), if there is one."""
+        note = self.parts.notes.offer()
+        return render("human_input", note=note.strip()) if note else ""
+
+    async def _take_note(self, outcome: SessionOutcome) -> None:
+        """A session that reached the model has read the note: it is not sent again."""
+        if not (outcome.ok or outcome.input_tokens or outcome.tool_calls):
+            return
+        number = self.parts.runner.last_number
+        keep_as = self.config.logs_dir / f"session-{number:03d}.human-input.md"
+        try:
+            await asyncio.to_thread(self.parts.notes.take, keep_as)
+        except OSError as exc:
+            await self.emit(ev.Notice(level="warning", message=f"note not set aside: {exc}"))
+
+    # ------------------------------------------------------------ usage windows
+
+    async def quota_gate(self) -> bool:
+        """Before a session: leave a profile whose usage window is exhausted (auto_switch),
+        or wait for its reset, or pause for the user; and with auto_switch, leave one past
+        the warning threshold for one with more headroom.  True: no session now."""
+        rotation = self.parts.rotation
+        rotation.quota.refresh()  # another run may have met a limit meanwhile
+        current = rotation.current
+        if rotation.exhausted_until(current) is None or self.parts.reset_waited == current:
+            self.parts.reset_waited = None
+            await self._leave_a_warned_profile()
+            return False
+        target = rotation.next_usable() if self.config.auto_switch else None
+        if target is not None:
+            rotation.request(target, "usage limit")
+            await rotation.apply_pending()
+            return False
+        wait = self.reset_wait()
+        if wait is not None and wait.allowed:
+            await self.wait_for_reset(wait)
+        else:
+            await self.needs_user(self._reason(ErrorKind.RATE_LIMIT, "", None, wait))
+        return True
+
+    async def _leave_a_warned_profile(self) -> None:
+        rotation = self.parts.rotation
+        quota = rotation.quota.get(rotation.current)
+        if not self.config.auto_switch or quota is None or quota.status != QuotaStatus.WARNING:
+            return
+        used = quota.utilization
+        if used is not None and used < self.config.switch_at_utilization:
+            return
+        target = rotation.roomiest()
+        if target is not None:
+            share = f" at {used:.0%}" if used is not None else " near its limit"
+            rotation.request(target, f"{quota.label}{share}")
+            await rotation.apply_pending()
+
+    def reset_wait(self) -> ResetWait | None:
+        """The wait for the first usage window to reset among the profiles the run may use:
+        with auto_switch any, else the current one."""
+        rotation = self.parts.rotation
+        names = rotation.store.names() if self.config.auto_switch else []
+        if rotation.current not in names:
+            names = [rotation.current, *names]
+        return plan_reset_wait(
+            rotation.quota,
+            names,
+            rotation.wall(),
+            max_wait_s=self.config.max_reset_wait_s,
+            waiting=self.config.wait_for_reset,
+            margin_s=self.config.reset_margin_s,
+        )
+
+    async def wait_for_reset(self, wait: ResetWait) -> None:
+        """Wait until ``wait``'s window opens; the next session runs on that profile."""
+        rotation = self.parts.rotation
+        await self.control.wait_for_reset(wait.wait_s, wait.resets_at)
+        self.parts.reset_waited = wait.profile
+        rotation.failed.discard(wait.profile)
+        if wait.profile != rotation.current:
+            rotation.request(wait.profile, "usage limit reset")
 
     async def needs_user(self, reason: str) -> None:
         """Something only the user can fix: pause (app) or end the run (headless)."""

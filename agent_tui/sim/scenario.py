@@ -16,6 +16,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from agent_tui.sim.quota_headers import QuotaHeaders
+
 ErrorName = Literal[
     "tool_concurrency", "rate_limit", "overloaded", "server_error", "auth", "bad_request"
 ]
@@ -39,6 +41,8 @@ class Step(BaseModel):
     tools: list[ToolCall] = Field(default_factory=list)
     error: ErrorName | None = None
     fault: FaultName | None = None
+    quota: QuotaHeaders | None = None
+    """The unified rate-limit headers of this reply (else the scenario's)."""
 
     @model_validator(mode="after")
     def _one_kind(self) -> Step:
@@ -69,6 +73,8 @@ class Scenario(BaseModel):
     pace_s: float = 0.0
     """Pause between streamed events, so a person watching the demo sees text arrive."""
     scripts: list[Script] = Field(default_factory=list)
+    quota: QuotaHeaders | None = None
+    """The unified rate-limit headers of every reply whose step sets none."""
     fallback_text: str = "Nothing scripted for this request."
 
     def script_for(self, prompt_text: str) -> Script | None:

@@ -13,11 +13,12 @@ import re
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from agent_tui.sim.quota_headers import SendsQuotaHeaders, headers_for
+from agent_tui.sim.recorded import RecordedRequest
 from agent_tui.sim.scenario import Scenario, Script, Step, ToolCall
 from agent_tui.sim.stream import message_events
 
@@ -45,25 +46,6 @@ PROMPT_FIELDS = {
     "spec_dir": r"Spec directory: (.+)",
     "plan": r"Plan file: (.+)",
 }
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    """What one request to the sim carried (tests assert on these)."""
-
-    session_id: str | None
-    script: str | None
-    turn: int
-    authorization: str | None
-    api_key: str | None
-    model: str | None
-    status: int
-
-    @property
-    def bearer(self) -> str | None:
-        if self.authorization and self.authorization.lower().startswith("bearer "):
-            return self.authorization[7:]
-        return None
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -211,7 +193,7 @@ def _error_body(error_type: str, message: str) -> dict[str, Any]:
     return {"type": "error", "error": {"type": error_type, "message": message}}
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(SendsQuotaHeaders, BaseHTTPRequestHandler):
     """One request from the CLI; the scripted sim it answers for is ``self.server.sim``."""
 
     protocol_version = "HTTP/1.1"
@@ -233,6 +215,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(404, _error_body("not_found_error", "no such route"))
 
     def do_POST(self) -> None:
+        self.quota_headers = {}  # a connection kept alive: the last reply's are not this one's
         length = int(self.headers.get("content-length") or 0)
         raw = self.rfile.read(length)
         path = self.path.split("?", 1)[0]
@@ -255,6 +238,7 @@ class _Handler(BaseHTTPRequestHandler):
         turn = sum(1 for m in body.get("messages", []) if m.get("role") == "assistant")
         script, step = self._step(body, prompt, turn)
         status = ERROR_REPLIES[step.error][0] if step.error else 200
+        self.quota_headers = headers_for(step.quota or sim.scenario.quota)
         sim._record(
             RecordedRequest(
                 session_id=self.headers.get("x-claude-code-session-id"),
@@ -264,6 +248,7 @@ class _Handler(BaseHTTPRequestHandler):
                 api_key=self.headers.get("x-api-key"),
                 model=body.get("model"),
                 status=status,
+                prompt=prompt,
             )
         )
         if step.error:

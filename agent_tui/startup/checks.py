@@ -40,6 +40,7 @@ class CheckedRun:
     max_iterations: int | None
     headless: bool
     retry_stuck: bool = False
+    wait_for_reset: bool = True
 
     @property
     def title(self) -> str:
@@ -89,6 +90,7 @@ def check_run(args: argparse.Namespace, on_view: Callable | None = None) -> Chec
         max_iterations=args.max_iterations,
         headless=args.headless,
         retry_stuck=args.retry_stuck,
+        wait_for_reset=not args.no_wait,
     )
 
 
@@ -156,19 +158,19 @@ def _check_starting_profile(store: ProfileStore, name: str | None) -> None:
 
 def build_loop(checked: CheckedRun, sink: ev.EventSink) -> CoderLoop:
     """The loop for a run that has passed its checks; nothing is checked again."""
+    from agent_tui.config import quota_path
     from agent_tui.engine.loop import CoderLoop, LoopConfig
 
-    settings = checked.profiles.settings
-    config = LoopConfig(
+    config = LoopConfig.from_settings(
+        checked.profiles.settings,
         project_dir=checked.project_dir,
         spec_dir=checked.spec_dir,
-        model=checked.model or settings.model,
         max_iterations=checked.max_iterations,
-        pause_between_s=settings.pause_between_s,
-        bash_allowlist=settings.bash_allowlist,
-        auto_switch=settings.auto_switch,
         pause_on_problem=not checked.headless,
         profile=checked.profile,
         retry_stuck=checked.retry_stuck,
+        wait_for_reset=checked.wait_for_reset,
+        quota_file=quota_path(),
+        **({"model": checked.model} if checked.model else {}),
     )
     return CoderLoop(config, checked.profiles, sink)

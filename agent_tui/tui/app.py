@@ -20,8 +20,10 @@ from agent_tui.engine import events as ev
 from agent_tui.engine.clock import Clock, RealClock
 from agent_tui.engine.state import LoopMode, LoopState
 from agent_tui.exit_codes import EXIT_INTERRUPTED
+from agent_tui.notifications import notification_for
 from agent_tui.tui.keys import LOOP_ACTIONS, available
 from agent_tui.tui.messages import EngineEvent, LoopDone
+from agent_tui.tui.notify import send_notification
 from agent_tui.tui.screens.main import MainScreen
 from agent_tui.tui.textual_compat import running_driver
 from agent_tui.tui.widgets.session_log import SessionLog
@@ -42,6 +44,7 @@ PALETTE_HELP = {
     "interrupt": "Stop the running session now and pause (i)",
     "retry_now": "Skip the rest of the backoff wait (r)",
     "profiles": "Pick the auth profile for the next session (a)",
+    "note": "Leave a note for the next session's prompt (m)",
     "follow_log": "Jump to the end of the session log and follow it (l)",
     "unfollow_log": "Stop following the session log (l)",
     "quit_gracefully": "Quit, asking first while a session runs (q)",
@@ -64,6 +67,7 @@ class AgentApp(App[int]):
         Binding("i", "interrupt", "Interrupt", id="loop.interrupt", priority=True),
         Binding("r", "retry_now", "Retry now", id="loop.retry_now", priority=True),
         Binding("a", "profiles", "Profiles", id="loop.profiles", priority=True),
+        Binding("m", "note", "Note", id="loop.note", priority=True),
         Binding("l", "follow_log", "Follow log", id="log.follow", priority=True),
         Binding("l", "unfollow_log", "Stop following", id="log.unfollow", priority=True),
         Binding("q", "quit_gracefully", "Quit", id="app.quit", priority=True),
@@ -139,6 +143,9 @@ class AgentApp(App[int]):
 
     async def _sink(self, event: ev.Event) -> None:
         self.main_screen.post_message(EngineEvent(event))
+        notification = notification_for(event)
+        if notification is not None and self.loop is not None and self.loop.config.notifications:
+            send_notification(self, notification)
 
     @work(exclusive=True, group="loop", exit_on_error=False)
     async def run_loop(self) -> None:
@@ -148,6 +155,7 @@ class AgentApp(App[int]):
             self.loop = await made if inspect.isawaitable(made) else made
             # Known now, not only at the first session: a run that starts paused shows it too.
             self.main_screen.status.profile = self.loop.profile_name
+            self.main_screen.show_quota()
             self.loop_state = self.loop.state
             code = await self.loop.run()
         except Exception as exc:
@@ -286,10 +294,21 @@ class AgentApp(App[int]):
 
         self.push_screen(
             ProfilePicker(
-                profiles, loop.profile_name, loop.profile_resolution, next_up=loop.next_profile
+                profiles,
+                loop.profile_name,
+                loop.profile_resolution,
+                next_up=loop.next_profile,
+                quota_of=loop.quota_of,
+                wall=self.clock.wall,
             ),
             chosen,
         )
+
+    def action_note(self) -> None:
+        from agent_tui.tui.screens.note_input import ask_for_note
+
+        assert self.loop is not None
+        ask_for_note(self, self.loop)
 
     def action_follow_log(self) -> None:
         self.main_screen.log_view.toggle_follow()

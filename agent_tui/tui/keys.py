@@ -11,6 +11,7 @@ LOOP_ACTIONS = frozenset(
         "interrupt",
         "retry_now",
         "profiles",
+        "note",
         "follow_log",
         "unfollow_log",
         "quit_gracefully",
@@ -44,4 +45,4 @@ def available(action: str, state: LoopState | None, *, following: bool) -> bool:
         return state.session_running and mode != LoopMode.PAUSED and not state.interrupting
     if action == "retry_now":
         return mode == LoopMode.BACKING_OFF
-    return True  # profiles: while the loop can still be steered
+    return True  # profiles, note: while the loop can still be steered

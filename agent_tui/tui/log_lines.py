@@ -1,7 +1,8 @@
 """The session log's line for each engine event: one pure function, as headless text is.
 
 ``log_line`` decides what the log says; the screen's handlers do everything else (tree,
-status line, countdown, toasts).  Events without an entry add no line.
+status line, countdown, toasts).  Events without an entry add no line, nor does a usage
+window reported as allowed (the status line shows it; the CLI reports one often).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from rich.text import Text
 
 from agent_tui.auth.redaction import redact
 from agent_tui.engine import events as ev
+from agent_tui.engine.quota import QuotaStatus, quota_text
 
 NOTICE_STYLES = {"error": "bold red", "warning": "yellow"}
 
@@ -41,6 +43,18 @@ def _session_ended(event: ev.SessionEnded, _spec_dir: str | None) -> Text:
     return Text(f"── session {event.session} {event.outcome}{kind}, ${event.cost_usd:.4f}", style)
 
 
+def _backoff_started(event: ev.BackoffStarted, _spec_dir: str | None) -> Text:
+    if event.resets_at is not None:
+        return Text(
+            f"  ⏳ waiting {event.wait_text()}: the usage limit resets at {event.reset_text()}",
+            style="magenta",
+        )
+    return Text(
+        f"  ⏳ waiting {event.wait_text()}, then retry {event.retry}/{event.max_retries}",
+        style="magenta",
+    )
+
+
 LINES: dict[type[ev.Event], Callable[[Any, str | None], Text | None]] = {
     ev.SessionStarted: _session_started,
     ev.AssistantText: lambda e, _: Text(e.text.strip()),
@@ -50,8 +64,11 @@ LINES: dict[type[ev.Event], Callable[[Any, str | None], Text | None]] = {
     ev.ToolResult: _tool_result,
     ev.SessionError: lambda e, _: Text(f"  ✘ {e.error_kind}: {e.message}", style="bold red"),
     ev.SessionEnded: _session_ended,
-    ev.BackoffStarted: lambda e, _: Text(
-        f"  ⏳ waiting {e.wait_text()}, then retry {e.retry}/{e.max_retries}", style="magenta"
+    ev.BackoffStarted: _backoff_started,
+    ev.QuotaUpdated: lambda e, _: (
+        None
+        if e.status == QuotaStatus.ALLOWED
+        else Text(f"  ◔ usage of {e.profile}: {quota_text(e.quota, e.ts)}", style="yellow")
     ),
     ev.BackoffEnded: lambda e, _: (
         Text("  ⏭ retrying now", style="magenta") if e.reason == "retry_now" else None
@@ -65,6 +82,10 @@ LINES: dict[type[ev.Event], Callable[[Any, str | None], Text | None]] = {
     ),
     ev.Paused: lambda e, _: Text(f"  ⏸ paused: {e.reason}", style="yellow"),
     ev.Resumed: lambda e, _: Text("  ▶ resumed", style="yellow"),
+    ev.NoteQueued: lambda e, _: Text(f"  ✉ note for the next session: {e.text}", style="cyan"),
+    ev.NoteSent: lambda e, _: Text(
+        f"  ✉ this session's prompt carries your note: {e.text}", style="cyan"
+    ),
     ev.Notice: lambda e, _: Text(f"  ! {e.message}", style=NOTICE_STYLES.get(e.level, "dim")),
     ev.PlanWarning: lambda e, _: Text(f"  ! plan: {e.message}", style="bold yellow"),
     ev.LoopFinished: lambda e, _: Text(

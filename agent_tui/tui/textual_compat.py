@@ -43,8 +43,8 @@ def footer_bindings_ready(footer: Footer) -> bool:
 
 def running_driver(app: App) -> Driver | None:
     """The driver of a running app (``App._driver``; there is no public accessor): the
-    start-up gate releases the held first frame through it, and a SIGHUP tells it the
-    terminal may be gone.
+    start-up gate releases the held first frame through it, a SIGHUP tells it the
+    terminal may be gone, and a desktop notification's escape is written through it.
 
     https://github.com/Textualize/textual/blob/v8.2.8/src/textual/app.py
     """

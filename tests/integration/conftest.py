@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +72,7 @@ def make_run(tmp_path, isolated_home):
         *,
         profiles: ProfileStore | None = None,
         environ: dict[str, str] | None = None,
+        clock: Any = None,
         **config: Any,
     ):
         project = tmp_path / "project"
@@ -81,7 +83,8 @@ def make_run(tmp_path, isolated_home):
             (spec_dir / "implementation_plan.json").write_text(json.dumps(plan, indent=2) + "\n")
         sim = SimServer(Scenario.model_validate({"name": "test", "scripts": scripts})).start()
         servers.append(sim)
-        clock = VirtualClock()
+        # The sim's usage resets are real epoch seconds: the loop's calendar starts there too.
+        clock = clock or VirtualClock(wall_start=time.time())
         run = Run(project, spec_dir, sim, clock)
         if profiles is None:
             config_dir = tmp_path / "claude-config"
@@ -102,6 +105,7 @@ def make_run(tmp_path, isolated_home):
             **config,
         }
         loop_config = LoopConfig(project_dir=project, spec_dir=spec_dir, extra_env=env, **options)
+        run.config = loop_config
 
         async def sink(event: ev.Event) -> None:
             run.events.append(event)

@@ -15,6 +15,7 @@ from agent_tui.engine import events as ev
 from agent_tui.engine.clock import VirtualClock
 from agent_tui.engine.errors import ErrorKind
 from agent_tui.engine.loop import CoderLoop, LoopConfig
+from agent_tui.engine.quota import Quota, QuotaStatus
 from agent_tui.engine.session import SessionOutcome, SessionSpec
 from agent_tui.sim.scenario import Scenario
 from agent_tui.sim.server import SimServer
@@ -86,9 +87,16 @@ def demo_app(tmp_path):
 class ScriptedSessions:
     """In-process sessions that emit fixed events; a session waits while ``hold`` is set."""
 
-    def __init__(self, plan_path: Path, failures: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        plan_path: Path,
+        failures: dict[str, int] | None = None,
+        limits: dict[str, int] | None = None,
+    ) -> None:
         self.plan_path = plan_path
         self.failures = dict(failures or {})
+        self.limits = dict(limits or {})
+        """Sessions of a subtask that meet a used-up five-hour window, resetting in an hour."""
         self.hold: set[str] = set()
         self.release = asyncio.Event()
         self.started: list[str] = []
@@ -125,6 +133,9 @@ class ScriptedSessions:
                 )
                 if sid in sessions.hold:
                     await sessions.release.wait()
+                if sessions.limits.get(sid, 0) > 0:
+                    sessions.limits[sid] -= 1
+                    return await sessions.limited(spec, emit, clock)
                 if sessions.failures.get(sid, 0) > 0:
                     sessions.failures[sid] -= 1
                     await emit(
@@ -161,14 +172,30 @@ class ScriptedSessions:
 
         return Session()
 
+    async def limited(self, spec: SessionSpec, emit, clock) -> SessionOutcome:
+        quota = Quota(
+            status=QuotaStatus.REJECTED,
+            window="five_hour",
+            utilization=1.0,
+            resets_at=clock.wall() + 3600,
+            seen_at=clock.wall(),
+        )
+        await emit(ev.QuotaUpdated.of(spec.profile, quota))
+        return SessionOutcome(outcome="error", error_kind=ErrorKind.RATE_LIMIT)
+
 
 @pytest.fixture
 def scripted_app(tmp_path):
     """The app over the demo plan with scripted sessions and a clock that only moves by hand."""
 
-    def build(failures: dict[str, int] | None = None, hold: set[str] | None = None) -> Harness:
+    def build(
+        failures: dict[str, int] | None = None,
+        hold: set[str] | None = None,
+        limits: dict[str, int] | None = None,
+    ) -> Harness:
         workspace = create_workspace(tmp_path / "scripted")
-        sessions = ScriptedSessions(workspace.spec_dir / "implementation_plan.json", failures)
+        plan_path = workspace.spec_dir / "implementation_plan.json"
+        sessions = ScriptedSessions(plan_path, failures, limits)
         sessions.hold = set(hold or ())
         config = LoopConfig(
             project_dir=workspace.project_dir,

@@ -43,6 +43,7 @@ async def test_demo_runs_to_completion_with_a_visible_backoff(demo_app, monkeypa
         assert "▶ Bash python3 -m greeter Ada" in text
         assert "tool_concurrency" in text
         assert app.main_screen.status.state == "complete"
+        assert app.main_screen.status.quota.startswith("5h 42% · resets ")  # the sim's window
         assert not app.main_screen.countdown.display
     assert app.exit_code == 0
     starts = [caption for kind, caption in shown if kind == "start"]
@@ -366,10 +367,11 @@ async def test_the_command_palette_offers_the_keys_that_apply_now(scripted_app):
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: "1.1" in harness.sessions.started, "session 1")
         titles = palette_titles(app)
-        assert titles[:6] == [
+        assert titles[:7] == [
             "Pause",
             "Interrupt",
             "Profiles",
+            "Note",
             "Stop following",
             "Quit",
             "Quit now",
@@ -381,7 +383,7 @@ async def test_the_command_palette_offers_the_keys_that_apply_now(scripted_app):
         await pilot.press("a")
         await wait_until(pilot, lambda: isinstance(app.screen, ProfilePicker), "the picker")
         over_picker = [c.title for c in app.get_system_commands(app.screen)]
-        assert not {"Pause", "Profiles", "Quit", "Quit now"} & set(over_picker)
+        assert not {"Pause", "Profiles", "Note", "Quit", "Quit now"} & set(over_picker)
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is app.main_screen, "the picker to close")
         await pilot.press("ctrl+p")
@@ -714,9 +716,12 @@ async def test_every_key_stays_in_sight_in_a_40_column_footer(scripted_app):
         await wait_until(pilot, lambda: "i" in footer_keys(app), "the session's keys")
         await pilot.pause()
         keys = list(app.main_screen.query("FooterKey"))
-        assert [k.key for k in keys] == ["p", "i", "a", "l", "q"]
+        assert [k.key for k in keys] == ["p", "i", "a", "m", "l", "q"]
         assert all(k.region.right <= 40 and k.region.width > 0 for k in keys)
-        assert footer_keys(app)["i"] == "Stop" and footer_keys(app)["l"] == "Pin"
+        assert footer_keys(app)["i"] == "Stop" and footer_keys(app)["l"] == ""
+        await pilot.resize_terminal(56, 20)
+        await wait_until(pilot, lambda: footer_keys(app).get("l") == "Pin", "short labels")
+        assert all(k.region.right <= 56 for k in app.main_screen.query("FooterKey"))
         await pilot.resize_terminal(120, 40)
         await wait_until(pilot, lambda: footer_keys(app).get("i") == "Interrupt", "wide labels")
         assert footer_keys(app)["l"] == "Stop following"

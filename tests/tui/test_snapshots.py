@@ -59,3 +59,16 @@ def test_profile_picker(snap_compare, scripted_app):
         await pilot.pause()
 
     assert snap_compare(harness.app, terminal_size=SIZE, run_before=run_before)
+
+
+def test_waiting_for_a_usage_limit_to_reset(snap_compare, scripted_app, utc):
+    harness = scripted_app(limits={"1.1": 1})
+
+    async def run_before(pilot):
+        await wait_until(pilot, lambda: harness.clock.sleepers == 1, "the wait")
+        harness.clock.advance(1800)
+        await wait_until(pilot, lambda: harness.app.main_screen.countdown.display, "countdown")
+        harness.app.main_screen.countdown.refresh()
+        await pilot.pause()
+
+    assert snap_compare(harness.app, terminal_size=SIZE, run_before=run_before)

@@ -42,6 +42,7 @@ def mark_completed(plan_path: Path, subtask_id: str) -> None:
 
 
 Behaviour = Callable[[SessionSpec, int], SessionOutcome]
+Reports = Callable[[SessionSpec, int], list[ev.Event]]
 
 
 class ScriptedSessions:
@@ -54,6 +55,8 @@ class ScriptedSessions:
         self.gate: asyncio.Event | None = None
         self.gate_on_interrupt = True
         self.interrupted = 0
+        self.reports: Reports = lambda spec, n: []
+        """Events each session emits before it ends (a usage window the CLI reported, say)."""
 
     def complete(self, spec: SessionSpec, n: int) -> SessionOutcome:
         mark_completed(self.plan_path, spec.subtask_id)
@@ -67,6 +70,8 @@ class ScriptedSessions:
                 sessions.specs.append(spec)
                 if sessions.gate is not None:
                     await sessions.gate.wait()
+                for event in sessions.reports(spec, len(sessions.specs)):
+                    await emit(event)
                 return sessions.behaviour(spec, len(sessions.specs))
 
             async def interrupt(self) -> None:
@@ -88,14 +93,16 @@ def make_setup(tmp_path):
     async def sink(event: ev.Event) -> None:
         events.append(event)
 
-    def build(behaviour: Behaviour | None = None, **config) -> tuple[CoderLoop, ScriptedSessions]:
+    def build(
+        behaviour: Behaviour | None = None, clock: VirtualClock | None = None, **config
+    ) -> tuple[CoderLoop, ScriptedSessions]:
         sessions = ScriptedSessions(spec_dir / "implementation_plan.json", behaviour)
         loop_config = LoopConfig(project_dir=tmp_path / "project", spec_dir=spec_dir, **config)
         loop = CoderLoop(
             loop_config,
             profiles,
             sink,
-            clock=VirtualClock(),
+            clock=clock or VirtualClock(),
             environ={"TOKEN_A": TOKEN, "TOKEN_B": TOKEN + "B"},
             session_factory=sessions,
         )

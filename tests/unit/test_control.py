@@ -87,7 +87,9 @@ async def test_a_problem_pause_is_not_the_users(control):
     control.resume()
     await gate
     paused = [e for e in control.events if isinstance(e, ev.Paused)]
-    assert [(p.reason, p.by_user) for p in paused] == [("auth failed on profile 'a'", False)]
+    assert [(p.reason, p.by_user, p.needs_user) for p in paused] == [
+        ("auth failed on profile 'a'", False, True)
+    ]
 
 
 async def test_a_pause_file_pause_ends_when_the_file_goes_polled_on_the_clock(control):
@@ -104,7 +106,7 @@ async def test_a_pause_file_pause_ends_when_the_file_goes_polled_on_the_clock(co
     await gate
     assert not control.paused
     paused = [e for e in control.events if isinstance(e, ev.Paused)]
-    assert [(p.reason, p.by_user) for p in paused] == [("PAUSE file", False)]
+    assert [(p.reason, p.by_user, p.needs_user) for p in paused] == [("PAUSE file", False, False)]
     assert any(isinstance(e, ev.Resumed) for e in control.events)
 
 
@@ -129,6 +131,31 @@ async def test_backing_off_is_a_state_and_retry_now_ends_it(control):
     assert [s[0] for s in states(control)] == [M.RUNNING, M.BACKING_OFF, M.RUNNING]
     ended = [e.reason for e in control.events if isinstance(e, ev.BackoffEnded)]
     assert ended == ["retry_now"]
+
+
+async def test_a_wait_for_a_reset_is_a_backoff_that_names_the_reset_and_r_ends_it(control):
+    await control.start()
+    wait = asyncio.create_task(control.wait_for_reset(7230.0, resets_at=1_796_155_200.0))
+    await settle()
+    assert control.state.mode == M.BACKING_OFF and control.clock.sleepers == 1
+    started = [e for e in control.events if isinstance(e, ev.BackoffStarted)]
+    assert [(e.kind, e.delay_s, e.resets_at) for e in started] == [
+        ("rate_limit", 7230.0, 1_796_155_200.0)
+    ]
+    assert started[0].deadline == control.clock.now() + 7230.0
+    assert started[0].wait_text() == "2 h 01 min"
+    control.retry_now()
+    await wait
+    ended = [e.reason for e in control.events if isinstance(e, ev.BackoffEnded)]
+    assert ended == ["retry_now"]
+
+
+async def test_a_wait_asked_for_after_a_stop_does_not_begin(control):
+    await control.start()
+    control.stop("stopped by the user")
+    await control.wait_for_reset(3600.0, resets_at=1_796_151_600.0)
+    assert control.clock.sleepers == 0
+    assert not [e for e in control.events if isinstance(e, ev.BackoffStarted)]
 
 
 async def test_an_interrupt_is_asked_once_and_shown_until_the_session_ends(control):

@@ -25,6 +25,7 @@ def test_json_lines_have_type_ts_and_fields():
         "max_retries": 5,
         "deadline": 12.5,
         "remaining_s": None,
+        "resets_at": None,
     }
 
 
@@ -89,3 +90,32 @@ def test_a_cli_retry_without_an_error_name_or_count_reads_plainly():
     assert "retrying 529 in 1.5 s (2/10)" in retry(
         error=None, error_status=529, attempt=2, max_retries=10
     )
+
+
+def test_a_wait_for_a_usage_limit_and_a_window_read_in_words(utc):
+    from agent_tui.engine.quota import QuotaStatus
+
+    resets_at = 1_796_158_200.0  # 20:50 UTC
+    wait = ev.BackoffStarted(
+        kind="rate_limit",
+        delay_s=7230.0,
+        retry=0,
+        max_retries=0,
+        deadline=8230.0,
+        resets_at=resets_at,
+    )
+    assert format_text(wait).endswith("waiting   2 h 01 min: the usage limit resets at 20:50")
+    later = ev.BackoffStarted(**{**wait.as_dict(), "remaining_s": 1800.0})
+    assert format_text(later).endswith("waiting   the last 30 min: the usage limit resets at 20:50")
+    assert json.loads(format_json(wait))["resets_at"] == resets_at
+    quota = ev.QuotaUpdated(
+        profile="work",
+        status=QuotaStatus.WARNING,
+        window="five_hour",
+        utilization=0.91,
+        resets_at=resets_at,
+        ts=resets_at - 3600,
+    )
+    assert format_text(quota).endswith("quota     work: 5h 91% · resets 20:50")
+    data = json.loads(format_json(quota))
+    assert (data["type"], data["status"], data["utilization"]) == ("quota", "allowed_warning", 0.91)

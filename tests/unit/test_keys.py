@@ -49,3 +49,8 @@ def test_l_says_what_it_will_do(following):
 def test_quitting_always_applies(loop_state):
     assert available("quit_gracefully", loop_state, following=True)
     assert available("quit", loop_state, following=True)
+
+
+@pytest.mark.parametrize(("loop_state", "expected"), TABLE)
+def test_a_note_can_be_left_whenever_a_profile_can_be_picked(loop_state, expected):
+    assert available("note", loop_state, following=True) == ("profiles" in expected)

@@ -196,7 +196,10 @@ async def test_auto_switch_does_not_go_back_to_a_profile_that_failed(setup):
     assert await loop.run() == 3
     assert [s.profile for s in of(setup.events, ev.SessionStarted)] == ["a", "b"]
     finished = of(setup.events, ev.LoopFinished)[0]
-    assert finished.message == "auth on profile 'b' and no other profile is usable (a failed too)"
+    assert finished.message == (
+        "auth on profile 'b' and no other profile is usable (a failed too); to fix it, run "
+        "`claude` and log in, or run `claude setup-token` and export the token as TOKEN_B"
+    )
 
 
 async def test_a_success_lets_auto_switch_go_back_to_a_profile_that_failed(setup):
@@ -368,7 +371,8 @@ async def test_a_planner_that_is_not_logged_in_stops_at_once_with_the_reason(no_
     finished = of(no_plan.events, ev.LoopFinished)[0]
     assert finished.outcome == "stopped"
     assert finished.message == (
-        "authentication failed on profile 'a': Not logged in · Please run /login"
+        "authentication failed on profile 'a': Not logged in · Please run /login; to fix it, "
+        "run `claude` and log in, or run `claude setup-token` and export the token as TOKEN_A"
     )
     assert not any("no such plan file" in n.message for n in of(no_plan.events, ev.Notice))
 

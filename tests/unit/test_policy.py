@@ -37,6 +37,49 @@ def test_each_case_has_one_action(kind, role, give_up, auto_switch, can_switch, 
     assert got == action
 
 
+WAIT_TABLE = [
+    # kind, role, auto_switch, can_switch, can_wait -> action
+    (K.RATE_LIMIT, R.CODER, False, False, True, A.WAIT_FOR_RESET),
+    (K.RATE_LIMIT, R.PLANNER, False, True, True, A.WAIT_FOR_RESET),
+    (K.RATE_LIMIT, R.CODER, True, False, True, A.WAIT_FOR_RESET),
+    (K.RATE_LIMIT, R.CODER, True, True, True, A.SWITCH_PROFILE),  # an open profile first
+    (K.RATE_LIMIT, R.CODER, False, False, False, A.NEEDS_USER),
+    (K.AUTH, R.CODER, False, False, True, A.NEEDS_USER),  # a login does not reset
+    (K.OVERLOADED, R.CODER, False, False, True, A.BACK_OFF),
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "role", "auto_switch", "can_switch", "can_wait", "action"), WAIT_TABLE
+)
+def test_a_usage_limit_with_a_reset_in_reach_is_waited_for(
+    kind, role, auto_switch, can_switch, can_wait, action
+):
+    got = decide(
+        kind,
+        role,
+        give_up=False,
+        auto_switch=auto_switch,
+        can_switch=can_switch,
+        can_wait=can_wait,
+    )
+    assert got == action
+
+
+def test_an_auth_reason_names_the_fix_and_a_rate_limit_reason_the_reset():
+    fix = "run `CLAUDE_CONFIG_DIR=/x claude` and log in, or `claude setup-token`"
+    assert needs_user_reason(K.AUTH, "a", "401", auto_switch=False, fix=fix) == (
+        f"authentication failed on profile 'a': 401; to fix it, {fix}"
+    )
+    assert needs_user_reason(K.AUTH, "a", "401", auto_switch=True, fix=fix) == (
+        f"auth on profile 'a' and no other profile is usable; to fix it, {fix}"
+    )
+    resets = "the usage limit of profile 'a' resets at 20:50 (not waiting: --no-wait)"
+    assert needs_user_reason(K.RATE_LIMIT, "a", "", auto_switch=False, resets=resets, fix=fix) == (
+        f"rate limited on profile 'a'; {resets}"
+    )
+
+
 def test_only_errors_of_the_work_spend_the_retry_budget():
     assert {k for k in ErrorKind if uses_retry_budget(k)} == {
         K.TOOL_CONCURRENCY,

@@ -197,7 +197,29 @@ def test_list_shows_dir_and_credential_status(logged_in, home):
     assert len(lines) == 2
     work, later = (line.split() for line in lines)
     assert work[:4] == ["*", "work", str(logged_in), "file,"]
-    assert later == ["later", str(home / "later"), "not", "usable:", "no", "credentials"]
+    assert later == [
+        "later", str(home / "later"), "not", "usable:", "no", "credentials", "(usage", "unknown)",
+    ]  # fmt: skip
+
+
+def test_list_and_show_give_each_profiles_usage_window_as_last_seen(logged_in, home, utc):
+    import time
+
+    from agent_tui.config import quota_path
+    from agent_tui.engine.quota import Quota, QuotaStatus
+    from agent_tui.engine.quota_book import QuotaBook
+
+    run("add", "work", "--config-dir", str(logged_in))
+    run("add", "later", "--config-dir", str(home / "later"))
+    reset = (int(time.time()) // 86400 + 3) * 86400 + 20 * 3600 + 50 * 60  # 3 days on, 20:50
+    book = QuotaBook.load(quota_path())
+    book.record("work", Quota(status=QuotaStatus.REJECTED, window="seven_day", resets_at=reset))
+    book.record("later", Quota(status=QuotaStatus.WARNING, window="five_hour", utilization=0.91))
+    work, later = run("list")[1].splitlines()
+    day = time.strftime("%a %d %b", time.gmtime(reset))
+    assert work.endswith(f"(7d limit reached · resets {day} 20:50)")
+    assert later.endswith("(5h 91%)")
+    assert f"usage:       7d limit reached · resets {day} 20:50" in run("show", "work")[1]
 
 
 def test_show_prints_service_account_source_masked_token_expiry_and_steps(logged_in):
@@ -218,8 +240,13 @@ def test_show_prints_service_account_source_masked_token_expiry_and_steps(logged
         lines[7],
     ]
     assert lines[7].startswith("expires:     ") and lines[7].endswith(" UTC")
-    assert lines[8:11] == ["plan:        pro", "status:      usable", "steps:"]
-    assert lines[11:] == [
+    assert lines[8:12] == [
+        "plan:        pro",
+        "status:      usable",
+        "usage:       usage unknown",
+        "steps:",
+    ]
+    assert lines[12:] == [
         "  1. env WORK_CLAUDE_TOKEN: not set",
         f"  2. keychain '{service}' (alice): no entry",
         f"  3. file {path}: found, expires {lines[7].removeprefix('expires:     ')}",

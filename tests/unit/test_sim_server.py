@@ -190,3 +190,59 @@ def test_a_client_that_hangs_up_mid_stream_is_no_traceback_but_a_sim_bug_is(caps
     err = capsys.readouterr().err
     assert "ConnectionResetError" not in err and "BrokenPipeError" not in err
     assert "ValueError: a step the sim cannot serve" in err
+
+
+def reply_headers(sim: SimServer, body: dict, session: str) -> tuple[int, dict[str, str]]:
+    request = urllib.request.Request(
+        sim.base_url + "/v1/messages?beta=true",
+        data=json.dumps(body).encode(),
+        headers={"content-type": "application/json", "x-claude-code-session-id": session},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            response.read()
+            return response.status, dict(response.headers)
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers)
+
+
+def test_a_scenario_sends_the_unified_rate_limit_headers_on_success_and_on_429():
+    import time
+
+    scenario = Scenario.model_validate(
+        {
+            "quota": {"status": "allowed_warning", "utilization": 0.91, "resets_in_s": 600},
+            "scripts": [
+                {
+                    "match": "limited",
+                    "sessions": [
+                        [{"error": "rate_limit", "quota": {"status": "rejected", "utilization": 1}}]
+                    ],
+                },
+                {"match": "fine", "sessions": [[{"text": "ok"}]]},
+            ],
+        }
+    )
+    before = time.time()
+    with SimServer(scenario) as sim:
+        ok_status, ok = reply_headers(sim, conversation("fine"), "s1")
+        limited_status, limited = reply_headers(sim, conversation("limited"), "s2")
+    assert ok_status == 200 and limited_status == 429
+    assert ok["anthropic-ratelimit-unified-status"] == "allowed_warning"
+    assert ok["anthropic-ratelimit-unified-representative-claim"] == "five_hour"
+    assert ok["anthropic-ratelimit-unified-5h-utilization"] == "0.91"
+    assert ok["anthropic-ratelimit-unified-5h-surpassed-threshold"] == "0.9"
+    reset = int(ok["anthropic-ratelimit-unified-reset"])
+    assert before + 600 <= reset <= time.time() + 601
+    assert ok["anthropic-ratelimit-unified-5h-reset"] == str(reset)
+    assert limited["anthropic-ratelimit-unified-status"] == "rejected"
+    assert limited["anthropic-ratelimit-unified-5h-utilization"] == "1"
+    assert "anthropic-ratelimit-unified-5h-surpassed-threshold" not in limited
+    assert int(limited["anthropic-ratelimit-unified-reset"]) >= before + 3600
+    assert [r.prompt for r in sim.requests] == ["fine", "limited"]
+
+
+def test_a_reply_without_quota_sends_no_rate_limit_headers():
+    with SimServer(SCENARIO) as sim:
+        _, headers = reply_headers(sim, conversation("anything"), "s1")
+    assert not [name for name in headers if "ratelimit" in name.lower()]

@@ -13,6 +13,7 @@ from textual.widgets import Header
 
 from agent_tui.engine import events as ev
 from agent_tui.engine.clock import Clock
+from agent_tui.engine.quota import quota_text
 from agent_tui.engine.state import LoopMode
 from agent_tui.tui.log_lines import log_line
 from agent_tui.tui.messages import EngineEvent
@@ -126,6 +127,11 @@ class MainScreen(Screen[None]):
             self.countdown.stop()
 
     def _backoff_started(self, event: ev.BackoffStarted) -> None:
+        if event.resets_at is not None:
+            resets = f"resets {event.reset_text()}"
+            self.countdown.start(event.deadline, event.delay_s, f"usage limit {resets}")
+            self.set_state(Shown.WAITING_FOR_RESET, resets)
+            return
         retry = f"retry {event.retry}/{event.max_retries}"
         self.countdown.start(event.deadline, event.delay_s, f"{event.kind}, {retry}")
         # The seconds left are the countdown's: a fixed figure here would disagree with it.
@@ -133,7 +139,7 @@ class MainScreen(Screen[None]):
 
     def _backoff_ended(self, event: ev.BackoffEnded) -> None:
         self.countdown.stop()
-        if self.status.state == Shown.BACKING_OFF:
+        if self.status.state in (Shown.BACKING_OFF, Shown.WAITING_FOR_RESET):
             self.set_state(Shown.RUNNING)
 
     def _subtask_status(self, event: ev.SubtaskStatus) -> None:
@@ -149,6 +155,17 @@ class MainScreen(Screen[None]):
 
     def _profile_switched(self, event: ev.ProfileSwitched) -> None:
         self.status.profile, self.status.next_profile = event.to, ""
+        self.show_quota()
+
+    def _quota_updated(self, event: ev.QuotaUpdated) -> None:
+        if event.profile == self.status.profile:
+            self.status.quota = quota_text(event.quota, self.clock.wall())
+
+    def show_quota(self) -> None:
+        """The status line's usage window for the profile it shows, as the loop knows it."""
+        loop = self.app.loop
+        quota = loop.quota_of(self.status.profile) if loop is not None else None
+        self.status.quota = quota_text(quota, self.clock.wall()) if quota else ""
 
     def _pausing(self, event: ev.Pausing) -> None:
         self.set_state(Shown.PAUSING, "at the end of this session")
@@ -193,6 +210,7 @@ class MainScreen(Screen[None]):
         ev.SubtaskStuck: _subtask_stuck,
         ev.SubtaskRetried: _subtask_retried,
         ev.ProfileSwitched: _profile_switched,
+        ev.QuotaUpdated: _quota_updated,
         ev.Pausing: _pausing,
         ev.Paused: _paused,
         ev.Resumed: _resumed,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -13,6 +14,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
+
+from agent_tui.engine.quota import Quota, QuotaStatus, quota_text
 
 if TYPE_CHECKING:
     from agent_tui.auth.credentials import Resolution
@@ -32,8 +35,13 @@ class ProfilePicker(ModalScreen[str | None]):
         current: str,
         resolver: Callable[[Profile], Resolution],
         next_up: str | None = None,
+        quota_of: Callable[[str], Quota | None] | None = None,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         super().__init__()
+        self.quota_of = quota_of
+        """A profile's usage window as last reported, shown under its row."""
+        self.wall = wall
         self.profiles = profiles
         self.current = current
         self.next_up = next_up or current
@@ -78,7 +86,23 @@ class ProfilePicker(ModalScreen[str | None]):
         else:
             mark = "→ " if profile.name == self.next_up else "  "
         label = Text.assemble((mark, "bold cyan"), (f"{profile.name:<14}", "bold"), " ", status)
+        if self.quota_of is not None:
+            label.append("\n" + " " * 17)
+            label.append_text(self._quota(profile.name))
         return Option(label, id=profile.name)
+
+    def _quota(self, name: str) -> Text:
+        assert self.quota_of is not None
+        quota, wall = self.quota_of(name), self.wall()
+        if quota is None:
+            return Text(quota_text(None, wall), style="dim")
+        if quota.exhausted_until(wall) is not None:
+            style = "red"
+        elif quota.status == QuotaStatus.WARNING and quota.used(wall) > 0:
+            style = "yellow"
+        else:
+            style = "dim"
+        return Text(quota_text(quota, wall), style=style)
 
     @on(OptionList.OptionSelected)
     def choose(self, event: OptionList.OptionSelected) -> None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 from rich.text import Text
 from textual.widgets import Static
 
 from agent_tui.engine.clock import Clock
+from agent_tui.engine.timefmt import countdown
 
 BAR_WIDTH = 20
 
@@ -60,7 +59,7 @@ class Countdown(Static):
         filled = round(BAR_WIDTH * fraction)
         paused = " (paused)" if self.frozen_left is not None else ""
         return Text.assemble(
-            (f"⏳ {math.ceil(left):>2} s{paused} ", "bold"),
+            (f"⏳ {countdown(left)}{paused} ", "bold"),
             ("█" * filled, "magenta"),
             ("░" * (BAR_WIDTH - filled), "dim"),
             ("  ", ""),

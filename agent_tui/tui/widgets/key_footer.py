@@ -12,7 +12,9 @@ Shown = tuple[tuple[str, str, bool, str], ...]
 
 NARROW_BELOW = 64
 """Narrower than this, the footer is compact, says each key in a word and leaves the
-palette key out (ctrl+p still opens it), so every key stays in sight at 40 columns."""
+palette key out (ctrl+p still opens it), so every key stays in sight."""
+TINY_BELOW = 48
+"""Narrower still (40 columns), the keys that do not steer the loop show only their key."""
 SHORT = {
     "Interrupt": "Stop",
     "Retry now": "Now",
@@ -20,6 +22,7 @@ SHORT = {
     "Follow log": "Follow",
     "Stop following": "Pin",
 }
+KEY_ONLY_WHEN_TINY = frozenset({"Profiles", "Note", "Follow log", "Stop following"})
 
 
 def shown_keys(screen: Screen) -> Shown:
@@ -45,6 +48,7 @@ class KeyFooter(Footer):
         self.shown: Shown | None = None
         self.rebuilds = 0
         self.narrow = False
+        self.tiny = False
 
     def compose(self) -> ComposeResult:
         if footer_bindings_ready(self):
@@ -56,12 +60,15 @@ class KeyFooter(Footer):
             yield widget
 
     def _words(self, description: str) -> str:
+        if self.tiny and description in KEY_ONLY_WHEN_TINY:
+            return ""
         return SHORT.get(description, description) if self.narrow else description
 
     def on_resize(self, event) -> None:
-        narrow = event.size.width < NARROW_BELOW
-        if narrow != self.narrow:
-            self.narrow = self.compact = narrow
+        narrow, tiny = event.size.width < NARROW_BELOW, event.size.width < TINY_BELOW
+        if (narrow, tiny) != (self.narrow, self.tiny):
+            self.narrow, self.tiny = narrow, tiny
+            self.compact = narrow
             self.show_command_palette = not narrow
             self.refresh(recompose=True)
 

@@ -17,6 +17,7 @@ class Shown(StrEnum):
     PAUSING = "pausing…"
     PAUSED = "paused"
     BACKING_OFF = "backing off"
+    WAITING_FOR_RESET = "waiting for the usage limit"
     STUCK = "stuck"
     COMPLETE = "complete"
     STOPPED = "stopped"
@@ -29,6 +30,7 @@ STATE_STYLES = {
     Shown.PAUSING: "bold yellow",
     Shown.PAUSED: "bold yellow",
     Shown.BACKING_OFF: "bold magenta",
+    Shown.WAITING_FOR_RESET: "bold magenta",
     Shown.STUCK: "bold red",
     Shown.COMPLETE: "bold green",
     Shown.STOPPED: "bold red",
@@ -44,6 +46,8 @@ class StatusBar(Static):
     profile: reactive[str] = reactive("-")
     next_profile: reactive[str] = reactive("")
     """A profile switched to in the app that the next session brings in."""
+    quota: reactive[str] = reactive("")
+    """The active profile's usage window in a few words: ``5h 91% · resets 20:50``."""
     model: reactive[str] = reactive("default")
     session: reactive[int] = reactive(0)
     subtask: reactive[str] = reactive("-")
@@ -63,6 +67,7 @@ class StatusBar(Static):
             state.append(f" · {self.detail}", style=state_style)
         fields: list[tuple[str, Text]] = [
             ("profile", self._profile()),
+            ("quota", Text(self.quota, style="cyan")),
             ("model", Text(self.model)),
             (
                 "session",
@@ -75,6 +80,7 @@ class StatusBar(Static):
             ("tokens", Text(f"{_tokens(tokens_in)} in · {_tokens(tokens_out)} out", style="dim")),
             ("state", state),
         ]
+        fields = [field for field in fields if field[1].plain]
         width = self.content_size.width
         for name in DROP_ORDER:
             if not width or _joined(fields).cell_len <= width:
@@ -92,7 +98,7 @@ class StatusBar(Static):
         return profile
 
 
-DROP_ORDER = ("tokens", "model", "cost", "session")
+DROP_ORDER = ("tokens", "model", "cost", "session", "quota")
 """What a narrow status line gives up first; profile and state stay."""
 
 

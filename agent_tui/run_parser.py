@@ -1,0 +1,78 @@
+"""The ``run`` and ``demo`` subcommands' arguments.
+
+Built on every start, before the checks fork (see ``agent_tui.cli``): argparse only.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from agent_tui.argtypes import given, positive_int
+
+
+def add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    run = subparsers.add_parser(
+        "run",
+        help="run the coder loop on a project (the default command)",
+        description="Run the coder loop on DIR's spec: in the app, or headless with --headless.",
+    )
+    run.add_argument(
+        "--project", required=True, type=given, metavar="DIR", help="the project directory"
+    )
+    run.add_argument(
+        "--spec",
+        type=given,
+        metavar="SPEC",
+        help="spec directory path, or a number/name prefix under DIR/.auto-claude/specs/ "
+        "(default: the only spec there); it holds spec.md or implementation_plan.json",
+    )
+    run.add_argument(
+        "--profile", type=given, metavar="NAME", help="auth profile to start with (default: active)"
+    )
+    run.add_argument(
+        "--model", type=given, metavar="M", help="model for every session (default: the CLI's)"
+    )
+    run.add_argument(
+        "--max-iterations", type=positive_int, metavar="N", help="stop after N coder sessions"
+    )
+    run.add_argument(
+        "--retry-stuck",
+        action="store_true",
+        help="try every stuck subtask again, its tries counted afresh (setting one back to "
+        "pending in the plan does the same for it)",
+    )
+    run.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="on a usage limit, do not wait for its reset: pause (headless: exit 3)",
+    )
+    add_output_flags(run)
+    return run
+
+
+def add_demo_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    demo = subparsers.add_parser(
+        "demo",
+        help="run the bundled sample project against a scripted model (no credentials)",
+        description="Copy the bundled sample project to a temp dir (or --workdir), start the "
+        "scripted Messages API on 127.0.0.1 and drive the real bundled Claude Code CLI with it.",
+    )
+    demo.add_argument(
+        "--workdir",
+        type=given,
+        metavar="DIR",
+        help="where to put the sample project (kept): a new or empty directory, or one an "
+        "earlier demo used (its sample project starts afresh)",
+    )
+    add_output_flags(demo)
+    return demo
+
+
+def add_output_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--headless", action="store_true", help="no app: print events to stdout")
+    parser.add_argument(
+        "--events",
+        choices=("text", "jsonl"),
+        default="text",
+        help="headless output: readable lines (default) or one JSON object per line",
+    )

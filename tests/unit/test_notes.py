@@ -1,0 +1,95 @@
+"""HUMAN_INPUT.md: a note goes into the next prompt once and is never dropped unsent."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent_tui.engine import events as ev
+from agent_tui.engine.errors import ErrorKind
+from agent_tui.engine.notes import MAX_NOTE_BYTES, NoteBox
+from agent_tui.engine.session import SessionOutcome
+from tests.unit.loop_harness import make_setup, mark_completed, of
+
+
+def test_notes_are_appended_with_a_blank_line_between(tmp_path):
+    box = NoteBox(tmp_path)
+    box.add("  use the stdlib only \n")
+    box.add("")
+    box.add("and no new files")
+    assert box.path.read_text() == "use the stdlib only\n\nand no new files\n"
+
+
+def test_what_was_sent_is_taken_and_what_came_since_stays(tmp_path):
+    box = NoteBox(tmp_path)
+    box.add("first")
+    assert box.offer() == "first\n"
+    box.add("second")
+    assert box.take(tmp_path / "logs" / "session-001.human-input.md")
+    assert (tmp_path / "logs" / "session-001.human-input.md").read_text() == "first\n"
+    assert box.read() == "second\n"
+    assert box.offer() == "second\n" and box.take(tmp_path / "logs" / "session-002.human-input.md")
+    assert not box.path.exists() and box.read() is None
+
+
+def test_a_note_edited_while_its_session_ran_is_left_whole(tmp_path):
+    box = NoteBox(tmp_path)
+    box.path.write_text("do X\n")
+    box.offer()
+    box.path.write_text("do Y instead\n")
+    assert not box.take(tmp_path / "kept.md")
+    assert box.read() == "do Y instead\n" and not (tmp_path / "kept.md").exists()
+
+
+@pytest.mark.parametrize("make", ["directory", "too large", "not utf-8"])
+def test_a_file_that_cannot_be_used_is_named_and_left_alone(tmp_path, make):
+    box = NoteBox(tmp_path)
+    if make == "directory":
+        box.path.mkdir()
+    elif make == "too large":
+        box.path.write_bytes(b"x" * (MAX_NOTE_BYTES + 1))
+    else:
+        box.path.write_bytes(b"\xff\xfe note")
+    assert box.offer() is None
+    assert box.problem.startswith(f"{box.path} is not put in the prompt")
+    assert box.path.exists()
+
+
+@pytest.fixture
+def setup(tmp_path):
+    return make_setup(tmp_path)
+
+
+async def test_the_note_goes_into_the_next_prompt_once_and_is_kept_in_the_logs(setup):
+    loop, sessions = setup()
+    loop.add_note("Prefer pathlib over os.path.")
+    assert await loop.run() == 0
+    first, second = (spec.prompt for spec in sessions.specs)
+    assert "left you a note" in first and "Prefer pathlib over os.path." in first
+    assert "Prefer pathlib" not in second
+    assert not (setup.spec_dir / "HUMAN_INPUT.md").exists()
+    kept = setup.spec_dir / "logs" / "session-001.human-input.md"
+    assert kept.read_text() == "Prefer pathlib over os.path.\n"
+    assert [e.text for e in of(setup.events, ev.NoteSent)] == ["Prefer pathlib over os.path.\n"]
+
+
+async def test_a_note_the_user_wrote_there_is_taken_too(setup):
+    (setup.spec_dir / "HUMAN_INPUT.md").write_text("# from me\nKeep functions short.\n")
+    loop, sessions = setup()
+    assert await loop.run() == 0
+    assert "Keep functions short." in sessions.specs[0].prompt
+    assert not (setup.spec_dir / "HUMAN_INPUT.md").exists()
+
+
+async def test_a_session_that_never_reached_the_model_leaves_the_note_for_the_next(setup):
+    def behaviour(spec, n):
+        if n == 1:  # refused before the model saw anything: no tokens, no tool call
+            return SessionOutcome(outcome="error", error_kind=ErrorKind.OVERLOADED)
+        mark_completed(setup.spec_dir / "implementation_plan.json", spec.subtask_id)
+        return SessionOutcome(outcome="success", input_tokens=10)
+
+    (setup.spec_dir / "HUMAN_INPUT.md").write_text("Mind the tests.\n")
+    loop, sessions = setup(behaviour)
+    assert await loop.run() == 0
+    prompts = [spec.prompt for spec in sessions.specs]
+    assert ["Mind the tests." in p for p in prompts] == [True, True, False]
+    assert len(of(setup.events, ev.NoteSent)) == 2
