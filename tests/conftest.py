@@ -7,6 +7,8 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError
 
+from agent_tui.auth.redaction import forget_secrets
+
 
 class MemoryKeyring(KeyringBackend):
     """An in-memory keychain: ``(service, account) -> secret``."""
@@ -44,3 +46,11 @@ def isolated_config(tmp_path, monkeypatch):
     path = tmp_path / "agent-tui-config"
     monkeypatch.setenv("AGENT_TUI_CONFIG_DIR", str(path))
     return path
+
+
+@pytest.fixture(autouse=True)
+def no_known_secrets():
+    """Each test starts with no secret registered for masking, and leaves none behind."""
+    forget_secrets()
+    yield
+    forget_secrets()
