@@ -2,17 +2,22 @@
 
 Every change is written at once (atomically), so a crash loses no attempt.  The shape stays
 close to upstream Auto-Claude's file, and keys this module does not know are preserved.
+``memory/`` must be a real directory and the file is read without following a link (a repo
+can ship either as a link pointing anywhere); messages are masked before they are kept.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agent_tui.atomic import atomic_write_text
+from agent_tui.atomic import LinkRefused, atomic_write_text, real_dir
+from agent_tui.auth.redaction import redact
 
 
 class RecoveryError(Exception):
@@ -31,7 +36,7 @@ class AttemptHistory:
 
     def _load(self) -> dict[str, Any]:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            text = _read_unlinked(self.path)
         except FileNotFoundError:
             stamp = self._stamp()
             return {
@@ -39,6 +44,8 @@ class AttemptHistory:
                 "stuck_subtasks": [],
                 "metadata": {"created_at": stamp, "last_updated": stamp},
             }
+        except LinkRefused as exc:
+            raise RecoveryError(str(exc)) from None
         except OSError as exc:
             raise RecoveryError(f"{self.path}: cannot read ({exc.strerror})") from None
         try:
@@ -59,6 +66,7 @@ class AttemptHistory:
 
     def save(self) -> None:
         self.data["metadata"]["last_updated"] = self._stamp()
+        real_dir(self.path.parent)
         atomic_write_text(self.path, json.dumps(self.data, indent=2, ensure_ascii=False) + "\n")
 
     def record_attempt(
@@ -71,7 +79,7 @@ class AttemptHistory:
                 "ts": self._stamp(),
                 "outcome": outcome,
                 "error_kind": error_kind,
-                "message": message,
+                "message": redact(message),
             }
         )
         if outcome != "interrupted":  # stopped by the user: says nothing of the subtask
@@ -91,7 +99,7 @@ class AttemptHistory:
         self.data["stuck_subtasks"].append(
             {
                 "subtask_id": subtask_id,
-                "reason": reason,
+                "reason": redact(reason),
                 "escalated_at": self._stamp(),
                 "attempt_count": self.attempt_count(subtask_id),
             }
@@ -122,3 +130,22 @@ class AttemptHistory:
 
     def stuck_ids(self) -> set[str]:
         return {str(s.get("subtask_id")) for s in self.data["stuck_subtasks"]}
+
+
+def _read_unlinked(path: Path) -> str:
+    """The file's text; ``LinkRefused`` when it or its directory is a link or not regular."""
+    if os.path.islink(path.parent):
+        real_dir(path.parent)  # raises: the message names the link
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK)
+    except OSError:
+        if os.path.islink(path):
+            raise LinkRefused(
+                f"{path} is a symbolic link: agent-tui reads its history only from a real "
+                "file; remove the link"
+            ) from None
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise LinkRefused(f"{path} is not a regular file: move it away")
+        return handle.read().decode("utf-8")
