@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import io
 import json
 import os
@@ -224,8 +225,6 @@ def _decodable(text: str) -> bytes:
         chunk = cleaned[start:]
         chunk = chunk[: len(chunk) // 4 * 4]
         for decode in (base64.b64decode, base64.urlsafe_b64decode):
-            try:
+            with contextlib.suppress(ValueError):
                 out += decode(chunk)
-            except ValueError:
-                pass
     return out
