@@ -143,7 +143,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(args)
         return _run(args)
     except InputError as exc:
-        print(f"agent-tui: {exc}", file=sys.stderr)
+        from agent_tui.printable import printable
+
+        print(f"agent-tui: {printable(str(exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
@@ -203,6 +205,8 @@ def _prepare(args: argparse.Namespace, on_view: Callable | None = None) -> Prepa
     ``on_view``, if given, gets the title and the plan's first view as soon as the plan has
     passed its checks, before the profile and its credentials are checked.
     """
+    from agent_tui.atomic import LinkRefused
+    from agent_tui.engine.containment import ContainmentRefused, check_records, sandbox_for
     from agent_tui.engine.recovery import AttemptHistory, RecoveryError
     from agent_tui.engine.runlock import RunLock, SpecBusy
     from agent_tui.engine.views import plan_view
@@ -217,9 +221,10 @@ def _prepare(args: argparse.Namespace, on_view: Callable | None = None) -> Prepa
         spec_dir = find_spec_dir(project, args.spec)
         plan_path = spec_dir / "implementation_plan.json"
         plan = load_plan(plan_path) if plan_path.exists() else None
+        check_records(spec_dir)
         history = AttemptHistory(spec_dir)
         RunLock(spec_dir).check()
-    except (PlanError, RecoveryError, SpecBusy) as exc:
+    except (PlanError, RecoveryError, SpecBusy, LinkRefused) as exc:
         raise InputError(str(exc)) from None
     title = f"agent-tui — {spec_dir.name}"
     first_view = plan_view(plan, spec_dir, history) if plan and not is_empty(plan) else None
@@ -248,6 +253,10 @@ def _prepare(args: argparse.Namespace, on_view: Callable | None = None) -> Prepa
             f"no profile named {args.profile!r} (see: agent-tui profiles list)"
         ) from None
     _check_cli_available()
+    try:
+        sandbox = sandbox_for(store.settings.containment)
+    except ContainmentRefused as exc:
+        raise InputError(str(exc)) from None
 
     def make_loop(sink):
         from agent_tui.engine.loop import CoderLoop, LoopConfig
@@ -263,6 +272,7 @@ def _prepare(args: argparse.Namespace, on_view: Callable | None = None) -> Prepa
             auto_switch=settings.auto_switch,
             pause_on_problem=not args.headless,
             profile=args.profile,
+            sandbox=sandbox,
         )
         return CoderLoop(config, store, sink)
 

@@ -25,6 +25,8 @@ def format_text(event: ev.Event) -> str | None:
     match event:
         case ev.PlanLoaded():
             body = f"plan      {event.feature}: {event.completed}/{event.total} subtasks completed"
+        case ev.ContainmentStatus():
+            body = f"sandbox   {event.summary()}"
         case ev.PlanWarning():
             body = f"warning   plan: {event.message}"
         case ev.SessionStarted():
@@ -98,6 +100,9 @@ async def run_headless(
     async def sink(event: ev.Event) -> None:
         nonlocal reader_gone
         line = format_json(event) if events == "jsonl" else format_text(event)
+        if isinstance(event, ev.ContainmentStatus) and not event.sandboxed:
+            with contextlib.suppress(OSError):  # the notice stays in sight with --events jsonl
+                print(f"agent-tui: {event.summary()}", file=sys.stderr)
         if line is None or reader_gone:
             return
         try:

@@ -16,11 +16,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent_tui.atomic import LinkRefused
 from agent_tui.auth.credentials import Resolution, resolve, session_env
 from agent_tui.auth.profiles import Profile, ProfileStore
-from agent_tui.auth.redaction import redact
+from agent_tui.auth.redaction import CREDENTIAL_ENV, redact
 from agent_tui.engine import events as ev
 from agent_tui.engine.clock import Clock, RealClock
+from agent_tui.engine.containment import (
+    Containment,
+    ContainmentRefused,
+    SandboxCheck,
+    check_sandbox,
+    prepare_records,
+    protected_paths,
+)
 from agent_tui.engine.errors import ErrorKind
 from agent_tui.engine.guard import Guard
 from agent_tui.engine.prompts import render
@@ -28,9 +37,9 @@ from agent_tui.engine.recovery import AttemptHistory
 from agent_tui.engine.retry import RetryDecision, RetryPolicy, RetryTracker
 from agent_tui.engine.runlock import RunLock, SpecBusy
 from agent_tui.engine.session import (
-    DEFAULT_ALLOWED_TOOLS,
     AgentSession,
     CLIMissingError,
+    SandboxRefused,
     SessionOutcome,
     SessionSpec,
 )
@@ -76,7 +85,6 @@ class LoopConfig:
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
     extra_env: dict[str, str] = field(default_factory=dict)
     """Set for every session on top of the profile's env (the demo points the CLI at its sim)."""
-    allowed_tools: tuple[str, ...] = DEFAULT_ALLOWED_TOOLS
     bash_allowlist: list[str] | None = None
     auto_switch: bool = False
     pause_on_problem: bool = True
@@ -84,6 +92,8 @@ class LoopConfig:
     cli_path: str | None = None
     profile: str | None = None
     """Profile to start with; None means the store's active profile."""
+    sandbox: SandboxCheck | None = None
+    """What a check before the run found of Claude Code's sandbox; None: the run checks."""
 
     @property
     def plan_path(self) -> Path:
@@ -134,7 +144,11 @@ class CoderLoop:
         self.history = AttemptHistory(config.spec_dir)
         self.plan: ImplementationPlan | None = None
         self._plan_mtime: float | None = None
-        self.guard = Guard(config.project_dir, config.bash_allowlist)
+        self.guard = Guard(
+            config.project_dir, config.bash_allowlist, protected=protected_paths(config.spec_dir)
+        )
+        self.containment: Containment | None = None
+        """Decided when the run starts, the same for every session."""
         active = profiles.active_profile()
         self.profile_name: str = config.profile or (active.name if active else IMPLICIT_PROFILE)
         self._pending_profile: tuple[str, str] | None = None
@@ -247,9 +261,12 @@ class CoderLoop:
         lock = RunLock(self.config.spec_dir)
         try:
             lock.acquire()
+            self.containment = await self._contain()
             outcome, code, message = await self._run()
-        except SpecBusy as busy:
-            outcome, code, message = "error", EXIT_BAD_INPUT, str(busy)
+        except (SpecBusy, ContainmentRefused, LinkRefused) as refused:
+            outcome, code, message = "error", EXIT_BAD_INPUT, str(refused)
+        except SandboxRefused as exc:
+            outcome, code, message = "error", EXIT_BAD_INPUT, f"the sandbox did not start: {exc}"
         except LoopAborted as aborted:
             outcome, code, message = aborted.outcome, aborted.exit_code, aborted.message
         except CLIMissingError as exc:
@@ -262,6 +279,24 @@ class CoderLoop:
             lock.release()
         await self._emit(ev.LoopFinished(outcome=outcome, exit_code=code, message=message))
         return code
+
+    async def _contain(self) -> Containment:
+        """Decide the run's containment once, before any session, and say which it is."""
+        prepare_records(self.config.spec_dir)
+        sandbox = self.config.sandbox
+        if sandbox is None:
+            env = {**self._environ, **self.config.extra_env}
+            sandbox = await asyncio.to_thread(check_sandbox, env)
+        containment = Containment.build(
+            self.profiles.settings,
+            self.profiles,
+            self.config.project_dir,
+            self.config.spec_dir,
+            sandbox,
+            {**self._environ, **self.config.extra_env},
+        )
+        await self._emit(containment.status())
+        return containment
 
     async def _run(self) -> tuple[str, int, str]:
         plan = await self._initial_plan()
@@ -531,6 +566,8 @@ class CoderLoop:
         env = await self._session_env()
         if env is None:
             return None
+        assert self.containment is not None  # decided when the run started
+        prepare_records(self.config.spec_dir)  # a link put there since is refused, not used
         number, transcript = next_transcript_path(self.config.logs_dir, self._last_session)
         self._last_session = number
         spec = SessionSpec(
@@ -542,8 +579,8 @@ class CoderLoop:
             env=env,
             transcript_path=transcript,
             guard=self.guard,
+            containment=self.containment,
             model=self.config.model,
-            allowed_tools=self.config.allowed_tools,
             idle_timeout_s=self.config.idle_timeout_s,
             cli_path=self.config.cli_path,
             rate_limit_retries=self._rate_limit_retries(),
@@ -603,7 +640,10 @@ class CoderLoop:
         env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
         env.update(self.config.extra_env)
         if self.profile_name == IMPLICIT_PROFILE and IMPLICIT_PROFILE not in self.profiles.names():
-            return env  # no profile chosen: the CLI's own default login, as without agent-tui
+            # No profile chosen: the CLI's own default login, as without agent-tui; an
+            # inherited credential is then this session's own (the rest are blanked).
+            env.update({k: v for k in CREDENTIAL_ENV if (v := self._environ.get(k))})
+            return env
         profile = self.profiles.get(self.profile_name)
         resolution = resolve(profile, environ=self._environ)
         for notice in resolution.notices:

@@ -42,6 +42,11 @@ def next_transcript_path(logs_dir: Path, after: int = 0) -> tuple[int, Path]:
     return number, logs_dir / f"session-{number:03d}.jsonl"
 
 
+def open_new(path: Path) -> int:
+    """A new file at ``path`` for appending, never an existing file or a link's target."""
+    return os.open(path, _NEW_FILE, 0o600)
+
+
 def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {"kind": type(value).__name__, **dataclasses.asdict(value)}
@@ -55,7 +60,7 @@ class Transcript:
         self.path = path
         try:
             real_dir(path.parent)
-            fd = os.open(path, _NEW_FILE, 0o600)
+            fd = open_new(path)
         except OSError as exc:
             reason = exc.strerror or str(exc)
             raise TranscriptError(f"cannot open transcript {path}: {reason}") from exc

@@ -76,3 +76,33 @@ def test_tokens_never_reach_either_format():
     event = ev.SessionError(session=1, error_kind="auth", message=f"bad token {CANARY}")
     assert CANARY not in format_text(event)
     assert CANARY not in format_json(event)
+
+
+async def test_headless_says_how_the_run_is_contained_and_warns_on_stderr(capsys):
+    import io
+
+    from agent_tui.headless import run_headless
+
+    sandboxed = ev.ContainmentStatus(mode="auto", sandboxed=True)
+    loose = ev.ContainmentStatus(mode="auto", sandboxed=False, missing=("socat not installed",))
+    assert "sandbox   sandboxed: Bash and its children write only inside the project" in (
+        format_text(sandboxed) or ""
+    )
+    assert json.loads(format_json(loose))["missing"] == ["socat not installed"]
+
+    class Loop:
+        def __init__(self, sink):
+            self.sink = sink
+
+        async def run(self):
+            await self.sink(loose)
+            return 0
+
+        def stop(self, reason):
+            pass
+
+    out = io.StringIO()
+    assert await run_headless(Loop, "jsonl", out) == 0
+    assert json.loads(out.getvalue())["type"] == "containment"
+    err = capsys.readouterr().err
+    assert "agent-tui: UNSANDBOXED (socat not installed)" in err and "not a boundary" in err

@@ -7,7 +7,8 @@ import os
 
 import pytest
 
-from agent_tui.atomic import atomic_write_text
+from agent_tui.atomic import LinkRefused, atomic_write_text, real_dir
+from agent_tui.engine.containment import check_records, prepare_records
 from agent_tui.engine.recovery import AttemptHistory, RecoveryError
 from agent_tui.engine.runlock import LOCK_NAME, RunLock, SpecBusy
 from agent_tui.engine.transcript import Transcript, TranscriptError
@@ -93,3 +94,18 @@ def test_an_atomic_write_replaces_a_link_never_its_target(tmp_path, victim):
     atomic_write_text(link, "new\n")
     assert not link.is_symlink() and link.read_text() == "new\n"
     assert victim.read_text() == "the user's file\n"
+
+
+def test_record_dirs_must_be_real_directories(tmp_path, victim):
+    spec = tmp_path / "spec"
+    spec.mkdir()
+    prepare_records(spec)
+    assert (spec / "logs").is_dir() and (spec / "memory").is_dir()
+    check_records(spec)
+    os.rmdir(spec / "logs")
+    os.symlink(tmp_path, spec / "logs")
+    for step in (check_records, prepare_records):
+        with pytest.raises(LinkRefused, match="logs"):
+            step(spec)
+    with pytest.raises(LinkRefused, match="not a directory"):
+        real_dir(victim)

@@ -104,9 +104,18 @@ class MainScreen(Screen[None]):
     @on(EngineEvent)
     def handle_event(self, message: EngineEvent) -> None:
         self.events_seen += 1
+        if isinstance(message.event, ev.ContainmentStatus):
+            self.show_containment(message.event)
         self.show(message.event)
         if isinstance(message.event, KEY_STATE_EVENTS):
             self.app.refresh_bindings()  # p means Pause or Resume, and q may need asking
+
+    def show_containment(self, event: ev.ContainmentStatus) -> None:
+        self.status.sandboxed = event.sandboxed
+        style = "green" if event.sandboxed else "bold red"
+        self.log_view.add(Text(f"  ◆ {event.summary()}", style=style))
+        if not event.sandboxed:
+            self.app.notify(event.summary(), title="UNSANDBOXED", severity="error", timeout=30)
 
     def show(self, event: ev.Event) -> None:
         log = self.log_view
