@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from agent_tui.sim.reading import prompt_fields, prompt_text, tool_results
 from agent_tui.sim.scenario import Scenario, Script, Step, ToolCall
 
 ERROR_REPLIES: dict[str, tuple[int, str, str]] = {
@@ -39,12 +40,6 @@ ERROR_REPLIES: dict[str, tuple[int, str, str]] = {
     "auth": (401, "authentication_error", "invalid x-api-key"),
 }
 
-PROMPT_FIELDS = {
-    "project": r"Project directory: (.+)",
-    "spec_dir": r"Spec directory: (.+)",
-    "plan": r"Plan file: (.+)",
-}
-
 
 @dataclass(frozen=True)
 class RecordedRequest:
@@ -57,6 +52,11 @@ class RecordedRequest:
     api_key: str | None
     model: str | None
     status: int
+    prompt: str = ""
+    """The conversation's first user message: the prompt, and what the CLI attached to it."""
+    tool_results: tuple[str, ...] = ()
+    """The text of every ``tool_result`` the request carried: what the agent's tools
+    brought back to the model (tests look there for anything that must not reach it)."""
 
     @property
     def bearer(self) -> str | None:
@@ -136,25 +136,6 @@ class SimServer:
 
     def next_tool_id(self) -> str:
         return f"toolu_sim_{next(self._ids):04d}"
-
-
-def _prompt_text(body: dict[str, Any]) -> str:
-    messages = body.get("messages") or []
-    if not messages:
-        return ""
-    content = messages[0].get("content")
-    if isinstance(content, str):
-        return content
-    return "\n".join(b.get("text", "") for b in content if isinstance(b, dict))
-
-
-def _prompt_fields(prompt: str) -> dict[str, str]:
-    fields = {}
-    for name, pattern in PROMPT_FIELDS.items():
-        found = re.search(pattern, prompt)
-        if found:
-            fields[name] = found.group(1).strip()
-    return fields
 
 
 def _fill(value: Any, fields: dict[str, str]) -> Any:
@@ -326,7 +307,7 @@ def _handler_for(server: SimServer) -> type[BaseHTTPRequestHandler]:
 
         def _messages(self, body: dict[str, Any], size: int) -> None:
             session_id = self.headers.get("x-claude-code-session-id")
-            prompt = _prompt_text(body)
+            prompt = prompt_text(body)
             turn = sum(1 for m in body.get("messages", []) if m.get("role") == "assistant")
             is_side_request = not body.get("tools")
             script, steps = (None, [])
@@ -348,6 +329,8 @@ def _handler_for(server: SimServer) -> type[BaseHTTPRequestHandler]:
                     api_key=self.headers.get("x-api-key"),
                     model=body.get("model"),
                     status=status,
+                    prompt=prompt,
+                    tool_results=tool_results(body),
                 )
             )
             if step.error:
@@ -357,7 +340,7 @@ def _handler_for(server: SimServer) -> type[BaseHTTPRequestHandler]:
                     code, {"type": "error", "error": {"type": error_type, "message": message}}
                 )
                 return
-            fields = _prompt_fields(prompt)
+            fields = prompt_fields(prompt)
             if step.fault:
                 self._fault(step.fault)
                 return
