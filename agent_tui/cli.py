@@ -21,6 +21,7 @@ from pathlib import Path
 from agent_tui import __version__
 from agent_tui.argtypes import given, positive_int
 from agent_tui.exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED
+from agent_tui.printable import printable
 
 SUBCOMMANDS = ("run", "demo", "profiles")
 
@@ -143,8 +144,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(args)
         return _run(args)
     except InputError as exc:
-        from agent_tui.printable import printable
-
         print(f"agent-tui: {printable(str(exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
@@ -246,37 +245,40 @@ def _prepare(args: argparse.Namespace, on_view: Callable | None = None) -> Prepa
                 "pick one with agent-tui profiles use NAME"
             )
         _check_starting_profile(store, args.profile)
-    except ConfigError as exc:
+        sandbox = sandbox_for(store.settings.containment)
+    except (ConfigError, ContainmentRefused) as exc:
         raise InputError(str(exc)) from None
     except KeyError:
         raise InputError(
             f"no profile named {args.profile!r} (see: agent-tui profiles list)"
         ) from None
     _check_cli_available()
-    try:
-        sandbox = sandbox_for(store.settings.containment)
-    except ContainmentRefused as exc:
-        raise InputError(str(exc)) from None
 
     def make_loop(sink):
-        from agent_tui.engine.loop import CoderLoop, LoopConfig
+        from agent_tui.engine.loop import CoderLoop
 
-        settings = store.settings
-        config = LoopConfig(
-            project_dir=project,
-            spec_dir=spec_dir,
-            model=args.model or settings.model,
-            max_iterations=args.max_iterations,
-            pause_between_s=settings.pause_between_s,
-            bash_allowlist=settings.bash_allowlist,
-            auto_switch=settings.auto_switch,
-            pause_on_problem=not args.headless,
-            profile=args.profile,
-            sandbox=sandbox,
+        return CoderLoop(
+            _loop_config(args, store.settings, project, spec_dir, sandbox), store, sink
         )
-        return CoderLoop(config, store, sink)
 
     return Prepared(title, first_view, make_loop)
+
+
+def _loop_config(args: argparse.Namespace, settings, project: Path, spec_dir: Path, sandbox):
+    from agent_tui.engine.loop import LoopConfig
+
+    return LoopConfig(
+        project_dir=project,
+        spec_dir=spec_dir,
+        model=args.model or settings.model,
+        max_iterations=args.max_iterations,
+        pause_between_s=settings.pause_between_s,
+        bash_allowlist=settings.bash_allowlist,
+        auto_switch=settings.auto_switch,
+        pause_on_problem=not args.headless,
+        profile=args.profile,
+        sandbox=sandbox,
+    )
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -566,7 +566,6 @@ class CoderLoop:
         env = await self._session_env()
         if env is None:
             return None
-        assert self.containment is not None  # decided when the run started
         prepare_records(self.config.spec_dir)  # a link put there since is refused, not used
         number, transcript = next_transcript_path(self.config.logs_dir, self._last_session)
         self._last_session = number
