@@ -90,6 +90,7 @@ def _check_writes_outside(h: Hostile) -> None:
     assert not (h.config_dirs["file"] / "settings.json").exists()
     results = " ".join(h.tool_results)
     assert f"refused {h.outside / 'py.txt'} Read-only file system" in results
+    assert "Bash denied: outside the project" in results  # the guard, the second layer
     # A read-denied directory is an empty scratch mount inside the sandbox: a write there
     # "succeeds" and is gone with the sandbox; the real directory (above) is untouched.
 
@@ -280,10 +281,12 @@ def _shipped_settings(h: Hostile) -> list[dict[str, Any]]:
     (h.project / ".claude").mkdir()
     (h.project / ".claude" / "settings.json").write_text(_poisoned_settings(h))
     (h.project / "CLAUDE.md").write_text("POISON-MD\n")
-    return [tool("Bash", command="ls -la")]
+    return [tool("Bash", command="ls -la"), tool("Bash", command="rm -rf src")]
 
 
 def _check_shipped_settings(h: Hostile) -> None:
+    # Its hooks and permissions did not load, and agent-tui's own hook still ran.
+    assert any("Bash denied: 'rm' is not in the allowlist" in r for r in h.tool_results)
     assert not (h.root / HOOK_MARK).exists()
     assert h.evil.requests == []
     assert h.sim is not None and all("POISON-MD" not in r.prompt for r in h.sim.requests)
