@@ -1,4 +1,6 @@
-"""Crash-safe file writes: a temp file in the same directory, fsync, then ``os.replace``."""
+"""Crash-safe file writes: a temp file in the same directory, fsync, then ``os.replace``;
+and directories that are never a symbolic link (a cloned repo can ship one pointing
+anywhere, and agent-tui would then write its records there)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,27 @@ import os
 import stat
 import tempfile
 from pathlib import Path
+
+
+class LinkRefused(OSError):
+    """A path agent-tui writes its own records in is a symbolic link, or not a directory."""
+
+
+def real_dir(path: Path) -> Path:
+    """``path`` as a directory of its own, made if missing (parents too); ``LinkRefused``
+    when it is a symbolic link or not a directory."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(path)
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        raise LinkRefused(
+            f"{path} is a symbolic link: agent-tui writes its records only into a real "
+            "directory; remove the link"
+        )
+    if not stat.S_ISDIR(info.st_mode):
+        raise LinkRefused(f"{path} is not a directory: move it away")
+    return path
 
 
 def atomic_write_text(path: Path | str, text: str, *, mode: int | None = None) -> None:
@@ -21,9 +44,11 @@ def atomic_write_text(path: Path | str, text: str, *, mode: int | None = None) -
     target.parent.mkdir(parents=True, exist_ok=True)
     if mode is None:
         try:
-            mode = stat.S_IMODE(os.stat(target).st_mode)
+            info = os.lstat(target)  # a link is replaced, never followed: not its mode
         except FileNotFoundError:
-            mode = 0o666 & ~_umask()
+            info = None
+        linked = info is None or stat.S_ISLNK(info.st_mode)
+        mode = 0o666 & ~_umask() if linked else stat.S_IMODE(info.st_mode)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         os.fchmod(fd, mode)

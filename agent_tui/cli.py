@@ -18,6 +18,7 @@ from pathlib import Path
 
 from agent_tui import __version__
 from agent_tui.exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED, InputError
+from agent_tui.printable import printable
 
 SUBCOMMANDS = ("run", "demo", "profiles", "settings")
 
@@ -96,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(args)
         return _run(args)
     except InputError as exc:
-        print(f"agent-tui: {exc}", file=sys.stderr)
+        print(f"agent-tui: {printable(str(exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

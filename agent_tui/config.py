@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import os
+import re
+from enum import StrEnum
 from pathlib import Path
 
 from platformdirs import user_config_dir, user_state_dir
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 CONFIG_DIR_ENV = "AGENT_TUI_CONFIG_DIR"
 STATE_DIR_ENV = "AGENT_TUI_STATE_DIR"
+_TOOL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_HOST = re.compile(r"^(\*\.)?[A-Za-z0-9.-]+(:\d+)?$")
+
+
+class ContainmentMode(StrEnum):
+    """How a session is confined: ``required`` refuses to run without Claude Code's sandbox,
+    ``auto`` uses it where it can start and says loudly when it cannot, ``off`` never does."""
+
+    REQUIRED = "required"
+    AUTO = "auto"
+    OFF = "off"
 
 
 class ConfigError(Exception):
@@ -38,6 +51,28 @@ class Settings(BaseModel):
     notifications: bool = True
     """Ring the terminal bell and send a desktop notification (the terminal's OSC 9 / OSC
     777) when the run needs you, starts a long wait, or finishes."""
+    containment: ContainmentMode = Field(ContainmentMode.AUTO, strict=False)
+    """``required`` | ``auto`` | ``off``: whether sessions run in Claude Code's sandbox."""
+    allowed_hosts: list[str] = Field(default_factory=list)
+    """Hosts sandboxed commands may reach (``pypi.org``, ``*.npmjs.org``); none by default."""
+    extra_tools: list[str] = Field(default_factory=list)
+    """Tools a session gets besides the coder's own (``WebFetch``, ``NotebookEdit``, …)."""
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        for host in value:
+            if not _HOST.match(host):
+                raise ValueError(f"allowed host {host!r} must be a host name, like pypi.org")
+        return value
+
+    @field_validator("extra_tools")
+    @classmethod
+    def _tools(cls, value: list[str]) -> list[str]:
+        for tool in value:
+            if not _TOOL_NAME.match(tool):
+                raise ValueError(f"extra tool {tool!r} must be a tool name, like WebFetch")
+        return value
 
 
 def app_config_dir() -> Path:

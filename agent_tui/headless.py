@@ -62,6 +62,7 @@ def _quota_updated(e: ev.QuotaUpdated) -> str | None:
 
 TEXT_LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
     ev.PlanLoaded: lambda e: f"plan      {e.feature}: {e.completed}/{e.total} subtasks completed",
+    ev.ContainmentStatus: lambda e: f"sandbox   {e.summary()}",
     ev.PlanWarning: lambda e: f"warning   plan: {e.message}",
     ev.SessionStarted: _session_started,
     ev.AssistantText: _assistant_text,
@@ -132,6 +133,9 @@ async def run_headless(
     async def sink(event: ev.Event) -> None:
         nonlocal reader_gone
         line = format_json(event) if events == "jsonl" else format_text(event)
+        if isinstance(event, ev.ContainmentStatus) and not event.sandboxed:
+            with contextlib.suppress(OSError):  # the notice stays in sight with --events jsonl
+                print(f"agent-tui: {event.summary()}", file=sys.stderr)
         if line is None or reader_gone:
             return
         try:

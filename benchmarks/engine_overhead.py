@@ -10,13 +10,21 @@ from pathlib import Path
 
 from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient
 
+from agent_tui.config import ContainmentMode
 from agent_tui.engine.clock import RealClock
+from agent_tui.engine.containment import Containment
 from agent_tui.engine.guard import Guard
 from agent_tui.engine.session import AgentSession, SessionSpec
 from agent_tui.sim.scenario import Scenario
 from agent_tui.sim.server import SimServer
 
 ROUNDS = 6
+
+
+def unsandboxed(project: Path) -> Containment:
+    return Containment(mode=ContainmentMode.OFF, sandboxed=False, project_dir=project)
+
+
 PROMPT = "Subtask ID: 1.1\nProject directory: {project}\n"
 STEPS = [
     {"text": "Reading.", "tools": [{"name": "Read", "input": {"file_path": "{project}/a.txt"}}]},
@@ -81,6 +89,7 @@ async def main() -> None:
                     cwd=project,
                     env=env,
                     guard=Guard(project),
+                    containment=unsandboxed(project),  # the sandbox is timed in containment.py
                     model="claude-sonnet-4-5",
                     transcript_path=Path(tmp) / "logs" / f"session-{n:03d}.jsonl",
                 )

@@ -7,6 +7,8 @@ import pytest
 from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError
 
+from agent_tui.auth.redaction import forget_secrets
+
 
 class MemoryKeyring(KeyringBackend):
     """An in-memory keychain: ``(service, account) -> secret``."""
@@ -64,3 +66,10 @@ def utc(monkeypatch):
     yield
     monkeypatch.undo()
     time.tzset()
+
+
+def no_known_secrets():
+    """Each test starts with no secret registered for masking, and leaves none behind."""
+    forget_secrets()
+    yield
+    forget_secrets()

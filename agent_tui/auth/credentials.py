@@ -28,7 +28,7 @@ from agent_tui.auth.keychain import (
     service_name,
     storage_env,
 )
-from agent_tui.auth.redaction import API_KEY_PREFIX, CREDENTIAL_ENV, mask_token
+from agent_tui.auth.redaction import API_KEY_PREFIX, CREDENTIAL_ENV, mask_token, register_secret
 from agent_tui.bounded import read_bounded
 
 if TYPE_CHECKING:
@@ -170,6 +170,9 @@ def _access_token(oauth: dict, where: str, hint: str) -> str:
     if not token.strip():
         raise _Unusable(f"{where} has an empty access token: {hint}", "no token")
     token = token.strip()
+    register_secret(token)  # from now on masked wherever agent-tui prints, logs or stores
+    refresh = oauth.get("refreshToken")
+    register_secret(refresh if isinstance(refresh, str) else None)
     if token.startswith("enc:"):
         raise _Unusable(
             f"the token in {where} is encrypted and cannot be used: {hint}", "encrypted"
@@ -229,6 +232,7 @@ def resolve(
     if profile.token_env:
         value = (env.get(profile.token_env) or "").strip()
         if value:
+            register_secret(value)
             result.credential = Credential(value, "env", profile.token_env)
             result.steps.append(f"env {profile.token_env}: set ({mask_token(value)})")
             result.summary = "env"

@@ -6,7 +6,10 @@ loading the keychain lookup.
 
 from __future__ import annotations
 
+import base64
 import re
+import threading
+from urllib.parse import quote, quote_plus
 
 CREDENTIAL_ENV = (
     "ANTHROPIC_API_KEY",
@@ -21,9 +24,17 @@ _MASK = "…"
 _SECRET_KEYS = "|".join(
     ["accessToken", "refreshToken", "access_token", "refresh_token", *CREDENTIAL_ENV]
 )
-_ANTHROPIC_TOKEN = re.compile(r"sk-ant-[A-Za-z0-9_-]++(?!…)")
+_ANTHROPIC_TOKEN = re.compile(r"sk-ant-[A-Za-z0-9_-]*")
 _TOKEN_KIND = re.compile(r"sk-ant-[A-Za-z]+\d*-")
-_BEARER = re.compile(r"(?i)(bearer\s+)([A-Za-z0-9._~+/-]{8,}+=*)(?!…)")
+_BEARER = re.compile(r"(?i)(bearer\s+)([A-Za-z0-9._~+/-]{8,}+=*)")
+MIN_SECRET_LENGTH = 12
+"""Shorter values are not registered: masking every 8-letter word that happens to match
+one would garble ordinary text, and a secret that short is no secret anyway."""
+
+_known_lock = threading.Lock()
+_known: dict[str, str] = {}
+"""Every form of every registered secret, mapped to what replaces it."""
+_known_pattern: re.Pattern[str] | None = None
 _API_KEY_HEADER = re.compile(r"(?i)(x-api-key:\s*)([^\s\"',;]+)")
 _QUOTED_SECRET = re.compile(rf"""((\\?["'])(?:{_SECRET_KEYS})\2\s*:\s*\\?["'])([^"'\\]+)""")
 _ASSIGNED_SECRET = re.compile(rf"""((?:{"|".join(CREDENTIAL_ENV)})=["']?)([^\s"']+)""")
@@ -43,11 +54,76 @@ def mask_token(token: str) -> str:
     return f"{prefix}{_MASK}{secret[-4:] if len(secret) >= 12 else ''}"
 
 
+def _base64_cores(secret: bytes) -> set[str]:
+    """The part of ``secret``'s base64 that is the same wherever it sits in a longer blob.
+
+    Base64 works in 3-byte groups, so a secret starting at offset 0, 1 or 2 of a group
+    encodes three ways; in each, the first and last characters also carry bits of the
+    neighbouring bytes, and are left out.
+    """
+    cores = set()
+    for lead in range(3):
+        encoded = base64.b64encode(b"\0" * lead + secret).decode("ascii").rstrip("=")
+        start = (lead * 4 + 2) // 3
+        end = ((lead + len(secret)) * 4) // 3
+        core = encoded[start:end]
+        if len(core) >= MIN_SECRET_LENGTH:
+            cores.add(core)
+            cores.add(core.replace("+", "-").replace("/", "_"))
+    return cores
+
+
+def register_secret(secret: str | None) -> None:
+    """Mask ``secret`` from now on wherever ``redact`` runs, as it is, URL-encoded, or in
+    base64 (also inside a longer base64 blob), whatever its shape."""
+    global _known_pattern
+    secret = (secret or "").strip()
+    if len(secret) < MIN_SECRET_LENGTH:
+        return
+    forms = dict.fromkeys([quote(secret, safe=""), quote_plus(secret)], _MASK)
+    forms.update(dict.fromkeys(_base64_cores(secret.encode("utf-8")), _MASK))
+    forms[secret] = mask_token(secret)  # as it is: its kind and last four stay readable
+    with _known_lock:
+        if all(form in _known for form in forms):
+            return
+        for form, replacement in forms.items():
+            _known.setdefault(form, replacement)
+        ordered = sorted(_known, key=len, reverse=True)  # the longest form wins an overlap
+        _known_pattern = re.compile("|".join(re.escape(form) for form in ordered))
+
+
+def forget_secrets() -> None:
+    """Drop every registered secret (tests start afresh)."""
+    global _known_pattern
+    with _known_lock:
+        _known.clear()
+        _known_pattern = None
+
+
+def _kind_only(token: str) -> bool:
+    """``sk-ant-oat01-`` with nothing after it: what is left of a token already masked."""
+    return token == "sk-ant-" or _TOKEN_KIND.fullmatch(token) is not None
+
+
+def _mask_anthropic(match: re.Match[str]) -> str:
+    token = match.group(0)
+    return token if _kind_only(token) else mask_token(token)
+
+
+def _mask_bearer(match: re.Match[str]) -> str:
+    token = match.group(2)
+    return match.group(0) if _kind_only(token) else match.group(1) + mask_token(token)
+
+
 def redact(text: str) -> str:
-    """Mask every token-like secret in ``text``: Anthropic tokens and keys, bearer and
-    ``x-api-key`` headers, and token values in JSON, Python reprs and ``VAR=value`` lines."""
-    text = _ANTHROPIC_TOKEN.sub(lambda m: mask_token(m.group(0)), text)
-    text = _BEARER.sub(lambda m: m.group(1) + mask_token(m.group(2)), text)
+    """Mask every token-like secret in ``text``: the registered secrets in any of their
+    forms, Anthropic tokens and keys, bearer and ``x-api-key`` headers, and token values
+    in JSON, Python reprs and ``VAR=value`` lines."""
+    pattern = _known_pattern
+    if pattern is not None:
+        text = pattern.sub(lambda m: _known.get(m.group(0), _MASK), text)
+    text = _ANTHROPIC_TOKEN.sub(_mask_anthropic, text)
+    text = _BEARER.sub(_mask_bearer, text)
     text = _API_KEY_HEADER.sub(lambda m: m.group(1) + mask_token(m.group(2)), text)
     text = _QUOTED_SECRET.sub(lambda m: m.group(1) + mask_token(m.group(3)), text)
     return _ASSIGNED_SECRET.sub(lambda m: m.group(1) + mask_token(m.group(2)), text)

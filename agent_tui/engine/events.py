@@ -1,8 +1,9 @@
 """Typed events the coder loop emits: the only thing a user interface consumes.
 
 Every event is a frozen record (keyword-only fields, compared by value; see ``record``)
-with a stable ``type`` name.  ``to_dict()`` gives the JSON-lines shape of headless mode
-(``type`` and ``ts`` first, then the fields).
+with a stable ``type`` name.  Its text never holds a terminal escape sequence or control
+character: what the agent wrote reaches the user's terminal through it.  ``to_dict()``
+gives the JSON-lines shape of headless mode (``type`` and ``ts`` first, then the fields).
 """
 
 from __future__ import annotations
@@ -16,9 +17,25 @@ from agent_tui.engine.quota import Quota, QuotaStatus
 from agent_tui.engine.record import Record, field
 from agent_tui.engine.state import LoopMode, LoopState
 from agent_tui.engine.timefmt import clock_time, duration
+from agent_tui.printable import printable
 
 
-class Event(Record):
+class Printable(Record):
+    """A record the user sees: each text field is made printable as the record is made."""
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**{name: _shown(value) for name, value in values.items()})
+
+
+def _shown(value: Any) -> Any:
+    if type(value) is str:  # not an enum's value: those are ours, and stay members
+        return printable(value)
+    if isinstance(value, tuple) and any(isinstance(item, str) for item in value):
+        return tuple(_shown(item) for item in value)
+    return value
+
+
+class Event(Printable):
     type: ClassVar[str] = "event"
     ts: float = field(default_factory=time.time)
 
@@ -28,7 +45,7 @@ class Event(Record):
         return {"type": self.type, "ts": round(ts, 3), **data}
 
 
-class SubtaskView(Record):
+class SubtaskView(Printable):
     """A subtask as the UI shows it."""
 
     id: str
@@ -39,7 +56,7 @@ class SubtaskView(Record):
     stuck: bool = False
 
 
-class PhaseView(Record):
+class PhaseView(Printable):
     id: str
     name: str
     subtasks: tuple[SubtaskView, ...]
@@ -52,6 +69,31 @@ class PlanLoaded(Event):
     phases: tuple[PhaseView, ...]
     total: int
     completed: int
+
+
+class ContainmentStatus(Event):
+    """How this run's sessions are confined: sent once, before the first session."""
+
+    type: ClassVar[str] = "containment"
+    mode: str  # "required", "auto" or "off": the setting
+    sandboxed: bool
+    missing: tuple[str, ...] = ()
+    """What Claude Code's sandbox needs that this machine lacks (why ``auto`` runs without)."""
+    allowed_hosts: tuple[str, ...] = ()
+
+    def summary(self) -> str:
+        """One sentence: what confines the agent, or that nothing does."""
+        if self.sandboxed:
+            network = ", ".join(self.allowed_hosts) if self.allowed_hosts else "none"
+            return (
+                "sandboxed: Bash and its children write only inside the project; "
+                f"network: {network}; credential stores unreadable"
+            )
+        why = "containment is off" if self.mode == "off" else "; ".join(self.missing)
+        return (
+            f"UNSANDBOXED ({why}): the guard and the read denies are a policy, not a "
+            "boundary; a hostile agent can escape them"
+        )
 
 
 class PlanWarning(Event):

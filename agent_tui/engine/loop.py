@@ -12,17 +12,27 @@ policy.  A run ends one way: ``result.end`` raises ``RunEnded``, which ``run`` r
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from agent_tui.atomic import LinkRefused
 from agent_tui.auth.credentials import Resolution
 from agent_tui.auth.profiles import Profile, ProfileStore
 from agent_tui.config import ConfigError
 from agent_tui.engine import events as ev
 from agent_tui.engine.clock import Clock, RealClock
 from agent_tui.engine.coder import CoderStage
+from agent_tui.engine.containment import (
+    Containment,
+    ContainmentRefused,
+    SandboxCheck,
+    check_sandbox,
+    prepare_records,
+    protected_paths,
+)
 from agent_tui.engine.control import Control
 from agent_tui.engine.guard import Guard
 from agent_tui.engine.loop_config import LoopConfig
@@ -37,7 +47,7 @@ from agent_tui.engine.retry import RetryTracker
 from agent_tui.engine.rotation import IMPLICIT_PROFILE, ProfileRotation
 from agent_tui.engine.runlock import RunLock, SpecBusy
 from agent_tui.engine.runner import SessionFactory, SessionRunner
-from agent_tui.engine.session import AgentSession, CLIMissingError
+from agent_tui.engine.session import AgentSession, CLIMissingError, SandboxRefused
 from agent_tui.engine.stage import RunParts
 from agent_tui.engine.state import LoopState
 from agent_tui.exit_codes import EXIT_BAD_INPUT
@@ -61,13 +71,14 @@ class CoderLoop:
         self.profiles = profiles
         self.clock = clock or RealClock()
         self._emit = emit
+        self._environ = dict(os.environ if environ is None else environ)
         self.retry = RetryTracker(config.retry_policy, self.clock)
         self.history = AttemptHistory(config.spec_dir)
         self.quota = QuotaBook.load(config.quota_file)
         self.rotation = ProfileRotation(
             profiles,
             emit,
-            environ=dict(os.environ if environ is None else environ),
+            environ=self._environ,
             start=config.profile,
             auto_switch=config.auto_switch,
             extra_env=config.extra_env,
@@ -79,11 +90,16 @@ class CoderLoop:
         )
         self.tracker = PlanTracker(config.plan_path, config.spec_dir, self.history)
         self.notes = NoteBox(config.spec_dir)
+        self._sandbox: SandboxCheck | None = None
         self.runner = SessionRunner(
             config,
             self.rotation,
             self.control,
-            Guard(config.project_dir, config.bash_allowlist),
+            Guard(
+                config.project_dir,
+                config.bash_allowlist,
+                protected=protected_paths(config.spec_dir),
+            ),
             session_factory,
             emit,
             self._session_event,
@@ -108,6 +124,11 @@ class CoderLoop:
     @property
     def state(self) -> LoopState:
         return self.control.state
+
+    @property
+    def containment(self) -> Containment | None:
+        """How sessions are contained: decided as the run starts (None before)."""
+        return self.runner.containment
 
     @property
     def paused(self) -> bool:
@@ -140,11 +161,14 @@ class CoderLoop:
         return self.rotation.next
 
     def reload_profiles(self) -> str | None:
-        """See profiles added or removed since the run began; the reason if it cannot."""
+        """See profiles added or removed since the run began; the reason if it cannot.
+        The sessions' read denies then cover the config dirs of profiles added meanwhile."""
         try:
             self.profiles.reload()
         except ConfigError as exc:
             return str(exc)
+        if self._sandbox is not None:
+            self.runner.containment = self._containment(self._sandbox)
         return None
 
     def profile_resolution(self, profile: Profile) -> Resolution:
@@ -200,6 +224,7 @@ class CoderLoop:
         try:
             check_writable(self.config.spec_dir)
             lock.acquire()
+            self.runner.containment = await self._contain()
             await self.control.start()
             if self.quota.warning is not None:
                 await self._emit(ev.Notice(level="warning", message=self.quota.warning))
@@ -207,8 +232,10 @@ class CoderLoop:
         except RunEnded as ended:
             result = ended.result
             await self._put_back()
-        except (SpecBusy, NotWritable) as refused:
+        except (SpecBusy, NotWritable, ContainmentRefused, LinkRefused) as refused:
             result = _refused(str(refused))
+        except SandboxRefused as exc:
+            result = _refused(f"the sandbox did not start: {exc}")
         except CLIMissingError as exc:
             result = _refused(f"the Claude Code CLI was not found: {exc}")
         finally:
@@ -264,6 +291,28 @@ class CoderLoop:
             backoffs = self.control.backoffs
             await coder.work_on(subtask)
             rest_due = self.control.backoffs == backoffs
+
+    def _containment(self, sandbox: SandboxCheck) -> Containment:
+        return Containment.build(
+            self.profiles.settings,
+            self.profiles,
+            self.config.project_dir,
+            self.config.spec_dir,
+            sandbox,
+            {**self._environ, **self.config.extra_env},
+        )
+
+    async def _contain(self) -> Containment:
+        """Decide the run's containment once, before any session, and say which it is."""
+        prepare_records(self.config.spec_dir)
+        sandbox = self.config.sandbox
+        if sandbox is None:
+            env = {**self._environ, **self.config.extra_env}
+            sandbox = await asyncio.to_thread(check_sandbox, env)
+        self._sandbox = sandbox
+        containment = self._containment(sandbox)
+        await self._emit(containment.status())
+        return containment
 
     async def _put_back(self) -> None:
         """A run that ends leaves no subtask in progress on disk; the end is reported even

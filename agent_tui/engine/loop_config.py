@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from agent_tui.engine.containment import SandboxCheck
 from agent_tui.engine.reset_wait import RESET_MARGIN_S
 from agent_tui.engine.retry import RetryPolicy
-from agent_tui.engine.session import DEFAULT_ALLOWED_TOOLS
 
 if TYPE_CHECKING:
     from agent_tui.config import Settings
@@ -29,7 +29,8 @@ class LoopConfig:
     retry_policy: RetryPolicy = field(default_factory=RetryPolicy)
     extra_env: dict[str, str] = field(default_factory=dict)
     """Set for every session on top of the profile's env (the demo points the CLI at its sim)."""
-    allowed_tools: tuple[str, ...] = DEFAULT_ALLOWED_TOOLS
+    sandbox: SandboxCheck | None = None
+    """What a check before the run found of Claude Code's sandbox; None: the run checks."""
     bash_allowlist: list[str] | None = None
     auto_switch: bool = False
     pause_on_problem: bool = True

@@ -2,18 +2,22 @@
 
 Every change is written at once (atomically), so a crash loses no attempt.  The shape stays
 close to upstream Auto-Claude's file, and keys this module does not know are preserved.
+``memory/`` must be a real directory and the file is read without following a link (a repo
+can ship either as a link pointing anywhere); messages are masked before they are kept.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from agent_tui.atomic import atomic_write_text
-from agent_tui.bounded import read_bounded
+from agent_tui.atomic import LinkRefused, atomic_write_text, real_dir
+from agent_tui.auth.redaction import redact
+from agent_tui.bounded import NotRegularFile, read_bounded
 
 MAX_HISTORY_BYTES = 16 * 1024 * 1024
 
@@ -34,7 +38,7 @@ class AttemptHistory:
 
     def _load(self) -> dict[str, Any]:
         try:
-            text = read_bounded(self.path, MAX_HISTORY_BYTES).decode("utf-8")
+            text = _read_unlinked(self.path)
         except FileNotFoundError:
             stamp = self._stamp()
             return {
@@ -42,6 +46,8 @@ class AttemptHistory:
                 "stuck_subtasks": [],
                 "metadata": {"created_at": stamp, "last_updated": stamp},
             }
+        except LinkRefused as exc:
+            raise RecoveryError(str(exc)) from None
         except (OSError, UnicodeDecodeError) as exc:
             reason = getattr(exc, "strerror", None) or str(exc)
             raise RecoveryError(f"{self.path}: cannot read ({reason})") from None
@@ -68,6 +74,7 @@ class AttemptHistory:
 
     def save(self) -> None:
         self.data["metadata"]["last_updated"] = self._stamp()
+        real_dir(self.path.parent)
         atomic_write_text(self.path, json.dumps(self.data, indent=2, ensure_ascii=False) + "\n")
 
     def record_attempt(
@@ -80,7 +87,7 @@ class AttemptHistory:
                 "ts": self._stamp(),
                 "outcome": outcome,
                 "error_kind": error_kind,
-                "message": message,
+                "message": redact(message),
             }
         )
         if outcome != "interrupted":  # stopped by the user: says nothing of the subtask
@@ -112,7 +119,7 @@ class AttemptHistory:
         self.data["stuck_subtasks"].append(
             {
                 "subtask_id": subtask_id,
-                "reason": reason,
+                "reason": redact(reason),
                 "escalated_at": self._stamp(),
                 "attempt_count": self.attempt_count(subtask_id),
             }
@@ -159,3 +166,21 @@ def _shape_problem(data: dict[str, Any]) -> str | None:
         if not isinstance(attempts, list) or not all(isinstance(a, dict) for a in attempts):
             return f"subtask {subtask_id!r} must hold a list of attempts"
     return None
+
+
+def _read_unlinked(path: Path) -> str:
+    """The file's text; ``LinkRefused`` when it or its directory is a link or not regular."""
+    if os.path.islink(path.parent):
+        real_dir(path.parent)  # raises: the message names the link
+    try:
+        data = read_bounded(path, MAX_HISTORY_BYTES, follow_symlinks=False)
+    except NotRegularFile:
+        raise LinkRefused(f"{path} is not a regular file: move it away") from None
+    except OSError:
+        if os.path.islink(path):
+            raise LinkRefused(
+                f"{path} is a symbolic link: agent-tui reads its history only from a real "
+                "file; remove the link"
+            ) from None
+        raise
+    return data.decode("utf-8")

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 
 from agent_tui.auth.credentials import Resolution, login_hint, resolve, session_env
 from agent_tui.auth.profiles import Profile, ProfileStore
-from agent_tui.auth.redaction import redact
+from agent_tui.auth.redaction import CREDENTIAL_ENV, redact
 from agent_tui.engine import events as ev
 from agent_tui.engine.quota_book import QuotaBook
 from agent_tui.engine.timefmt import clock_time
@@ -145,7 +145,10 @@ class ProfileRotation:
         env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] = "1"
         env.update(self._extra_env)
         if self.current == IMPLICIT_PROFILE and IMPLICIT_PROFILE not in self.store.names():
-            return env  # no profile chosen: the CLI's own default login, as without agent-tui
+            # No profile chosen: the CLI's own default login, as without agent-tui; an
+            # inherited credential is then this session's own (the rest are blanked).
+            env.update({k: v for k in CREDENTIAL_ENV if (v := self._environ.get(k))})
+            return env
         if self.current not in self.store.names():
             raise NoUsableProfile(f"profile {self.current!r} is no longer in the profiles file")
         for _ in range(len(self.store.names())):  # each profile is looked at once at most

@@ -5,11 +5,16 @@ exits, however it exits, so a run killed with ``kill -9`` never leaves a stale l
 the same command resumes at once.  The file itself stays (removing it would let a third run
 lock a new file while a second still holds the old one); it only says who holds the lock.
 Where ``fcntl`` does not exist (Windows) runs are not locked.
+
+The file is opened without following a symbolic link and must be a regular file: a repo can
+ship ``.agent-tui.lock`` as a link to any file, which would then be truncated and
+overwritten (as root, perhaps), or as a FIFO that would hang the check.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -22,7 +27,16 @@ LOCK_NAME = ".agent-tui.lock"
 
 
 class SpecBusy(Exception):
-    """Another run holds the spec; the message says which one."""
+    """Another run holds the spec (the message says which one), or its lock file is unsafe."""
+
+
+class UnsafeLockFile(SpecBusy):
+    """The lock file is a symbolic link or not a regular file: refused, never written."""
+
+
+_NO_FOLLOW = (
+    getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+)
 
 
 class RunLock:
@@ -44,9 +58,11 @@ class RunLock:
         if fcntl is None or self._fd is not None:
             return
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | _NO_FOLLOW, 0o600)
         except OSError:
+            self._refuse_if_unsafe()
             return
+        self._check_regular(fd)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -70,15 +86,29 @@ class RunLock:
         if fcntl is None:
             return
         try:
-            fd = os.open(self.path, os.O_RDONLY)
+            fd = os.open(self.path, os.O_RDONLY | _NO_FOLLOW)
         except OSError:  # no lock file: no run has ever held this spec
+            self._refuse_if_unsafe()
             return
+        self._check_regular(fd)
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except OSError:
             raise SpecBusy(self._busy_message(fd)) from None
         finally:
             os.close(fd)
+
+    def _refuse_if_unsafe(self) -> None:
+        if os.path.islink(self.path):
+            raise UnsafeLockFile(
+                f"{self.path} is a symbolic link: agent-tui never writes through one; "
+                "remove it and run again"
+            )
+
+    def _check_regular(self, fd: int) -> None:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise UnsafeLockFile(f"{self.path} is not a regular file: remove it and run again")
 
     def _busy_message(self, fd: int) -> str:
         return (

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from agent_tui.engine import events as ev
 from agent_tui.engine.clock import Clock
+from agent_tui.engine.containment import Containment, prepare_records
 from agent_tui.engine.control import Control
 from agent_tui.engine.errors import ErrorKind
 from agent_tui.engine.guard import Guard
@@ -52,6 +53,8 @@ class SessionRunner:
         self._emit = emit
         self._session_sink = session_sink
         self.last_number = 0
+        self.containment: Containment | None = None
+        """Decided when the run starts (``CoderLoop.run``), the same for every session."""
         self.totals = Totals()
 
     async def run(
@@ -61,6 +64,7 @@ class SessionRunner:
         ``TranscriptError`` (it cannot be recorded): neither is a session's outcome."""
         env = await self.rotation.session_env()
         config = self.config
+        prepare_records(config.spec_dir)  # a link put there since is refused, not used
         number, transcript = next_transcript_path(config.logs_dir, self.last_number)
         self.last_number = number
         spec = SessionSpec(
@@ -73,7 +77,7 @@ class SessionRunner:
             transcript_path=transcript,
             guard=self.guard,
             model=config.model,
-            allowed_tools=config.allowed_tools,
+            containment=self.containment,
             idle_timeout_s=config.idle_timeout_s,
             cli_path=config.cli_path,
             rate_limit_retries=self.rotation.rate_limit_retries(),

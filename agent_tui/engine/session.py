@@ -22,16 +22,16 @@ from typing import TYPE_CHECKING, Any
 from agent_tui.auth.redaction import redact
 from agent_tui.engine import events as ev
 from agent_tui.engine.clock import Clock
+from agent_tui.engine.containment import SANDBOX_REFUSED, Containment
 from agent_tui.engine.errors import ErrorKind, classify_exception, classify_message
 from agent_tui.engine.guard import Guard
 from agent_tui.engine.quota import from_rate_limit_info
+from agent_tui.engine.summary import summarize_result, summarize_tool
 from agent_tui.engine.transcript import Transcript, TranscriptError
 
 if TYPE_CHECKING:
     from claude_agent_sdk import AssistantMessage, ClaudeAgentOptions, ResultMessage, UserMessage
 
-DEFAULT_ALLOWED_TOOLS = ("Read", "Write", "Edit", "MultiEdit", "Glob", "Grep", "Bash", "TodoWrite")
-SUMMARY_WIDTH = 100
 STOP_SIGNALS = (signal.SIGHUP, signal.SIGINT, signal.SIGTERM)  # a closed terminal, ctrl+c, …
 STOPPED_BY_SIGNAL = {128 + n for n in STOP_SIGNALS} | {-n for n in STOP_SIGNALS}
 """CLI exit codes that mean someone stopped it (a shell's 128+n, or Python's -n)."""
@@ -43,6 +43,10 @@ logging.getLogger("claude_agent_sdk").addHandler(logging.NullHandler())
 
 class CLIMissingError(RuntimeError):
     """The Claude Code CLI could not be found: a set-up problem, not a session failure."""
+
+
+class SandboxRefused(RuntimeError):
+    """The CLI would not start the sandbox the session requires: a set-up problem."""
 
 
 @dataclass
@@ -57,8 +61,8 @@ class SessionSpec:
     env: dict[str, str]
     transcript_path: Path
     guard: Guard
+    containment: Containment
     model: str | None = None
-    allowed_tools: tuple[str, ...] = DEFAULT_ALLOWED_TOOLS
     idle_timeout_s: float = 600.0
     cli_path: str | None = None
     rate_limit_retries: int | None = None
@@ -81,35 +85,6 @@ class SessionOutcome:
     @property
     def ok(self) -> bool:
         return self.outcome == "success"
-
-
-def summarize_tool(name: str, tool_input: dict[str, Any], cwd: Path | None = None) -> str:
-    """One line that says what a tool call does: its path, command or pattern."""
-    value: Any = None
-    for key in ("command", "file_path", "notebook_path", "pattern", "path", "url", "query"):
-        if tool_input.get(key):
-            value = tool_input[key]
-            break
-    if value is None:
-        value = next((v for v in tool_input.values() if isinstance(v, str) and v), "")
-    text = str(value)
-    if cwd is not None and text.startswith(str(cwd) + "/"):
-        text = text[len(str(cwd)) + 1 :]
-    text = " ".join(text.split())
-    if len(text) > SUMMARY_WIDTH:
-        text = text[: SUMMARY_WIDTH - 1] + "…"
-    return redact(text)
-
-
-def summarize_result(content: Any, cwd: Path | None = None) -> str:
-    if isinstance(content, list):
-        content = " ".join(str(b.get("text", "")) for b in content if isinstance(b, dict))
-    text = " ".join(str(content or "").split())
-    if cwd is not None:
-        text = text.replace(str(cwd) + "/", "")
-    if len(text) > SUMMARY_WIDTH:
-        text = text[: SUMMARY_WIDTH - 1] + "…"
-    return redact(text)
 
 
 def sdk() -> ModuleType:
@@ -167,13 +142,11 @@ class AgentSession:
         return claude.ClaudeAgentOptions(
             cwd=str(spec.cwd),
             model=spec.model,
-            allowed_tools=list(spec.allowed_tools),
             permission_mode="acceptEdits",
-            env=dict(spec.env),
             stderr=self._stderr_tail.append,
             hooks={"PreToolUse": [claude.HookMatcher(hooks=[spec.guard.hook])]},
-            setting_sources=["project"],
             cli_path=spec.cli_path,
+            **spec.containment.option_fields(spec.env),
         )
 
     async def interrupt(self) -> bool:
@@ -266,7 +239,7 @@ class AgentSession:
                 tool_calls=tool_calls,
                 api_retries=api_retries,
             )
-        except TranscriptError:
+        except (TranscriptError, SandboxRefused):
             raise
         except Exception as exc:
             if self._gave_up:
@@ -281,6 +254,7 @@ class AgentSession:
                     message=f"the CLI was stopped by a signal (exit code {exc.exit_code})",
                 )
             text = redact(f"{type(exc).__name__}: {exc}")
+            _raise_if_sandbox_refused(text)
             if self._stderr_tail:
                 text += " | " + redact(self._stderr_tail[-1])
             kind = error_kind or classify_exception(exc)
@@ -408,6 +382,12 @@ class AgentSession:
         await self._emit(
             ev.SessionError(session=self.spec.number, error_kind=str(kind), message=text)
         )
+
+
+def _raise_if_sandbox_refused(text: str) -> None:
+    """A CLI told to require its sandbox ends with this error when it cannot start one."""
+    if SANDBOX_REFUSED in text:
+        raise SandboxRefused(text.partition(SANDBOX_REFUSED)[2].strip(": "))
 
 
 def _message_text(message: AssistantMessage) -> str:

@@ -1,4 +1,8 @@
-"""Append-only JSONL transcript of one session: every SDK message, masked, line by line."""
+"""Append-only JSONL transcript of one session: every SDK message, masked, line by line.
+
+A transcript is always a new file (``O_EXCL``) in a ``logs/`` that is a real directory,
+opened without following links: a planted link or file is refused, never written through.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from agent_tui.atomic import real_dir
 from agent_tui.auth.redaction import redact
 
 _SESSION_FILE = re.compile(r"session-(\d+)\.jsonl$")
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC
+_NEW_FILE |= getattr(os, "O_NOFOLLOW", 0)
 
 
 class TranscriptError(OSError):
@@ -35,6 +42,11 @@ def next_transcript_path(logs_dir: Path, after: int = 0) -> tuple[int, Path]:
     return number, logs_dir / f"session-{number:03d}.jsonl"
 
 
+def open_new(path: Path) -> int:
+    """A new file at ``path`` for appending, never an existing file or a link's target."""
+    return os.open(path, _NEW_FILE, 0o600)
+
+
 def _plain(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {"kind": type(value).__name__, **dataclasses.asdict(value)}
@@ -47,10 +59,12 @@ class Transcript:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = open(path, "a", encoding="utf-8")  # noqa: SIM115 - held open for the session
+            real_dir(path.parent)
+            fd = open_new(path)
         except OSError as exc:
-            raise TranscriptError(f"cannot open transcript {path}: {exc.strerror}") from exc
+            reason = exc.strerror or str(exc)
+            raise TranscriptError(f"cannot open transcript {path}: {reason}") from exc
+        self._handle = os.fdopen(fd, "a", encoding="utf-8")
 
     def write(self, kind: str, payload: Any) -> None:
         record = {"ts": round(time.time(), 3), "type": kind, "data": _plain(payload)}

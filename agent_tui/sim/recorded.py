@@ -17,7 +17,10 @@ class RecordedRequest:
     model: str | None
     status: int
     prompt: str = ""
-    """The conversation's first user message: the prompt agent-tui sent."""
+    """The conversation's first user message: the prompt, and what the CLI attached to it."""
+    tool_results: tuple[str, ...] = ()
+    """The text of every ``tool_result`` the request carried: what the agent's tools
+    brought back to the model (tests look there for anything that must not reach it)."""
 
     @property
     def bearer(self) -> str | None:

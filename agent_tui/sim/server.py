@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_tui.sim.quota_headers import SendsQuotaHeaders, headers_for
+from agent_tui.sim.reading import prompt_fields, prompt_text, tool_results
 from agent_tui.sim.recorded import RecordedRequest
 from agent_tui.sim.scenario import Scenario, Script, Step, ToolCall
 from agent_tui.sim.stream import message_events
@@ -39,12 +40,6 @@ ERROR_REPLIES: dict[str, tuple[int, str, str]] = {
     "overloaded": (529, "overloaded_error", "Overloaded"),
     "server_error": (500, "api_error", "Internal server error"),
     "auth": (401, "authentication_error", "invalid x-api-key"),
-}
-
-PROMPT_FIELDS = {
-    "project": r"Project directory: (.+)",
-    "spec_dir": r"Spec directory: (.+)",
-    "plan": r"Plan file: (.+)",
 }
 
 
@@ -123,25 +118,6 @@ class SimServer:
 
     def next_tool_id(self) -> str:
         return f"toolu_sim_{next(self._ids):04d}"
-
-
-def _prompt_text(body: dict[str, Any]) -> str:
-    messages = body.get("messages") or []
-    if not messages:
-        return ""
-    content = messages[0].get("content")
-    if isinstance(content, str):
-        return content
-    return "\n".join(b.get("text", "") for b in content if isinstance(b, dict))
-
-
-def _prompt_fields(prompt: str) -> dict[str, str]:
-    fields = {}
-    for name, pattern in PROMPT_FIELDS.items():
-        found = re.search(pattern, prompt)
-        if found:
-            fields[name] = found.group(1).strip()
-    return fields
 
 
 def _fill(value: Any, fields: dict[str, str]) -> Any:
@@ -234,7 +210,7 @@ class _Handler(SendsQuotaHeaders, BaseHTTPRequestHandler):
 
     def _messages(self, body: dict[str, Any], size: int) -> None:
         sim = self.server.sim
-        prompt = _prompt_text(body)
+        prompt = prompt_text(body)
         turn = sum(1 for m in body.get("messages", []) if m.get("role") == "assistant")
         script, step = self._step(body, prompt, turn)
         status = ERROR_REPLIES[step.error][0] if step.error else 200
@@ -249,6 +225,7 @@ class _Handler(SendsQuotaHeaders, BaseHTTPRequestHandler):
                 model=body.get("model"),
                 status=status,
                 prompt=prompt,
+                tool_results=tool_results(body),
             )
         )
         if step.error:
@@ -260,7 +237,7 @@ class _Handler(SendsQuotaHeaders, BaseHTTPRequestHandler):
             self._fault(step.fault)
             return
         model = body.get("model") or "claude-sim"
-        self._stream(_reply_events(sim, step, model, _prompt_fields(prompt), size // 16))
+        self._stream(_reply_events(sim, step, model, prompt_fields(prompt), size // 16))
 
     def _step(self, body: dict[str, Any], prompt: str, turn: int) -> tuple[Script | None, Step]:
         """The scripted step for this turn of its session; side requests (no tools offered,

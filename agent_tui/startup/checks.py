@@ -21,6 +21,7 @@ from agent_tui.exit_codes import InputError
 if TYPE_CHECKING:
     from agent_tui.auth.profiles import ProfileStore
     from agent_tui.engine import events as ev
+    from agent_tui.engine.containment import SandboxCheck
     from agent_tui.engine.loop import CoderLoop
 
 
@@ -41,6 +42,8 @@ class CheckedRun:
     headless: bool
     retry_stuck: bool = False
     wait_for_reset: bool = True
+    sandbox: SandboxCheck | None = None
+    """What the sandbox lacks (None: containment is off)."""
 
     @property
     def title(self) -> str:
@@ -80,6 +83,7 @@ def check_run(args: argparse.Namespace, on_view: Callable | None = None) -> Chec
         on_view((title_for(spec_dir), first_view))
     # Only now: the app can draw the plan while these load and check.
     profiles = _check_profiles(args)
+    sandbox = _check_sandbox(profiles)
     check_cli_available()
     return CheckedRun(
         project_dir=project,
@@ -91,11 +95,24 @@ def check_run(args: argparse.Namespace, on_view: Callable | None = None) -> Chec
         headless=args.headless,
         retry_stuck=args.retry_stuck,
         wait_for_reset=not args.no_wait,
+        sandbox=sandbox,
     )
+
+
+def _check_sandbox(profiles: ProfileStore) -> SandboxCheck | None:
+    """What Claude Code's sandbox lacks here; refused when the settings require it."""
+    from agent_tui.engine.containment import ContainmentRefused, sandbox_for
+
+    try:
+        return sandbox_for(profiles.settings.containment)
+    except ContainmentRefused as exc:
+        raise InputError(str(exc)) from None
 
 
 def _check_spec(args: argparse.Namespace) -> tuple[Path, Path, ev.PlanLoaded | None]:
     """The project, its spec dir and the plan's first view; the spec must not be busy."""
+    from agent_tui.atomic import LinkRefused
+    from agent_tui.engine.containment import check_records
     from agent_tui.engine.recovery import AttemptHistory, RecoveryError
     from agent_tui.engine.runlock import RunLock, SpecBusy
     from agent_tui.engine.views import plan_view
@@ -111,9 +128,10 @@ def _check_spec(args: argparse.Namespace) -> tuple[Path, Path, ev.PlanLoaded | N
         spec_dir = find_spec_dir(project, args.spec)
         plan_path = spec_dir / "implementation_plan.json"
         plan = load_plan(plan_path) if plan_path.exists() else None
+        check_records(spec_dir)
         history = AttemptHistory(spec_dir)
         RunLock(spec_dir).check()
-    except (PlanError, RecoveryError, SpecBusy) as exc:
+    except (PlanError, RecoveryError, SpecBusy, LinkRefused) as exc:
         raise InputError(str(exc)) from None
     first_view = plan_view(plan, spec_dir, history) if plan and not is_empty(plan) else None
     return project, spec_dir, first_view
@@ -171,6 +189,7 @@ def build_loop(checked: CheckedRun, sink: ev.EventSink) -> CoderLoop:
         retry_stuck=checked.retry_stuck,
         wait_for_reset=checked.wait_for_reset,
         quota_file=quota_path(),
+        sandbox=checked.sandbox,
         **({"model": checked.model} if checked.model else {}),
     )
     return CoderLoop(config, checked.profiles, sink)

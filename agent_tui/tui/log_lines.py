@@ -56,6 +56,9 @@ def _backoff_started(event: ev.BackoffStarted, _spec_dir: str | None) -> Text:
 
 
 LINES: dict[type[ev.Event], Callable[[Any, str | None], Text | None]] = {
+    ev.ContainmentStatus: lambda e, _: Text(
+        f"  ◆ {e.summary()}", style="green" if e.sandboxed else "bold red"
+    ),
     ev.SessionStarted: _session_started,
     ev.AssistantText: lambda e, _: Text(e.text.strip()),
     ev.ToolUse: lambda e, _: Text.assemble(

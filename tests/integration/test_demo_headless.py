@@ -111,3 +111,34 @@ def test_a_reader_that_goes_away_stops_the_run_as_an_interruption(tmp_path):
     assert [a["outcome"] for a in history["subtasks"]["1.1"]["attempts"]] == ["interrupted"]
     log = (spec / "logs" / "session-001.jsonl").read_text().splitlines()
     assert json.loads(log[-1])["type"] == "outcome"
+
+
+def test_the_demo_runs_without_socat_and_says_it_is_unsandboxed(tmp_path):
+    bin_dir = tmp_path / "bin-without-socat"
+    bin_dir.mkdir()
+    for directory in os.environ["PATH"].split(os.pathsep):
+        if not os.path.isdir(directory):
+            continue
+        for name in os.listdir(directory):
+            target = bin_dir / name
+            if name != "socat" and not target.exists():
+                target.symlink_to(os.path.join(directory, name))
+    process = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "agent_tui.cli",
+            "demo",
+            "--headless",
+            "--workdir",
+            str(tmp_path / "d"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PATH": str(bin_dir)},
+    )
+    assert process.returncode == 0, process.stdout + process.stderr
+    assert "sandbox   UNSANDBOXED (socat not installed)" in process.stdout
+    assert "agent-tui: UNSANDBOXED (socat not installed)" in process.stderr
+    assert "finished  complete (exit 0)" in process.stdout

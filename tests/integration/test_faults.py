@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import errno
 import json
+import os
+import signal
 
 import pytest
 
 from agent_tui.engine import events as ev
-from agent_tui.engine import runner as runner_module
+from agent_tui.engine import transcript as transcript_module
 from tests.integration.helpers import coder_steps, plan_doc, script
 
 ONE = plan_doc([("1", [], ["1.1"])])
@@ -32,19 +34,43 @@ async def test_a_malformed_event_stream_is_an_error_not_a_crash(make_run):
 
 
 async def test_a_cli_killed_mid_session_is_recorded_and_retried(make_run):
-    kill = [{"text": "Oops.", "tools": [{"name": "Bash", "input": {"command": "kill -9 $PPID"}}]}]
-    run = make_run(
-        ONE,
-        [script("1.1", [kill, coder_steps("1.1")])],
-        bash_allowlist=["kill"],
-    )
+    # The agent cannot kill its own CLI from the sandbox (it sees its own pid namespace),
+    # so the test does, as soon as the first tool call shows.
+    read = [{"text": "Oops.", "tools": [{"name": "Read", "input": {"file_path": "{plan}"}}]}]
+    run = make_run(ONE, [script("1.1", [read, coder_steps("1.1")])])
+    killed: list[int] = []
+
+    def kill_the_cli(events):
+        if not killed and any(isinstance(e, ev.ToolUse) for e in events):
+            killed.extend(_cli_children())
+            for pid in killed:
+                os.kill(pid, signal.SIGKILL)
+
+    run.on_event = kill_the_cli
     await run.go()
-    assert run.exit_code == 0
+    assert killed and run.exit_code == 0
     first = run.of(ev.SessionEnded)[0]
     assert first.outcome == "error"
     history = json.loads((run.spec_dir / "memory" / "attempt_history.json").read_text())
     outcomes = [a["outcome"] for a in history["subtasks"]["1.1"]["attempts"]]
     assert outcomes == ["error", "success"]
+
+
+def _cli_children() -> list[int]:
+    """This process's children that are the bundled Claude Code CLI."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = open(f"/proc/{entry}/stat").read()  # noqa: SIM115
+            cmdline = open(f"/proc/{entry}/cmdline", "rb").read()  # noqa: SIM115
+        except OSError:
+            continue
+        parent = int(stat.rpartition(")")[2].split()[1])
+        if parent == os.getpid() and b"claude" in cmdline:
+            found.append(int(entry))
+    return found
 
 
 async def test_repeated_500s_make_the_subtask_stuck_after_three_tries(make_run):
@@ -86,8 +112,8 @@ async def test_a_reply_that_hangs_trips_the_idle_timeout(make_run):
 
 async def test_a_full_disk_on_the_transcript_stops_with_a_clear_error(make_run, monkeypatch):
     run = make_run(ONE, [script("1.1", [coder_steps("1.1")])])
-    full = lambda logs, after=0: (1, _dev_full())  # noqa: E731
-    monkeypatch.setattr(runner_module, "next_transcript_path", full)
+    full = _dev_full()
+    monkeypatch.setattr(transcript_module, "open_new", lambda path: os.open(full, os.O_WRONLY))
     await run.go()
     assert run.exit_code == 3
     finished = run.of(ev.LoopFinished)[-1]

@@ -13,6 +13,7 @@ import pytest
 from agent_tui.demo import create_workspace, demo_config
 from agent_tui.engine import events as ev
 from agent_tui.engine.clock import VirtualClock
+from agent_tui.engine.containment import SandboxCheck
 from agent_tui.engine.errors import ErrorKind
 from agent_tui.engine.loop import CoderLoop, LoopConfig
 from agent_tui.engine.quota import Quota, QuotaStatus
@@ -202,6 +203,7 @@ def scripted_app(tmp_path):
             spec_dir=workspace.spec_dir,
             model="claude-sonnet-4-5",
             pause_between_s=0.0,
+            sandbox=SandboxCheck(),  # the same status line on every machine
         )
         clock = VirtualClock(auto_advance=False)
         harness = Harness(app=None, clock=clock, workspace=workspace)  # type: ignore[arg-type]

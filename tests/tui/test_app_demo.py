@@ -235,15 +235,17 @@ async def test_i_interrupts_the_running_session_and_pauses(scripted_app):
 
 
 async def test_a_full_disk_pauses_the_app_and_p_resumes_once_there_is_room(demo_app, monkeypatch):
-    from agent_tui.engine import runner as runner_module
+    import os
+
+    from agent_tui.engine import transcript as transcript_module
 
     disk_full = True
-    real_next_path = runner_module.next_transcript_path
+    real_open_new = transcript_module.open_new
 
-    def next_path(logs, after=0):
-        return (after + 1, Path("/dev/full")) if disk_full else real_next_path(logs, after)
+    def open_new(path):  # a full disk: every write to the new transcript fails with ENOSPC
+        return os.open("/dev/full", os.O_WRONLY) if disk_full else real_open_new(path)
 
-    monkeypatch.setattr(runner_module, "next_transcript_path", next_path)
+    monkeypatch.setattr(transcript_module, "open_new", open_new)
     harness = demo_app()
     app = harness.app
     plan_path = harness.workspace.spec_dir / "implementation_plan.json"

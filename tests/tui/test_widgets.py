@@ -189,6 +189,22 @@ async def test_a_narrow_status_line_keeps_the_loop_state(width, shown, dropped):
             assert part not in text
 
 
+@pytest.mark.parametrize("width", [160, 60])
+async def test_unsandboxed_stays_on_the_status_line_however_narrow(width):
+    app = StatusApp()
+    async with app.run_test(size=(width, 3)):
+        bar = app.query_one(StatusBar)
+        bar.profile, bar.model, bar.session, bar.state = "work", "claude-sonnet-4-5", 3, "running"
+        assert "sandboxed" not in bar.render().plain  # not known yet: nothing claimed
+        bar.sandboxed = False
+        text = bar.render()
+        assert " UNSANDBOXED " in text.plain and "● running" in text.plain
+        span = next(s for s in text.spans if text.plain[s.start : s.end] == " UNSANDBOXED ")
+        assert "red" in str(span.style)
+        bar.sandboxed = True
+        assert "│ sandboxed │" in bar.render().plain
+
+
 class LogApp(App[None]):
     """The log alone, styled as in the app (its scrollbar always shown, so the width it
     wraps at does not change when the lines come to fill the pane)."""

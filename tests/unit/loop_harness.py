@@ -10,6 +10,7 @@ from pathlib import Path
 from agent_tui.auth.profiles import Profile, ProfileStore
 from agent_tui.engine import events as ev
 from agent_tui.engine.clock import VirtualClock
+from agent_tui.engine.containment import SandboxCheck
 from agent_tui.engine.loop import CoderLoop, LoopConfig
 from agent_tui.engine.session import SessionOutcome, SessionSpec
 
@@ -97,6 +98,7 @@ def make_setup(tmp_path):
         behaviour: Behaviour | None = None, clock: VirtualClock | None = None, **config
     ) -> tuple[CoderLoop, ScriptedSessions]:
         sessions = ScriptedSessions(spec_dir / "implementation_plan.json", behaviour)
+        config.setdefault("sandbox", SandboxCheck())  # no bwrap run: decided as available
         loop_config = LoopConfig(project_dir=tmp_path / "project", spec_dir=spec_dir, **config)
         loop = CoderLoop(
             loop_config,

@@ -80,6 +80,20 @@ def spec_already_running(tmp_path, isolated_config):
     return lock
 
 
+def linked_logs(tmp_path, isolated_config):
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "proj" / ".auto-claude" / "specs" / "001-x" / "logs").symlink_to(
+        tmp_path / "elsewhere"
+    )
+
+
+def linked_lock(tmp_path, isolated_config):
+    (tmp_path / "victim").write_text("the user's\n")
+    (tmp_path / "proj" / ".auto-claude" / "specs" / "001-x" / ".agent-tui.lock").symlink_to(
+        tmp_path / "victim"
+    )
+
+
 CASES = [
     ("missing project", None, ["--project", "{tmp}/nowhere"], "does not exist"),
     ("project is a file", None, ["--project", "{tmp}/file.txt"], "is not a directory"),
@@ -120,6 +134,8 @@ CASES = [
     # An active profile missing from the file is refused, not replaced by the default login.
     ("dangling active", json.dumps(GOOD_PLAN), [], "the active profile 'zzz' is not in "),
     ("corrupt history", json.dumps(GOOD_PLAN), [], "attempt_history.json: not valid JSON"),
+    ("linked logs", json.dumps(GOOD_PLAN), [], "logs is a symbolic link or not a directory"),
+    ("linked lock", json.dumps(GOOD_PLAN), [], ".agent-tui.lock is a symbolic link"),
     (
         "spec already running",
         json.dumps(GOOD_PLAN),
@@ -177,6 +193,8 @@ SETUP = {
     "dangling active": dangling_active,
     "corrupt history": corrupt_history,
     "spec already running": spec_already_running,
+    "linked logs": linked_logs,
+    "linked lock": linked_lock,
     "spec path is not a spec": bare_directory,
     "spec outside the project": bare_directory,
 }
@@ -347,3 +365,20 @@ def test_the_checks_fork_before_the_libraries_both_sides_load_anyway():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_required_containment_without_a_sandbox_is_one_line(
+    tmp_path, capsys, isolated_config, monkeypatch
+):
+    project = project_with(tmp_path, json.dumps(GOOD_PLAN))
+    isolated_config.mkdir()
+    (isolated_config / "profiles.json").write_text('{"settings": {"containment": "required"}}')
+    (tmp_path / "empty-bin").mkdir()
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))  # no bwrap, no socat
+    before = snapshot(tmp_path)
+    assert main(["run", "--project", str(project), "--headless"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "containment is required" in err[0]
+    assert "bwrap not installed; socat not installed" in err[0]
+    assert "apt-get install -y bubblewrap socat" in err[0]
+    assert snapshot(tmp_path) == before

@@ -119,3 +119,33 @@ def test_a_wait_for_a_usage_limit_and_a_window_read_in_words(utc):
     assert format_text(quota).endswith("quota     work: 5h 91% · resets 20:50")
     data = json.loads(format_json(quota))
     assert (data["type"], data["status"], data["utilization"]) == ("quota", "allowed_warning", 0.91)
+
+
+async def test_headless_says_how_the_run_is_contained_and_warns_on_stderr(capsys):
+    import io
+
+    from agent_tui.headless import run_headless
+
+    sandboxed = ev.ContainmentStatus(mode="auto", sandboxed=True)
+    loose = ev.ContainmentStatus(mode="auto", sandboxed=False, missing=("socat not installed",))
+    assert "sandbox   sandboxed: Bash and its children write only inside the project" in (
+        format_text(sandboxed) or ""
+    )
+    assert json.loads(format_json(loose))["missing"] == ["socat not installed"]
+
+    class Loop:
+        def __init__(self, sink):
+            self.sink = sink
+
+        async def run(self):
+            await self.sink(loose)
+            return 0
+
+        def stop(self, reason):
+            pass
+
+    out = io.StringIO()
+    assert await run_headless(Loop, "jsonl", out) == 0
+    assert json.loads(out.getvalue())["type"] == "containment"
+    err = capsys.readouterr().err
+    assert "agent-tui: UNSANDBOXED (socat not installed)" in err and "not a boundary" in err

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from agent_tui.auth.profiles import Profile, ProfileStore
+from agent_tui.config import ContainmentMode
 from agent_tui.engine import events as ev
 from agent_tui.engine.clock import VirtualClock
+from agent_tui.engine.containment import SandboxCheck
 from agent_tui.engine.errors import ErrorKind
 from agent_tui.engine.loop import CoderLoop, LoopConfig
 from agent_tui.engine.session import SessionOutcome, SessionSpec
@@ -51,7 +53,7 @@ async def test_profiles_without_an_active_one_mean_the_default_login(tmp_path):
     async def sink(event: ev.Event) -> None:
         events.append(event)
 
-    config = LoopConfig(project_dir=tmp_path / "project", spec_dir=spec_dir)
+    config = LoopConfig(project_dir=tmp_path / "project", spec_dir=spec_dir, sandbox=SandboxCheck())
     loop = CoderLoop(
         config, profiles, sink, clock=VirtualClock(), environ={}, session_factory=sessions
     )
@@ -447,3 +449,32 @@ async def test_a_loop_on_a_spec_another_run_holds_ends_with_exit_2_and_runs_noth
     assert (setup.spec_dir / "implementation_plan.json").read_bytes() == plan_before
     loop, sessions = setup()
     assert await loop.run() == 0  # once the other run has let go
+
+
+async def test_the_run_says_how_it_is_contained_before_any_session(setup):
+    loop, sessions = setup(sandbox=SandboxCheck(("socat not installed",)))
+    assert await loop.run() == 0
+    first = setup.events[0]
+    assert isinstance(first, ev.ContainmentStatus)
+    assert (first.sandboxed, first.missing) == (False, ("socat not installed",))
+    assert all(spec.containment is loop.containment for spec in sessions.specs)
+    assert not loop.containment.sandboxed
+
+
+async def test_required_containment_without_a_sandbox_runs_no_session(setup):
+    loop, sessions = setup(sandbox=SandboxCheck(("bwrap not installed",)))
+    loop.profiles.data.settings.containment = ContainmentMode.REQUIRED
+    assert await loop.run() == 2
+    assert sessions.specs == []
+    finished = of(setup.events, ev.LoopFinished)[0]
+    assert "bwrap not installed" in finished.message and "bubblewrap socat" in finished.message
+
+
+async def test_a_logs_link_planted_in_the_spec_stops_the_run(setup, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (setup.spec_dir / "logs").symlink_to(outside)
+    loop, sessions = setup()
+    assert await loop.run() == 2
+    assert sessions.specs == [] and list(outside.iterdir()) == []
+    assert "symbolic link" in of(setup.events, ev.LoopFinished)[0].message

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import base64
+import contextlib
 import io
 import json
 import os
+import urllib.parse
 
 import pytest
 
@@ -14,7 +17,8 @@ from agent_tui.auth.credentials import resolve, session_env
 from agent_tui.auth.keychain import service_name
 from agent_tui.auth.profiles import Profile
 from agent_tui.auth.profiles_parser import add_profiles_parser
-from agent_tui.auth.redaction import CREDENTIAL_ENV, mask_token, redact
+from agent_tui.auth.redaction import CREDENTIAL_ENV, mask_token, redact, register_secret
+from agent_tui.engine.summary import summarize_result, summarize_tool
 
 CANARY = "sk-ant-oat01-CANARY7777canary7777CANARY7777zzZZ"
 CANARY_MASKED = "sk-ant-oat01-…zzZZ"
@@ -160,3 +164,81 @@ def test_session_env_holds_the_token_but_its_redacted_form_does_not(canary_profi
     session = session_env(canary_profile, resolve(canary_profile, environ=env), env)
     assert session["CLAUDE_CODE_OAUTH_TOKEN"] == CANARY
     assert CANARY not in redact(repr(session)) and CANARY not in redact(str(session))
+
+
+def test_a_token_followed_by_an_ellipsis_is_still_masked():
+    assert CANARY not in redact(f"{CANARY}…")
+    assert redact(f"Authorization: Bearer {CANARY}…").count("CANARY") == 0
+    assert redact("Bearer abcdefghijklmnopqrst…") == "Bearer …qrst…"
+
+
+def test_summaries_are_masked_before_they_are_cut():
+    token = "sk-ant-oat01-" + "A1b2C3d4" * 12  # 109 characters
+    command = f"echo {token}"
+    summary = summarize_tool("Bash", {"command": command})
+    result = summarize_result([{"type": "text", "text": "  x" * 10 + token}])
+    for text in (summary, result):
+        assert "A1b2C3d4A1b2" not in text and len(text) <= 100
+    assert summary == f"echo {mask_token(token)}"
+
+
+def test_a_registered_secret_is_masked_in_every_form():
+    secret = "plain-opaque-secret-value-0123456789"
+    register_secret(secret)
+    blob = base64.b64encode(json.dumps({"token": secret}).encode()).decode()
+    texts = [
+        f"value {secret} end",
+        f"url ?t={urllib.parse.quote_plus(secret + ' ')}",
+        blob,
+        base64.urlsafe_b64encode(b"xy" + secret.encode()).decode(),
+    ]
+    for lead in range(3):
+        texts.append(base64.b64encode(b"\0" * lead + secret.encode() + b"tail").decode())
+    for text in texts:
+        masked = redact(text)
+        assert secret not in masked
+        assert masked == redact(masked)
+        decoded = _decodable(masked)
+        assert secret.encode() not in decoded
+    assert redact(f"value {secret} end") == "value …6789 end"
+
+
+def test_secrets_too_short_to_be_secrets_are_not_registered():
+    register_secret("short")
+    register_secret("")
+    register_secret(None)
+    assert redact("a short word") == "a short word"
+
+
+def test_resolving_a_credential_registers_its_tokens(tmp_path):
+    directory = tmp_path / "cfg"
+    directory.mkdir()
+    access, refresh = "opaque-access-token-abcdefgh1234", "opaque-refresh-token-ijklmnop5678"
+    (directory / ".credentials.json").write_text(
+        json.dumps(
+            {
+                "claudeAiOauth": {
+                    "accessToken": access,
+                    "refreshToken": refresh,
+                    "scopes": ["user:inference"],
+                }
+            }
+        )
+    )
+    profile = Profile(name="p", config_dir=str(directory))
+    assert resolve(profile, environ={"USER": "alice"}).usable
+    masked = redact(f"{access} {refresh}")
+    assert access not in masked and refresh not in masked
+
+
+def _decodable(text: str) -> bytes:
+    """Whatever base64 inside ``text`` decodes to, at any of its alignments."""
+    out = b""
+    cleaned = "".join(c for c in text if c.isalnum() or c in "+/-_")
+    for start in range(4):
+        chunk = cleaned[start:]
+        chunk = chunk[: len(chunk) // 4 * 4]
+        for decode in (base64.b64decode, base64.urlsafe_b64decode):
+            with contextlib.suppress(ValueError):
+                out += decode(chunk)
+    return out

@@ -153,6 +153,11 @@ class MainScreen(Screen[None]):
     def _subtask_retried(self, event: ev.SubtaskRetried) -> None:
         self.plan_tree.update_subtask(event.id, stuck=False)
 
+    def _containment(self, event: ev.ContainmentStatus) -> None:
+        self.status.sandboxed = event.sandboxed
+        if not event.sandboxed:
+            self.app.notify(event.summary(), title="UNSANDBOXED", severity="error", timeout=30)
+
     def _profile_switched(self, event: ev.ProfileSwitched) -> None:
         self.status.profile, self.status.next_profile = event.to, ""
         self.show_quota()
@@ -209,6 +214,7 @@ class MainScreen(Screen[None]):
         ev.SubtaskStatus: _subtask_status,
         ev.SubtaskStuck: _subtask_stuck,
         ev.SubtaskRetried: _subtask_retried,
+        ev.ContainmentStatus: _containment,
         ev.ProfileSwitched: _profile_switched,
         ev.QuotaUpdated: _quota_updated,
         ev.Pausing: _pausing,

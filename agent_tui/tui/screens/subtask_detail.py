@@ -15,6 +15,7 @@ from textual.widgets import Label, Static
 
 from agent_tui.auth.redaction import redact
 from agent_tui.engine import events as ev
+from agent_tui.printable import printable
 from agent_tui.tui.widgets.subtask_tree import ICONS
 
 OUTCOME_STYLES = {"success": "green", "interrupted": "yellow", "incomplete": "yellow"}
@@ -81,7 +82,7 @@ class SubtaskDetail(ModalScreen[str | None]):
         """One row per session; a long message wraps under its own row, not under the number."""
         parts: list[Text | Table] = []
         if self.stuck_reason:
-            parts.append(Text(f"stuck: {redact(self.stuck_reason)}", style="bold red"))
+            parts.append(Text(f"stuck: {printable(redact(self.stuck_reason))}", style="bold red"))
         if not self.attempts:
             parts.append(Text("no sessions yet", style="dim"))
             return Group(*parts)
@@ -96,7 +97,7 @@ class SubtaskDetail(ModalScreen[str | None]):
                 (f"session {attempt.get('session', '?')}  {when}  ", "dim"),
                 (outcome + (f" ({kind})" if kind else ""), OUTCOME_STYLES.get(outcome, "red")),
             )
-            message = redact(str(attempt.get("message") or "")).strip()
+            message = printable(redact(str(attempt.get("message") or ""))).strip()
             if message and message != outcome:  # "interrupted" once is enough
                 if len(message) > MESSAGE_CHARS:
                     message = message[: MESSAGE_CHARS - 1] + "…"

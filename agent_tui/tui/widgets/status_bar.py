@@ -1,4 +1,5 @@
-"""One line: profile, model, session, subtask, cost and tokens, and the loop's state."""
+"""One line: profile, model, session, subtask, cost and tokens, containment and the loop's
+state."""
 
 from __future__ import annotations
 
@@ -56,6 +57,8 @@ class StatusBar(Static):
     total_tokens: reactive[tuple[int, int]] = reactive((0, 0))
     state: reactive[Shown] = reactive(Shown.STARTING)
     detail: reactive[str] = reactive("")
+    sandboxed: reactive[bool | None] = reactive(None)
+    """Whether the run's sessions are sandboxed; None until the loop has said."""
 
     def render(self) -> Text:
         """Everything that fits; a narrow terminal drops tokens, then the model, then costs,
@@ -78,6 +81,7 @@ class StatusBar(Static):
                 Text.assemble(f"${self.session_cost:.4f}", (f" / ${self.total_cost:.4f}", "dim")),
             ),
             ("tokens", Text(f"{_tokens(tokens_in)} in · {_tokens(tokens_out)} out", style="dim")),
+            *self._containment(),
             ("state", state),
         ]
         fields = [field for field in fields if field[1].plain]
@@ -91,6 +95,14 @@ class StatusBar(Static):
             text.truncate(width, overflow="ellipsis")
         return text
 
+    def _containment(self) -> list[tuple[str, Text]]:
+        """Loud and permanent when unsandboxed: the guard alone is no boundary."""
+        if self.sandboxed is None:
+            return []
+        if self.sandboxed:
+            return [("containment", Text("sandboxed", style="green"))]
+        return [("containment", Text(" UNSANDBOXED ", style="bold white on red"))]
+
     def _profile(self) -> Text:
         profile = Text(self.profile, style="bold cyan")
         if self.next_profile and self.next_profile != self.profile:
@@ -99,7 +111,7 @@ class StatusBar(Static):
 
 
 DROP_ORDER = ("tokens", "model", "cost", "session", "quota")
-"""What a narrow status line gives up first; profile and state stay."""
+"""What a narrow status line gives up first; profile, containment and state stay."""
 
 
 def _joined(fields: list[tuple[str, Text]]) -> Text:

@@ -1,0 +1,209 @@
+"""What a session's options get from its containment, decided from settings and the machine."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from agent_tui.auth.profiles import Profile, ProfileStore
+from agent_tui.auth.redaction import redact
+from agent_tui.config import ContainmentMode, Settings
+from agent_tui.engine.containment import (
+    CLI_SECRET_ENV,
+    Containment,
+    ContainmentRefused,
+    SandboxCheck,
+    check_sandbox,
+    is_secret_variable,
+)
+
+
+def fake_which(present):
+    def which(name, path=None):
+        return f"/usr/bin/{name}" if name in present else None
+
+    return which
+
+
+def fake_run(returncode=0, stderr=b""):
+    calls = []
+
+    def run(argv, **kwargs):
+        calls.append(argv)
+        return subprocess.CompletedProcess(argv, returncode, b"", stderr)
+
+    run.calls = calls
+    return run
+
+
+def test_linux_needs_bwrap_socat_and_namespaces():
+    run = fake_run()
+    check = check_sandbox(
+        {"PATH": "/usr/bin"}, platform="linux", which=fake_which({"bwrap", "socat"}), run=run
+    )
+    assert check.available and run.calls[0][:3] == [
+        "/usr/bin/bwrap",
+        "--unshare-user",
+        "--unshare-net",
+    ]
+    missing = check_sandbox({}, platform="linux", which=fake_which({"bwrap"}), run=fake_run())
+    assert missing.missing == ("socat not installed",)
+    none = check_sandbox({}, platform="linux", which=fake_which(set()), run=fake_run())
+    assert none.missing == ("bwrap not installed", "socat not installed")
+    blocked = check_sandbox(
+        {},
+        platform="linux",
+        which=fake_which({"bwrap", "socat"}),
+        run=fake_run(1, b"bwrap: setting up uid map: Permission denied\n"),
+    )
+    assert blocked.missing == (
+        "bwrap cannot create namespaces here (bwrap: setting up uid map: Permission denied)",
+    )
+    assert "apt-get install -y bubblewrap socat" in missing.refusal()
+
+
+def test_other_platforms_have_no_sandbox():
+    assert not check_sandbox({}, platform="win32").available
+
+
+@pytest.fixture
+def profiles(tmp_path):
+    dirs = {}
+    for name in ("work", "home"):
+        dirs[name] = tmp_path / f"claude-{name}"
+        dirs[name].mkdir()
+    store = ProfileStore.in_memory(
+        [
+            Profile(name="work", config_dir=str(dirs["work"]), token_env="WORK_TOKEN"),
+            Profile(name="home", config_dir=str(dirs["home"])),
+            Profile(name="ci", token_env="CI_CLAUDE"),
+        ],
+        active="work",
+    )
+    store.dirs = dirs
+    return store
+
+
+AVAILABLE = SandboxCheck()
+
+
+def build(tmp_path, profiles, sandbox=AVAILABLE, **settings):
+    spec = tmp_path / "project" / ".auto-claude" / "specs" / "001"
+    spec.mkdir(parents=True, exist_ok=True)
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True, exist_ok=True)
+    return Containment.build(
+        Settings(**settings), profiles, tmp_path / "project", spec, sandbox, {"HOME": str(home)}
+    )
+
+
+def test_required_without_a_sandbox_is_refused(tmp_path, profiles):
+    with pytest.raises(ContainmentRefused, match="socat not installed"):
+        build(tmp_path, profiles, SandboxCheck(("socat not installed",)), containment="required")
+
+
+def test_auto_without_a_sandbox_goes_on_unsandboxed_and_says_why(tmp_path, profiles):
+    containment = build(tmp_path, profiles, SandboxCheck(("socat not installed",)))
+    assert not containment.sandboxed and containment.sandbox_settings() is None
+    status = containment.status()
+    assert (status.mode, status.sandboxed, status.missing) == (
+        "auto",
+        False,
+        ("socat not installed",),
+    )
+    assert "UNSANDBOXED (socat not installed)" in status.summary()
+    assert "policy, not a boundary" in status.summary()
+    off = build(tmp_path, profiles, containment="off")
+    assert not off.sandboxed and "containment is off" in off.status().summary()
+
+
+def test_a_sandboxed_session_is_confined_and_refuses_to_run_unconfined(tmp_path, profiles):
+    fields = build(tmp_path, profiles).option_fields({}, {})
+    sandbox = fields["sandbox"]
+    assert sandbox["enabled"] and sandbox["failIfUnavailable"]
+    assert sandbox["allowUnsandboxedCommands"] is False
+    assert sandbox["network"] == {"allowedDomains": [], "strictAllowlist": True}
+    assert {e["name"] for e in sandbox["credentials"]["envVars"]} == set(CLI_SECRET_ENV)
+    assert fields["setting_sources"] == [] and fields["strict_mcp_config"] is True
+    hosts = build(tmp_path, profiles, allowed_hosts=["pypi.org"]).sandbox_settings()
+    assert hosts["network"]["allowedDomains"] == ["pypi.org"]
+
+
+def test_only_the_coders_tools_exist_and_write_is_not_preapproved(tmp_path, profiles):
+    fields = build(tmp_path, profiles).option_fields({}, {})
+    assert fields["tools"] == ["Read", "Write", "Edit", "Glob", "Grep", "Bash"]
+    assert fields["allowed_tools"] == ["Read", "Glob", "Grep", "Bash"]
+    extra = build(tmp_path, profiles, extra_tools=["WebFetch"]).option_fields({}, {})
+    assert "WebFetch" in extra["tools"] and "WebFetch" in extra["allowed_tools"]
+
+
+def test_denies_name_every_credential_store_with_two_slashes(tmp_path, profiles):
+    containment = build(tmp_path, profiles)
+    rules = json.loads(containment.option_fields({}, {})["settings"])["permissions"]["deny"]
+    for directory in profiles.dirs.values():
+        assert f"Read(/{directory}/**)" in rules and f"Edit(/{directory}/**)" in rules
+    assert f"Read(/{tmp_path}/home/.ssh/**)" in rules
+    assert "Read(//proc/**)" in rules
+    assert all(rule.split("(", 1)[1].startswith("//") for rule in rules)
+    assert not any(".aws" in rule for rule in rules)  # missing: nothing there to read
+    spec = tmp_path / "project" / ".auto-claude" / "specs" / "001"
+    for name in ("logs", "memory", ".agent-tui.lock"):
+        assert f"Edit(/{spec / name}/**)" in rules and f"Read(/{spec / name}/**)" not in rules
+
+
+def test_the_env_blanks_every_inherited_secret_but_the_sessions_own(tmp_path, profiles):
+    containment = build(tmp_path, profiles)
+    inherited = {
+        "PATH": "/usr/bin",
+        "HOME": "/home/u",
+        "WORK_TOKEN": "work-token-value-0123456789",
+        "CI_CLAUDE": "ci-token-value-0123456789",
+        "GITHUB_TOKEN": "ghp_0123456789abcdef",
+        "OPENAI_API_KEY": "sk-openai",
+        "AWS_PROFILE": "prod",
+        "DB_PASSWORD": "hunter2",
+        "SSH_AUTH_SOCK": "/tmp/ssh.sock",
+        "DATABASE_URL": "postgres://u:pw@db/x",
+        "NOTES": "sk-ant-api03-pastedpastedpasted",
+        "HTTPS_PROXY": "http://u:pw@proxy:3128",
+        "ANTHROPIC_BASE_URL": "http://127.0.0.1:9",
+        "CLAUDE_CODE_OAUTH_TOKEN": "inherited-oauth-token-0123456789",
+    }
+    own = {"CLAUDE_CONFIG_DIR": "/c", "CLAUDE_CODE_OAUTH_TOKEN": "session-own-token-0123456789"}
+    env = containment.session_env(own, inherited)
+    blank = {"WORK_TOKEN", "CI_CLAUDE", "GITHUB_TOKEN", "OPENAI_API_KEY", "AWS_PROFILE",
+             "DB_PASSWORD", "SSH_AUTH_SOCK", "DATABASE_URL", "NOTES"}  # fmt: skip
+    assert {name for name, value in env.items() if value == ""} == blank
+    assert env["CLAUDE_CODE_OAUTH_TOKEN"] == "session-own-token-0123456789"
+    assert "PATH" not in env and "HTTPS_PROXY" not in env and "ANTHROPIC_BASE_URL" not in env
+    assert "work-token-value" not in redact("leaked work-token-value-0123456789")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "secret"),
+    [
+        ("MY_TOKEN", "", True),
+        ("npm_config__auth", "x", True),
+        ("GIT_ASKPASS", "/bin/x", True),
+        ("AWS_REGION", "eu-west-1", True),
+        ("KEYBOARD", "us", False),
+        ("TERM", "xterm", False),
+        ("CLAUDE_CODE_MAX_RETRIES", "3", False),
+        ("http_proxy", "http://u:p@h:1", False),
+        ("X", "Bearer abcdefghijklmnop", True),
+    ],
+)
+def test_secret_variables_by_name_or_value(name, value, secret):
+    assert is_secret_variable(name, value) is secret
+
+
+def test_the_mode_setting_is_strict_about_its_values():
+    assert (
+        Settings.model_validate({"containment": "required"}).containment is ContainmentMode.REQUIRED
+    )
+    with pytest.raises(ValueError):
+        Settings.model_validate({"containment": "sometimes"})
+    with pytest.raises(ValueError):
+        Settings.model_validate({"allowed_hosts": ["http://x/y"]})
