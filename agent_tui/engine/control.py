@@ -182,7 +182,7 @@ class Control:
         self._wake.set()
         self._resume.set()
         if self.session is not None:
-            self.background(self.session.interrupt())
+            self.background(_end(self.session))
         self._publish_soon()
 
     @contextlib.asynccontextmanager
@@ -336,3 +336,10 @@ class Control:
         if seconds > 0 and not self.stopping:
             self._retry_now = False
             await self.sleep_or_wake(seconds)
+
+
+async def _end(session: Interruptible) -> None:
+    """A stop ends a session for good: by its ``terminate`` where it has one (the real
+    session: interrupt, then signal, then kill its CLI), else by an interrupt."""
+    terminate = getattr(session, "terminate", None)
+    await (terminate() if terminate is not None else session.interrupt())

@@ -23,6 +23,7 @@ from agent_tui.auth.credentials import Resolution
 from agent_tui.auth.profiles import Profile, ProfileStore
 from agent_tui.config import ConfigError
 from agent_tui.engine import events as ev
+from agent_tui.engine.cli_process import CliLauncher, find_cli
 from agent_tui.engine.clock import Clock, RealClock
 from agent_tui.engine.coder import CoderStage
 from agent_tui.engine.containment import (
@@ -225,6 +226,8 @@ class CoderLoop:
             check_writable(self.config.spec_dir)
             lock.acquire()
             self.runner.containment = await self._contain()
+            cli = self.config.cli_path or find_cli()
+            self.runner.launcher = CliLauncher(cli) if cli else None
             await self.control.start()
             if self.quota.warning is not None:
                 await self._emit(ev.Notice(level="warning", message=self.quota.warning))
@@ -240,6 +243,8 @@ class CoderLoop:
             result = _refused(f"the Claude Code CLI was not found: {exc}")
         finally:
             lock.release()
+            if self.runner.launcher is not None:
+                self.runner.launcher.close()
         await self.control.finish()
         await self._emit(
             ev.LoopFinished(

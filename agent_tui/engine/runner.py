@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agent_tui.engine import events as ev
+from agent_tui.engine.cli_process import CliLauncher
 from agent_tui.engine.clock import Clock
 from agent_tui.engine.containment import Containment, prepare_records
 from agent_tui.engine.control import Control
@@ -54,6 +55,8 @@ class SessionRunner:
         self._session_sink = session_sink
         self.last_number = 0
         self.containment: Containment | None = None
+        self.launcher: CliLauncher | None = None
+        """Starts each session's CLI (``CoderLoop.run`` makes it; None: the SDK's way)."""
         """Decided when the run starts (``CoderLoop.run``), the same for every session."""
         self.totals = Totals()
 
@@ -80,6 +83,7 @@ class SessionRunner:
             containment=self.containment,
             idle_timeout_s=config.idle_timeout_s,
             cli_path=config.cli_path,
+            launcher=self.launcher,
             rate_limit_retries=self.rotation.rate_limit_retries(),
             profile=self.rotation.current,
         )

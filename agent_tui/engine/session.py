@@ -12,22 +12,45 @@ import collections
 import contextlib
 import logging
 import signal
-import sys
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from types import ModuleType
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from agent_tui.auth.redaction import redact
 from agent_tui.engine import events as ev
+from agent_tui.engine.cli_process import kill_group
 from agent_tui.engine.clock import Clock
-from agent_tui.engine.containment import SANDBOX_REFUSED, Containment
 from agent_tui.engine.errors import ErrorKind, classify_exception, classify_message
-from agent_tui.engine.guard import Guard
 from agent_tui.engine.quota import from_rate_limit_info
+from agent_tui.engine.sdk_messages import (
+    idle_guarded,
+    load_sdk,
+    message_text,
+    raise_if_sandbox_refused,
+    sdk,
+    usage_of,
+)
+from agent_tui.engine.session_spec import (
+    INTERRUPT_GRACE_S,
+    TERM_GRACE_S,
+    CLIMissingError,
+    Ending,
+    SandboxRefused,
+    Seen,
+    SessionOutcome,
+    SessionSpec,
+    interrupted_outcome,
+)
 from agent_tui.engine.summary import summarize_result, summarize_tool
 from agent_tui.engine.transcript import Transcript, TranscriptError
+
+__all__ = [
+    "AgentSession",
+    "CLIMissingError",
+    "Ending",
+    "SandboxRefused",
+    "SessionOutcome",
+    "SessionSpec",
+]
 
 if TYPE_CHECKING:
     from claude_agent_sdk import AssistantMessage, ClaudeAgentOptions, ResultMessage, UserMessage
@@ -39,81 +62,6 @@ STOPPED_BY_SIGNAL = {128 + n for n in STOP_SIGNALS} | {-n for n in STOP_SIGNALS}
 # The SDK logs the CLI's exit as "Fatal error in message reader" through the root logger's
 # last resort, which would print over the app's screen; the session reports it instead.
 logging.getLogger("claude_agent_sdk").addHandler(logging.NullHandler())
-
-
-class CLIMissingError(RuntimeError):
-    """The Claude Code CLI could not be found: a set-up problem, not a session failure."""
-
-
-class SandboxRefused(RuntimeError):
-    """The CLI would not start the sandbox the session requires: a set-up problem."""
-
-
-@dataclass
-class SessionSpec:
-    """Everything one session needs; built fresh by the loop for every session."""
-
-    number: int
-    kind: str  # "planner" or "coder"
-    subtask_id: str | None
-    prompt: str
-    cwd: Path
-    env: dict[str, str]
-    transcript_path: Path
-    guard: Guard
-    containment: Containment
-    model: str | None = None
-    idle_timeout_s: float = 600.0
-    cli_path: str | None = None
-    rate_limit_retries: int | None = None
-    """Give up on the session after this many CLI retries of a 429 (another profile waits)."""
-    profile: str = ""
-    """The profile whose account the session runs on: its usage windows are that account's."""
-
-
-@dataclass
-class SessionOutcome:
-    outcome: str  # "success", "error", "interrupted", "timeout"
-    error_kind: ErrorKind | None = None
-    message: str = ""
-    cost_usd: float = 0.0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    tool_calls: int = 0
-    api_retries: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome == "success"
-
-
-def sdk() -> ModuleType:
-    """``claude_agent_sdk``, imported on first use.
-
-    Importing it takes about a second (it pulls in mcp, httpx, starlette…), so nothing on
-    the way to the app's first frame imports it; ``load_sdk`` does, off the event loop.
-    """
-    import claude_agent_sdk
-
-    return claude_agent_sdk
-
-
-async def load_sdk() -> ModuleType:
-    """Import the SDK in a worker thread, so the app keeps drawing while it loads."""
-    module = sys.modules.get("claude_agent_sdk")
-    if module is not None:
-        return module
-    return await asyncio.to_thread(sdk)
-
-
-async def _idle_guarded(stream: AsyncIterator[Any], idle_timeout_s: float) -> AsyncIterator[Any]:
-    iterator = stream.__aiter__()
-    while True:
-        try:
-            item = await asyncio.wait_for(iterator.__anext__(), timeout=idle_timeout_s)
-        except StopAsyncIteration:
-            return
-        yield item
 
 
 class AgentSession:
@@ -135,6 +83,7 @@ class AgentSession:
         self._gave_up: str | None = None
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=20)
         self._tool_names: dict[str, str] = {}
+        self._ended = asyncio.Event()
 
     def options(self) -> ClaudeAgentOptions:
         spec = self.spec
@@ -145,7 +94,7 @@ class AgentSession:
             permission_mode="acceptEdits",
             stderr=self._stderr_tail.append,
             hooks={"PreToolUse": [claude.HookMatcher(hooks=[spec.guard.hook])]},
-            cli_path=spec.cli_path,
+            cli_path=str(spec.launcher.path) if spec.launcher else spec.cli_path,
             **spec.containment.option_fields(spec.env),
         )
 
@@ -163,7 +112,40 @@ class AgentSession:
             return False
         return True
 
+    async def terminate(self) -> None:
+        """End the session for good, within about a second and a half: ask the CLI to stop,
+        then signal its process group, then kill it (a ``kill -STOP``-ped CLI answers
+        nothing and ignores every signal but SIGKILL).  The session still ends as
+        ``interrupted`` and is recorded."""
+        self._interrupted = True
+        client = self._client
+        if client is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.interrupt(), timeout=INTERRUPT_GRACE_S)
+                if await self._ends_within(INTERRUPT_GRACE_S):
+                    return
+        launcher = self.spec.launcher
+        pid = launcher.pid() if launcher is not None else None
+        if pid is None or self._ended.is_set():
+            return
+        kill_group(pid, signal.SIGTERM)
+        if not await self._ends_within(TERM_GRACE_S):
+            kill_group(pid, signal.SIGKILL)
+
+    async def _ends_within(self, seconds: float) -> bool:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._ended.wait(), timeout=seconds)
+        return self._ended.is_set()
+
     async def run(self) -> SessionOutcome:
+        try:
+            return await self._run()
+        finally:
+            self._ended.set()
+            if self.spec.launcher is not None:
+                self.spec.launcher.forget()
+
+    async def _run(self) -> SessionOutcome:
         transcript = Transcript(self.spec.transcript_path)
         outcome = SessionOutcome(outcome="error", error_kind=ErrorKind.OTHER)
         try:
@@ -189,121 +171,120 @@ class AgentSession:
         return outcome
 
     async def _converse(self, transcript: Transcript) -> SessionOutcome:
-        outcome: SessionOutcome | None = None
-        error_kind: ErrorKind | None = None
-        error_text = ""
-        tool_calls = 0
-        api_retries: list[dict[str, Any]] = []
+        seen = Seen()
         claude = await load_sdk()
         client_factory = self._client_factory or claude.ClaudeSDKClient
         try:
             async with client_factory(self.options()) as client:
                 self._client = client
                 if self._interrupted:
-                    return SessionOutcome(outcome="interrupted", message="interrupted")
+                    return interrupted_outcome()
                 await client.query(self.spec.prompt)
-                stream = _idle_guarded(client.receive_response(), self.spec.idle_timeout_s)
+                stream = idle_guarded(client.receive_response(), self.spec.idle_timeout_s)
                 async for message in stream:
                     transcript.write("message", message)
-                    kind = classify_message(message)
-                    if isinstance(message, claude.AssistantMessage):
-                        if kind is not None:
-                            error_kind = kind
-                            error_text = redact(_message_text(message))
-                            await self._emit_error(kind, error_text)
-                        else:
-                            tool_calls += await self._assistant(message)
-                    elif isinstance(message, claude.UserMessage):
-                        await self._user(message)
-                    elif (
-                        isinstance(message, claude.SystemMessage) and message.subtype == "api_retry"
-                    ):
-                        api_retries.append(dict(message.data))
-                        await self._api_retry(message.data)
-                        await self._maybe_give_up(kind, api_retries)
-                    elif isinstance(message, claude.ResultMessage):
-                        outcome = self._result(message, error_kind, error_text)
-                    elif isinstance(message, claude.RateLimitEvent):
-                        await self._rate_limit(message)
+                    await self._take(message, seen)
         except claude.CLINotFoundError as exc:
             raise CLIMissingError(str(exc)) from exc
         except TimeoutError:
-            message = (
-                f"no message from the CLI for {self.spec.idle_timeout_s:g} s: session abandoned"
-            )
-            await self._emit_error(ErrorKind.OTHER, message)
-            return SessionOutcome(
-                outcome="timeout",
-                error_kind=ErrorKind.OTHER,
-                message=message,
-                tool_calls=tool_calls,
-                api_retries=api_retries,
-            )
+            return await self._idle(seen)
         except (TranscriptError, SandboxRefused):
             raise
         except Exception as exc:
-            if self._gave_up:
-                return self._gave_up_outcome()
-            if self._interrupted:
-                return SessionOutcome(outcome="interrupted", message="interrupted")
-            if getattr(exc, "exit_code", None) in STOPPED_BY_SIGNAL:
-                # The terminal closed, or a signal reached the whole process group: the
-                # subtask did not fail, its session was stopped (and is not a try).
-                return SessionOutcome(
-                    outcome="interrupted",
-                    message=f"the CLI was stopped by a signal (exit code {exc.exit_code})",
-                )
-            text = redact(f"{type(exc).__name__}: {exc}")
-            _raise_if_sandbox_refused(text)
-            if self._stderr_tail:
-                text += " | " + redact(self._stderr_tail[-1])
-            kind = error_kind or classify_exception(exc)
-            await self._emit_error(kind, text)
-            return SessionOutcome(
-                outcome="error",
-                error_kind=kind,
-                message=text,
-                tool_calls=tool_calls,
-                api_retries=api_retries,
-            )
+            return await self._failed(exc, seen)
         finally:
             self._client = None
+        return self._ended_outcome(seen)
+
+    async def _take(self, message: Any, seen: Seen) -> None:
+        """One message of the CLI's: an event for the UI, and what it means for the outcome."""
+        claude = sdk()
+        kind = classify_message(message)
+        if isinstance(message, claude.AssistantMessage):
+            if kind is None:
+                seen.tool_calls += await self._assistant(message)
+                return
+            seen.error_kind, seen.error_text = kind, redact(message_text(message))
+            await self._emit_error(kind, seen.error_text)
+        elif isinstance(message, claude.UserMessage):
+            await self._user(message)
+        elif isinstance(message, claude.SystemMessage) and message.subtype == "api_retry":
+            seen.api_retries.append(dict(message.data))
+            await self._api_retry(message.data)
+            await self._maybe_give_up(kind, seen.api_retries)
+        elif isinstance(message, claude.ResultMessage):
+            seen.outcome = self._result(message, seen.error_kind, seen.error_text)
+        elif isinstance(message, claude.RateLimitEvent):
+            await self._rate_limit(message)
+
+    async def _idle(self, seen: Seen) -> SessionOutcome:
+        message = f"no message from the CLI for {self.spec.idle_timeout_s:g} s: session abandoned"
+        await self._emit_error(ErrorKind.OTHER, message)
+        return SessionOutcome(
+            outcome=Ending.TIMEOUT,
+            error_kind=ErrorKind.OTHER,
+            message=message,
+            tool_calls=seen.tool_calls,
+            api_retries=seen.api_retries,
+        )
+
+    async def _failed(self, exc: Exception, seen: Seen) -> SessionOutcome:
+        """The SDK raised: the CLI exited, crashed or was stopped."""
+        if self._gave_up:
+            return self._gave_up_outcome()
+        if self._interrupted:
+            return interrupted_outcome()
+        if getattr(exc, "exit_code", None) in STOPPED_BY_SIGNAL:
+            # The terminal closed, or a signal reached the whole process group: the subtask
+            # did not fail, its session was stopped (and is not a try).
+            return interrupted_outcome(
+                f"the CLI was stopped by a signal (exit code {exc.exit_code})"
+            )
+        text = redact(f"{type(exc).__name__}: {exc}")
+        raise_if_sandbox_refused(text)
+        if self._stderr_tail:
+            text += " | " + redact(self._stderr_tail[-1])
+        kind = seen.error_kind or classify_exception(exc)
+        await self._emit_error(kind, text)
+        return SessionOutcome(
+            outcome=Ending.ERROR,
+            error_kind=kind,
+            message=text,
+            tool_calls=seen.tool_calls,
+            api_retries=seen.api_retries,
+        )
+
+    def _ended_outcome(self, seen: Seen) -> SessionOutcome:
+        """The stream ended: its result message decides, else how it ended."""
+        outcome = seen.outcome
         if outcome is None and self._gave_up:
             outcome = self._gave_up_outcome()
         if outcome is None:
             outcome = SessionOutcome(
-                outcome="interrupted" if self._interrupted else "error",
-                error_kind=None if self._interrupted else (error_kind or ErrorKind.OTHER),
-                message=error_text or "the CLI ended without a result",
+                outcome=Ending.INTERRUPTED if self._interrupted else Ending.ERROR,
+                error_kind=None if self._interrupted else (seen.error_kind or ErrorKind.OTHER),
+                message=seen.error_text or "the CLI ended without a result",
             )
-        outcome.tool_calls = tool_calls
-        outcome.api_retries = api_retries
+        outcome.tool_calls = seen.tool_calls
+        outcome.api_retries = seen.api_retries
         return outcome
 
     def _result(
         self, message: ResultMessage, error_kind: ErrorKind | None, error_text: str
     ) -> SessionOutcome:
-        usage = message.usage or {}
-        input_tokens = (
-            int(usage.get("input_tokens") or 0)
-            + int(usage.get("cache_read_input_tokens") or 0)
-            + int(usage.get("cache_creation_input_tokens") or 0)
-        )
-        common = {
-            "cost_usd": float(message.total_cost_usd or 0.0),
-            "input_tokens": input_tokens,
-            "output_tokens": int(usage.get("output_tokens") or 0),
-        }
+        common = usage_of(message)
         reason = message.terminal_reason or ""
         if self._gave_up:
             return self._gave_up_outcome(**common)
         if self._interrupted or reason.startswith("aborted"):
-            return SessionOutcome(outcome="interrupted", message="interrupted", **common)
+            return interrupted_outcome(**common)
         if message.is_error or error_kind is not None:
             kind = classify_message(message) or error_kind or ErrorKind.OTHER
             text = redact(message.result or error_text or message.subtype)
-            return SessionOutcome(outcome="error", error_kind=kind, message=text, **common)
-        return SessionOutcome(outcome="success", message=redact(message.result or ""), **common)
+            return SessionOutcome(outcome=Ending.ERROR, error_kind=kind, message=text, **common)
+        return SessionOutcome(
+            outcome=Ending.SUCCESS, message=redact(message.result or ""), **common
+        )
 
     async def _maybe_give_up(self, kind: ErrorKind | None, retries: list[dict[str, Any]]) -> None:
         limit = self.spec.rate_limit_retries
@@ -319,7 +300,10 @@ class AgentSession:
 
     def _gave_up_outcome(self, **common: Any) -> SessionOutcome:
         return SessionOutcome(
-            outcome="error", error_kind=ErrorKind.RATE_LIMIT, message=self._gave_up or "", **common
+            outcome=Ending.ERROR,
+            error_kind=ErrorKind.RATE_LIMIT,
+            message=self._gave_up or "",
+            **common,
         )
 
     async def _assistant(self, message: AssistantMessage) -> int:
@@ -382,14 +366,3 @@ class AgentSession:
         await self._emit(
             ev.SessionError(session=self.spec.number, error_kind=str(kind), message=text)
         )
-
-
-def _raise_if_sandbox_refused(text: str) -> None:
-    """A CLI told to require its sandbox ends with this error when it cannot start one."""
-    if SANDBOX_REFUSED in text:
-        raise SandboxRefused(text.partition(SANDBOX_REFUSED)[2].strip(": "))
-
-
-def _message_text(message: AssistantMessage) -> str:
-    text_block = sdk().TextBlock
-    return " ".join(b.text for b in message.content if isinstance(b, text_block))

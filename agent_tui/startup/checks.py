@@ -9,13 +9,13 @@ checking again.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agent_tui.engine.cli_process import bundled_cli
 from agent_tui.exit_codes import InputError
 
 if TYPE_CHECKING:
@@ -52,14 +52,6 @@ class CheckedRun:
 
 def title_for(spec_dir: Path) -> str:
     return f"agent-tui — {spec_dir.name}"
-
-
-def bundled_cli() -> Path | None:
-    """The CLI that claude-agent-sdk ships, found without importing the SDK (that is slow)."""
-    spec = importlib.util.find_spec("claude_agent_sdk")
-    if spec is None or spec.origin is None:
-        return None
-    return Path(spec.origin).parent / "_bundled" / "claude"
 
 
 def check_cli_available() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -14,7 +15,10 @@ import time
 
 import pytest
 
+from agent_tui.sim.scenario import Scenario
+from agent_tui.sim.server import SimServer
 from benchmarks.common import pty_size, write_spec
+from tests.integration.helpers import plan_doc, script
 
 SPEC = ("greeter", ".auto-claude", "specs", "001-greeter")
 
@@ -347,3 +351,130 @@ def test_ctrl_c_while_the_credentials_check_hangs_exits_at_once_without_showing_
     assert code == 130, bytes(seen[-2000:])
     assert b"\x1b[?1049h" not in seen  # never shown: the checks had not passed
     assert b"Traceback" not in seen
+
+
+def _processes() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, name) of every process."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/comm") as handle:
+                found[int(entry)] = (int(fields[1]), handle.read().strip())
+        except OSError:
+            continue
+    return found
+
+
+def cli_of(pid: int, timeout_s: float = 30) -> int:
+    """The Claude Code CLI the process runs (a descendant named claude)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        processes = _processes()
+        for candidate, (parent, name) in processes.items():
+            if name != "claude":
+                continue
+            while parent not in (0, 1, pid):
+                parent = processes.get(parent, (0, ""))[0]
+            if parent == pid:
+                return candidate
+        time.sleep(0.05)
+    raise AssertionError(f"no CLI under pid {pid}")
+
+
+def gone(pid: int, timeout_s: float) -> bool:
+    """Whether ``pid`` has exited (or become a zombie), waiting up to ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                state = handle.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        if state == "Z":
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+
+
+def hanging_run(tmp_path, sim_url: str) -> tuple[list[str], dict[str, str]]:
+    """A project whose first session hangs waiting for its second reply; args and env."""
+    project = tmp_path / "project"
+    spec = project / ".auto-claude" / "specs" / "001-hang"
+    spec.mkdir(parents=True)
+    plan = plan_doc([("1", [], ["1.1"])])
+    (spec / "implementation_plan.json").write_text(json.dumps(plan, indent=2))
+    (tmp_path / "home").mkdir()
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "cfg" / "profiles.json").write_text('{"settings": {"pause_between_s": 0}}')
+    env = {
+        "ANTHROPIC_BASE_URL": sim_url,
+        "ANTHROPIC_API_KEY": "sk-ant-api03-stopped-cli-test",
+        "CLAUDE_CODE_MAX_RETRIES": "0",
+        "HOME": str(tmp_path / "home"),
+        "AGENT_TUI_CONFIG_DIR": str(tmp_path / "cfg"),
+    }
+    return ["run", "--project", str(project), "--model", "claude-sonnet-4-5"], env
+
+
+HANG = [
+    {"text": "Reading.", "tools": [{"name": "Read", "input": {"file_path": "{plan}"}}]},
+    {"fault": "hang"},
+]
+
+
+@pytest.mark.parametrize("how", ["ctrl+c", "SIGTERM headless"])
+def test_a_cli_that_stops_answering_is_ended_and_its_session_recorded(tmp_path, how):
+    headless = how.endswith("headless")
+    scenario = Scenario.model_validate({"scripts": [script("1.1", [HANG])]})
+    with SimServer(scenario) as sim:
+        args, env = hanging_run(tmp_path, sim.base_url)
+        process, master = launch(*args, *(["--headless"] if headless else []), **env)
+        seen = bytearray()
+        cli = None
+        try:
+            assert read_until(master, b"Read", seen, 60), bytes(seen[-2000:])
+            cli = cli_of(process.pid)
+            os.kill(cli, signal.SIGSTOP)  # it answers nothing now, and only KILL ends it
+            asked = time.monotonic()
+            if headless:
+                process.send_signal(signal.SIGTERM)
+            else:
+                os.write(master, b"\x03")
+            # Generous for a loaded machine: without the group kill it took 20-60 s.
+            while process.poll() is None and time.monotonic() - asked < 10:
+                drain(master, seen, 0.2)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+            if cli is not None and not gone(cli, 0):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(cli, signal.SIGKILL)
+            os.close(master)
+    assert process.returncode == 130, bytes(seen[-2000:])
+    assert gone(cli, 2), "the stopped CLI was left behind"
+    spec_dir = tmp_path / "project" / ".auto-claude" / "specs" / "001-hang"
+    history = json.loads((spec_dir / "memory" / "attempt_history.json").read_text())
+    assert [a["outcome"] for a in history["subtasks"]["1.1"]["attempts"]] == ["interrupted"]
+
+
+def test_the_cli_does_not_outlive_agent_tui_killed_with_9(tmp_path):
+    scenario = Scenario.model_validate({"scripts": [script("1.1", [HANG])]})
+    with SimServer(scenario) as sim:
+        args, env = hanging_run(tmp_path, sim.base_url)
+        process, master = launch(*args, "--headless", **env)
+        seen = bytearray()
+        try:
+            assert read_until(master, b"Read", seen, 60), bytes(seen[-2000:])
+            cli = cli_of(process.pid)
+            process.kill()
+            process.wait()
+            # Without the parent-death signal the orphan lingered ~12 s, until its pipes broke.
+            assert gone(cli, 3), "the CLI outlived agent-tui"
+        finally:
+            os.close(master)
