@@ -73,3 +73,15 @@ def no_known_secrets():
     forget_secrets()
     yield
     forget_secrets()
+
+
+@pytest.fixture(autouse=True)
+def isolated_git(tmp_path, monkeypatch):
+    """Worktrees go to tmp, and git reads no config of the developer's (identity, hooks,
+    signing): a test sees what a fresh machine would."""
+    monkeypatch.setenv("AGENT_TUI_DATA_DIR", str(tmp_path / "agent-tui-data"))
+    config = tmp_path / "gitconfig"
+    config.touch()
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    return config
