@@ -76,11 +76,12 @@ def no_known_secrets():
 
 
 @pytest.fixture(autouse=True)
-def isolated_git(tmp_path, monkeypatch):
+def isolated_git(tmp_path, tmp_path_factory, monkeypatch):
     """Worktrees go to tmp, and git reads no config of the developer's (identity, hooks,
-    signing): a test sees what a fresh machine would."""
+    signing): a test sees what a fresh machine would.  The config file is made beside
+    ``tmp_path``, not in it: some tests need ``tmp_path`` empty."""
     monkeypatch.setenv("AGENT_TUI_DATA_DIR", str(tmp_path / "agent-tui-data"))
-    config = tmp_path / "gitconfig"
+    config = tmp_path_factory.mktemp("git") / "gitconfig"
     config.touch()
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")

@@ -55,6 +55,8 @@ class SessionRunner:
         self.last_number = 0
         self.containment: Containment | None = None
         """Decided when the run starts (``CoderLoop.run``), the same for every session."""
+        self.cwd = config.project_dir
+        """Where the agent works: the project, or its place in the spec's worktree."""
         self.totals = Totals()
 
     async def run(
@@ -72,7 +74,7 @@ class SessionRunner:
             kind=kind,
             subtask_id=subtask_id,
             prompt=prompt,
-            cwd=config.project_dir,
+            cwd=self.cwd,
             env=env,
             transcript_path=transcript,
             guard=self.guard,
