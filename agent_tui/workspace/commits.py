@@ -124,7 +124,11 @@ def commit_subtask(worktree: Worktree, subtask_id: str, description: str, body: 
     if findings:
         git.run("reset", "--quiet")
         return Committed(None, findings=findings)
-    names = git.run("diff", "--cached", "--name-only", "-z", *specs).out
+    names = [
+        n for n in git.run("diff", "--cached", "--name-only", "-z", *specs).out.split(b"\0") if n
+    ]
+    if not names and last_subtask(worktree) == subtask_id:
+        return Committed(head(worktree))  # committed already, by a run killed right after
     subject, rest = commit_subject(subtask_id, description)
     message = "\n\n".join(
         part for part in (subject, rest, body, f"{TRAILER}: {subtask_id}") if part
@@ -140,7 +144,13 @@ def commit_subtask(worktree: Worktree, subtask_id: str, description: str, body: 
         config=git.identity(),
         stdin=message,
     )
-    return Committed(head(worktree), files=len([n for n in names.split(b"\0") if n]))
+    return Committed(head(worktree), files=len(names))
+
+
+def last_subtask(worktree: Worktree) -> str:
+    """The subtask the last commit is for ("" when it is none of agent-tui's)."""
+    fmt = f"--format=%(trailers:key={TRAILER},valueonly)"
+    return worktree.git.run("log", "-1", fmt, "HEAD").text
 
 
 def commit_subject(subtask_id: str, description: str) -> tuple[str, str]:

@@ -252,3 +252,13 @@ def test_a_commit_without_an_identity_is_agent_tuis_and_with_one_the_users(
     assert git(repo[0], "log", "-1", "--format=%an <%ae>", second).strip() == (
         "Dana <dana@example.com>"
     )
+
+
+def test_a_subtask_committed_already_is_not_committed_twice(repo, tmp_path):
+    worktree = open_worktree(located(repo, tmp_path))
+    (worktree.root / "x.txt").write_text("x\n")
+    first = commits.commit_subtask(worktree, "1.1", "x", "").commit
+    again = commits.commit_subtask(worktree, "1.1", "x", "")  # a run killed right after
+    assert again.commit == first and commits.head(worktree) == first
+    empty = commits.commit_subtask(worktree, "1.2", "nothing to change", "").commit
+    assert empty != first  # a subtask that changed no file still gets its one commit
