@@ -169,6 +169,7 @@ class CoderStage(Stage):
             files_to_modify=", ".join(subtask.files_to_modify) or "-",
             files_to_create=", ".join(subtask.files_to_create) or "-",
             verification=verification,
+            worktree=render("worktree") if self.checkpoints.isolated else "",
             guidance=render("one_tool_at_a_time") if self.retry.guidance_due else "",
             human_input=self.note_text(),
         )

@@ -194,6 +194,7 @@ class AgentApp(App[int]):
         history = self.loop.history if self.loop is not None else None
         attempts = history.attempts(subtask.id) if history is not None else []
         stuck_reason = history.stuck_reason(subtask.id) if history is not None else None
+        rollbacks = history.rollbacks(subtask.id) if history is not None else []
 
         def closed(choice: str | None) -> None:
             if choice == RETRY and self.loop is not None:
@@ -203,7 +204,9 @@ class AgentApp(App[int]):
                     self.notify("The run has ended: rerun with --retry-stuck.", title="Retry")
 
         self.push_screen(
-            SubtaskDetail(subtask, tree.phase_name(subtask.phase_id), attempts, stuck_reason),
+            SubtaskDetail(
+                subtask, tree.phase_name(subtask.phase_id), attempts, stuck_reason, rollbacks
+            ),
             closed,
         )
 

@@ -15,7 +15,7 @@ from agent_tui.engine.session import SessionOutcome, SessionSpec
 from agent_tui.tui.app import AgentApp
 from agent_tui.tui.screens.diff_view import DiffView
 from tests.integration.git_repo import make_repo
-from tests.tui.conftest import wait_until
+from tests.tui.conftest import screen_text, wait_until
 from tests.tui.test_app_demo import footer_keys
 
 SIZE = (120, 36)
@@ -94,7 +94,7 @@ async def test_d_on_a_subtask_shows_its_commit_and_escape_closes_it(tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.exit_code is not None, "the run to finish")
         assert app.exit_code == 0 and sessions.cwds and sessions.cwds[0] != project
-        assert "d" in footer_keys(app)
+        await wait_until(pilot, lambda: footer_keys(app).get("d") == "Diff", "the d key")
         tree = app.main_screen.plan_tree
         tree.move_cursor(tree._subtask_nodes["1.2"])
         await pilot.press("d")
@@ -131,6 +131,27 @@ async def test_a_run_in_place_offers_no_diff_key(scripted_app):
     app = harness.app
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.exit_code is not None, "the run to finish")
+        await wait_until(pilot, lambda: "q" in footer_keys(app), "the footer")
         assert "d" not in footer_keys(app)
         [status] = harness.of(ev.WorkspaceStatus)
         assert status.mode == "in_place"
+
+
+async def test_a_subtasks_detail_says_which_try_was_rolled_back_and_where_its_diff_is():
+    from textual.app import App
+
+    from agent_tui.tui.screens.subtask_detail import SubtaskDetail
+
+    subtask = ev.SubtaskView(id="1.1", description="d", status="completed", phase_id="1")
+    attempts = [
+        {"session": 1, "ts": "2026-12-01T10:00:00", "outcome": "incomplete", "message": "no"},
+        {"session": 2, "ts": "2026-12-01T10:05:00", "outcome": "success", "message": "ok"},
+    ]
+    rollbacks = [{"session": 1, "diff": "logs/session-001.rollback.diff", "to": "abc"}]
+    app = App()
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.push_screen(SubtaskDetail(subtask, "Core", attempts, None, rollbacks))
+        await pilot.pause()
+        text = " ".join(screen_text(app.screen).split())
+    assert "incomplete no ↶ rolled back; its diff is in logs/session-001.rollback.diff" in text
+    assert text.count("rolled back") == 1
