@@ -64,7 +64,7 @@ TEXT_LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
     ev.PlanLoaded: lambda e: f"plan      {e.feature}: {e.completed}/{e.total} subtasks completed",
     ev.ContainmentStatus: lambda e: f"sandbox   {e.summary()}",
     ev.WorkspaceStatus: lambda e: f"workspace {e.summary()}",
-    ev.SubtaskCommitted: lambda e: f"commit    {e.id}: {e.commit[:12]} ({e.files} files)",
+    ev.SubtaskCommitted: lambda e: f"commit    {e.id}: {e.commit[:12]} ({e.files_text()})",
     ev.TryRolledBack: lambda e: f"rollback  {e.subtask_id}: to {e.commit[:12]}, kept {e.diff}",
     ev.PlanWarning: lambda e: f"warning   plan: {e.message}",
     ev.SessionStarted: _session_started,

@@ -18,19 +18,15 @@ from typing import TextIO
 from agent_tui.argtypes import given
 from agent_tui.exit_codes import EXIT_BAD_INPUT, EXIT_STOPPED_SHORT, InputError
 
-COLOURS = (
-    ("diff --git ", "1"),
-    ("index ", "1"),
-    ("--- ", "1"),
-    ("+++ ", "1"),
-    ("new file", "1"),
-    ("deleted file", "1"),
-    ("commit ", "33"),
-    ("@@", "36"),
-    ("+", "32"),
-    ("-", "31"),
-)
-"""git's own default colours: headers bold, hunks cyan, added green, removed red."""
+COLOURS = {
+    "commit": "33",
+    "header": "1",
+    "hunk": "36",
+    "added": "32",
+    "removed": "31",
+}
+"""git's own default colours: commits yellow, file headers bold, hunks cyan, added lines
+green, removed red (by ``review.LineKind``)."""
 
 
 def add_workspace_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -143,6 +139,7 @@ def _diff(location, subtask: str | None, out: TextIO, err: TextIO) -> int:
     if subtask is None:
         text = review.branch_diff()
     else:
+        _known_subtask(location.spec_dir, subtask)
         text = review.subtask_diff(subtask)
         if not text:
             print(f"agent-tui: subtask {subtask} has no commit on {review.branch}", file=err)
@@ -157,22 +154,29 @@ def _diff(location, subtask: str | None, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def _known_subtask(spec_dir: Path, subtask_id: str) -> None:
+    from agent_tui.plan import PlanError, find_subtask, load_plan
+
+    try:
+        plan = load_plan(spec_dir / "implementation_plan.json")
+    except PlanError as exc:
+        raise InputError(str(exc)) from None
+    if find_subtask(plan, subtask_id) is None:
+        known = ", ".join(s.id for s in plan.subtasks()) or "none"
+        raise InputError(f"the plan has no subtask {subtask_id!r} (its subtasks: {known})")
+
+
 def write_diff(diff: bytes, out: TextIO) -> None:
     """``diff`` masked and made printable, line by line; coloured on a terminal."""
     from agent_tui.auth.redaction import redact
     from agent_tui.printable import printable
+    from agent_tui.workspace.review import line_kinds
 
     colour = out.isatty()
-    for line in diff.decode("utf-8", "replace").splitlines():
-        shown = printable(redact(line))
-        print(colour_line(shown) if colour else shown, file=out)
-
-
-def colour_line(line: str) -> str:
-    for start, code in COLOURS:
-        if line.startswith(start):
-            return f"\x1b[{code}m{line}\x1b[m"
-    return line
+    lines = (printable(redact(line)) for line in diff.decode("utf-8", "replace").splitlines())
+    for line, kind in line_kinds(lines):
+        code = COLOURS.get(kind) if colour else None
+        print(f"\x1b[{code}m{line}\x1b[m" if code else line, file=out)
 
 
 def _discard(location, yes: bool, out: TextIO, err: TextIO, ask) -> int:

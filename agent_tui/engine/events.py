@@ -123,6 +123,9 @@ class SubtaskCommitted(Event):
     commit: str
     files: int
 
+    def files_text(self) -> str:
+        return "1 file" if self.files == 1 else f"{self.files} files"
+
 
 class TryRolledBack(Event):
     """A try was undone back to the last good commit; ``diff`` (in the spec dir) keeps it."""

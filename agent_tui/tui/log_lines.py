@@ -61,7 +61,7 @@ LINES: dict[type[ev.Event], Callable[[Any, str | None], Text | None]] = {
     ),
     ev.WorkspaceStatus: lambda e, _: Text(f"  ◆ workspace: {e.summary()}", style="green"),
     ev.SubtaskCommitted: lambda e, _: Text(
-        f"  ✔ subtask {e.id} committed: {e.commit[:12]} ({e.files} files) · d: diff",
+        f"  ✔ subtask {e.id} committed: {e.commit[:12]} ({e.files_text()}) · d: diff",
         style="green",
     ),
     ev.TryRolledBack: lambda e, _: Text(

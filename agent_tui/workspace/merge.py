@@ -10,6 +10,7 @@ after a merge has succeeded are the worktree and the branch removed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Mapping
@@ -65,6 +66,8 @@ class Branch:
         assert path is not None
         if self.worktree() is not None or admin_dir_of(self.location.common_dir, path):
             self.repo.run("worktree", "remove", "--force", "--force", str(path))
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()  # the repository's folder of worktrees, when it is empty
         self.repo.run("branch", "-D", self.name)
 
 

@@ -3,7 +3,9 @@ committed.  Read-only: they work on the branch alone when its worktree is gone."
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 
 from agent_tui.workspace.commits import TRAILER, project_pathspecs, uncommitted_diff
 from agent_tui.workspace.git import Git, GitError
@@ -67,3 +69,36 @@ class Review:
 def work_in_progress(worktree: Worktree | None) -> bytes:
     """The worktree's changes since its last commit (nothing without a worktree)."""
     return uncommitted_diff(worktree) if worktree is not None else b""
+
+
+class LineKind(StrEnum):
+    """What a line of ``git show`` / ``git diff`` output is, for colouring it as git does."""
+
+    COMMIT = "commit"
+    HEADER = "header"
+    HUNK = "hunk"
+    ADDED = "added"
+    REMOVED = "removed"
+    TEXT = "text"
+
+
+def line_kinds(lines: Iterable[str]) -> Iterator[tuple[str, LineKind]]:
+    """Each line with its kind.  Only a hunk's lines are added or removed: the ``---``
+    above a commit's file list is not, nor a file header's ``--- a/…``."""
+    where = "outside"  # then "header" (a file's, up to its first hunk), then "hunk"
+    for line in lines:
+        if line.startswith("commit "):
+            where = "outside"
+            yield line, LineKind.COMMIT
+        elif line.startswith("diff --git "):
+            where = "header"
+            yield line, LineKind.HEADER
+        elif where != "outside" and line.startswith("@@"):
+            where = "hunk"
+            yield line, LineKind.HUNK
+        elif where == "header":
+            yield line, LineKind.HEADER
+        elif where == "hunk" and line[:1] in ("+", "-"):
+            yield line, LineKind.ADDED if line[0] == "+" else LineKind.REMOVED
+        else:
+            yield line, LineKind.TEXT

@@ -121,3 +121,24 @@ def test_discard_removes_branch_and_worktree_and_says_how_to_get_the_branch_back
     assert f"git branch agent-tui/001-test {tip[:12]}" in message
     assert not worktree.root.exists() and git(project, "branch", "--list", "agent-tui/*") == ""
     assert snapshot(project) == before
+
+
+def test_the_diff_command_names_an_unknown_subtask_and_colours_only_on_a_terminal(
+    tmp_path, capsys, monkeypatch
+):
+    import json
+
+    from agent_tui.cli import main
+
+    monkeypatch.setenv("AGENT_TUI_DATA_DIR", str(tmp_path))  # its worktrees: tmp/worktrees
+    plan = {"phases": [{"id": "1", "name": "p", "subtasks": [{"id": "1.1", "description": "d"}]}]}
+    project, spec_dir, _, _ = with_work(tmp_path, plan=plan)
+    assert json.loads((spec_dir / "implementation_plan.json").read_text()) == plan
+    assert main(["diff", "--project", str(project), "--subtask", "9.9"]) == 2
+    assert "the plan has no subtask '9.9' (its subtasks: 1.1)" in capsys.readouterr().err
+    assert main(["diff", "--project", str(project), "--subtask", "1.1"]) == 0
+    out = capsys.readouterr().out
+    assert "+def feature():" in out and "\x1b[" not in out  # not a terminal: no colour
+    assert main(["diff", "--project", str(project)]) == 0
+    whole = capsys.readouterr().out
+    assert "feature.py" in whole and "README.md" in whole

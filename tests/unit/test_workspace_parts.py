@@ -10,6 +10,7 @@ from agent_tui.auth.redaction import forget_secrets, register_secret
 from agent_tui.workspace.commits import commit_subject
 from agent_tui.workspace.leftovers import Leftovers
 from agent_tui.workspace.location import Location, WorkspaceMode, branch_name, worktree_path
+from agent_tui.workspace.review import LineKind, line_kinds
 from agent_tui.workspace.scan import masked_bytes, scan_diff
 
 TOKEN = "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
@@ -115,3 +116,34 @@ def test_only_what_the_sandbox_made_and_left_empty_is_tidied(tmp_path):
         ".git/info/.claude-sandbox-noreplace",
     ]
     assert (git_dir / "remotes").is_dir() and (git_dir / "glab-cli" / "config.yml").exists()
+
+
+def test_only_a_hunks_lines_are_added_or_removed():
+    shown = [
+        "commit 1a2b3c",
+        "    subtask 1.1: x",
+        "---",
+        " a.py | 2 +-",
+        "diff --git a/a.py b/a.py",
+        "--- a/a.py",
+        "+++ b/a.py",
+        "@@ -1 +1 @@",
+        "-old",
+        "+new",
+        "--- a line that was '-- a line'",
+        " context",
+    ]
+    assert [kind for _, kind in line_kinds(shown)] == [
+        LineKind.COMMIT,
+        LineKind.TEXT,
+        LineKind.TEXT,
+        LineKind.TEXT,
+        LineKind.HEADER,
+        LineKind.HEADER,
+        LineKind.HEADER,
+        LineKind.HUNK,
+        LineKind.REMOVED,
+        LineKind.ADDED,
+        LineKind.REMOVED,
+        LineKind.TEXT,
+    ]

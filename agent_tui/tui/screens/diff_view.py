@@ -16,6 +16,7 @@ from textual.widgets import RichLog
 from agent_tui.engine import events as ev
 from agent_tui.engine.checkpoints import WorkspaceFailed
 from agent_tui.printable import printable
+from agent_tui.workspace.review import LineKind, line_kinds
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -24,24 +25,15 @@ if TYPE_CHECKING:
 
 MAX_LINES = 20_000
 """Past this a diff is for ``agent-tui diff``: the view stays quick to open and scroll."""
-STYLES = (
-    ("diff --git ", "bold"),
-    ("index ", "bold"),
-    ("--- ", "bold"),
-    ("+++ ", "bold"),
-    ("commit ", "yellow"),
-    ("@@", "cyan"),
-    ("+", "green"),
-    ("-", "red"),
-)
-"""git's own colours: file headers bold, hunks cyan, added lines green, removed red."""
-
-
-def styled(line: str) -> Text:
-    for start, style in STYLES:
-        if line.startswith(start):
-            return Text(line, style=style)
-    return Text(line)
+STYLES = {
+    LineKind.COMMIT: "yellow",
+    LineKind.HEADER: "bold",
+    LineKind.HUNK: "cyan",
+    LineKind.ADDED: "green",
+    LineKind.REMOVED: "red",
+}
+"""git's own colours: commits yellow, file headers bold, hunks cyan, added lines green,
+removed red."""
 
 
 class DiffView(ModalScreen[None]):
@@ -65,8 +57,8 @@ class DiffView(ModalScreen[None]):
 
     def on_mount(self) -> None:
         log = self.query_one(RichLog)
-        for line in self.lines[:MAX_LINES]:
-            log.write(styled(line), scroll_end=False)
+        for line, kind in line_kinds(self.lines[:MAX_LINES]):
+            log.write(Text(line, style=STYLES.get(kind, "")), scroll_end=False)
         if len(self.lines) > MAX_LINES:
             more = len(self.lines) - MAX_LINES
             hint = f"… {more} more lines: agent-tui diff --subtask {self.subtask.id} prints them"
