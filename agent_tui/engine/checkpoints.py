@@ -85,6 +85,11 @@ class Checkpoints:
                 self.worktree = await asyncio.to_thread(open_worktree, self.location)
         except (WorkspaceRefused, GitError, OSError) as exc:
             raise WorkspaceFailed(_sentence(exc)) from None
+        if self.worktree is not None and not self.project_dir.is_dir():
+            raise WorkspaceFailed(
+                f"{config.project_dir} is in no commit of the repository, so its worktree has "
+                "no such directory: commit it first, or run --in-place"
+            )
         if self.worktree is not None:
             agent_parts = self.spec_dir.relative_to(self.worktree.root).parts
             user = Tree(config.spec_dir)
@@ -108,6 +113,13 @@ class Checkpoints:
         )
         for note in self.worktree.repaired if self.worktree else ():
             await self.emit(ev.Notice(level="warning", message=f"workspace: {note}"))
+        if self.worktree is not None and self.worktree.created and location.uncommitted:
+            files = "1 file" if location.uncommitted == 1 else f"{location.uncommitted} files"
+            message = (
+                f"workspace: {files} changed in your checkout and not committed: the worktree "
+                f"starts from {location.head} without them"
+            )
+            await self.emit(ev.Notice(level="warning", message=message))
 
     # ------------------------------------------------------------------ the spec copy
 

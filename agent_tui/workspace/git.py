@@ -50,7 +50,9 @@ DROPPED_ENV = (
 )
 FALLBACK_NAME = "agent-tui"
 FALLBACK_EMAIL = "agent-tui@localhost"
-TIMEOUT_S = 120.0
+TIMEOUT_S = 900.0
+"""A checkout of a large repository (``worktree add``) can take minutes; a git that waits
+on something for longer than this is stuck."""
 
 
 class GitError(Exception):

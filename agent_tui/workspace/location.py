@@ -54,6 +54,8 @@ class Location:
     branch: str | None = None
     head: str = ""
     """The user's HEAD as the branch starts from it: ``main``, or ``detached at 1a2b3c4``."""
+    uncommitted: int = 0
+    """Files with changes not committed in the user's checkout: not in a new worktree."""
 
     @property
     def isolated(self) -> bool:
@@ -197,7 +199,14 @@ def _worktree_location(
         worktree=path,
         branch=branch,
         head=_head_text(git),
+        uncommitted=_uncommitted(git),
     )
+
+
+def _uncommitted(git: Git) -> int:
+    """Tracked files changed in the user's checkout (read without touching its index)."""
+    status = git.run("status", "--porcelain", "-z", "--untracked-files=no", check=False)
+    return len([entry for entry in status.out.split(b"\0") if entry.strip()])
 
 
 def _head_text(git: Git) -> str:

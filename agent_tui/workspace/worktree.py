@@ -29,6 +29,8 @@ class Worktree:
     repaired: tuple[str, ...] = ()
     """What was found broken and put right as it opened, one sentence each."""
     environ: Mapping[str, str] | None = None
+    created: bool = False
+    """Made as it opened, from the user's HEAD (not one an earlier run left)."""
 
     @property
     def root(self) -> Path:
@@ -81,7 +83,8 @@ def open_worktree(location: Location, environ: Mapping[str, str] | None = None) 
         admin = None
     elif admin is None and _entry_for(repo, path):
         repaired.append(_drop_registration(repo, path))
-    if admin is None:
+    created = admin is None
+    if created:
         if os.path.lexists(path):
             repaired.append(_move_aside(path))
         _add(repo, location)
@@ -93,7 +96,7 @@ def open_worktree(location: Location, environ: Mapping[str, str] | None = None) 
         lock.unlink()
         repaired.append(f"removed a stale {lock} left by a run that was killed")
     _on_branch(Worktree(location, admin, environ=environ), repaired)
-    return Worktree(location, admin, tuple(repaired), environ)
+    return Worktree(location, admin, tuple(repaired), environ, created)
 
 
 def _healthy(path: Path, admin: Path, environ: Mapping[str, str] | None) -> bool:

@@ -256,3 +256,68 @@ async def test_a_tracked_spec_dir_does_not_block_the_merge(git_run, tmp_path):
     assert done.returncode == 0, done.stderr
     assert (run.project / "out_1_1.txt").exists()
     assert run.statuses() == {"1.1": "completed"}  # the user's plan, as the run left it
+
+
+async def test_a_project_below_the_repository_root_works_in_its_place_in_the_worktree(
+    make_run, tmp_path
+):
+    plan = plan_doc([("1", [], ["1.1"])])
+    run = make_run(plan, [script("1.1", [coder_steps("1.1")])])
+    (tmp_path / ".gitignore").write_text("/*\n!/project\n!/.gitignore\n.auto-claude/\n")
+    (run.project / "app.py").write_text("print('hello')\n")
+    git(tmp_path, "init", "--quiet", "--initial-branch=main")
+    git(tmp_path, "add", "--all")
+    git(tmp_path, "commit", "--quiet", "-m", "start")
+    await run.go()
+    assert run.exit_code == 0
+    status = worktree_of(run)
+    assert Path(status.path).name == "project" and Path(status.path).parent.name == "001-test"
+    files = git(tmp_path, "show", "--name-only", "--format=", BRANCH).split()
+    assert files == ["project/out_1_1.txt"]
+
+
+async def test_the_planner_writes_the_plan_in_the_worktree_and_it_comes_back(git_run):
+    plan = plan_doc([("1", [], ["1.1"])])
+    planner = [
+        {
+            "tools": [
+                {"name": "Write", "input": {"file_path": "{plan}", "content": json.dumps(plan)}}
+            ]
+        },
+        {"text": "Plan written."},
+    ]
+    scripts = [
+        {"match": "Role: planner", "sessions": [planner]},
+        script("1.1", [coder_steps("1.1")]),
+    ]
+    run = git_run(None, scripts)
+    await run.go()
+    assert run.exit_code == 0
+    assert [s.kind for s in run.of(ev.SessionStarted)] == ["planner", "coder"]
+    assert run.statuses() == {"1.1": "completed"}  # written in the worktree, now the user's
+    assert branch_log(run.project, BRANCH) == ["subtask 1.1: make 1.1"]
+
+
+async def test_a_project_in_no_commit_is_refused_before_any_session(make_run, tmp_path):
+    plan = plan_doc([("1", [], ["1.1"])])
+    run = make_run(plan, [script("1.1", [coder_steps("1.1")])])
+    (tmp_path / "tracked.txt").write_text("the repository holds only this\n")
+    (tmp_path / ".gitignore").write_text("/*\n!/tracked.txt\n!/.gitignore\n")
+    git(tmp_path, "init", "--quiet", "--initial-branch=main")
+    git(tmp_path, "add", "--all")
+    git(tmp_path, "commit", "--quiet", "-m", "start")
+    await run.go()
+    assert run.exit_code == 2 and run.of(ev.SessionStarted) == []
+    [finished] = run.of(ev.LoopFinished)
+    assert "is in no commit of the repository" in finished.message
+
+
+async def test_changes_the_user_has_not_committed_are_named_as_left_out(git_run):
+    plan = plan_doc([("1", [], ["1.1"])])
+    run = git_run(plan, [script("1.1", [coder_steps("1.1")])])
+    (run.project / "app.py").write_text("print('not committed')\n")
+    await run.go()
+    assert run.exit_code == 0
+    notices = [n.message for n in run.of(ev.Notice)]
+    assert any("1 file changed in your checkout and not committed" in n for n in notices)
+    assert (run.project / "app.py").read_text() == "print('not committed')\n"
