@@ -22,7 +22,6 @@ from agent_tui.workspace.worktree import Worktree
 
 TRAILER = "Agent-Tui-Subtask"
 SUBJECT_CHARS = 72
-MAX_DIFF_BYTES = 32 * 1024 * 1024
 _DIFF_OPTIONS = ("--no-color", "--no-ext-diff", "--no-textconv")
 
 
@@ -115,11 +114,14 @@ class Committed:
 
 def commit_subtask(worktree: Worktree, subtask_id: str, description: str, body: str) -> Committed:
     """Stage everything, scan the staged diff, and commit it as the subtask's one commit
-    (empty if the subtask changed no file).  A token-looking string unstages it all."""
+    (empty if the subtask changed no file).  A token-looking string unstages it all.
+
+    Files git takes for binary (a NUL byte) are not read: a secret the agent could put
+    there is one it made up, as its sandbox reads no credential."""
     git = worktree.git
     specs = pathspecs(worktree)
     git.run("add", "-A", *specs)
-    staged = git.run("diff", "--cached", "-U0", "--text", "--no-renames", *_DIFF_OPTIONS, *specs)
+    staged = git.run("diff", "--cached", "-U0", "--no-renames", *_DIFF_OPTIONS, *specs)
     findings = tuple(scan_diff(staged.out))
     if findings:
         git.run("reset", "--quiet")
