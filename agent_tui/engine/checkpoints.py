@@ -161,7 +161,7 @@ class Checkpoints:
             more = f" (and {len(done.findings) - 1} more)" if len(done.findings) > 1 else ""
             return (
                 f"subtask {subtask_id} is not committed: {first.sentence()}{more}; nothing was "
-                f"committed: remove it in {self.worktree.root}, then resume"
+                f"committed: remove it in {self.worktree.root}, then resume (or run again)"
             )
         await self.emit(ev.SubtaskCommitted(id=subtask_id, commit=done.commit, files=done.files))
         return None
@@ -177,8 +177,11 @@ class Checkpoints:
         if session is None:  # left by a session of an earlier run: the latest one
             session = next_transcript_path(self.config.logs_dir)[0] - 1
         patch = await self._git(commits.uncommitted_diff)
-        name = f"session-{session:03d}.rollback.diff"
-        path = real_dir(self.config.logs_dir) / name
+        logs = real_dir(self.config.logs_dir)
+        path, number = logs / f"session-{session:03d}.rollback.diff", 1
+        while path.exists():  # a second rollback for one session keeps the first's patch
+            number += 1
+            path = logs / f"session-{session:03d}.rollback-{number}.diff"
         await asyncio.to_thread(atomic_write_bytes, path, masked_bytes(patch))
         good = await self._git(commits.rollback)
         diff = os.path.relpath(path, self.config.spec_dir)
