@@ -87,8 +87,10 @@ class Stage:
             await self.emit(ev.NoteSent(text=notes.offered))
         try:
             await self.checkpoints.push()
-            outcome = await self.parts.runner.run(str(role), subtask_id, prompt, attempt)
-            await self.checkpoints.after_session()
+            try:
+                outcome = await self.parts.runner.run(str(role), subtask_id, prompt, attempt)
+            finally:  # a session that could not be recorded may still have left things
+                await self.checkpoints.after_session()
             await self._take_note(outcome)
             return outcome
         except NoUsableProfile as refusal:
