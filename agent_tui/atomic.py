@@ -40,6 +40,11 @@ def atomic_write_text(path: Path | str, text: str, *, mode: int | None = None) -
     file keeps the mode it had (a plan the user made 0644 stays 0644), and a new one gets
     what the umask gives, as ``open`` would: the temp file alone would make it 0600.
     """
+    atomic_write_bytes(path, text.encode("utf-8"), mode=mode)
+
+
+def atomic_write_bytes(path: Path | str, data: bytes, *, mode: int | None = None) -> None:
+    """``atomic_write_text`` for bytes (a patch holds whatever bytes its files hold)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     if mode is None:
@@ -52,8 +57,8 @@ def atomic_write_text(path: Path | str, text: str, *, mode: int | None = None) -
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp_name, target)

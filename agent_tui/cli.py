@@ -20,7 +20,7 @@ from agent_tui import __version__
 from agent_tui.exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED, InputError
 from agent_tui.printable import printable
 
-SUBCOMMANDS = ("run", "demo", "profiles", "settings")
+SUBCOMMANDS = ("run", "demo", "profiles", "settings", "diff", "merge", "discard")
 
 DESCRIPTION = """\
 Supervise an autonomous Claude coding loop over an Auto-Claude implementation_plan.json:
@@ -35,6 +35,8 @@ examples:
   agent-tui --project ~/code/app          run the only spec of ~/code/app in the app
   agent-tui run --project . --spec 002 --headless --events jsonl
   agent-tui profiles add work --config-dir ~/.claude-work
+  agent-tui diff --project . --subtask 1.2   read what a subtask changed
+  agent-tui merge --project .               its work into your branch, with history
 
 exit codes: 0 all subtasks completed, 2 bad input or config, 3 stopped short
 (stuck subtask, --max-iterations, no usable profile, a usage limit not waited for),
@@ -49,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     from agent_tui.auth.profiles_parser import add_profiles_parser
     from agent_tui.run_parser import add_demo_parser, add_run_parser
     from agent_tui.settings_cli import add_settings_parser
+    from agent_tui.workspace_cli import add_workspace_parsers
 
     parser = argparse.ArgumentParser(
         prog="agent-tui",
@@ -57,12 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"agent-tui {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="{run,demo,profiles,settings}")
+    sub = parser.add_subparsers(dest="command", metavar="{" + ",".join(SUBCOMMANDS) + "}")
 
     add_run_parser(sub)
     add_demo_parser(sub)
     add_profiles_parser(sub)
     add_settings_parser(sub)
+    add_workspace_parsers(sub)
     return parser
 
 
@@ -93,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from agent_tui.settings_cli import run_settings
 
             return run_settings(args)
+        if args.command in ("diff", "merge", "discard"):
+            from agent_tui.workspace_cli import run_workspace
+
+            return run_workspace(args)
         if args.command == "demo":
             return _demo(args)
         return _run(args)

@@ -7,11 +7,12 @@ import re
 from enum import StrEnum
 from pathlib import Path
 
-from platformdirs import user_config_dir, user_state_dir
+from platformdirs import user_config_dir, user_data_dir, user_state_dir
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 CONFIG_DIR_ENV = "AGENT_TUI_CONFIG_DIR"
 STATE_DIR_ENV = "AGENT_TUI_STATE_DIR"
+DATA_DIR_ENV = "AGENT_TUI_DATA_DIR"
 _TOOL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _HOST = re.compile(r"^(\*\.)?[A-Za-z0-9.-]+(:\d+)?$")
 
@@ -57,6 +58,9 @@ class Settings(BaseModel):
     """Hosts sandboxed commands may reach (``pypi.org``, ``*.npmjs.org``); none by default."""
     extra_tools: list[str] = Field(default_factory=list)
     """Tools a session gets besides the coder's own (``WebFetch``, ``NotebookEdit``, …)."""
+    rollback_failed_tries: bool = True
+    """In a worktree: undo a try that did not complete its subtask before the next one (its
+    diff is kept in the spec's logs/); false: the next try starts from what it left."""
 
     @field_validator("allowed_hosts")
     @classmethod
@@ -92,3 +96,13 @@ def app_state_dir() -> Path:
 
 def quota_path() -> Path:
     return app_state_dir() / "quota.json"
+
+
+def app_data_dir() -> Path:
+    """Work agent-tui keeps for the user: each spec's worktree."""
+    override = os.environ.get(DATA_DIR_ENV)
+    return Path(override) if override else Path(user_data_dir("agent-tui"))
+
+
+def worktrees_dir() -> Path:
+    return app_data_dir() / "worktrees"

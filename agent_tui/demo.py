@@ -20,6 +20,7 @@ from agent_tui.engine.loop import LoopConfig
 from agent_tui.engine.runlock import RunLock, SpecBusy
 from agent_tui.sim.scenario import Scenario
 from agent_tui.sim.server import SimServer
+from agent_tui.workspace.location import in_place
 
 DEMO_SPEC = "001-greeter"
 DEMO_MODEL = "claude-sonnet-4-5"
@@ -148,6 +149,8 @@ def demo_config(workspace: DemoWorkspace, sim: SimServer, **overrides: object) -
     config = LoopConfig(
         project_dir=workspace.project_dir,
         spec_dir=workspace.spec_dir,
+        # Its own sample project, even in a --workdir inside a repository of the user's.
+        workspace=in_place(workspace.project_dir, workspace.spec_dir, "the demo's sample"),
         model=DEMO_MODEL,
         pause_between_s=1.0,
         idle_timeout_s=120.0,

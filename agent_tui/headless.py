@@ -63,6 +63,9 @@ def _quota_updated(e: ev.QuotaUpdated) -> str | None:
 TEXT_LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
     ev.PlanLoaded: lambda e: f"plan      {e.feature}: {e.completed}/{e.total} subtasks completed",
     ev.ContainmentStatus: lambda e: f"sandbox   {e.summary()}",
+    ev.WorkspaceStatus: lambda e: f"workspace {e.summary()}",
+    ev.SubtaskCommitted: lambda e: f"commit    {e.id}: {e.commit[:12]} ({e.files_text()})",
+    ev.TryRolledBack: lambda e: f"rollback  {e.subtask_id}: to {e.commit[:12]}, kept {e.diff}",
     ev.PlanWarning: lambda e: f"warning   plan: {e.message}",
     ev.SessionStarted: _session_started,
     ev.AssistantText: _assistant_text,

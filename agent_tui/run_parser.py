@@ -42,6 +42,12 @@ def add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
         "pending in the plan does the same for it)",
     )
     run.add_argument(
+        "--in-place",
+        action="store_true",
+        help="in a git repository, work on your checkout itself rather than in the spec's "
+        "own worktree and branch (no commits, no rollback)",
+    )
+    run.add_argument(
         "--no-wait",
         action="store_true",
         help="on a usage limit, do not wait for its reset: pause (headless: exit 3)",

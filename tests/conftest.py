@@ -68,8 +68,22 @@ def utc(monkeypatch):
     time.tzset()
 
 
+@pytest.fixture(autouse=True)
 def no_known_secrets():
     """Each test starts with no secret registered for masking, and leaves none behind."""
     forget_secrets()
     yield
     forget_secrets()
+
+
+@pytest.fixture(autouse=True)
+def isolated_git(tmp_path, tmp_path_factory, monkeypatch):
+    """Worktrees go to tmp, and git reads no config of the developer's (identity, hooks,
+    signing): a test sees what a fresh machine would.  The config file is made beside
+    ``tmp_path``, not in it: some tests need ``tmp_path`` empty."""
+    monkeypatch.setenv("AGENT_TUI_DATA_DIR", str(tmp_path / "agent-tui-data"))
+    config = tmp_path_factory.mktemp("git") / "gitconfig"
+    config.touch()
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    return config

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from agent_tui.engine import events as ev
+from agent_tui.engine.checkpoints import WorkspaceFailed
 from agent_tui.engine.policy import Action, Role
 from agent_tui.engine.prompts import render
 from agent_tui.engine.result import RunOutcome, end
@@ -17,6 +20,7 @@ class CoderStage(Stage):
         await self.set_status(subtask.id, "in_progress")
         self.parts.current_subtask = subtask.id
         await self.emit_status(subtask.id, "in_progress", attempt)
+        await self.try_failed(subtask.id)  # what an interrupted or killed session left
         outcome = await self.session(
             Role.CODER, subtask.id, self._prompt(subtask, attempt), attempt
         )
@@ -28,7 +32,11 @@ class CoderStage(Stage):
         completed = current is not None and current.status == "completed"
         number = self.parts.runner.last_number
         await self.record(
-            self.history.record_attempt,
+            partial(
+                self.history.record_attempt,
+                profile=self.parts.rotation.current,
+                cost_usd=outcome.cost_usd,
+            ),
             subtask.id,
             number,
             "incomplete" if outcome.ok and not completed else outcome.outcome,
@@ -42,13 +50,59 @@ class CoderStage(Stage):
             await self.emit_status(subtask.id, status, attempts)
         elif outcome.ok:
             self.retry.on_success()
+            if completed:
+                await self.subtask_done(subtask)
+            else:
+                await self.try_failed(subtask.id, number)
             await self.emit_status(subtask.id, "completed" if completed else status, attempts)
             tried = self.history.attempt_count(subtask.id, interrupted=False)
             if not completed and tried >= self.config.max_attempts:
                 await self.mark_stuck(subtask.id, f"not completed after {tried} sessions")
         else:
             await self.emit_status(subtask.id, "in_progress", attempts)
+            await self.try_failed(subtask.id, number)
             await self._after_failure(subtask, outcome)
+
+    async def subtask_done(self, subtask: Subtask) -> None:
+        """The subtask is completed: its work becomes one commit on the work branch.  A
+        check of the work belongs before this; a check that fails makes it a failed try.
+
+        A token-looking string in the work stops it: the user fixes it in the worktree and
+        resumes (headless: the run ends, and the next run commits before anything else)."""
+        if not self.checkpoints.isolated:
+            return
+        await self.record(self.history.set_pending_commit, subtask.id)
+        while True:
+            try:
+                problem = await self.checkpoints.commit(subtask.id, subtask.description)
+            except WorkspaceFailed as exc:
+                self.workspace_failed(exc)
+            if problem is None:
+                break
+            await self.needs_user(problem)
+            self.end_if_stopped()
+        await self.record(self.history.set_pending_commit, None)
+
+    async def commit_pending(self) -> None:
+        """A subtask completed by a run that stopped before its commit is committed now;
+        one no longer completed in the plan has nothing to commit."""
+        pending = self.history.pending_commit()
+        plan = self.tracker.plan
+        subtask = find_subtask(plan, pending) if plan and pending else None
+        if subtask is not None and subtask.status == "completed":
+            await self.subtask_done(subtask)
+        elif pending is not None:
+            await self.record(self.history.set_pending_commit, None)
+
+    async def try_failed(self, subtask_id: str, session: int | None = None) -> None:
+        """The try did not complete its subtask: the worktree goes back to the last good
+        commit, its patch kept in logs/ (``session`` None: a session of an earlier run)."""
+        try:
+            await self.checkpoints.roll_back(subtask_id, session)
+        except WorkspaceFailed as exc:
+            self.workspace_failed(exc)
+        except OSError as exc:
+            self.cannot_write(self.config.logs_dir, exc)
 
     async def _after_failure(self, subtask: Subtask, outcome: SessionOutcome) -> None:
         action, decision = await self.after_error(Role.CODER, outcome)
@@ -103,19 +157,19 @@ class CoderStage(Stage):
             verification = f"run `{subtask.verification.command}`"
             if subtask.verification.expected:
                 verification += f", expect {subtask.verification.expected}"
-        config = self.config
         return render(
             "coder",
             subtask_id=subtask.id,
             description=subtask.description,
             phase_name=phase.name if phase else "",
             attempt=attempt,
-            project_dir=config.project_dir,
-            spec_dir=config.spec_dir,
-            plan_path=config.plan_path,
+            project_dir=self.checkpoints.project_dir,
+            spec_dir=self.checkpoints.spec_dir,
+            plan_path=self.checkpoints.plan_path,
             files_to_modify=", ".join(subtask.files_to_modify) or "-",
             files_to_create=", ".join(subtask.files_to_create) or "-",
             verification=verification,
+            worktree=render("worktree") if self.checkpoints.isolated else "",
             guidance=render("one_tool_at_a_time") if self.retry.guidance_due else "",
             human_input=self.note_text(),
         )

@@ -213,8 +213,13 @@ class Containment:
         spec_dir: Path,
         sandbox: SandboxCheck,
         environ: Mapping[str, str] | None = None,
+        git_dirs: Iterable[Path] = (),
     ) -> Containment:
-        """Decide the run's containment; ``ContainmentRefused`` when required and missing."""
+        """Decide the run's containment; ``ContainmentRefused`` when required and missing.
+
+        ``git_dirs`` are the repository's files git keeps its history and settings in: the
+        agent may read them (``git log``, ``git diff``) but not write them, or it could
+        commit, move a branch, or plant a hook or config that agent-tui's git would run."""
         env = os.environ if environ is None else environ
         mode = settings.containment
         if mode is ContainmentMode.REQUIRED and not sandbox.available:
@@ -227,7 +232,7 @@ class Containment:
             sandboxed=mode is not ContainmentMode.OFF and sandbox.available,
             project_dir=project_dir,
             read_denied=secrets,
-            write_denied=secrets + _spec_records(spec_dir),
+            write_denied=secrets + _spec_records(spec_dir) + _existing(map(str, git_dirs)),
             token_env=tuple(p.token_env for p in profiles.data.profiles if p.token_env),
             tools=CODER_TOOLS + extra,
             allowed_hosts=tuple(settings.allowed_hosts),

@@ -45,6 +45,16 @@ _GIT_CONFIG_READS = {"--get", "--get-all", "--get-regexp", "--get-urlmatch", "--
 _GIT_CONFIG_SCOPES = {"--global", "--system", "--file", "-f", "--blob"}
 _GIT_CONFIG_KEYS = {"user.name", "user.email"}
 _GIT_RUNS_COMMANDS = ("--upload-pack", "--receive-pack", "--exec", "-x", "--extcmd")
+GIT_READS = frozenset(
+    {
+        "status", "diff", "log", "show", "blame", "annotate", "ls-files", "ls-tree",
+        "rev-parse", "rev-list", "cat-file", "grep", "describe", "shortlog", "whatchanged",
+        "name-rev", "merge-base", "check-ignore", "check-attr", "diff-tree", "diff-files",
+        "diff-index", "count-objects", "var", "help", "version", "branch", "tag", "config",
+    }
+)  # fmt: skip
+"""What the agent's git may do in a worktree: read.  agent-tui commits each subtask."""
+_GIT_LISTING = {"-a", "--all", "-r", "--remotes", "-v", "-vv", "--list", "-l", "--show-current"}
 
 
 class Guard:
@@ -55,11 +65,15 @@ class Guard:
         project_dir: Path | str,
         bash_allowlist: Iterable[str] | None = None,
         protected: Iterable[Path | str] = (),
+        *,
+        git_read_only: bool = False,
     ):
         self.project_dir = Path(os.path.realpath(project_dir))
         self.bash_allowlist = frozenset(bash_allowlist or DEFAULT_BASH_ALLOWLIST)
         self.protected = tuple(Path(os.path.realpath(p)) for p in protected)
         """agent-tui's own records (the spec's logs, memory, lock): no tool touches them."""
+        self.git_read_only = git_read_only
+        """In a worktree: git only reads (its sandbox sees ``.git`` read-only anyway)."""
 
     def check(self, tool_name: str, tool_input: Any) -> str | None:
         """The reason to deny this call, or None to let the normal permission rules decide."""
@@ -175,7 +189,7 @@ class Guard:
             return f"Bash denied: {name!r} is not in the allowlist ({allowed})."
         args = [w.text for w in words[1:]]
         if name == "git":
-            return _git_problem(args)
+            return _git_problem(args, read_only=self.git_read_only)
         if name in ("npm", "npx"):
             return _npm_problem(args)
         if name == "find":
@@ -284,7 +298,7 @@ def _globbed(word: Word) -> str:
     return "/".join(parts)
 
 
-def _git_problem(args: list[str]) -> str | None:
+def _git_problem(args: list[str], *, read_only: bool = False) -> str | None:
     index = 0
     while index < len(args) and args[index].startswith("-"):
         option = args[index]
@@ -304,9 +318,24 @@ def _git_problem(args: list[str]) -> str | None:
         return f"Bash denied: git {command} {' '.join(rest[:1])} is not allowed".rstrip()
     if any(a == "ext::" or a.startswith(("ext::", *_GIT_RUNS_COMMANDS)) for a in rest):
         return f"Bash denied: this git {command} would run a command of its own"
+    if read_only and not _git_reads(command, rest):
+        return (
+            f"Bash denied: git {command} writes the repository; agent-tui commits each "
+            "completed subtask itself, so change the files and set the subtask's status"
+        )
     if command == "config":
         return _git_config_problem(rest)
     return None
+
+
+def _git_reads(command: str, rest: list[str]) -> bool:
+    if command not in GIT_READS:
+        return False
+    if command in ("branch", "tag"):
+        return all(arg in _GIT_LISTING for arg in rest)
+    if command == "config":
+        return any(arg in _GIT_CONFIG_READS for arg in rest)
+    return True
 
 
 def _git_config_problem(args: list[str]) -> str | None:

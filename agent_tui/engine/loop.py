@@ -23,6 +23,7 @@ from agent_tui.auth.credentials import Resolution
 from agent_tui.auth.profiles import Profile, ProfileStore
 from agent_tui.config import ConfigError
 from agent_tui.engine import events as ev
+from agent_tui.engine.checkpoints import Checkpoints, WorkspaceFailed
 from agent_tui.engine.cli_process import CliLauncher, find_cli
 from agent_tui.engine.clock import Clock, RealClock
 from agent_tui.engine.coder import CoderStage
@@ -53,6 +54,7 @@ from agent_tui.engine.stage import RunParts
 from agent_tui.engine.state import LoopState
 from agent_tui.exit_codes import EXIT_BAD_INPUT
 from agent_tui.plan import PlanError, is_complete, next_subtask, progress
+from agent_tui.workspace.location import Location
 
 __all__ = ["IMPLICIT_PROFILE", "CoderLoop", "LoopConfig"]
 
@@ -91,16 +93,13 @@ class CoderLoop:
         )
         self.tracker = PlanTracker(config.plan_path, config.spec_dir, self.history)
         self.notes = NoteBox(config.spec_dir)
+        self.checkpoints = Checkpoints(config, emit, self.history)
         self._sandbox: SandboxCheck | None = None
         self.runner = SessionRunner(
             config,
             self.rotation,
             self.control,
-            Guard(
-                config.project_dir,
-                config.bash_allowlist,
-                protected=protected_paths(config.spec_dir),
-            ),
+            self._guard(),
             session_factory,
             emit,
             self._session_event,
@@ -115,6 +114,7 @@ class CoderLoop:
             history=self.history,
             emit=emit,
             notes=self.notes,
+            checkpoints=self.checkpoints,
         )
         self._planner = PlannerStage(parts)
         self._coder = CoderStage(parts)
@@ -172,6 +172,17 @@ class CoderLoop:
             self.runner.containment = self._containment(self._sandbox)
         return None
 
+    @property
+    def workspace(self) -> Location | None:
+        """Where the agent works, once the run has found it (None before)."""
+        return self.checkpoints.location
+
+    def subtask_diff(self, subtask_id: str) -> str:
+        """The subtask's changes: its commit, or, while it is worked on, the worktree's
+        changes so far; "" when there is none (or no worktree).  Blocking: git runs."""
+        in_progress = self._coder.parts.current_subtask == subtask_id
+        return self.checkpoints.subtask_diff(subtask_id, in_progress=in_progress)
+
     def profile_resolution(self, profile: Profile) -> Resolution:
         return self.rotation.resolution(profile)
 
@@ -225,9 +236,13 @@ class CoderLoop:
         try:
             check_writable(self.config.spec_dir)
             lock.acquire()
+            await self.checkpoints.open()
+            self.runner.cwd = self.checkpoints.project_dir
+            self.runner.guard = self._guard()
             self.runner.containment = await self._contain()
             cli = self.config.cli_path or find_cli()
             self.runner.launcher = CliLauncher(cli) if cli else None
+            await self.checkpoints.announce()
             await self.control.start()
             if self.quota.warning is not None:
                 await self._emit(ev.Notice(level="warning", message=self.quota.warning))
@@ -235,7 +250,7 @@ class CoderLoop:
         except RunEnded as ended:
             result = ended.result
             await self._put_back()
-        except (SpecBusy, NotWritable, ContainmentRefused, LinkRefused) as refused:
+        except (SpecBusy, NotWritable, ContainmentRefused, LinkRefused, WorkspaceFailed) as refused:
             result = _refused(str(refused))
         except SandboxRefused as exc:
             result = _refused(f"the sandbox did not start: {exc}")
@@ -266,6 +281,7 @@ class CoderLoop:
         if self.config.retry_stuck:
             for subtask_id in sorted(self.history.stuck_ids()):
                 await coder.retry_stuck(subtask_id)
+        await coder.commit_pending()
         rest_due = False
         while True:
             await coder.sync_plan()
@@ -297,14 +313,23 @@ class CoderLoop:
             await coder.work_on(subtask)
             rest_due = self.control.backoffs == backoffs
 
+    def _guard(self) -> Guard:
+        return Guard(
+            self.checkpoints.project_dir,
+            self.config.bash_allowlist,
+            protected=protected_paths(self.config.spec_dir),
+            git_read_only=self.checkpoints.isolated,
+        )
+
     def _containment(self, sandbox: SandboxCheck) -> Containment:
         return Containment.build(
             self.profiles.settings,
             self.profiles,
-            self.config.project_dir,
+            self.checkpoints.project_dir,
             self.config.spec_dir,
             sandbox,
             {**self._environ, **self.config.extra_env},
+            git_dirs=self.checkpoints.git_dirs(),
         )
 
     async def _contain(self) -> Containment:

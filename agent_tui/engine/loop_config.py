@@ -12,6 +12,7 @@ from agent_tui.engine.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from agent_tui.config import Settings
+    from agent_tui.workspace.location import Location
 
 
 @dataclass
@@ -54,6 +55,13 @@ class LoopConfig:
     notifications: bool = True
     """For the user interface: the bell and a desktop notification when the run needs the
     user, starts a long wait, or finishes.  The loop itself does not read it."""
+    workspace: Location | None = None
+    """Where the agent works, as the checks found it; None: the run finds it."""
+    in_place: bool = False
+    """Work in the project itself even in a git repository (``--in-place``)."""
+    worktrees_dir: Path | None = None
+    """Where the specs' worktrees are kept; None: agent-tui's data dir."""
+    rollback_failed_tries: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings, **fields: Any) -> LoopConfig:
@@ -66,6 +74,7 @@ class LoopConfig:
             "max_reset_wait_s": settings.max_reset_wait_h * 3600,
             "switch_at_utilization": settings.switch_at_utilization,
             "notifications": settings.notifications,
+            "rollback_failed_tries": settings.rollback_failed_tries,
         }
         return cls(**{**from_settings, **fields})
 

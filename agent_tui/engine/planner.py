@@ -54,9 +54,9 @@ class PlannerStage(Stage):
             retry_text = render("planner_retry", errors=errors)
         return render(
             "planner",
-            project_dir=self.config.project_dir,
-            spec_dir=self.config.spec_dir,
-            plan_path=self.config.plan_path,
+            project_dir=self.checkpoints.project_dir,
+            spec_dir=self.checkpoints.spec_dir,
+            plan_path=self.checkpoints.plan_path,
             validation_errors=retry_text,
             human_input=self.note_text(),
         )

@@ -78,21 +78,59 @@ class AttemptHistory:
         atomic_write_text(self.path, json.dumps(self.data, indent=2, ensure_ascii=False) + "\n")
 
     def record_attempt(
-        self, subtask_id: str, session: int, outcome: str, error_kind: str | None, message: str
+        self,
+        subtask_id: str,
+        session: int,
+        outcome: str,
+        error_kind: str | None,
+        message: str,
+        *,
+        profile: str | None = None,
+        cost_usd: float | None = None,
     ) -> None:
         entry = self.data["subtasks"].setdefault(subtask_id, {"attempts": [], "status": "pending"})
-        entry["attempts"].append(
-            {
-                "session": session,
-                "ts": self._stamp(),
-                "outcome": outcome,
-                "error_kind": error_kind,
-                "message": redact(message),
-            }
-        )
+        attempt = {
+            "session": session,
+            "ts": self._stamp(),
+            "outcome": outcome,
+            "error_kind": error_kind,
+            "message": redact(message),
+        }
+        if profile is not None:
+            attempt["profile"] = profile
+        if cost_usd is not None:
+            attempt["cost_usd"] = round(cost_usd, 6)
+        entry["attempts"].append(attempt)
         if outcome != "interrupted":  # stopped by the user: says nothing of the subtask
             entry["status"] = "completed" if outcome == "success" else "failed"
         self.save()
+
+    def record_rollback(self, subtask_id: str, session: int, diff: str, commit: str) -> None:
+        """A try's changes were undone back to ``commit``; ``diff`` (under the spec dir)
+        keeps them.  Kept beside the attempts, so it counts as no attempt of its own."""
+        entry = self.data["subtasks"].setdefault(subtask_id, {"attempts": [], "status": "pending"})
+        entry.setdefault("rollbacks", []).append(
+            {"session": session, "ts": self._stamp(), "diff": diff, "to": commit}
+        )
+        self.save()
+
+    def rollbacks(self, subtask_id: str) -> list[dict[str, Any]]:
+        found = self.data["subtasks"].get(subtask_id, {}).get("rollbacks", [])
+        return [r for r in found if isinstance(r, dict)] if isinstance(found, list) else []
+
+    def set_pending_commit(self, subtask_id: str | None) -> None:
+        """The subtask completed but is not committed yet (None: nothing is pending); a run
+        that stops before its commit makes it first when it starts again."""
+        if subtask_id is None:
+            if self.data.pop("pending_commit", None) is not None:
+                self.save()
+            return
+        self.data["pending_commit"] = subtask_id
+        self.save()
+
+    def pending_commit(self) -> str | None:
+        value = self.data.get("pending_commit")
+        return value if isinstance(value, str) else None
 
     def attempt_count(self, subtask_id: str, *, interrupted: bool = True) -> int:
         """Sessions recorded for the subtask.  ``interrupted=False`` counts its tries: not

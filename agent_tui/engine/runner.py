@@ -58,6 +58,8 @@ class SessionRunner:
         self.launcher: CliLauncher | None = None
         """Starts each session's CLI (``CoderLoop.run`` makes it; None: the SDK's way)."""
         """Decided when the run starts (``CoderLoop.run``), the same for every session."""
+        self.cwd = config.project_dir
+        """Where the agent works: the project, or its place in the spec's worktree."""
         self.totals = Totals()
 
     async def run(
@@ -75,7 +77,7 @@ class SessionRunner:
             kind=kind,
             subtask_id=subtask_id,
             prompt=prompt,
-            cwd=config.project_dir,
+            cwd=self.cwd,
             env=env,
             transcript_path=transcript,
             guard=self.guard,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from agent_tui.engine import events as ev
+from agent_tui.engine.checkpoints import Checkpoints, WorkspaceFailed
 from agent_tui.engine.control import Control
 from agent_tui.engine.errors import ErrorKind
 from agent_tui.engine.loop_config import LoopConfig
@@ -49,6 +50,7 @@ class RunParts:
     history: AttemptHistory
     emit: ev.EventSink
     notes: NoteBox
+    checkpoints: Checkpoints
     current_subtask: str | None = None
     reset_waited: str | None = None
     """The profile a wait for a usage limit just ended for: its next session runs even if
@@ -64,6 +66,7 @@ class Stage:
         self.tracker = parts.tracker
         self.history = parts.history
         self.emit = parts.emit
+        self.checkpoints = parts.checkpoints
 
     def end_if_stopped(self) -> None:
         if self.control.stop_reason is not None:
@@ -83,7 +86,11 @@ class Stage:
         if notes.offered is not None:
             await self.emit(ev.NoteSent(text=notes.offered))
         try:
-            outcome = await self.parts.runner.run(str(role), subtask_id, prompt, attempt)
+            await self.checkpoints.push()
+            try:
+                outcome = await self.parts.runner.run(str(role), subtask_id, prompt, attempt)
+            finally:  # a session that could not be recorded may still have left things
+                await self.checkpoints.after_session()
             await self._take_note(outcome)
             return outcome
         except NoUsableProfile as refusal:
@@ -242,7 +249,9 @@ class Stage:
         await self.control.needs_user(reason)
 
     async def sync_plan(self) -> None:
-        """Read the plan again if it changed on disk, and show what changed."""
+        """Bring back the agent's spec edits, read the plan again if it changed on disk, and
+        show what changed."""
+        await self.checkpoints.pull()
         try:
             refresh = self.tracker.refresh()
         except OSError as exc:  # setting a corrupt plan aside failed
@@ -276,6 +285,9 @@ class Stage:
             if session:
                 where = f"; session {session} is recorded in logs/session-{session:03d}.jsonl"
             self.cannot_write(self.history.path, exc, where)
+
+    def workspace_failed(self, error: WorkspaceFailed) -> NoReturn:
+        end(RunOutcome.STOPPED, f"{error}: the run stopped", EXIT_STOPPED_SHORT)
 
     def cannot_write(self, path: Path, error: OSError, where: str = "") -> NoReturn:
         reason = error.strerror or str(error)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from agent_tui.engine import events as ev
     from agent_tui.engine.containment import SandboxCheck
     from agent_tui.engine.loop import CoderLoop
+    from agent_tui.workspace.location import Location
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class CheckedRun:
     wait_for_reset: bool = True
     sandbox: SandboxCheck | None = None
     """What the sandbox lacks (None: containment is off)."""
+    workspace: Location | None = None
+    """Where the agent works: the spec's worktree, or the project in place."""
 
     @property
     def title(self) -> str:
@@ -74,6 +77,7 @@ def check_run(args: argparse.Namespace, on_view: Callable | None = None) -> Chec
     if on_view is not None:
         on_view((title_for(spec_dir), first_view))
     # Only now: the app can draw the plan while these load and check.
+    workspace = _check_workspace(project, spec_dir, args.in_place)
     profiles = _check_profiles(args)
     sandbox = _check_sandbox(profiles)
     check_cli_available()
@@ -88,7 +92,19 @@ def check_run(args: argparse.Namespace, on_view: Callable | None = None) -> Chec
         retry_stuck=args.retry_stuck,
         wait_for_reset=not args.no_wait,
         sandbox=sandbox,
+        workspace=workspace,
     )
+
+
+def _check_workspace(project: Path, spec_dir: Path, in_place: bool) -> Location:
+    """The spec's worktree as it can be had (made or repaired by the run, not here)."""
+    from agent_tui.config import worktrees_dir
+    from agent_tui.workspace.location import WorkspaceRefused, locate
+
+    try:
+        return locate(project, spec_dir, root=worktrees_dir(), in_place_asked=in_place)
+    except WorkspaceRefused as exc:
+        raise InputError(str(exc)) from None
 
 
 def _check_sandbox(profiles: ProfileStore) -> SandboxCheck | None:
@@ -182,6 +198,7 @@ def build_loop(checked: CheckedRun, sink: ev.EventSink) -> CoderLoop:
         wait_for_reset=checked.wait_for_reset,
         quota_file=quota_path(),
         sandbox=checked.sandbox,
+        workspace=checked.workspace,
         **({"model": checked.model} if checked.model else {}),
     )
     return CoderLoop(config, checked.profiles, sink)

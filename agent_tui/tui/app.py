@@ -45,6 +45,7 @@ PALETTE_HELP = {
     "retry_now": "Skip the rest of the backoff wait (r)",
     "profiles": "Pick the auth profile for the next session (a)",
     "note": "Leave a note for the next session's prompt (m)",
+    "diff": "Show what the highlighted subtask changed (d)",
     "follow_log": "Jump to the end of the session log and follow it (l)",
     "unfollow_log": "Stop following the session log (l)",
     "quit_gracefully": "Quit, asking first while a session runs (q)",
@@ -61,6 +62,8 @@ class AgentApp(App[int]):
     loop_state: reactive[LoopState | None] = reactive(None, bindings=True)
     """The loop's state as last reported (None until the loop exists): the keys follow it."""
     log_following: reactive[bool] = reactive(True, bindings=True)
+    has_worktree: reactive[bool] = reactive(False, bindings=True)
+    """The run works in the spec's own worktree: its subtasks have diffs to show."""
     BINDINGS = [
         Binding("p", "pause", "Pause", id="loop.pause", priority=True),
         Binding("p", "resume", "Resume", id="loop.resume", priority=True),
@@ -68,6 +71,7 @@ class AgentApp(App[int]):
         Binding("r", "retry_now", "Retry now", id="loop.retry_now", priority=True),
         Binding("a", "profiles", "Profiles", id="loop.profiles", priority=True),
         Binding("m", "note", "Note", id="loop.note", priority=True),
+        Binding("d", "diff", "Diff", id="loop.diff", priority=True),
         Binding("l", "follow_log", "Follow log", id="log.follow", priority=True),
         Binding("l", "unfollow_log", "Stop following", id="log.unfollow", priority=True),
         Binding("q", "quit_gracefully", "Quit", id="app.quit", priority=True),
@@ -190,6 +194,7 @@ class AgentApp(App[int]):
         history = self.loop.history if self.loop is not None else None
         attempts = history.attempts(subtask.id) if history is not None else []
         stuck_reason = history.stuck_reason(subtask.id) if history is not None else None
+        rollbacks = history.rollbacks(subtask.id) if history is not None else []
 
         def closed(choice: str | None) -> None:
             if choice == RETRY and self.loop is not None:
@@ -199,7 +204,9 @@ class AgentApp(App[int]):
                     self.notify("The run has ended: rerun with --retry-stuck.", title="Retry")
 
         self.push_screen(
-            SubtaskDetail(subtask, tree.phase_name(subtask.phase_id), attempts, stuck_reason),
+            SubtaskDetail(
+                subtask, tree.phase_name(subtask.phase_id), attempts, stuck_reason, rollbacks
+            ),
             closed,
         )
 
@@ -220,7 +227,7 @@ class AgentApp(App[int]):
         state = self.loop.state if self.loop is not None else self.loop_state
         if self.exit_code is not None:
             state = self.loop_state
-        return available(action, state, following=self.log_following)
+        return available(action, state, following=self.log_following, diffs=self.has_worktree)
 
     @on(SessionLog.FollowChanged)
     def _follow_changed(self, message: SessionLog.FollowChanged) -> None:
@@ -309,6 +316,17 @@ class AgentApp(App[int]):
 
         assert self.loop is not None
         ask_for_note(self, self.loop)
+
+    def action_diff(self) -> None:
+        from agent_tui.tui.screens.diff_view import show_diff
+
+        tree = self.main_screen.plan_tree
+        node = tree.cursor_node
+        subtask = tree.selected_subtask(node) if node is not None else None
+        if subtask is None or self.loop is None:
+            self.notify("Move to a subtask in the plan to see its diff.", title="Diff")
+            return
+        show_diff(self, self.loop, subtask)
 
     def action_follow_log(self) -> None:
         self.main_screen.log_view.toggle_follow()

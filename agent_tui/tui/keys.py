@@ -12,6 +12,7 @@ LOOP_ACTIONS = frozenset(
         "retry_now",
         "profiles",
         "note",
+        "diff",
         "follow_log",
         "unfollow_log",
         "quit_gracefully",
@@ -23,15 +24,20 @@ _PAUSABLE = frozenset({LoopMode.STARTING, LoopMode.RUNNING, LoopMode.BACKING_OFF
 _RESUMABLE = frozenset({LoopMode.PAUSING, LoopMode.PAUSED})
 
 
-def available(action: str, state: LoopState | None, *, following: bool) -> bool:
+def available(
+    action: str, state: LoopState | None, *, following: bool, diffs: bool = False
+) -> bool:
     """Whether ``action`` applies now; ``state`` is None while there is no loop yet.
 
     ``p`` says Pause or Resume and ``l`` Follow log or Stop following, whichever it will do;
     ``i`` only while a session runs and has not been asked to stop (also while a pause
-    waits for it); ``r`` only during a backoff wait that is not paused.
+    waits for it); ``r`` only during a backoff wait that is not paused; ``d`` whenever the
+    run has a worktree (``diffs``), also once it has ended: that is when work is reviewed.
     """
     if action in ("follow_log", "unfollow_log"):
         return following == (action == "unfollow_log")
+    if action == "diff":
+        return diffs
     if action not in LOOP_ACTIONS - {"quit_gracefully"}:
         return True
     if state is None or not state.active:

@@ -59,6 +59,15 @@ LINES: dict[type[ev.Event], Callable[[Any, str | None], Text | None]] = {
     ev.ContainmentStatus: lambda e, _: Text(
         f"  ◆ {e.summary()}", style="green" if e.sandboxed else "bold red"
     ),
+    ev.WorkspaceStatus: lambda e, _: Text(f"  ◆ workspace: {e.summary()}", style="green"),
+    ev.SubtaskCommitted: lambda e, _: Text(
+        f"  ✔ subtask {e.id} committed: {e.commit[:12]} ({e.files_text()}) · d: diff",
+        style="green",
+    ),
+    ev.TryRolledBack: lambda e, _: Text(
+        f"  ↶ the try of {e.subtask_id} rolled back to {e.commit[:12]}; its diff: {e.diff}",
+        style="yellow",
+    ),
     ev.SessionStarted: _session_started,
     ev.AssistantText: lambda e, _: Text(e.text.strip()),
     ev.ToolUse: lambda e, _: Text.assemble(

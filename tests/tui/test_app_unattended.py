@@ -30,7 +30,7 @@ async def test_a_wait_for_a_reset_shows_when_and_r_cuts_it_short(scripted_app, u
         assert "demo-a │ 5h limit reached · resets 19:00 │" in status.render().plain
         line = "waiting 1 h 01 min: the usage limit resets at 19:00"
         await wait_until(pilot, lambda: line in log_text(app), "the log line")
-        assert "r" in footer_keys(app)
+        await wait_until(pilot, lambda: "r" in footer_keys(app), "r in the footer")
         await pilot.press("r")
         await wait_until(pilot, lambda: harness.of(ev.BackoffEnded), "the wait to end")
         assert harness.of(ev.BackoffEnded)[0].reason == "retry_now"
@@ -71,7 +71,7 @@ async def test_m_puts_a_note_into_the_next_prompt_which_the_sim_records(demo_app
         await wait_until(
             pilot, lambda: app.loop is not None and app.loop.session_running, "the first session"
         )
-        assert "m" in footer_keys(app)
+        await wait_until(pilot, lambda: "m" in footer_keys(app), "m in the footer")
         await pilot.press("m")
         await wait_until(pilot, lambda: isinstance(app.screen, NoteInput), "the note input")
         await pilot.press(*note, "enter")

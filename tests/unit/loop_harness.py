@@ -13,6 +13,7 @@ from agent_tui.engine.clock import VirtualClock
 from agent_tui.engine.containment import SandboxCheck
 from agent_tui.engine.loop import CoderLoop, LoopConfig
 from agent_tui.engine.session import SessionOutcome, SessionSpec
+from agent_tui.workspace.location import in_place
 
 TOKEN = "sk-ant-oat01-LOOPTESTtoken0000000000"
 
@@ -99,7 +100,9 @@ def make_setup(tmp_path):
     ) -> tuple[CoderLoop, ScriptedSessions]:
         sessions = ScriptedSessions(spec_dir / "implementation_plan.json", behaviour)
         config.setdefault("sandbox", SandboxCheck())  # no bwrap run: decided as available
-        loop_config = LoopConfig(project_dir=tmp_path / "project", spec_dir=spec_dir, **config)
+        project = tmp_path / "project"
+        config.setdefault("workspace", in_place(project, spec_dir, "not a git repository"))
+        loop_config = LoopConfig(project_dir=project, spec_dir=spec_dir, **config)
         loop = CoderLoop(
             loop_config,
             profiles,

@@ -304,7 +304,7 @@ def test_a_missing_cli_is_one_line(tmp_path, capsys, monkeypatch):
 
     project = project_with(tmp_path, json.dumps(GOOD_PLAN))
     monkeypatch.setattr(checks, "bundled_cli", lambda: tmp_path / "gone" / "claude")
-    monkeypatch.setattr(shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name, **_: None)
     assert main(["run", "--project", str(project), "--headless"]) == 2
     assert "Claude Code CLI was not found" in capsys.readouterr().err
 

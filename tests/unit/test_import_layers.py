@@ -71,8 +71,14 @@ def offenders(folders: tuple[str, ...], forbidden: tuple[str, ...]) -> list[str]
         (("engine", "plan"), ("textual", "agent_tui.tui")),
         (("tui",), ("agent_tui.sim",)),
         (("tui", "engine", "plan", "auth"), ("agent_tui.startup", "agent_tui.cli")),
+        (("workspace",), ("textual", "agent_tui.tui", "agent_tui.engine", "agent_tui.startup")),
     ],
-    ids=["engine-and-plan-know-no-textual", "tui-knows-no-sim", "only-cli-knows-startup"],
+    ids=[
+        "engine-and-plan-know-no-textual",
+        "tui-knows-no-sim",
+        "only-cli-knows-startup",
+        "workspace-is-below-the-engine",
+    ],
 )
 def test_imports_point_down_only(folders, forbidden):
     assert offenders(folders, forbidden) == []

@@ -54,3 +54,9 @@ def test_quitting_always_applies(loop_state):
 @pytest.mark.parametrize(("loop_state", "expected"), TABLE)
 def test_a_note_can_be_left_whenever_a_profile_can_be_picked(loop_state, expected):
     assert available("note", loop_state, following=True) == ("profiles" in expected)
+
+
+@pytest.mark.parametrize(("loop_state", "expected"), TABLE)
+def test_d_applies_whenever_the_run_has_a_worktree_even_once_it_ended(loop_state, expected):
+    assert available("diff", loop_state, following=True, diffs=True)
+    assert not available("diff", loop_state, following=True, diffs=False)

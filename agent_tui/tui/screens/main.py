@@ -158,6 +158,11 @@ class MainScreen(Screen[None]):
         if not event.sandboxed:
             self.app.notify(event.summary(), title="UNSANDBOXED", severity="error", timeout=30)
 
+    def _workspace(self, event: ev.WorkspaceStatus) -> None:
+        if event.mode == "worktree":
+            self.app.has_worktree = True
+            self.plan_tree.border_subtitle = "enter: details · d: diff"
+
     def _profile_switched(self, event: ev.ProfileSwitched) -> None:
         self.status.profile, self.status.next_profile = event.to, ""
         self.show_quota()
@@ -215,6 +220,7 @@ class MainScreen(Screen[None]):
         ev.SubtaskStuck: _subtask_stuck,
         ev.SubtaskRetried: _subtask_retried,
         ev.ContainmentStatus: _containment,
+        ev.WorkspaceStatus: _workspace,
         ev.ProfileSwitched: _profile_switched,
         ev.QuotaUpdated: _quota_updated,
         ev.Pausing: _pausing,

@@ -43,12 +43,15 @@ class SubtaskDetail(ModalScreen[str | None]):
         phase_name: str,
         attempts: list[dict[str, Any]],
         stuck_reason: str | None = None,
+        rollbacks: list[dict[str, Any]] | None = None,
     ) -> None:
         super().__init__()
         self.subtask = subtask
         self.phase_name = phase_name
         self.attempts = attempts
         self.stuck_reason = stuck_reason
+        self.rollbacks = {r.get("session"): str(r.get("diff", "")) for r in rollbacks or []}
+        """Session → the kept diff of its try, undone in the worktree."""
 
     def compose(self) -> ComposeResult:
         status = "stuck" if self.subtask.stuck else self.subtask.status
@@ -102,6 +105,9 @@ class SubtaskDetail(ModalScreen[str | None]):
                 if len(message) > MESSAGE_CHARS:
                     message = message[: MESSAGE_CHARS - 1] + "…"
                 row.append(f"\n{message}", style="dim")
+            kept = self.rollbacks.get(attempt.get("session"))
+            if kept:
+                row.append(f"\n↶ rolled back; its diff is in {printable(kept)}", style="yellow")
             rows.add_row(f"{number}.", row)
         parts.append(rows)
         return Group(*parts)

@@ -1,0 +1,211 @@
+"""Bring a spec's work into the user's branch, or throw it away.
+
+``merge`` merges the work branch into the user's current branch with its history
+(``--no-ff``: a merge commit over the subtasks' commits), or as one commit with
+``--squash``.  It refuses, changing nothing, on a tree with uncommitted changes (the spec
+dir aside: the run keeps its plan up to date there), a detached HEAD, or a merge already in
+progress; a conflict is aborted, leaving the tree as it was, and named file by file.  Only
+after a merge has succeeded are the worktree and the branch removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from agent_tui.atomic import atomic_write_bytes, real_dir
+from agent_tui.workspace.commits import has_changes, project_pathspecs, uncommitted_diff
+from agent_tui.workspace.git import Git, GitError, first_line
+from agent_tui.workspace.location import Location
+from agent_tui.workspace.review import Review
+from agent_tui.workspace.scan import masked_bytes
+from agent_tui.workspace.worktree import Worktree, admin_dir_of
+
+SHOWN_FILES = 8
+
+
+class MergeRefused(Exception):
+    """Nothing was merged or removed; one sentence saying why and what to do."""
+
+
+class MergeConflict(MergeRefused):
+    """The merge met conflicts and was aborted: the tree is as it was."""
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A spec's work branch, its worktree if it still has one, and the user's checkout."""
+
+    location: Location
+    environ: Mapping[str, str] | None = None
+
+    @property
+    def name(self) -> str:
+        assert self.location.branch is not None
+        return self.location.branch
+
+    @property
+    def repo(self) -> Git:
+        assert self.location.repo_root is not None
+        return Git(self.location.repo_root, environ=self.environ)
+
+    def worktree(self) -> Worktree | None:
+        location = self.location
+        assert location.common_dir is not None and location.worktree is not None
+        admin = admin_dir_of(location.common_dir, location.worktree)
+        if admin is None or not (location.worktree / ".git").is_file():
+            return None
+        return Worktree(location, admin, environ=self.environ)
+
+    def remove(self) -> None:
+        """Remove the worktree (whatever is in it) and then the branch."""
+        path = self.location.worktree
+        assert path is not None
+        if self.worktree() is not None or admin_dir_of(self.location.common_dir, path):
+            self.repo.run("worktree", "remove", "--force", "--force", str(path))
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()  # the repository's folder of worktrees, when it is empty
+        self.repo.run("branch", "-D", self.name)
+
+
+def merge(location: Location, *, squash: bool, environ: Mapping[str, str] | None = None) -> str:
+    """Merge the spec's work into the user's branch; one line saying what was done."""
+    branch = Branch(location, environ)
+    repo = branch.repo
+    review = Review(location, repo)
+    if not review.exists():
+        raise MergeRefused(f"there is no work branch {branch.name}: nothing to merge")
+    current = _current_branch(repo, branch.name)
+    _refuse_if_busy(repo)
+    _refuse_if_dirty(repo, location)
+    ahead = review.commits()
+    tip = repo.text("rev-parse", "--short", branch.name)
+    if not ahead:
+        kept = _keep_uncommitted(branch)
+        branch.remove()
+        return f"{branch.name} is already in {current}: its worktree and branch are removed{kept}"
+    before = repo.text("rev-parse", "HEAD")
+    if squash:
+        _squash(repo, branch, ahead)
+    else:
+        subject = f"Merge {branch.name} ({len(ahead)} subtask commits) into {current}"
+        _run_merge(repo, branch, ["merge", "--no-ff", "--no-edit", "-m", subject, branch.name])
+    after = repo.text("rev-parse", "--short", "HEAD")
+    if repo.text("rev-parse", "HEAD") == before:
+        raise MergeRefused(f"git merged nothing from {branch.name}: kept its worktree and branch")
+    kept = _keep_uncommitted(branch)
+    branch.remove()
+    how = "squashed into one commit" if squash else "with its history"
+    return (
+        f"merged {branch.name} ({len(ahead)} commits, {how}) into {current} at {after}; its "
+        f"worktree and branch (was {tip}) are removed{kept}"
+    )
+
+
+def discard(location: Location, *, environ: Mapping[str, str] | None = None) -> str:
+    """Remove the spec's worktree and branch; one line saying how to get the branch back."""
+    branch = Branch(location, environ)
+    if not Review(location, branch.repo).exists():
+        path = location.worktree
+        if path is not None and location.common_dir and admin_dir_of(location.common_dir, path):
+            branch.repo.run("worktree", "remove", "--force", "--force", str(path))
+            return f"removed the worktree at {path} (its branch {branch.name} was gone already)"
+        raise MergeRefused(f"there is no work branch {branch.name}: nothing to discard")
+    tip = branch.repo.text("rev-parse", branch.name)
+    branch.remove()
+    return (
+        f"discarded {branch.name} and its worktree; until git collects it, "
+        f"git branch {branch.name} {tip[:12]} brings the branch back"
+    )
+
+
+def _current_branch(repo: Git, work_branch: str) -> str:
+    found = repo.run("symbolic-ref", "--quiet", "--short", "HEAD", check=False)
+    if not found.ok:
+        raise MergeRefused(
+            "your HEAD is detached: check out the branch to merge into, then merge again"
+        )
+    if found.text == work_branch:
+        raise MergeRefused(f"{work_branch} is checked out here: check out your own branch first")
+    return found.text
+
+
+def _refuse_if_busy(repo: Git) -> None:
+    for ref, what in (("MERGE_HEAD", "a merge"), ("REBASE_HEAD", "a rebase")):
+        if repo.run("rev-parse", "--quiet", "--verify", ref, check=False).ok:
+            raise MergeRefused(f"{what} is in progress here: finish or abort it first")
+
+
+def _refuse_if_dirty(repo: Git, location: Location) -> None:
+    specs = project_pathspecs(location)
+    specs[1] = ":(top)"  # the whole checkout, the spec dir aside
+    status = repo.run("status", "--porcelain", "-z", "--untracked-files=no", *specs)
+    changed = [entry[3:] for entry in status.out.decode("utf-8", "replace").split("\0") if entry]
+    if changed:
+        shown = ", ".join(changed[:SHOWN_FILES]) + (", …" if len(changed) > SHOWN_FILES else "")
+        raise MergeRefused(
+            f"your working tree has uncommitted changes ({shown}): commit or stash them, then "
+            "merge again; nothing was merged"
+        )
+
+
+def _keep_uncommitted(branch: Branch) -> str:
+    """Save what the worktree holds beyond its last commit (it goes with the worktree)."""
+    worktree = branch.worktree()
+    if worktree is None or not has_changes(worktree):
+        return ""
+    logs = real_dir(branch.location.spec_dir / "logs")
+    path = logs / f"uncommitted-{time.strftime('%Y%m%d-%H%M%S')}.diff"
+    atomic_write_bytes(path, masked_bytes(uncommitted_diff(worktree)))
+    return f"; what it held uncommitted is in {os.path.relpath(path, branch.location.spec_dir)}"
+
+
+def _run_merge(repo: Git, branch: Branch, args: list[str]) -> None:
+    done = repo.run(*args, check=False, config=repo.identity())
+    if done.ok:
+        return
+    conflicted = _conflicted(repo)
+    if conflicted:
+        _abort(repo)
+        shown = ", ".join(conflicted[:SHOWN_FILES]) + (
+            ", …" if len(conflicted) > SHOWN_FILES else ""
+        )
+        raise MergeConflict(
+            f"merging {branch.name} conflicts in {shown}: aborted, your tree is as it was; "
+            f"merge it yourself to resolve them (git merge {branch.name})"
+        )
+    _abort(repo)
+    reason = first_line(done.err) or first_line(done.out.decode("utf-8", "replace"))
+    raise MergeRefused(f"git could not merge {branch.name} ({reason}): nothing was merged")
+
+
+def _conflicted(repo: Git) -> list[str]:
+    out = repo.run("diff", "--name-only", "--diff-filter=U", "-z", check=False).out
+    return [name for name in out.decode("utf-8", "replace").split("\0") if name]
+
+
+def _abort(repo: Git) -> None:
+    """Undo a merge that stopped half way: with MERGE_HEAD ``merge --abort``, else (a
+    squash) ``reset --merge``; both keep local changes the merge did not touch."""
+    if repo.run("rev-parse", "--quiet", "--verify", "MERGE_HEAD", check=False).ok:
+        repo.run("merge", "--abort", check=False)
+    else:
+        repo.run("reset", "--merge", check=False)
+
+
+def _squash(repo: Git, branch: Branch, commits: list[tuple[str, str]]) -> None:
+    _run_merge(repo, branch, ["merge", "--squash", branch.name])
+    lines = "\n".join(subject for _, subject in commits)
+    message = (
+        f"{branch.location.spec_dir.name}: {len(commits)} subtasks from {branch.name}\n\n{lines}\n"
+    )
+    try:
+        repo.run(
+            "commit", "--quiet", "--no-verify", "-F", "-", config=repo.identity(), stdin=message
+        )
+    except GitError:
+        _abort(repo)
+        raise

@@ -1,0 +1,63 @@
+"""A staged diff read for secrets before agent-tui commits it.
+
+The patterns are the redaction's (``auth.redaction.redact``): a line it would mask holds a
+token-looking string (an Anthropic key or token, a bearer or ``x-api-key`` header, a
+credential variable's value, a token that a session has used).  Only added lines count: a
+line the diff removes is leaving the branch, not entering it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from agent_tui.auth.redaction import redact
+from agent_tui.printable import printable
+
+SHOWN_CHARS = 120
+_HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: str
+    line: int
+    masked: str
+    """The line as the redaction shows it: the secret masked, cut to fit one line."""
+
+    def sentence(self) -> str:
+        return f"{self.path} line {self.line} holds a token-looking string ({self.masked})"
+
+
+def scan_diff(diff: bytes) -> list[Finding]:
+    """Every added line of a ``git diff -U0`` that the redaction would change."""
+    findings: list[Finding] = []
+    path = ""
+    number = 0
+    for raw in diff.split(b"\n"):
+        if raw.startswith(b"+++ "):
+            target = raw[4:].decode("utf-8", "replace")
+            path = target[2:] if target.startswith("b/") else target
+            continue
+        hunk = _HUNK.match(raw)
+        if hunk:
+            number = int(hunk.group(1))
+            continue
+        if raw.startswith(b"+"):
+            text = raw[1:].decode("utf-8", "replace")
+            masked = redact(text)
+            if masked != text:
+                findings.append(Finding(path, number, _shown(masked)))
+            number += 1
+    return findings
+
+
+def _shown(masked: str) -> str:
+    text = printable(masked).strip()
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 1] + "…"
+
+
+def masked_bytes(data: bytes) -> bytes:
+    """``data`` with every secret the redaction knows masked, the other bytes as they were
+    (a patch kept on disk must not hold a token; a masked line may then not apply)."""
+    return redact(data.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")

@@ -1,0 +1,184 @@
+"""The spec dir in two places: the user's, and the copy the agent edits in its worktree.
+
+The direction of truth:
+
+- The user's spec dir is the truth.  The user reads and edits the plan there (and the app,
+  ``PAUSE`` and ``HUMAN_INPUT.md`` live there); agent-tui writes its statuses, transcripts
+  and history there, out of the agent's reach.
+- ``push`` (before every session) makes the worktree's copy what the user's is now.  Files
+  the user deleted go from the copy too, unless the agent has changed them since.
+- ``pull`` (after every session, after each tool result, before every decision) brings back
+  what the agent changed in its copy since the last push or pull.  A file the user did not
+  change meanwhile is taken as the agent left it.  When both changed it: for the plan, the
+  user's text is kept and the agent's status changes are set in it (a status is what the
+  agent is asked to change); any other file stays as the user has it, and the agent's version
+  stays in the worktree, said in a note.  The agent deleting a file deletes nothing here.
+- agent-tui's own records (``logs/``, ``memory/``, the lock) and the user's controls
+  (``PAUSE``, ``HUMAN_INPUT.md``) are never copied either way.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agent_tui.bounded import TooLarge
+from agent_tui.plan import PlanError, parse_plan, status_in_text
+from agent_tui.workspace import safe_tree
+
+PLAN_NAME = "implementation_plan.json"
+NOT_SYNCED = frozenset({"logs", "memory", ".agent-tui.lock", "PAUSE", "HUMAN_INPUT.md"})
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_FILES = 2000
+_TEMP = re.compile(r"^\..+\.tmp$|\.corrupt-\d+(-\d+)?$")
+"""An atomic write's temp file, or a plan set aside as corrupt: no spec content."""
+
+
+@dataclass(frozen=True)
+class Tree:
+    """A directory under a root, reached without following a link on the way down."""
+
+    root: Path
+    parts: tuple[str, ...] = ()
+
+    def rel(self, name: str) -> str:
+        return "/".join((*self.parts, name))
+
+    @property
+    def path(self) -> Path:
+        return self.root.joinpath(*self.parts)
+
+    def files(self) -> tuple[list[str], list[str]]:
+        files, refused = safe_tree.walk(self.root, self.parts, NOT_SYNCED, MAX_FILES)
+        return [f for f in files if not _TEMP.search(f.rsplit("/", 1)[-1])], refused
+
+    def read(self, name: str) -> bytes | None:
+        return safe_tree.read(self.root, self.rel(name), MAX_FILE_BYTES)
+
+    def write(self, name: str, data: bytes) -> None:
+        safe_tree.write(self.root, self.rel(name), data)
+
+    def remove(self, name: str) -> None:
+        safe_tree.remove(self.root, self.rel(name))
+
+
+@dataclass
+class SpecMirror:
+    user: Tree
+    agent: Tree
+    base: dict[str, bytes] = field(default_factory=dict)
+    """Each file as the two sides last agreed on it: what a change is measured against."""
+
+    def push(self) -> list[str]:
+        """Make the agent's copy the user's spec dir as it is now; notes on what was not."""
+        notes: list[str] = []
+        files, refused = self._files(self.user, notes)
+        notes += [f"{name}: a link or special file in the spec dir: not copied" for name in refused]
+        for name in files:
+            data = self._read(self.user, name, notes)
+            if data is None:
+                continue
+            if self._read(self.agent, name, notes) != data:
+                self._write(self.agent, name, data, notes)
+            self.base[name] = data
+        for name in [n for n in self.base if n not in files]:
+            if self._read(self.agent, name, []) == self.base[name]:
+                self._remove(self.agent, name, notes)
+            del self.base[name]
+        return notes
+
+    def pull(self) -> tuple[list[str], list[str]]:
+        """Bring back what the agent changed in its copy: (names taken, notes)."""
+        notes: list[str] = []
+        taken: list[str] = []
+        files, _ = self._files(self.agent, notes)
+        for name in files:
+            data = self._read(self.agent, name, notes)
+            if data is None or self.base.get(name) == data:
+                continue
+            mine = self._read(self.user, name, notes)
+            if mine is None or mine == self.base.get(name) or mine == data:
+                if mine != data and self._write(self.user, name, data, notes):
+                    taken.append(name)
+            elif name == PLAN_NAME:
+                merged, note = merge_plan(self.base.get(name), data, mine)
+                notes.append(note)
+                if (
+                    merged is not None
+                    and merged != mine
+                    and self._write(self.user, name, merged, notes)
+                ):
+                    taken.append(name)
+            else:
+                where = self.agent.path / name
+                notes.append(
+                    f"{name} was changed both here and by the agent: kept yours; the agent's "
+                    f"is in {where}"
+                )
+            self.base[name] = data
+        return taken, notes
+
+    def _files(self, tree: Tree, notes: list[str]) -> tuple[list[str], list[str]]:
+        try:
+            return tree.files()
+        except FileNotFoundError:
+            return [], []
+        except OSError as exc:
+            notes.append(f"{tree.path} cannot be read: {_reason(exc)}")
+            return [], []
+
+    def _read(self, tree: Tree, name: str, notes: list[str]) -> bytes | None:
+        try:
+            return tree.read(name)
+        except (OSError, TooLarge) as exc:
+            notes.append(f"{name} not synced: {_reason(exc)}")
+            return None
+
+    def _write(self, tree: Tree, name: str, data: bytes, notes: list[str]) -> bool:
+        try:
+            tree.write(name, data)
+        except OSError as exc:
+            notes.append(f"{name} not synced: {_reason(exc)}")
+            return False
+        return True
+
+    def _remove(self, tree: Tree, name: str, notes: list[str]) -> None:
+        try:
+            tree.remove(name)
+        except OSError as exc:
+            notes.append(f"{name} not removed from the worktree: {_reason(exc)}")
+
+
+def merge_plan(base: bytes | None, agent: bytes, user: bytes) -> tuple[bytes | None, str]:
+    """The user's plan with the statuses the agent changed since ``base`` set in it, and a
+    note saying so; None when the agent's plan cannot be read (the user's stays)."""
+    try:
+        theirs = parse_plan(agent.decode("utf-8"))
+        before = parse_plan(base.decode("utf-8")) if base is not None else None
+        text = user.decode("utf-8")
+        parse_plan(text)
+    except (PlanError, UnicodeDecodeError):
+        return None, (
+            "the plan was changed both here and by the agent, and one of them is not a plan: "
+            "kept yours"
+        )
+    old = {s.id: s.status for s in before.subtasks()} if before is not None else {}
+    changes = [(s.id, s.status) for s in theirs.subtasks() if old.get(s.id) != s.status]
+    applied = []
+    for subtask_id, status in changes:
+        try:
+            text = status_in_text(text, subtask_id, status)
+        except (KeyError, ValueError):
+            continue
+        applied.append(f"{subtask_id} → {status}")
+    said = ", ".join(applied) if applied else "none"
+    note = (
+        "the plan was changed both here and by the agent: kept yours, with the agent's "
+        f"status changes ({said})"
+    )
+    return text.encode("utf-8"), note
+
+
+def _reason(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc)

@@ -1,0 +1,144 @@
+"""Merge and discard against real git: history kept, nothing changed on a refusal or a
+conflict, the branch and worktree removed only after a merge that succeeded."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent_tui.workspace import commits
+from agent_tui.workspace.location import locate
+from agent_tui.workspace.merge import MergeConflict, MergeRefused, discard, merge
+from agent_tui.workspace.worktree import open_worktree
+from tests.integration.git_repo import git, make_repo, snapshot
+
+
+def with_work(tmp_path, **repo_options):
+    """A repository, and a worktree with two subtask commits (one edits README.md)."""
+    project, spec_dir = make_repo(tmp_path / "repo", **repo_options)
+    location = locate(project, spec_dir, root=tmp_path / "worktrees")
+    worktree = open_worktree(location)
+    (worktree.root / "feature.py").write_text("def feature():\n    return 1\n")
+    commits.commit_subtask(worktree, "1.1", "add the feature", "Sessions: 1")
+    (worktree.root / "README.md").write_text("# project\n\nNow with a feature.\n")
+    commits.commit_subtask(worktree, "1.2", "document it", "Sessions: 2")
+    return project, spec_dir, location, worktree
+
+
+def test_merge_brings_the_work_in_with_its_history_then_removes_branch_and_worktree(tmp_path):
+    project, _, location, worktree = with_work(tmp_path)
+    message = merge(location, squash=False)
+    assert "2 commits, with its history" in message and "into main" in message
+    assert (project / "feature.py").exists()
+    parents = git(project, "log", "-1", "--format=%P").split()
+    assert len(parents) == 2  # a merge commit, the subtasks' commits beneath it
+    subjects = git(project, "log", "--format=%s").splitlines()
+    assert "subtask 1.1: add the feature" in subjects and "subtask 1.2: document it" in subjects
+    assert git(project, "branch", "--list", "agent-tui/*") == ""
+    assert not worktree.root.exists()
+    assert git(project, "status", "--porcelain") == ""
+
+
+def test_squash_makes_one_commit_of_all_the_subtasks(tmp_path):
+    project, _, location, _ = with_work(tmp_path)
+    merge(location, squash=True)
+    assert len(git(project, "log", "-1", "--format=%P").split()) == 1
+    body = git(project, "log", "-1", "--format=%B")
+    assert "subtask 1.1: add the feature" in body and "subtask 1.2: document it" in body
+    assert (project / "feature.py").exists()
+    assert git(project, "branch", "--list", "agent-tui/*") == ""
+
+
+def test_a_dirty_tree_refuses_the_merge_and_changes_nothing(tmp_path):
+    project, _, location, worktree = with_work(tmp_path)
+    (project / "README.md").write_text("# my own edit\n")
+    before = snapshot(project)
+    with pytest.raises(MergeRefused, match=r"uncommitted changes \(README.md\)"):
+        merge(location, squash=False)
+    assert snapshot(project) == before
+    assert worktree.root.exists() and git(project, "branch", "--list", "agent-tui/001-test")
+
+
+def test_a_conflict_aborts_cleanly_and_names_the_files(tmp_path):
+    project, _, location, worktree = with_work(tmp_path)
+    (project / "README.md").write_text("# project\n\nThe user's own line.\n")
+    git(project, "commit", "--quiet", "-am", "the user's change")
+    before = snapshot(project, index_bytes=False)
+    with pytest.raises(MergeConflict, match=r"conflicts in README.md: aborted"):
+        merge(location, squash=False)
+    assert snapshot(project, index_bytes=False) == before
+    assert not (project / ".git" / "MERGE_HEAD").exists()
+    assert worktree.root.exists() and git(project, "branch", "--list", "agent-tui/001-test")
+
+
+def test_a_squash_conflict_aborts_cleanly_too(tmp_path):
+    project, _, location, _ = with_work(tmp_path)
+    (project / "README.md").write_text("# project\n\nThe user's own line.\n")
+    git(project, "commit", "--quiet", "-am", "the user's change")
+    before = snapshot(project, index_bytes=False)
+    with pytest.raises(MergeConflict):
+        merge(location, squash=True)
+    assert snapshot(project, index_bytes=False) == before
+
+
+def test_a_tracked_spec_dir_the_run_updated_does_not_block_the_merge(tmp_path):
+    project, spec_dir, location, _ = with_work(tmp_path, ignore_specs=False)
+    (spec_dir / "spec.md").write_text("# the spec, statuses synced by the run\n")
+    merge(location, squash=False)
+    assert (project / "feature.py").exists()
+    assert git(project, "status", "--porcelain").strip() == "M .auto-claude/specs/001-test/spec.md"
+
+
+def test_a_detached_head_is_refused(tmp_path):
+    project, _, location, _ = with_work(tmp_path)
+    git(project, "checkout", "--quiet", "--detach")
+    with pytest.raises(MergeRefused, match="HEAD is detached"):
+        merge(location, squash=False)
+
+
+def test_merge_keeps_what_the_worktree_held_uncommitted_in_the_spec_logs(tmp_path):
+    project, spec_dir, location, worktree = with_work(tmp_path)
+    (worktree.root / "unfinished.py").write_text("half = True\n")
+    message = merge(location, squash=False)
+    kept = list((spec_dir / "logs").glob("uncommitted-*.diff"))
+    assert len(kept) == 1 and "unfinished.py" in kept[0].read_text()
+    assert kept[0].name in message and not (project / "unfinished.py").exists()
+
+
+def test_no_branch_means_nothing_to_merge_or_discard(tmp_path):
+    project, spec_dir = make_repo(tmp_path / "repo")
+    location = locate(project, spec_dir, root=tmp_path / "worktrees")
+    with pytest.raises(MergeRefused, match="nothing to merge"):
+        merge(location, squash=False)
+    with pytest.raises(MergeRefused, match="nothing to discard"):
+        discard(location)
+
+
+def test_discard_removes_branch_and_worktree_and_says_how_to_get_the_branch_back(tmp_path):
+    project, _, location, worktree = with_work(tmp_path)
+    tip = git(project, "rev-parse", "agent-tui/001-test").strip()
+    before = snapshot(project)
+    message = discard(location)
+    assert f"git branch agent-tui/001-test {tip[:12]}" in message
+    assert not worktree.root.exists() and git(project, "branch", "--list", "agent-tui/*") == ""
+    assert snapshot(project) == before
+
+
+def test_the_diff_command_names_an_unknown_subtask_and_colours_only_on_a_terminal(
+    tmp_path, capsys, monkeypatch
+):
+    import json
+
+    from agent_tui.cli import main
+
+    monkeypatch.setenv("AGENT_TUI_DATA_DIR", str(tmp_path))  # its worktrees: tmp/worktrees
+    plan = {"phases": [{"id": "1", "name": "p", "subtasks": [{"id": "1.1", "description": "d"}]}]}
+    project, spec_dir, _, _ = with_work(tmp_path, plan=plan)
+    assert json.loads((spec_dir / "implementation_plan.json").read_text()) == plan
+    assert main(["diff", "--project", str(project), "--subtask", "9.9"]) == 2
+    assert "the plan has no subtask '9.9' (its subtasks: 1.1)" in capsys.readouterr().err
+    assert main(["diff", "--project", str(project), "--subtask", "1.1"]) == 0
+    out = capsys.readouterr().out
+    assert "+def feature():" in out and "\x1b[" not in out  # not a terminal: no colour
+    assert main(["diff", "--project", str(project)]) == 0
+    whole = capsys.readouterr().out
+    assert "feature.py" in whole and "README.md" in whole

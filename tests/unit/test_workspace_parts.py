@@ -1,0 +1,149 @@
+"""The workspace's pure parts: names, the secret scan, commit messages, sandbox leftovers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agent_tui.auth.redaction import forget_secrets, register_secret
+from agent_tui.workspace.commits import commit_subject
+from agent_tui.workspace.leftovers import Leftovers
+from agent_tui.workspace.location import Location, WorkspaceMode, branch_name, worktree_path
+from agent_tui.workspace.review import LineKind, line_kinds
+from agent_tui.workspace.scan import masked_bytes, scan_diff
+
+TOKEN = "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
+
+
+@pytest.mark.parametrize(
+    ("spec", "branch"),
+    [
+        ("001-add-login", "agent-tui/001-add-login"),
+        ("002 my spec", "agent-tui/002-my-spec"),
+        ("..hidden..x.lock", "agent-tui/hidden.x"),
+        ("~^:?*[", "agent-tui/spec"),
+    ],
+)
+def test_the_branch_is_named_after_the_spec_dir_and_safe_for_a_ref(spec, branch):
+    assert branch_name(spec) == branch
+
+
+def test_two_repositories_of_one_name_never_share_a_worktree(tmp_path):
+    root = tmp_path / "worktrees"
+    one = worktree_path(root, Path("/a/app"), Path("/a/app/.git"), "001")
+    two = worktree_path(root, Path("/b/app"), Path("/b/app/.git"), "001")
+    assert one != two and one.parent.name.startswith("app-") and one.name == "001"
+    assert one == worktree_path(root, Path("/a/app"), Path("/a/app/.git"), "001")
+
+
+def test_a_project_below_the_repository_root_keeps_its_place_in_the_worktree():
+    location = Location(
+        WorkspaceMode.WORKTREE,
+        Path("/repo/services/api"),
+        Path("/repo/services/api/.auto-claude/specs/001"),
+        repo_root=Path("/repo"),
+        common_dir=Path("/repo/.git"),
+        worktree=Path("/data/wt/001"),
+        branch="agent-tui/001",
+    )
+    assert location.agent_project_dir == Path("/data/wt/001/services/api")
+    assert location.agent_spec_dir == Path("/data/wt/001/services/api/.auto-claude/specs/001")
+    assert location.spec_pathspec == "services/api/.auto-claude/specs/001"
+    assert location.project_pathspec == "services/api"
+
+
+def diff_of(*added: str, removed: str = "") -> bytes:
+    lines = ["diff --git a/conf.py b/conf.py", "--- a/conf.py", "+++ b/conf.py", "@@ -3 +7,3 @@"]
+    if removed:
+        lines.append(f"-{removed}")
+    lines += [f"+{line}" for line in added]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_the_scan_names_the_file_and_line_of_a_token_and_shows_it_masked():
+    [finding] = scan_diff(diff_of("DEBUG = 1", f"KEY = '{TOKEN}'", "x = 2"))
+    assert (finding.path, finding.line) == ("conf.py", 8)
+    assert TOKEN[14:] not in finding.masked and finding.masked.startswith("KEY = 'sk-ant-api03-…")
+    assert finding.sentence().startswith("conf.py line 8 holds a token-looking string")
+
+
+def test_the_scan_ignores_a_token_the_diff_removes_and_ordinary_text():
+    assert scan_diff(diff_of("KEY = os.environ['KEY']", removed=f"KEY = '{TOKEN}'")) == []
+
+
+def test_the_scan_finds_a_secret_a_session_has_used_whatever_its_shape():
+    secret = "ghp_SomeGitHubTokenThatIsLongEnough42"
+    register_secret(secret)
+    try:
+        [finding] = scan_diff(diff_of(f"token: {secret}"))
+    finally:
+        forget_secrets()
+    assert secret not in finding.masked
+
+
+def test_a_kept_patch_is_masked_and_keeps_every_other_byte():
+    patch = b"+caf\xc3\xa9 \xff\n+key " + TOKEN.encode() + b"\n"
+    masked = masked_bytes(patch)
+    assert TOKEN.encode() not in masked and masked.startswith(b"+caf\xc3\xa9 \xff\n+key sk-ant")
+
+
+def test_a_commit_subject_fits_72_characters_and_keeps_the_rest_in_the_body():
+    assert commit_subject("1.2", "Add the login form") == ("subtask 1.2: Add the login form", "")
+    long = "Add the login form with validation, remember-me, rate limiting and audit logs"
+    subject, rest = commit_subject("1.2", long)
+    assert len(subject) == 72 and subject.endswith("…") and rest == long
+
+
+def test_only_what_the_sandbox_made_and_left_empty_is_tidied(tmp_path):
+    git_dir = tmp_path / ".git"
+    (git_dir / "info").mkdir(parents=True)
+    (git_dir / "remotes").mkdir()  # the user's own, from before
+    leftovers = Leftovers((git_dir,), tmp_path)
+    existed = leftovers.before()
+    (git_dir / "NOTES_MERGE_WORKTREE").mkdir()
+    (git_dir / "glab-cli").mkdir()
+    (git_dir / "glab-cli" / "config.yml").write_text("not empty: someone's\n")
+    (git_dir / "config.worktree").write_text("")
+    (git_dir / "info" / ".claude-sandbox-noreplace").mkdir()
+    (tmp_path / ".claude" / ".cc-writes").mkdir(parents=True)
+    removed = leftovers.tidy(existed)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in removed) == [
+        ".claude",
+        ".claude/.cc-writes",
+        ".git/NOTES_MERGE_WORKTREE",
+        ".git/config.worktree",
+        ".git/info/.claude-sandbox-noreplace",
+    ]
+    assert (git_dir / "remotes").is_dir() and (git_dir / "glab-cli" / "config.yml").exists()
+
+
+def test_only_a_hunks_lines_are_added_or_removed():
+    shown = [
+        "commit 1a2b3c",
+        "    subtask 1.1: x",
+        "---",
+        " a.py | 2 +-",
+        "diff --git a/a.py b/a.py",
+        "--- a/a.py",
+        "+++ b/a.py",
+        "@@ -1 +1 @@",
+        "-old",
+        "+new",
+        "--- a line that was '-- a line'",
+        " context",
+    ]
+    assert [kind for _, kind in line_kinds(shown)] == [
+        LineKind.COMMIT,
+        LineKind.TEXT,
+        LineKind.TEXT,
+        LineKind.TEXT,
+        LineKind.HEADER,
+        LineKind.HEADER,
+        LineKind.HEADER,
+        LineKind.HUNK,
+        LineKind.REMOVED,
+        LineKind.ADDED,
+        LineKind.REMOVED,
+        LineKind.TEXT,
+    ]
