@@ -57,6 +57,16 @@ class Settings(BaseModel):
     """Hosts sandboxed commands may reach (``pypi.org``, ``*.npmjs.org``); none by default."""
     extra_tools: list[str] = Field(default_factory=list)
     """Tools a session gets besides the coder's own (``WebFetch``, ``NotebookEdit``, …)."""
+    verification: bool = True
+    """Run a completed subtask's own verification command, contained as its agent is, before
+    it counts as completed; off: a claimed completion is taken and shown as unverified."""
+    verification_timeout_s: float = Field(300.0, gt=0, le=600, allow_inf_nan=False)
+    """How long a verification command may run before it counts as failed (at most 600)."""
+    qa: bool = False
+    """After the last subtask, QA review sessions check the build against the spec (as
+    --qa); the run exits 0 only once one approves."""
+    qa_max_iterations: int = Field(10, ge=1, le=100)
+    """QA reviews before the loop gives up and escalates (QA_ESCALATION.md, exit 3)."""
 
     @field_validator("allowed_hosts")
     @classmethod

@@ -23,6 +23,7 @@ from agent_tui.auth.credentials import Resolution
 from agent_tui.auth.profiles import Profile, ProfileStore
 from agent_tui.config import ConfigError
 from agent_tui.engine import events as ev
+from agent_tui.engine.check_run import runner_for
 from agent_tui.engine.clock import Clock, RealClock
 from agent_tui.engine.coder import CoderStage
 from agent_tui.engine.containment import (
@@ -39,6 +40,7 @@ from agent_tui.engine.loop_config import LoopConfig
 from agent_tui.engine.notes import NoteBox
 from agent_tui.engine.plan_tracker import PlanTracker
 from agent_tui.engine.planner import PlannerStage
+from agent_tui.engine.qa import QAStage
 from agent_tui.engine.quota import Quota
 from agent_tui.engine.quota_book import QuotaBook
 from agent_tui.engine.recovery import AttemptHistory
@@ -50,8 +52,9 @@ from agent_tui.engine.runner import SessionFactory, SessionRunner
 from agent_tui.engine.session import AgentSession, CLIMissingError, SandboxRefused
 from agent_tui.engine.stage import RunParts
 from agent_tui.engine.state import LoopState
+from agent_tui.engine.verify import CommandRunner, Verifier
 from agent_tui.exit_codes import EXIT_BAD_INPUT
-from agent_tui.plan import PlanError, is_complete, next_subtask, progress
+from agent_tui.plan import ImplementationPlan, PlanError, is_complete, next_subtask, progress
 
 __all__ = ["IMPLICIT_PROFILE", "CoderLoop", "LoopConfig"]
 
@@ -66,7 +69,11 @@ class CoderLoop:
         clock: Clock | None = None,
         environ: Mapping[str, str] | None = None,
         session_factory: SessionFactory = AgentSession,
+        check_runner: CommandRunner | None = None,
+        check_clock: Clock | None = None,
     ) -> None:
+        """``check_runner`` stands in for the runner of verification commands; they are timed
+        on ``check_clock``, real time unless a test says otherwise (a check is a process)."""
         self.config = config
         self.profiles = profiles
         self.clock = clock or RealClock()
@@ -104,6 +111,7 @@ class CoderLoop:
             emit,
             self._session_event,
         )
+        self.verifier = self._make_verifier(emit, check_runner, check_clock or RealClock())
         parts = RunParts(
             config=config,
             control=self.control,
@@ -114,9 +122,11 @@ class CoderLoop:
             history=self.history,
             emit=emit,
             notes=self.notes,
+            verifier=self.verifier,
         )
         self._planner = PlannerStage(parts)
         self._coder = CoderStage(parts)
+        self._qa = QAStage(parts)
         self._iterations = 0
 
     # ----------------------------------------------------------------- the handle
@@ -270,7 +280,8 @@ class CoderLoop:
             if is_complete(plan):
                 # Before the stop check: a stop asked for as the last subtask was completed
                 # (a quit, a reader gone) does not make a finished run an interrupted one.
-                end(RunOutcome.COMPLETE, f"all {progress(plan)[1]} subtasks completed")
+                await self._complete(plan)
+                continue  # a QA session reopened a subtask
             coder.end_if_stopped()
             if rest_due:  # only between two sessions: not after the last, nor a backoff
                 rest_due = False
@@ -291,6 +302,27 @@ class CoderLoop:
             backoffs = self.control.backoffs
             await coder.work_on(subtask)
             rest_due = self.control.backoffs == backoffs
+
+    async def _complete(self, plan: ImplementationPlan) -> None:
+        """Every subtask is completed: the run ends, through QA when it is on (which
+        returns when a QA session reopened a subtask)."""
+        if not self.config.qa:
+            end(RunOutcome.COMPLETE, f"all {progress(plan)[1]} subtasks completed")
+        await self._qa.run(fresh_work=self._iterations > 0)
+
+    def _make_verifier(
+        self, emit: ev.EventSink, check_runner: CommandRunner | None, clock: Clock
+    ) -> Verifier:
+        """Checks run as the agent's Bash would: the same guard, the run's containment."""
+        config = self.config
+        return Verifier(
+            enabled=config.verification,
+            timeout_s=config.verification_timeout_s,
+            emit=emit,
+            clock=clock,
+            refusal=lambda command: self.runner.guard.check("Bash", {"command": command}),
+            runner=lambda: runner_for(self.runner.containment, config, clock, check_runner),
+        )
 
     def _containment(self, sandbox: SandboxCheck) -> Containment:
         return Containment.build(

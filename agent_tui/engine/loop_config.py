@@ -54,6 +54,12 @@ class LoopConfig:
     notifications: bool = True
     """For the user interface: the bell and a desktop notification when the run needs the
     user, starts a long wait, or finishes.  The loop itself does not read it."""
+    verification: bool = True
+    """Run each completed subtask's verification command before it counts as completed."""
+    verification_timeout_s: float = 300.0
+    qa: bool = False
+    """Once every subtask is completed, the QA loop: review, fix, review, until approved."""
+    qa_max_iterations: int = 10
 
     @classmethod
     def from_settings(cls, settings: Settings, **fields: Any) -> LoopConfig:
@@ -66,6 +72,10 @@ class LoopConfig:
             "max_reset_wait_s": settings.max_reset_wait_h * 3600,
             "switch_at_utilization": settings.switch_at_utilization,
             "notifications": settings.notifications,
+            "verification": settings.verification,
+            "verification_timeout_s": settings.verification_timeout_s,
+            "qa": settings.qa,
+            "qa_max_iterations": settings.qa_max_iterations,
         }
         return cls(**{**from_settings, **fields})
 

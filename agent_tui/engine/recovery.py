@@ -78,18 +78,28 @@ class AttemptHistory:
         atomic_write_text(self.path, json.dumps(self.data, indent=2, ensure_ascii=False) + "\n")
 
     def record_attempt(
-        self, subtask_id: str, session: int, outcome: str, error_kind: str | None, message: str
+        self,
+        subtask_id: str,
+        session: int,
+        outcome: str,
+        error_kind: str | None,
+        message: str,
+        verification: dict[str, Any] | None = None,
     ) -> None:
+        """``verification``: what agent-tui's own run of the subtask's check found."""
         entry = self.data["subtasks"].setdefault(subtask_id, {"attempts": [], "status": "pending"})
-        entry["attempts"].append(
-            {
-                "session": session,
-                "ts": self._stamp(),
-                "outcome": outcome,
-                "error_kind": error_kind,
-                "message": redact(message),
+        attempt = {
+            "session": session,
+            "ts": self._stamp(),
+            "outcome": outcome,
+            "error_kind": error_kind,
+            "message": redact(message),
+        }
+        if verification is not None:
+            attempt["verification"] = {
+                k: redact(v) if isinstance(v, str) else v for k, v in verification.items()
             }
-        )
+        entry["attempts"].append(attempt)
         if outcome != "interrupted":  # stopped by the user: says nothing of the subtask
             entry["status"] = "completed" if outcome == "success" else "failed"
         self.save()
@@ -141,6 +151,14 @@ class AttemptHistory:
 
     def _attempts(self, subtask_id: str) -> list[dict[str, Any]]:
         return self.data["subtasks"].get(subtask_id, {}).get("attempts", [])
+
+    def last_check(self, subtask_id: str) -> dict[str, Any] | None:
+        """What the subtask's last verification run found (None: it never had one)."""
+        for attempt in reversed(self._attempts(subtask_id)):
+            check = attempt.get("verification")
+            if isinstance(check, dict):
+                return check
+        return None
 
     def stuck_reason(self, subtask_id: str) -> str | None:
         for entry in self.data["stuck_subtasks"]:

@@ -53,6 +53,9 @@ class SessionRunner:
         self._emit = emit
         self._session_sink = session_sink
         self.last_number = 0
+        self.last_cwd = config.project_dir
+        """Where the last session ran (set in ``run``, the one place a session's directory
+        is chosen): its subtask's verification runs there too."""
         self.containment: Containment | None = None
         """Decided when the run starts (``CoderLoop.run``), the same for every session."""
         self.totals = Totals()
@@ -67,12 +70,13 @@ class SessionRunner:
         prepare_records(config.spec_dir)  # a link put there since is refused, not used
         number, transcript = next_transcript_path(config.logs_dir, self.last_number)
         self.last_number = number
+        self.last_cwd = config.project_dir
         spec = SessionSpec(
             number=number,
             kind=kind,
             subtask_id=subtask_id,
             prompt=prompt,
-            cwd=config.project_dir,
+            cwd=self.last_cwd,
             env=env,
             transcript_path=transcript,
             guard=self.guard,

@@ -1,5 +1,5 @@
 """What every stage of a run shares: one session at a time, the error policy carried out,
-and the way to wait for the user.  The planner and the coder are stages; QA will be one."""
+and the way to wait for the user.  The planner, the coder and QA are stages."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from agent_tui.engine.rotation import NoUsableProfile, ProfileRotation
 from agent_tui.engine.runner import SessionRunner
 from agent_tui.engine.session import SessionOutcome
 from agent_tui.engine.transcript import TranscriptError
+from agent_tui.engine.verify import Verifier
 from agent_tui.exit_codes import EXIT_STOPPED_SHORT
 
 
@@ -49,6 +50,7 @@ class RunParts:
     history: AttemptHistory
     emit: ev.EventSink
     notes: NoteBox
+    verifier: Verifier
     current_subtask: str | None = None
     reset_waited: str | None = None
     """The profile a wait for a usage limit just ended for: its next session runs even if
