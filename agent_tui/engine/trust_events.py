@@ -61,6 +61,11 @@ class VerificationEnded(Event):
     """One line: what was checked and what was found (why a check failed, or why none ran)."""
     output_tail: str = ""
 
+    def finding(self) -> str:
+        """The reason without the command (``verification_started`` showed it)."""
+        found = self.reason.removeprefix("unverified: ")
+        return found.removeprefix(f"`{self.command}` ") if self.command else found
+
     def last_line(self) -> str:
         lines = [line for line in self.output_tail.splitlines() if line.strip()]
         return lines[-1].strip() if lines else ""
