@@ -42,6 +42,8 @@ class CheckedRun:
     headless: bool
     retry_stuck: bool = False
     wait_for_reset: bool = True
+    qa: bool = False
+    """``--qa``: the QA loop whatever the setting says."""
     sandbox: SandboxCheck | None = None
     """What the sandbox lacks (None: containment is off)."""
 
@@ -95,6 +97,7 @@ def check_run(args: argparse.Namespace, on_view: Callable | None = None) -> Chec
         headless=args.headless,
         retry_stuck=args.retry_stuck,
         wait_for_reset=not args.no_wait,
+        qa=args.qa,
         sandbox=sandbox,
     )
 
@@ -191,5 +194,6 @@ def build_loop(checked: CheckedRun, sink: ev.EventSink) -> CoderLoop:
         quota_file=quota_path(),
         sandbox=checked.sandbox,
         **({"model": checked.model} if checked.model else {}),
+        **({"qa": True} if checked.qa else {}),
     )
     return CoderLoop(config, checked.profiles, sink)
