@@ -57,10 +57,12 @@ class QAStage(Stage):
         session reopened a subtask.  ``fresh_work``: this run completed subtasks, so an
         approval already in the plan is out of date."""
         signoff = signoff_of(self.tracker.plan)
-        if not fresh_work and signoff is not None and signoff.get("status") == "approved":
+        feedback = self._fix_request.exists()
+        approved = signoff is not None and signoff.get("status") == "approved"
+        if approved and not fresh_work and not feedback:
             self._approved("QA approved them before this run")
         bounds = self.bounds
-        if self._fix_request.exists() and not await self._fix(0, by_user=True):
+        if feedback and not await self._fix(0, by_user=True):
             return
         while True:
             stop = bounds.start_review()

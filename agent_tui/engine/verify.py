@@ -97,7 +97,8 @@ def check_of(verification: Verification | None) -> CommandCheck | str:
         return "the plan gives no verification"
     kind = (verification.type or "command").strip().lower()
     if kind not in COMMAND_TYPES:
-        return f"a {kind} check, which agent-tui cannot run"
+        article = "an" if kind[:1] in "aeiou" else "a"
+        return f"{article} {kind} check, which agent-tui cannot run"
     command = verification.command
     if not isinstance(command, str) or not command.strip():
         return "the verification names no command"
@@ -236,7 +237,7 @@ class Verifier:
             )
         )
         started = self._clock.now()
-        refused = self._refusal(found.command)
+        refused = self._refused(found.command)
         if refused is not None:
             run = CommandRun(error=f"refused as the agent's Bash would be ({refused})")
         else:
@@ -253,6 +254,13 @@ class Verifier:
         )
         await self._emit(result.event())
         return result
+
+    def _refused(self, command: str) -> str | None:
+        """The guard's reason to refuse ``command``; one it cannot check is refused."""
+        try:
+            return self._refusal(command)
+        except Exception as exc:  # fail closed, as the guard's own hook does
+            return f"the guard could not check it ({type(exc).__name__})"
 
 
 def failed_check_prompt(attempts: list[dict[str, Any]]) -> str:

@@ -226,3 +226,16 @@ async def test_qa_sessions_back_off_on_errors_as_coder_sessions_do(setup):
     backoff = of(setup.events, ev.BackoffStarted)
     assert [b.kind for b in backoff] == ["tool_concurrency"]
     assert [e.attempt for e in of(setup.events, ev.SessionStarted)][2:] == [1, 1]
+
+
+async def test_feedback_written_after_an_approval_is_taken_up_and_reviewed(setup):
+    for subtask in ("1.1", "1.2"):
+        mark_completed(setup.plan_path, subtask)
+    sign(setup.plan_path, status="approved", qa_session=3)
+    (setup.spec_dir / "QA_FIX_REQUEST.md").write_text("The greeting should end with a period.\n")
+    approve = lambda: sign(setup.plan_path, status="approved", qa_session=1)  # noqa: E731
+    loop, sessions = setup(qa_script(setup, [approve]), qa=True)
+
+    assert await loop.run() == 0
+    assert kinds(sessions) == ["qa_fixer", "qa_reviewer"]
+    assert "The greeting should end with a period." in sessions.specs[0].prompt

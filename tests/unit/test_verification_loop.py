@@ -159,3 +159,18 @@ async def test_a_command_the_agents_bash_may_not_run_is_refused_before_it_runs(s
         "`rm -rf build && pytest` did not run: refused as the agent's Bash would be "
         "(Bash denied: 'rm' is not in the allowlist"
     )
+
+
+async def test_a_command_the_guard_cannot_check_is_refused(setup, monkeypatch):
+    set_verification(setup.plan_path, {"1.1": CHECK})
+    checks = ScriptedChecks()
+    loop, _ = setup(check_runner=checks, max_attempts=1)
+
+    def broken(tool_name, tool_input):
+        raise KeyError("no such user")
+
+    monkeypatch.setattr(loop.runner.guard, "check", broken)
+    assert await loop.run() == 3
+    assert checks.calls == []
+    failed = of(setup.events, tev.VerificationEnded)[0]
+    assert failed.reason.endswith("(the guard could not check it (KeyError))")
