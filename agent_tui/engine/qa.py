@@ -56,6 +56,7 @@ class QAStage(Stage):
         """Take the completed build to an approval (the run ends), or return when a QA
         session reopened a subtask.  ``fresh_work``: this run completed subtasks, so an
         approval already in the plan is out of date."""
+        self.parts.current_subtask = None  # no subtask is worked on: QA sessions have none
         signoff = signoff_of(self.tracker.plan)
         feedback = self._fix_request.exists()
         approved = signoff is not None and signoff.get("status") == "approved"
