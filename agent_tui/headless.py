@@ -68,7 +68,7 @@ def _verification_started(e: tev.VerificationStarted) -> str:
 
 def _verification_ended(e: tev.VerificationEnded) -> str:
     said = e.finding()
-    if e.outcome in (CheckOutcome.PASSED, CheckOutcome.UNVERIFIED):
+    if e.outcome in (CheckOutcome.PASSED, CheckOutcome.UNVERIFIED, CheckOutcome.INTERRUPTED):
         took = f" ({e.duration_s:.1f} s)" if e.outcome == CheckOutcome.PASSED else ""
         return f"verify    {e.subtask_id} {e.outcome}: {said}{took}"
     last = e.last_line()

@@ -97,13 +97,17 @@ async def run_process(
     reading = asyncio.ensure_future(_read_tail(process.stdout, keep))
     exited = asyncio.ensure_future(process.wait())
     timer = asyncio.ensure_future(clock.sleep(timeout_s))
+    timed_out = False
     try:
         await asyncio.wait({exited, timer}, return_when=asyncio.FIRST_COMPLETED)
+        timed_out = not exited.done()
+    except asyncio.CancelledError:  # interrupted: the output is not wanted
+        reading.cancel()
+        raise
     finally:
         timer.cancel()
         _kill_group(process.pid)
-    timed_out = not exited.done()
-    await exited
+        await asyncio.wait({exited}, timeout=DRAIN_S)
     try:
         output = await asyncio.wait_for(reading, DRAIN_S)
     except TimeoutError:

@@ -10,6 +10,7 @@ from agent_tui.engine.prompts import render
 from agent_tui.engine.result import RunOutcome, end
 from agent_tui.engine.session import SessionOutcome
 from agent_tui.engine.stage import Stage
+from agent_tui.engine.trust_events import CheckOutcome
 from agent_tui.engine.verify import VerifyResult, failed_check_prompt
 from agent_tui.plan import Subtask, find_subtask, phase_of
 
@@ -55,16 +56,17 @@ class CoderStage(Stage):
 
     async def _confirm(self, subtask: Subtask, current: Subtask | None) -> VerifyResult | None:
         """The check of a subtask its session marked completed (None: it did not): the one
-        it had before the session, run where the session ran.  A check that does not pass
-        puts the subtask back to pending."""
+        it had before the session, run where the session ran.  The plan says in progress
+        while it runs, so a run stopped or lost meanwhile leaves no unchecked completion;
+        a check that does not pass puts the subtask back to pending."""
         if current is None or current.status != "completed":
             return None
         if current.verification != subtask.verification:
             changed = f"subtask {subtask.id}'s verification changed during its session"
             await self.emit(ev.Notice(level="warning", message=f"{changed}: ran the old one"))
+        await self.set_status(subtask.id, "in_progress")
         check = await self.parts.verifier.check(subtask, self.parts.runner.last_cwd)
-        if not check.counts_as_completed:
-            await self.set_status(subtask.id, "pending")
+        await self.set_status(subtask.id, "completed" if check.counts_as_completed else "pending")
         return check
 
     async def _after_failure(self, subtask: Subtask, outcome: SessionOutcome) -> None:
@@ -149,5 +151,7 @@ def _attempt(
         word = "incomplete" if outcome.ok and not completed else outcome.outcome
         return word, kind, outcome.message[:500], None
     if not completed:
-        return f"check_{check.outcome}", kind, check.reason, check.record()
+        stopped = check.outcome == CheckOutcome.INTERRUPTED  # by the user: not a try
+        word = "interrupted" if stopped else f"check_{check.outcome}"
+        return word, kind, check.reason, check.record()
     return outcome.outcome, kind, outcome.message[:500], check.record()

@@ -322,6 +322,7 @@ class CoderLoop:
             clock=clock,
             refusal=lambda command: self.runner.guard.check("Bash", {"command": command}),
             runner=lambda: runner_for(self.runner.containment, config, clock, check_runner),
+            running=self.control.running,
         )
 
     def _containment(self, sandbox: SandboxCheck) -> Containment:

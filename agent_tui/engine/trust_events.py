@@ -21,6 +21,9 @@ class CheckOutcome(StrEnum):
     UNVERIFIED = "unverified"
     """No command to run (a manual, browser, api or e2e check, none at all, or verification
     turned off): the subtask counts as completed and is shown as not verified."""
+    INTERRUPTED = "interrupted"
+    """The user stopped the check (``i``, ``q``): it says nothing of the work, and the
+    subtask is tried again."""
 
     @property
     def counts_as_completed(self) -> bool:

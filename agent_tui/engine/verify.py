@@ -16,8 +16,10 @@ What ``expected`` means (upstream planners write all three):
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -118,12 +120,30 @@ class CommandRun:
     exit_status: int | None = None
     output: str = ""
     timed_out: bool = False
+    interrupted: bool = False
     error: str = ""
     """Why the command did not run at all (the guard refused it, the sandbox did not start)."""
 
 
 class CommandRunner(Protocol):
     async def run(self, command: str, cwd: Path, timeout_s: float) -> CommandRun: ...
+
+
+class RunningCheck:
+    """A check as the loop's control sees a session: ``interrupt`` (``i``, or a stop)
+    cancels it, and its runner kills the command's process group."""
+
+    def __init__(self, task: asyncio.Future[CommandRun]) -> None:
+        self.task = task
+        self.interrupted = False
+
+    async def interrupt(self) -> bool:
+        self.interrupted = True
+        self.task.cancel()
+        return True
+
+
+Running = Callable[[RunningCheck], contextlib.AbstractAsyncContextManager[None]]
 
 
 def _blank_folded(text: str) -> str:
@@ -134,6 +154,8 @@ def judge(check: CommandCheck, run: CommandRun, timeout_s: float) -> tuple[Check
     """Whether ``run`` passes ``check``, and the one line that says why."""
     command = f"`{check.command}`"
     want = check.expectation
+    if run.interrupted:
+        return CheckOutcome.INTERRUPTED, f"{command} was stopped before it finished"
     if run.timed_out:
         return CheckOutcome.TIMED_OUT, f"{command} did not finish within {timeout_s:g} s"
     if run.error or run.exit_status is None:
@@ -208,6 +230,7 @@ class Verifier:
         clock: Clock,
         refusal: Callable[[str], str | None],
         runner: Callable[[], tuple[CommandRunner, bool]],
+        running: Running | None = None,
     ) -> None:
         self.enabled = enabled
         self.timeout_s = timeout_s
@@ -219,6 +242,8 @@ class Verifier:
         """The guard's reason to refuse a Bash command, or None: the agent's own policy."""
         self._runner = runner
         """The runner for this run's containment, and whether it is sandboxed."""
+        self._running = running or _unwatched
+        """While a check runs: what lets the user interrupt it (the loop's control)."""
 
     async def check(self, subtask: Subtask, cwd: Path) -> VerifyResult:
         """Run ``subtask``'s verification in ``cwd`` (where its session ran) and judge it."""
@@ -241,7 +266,7 @@ class Verifier:
         if refused is not None:
             run = CommandRun(error=f"refused as the agent's Bash would be ({refused})")
         else:
-            run = await runner.run(found.command, cwd, self.timeout_s)
+            run = await self._run(runner, found.command, cwd)
         outcome, reason = judge(found, run, self.timeout_s)
         result = VerifyResult(
             subtask.id,
@@ -255,12 +280,28 @@ class Verifier:
         await self._emit(result.event())
         return result
 
+    async def _run(self, runner: CommandRunner, command: str, cwd: Path) -> CommandRun:
+        check = RunningCheck(asyncio.ensure_future(runner.run(command, cwd, self.timeout_s)))
+        async with self._running(check):
+            try:
+                return await check.task
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if not check.interrupted or (current is not None and current.cancelling()):
+                    raise
+        return CommandRun(interrupted=True)
+
     def _refused(self, command: str) -> str | None:
         """The guard's reason to refuse ``command``; one it cannot check is refused."""
         try:
             return self._refusal(command)
         except Exception as exc:  # fail closed, as the guard's own hook does
             return f"the guard could not check it ({type(exc).__name__})"
+
+
+@contextlib.asynccontextmanager
+async def _unwatched(check: RunningCheck) -> AsyncIterator[None]:
+    yield
 
 
 def failed_check_prompt(attempts: list[dict[str, Any]]) -> str:

@@ -69,6 +69,7 @@ CHECK_STYLES = {
     CheckOutcome.UNVERIFIED: ("?", "yellow"),
     CheckOutcome.FAILED: ("✘", "bold red"),
     CheckOutcome.TIMED_OUT: ("✘", "bold red"),
+    CheckOutcome.INTERRUPTED: ("⏸", "yellow"),
 }
 
 

@@ -249,3 +249,32 @@ async def test_a_hostile_check_is_contained_by_the_real_sandbox(hostile):
     )
     for core in CANARY_CORES:
         assert core not in output and core not in shown and core not in recorded
+
+
+async def test_a_stop_during_a_check_kills_it_and_leaves_the_subtask_pending(make_run):
+    name = f"hang_{uuid.uuid4().hex}.py"
+    run = make_run(
+        plan_with_check({"type": "command", "command": f"python3 {name}"}),
+        [script("1.1", [CLAIM_ONLY])],
+    )
+    hang = "import pathlib, time\npathlib.Path('started').write_text('x')\ntime.sleep(987)\n"
+    (run.project / name).write_text(hang)
+
+    async def stop_once_it_runs() -> None:
+        await wait_for(lambda: (run.project / "started").exists(), "the check to start")
+        run.loop.stop("stopped by the user")
+
+    stops: list[asyncio.Task] = []
+
+    def on_event(events: list[ev.Event]) -> None:
+        if isinstance(events[-1], tev.VerificationStarted):
+            stops.append(asyncio.get_running_loop().create_task(stop_once_it_runs()))
+
+    run.on_event = on_event
+    await run.go()
+    await asyncio.gather(*stops)
+
+    assert run.exit_code == 130
+    assert [e.outcome for e in run.of(tev.VerificationEnded)] == [CheckOutcome.INTERRUPTED]
+    assert run.statuses() == {"1.1": "pending"}
+    await wait_for(lambda: not processes_naming(name), "the check's processes to be gone", 10)

@@ -6,6 +6,7 @@ tests/integration/test_verification_sim.py; here the loop's decisions are.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -174,3 +175,62 @@ async def test_a_command_the_guard_cannot_check_is_refused(setup, monkeypatch):
     assert checks.calls == []
     failed = of(setup.events, tev.VerificationEnded)[0]
     assert failed.reason.endswith("(the guard could not check it (KeyError))")
+
+
+class BlockingChecks(ScriptedChecks):
+    """The first check waits until cancelled; it notes what the plan said meanwhile."""
+
+    def __init__(self, plan_path: Path) -> None:
+        super().__init__(CommandRun(exit_status=0))
+        self.plan_path = plan_path
+        self.started = asyncio.Event()
+        self.cancelled = False
+        self.status_meanwhile = ""
+
+    async def run(self, command, cwd, timeout_s) -> CommandRun:
+        if self.calls:
+            return await super().run(command, cwd, timeout_s)
+        self.calls.append((command, cwd, timeout_s))
+        self.status_meanwhile = statuses(self.plan_path)["1.1"]
+        self.started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+        raise AssertionError("a blocked check ends only by being cancelled")
+
+
+async def test_a_stop_cuts_a_running_check_short_and_leaves_no_unchecked_completion(setup):
+    set_verification(setup.plan_path, {"1.1": CHECK})
+    checks = BlockingChecks(setup.plan_path)
+    loop, _ = setup(check_runner=checks)
+
+    running = asyncio.ensure_future(loop.run())
+    await asyncio.wait_for(checks.started.wait(), 5)
+    assert checks.status_meanwhile == "in_progress"  # a claim is not a completion yet
+    assert loop.session_running  # so i and q reach it
+    loop.stop("stopped by the user")
+    assert await asyncio.wait_for(running, 5) == 130
+    assert checks.cancelled
+    assert statuses(setup.plan_path)["1.1"] == "pending"
+    ended = of(setup.events, tev.VerificationEnded)
+    assert [e.outcome for e in ended] == [CheckOutcome.INTERRUPTED]
+    assert loop.history.attempts("1.1")[0]["outcome"] == "interrupted"
+    assert loop.history.attempt_count("1.1", interrupted=False) == 0  # not a try
+
+
+async def test_i_interrupts_a_running_check_and_the_subtask_is_tried_again_on_resume(setup):
+    set_verification(setup.plan_path, {"1.1": CHECK})
+    checks = BlockingChecks(setup.plan_path)
+    loop, sessions = setup(check_runner=checks)
+
+    running = asyncio.ensure_future(loop.run())
+    await asyncio.wait_for(checks.started.wait(), 5)
+    loop.interrupt()
+    while not loop.paused:
+        await asyncio.sleep(0)
+    loop.resume()
+    assert await asyncio.wait_for(running, 5) == 0
+    assert [s.subtask_id for s in sessions.specs] == ["1.1", "1.1", "1.2"]
+    assert [a["outcome"] for a in loop.history.attempts("1.1")] == ["interrupted", "success"]
