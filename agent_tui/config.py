@@ -61,6 +61,16 @@ class Settings(BaseModel):
     rollback_failed_tries: bool = True
     """In a worktree: undo a try that did not complete its subtask before the next one (its
     diff is kept in the spec's logs/); false: the next try starts from what it left."""
+    verification: bool = True
+    """Run a completed subtask's own verification command, contained as its agent is, before
+    it counts as completed; off: a claimed completion is taken and shown as unverified."""
+    verification_timeout_s: float = Field(300.0, gt=0, le=600, allow_inf_nan=False)
+    """How long a verification command may run before it counts as failed (at most 600)."""
+    qa: bool = False
+    """After the last subtask, QA review sessions check the build against the spec (as
+    --qa); the run exits 0 only once one approves."""
+    qa_max_iterations: int = Field(10, ge=1, le=100)
+    """QA reviews before the loop gives up and escalates (QA_ESCALATION.md, exit 3)."""
 
     @field_validator("allowed_hosts")
     @classmethod

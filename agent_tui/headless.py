@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from agent_tui.auth.redaction import redact
 from agent_tui.engine import events as ev
+from agent_tui.engine import trust_events as tev
 from agent_tui.engine.quota import QuotaStatus, quota_text
+from agent_tui.engine.trust_events import CheckOutcome, QAStep, QAVerdictKind
 from agent_tui.exit_codes import EXIT_INTERRUPTED
 from agent_tui.notifications import notification_for, terminal_escape
 from agent_tui.pipes import READER_GONE, send_stdout_nowhere
@@ -26,9 +28,8 @@ LoopFactory = Callable[[ev.EventSink], "CoderLoop"]
 
 
 def _session_started(e: ev.SessionStarted) -> str:
-    what = f"subtask {e.subtask_id}" if e.subtask_id else "planning"
     return (
-        f"session   #{e.session} {e.kind} {what} (profile {e.profile}, "
+        f"session   #{e.session} {e.kind} {e.what()} (profile {e.profile}, "
         f"attempt {e.attempt}) → {e.transcript}"
     )
 
@@ -58,6 +59,36 @@ def _quota_updated(e: ev.QuotaUpdated) -> str | None:
     if e.status == QuotaStatus.ALLOWED:
         return None
     return f"quota     {e.profile}: {quota_text(e.quota, e.ts)}"
+
+
+def _verification_started(e: tev.VerificationStarted) -> str:
+    how = "sandboxed" if e.sandboxed else "UNSANDBOXED: it runs with your own access"
+    return f"verify    {e.subtask_id}: {e.command} ({how}, up to {e.timeout_s:g} s)"
+
+
+def _verification_ended(e: tev.VerificationEnded) -> str:
+    said = e.finding()
+    if e.outcome in (CheckOutcome.PASSED, CheckOutcome.UNVERIFIED, CheckOutcome.INTERRUPTED):
+        took = f" ({e.duration_s:.1f} s)" if e.outcome == CheckOutcome.PASSED else ""
+        return f"verify    {e.subtask_id} {e.outcome}: {said}{took}"
+    last = e.last_line()
+    return f"verify    {e.subtask_id} FAILED: {said}" + (f" | {last}" if last else "")
+
+
+def _qa_iteration(e: tev.QAIteration) -> str:
+    if e.step == QAStep.REVIEWING:
+        return f"qa        review {e.iteration} of at most {e.max_iterations}"
+    if e.iteration == 0:
+        return "qa        fixing what QA_FIX_REQUEST.md asks, before the first review"
+    return f"qa        fixing what review {e.iteration} found"
+
+
+def _qa_verdict(e: tev.QAVerdict) -> str:
+    if e.verdict == QAVerdictKind.NONE:
+        return f"qa        review {e.iteration} left no verdict"
+    count = f"{len(e.issues)} issue{'' if len(e.issues) == 1 else 's'}"
+    issues = f" ({count}): {'; '.join(e.issues)}" if e.issues else ""
+    return f"qa        review {e.iteration}: {e.verdict}{issues}"
 
 
 TEXT_LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
@@ -91,6 +122,11 @@ TEXT_LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
     ev.NoteQueued: lambda e: f"note      for the next session: {_first_line(e.text)}",
     ev.NoteSent: lambda e: f"note      sent with this session: {_first_line(e.text)}",
     ev.Notice: lambda e: f"{e.level:<9} {e.message}",
+    tev.VerificationStarted: _verification_started,
+    tev.VerificationEnded: _verification_ended,
+    tev.QAIteration: _qa_iteration,
+    tev.QAVerdict: _qa_verdict,
+    tev.QAEscalated: lambda e: f"escalated {e.reason}: see {e.path}",
     ev.LoopFinished: lambda e: f"finished  {e.outcome} (exit {e.exit_code}) {e.message}".rstrip(),
 }
 """The line each event prints in ``--events text``; events not listed print none, nor a

@@ -48,6 +48,12 @@ def add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
         "own worktree and branch (no commits, no rollback)",
     )
     run.add_argument(
+        "--qa",
+        action="store_true",
+        help="once every subtask is completed, QA review and fix sessions until a review "
+        "approves the build (exit 0 only then; the qa setting does the same)",
+    )
+    run.add_argument(
         "--no-wait",
         action="store_true",
         help="on a usage limit, do not wait for its reset: pause (headless: exit 3)",

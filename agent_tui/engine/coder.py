@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 from agent_tui.engine import events as ev
 from agent_tui.engine.checkpoints import WorkspaceFailed
@@ -11,6 +12,8 @@ from agent_tui.engine.prompts import render
 from agent_tui.engine.result import RunOutcome, end
 from agent_tui.engine.session import SessionOutcome
 from agent_tui.engine.stage import Stage
+from agent_tui.engine.trust_events import CheckOutcome
+from agent_tui.engine.verify import VerifyResult, failed_check_prompt
 from agent_tui.plan import Subtask, find_subtask, phase_of
 
 
@@ -29,7 +32,9 @@ class CoderStage(Stage):
         await self.sync_plan()
         plan = self.tracker.plan
         current = find_subtask(plan, subtask.id) if plan else None
-        completed = current is not None and current.status == "completed"
+        check = await self._confirm(subtask, current)
+        completed = check is not None and check.counts_as_completed
+        current = find_subtask(self.tracker.plan, subtask.id) if self.tracker.plan else None
         number = self.parts.runner.last_number
         await self.record(
             partial(
@@ -39,9 +44,7 @@ class CoderStage(Stage):
             ),
             subtask.id,
             number,
-            "incomplete" if outcome.ok and not completed else outcome.outcome,
-            str(outcome.error_kind) if outcome.error_kind else None,
-            outcome.message[:500],
+            *_attempt(outcome, completed, check),
             session=number,
         )
         attempts = self.history.attempt_count(subtask.id)
@@ -103,6 +106,21 @@ class CoderStage(Stage):
             self.workspace_failed(exc)
         except OSError as exc:
             self.cannot_write(self.config.logs_dir, exc)
+
+    async def _confirm(self, subtask: Subtask, current: Subtask | None) -> VerifyResult | None:
+        """The check of a subtask its session marked completed (None: it did not): the one
+        it had before the session, run where the session ran.  The plan says in progress
+        while it runs, so a run stopped or lost meanwhile leaves no unchecked completion;
+        a check that does not pass puts the subtask back to pending."""
+        if current is None or current.status != "completed":
+            return None
+        if current.verification != subtask.verification:
+            changed = f"subtask {subtask.id}'s verification changed during its session"
+            await self.emit(ev.Notice(level="warning", message=f"{changed}: ran the old one"))
+        await self.set_status(subtask.id, "in_progress")
+        check = await self.parts.verifier.check(subtask, self.parts.runner.cwd)
+        await self.set_status(subtask.id, "completed" if check.counts_as_completed else "pending")
+        return check
 
     async def _after_failure(self, subtask: Subtask, outcome: SessionOutcome) -> None:
         action, decision = await self.after_error(Role.CODER, outcome)
@@ -170,6 +188,23 @@ class CoderStage(Stage):
             files_to_create=", ".join(subtask.files_to_create) or "-",
             verification=verification,
             worktree=render("worktree") if self.checkpoints.isolated else "",
+            failed_check=failed_check_prompt(self.history.attempts(subtask.id)),
             guidance=render("one_tool_at_a_time") if self.retry.guidance_due else "",
             human_input=self.note_text(),
         )
+
+
+def _attempt(
+    outcome: SessionOutcome, completed: bool, check: VerifyResult | None
+) -> tuple[str, str | None, str, dict[str, Any] | None]:
+    """The history's record of a session: its outcome, error kind, message and check.  A
+    claim its check refuted is a failed try, and the check says why."""
+    kind = str(outcome.error_kind) if outcome.error_kind else None
+    if check is None:
+        word = "incomplete" if outcome.ok and not completed else outcome.outcome
+        return word, kind, outcome.message[:500], None
+    if not completed:
+        stopped = check.outcome == CheckOutcome.INTERRUPTED  # by the user: not a try
+        word = "interrupted" if stopped else f"check_{check.outcome}"
+        return word, kind, check.reason, check.record()
+    return outcome.outcome, kind, outcome.message[:500], check.record()

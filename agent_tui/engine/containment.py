@@ -30,6 +30,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -331,3 +332,23 @@ def _spec_records(spec_dir: Path) -> tuple[str, ...]:
             if sibling != spec_dir:
                 records += [str(p) for p in (sibling / "logs", sibling / "memory") if p.is_dir()]
     return tuple(os.path.abspath(p) for p in records)
+
+
+class NotWritable(Exception):
+    """The spec dir cannot hold what a run records; one sentence."""
+
+
+def check_writable(spec_dir: Path) -> None:
+    """Refuse a run before any session if its plan, history or transcripts cannot be written
+    (a read-only disk or directory): a paid session whose record is lost helps nobody."""
+    for directory in (spec_dir, spec_dir / "memory", spec_dir / "logs"):
+        if not directory.is_dir():
+            continue
+        try:
+            with tempfile.TemporaryFile(dir=directory, prefix=".agent-tui-probe-"):
+                pass
+        except OSError as exc:
+            raise NotWritable(
+                f"cannot write in {directory} ({exc.strerror or exc}): a run records its "
+                "plan, history and transcripts there"
+            ) from None

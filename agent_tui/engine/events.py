@@ -54,6 +54,9 @@ class SubtaskView(Printable):
     phase_id: str
     attempts: int = 0
     stuck: bool = False
+    verification: str = ""
+    """The last check's ``CheckOutcome`` value (``unverified`` for a completed subtask
+    agent-tui did not see pass), ``checking`` while one runs, or "" for none."""
 
 
 class PhaseView(Printable):
@@ -147,12 +150,18 @@ class PlanWarning(Event):
 class SessionStarted(Event):
     type: ClassVar[str] = "session_started"
     session: int
-    kind: str  # "planner" or "coder"
+    kind: str  # "planner", "coder", "qa_reviewer" or "qa_fixer"
     subtask_id: str | None
     profile: str
     attempt: int
     model: str | None
     transcript: str
+
+    def what(self) -> str:
+        """``subtask 1.2``, ``planning``, ``QA review`` or ``QA fixes``."""
+        if self.subtask_id:
+            return f"subtask {self.subtask_id}"
+        return {"qa_reviewer": "QA review", "qa_fixer": "QA fixes"}.get(self.kind, "planning")
 
 
 class AssistantText(Event):

@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import tempfile
 from collections.abc import Mapping
-from pathlib import Path
 
 from agent_tui.atomic import LinkRefused
 from agent_tui.auth.credentials import Resolution
 from agent_tui.auth.profiles import Profile, ProfileStore
 from agent_tui.config import ConfigError
 from agent_tui.engine import events as ev
+from agent_tui.engine.check_run import runner_for
 from agent_tui.engine.checkpoints import Checkpoints, WorkspaceFailed
 from agent_tui.engine.cli_process import CliLauncher, find_cli
 from agent_tui.engine.clock import Clock, RealClock
@@ -30,8 +29,10 @@ from agent_tui.engine.coder import CoderStage
 from agent_tui.engine.containment import (
     Containment,
     ContainmentRefused,
+    NotWritable,
     SandboxCheck,
     check_sandbox,
+    check_writable,
     prepare_records,
     protected_paths,
 )
@@ -41,6 +42,7 @@ from agent_tui.engine.loop_config import LoopConfig
 from agent_tui.engine.notes import NoteBox
 from agent_tui.engine.plan_tracker import PlanTracker
 from agent_tui.engine.planner import PlannerStage
+from agent_tui.engine.qa import QAStage
 from agent_tui.engine.quota import Quota
 from agent_tui.engine.quota_book import QuotaBook
 from agent_tui.engine.recovery import AttemptHistory
@@ -52,8 +54,9 @@ from agent_tui.engine.runner import SessionFactory, SessionRunner
 from agent_tui.engine.session import AgentSession, CLIMissingError, SandboxRefused
 from agent_tui.engine.stage import RunParts
 from agent_tui.engine.state import LoopState
+from agent_tui.engine.verify import CommandRunner, Verifier
 from agent_tui.exit_codes import EXIT_BAD_INPUT
-from agent_tui.plan import PlanError, is_complete, next_subtask, progress
+from agent_tui.plan import ImplementationPlan, PlanError, is_complete, next_subtask, progress
 from agent_tui.workspace.location import Location
 
 __all__ = ["IMPLICIT_PROFILE", "CoderLoop", "LoopConfig"]
@@ -69,7 +72,11 @@ class CoderLoop:
         clock: Clock | None = None,
         environ: Mapping[str, str] | None = None,
         session_factory: SessionFactory = AgentSession,
+        check_runner: CommandRunner | None = None,
+        check_clock: Clock | None = None,
     ) -> None:
+        """``check_runner`` stands in for the runner of verification commands; they are timed
+        on ``check_clock``, real time unless a test says otherwise (a check is a process)."""
         self.config = config
         self.profiles = profiles
         self.clock = clock or RealClock()
@@ -104,6 +111,7 @@ class CoderLoop:
             emit,
             self._session_event,
         )
+        self.verifier = self._make_verifier(emit, check_runner, check_clock or RealClock())
         parts = RunParts(
             config=config,
             control=self.control,
@@ -115,9 +123,11 @@ class CoderLoop:
             emit=emit,
             notes=self.notes,
             checkpoints=self.checkpoints,
+            verifier=self.verifier,
         )
         self._planner = PlannerStage(parts)
         self._coder = CoderStage(parts)
+        self._qa = QAStage(parts)
         self._iterations = 0
 
     # ----------------------------------------------------------------- the handle
@@ -291,7 +301,8 @@ class CoderLoop:
             if is_complete(plan):
                 # Before the stop check: a stop asked for as the last subtask was completed
                 # (a quit, a reader gone) does not make a finished run an interrupted one.
-                end(RunOutcome.COMPLETE, f"all {progress(plan)[1]} subtasks completed")
+                await self._complete(plan)
+                continue  # a QA session reopened a subtask
             coder.end_if_stopped()
             if rest_due:  # only between two sessions: not after the last, nor a backoff
                 rest_due = False
@@ -319,6 +330,28 @@ class CoderLoop:
             self.config.bash_allowlist,
             protected=protected_paths(self.config.spec_dir),
             git_read_only=self.checkpoints.isolated,
+        )
+
+    async def _complete(self, plan: ImplementationPlan) -> None:
+        """Every subtask is completed: the run ends, through QA when it is on (which
+        returns when a QA session reopened a subtask)."""
+        if not self.config.qa:
+            end(RunOutcome.COMPLETE, f"all {progress(plan)[1]} subtasks completed")
+        await self._qa.run(fresh_work=self._iterations > 0)
+
+    def _make_verifier(
+        self, emit: ev.EventSink, check_runner: CommandRunner | None, clock: Clock
+    ) -> Verifier:
+        """Checks run as the agent's Bash would: the same guard, the run's containment."""
+        config = self.config
+        return Verifier(
+            enabled=config.verification,
+            timeout_s=config.verification_timeout_s,
+            emit=emit,
+            clock=clock,
+            refusal=lambda command: self.runner.guard.check("Bash", {"command": command}),
+            runner=lambda: runner_for(self.runner.containment, config, clock, check_runner),
+            running=self.control.running,
         )
 
     def _containment(self, sandbox: SandboxCheck) -> Containment:
@@ -359,26 +392,6 @@ class CoderLoop:
         await self._emit(event)
         if isinstance(event, ev.ToolResult):
             await self._coder.sync_plan()
-
-
-class NotWritable(Exception):
-    """The spec dir cannot hold what a run records; one sentence."""
-
-
-def check_writable(spec_dir: Path) -> None:
-    """Refuse a run before any session if its plan, history or transcripts cannot be written
-    (a read-only disk or directory): a paid session whose record is lost helps nobody."""
-    for directory in (spec_dir, spec_dir / "memory", spec_dir / "logs"):
-        if not directory.is_dir():
-            continue
-        try:
-            with tempfile.TemporaryFile(dir=directory, prefix=".agent-tui-probe-"):
-                pass
-        except OSError as exc:
-            raise NotWritable(
-                f"cannot write in {directory} ({exc.strerror or exc}): a run records its "
-                "plan, history and transcripts there"
-            ) from None
 
 
 def _refused(message: str) -> RunResult:

@@ -62,6 +62,12 @@ class LoopConfig:
     worktrees_dir: Path | None = None
     """Where the specs' worktrees are kept; None: agent-tui's data dir."""
     rollback_failed_tries: bool = True
+    verification: bool = True
+    """Run each completed subtask's verification command before it counts as completed."""
+    verification_timeout_s: float = 300.0
+    qa: bool = False
+    """Once every subtask is completed, the QA loop: review, fix, review, until approved."""
+    qa_max_iterations: int = 10
 
     @classmethod
     def from_settings(cls, settings: Settings, **fields: Any) -> LoopConfig:
@@ -75,6 +81,10 @@ class LoopConfig:
             "switch_at_utilization": settings.switch_at_utilization,
             "notifications": settings.notifications,
             "rollback_failed_tries": settings.rollback_failed_tries,
+            "verification": settings.verification,
+            "verification_timeout_s": settings.verification_timeout_s,
+            "qa": settings.qa,
+            "qa_max_iterations": settings.qa_max_iterations,
         }
         return cls(**{**from_settings, **fields})
 

@@ -33,7 +33,7 @@ class NoteBox:
 
         Raises ``OSError`` (or ``UnicodeDecodeError``) for a file that cannot be used."""
         try:
-            raw = read_bounded(self.path, MAX_NOTE_BYTES)
+            raw = read_bounded(self.path, MAX_NOTE_BYTES, follow_symlinks=False)
         except FileNotFoundError:
             return None
         text = raw.decode("utf-8")

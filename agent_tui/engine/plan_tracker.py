@@ -24,6 +24,7 @@ from agent_tui.plan import (
     ImplementationPlan,
     PlanError,
     is_empty,
+    jsonspan,
     parse_plan,
     read_plan_text,
     status_in_text,
@@ -152,10 +153,25 @@ class PlanTracker:
             changed = status_in_text(self._text, subtask_id, status)
         except KeyError:
             return found
+        await self._write(changed)
+        return found
+
+    async def set_value(self, path: list[str | int], value: object) -> Refresh:
+        """Set one value at ``path`` (a missing last key is added), as ``set_status`` does;
+        a path the document does not have is left alone."""
+        found = self.refresh()
+        assert self._text is not None
+        try:
+            changed = jsonspan.replace(self._text, path, value)
+        except KeyError:
+            return found
+        await self._write(changed)
+        return found
+
+    async def _write(self, changed: str) -> None:
         if changed != self._text:
             await asyncio.to_thread(atomic_write_text, self.path, changed)
             self._adopt(changed, parse_plan(changed, str(self.path)))
-        return found
 
     def status_event(self, subtask_id: str, status: str, attempts: int) -> ev.SubtaskStatus | None:
         """The event for a subtask's status, or None when the UI already shows exactly that."""

@@ -1,4 +1,4 @@
-"""What the loop does about a failed session: a pure table, the same for planner and coder.
+"""What the loop does about a failed session: a pure table, the same for every stage.
 
 ``decide`` maps (error kind, retry decision, role, whether another profile can take
 over, whether a usage limit's reset can be waited for) to one ``Action``;
@@ -17,6 +17,8 @@ from agent_tui.engine.errors import ErrorKind
 class Role(StrEnum):
     PLANNER = "planner"
     CODER = "coder"
+    QA_REVIEWER = "qa_reviewer"
+    QA_FIXER = "qa_fixer"
 
 
 class Action(StrEnum):
@@ -29,7 +31,8 @@ class Action(StrEnum):
     NEEDS_USER = "needs_user"
     """Only the user can fix it: pause (app) or end the run (headless)."""
     GIVE_UP = "give_up"
-    """Coder: the subtask is stuck and the loop moves on.  Planner: one of its tries spent."""
+    """Coder: the subtask is stuck and the loop moves on.  Planner: one of its tries spent.
+    QA: the reviewer's session left no verdict, or the fixer could not run."""
     STOP_STUCK = "stop_stuck"
     """Coder: the subtask is stuck and the run ends (more sessions would meet the same 400)."""
 

@@ -84,10 +84,12 @@ class AttemptHistory:
         outcome: str,
         error_kind: str | None,
         message: str,
+        verification: dict[str, Any] | None = None,
         *,
         profile: str | None = None,
         cost_usd: float | None = None,
     ) -> None:
+        """``verification``: what agent-tui's own run of the subtask's check found."""
         entry = self.data["subtasks"].setdefault(subtask_id, {"attempts": [], "status": "pending"})
         attempt = {
             "session": session,
@@ -100,6 +102,10 @@ class AttemptHistory:
             attempt["profile"] = profile
         if cost_usd is not None:
             attempt["cost_usd"] = round(cost_usd, 6)
+        if verification is not None:
+            attempt["verification"] = {
+                k: redact(v) if isinstance(v, str) else v for k, v in verification.items()
+            }
         entry["attempts"].append(attempt)
         if outcome != "interrupted":  # stopped by the user: says nothing of the subtask
             entry["status"] = "completed" if outcome == "success" else "failed"
@@ -179,6 +185,14 @@ class AttemptHistory:
 
     def _attempts(self, subtask_id: str) -> list[dict[str, Any]]:
         return self.data["subtasks"].get(subtask_id, {}).get("attempts", [])
+
+    def last_check(self, subtask_id: str) -> dict[str, Any] | None:
+        """What the subtask's last verification run found (None: it never had one)."""
+        for attempt in reversed(self._attempts(subtask_id)):
+            check = attempt.get("verification")
+            if isinstance(check, dict):
+                return check
+        return None
 
     def stuck_reason(self, subtask_id: str) -> str | None:
         for entry in self.data["stuck_subtasks"]:

@@ -22,6 +22,8 @@ class RunOutcome(StrEnum):
     """A problem only the user can fix ended a run that may not pause (headless)."""
     INTERRUPTED = "interrupted"
     ERROR = "error"
+    QA_ESCALATED = "qa_escalated"
+    """The QA loop stopped short of an approval (QA_ESCALATION.md says why)."""
 
 
 DEFAULT_EXIT_CODES = {
@@ -31,6 +33,7 @@ DEFAULT_EXIT_CODES = {
     RunOutcome.STOPPED: EXIT_STOPPED_SHORT,
     RunOutcome.INTERRUPTED: EXIT_INTERRUPTED,
     RunOutcome.ERROR: EXIT_BAD_INPUT,
+    RunOutcome.QA_ESCALATED: EXIT_STOPPED_SHORT,
 }
 
 

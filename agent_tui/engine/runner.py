@@ -55,11 +55,12 @@ class SessionRunner:
         self._session_sink = session_sink
         self.last_number = 0
         self.containment: Containment | None = None
+        """Decided when the run starts (``CoderLoop.run``), the same for every session."""
         self.launcher: CliLauncher | None = None
         """Starts each session's CLI (``CoderLoop.run`` makes it; None: the SDK's way)."""
-        """Decided when the run starts (``CoderLoop.run``), the same for every session."""
         self.cwd = config.project_dir
-        """Where the agent works: the project, or its place in the spec's worktree."""
+        """Where the agent works: the project, or its place in the spec's worktree; a
+        subtask's verification runs there too."""
         self.totals = Totals()
 
     async def run(

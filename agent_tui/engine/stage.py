@@ -1,5 +1,5 @@
 """What every stage of a run shares: one session at a time, the error policy carried out,
-and the way to wait for the user.  The planner and the coder are stages; QA will be one."""
+and the way to wait for the user.  The planner, the coder and QA are stages."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
+from agent_tui.auth.redaction import redact
 from agent_tui.engine import events as ev
 from agent_tui.engine.checkpoints import Checkpoints, WorkspaceFailed
 from agent_tui.engine.control import Control
@@ -34,6 +35,7 @@ from agent_tui.engine.rotation import NoUsableProfile, ProfileRotation
 from agent_tui.engine.runner import SessionRunner
 from agent_tui.engine.session import SessionOutcome
 from agent_tui.engine.transcript import TranscriptError
+from agent_tui.engine.verify import Verifier
 from agent_tui.exit_codes import EXIT_STOPPED_SHORT
 
 
@@ -51,6 +53,7 @@ class RunParts:
     emit: ev.EventSink
     notes: NoteBox
     checkpoints: Checkpoints
+    verifier: Verifier
     current_subtask: str | None = None
     reset_waited: str | None = None
     """The profile a wait for a usage limit just ended for: its next session runs even if
@@ -164,7 +167,8 @@ class Stage:
     def note_text(self) -> str:
         """The prompt's part for the user's note (HUMAN_INPUT.md), if there is one."""
         note = self.parts.notes.offer()
-        return render("human_input", note=note.strip()) if note else ""
+        # Masked: a note pasted with a token in it must not hand the token to the agent.
+        return render("human_input", note=redact(note.strip())) if note else ""
 
     async def _take_note(self, outcome: SessionOutcome) -> None:
         """A session that reached the model has read the note: it is not sent again."""

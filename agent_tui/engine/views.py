@@ -4,9 +4,11 @@ app's first frame without loading the engine."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from agent_tui.engine import events as ev
 from agent_tui.engine.recovery import AttemptHistory
+from agent_tui.engine.trust_events import CheckOutcome
 from agent_tui.plan import ImplementationPlan, progress
 
 
@@ -25,6 +27,7 @@ def plan_view(plan: ImplementationPlan, spec_dir: Path, history: AttemptHistory)
                     phase_id=phase.id,
                     attempts=history.attempt_count(s.id),
                     stuck=s.id in stuck,
+                    verification=_verification(s.status, history.last_check(s.id)),
                 )
                 for s in phase.subtasks
             ),
@@ -39,3 +42,11 @@ def plan_view(plan: ImplementationPlan, spec_dir: Path, history: AttemptHistory)
         total=total,
         completed=done,
     )
+
+
+def _verification(status: str, check: dict[str, Any] | None) -> str:
+    """A completed subtask is unverified unless agent-tui saw its check pass."""
+    outcome = str(check.get("outcome") or "") if check else ""
+    if status == "completed" and outcome != CheckOutcome.PASSED:
+        return str(CheckOutcome.UNVERIFIED)
+    return outcome

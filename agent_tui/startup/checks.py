@@ -43,6 +43,8 @@ class CheckedRun:
     headless: bool
     retry_stuck: bool = False
     wait_for_reset: bool = True
+    qa: bool = False
+    """``--qa``: the QA loop whatever the setting says."""
     sandbox: SandboxCheck | None = None
     """What the sandbox lacks (None: containment is off)."""
     workspace: Location | None = None
@@ -91,6 +93,7 @@ def check_run(args: argparse.Namespace, on_view: Callable | None = None) -> Chec
         headless=args.headless,
         retry_stuck=args.retry_stuck,
         wait_for_reset=not args.no_wait,
+        qa=args.qa,
         sandbox=sandbox,
         workspace=workspace,
     )
@@ -200,5 +203,6 @@ def build_loop(checked: CheckedRun, sink: ev.EventSink) -> CoderLoop:
         sandbox=checked.sandbox,
         workspace=checked.workspace,
         **({"model": checked.model} if checked.model else {}),
+        **({"qa": True} if checked.qa else {}),
     )
     return CoderLoop(config, checked.profiles, sink)

@@ -15,13 +15,15 @@ from rich.text import Text
 
 from agent_tui.auth.redaction import redact
 from agent_tui.engine import events as ev
+from agent_tui.engine import trust_events as tev
 from agent_tui.engine.quota import QuotaStatus, quota_text
+from agent_tui.engine.trust_events import CheckOutcome, QAStep, QAVerdictKind
 
 NOTICE_STYLES = {"error": "bold red", "warning": "yellow"}
 
 
 def _session_started(event: ev.SessionStarted, spec_dir: str | None) -> Text:
-    what = f"subtask {event.subtask_id}" if event.subtask_id else "planning"
+    what = event.what()
     transcript = event.transcript
     if spec_dir and transcript.startswith(spec_dir + os.sep):
         transcript = transcript[len(spec_dir) + 1 :]
@@ -53,6 +55,52 @@ def _backoff_started(event: ev.BackoffStarted, _spec_dir: str | None) -> Text:
         f"  ⏳ waiting {event.wait_text()}, then retry {event.retry}/{event.max_retries}",
         style="magenta",
     )
+
+
+def _verification_started(event: tev.VerificationStarted, _spec_dir: str | None) -> Text:
+    line = Text(f"  ⚖ checking {event.subtask_id}: {event.command}", style="cyan")
+    if event.sandboxed:
+        return line.append("  (sandboxed)", style="dim")
+    return line.append("  UNSANDBOXED: it runs with your own access", style="bold red")
+
+
+CHECK_STYLES = {
+    CheckOutcome.PASSED: ("✔", "green"),
+    CheckOutcome.UNVERIFIED: ("?", "yellow"),
+    CheckOutcome.FAILED: ("✘", "bold red"),
+    CheckOutcome.TIMED_OUT: ("✘", "bold red"),
+    CheckOutcome.INTERRUPTED: ("⏸", "yellow"),
+}
+
+
+def _verification_ended(event: tev.VerificationEnded, _spec_dir: str | None) -> Text:
+    icon, style = CHECK_STYLES[event.outcome]
+    line = Text(f"  {icon} {event.subtask_id} {event.outcome}: ", style=style)
+    line.append(event.finding())
+    last = event.last_line()
+    if not event.outcome.counts_as_completed and last:
+        line.append(f"\n      {last}", style="dim")
+    return line
+
+
+def _qa_iteration(event: tev.QAIteration, _spec_dir: str | None) -> Text:
+    if event.step == QAStep.REVIEWING:
+        what = f"review {event.iteration} of at most {event.max_iterations}"
+    elif event.iteration == 0:
+        what = "fixing what QA_FIX_REQUEST.md asks"
+    else:
+        what = f"fixing what review {event.iteration} found"
+    return Text(f"── QA: {what}", style="bold magenta")
+
+
+def _qa_verdict(event: tev.QAVerdict, _spec_dir: str | None) -> Text:
+    if event.verdict == QAVerdictKind.NONE:
+        return Text(f"  ? QA review {event.iteration} left no verdict", style="yellow")
+    style = "bold green" if event.verdict == QAVerdictKind.APPROVED else "bold yellow"
+    line = Text(f"  ◆ QA review {event.iteration}: {event.verdict}", style=style)
+    for issue in event.issues:
+        line.append(f"\n      - {issue}", style="yellow")
+    return line
 
 
 LINES: dict[type[ev.Event], Callable[[Any, str | None], Text | None]] = {
@@ -100,6 +148,13 @@ LINES: dict[type[ev.Event], Callable[[Any, str | None], Text | None]] = {
     ),
     ev.Notice: lambda e, _: Text(f"  ! {e.message}", style=NOTICE_STYLES.get(e.level, "dim")),
     ev.PlanWarning: lambda e, _: Text(f"  ! plan: {e.message}", style="bold yellow"),
+    tev.VerificationStarted: _verification_started,
+    tev.VerificationEnded: _verification_ended,
+    tev.QAIteration: _qa_iteration,
+    tev.QAVerdict: _qa_verdict,
+    tev.QAEscalated: lambda e, _: Text(
+        f"  ⚠ QA escalated: {e.reason} (see {os.path.basename(e.path)})", style="bold red"
+    ),
     ev.LoopFinished: lambda e, _: Text(
         f"── finished: {e.outcome} — {redact(e.message)}", style="bold"
     ),

@@ -73,6 +73,7 @@ def make_run(tmp_path, isolated_home):
         profiles: ProfileStore | None = None,
         environ: dict[str, str] | None = None,
         clock: Any = None,
+        check_clock: Any = None,
         **config: Any,
     ):
         project = tmp_path / "project"
@@ -114,7 +115,14 @@ def make_run(tmp_path, isolated_home):
 
         async def go() -> Run:
             loop_environ = {TOKEN_ENV: TEST_API_KEY} if environ is None else environ
-            loop = CoderLoop(loop_config, profiles, sink, clock=clock, environ=loop_environ)
+            loop = CoderLoop(
+                loop_config,
+                profiles,
+                sink,
+                clock=clock,
+                environ=loop_environ,
+                check_clock=check_clock,
+            )
             run.loop = loop
             run.exit_code = await loop.run()
             return run

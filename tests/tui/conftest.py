@@ -18,6 +18,7 @@ from agent_tui.engine.errors import ErrorKind
 from agent_tui.engine.loop import CoderLoop, LoopConfig
 from agent_tui.engine.quota import Quota, QuotaStatus
 from agent_tui.engine.session import SessionOutcome, SessionSpec
+from agent_tui.engine.verify import CommandRun
 from agent_tui.sim.scenario import Scenario
 from agent_tui.sim.server import SimServer
 from agent_tui.tui.app import AgentApp
@@ -51,6 +52,7 @@ class Harness:
     clock: VirtualClock | None = None
     workspace: object | None = None
     sessions: ScriptedSessions | None = None
+    checks: PassingChecks | None = None
 
     def of(self, cls):
         return [e for e in self.events if isinstance(e, cls)]
@@ -83,6 +85,18 @@ def demo_app(tmp_path):
     yield build
     for server in servers:
         server.stop()
+
+
+class PassingChecks:
+    """The check runner of the scripted app: every check passes, printing what the demo
+    plan's checks look for (its scripted sessions write no files to check)."""
+
+    def __init__(self) -> None:
+        self.commands: list[str] = []
+
+    async def run(self, command: str, cwd: Path, timeout_s: float) -> CommandRun:
+        self.commands.append(command)
+        return CommandRun(exit_status=0, output="Hello, Ada!\nGoodbye, Ada.\n")
 
 
 class ScriptedSessions:
@@ -208,6 +222,7 @@ def scripted_app(tmp_path):
         clock = VirtualClock(auto_advance=False)
         harness = Harness(app=None, clock=clock, workspace=workspace)  # type: ignore[arg-type]
         harness.sessions = sessions
+        harness.checks = PassingChecks()
 
         def make_loop(sink):
             async def recording(event: ev.Event) -> None:
@@ -215,7 +230,12 @@ def scripted_app(tmp_path):
                 await sink(event)
 
             return CoderLoop(
-                config, workspace.profiles, recording, clock=clock, session_factory=sessions
+                config,
+                workspace.profiles,
+                recording,
+                clock=clock,
+                session_factory=sessions,
+                check_runner=harness.checks,
             )
 
         harness.app = AgentApp(make_loop, title="agent-tui demo", clock=clock)

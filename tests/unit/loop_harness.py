@@ -96,7 +96,10 @@ def make_setup(tmp_path):
         events.append(event)
 
     def build(
-        behaviour: Behaviour | None = None, clock: VirtualClock | None = None, **config
+        behaviour: Behaviour | None = None,
+        clock: VirtualClock | None = None,
+        check_runner=None,
+        **config,
     ) -> tuple[CoderLoop, ScriptedSessions]:
         sessions = ScriptedSessions(spec_dir / "implementation_plan.json", behaviour)
         config.setdefault("sandbox", SandboxCheck())  # no bwrap run: decided as available
@@ -110,6 +113,7 @@ def make_setup(tmp_path):
             clock=clock or VirtualClock(),
             environ={"TOKEN_A": TOKEN, "TOKEN_B": TOKEN + "B"},
             session_factory=sessions,
+            check_runner=check_runner,
         )
         return loop, sessions
 

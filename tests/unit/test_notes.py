@@ -40,11 +40,15 @@ def test_a_note_edited_while_its_session_ran_is_left_whole(tmp_path):
     assert box.read() == "do Y instead\n" and not (tmp_path / "kept.md").exists()
 
 
-@pytest.mark.parametrize("make", ["directory", "too large", "not utf-8"])
+@pytest.mark.parametrize("make", ["directory", "too large", "not utf-8", "a link"])
 def test_a_file_that_cannot_be_used_is_named_and_left_alone(tmp_path, make):
     box = NoteBox(tmp_path)
     if make == "directory":
         box.path.mkdir()
+    elif make == "a link":  # to a credential file, say: never read into a prompt
+        secret = tmp_path / "credentials.json"
+        secret.write_text('{"claudeAiOauth": {"accessToken": "sk-ant-oat01-LINKEDlinked00"}}')
+        box.path.symlink_to(secret)
     elif make == "too large":
         box.path.write_bytes(b"x" * (MAX_NOTE_BYTES + 1))
     else:
@@ -93,3 +97,12 @@ async def test_a_session_that_never_reached_the_model_leaves_the_note_for_the_ne
     prompts = [spec.prompt for spec in sessions.specs]
     assert ["Mind the tests." in p for p in prompts] == [True, True, False]
     assert len(of(setup.events, ev.NoteSent)) == 2
+
+
+async def test_a_token_pasted_into_a_note_is_masked_in_the_prompt(setup):
+    token = "sk-ant-oat01-PASTEDpastedPASTEDpasted0123"
+    loop, sessions = setup()
+    loop.add_note(f"use the key {token} for the API")
+    assert await loop.run() == 0
+    assert token not in sessions.specs[0].prompt
+    assert "use the key sk-ant-oat01-…0123 for the API" in sessions.specs[0].prompt

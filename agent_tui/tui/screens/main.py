@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Header
 
 from agent_tui.engine import events as ev
+from agent_tui.engine import trust_events as tev
 from agent_tui.engine.clock import Clock
 from agent_tui.engine.quota import quota_text
 from agent_tui.engine.state import LoopMode
@@ -106,7 +107,7 @@ class MainScreen(Screen[None]):
     def _session_started(self, event: ev.SessionStarted) -> None:
         status = self.status
         status.session, status.profile = event.session, event.profile
-        status.subtask = event.subtask_id or "planning"
+        status.subtask = event.subtask_id or event.what()
         status.model = event.model or "default"
         status.session_cost = 0.0
         if self.app.loop_state is None or self.app.loop_state.mode != LoopMode.PAUSING:
@@ -152,6 +153,22 @@ class MainScreen(Screen[None]):
 
     def _subtask_retried(self, event: ev.SubtaskRetried) -> None:
         self.plan_tree.update_subtask(event.id, stuck=False)
+
+    def _verification_started(self, event: tev.VerificationStarted) -> None:
+        self.plan_tree.update_subtask(event.subtask_id, verification="checking")
+
+    def _verification_ended(self, event: tev.VerificationEnded) -> None:
+        self.plan_tree.update_subtask(event.subtask_id, verification=str(event.outcome))
+
+    def _qa_iteration(self, event: tev.QAIteration) -> None:
+        self.plan_tree.qa_step(event)
+
+    def _qa_verdict(self, event: tev.QAVerdict) -> None:
+        self.plan_tree.qa_verdict(event)
+
+    def _qa_escalated(self, event: tev.QAEscalated) -> None:
+        self.plan_tree.qa_escalated(event)
+        self.app.notify(event.reason, title="QA escalated", severity="error", timeout=30)
 
     def _containment(self, event: ev.ContainmentStatus) -> None:
         self.status.sandboxed = event.sandboxed
@@ -221,6 +238,11 @@ class MainScreen(Screen[None]):
         ev.SubtaskRetried: _subtask_retried,
         ev.ContainmentStatus: _containment,
         ev.WorkspaceStatus: _workspace,
+        tev.VerificationStarted: _verification_started,
+        tev.VerificationEnded: _verification_ended,
+        tev.QAIteration: _qa_iteration,
+        tev.QAVerdict: _qa_verdict,
+        tev.QAEscalated: _qa_escalated,
         ev.ProfileSwitched: _profile_switched,
         ev.QuotaUpdated: _quota_updated,
         ev.Pausing: _pausing,

@@ -7,6 +7,8 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from agent_tui.engine import events as ev
+from agent_tui.engine import trust_events as tev
+from agent_tui.engine.trust_events import QAStep, QAVerdictKind
 from agent_tui.tui.textual_compat import renumber_tree_lines
 
 ICONS: dict[str, tuple[str, str]] = {
@@ -17,9 +19,23 @@ ICONS: dict[str, tuple[str, str]] = {
     "blocked": ("⊘", "magenta"),
     "stuck": ("⚠", "bold red"),
 }
+QA_VERDICT_ICONS: dict[str, tuple[str, str]] = {
+    "approved": ("✔", "green"),
+    "rejected": ("✘", "red"),
+    "none": ("?", "yellow"),
+}
 
+
+CHECK_MARKS: dict[str, tuple[str, str]] = {
+    "checking": ("  checking…", "cyan"),
+    "unverified": ("  unverified", "yellow"),
+    "failed": ("  check failed", "bold red"),
+    "timed_out": ("  check timed out", "bold red"),
+}
+"""What the tree says of a subtask's last check; a pass needs no word beyond its ✔."""
 
 NO_PLAN_YET = "no plan yet: a planner session writes it"
+QA_NODE = "qa"
 
 EXPAND_ALL_UP_TO = 6
 """Plans with more phases open only the phase being worked on, so big plans start fast."""
@@ -43,6 +59,12 @@ class SubtaskTree(Tree[str]):
         self._subtasks: dict[str, ev.SubtaskView] = {}
         self.current: str | None = None
         self.shown: tuple[str, tuple[ev.PhaseView, ...]] | None = None
+        self._qa_title: Text | None = None
+        self._qa_labels: dict[tuple[int, str], Text] = {}
+        """Each QA step's line, kept so a plan shown anew keeps its QA node."""
+        self._qa_nodes: dict[tuple[int, str], TreeNode[str]] = {}
+        self._qa_node: TreeNode[str] | None = None
+        self._qa_fixing: tuple[int, str] | None = None
         # Until a plan exists (the planner is writing it) the box says so instead of being blank.
         self.root.add_leaf(Text(NO_PLAN_YET, style="dim italic"))
 
@@ -75,6 +97,10 @@ class SubtaskTree(Tree[str]):
             self._phase_nodes[phase.id] = phase_node
             if expand:
                 self._add_leaves(phase.id)
+        self._qa_node = None
+        self._qa_nodes.clear()
+        if self._qa_title is not None:
+            self._build_qa()
 
     def _add_leaves(self, phase_id: str) -> None:
         """Give a phase its subtask nodes, once."""
@@ -110,6 +136,7 @@ class SubtaskTree(Tree[str]):
         status: str | None = None,
         attempts: int | None = None,
         stuck: bool | None = None,
+        verification: str | None = None,
     ) -> None:
         view = self._subtasks.get(subtask_id)
         if view is None:
@@ -121,6 +148,7 @@ class SubtaskTree(Tree[str]):
             phase_id=view.phase_id,
             attempts=attempts if attempts is not None else view.attempts,
             stuck=stuck if stuck is not None else view.stuck,
+            verification=verification if verification is not None else view.verification,
         )
         self._subtasks[subtask_id] = view
         node = self._subtask_nodes.get(subtask_id)
@@ -145,6 +173,80 @@ class SubtaskTree(Tree[str]):
             renumber_tree_lines(self)  # else the cursor lands on the node's old line
             self.move_cursor(node)
             self.scroll_to_node(node, animate=False)
+
+    def verification_of(self, subtask_id: str) -> str:
+        return self._subtasks[subtask_id].verification
+
+    def label_of(self, subtask_id: str) -> str:
+        """The subtask's line as the tree shows it, as plain text."""
+        return self._label(self._subtasks[subtask_id]).plain
+
+    # ------------------------------------------------------------------- the QA node
+
+    def qa_step(self, event: tev.QAIteration) -> None:
+        """A QA session starts: its line, and the fixes before it are done."""
+        if self._qa_fixing is not None:
+            done = self._qa_text(*self._qa_fixing, finished=True)
+            self._set_qa(self._qa_fixing, done)
+            self._qa_fixing = None
+        key = (event.iteration, str(event.step))
+        if event.step == QAStep.FIXING:
+            self._qa_fixing = key
+        self._qa_title = Text(f"QA (review {event.iteration} of {event.max_iterations})")
+        self._qa_title.stylize("bold magenta")
+        self._set_qa(key, self._qa_text(*key, finished=False))
+
+    def qa_verdict(self, event: tev.QAVerdict) -> None:
+        icon, style = QA_VERDICT_ICONS[event.verdict]
+        said = {"approved": "approved", "rejected": "rejected", "none": "left no verdict"}
+        label = Text.assemble((icon + " ", style), f"review {event.iteration} ")
+        label.append(said[str(event.verdict)], style=style)
+        if event.issues:
+            count = len(event.issues)
+            label.append(f": {count} issue{'' if count == 1 else 's'}", style="dim")
+        if event.verdict == QAVerdictKind.APPROVED:
+            self._qa_title = Text("✔ QA approved", style="bold green")
+        self._set_qa((event.iteration, str(QAStep.REVIEWING)), label)
+
+    def qa_escalated(self, event: tev.QAEscalated) -> None:
+        self._qa_title = Text("⚠ QA escalated", style="bold red")
+        self._build_qa()
+
+    def qa_lines(self) -> list[str]:
+        """The QA node's title and lines as plain text (what a test reads)."""
+        if self._qa_title is None:
+            return []
+        return [self._qa_title.plain, *(label.plain for label in self._qa_labels.values())]
+
+    @staticmethod
+    def _qa_text(iteration: int, step: str, *, finished: bool) -> Text:
+        if step == QAStep.REVIEWING:
+            return Text.assemble(("◐ ", "bold yellow"), f"review {iteration}…")
+        what = "QA_FIX_REQUEST.md" if iteration == 0 else f"review {iteration}"
+        if finished:
+            return Text.assemble(("✔ ", "green"), f"fixes for {what} applied")
+        return Text.assemble(("◐ ", "bold yellow"), f"fixing what {what} asks…")
+
+    def _set_qa(self, key: tuple[int, str], label: Text) -> None:
+        self._qa_labels[key] = label
+        node = self._qa_nodes.get(key)
+        if node is not None and self._qa_node is not None:
+            node.set_label(label)
+            self._qa_node.set_label(self._qa_title or "QA")
+            return
+        self._build_qa()
+
+    def _build_qa(self) -> None:
+        """The QA node after the phases, with a line per step so far."""
+        if self._qa_node is None:
+            self._qa_node = self.root.add(self._qa_title or "QA", data=QA_NODE, expand=True)
+        self._qa_node.set_label(self._qa_title or "QA")
+        for key, label in self._qa_labels.items():
+            node = self._qa_nodes.get(key)
+            if node is None:
+                self._qa_nodes[key] = self._qa_node.add_leaf(label, data=f"{QA_NODE}:{key[0]}")
+            else:
+                node.set_label(label)
 
     def status_of(self, subtask_id: str) -> str:
         view = self._subtasks[subtask_id]
@@ -175,11 +277,27 @@ class SubtaskTree(Tree[str]):
 
     def _label(self, view: ev.SubtaskView) -> Text:
         icon, style = ICONS["stuck" if view.stuck else view.status]
+        completed = view.status == "completed"
+        if completed and view.verification == "unverified":
+            style = "yellow"
         label = Text.assemble((icon + " ", style), (view.id, "bold"), " ", view.description)
         if view.attempts > 1:
             label.append(f"  try {view.attempts}", style="yellow")
+        mark = CHECK_MARKS.get(_shown_check(view))
+        if mark is not None:
+            label.append(*mark)
         if view.stuck:
             label.append("  stuck", style="bold red")
         if view.id == self.current and view.status == "in_progress":
             label.stylize("reverse")
         return label
+
+
+def _shown_check(view: ev.SubtaskView) -> str:
+    """The check worth a word: a running one; for a completed subtask, that none passed;
+    for one not completed, a check that failed (a pass it had before says nothing now)."""
+    if view.verification == "checking":
+        return "checking"
+    if view.status == "completed":
+        return "unverified" if view.verification == "unverified" else ""
+    return view.verification if view.verification in ("failed", "timed_out") else ""

@@ -1,0 +1,122 @@
+"""The QA loop through the real CLI and the sim: the reviewer and the fixer are real
+sessions whose scripted model writes the report, the fix request and the sign-off."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from agent_tui.engine import events as ev
+from agent_tui.engine import trust_events as tev
+from agent_tui.engine.trust_events import QAVerdictKind
+from tests.integration.helpers import coder_steps, plan_doc, script
+
+pytestmark = pytest.mark.integration
+
+REVIEWER = r"Role: QA reviewer\."
+FIXER = r"Role: QA fixer\."
+
+
+def write(path: str, content: str) -> dict[str, Any]:
+    return {"tools": [{"name": "Write", "input": {"file_path": path, "content": content}}]}
+
+
+def bash(command: str) -> dict[str, Any]:
+    return {"tools": [{"name": "Bash", "input": {"command": command}}]}
+
+
+def set_signoff(name: str, change: str) -> list[dict[str, Any]]:
+    """Steps that change the plan's qa_signoff with a small script, as an agent might."""
+    code = (
+        "import json, sys\n"
+        "path = sys.argv[1]\n"
+        "plan = json.load(open(path))\n"
+        f"{change}\n"
+        "open(path, 'w').write(json.dumps(plan, indent=2))\n"
+    )
+    return [write("{project}/" + name, code), bash(f"python3 {name} {{plan}}")]
+
+
+def review(verdict: str, issues: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
+    signoff = {"status": verdict, "issues_found": issues, "report_file": "qa_report.md"}
+    steps = [write("{spec_dir}/qa_report.md", f"# QA report {n}\n\n{verdict}\n")]
+    if n > 1:  # the CLI overwrites only a file the session has read
+        steps.insert(
+            0, {"tools": [{"name": "Read", "input": {"file_path": "{spec_dir}/qa_report.md"}}]}
+        )
+    if verdict == "rejected":
+        request = "".join(f"- {issue['title']} in {issue['file']}\n" for issue in issues)
+        steps.append(write("{spec_dir}/QA_FIX_REQUEST.md", f"# Fix request {n}\n\n{request}"))
+    steps += set_signoff(f"review_{n}.py", f"plan['qa_signoff'] = {signoff!r}")
+    return [*steps, {"text": f"Review {n}: {verdict}."}]
+
+
+def fix(n: int) -> list[dict[str, Any]]:
+    change = "plan['qa_signoff'].update(status='fixes_applied', ready_for_qa_revalidation=True)"
+    return [
+        write("{project}/README.md", f"Usage: greet NAME (fix {n})\n"),
+        *set_signoff(f"fix_{n}.py", change),
+        {"text": "Fixed."},
+    ]
+
+
+ISSUE = {"title": "README lacks usage", "file": "README.md", "line": 1}
+
+
+async def test_reject_fix_approve_ends_with_exit_0_and_an_approved_sign_off(make_run):
+    scripts = [
+        script("1.1", [coder_steps("1.1")]),
+        {
+            "match": REVIEWER,
+            "sessions": [review("rejected", [ISSUE], 1), review("approved", [], 2)],
+        },
+        {"match": FIXER, "sessions": [fix(1)]},
+    ]
+    run = make_run(plan_doc([("1", [], ["1.1"])]), scripts, qa=True)
+    await run.go()
+
+    assert run.exit_code == 0, run.of(ev.LoopFinished)
+    signoff = run.plan["qa_signoff"]
+    assert signoff["status"] == "approved" and signoff["report_file"] == "qa_report.md"
+    assert signoff["qa_session"] == 2  # filled in by agent-tui: the review did not say
+    assert run.plan["x_custom"] == {"kept": True}
+    assert (run.project / "README.md").read_text() == "Usage: greet NAME (fix 1)\n"
+    assert (run.spec_dir / "qa_report.md").read_text().startswith("# QA report 2")
+    assert not (run.spec_dir / "QA_FIX_REQUEST.md").exists()
+
+    kinds = [e.kind for e in run.of(ev.SessionStarted)]
+    assert kinds == ["coder", "qa_reviewer", "qa_fixer", "qa_reviewer"]
+    fixer_prompt = next(r.prompt for r in run.sim.requests_for(FIXER))
+    assert "- README lacks usage in README.md" in fixer_prompt  # the request, in the prompt
+    assert "- README lacks usage (README.md:1)" in fixer_prompt
+    verdicts = [e.verdict for e in run.of(tev.QAVerdict)]
+    assert verdicts == [QAVerdictKind.REJECTED, QAVerdictKind.APPROVED]
+    assert run.of(ev.LoopFinished)[0].message.endswith("QA approved them in review 2")
+
+
+async def test_an_issue_that_keeps_coming_back_escalates_with_exit_3(make_run):
+    scripts = [
+        script("1.1", [coder_steps("1.1")]),
+        {"match": REVIEWER, "sessions": [review("rejected", [ISSUE], n) for n in (1, 2, 3)]},
+        {"match": FIXER, "sessions": [fix(1), fix(2)]},
+    ]
+    run = make_run(plan_doc([("1", [], ["1.1"])]), scripts, qa=True)
+    await run.go()
+
+    assert run.exit_code == 3
+    finished = run.of(ev.LoopFinished)[0]
+    assert finished.outcome == "qa_escalated"
+    reason = "the issue 'README lacks usage (README.md:1)' came back in QA reviews 1, 2, 3"
+    assert finished.message == f"QA escalated: {reason} (see QA_ESCALATION.md)"
+    escalation = (run.spec_dir / "QA_ESCALATION.md").read_text()
+    assert reason in escalation and "- README lacks usage (README.md:1) (reviews 1, 2, 3)" in (
+        escalation
+    )
+    assert run.plan["qa_signoff"]["status"] == "rejected"
+    kinds = [e.kind for e in run.of(ev.SessionStarted)]
+    assert kinds == ["coder", *["qa_reviewer", "qa_fixer"] * 2, "qa_reviewer"]
+    kept = sorted(p.name for p in (run.spec_dir / "logs").glob("*.qa-fix-request.md"))
+    assert kept == ["session-003.qa-fix-request.md", "session-005.qa-fix-request.md"]
+    assert json.loads((run.spec_dir / "implementation_plan.json").read_text())["phases"]

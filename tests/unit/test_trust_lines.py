@@ -1,0 +1,126 @@
+"""What headless text, JSON lines and the app's log say of checks and QA."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agent_tui.engine import trust_events as tev
+from agent_tui.engine.trust_events import CheckOutcome, QAStep, QAVerdictKind
+from agent_tui.headless import format_json, format_text
+from agent_tui.tui.log_lines import log_line
+
+
+def text(event) -> str:
+    line = format_text(event)
+    assert line is not None
+    return line.split(" ", 1)[1]  # past the time stamp
+
+
+@pytest.mark.parametrize(
+    ("event", "shown"),
+    [
+        (
+            tev.VerificationStarted(
+                subtask_id="1.1", command="pytest -q", sandboxed=True, timeout_s=300
+            ),
+            "verify    1.1: pytest -q (sandboxed, up to 300 s)",
+        ),
+        (
+            tev.VerificationStarted(
+                subtask_id="1.1", command="pytest -q", sandboxed=False, timeout_s=300
+            ),
+            "verify    1.1: pytest -q (UNSANDBOXED: it runs with your own access, up to 300 s)",
+        ),
+        (
+            tev.VerificationEnded(
+                subtask_id="1.1",
+                outcome=CheckOutcome.PASSED,
+                command="pytest -q",
+                exit_status=0,
+                duration_s=1.25,
+                reason="`pytest -q` exited 0",
+            ),
+            "verify    1.1 passed: exited 0 (1.2 s)",
+        ),
+        (
+            tev.VerificationEnded(
+                subtask_id="1.1",
+                outcome=CheckOutcome.FAILED,
+                command="pytest -q",
+                exit_status=1,
+                reason="`pytest -q` exited 1 (expected 0)",
+                output_tail="....F\n1 failed, 4 passed\n\n",
+            ),
+            "verify    1.1 FAILED: exited 1 (expected 0) | 1 failed, 4 passed",
+        ),
+        (
+            tev.VerificationEnded(
+                subtask_id="2.2",
+                outcome=CheckOutcome.UNVERIFIED,
+                reason="unverified: a manual check, which agent-tui cannot run",
+            ),
+            "verify    2.2 unverified: a manual check, which agent-tui cannot run",
+        ),
+        (
+            tev.QAIteration(iteration=2, step=QAStep.REVIEWING, max_iterations=10),
+            "qa        review 2 of at most 10",
+        ),
+        (
+            tev.QAIteration(iteration=0, step=QAStep.FIXING, max_iterations=10),
+            "qa        fixing what QA_FIX_REQUEST.md asks, before the first review",
+        ),
+        (
+            tev.QAVerdict(iteration=1, verdict=QAVerdictKind.REJECTED, issues=("a", "b")),
+            "qa        review 1: rejected (2 issues): a; b",
+        ),
+        (
+            tev.QAVerdict(iteration=3, verdict=QAVerdictKind.NONE),
+            "qa        review 3 left no verdict",
+        ),
+        (
+            tev.QAEscalated(reason="3 QA reviews in a row left no verdict", path="/s/QA_E.md"),
+            "escalated 3 QA reviews in a row left no verdict: see /s/QA_E.md",
+        ),
+    ],
+)
+def test_headless_text_for_checks_and_qa(event, shown):
+    assert text(event) == shown
+
+
+def test_json_lines_carry_the_check_and_its_output_masked():
+    token = "sk-ant-oat01-" + "Q" * 50
+    event = tev.VerificationEnded(
+        subtask_id="1.1",
+        outcome=CheckOutcome.TIMED_OUT,
+        command="make test",
+        reason="`make test` did not finish within 5 s",
+        output_tail=f"printing {token}\x1b]0;title\x07",
+        ts=5.0,
+    )
+    data = json.loads(format_json(event))
+    assert data["type"] == "verification_ended" and data["outcome"] == "timed_out"
+    assert token not in data["output_tail"] and "\x1b" not in data["output_tail"]
+
+
+def test_the_apps_log_says_unsandboxed_in_red_and_lists_a_rejections_issues():
+    started = log_line(
+        tev.VerificationStarted(subtask_id="1.1", command="make", sandboxed=False, timeout_s=9)
+    )
+    assert started is not None
+    assert started.plain == "  ⚖ checking 1.1: make  UNSANDBOXED: it runs with your own access"
+    assert any(span.style == "bold red" for span in started.spans)
+    verdict = log_line(tev.QAVerdict(iteration=1, verdict=QAVerdictKind.REJECTED, issues=("a",)))
+    assert verdict is not None and verdict.plain == "  ◆ QA review 1: rejected\n      - a"
+    failed = log_line(
+        tev.VerificationEnded(
+            subtask_id="1.1",
+            outcome=CheckOutcome.FAILED,
+            command="make",
+            reason="`make` exited 2 (expected 0)",
+            output_tail="make: *** [all] Error 2\n",
+        )
+    )
+    assert failed is not None
+    assert failed.plain == "  ✘ 1.1 failed: exited 2 (expected 0)\n      make: *** [all] Error 2"

@@ -1,0 +1,238 @@
+"""The coder stage with verification: scripted sessions and a scripted check runner.
+
+The real runners (the CLI's sandbox, a plain shell) are exercised through the real CLI in
+tests/integration/test_verification_sim.py; here the loop's decisions are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from agent_tui.engine import events as ev
+from agent_tui.engine import trust_events as tev
+from agent_tui.engine.guard import Guard
+from agent_tui.engine.session import SessionOutcome
+from agent_tui.engine.trust_events import CheckOutcome
+from agent_tui.engine.verify import CommandRun
+from agent_tui.engine.views import plan_view
+from agent_tui.plan import load_plan
+from tests.unit.loop_harness import make_setup, mark_completed, of
+
+CHECK = {"type": "command", "command": "pytest -q", "expected": "All tests pass"}
+
+
+class ScriptedChecks:
+    """Stands in for the check runner: each run takes the next result (the last repeats)."""
+
+    def __init__(self, *results: CommandRun) -> None:
+        self.results = list(results) or [CommandRun(exit_status=0)]
+        self.calls: list[tuple[str, Path, float]] = []
+
+    async def run(self, command: str, cwd: Path, timeout_s: float) -> CommandRun:
+        self.calls.append((command, cwd, timeout_s))
+        return self.results[min(len(self.calls), len(self.results)) - 1]
+
+
+def set_verification(plan_path: Path, verifications: dict[str, object]) -> None:
+    plan = json.loads(plan_path.read_text())
+    for subtask in plan["phases"][0]["subtasks"]:
+        if subtask["id"] in verifications:
+            subtask["verification"] = verifications[subtask["id"]]
+    plan_path.write_text(json.dumps(plan, indent=2))
+
+
+@pytest.fixture
+def setup(tmp_path):
+    built = make_setup(tmp_path)
+    built.plan_path = built.spec_dir / "implementation_plan.json"
+    return built
+
+
+def statuses(plan_path: Path) -> dict[str, str]:
+    return {s.id: s.status for s in load_plan(plan_path).subtasks()}
+
+
+async def test_a_claim_the_check_refutes_goes_back_to_pending_and_the_next_prompt_says_why(setup):
+    set_verification(setup.plan_path, {"1.1": CHECK, "1.2": CHECK})
+    failed = CommandRun(exit_status=1, output="collected 3 items\nFAILED test_core.py::test_greet")
+    checks = ScriptedChecks(failed, CommandRun(exit_status=0, output="3 passed"))
+    loop, sessions = setup(check_runner=checks, verification_timeout_s=42.0)
+
+    assert await loop.run() == 0
+    assert [s.subtask_id for s in sessions.specs] == ["1.1", "1.1", "1.2"]
+    assert checks.calls[0] == ("pytest -q", setup.spec_dir.parents[2], 42.0)
+    second = sessions.specs[1].prompt
+    assert "IMPORTANT: the last session marked this subtask completed" in second
+    assert "Command: `pytest -q`" in second and "exited 1 (expected 0)" in second
+    assert "FAILED test_core.py::test_greet" in second
+    assert "IMPORTANT" not in sessions.specs[2].prompt  # 1.2's own history is clean
+
+    history = json.loads((setup.spec_dir / "memory" / "attempt_history.json").read_text())
+    first = history["subtasks"]["1.1"]["attempts"][0]
+    assert first["outcome"] == "check_failed"
+    assert first["message"] == "`pytest -q` exited 1 (expected 0)"
+    assert first["verification"]["output_tail"].endswith("FAILED test_core.py::test_greet")
+    assert history["subtasks"]["1.1"]["attempts"][1]["verification"]["outcome"] == "passed"
+
+    shown = [(e.id, e.status) for e in of(setup.events, ev.SubtaskStatus) if e.id == "1.1"]
+    assert ("1.1", "pending") in shown and shown[-1] == ("1.1", "completed")
+    ended = of(setup.events, tev.VerificationEnded)
+    assert [e.outcome for e in ended] == ["failed", "passed", "passed"]
+    started = of(setup.events, tev.VerificationStarted)
+    assert started[0].sandboxed and started[0].timeout_s == 42.0
+
+
+async def test_failed_checks_count_as_tries_until_the_subtask_is_stuck(setup):
+    set_verification(setup.plan_path, {"1.1": CHECK})
+    checks = ScriptedChecks(CommandRun(timed_out=True))
+    loop, sessions = setup(check_runner=checks, max_attempts=3)
+
+    assert await loop.run() == 3
+    assert [s.subtask_id for s in sessions.specs] == ["1.1"] * 3 + ["1.2"]
+    assert of(setup.events, ev.SubtaskStuck)[0].reason == "not completed after 3 sessions"
+    assert "did not finish within 300 s" in sessions.specs[2].prompt
+    assert statuses(setup.plan_path)["1.1"] == "failed"
+
+
+async def test_checks_that_cannot_be_run_are_recorded_as_unverified_and_nothing_runs(setup):
+    set_verification(setup.plan_path, {"1.1": {"type": "manual", "instructions": "look at it"}})
+    checks = ScriptedChecks()
+    loop, _ = setup(check_runner=checks)
+
+    assert await loop.run() == 0
+    assert checks.calls == []
+    ended = of(setup.events, tev.VerificationEnded)
+    assert [(e.subtask_id, e.outcome) for e in ended] == [
+        ("1.1", CheckOutcome.UNVERIFIED),
+        ("1.2", CheckOutcome.UNVERIFIED),
+    ]
+    assert ended[0].reason == "unverified: a manual check, which agent-tui cannot run"
+    assert ended[1].reason == "unverified: the plan gives no verification"
+    view = plan_view(load_plan(setup.plan_path), setup.spec_dir, loop.history)
+    assert [s.verification for s in view.phases[0].subtasks] == ["unverified", "unverified"]
+
+
+async def test_with_verification_off_a_claim_is_taken_and_shown_as_unverified(setup):
+    set_verification(setup.plan_path, {"1.1": CHECK, "1.2": CHECK})
+    checks = ScriptedChecks(CommandRun(exit_status=1))
+    loop, _ = setup(check_runner=checks, verification=False)
+
+    assert await loop.run() == 0
+    assert checks.calls == []
+    reasons = {e.reason for e in of(setup.events, tev.VerificationEnded)}
+    assert reasons == {"unverified: verification is off"}
+
+
+async def test_the_check_run_is_the_one_the_subtask_had_when_its_session_began(setup):
+    set_verification(setup.plan_path, {"1.1": CHECK})
+
+    def weaken_and_claim(spec, n) -> SessionOutcome:
+        if spec.subtask_id == "1.1":
+            set_verification(setup.plan_path, {"1.1": {"type": "command", "command": "true"}})
+        mark_completed(setup.plan_path, spec.subtask_id)
+        return SessionOutcome(outcome="success")
+
+    checks = ScriptedChecks(CommandRun(exit_status=1), CommandRun(exit_status=0))
+    loop, sessions = setup(weaken_and_claim, check_runner=checks)
+
+    assert await loop.run() == 0
+    assert checks.calls[0][0] == "pytest -q"
+    notices = [e.message for e in of(setup.events, ev.Notice)]
+    assert "subtask 1.1's verification changed during its session: ran the old one" in notices
+    # The user's (or agent's) edit stands for the next try: the plan is the truth.
+    assert checks.calls[1][0] == "true" and len(sessions.specs) == 3
+
+
+async def test_a_command_the_agents_bash_may_not_run_is_refused_before_it_runs(setup):
+    rm = {"type": "command", "command": "rm -rf build && pytest"}
+    set_verification(setup.plan_path, {"1.1": rm, "1.2": CHECK})
+    checks = ScriptedChecks()
+    loop, _ = setup(check_runner=checks, max_attempts=1)
+
+    assert await loop.run() == 3  # 1.1 is stuck: its check can never run
+    assert [c[0] for c in checks.calls] == ["pytest -q"]
+    failed = of(setup.events, tev.VerificationEnded)[0]
+    assert failed.outcome == CheckOutcome.FAILED
+    assert failed.reason.startswith(
+        "`rm -rf build && pytest` did not run: refused as the agent's Bash would be "
+        "(Bash denied: 'rm' is not in the allowlist"
+    )
+
+
+async def test_a_command_the_guard_cannot_check_is_refused(setup, monkeypatch):
+    set_verification(setup.plan_path, {"1.1": CHECK})
+    checks = ScriptedChecks()
+    loop, _ = setup(check_runner=checks, max_attempts=1)
+
+    def broken(self, tool_name, tool_input):
+        raise KeyError("no such user")
+
+    # The run builds its guard when it starts (its root is the worktree), so the class.
+    monkeypatch.setattr(Guard, "check", broken)
+    assert await loop.run() == 3
+    assert checks.calls == []
+    failed = of(setup.events, tev.VerificationEnded)[0]
+    assert failed.reason.endswith("(the guard could not check it (KeyError))")
+
+
+class BlockingChecks(ScriptedChecks):
+    """The first check waits until cancelled; it notes what the plan said meanwhile."""
+
+    def __init__(self, plan_path: Path) -> None:
+        super().__init__(CommandRun(exit_status=0))
+        self.plan_path = plan_path
+        self.started = asyncio.Event()
+        self.cancelled = False
+        self.status_meanwhile = ""
+
+    async def run(self, command, cwd, timeout_s) -> CommandRun:
+        if self.calls:
+            return await super().run(command, cwd, timeout_s)
+        self.calls.append((command, cwd, timeout_s))
+        self.status_meanwhile = statuses(self.plan_path)["1.1"]
+        self.started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+        raise AssertionError("a blocked check ends only by being cancelled")
+
+
+async def test_a_stop_cuts_a_running_check_short_and_leaves_no_unchecked_completion(setup):
+    set_verification(setup.plan_path, {"1.1": CHECK})
+    checks = BlockingChecks(setup.plan_path)
+    loop, _ = setup(check_runner=checks)
+
+    running = asyncio.ensure_future(loop.run())
+    await asyncio.wait_for(checks.started.wait(), 5)
+    assert checks.status_meanwhile == "in_progress"  # a claim is not a completion yet
+    assert loop.session_running  # so i and q reach it
+    loop.stop("stopped by the user")
+    assert await asyncio.wait_for(running, 5) == 130
+    assert checks.cancelled
+    assert statuses(setup.plan_path)["1.1"] == "pending"
+    ended = of(setup.events, tev.VerificationEnded)
+    assert [e.outcome for e in ended] == [CheckOutcome.INTERRUPTED]
+    assert loop.history.attempts("1.1")[0]["outcome"] == "interrupted"
+    assert loop.history.attempt_count("1.1", interrupted=False) == 0  # not a try
+
+
+async def test_i_interrupts_a_running_check_and_the_subtask_is_tried_again_on_resume(setup):
+    set_verification(setup.plan_path, {"1.1": CHECK})
+    checks = BlockingChecks(setup.plan_path)
+    loop, sessions = setup(check_runner=checks)
+
+    running = asyncio.ensure_future(loop.run())
+    await asyncio.wait_for(checks.started.wait(), 5)
+    loop.interrupt()
+    while not loop.paused:
+        await asyncio.sleep(0)
+    loop.resume()
+    assert await asyncio.wait_for(running, 5) == 0
+    assert [s.subtask_id for s in sessions.specs] == ["1.1", "1.1", "1.2"]
+    assert [a["outcome"] for a in loop.history.attempts("1.1")] == ["interrupted", "success"]

@@ -1,0 +1,196 @@
+"""Verification parsing and judging: what a plan's check asks, and whether a run passes it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agent_tui.engine.check_run import tool_result, unwrap, wrap
+from agent_tui.engine.trust_events import CheckOutcome
+from agent_tui.engine.verify import (
+    OUTPUT_TAIL_CHARS,
+    CommandCheck,
+    CommandRun,
+    Expectation,
+    check_of,
+    failed_check_prompt,
+    judge,
+    parse_expected,
+    tail,
+)
+from agent_tui.plan import parse_plan
+
+
+@pytest.mark.parametrize(
+    ("expected", "wanted"),
+    [
+        (None, Expectation()),
+        ("", Expectation()),
+        ("  ", Expectation()),
+        ("0", Expectation(exit_status=0)),
+        ("2", Expectation(exit_status=2)),
+        (3, Expectation(exit_status=3)),
+        ("exit 0", Expectation(exit_status=0)),
+        ("Exit code 1", Expectation(exit_status=1)),
+        ("exits with status 4", Expectation(exit_status=4)),
+        ("exit code: 5", Expectation(exit_status=5)),
+        ("OK", Expectation(output="OK")),
+        ("pong", Expectation(output="pong")),
+        ("Hello, Ada!", Expectation(output="Hello, Ada!")),
+        ("prints 'Goodbye, Ada.'", Expectation(output="Goodbye, Ada.")),
+        ("`3 passed`", Expectation(output="3 passed")),
+        ("All tests pass", Expectation(described="All tests pass")),
+        ("Build succeeds", Expectation(described="Build succeeds")),
+        ("No errors", Expectation(described="No errors")),
+        ("Returns 200", Expectation(described="Returns 200")),
+        ("300", Expectation(output="300")),  # no exit status is that large: text to show
+        (True, Expectation()),
+    ],
+)
+def test_what_expected_asks_of_the_command(expected, wanted):
+    assert parse_expected(expected) == wanted
+
+
+def subtask_verification(verification):
+    plan = parse_plan(
+        json.dumps(
+            {"phases": [{"id": "1", "subtasks": [{"id": "1.1", "verification": verification}]}]}
+        )
+    )
+    return plan.subtasks()[0].verification
+
+
+@pytest.mark.parametrize(
+    ("verification", "found"),
+    [
+        (
+            {"type": "command", "command": "pytest -q", "expected": "All tests pass"},
+            CommandCheck("pytest -q", Expectation(described="All tests pass")),
+        ),
+        ({"run": "make test", "expect_status": 0}, CommandCheck("make test", Expectation())),
+        ({"run": "false", "expect_status": "1"}, CommandCheck("false", Expectation(exit_status=1))),
+        (
+            {"command": "echo hi", "expected": "hi"},
+            CommandCheck("echo hi", Expectation(output="hi")),
+        ),
+        (
+            {"type": "Test", "command": "go test ./..."},
+            CommandCheck("go test ./...", Expectation()),
+        ),
+        (None, "the plan gives no verification"),
+        ({"type": "manual", "instructions": "look"}, "a manual check, which agent-tui cannot run"),
+        ({"type": "browser", "url": "http://x"}, "a browser check, which agent-tui cannot run"),
+        ({"type": "api", "url": "http://x"}, "an api check, which agent-tui cannot run"),
+        ({"type": "e2e", "steps": ["a"]}, "an e2e check, which agent-tui cannot run"),
+        ({"type": "command", "command": "  "}, "the verification names no command"),
+        ({"type": "command"}, "the verification names no command"),
+        ({"run": "x", "expect_status": "zero"}, "expect_status 'zero' is not an exit status"),
+    ],
+)
+def test_which_verifications_are_commands_to_run(verification, found):
+    assert check_of(subtask_verification(verification)) == found
+
+
+CHECK = CommandCheck("make test", Expectation())
+
+
+@pytest.mark.parametrize(
+    ("check", "run", "outcome", "reason"),
+    [
+        (CHECK, CommandRun(exit_status=0), CheckOutcome.PASSED, "`make test` exited 0"),
+        (
+            CHECK,
+            CommandRun(exit_status=2, output="boom"),
+            CheckOutcome.FAILED,
+            "`make test` exited 2 (expected 0)",
+        ),
+        (
+            CommandCheck("false", Expectation(exit_status=1)),
+            CommandRun(exit_status=1),
+            CheckOutcome.PASSED,
+            "`false` exited 1",
+        ),
+        (
+            CommandCheck("greet", Expectation(output="Hello, Ada!")),
+            CommandRun(exit_status=0, output="hello,   ada!\n"),
+            CheckOutcome.PASSED,
+            "`greet` exited 0 and showed 'Hello, Ada!'",
+        ),
+        (
+            CommandCheck("greet", Expectation(output="Hello, Ada!")),
+            CommandRun(exit_status=0, output="Hello, Bob!\n"),
+            CheckOutcome.FAILED,
+            "`greet` exited 0 but its output does not show 'Hello, Ada!'",
+        ),
+        (
+            CHECK,
+            CommandRun(timed_out=True),
+            CheckOutcome.TIMED_OUT,
+            "`make test` did not finish within 30 s",
+        ),
+        (
+            CHECK,
+            CommandRun(error="the sandbox did not start"),
+            CheckOutcome.FAILED,
+            "`make test` did not run: the sandbox did not start",
+        ),
+    ],
+)
+def test_a_run_passes_only_as_its_check_asks(check, run, outcome, reason):
+    assert judge(check, run, 30) == (outcome, reason)
+
+
+def test_the_tail_keeps_the_end_of_the_output_from_a_whole_line_and_masks_tokens():
+    lines = [f"line {n}" for n in range(5000)]
+    token = "sk-ant-oat01-" + "T" * 60
+    kept = tail("\n".join([*lines, f"FAILED: {token}"]))
+    assert kept.startswith("…\nline ") and "\nFAILED: sk-ant-oat01-…" in kept
+    assert len(kept) <= OUTPUT_TAIL_CHARS + 1 and token not in kept
+    assert tail("short\n") == "short\n"
+
+
+def test_the_wrapped_report_is_read_back_and_output_cannot_fake_it():
+    nonce = "agent-tui-0123456789abcdef"
+    script = wrap("pytest -q", nonce)
+    assert "(\npytest -q\n)" in script and f"'\\n{nonce} %s\\n'" in script
+    text = f"3 failed\n{nonce} 0 forged later?\nagent-tui-ffff 0\n\n{nonce} 1\n"
+    assert unwrap(text, nonce) == (1, f"3 failed\n{nonce} 0 forged later?\nagent-tui-ffff 0\n")
+    assert unwrap("Sandbox required but unavailable", nonce) is None
+
+
+def test_the_tool_result_is_found_in_the_clis_stream():
+    lines = [
+        json.dumps({"type": "system", "subtype": "init"}),
+        "a stray stderr line",
+        json.dumps(
+            {
+                "type": "user",
+                "message": {"content": [{"type": "tool_result", "content": "out\nX 0"}]},
+            }
+        ),
+    ]
+    assert tool_result("\n".join(lines)) == ("out\nX 0", "")
+    listed = {"type": "tool_result", "content": [{"type": "text", "text": "a"}, {"text": "b"}]}
+    user = json.dumps({"type": "user", "message": {"content": [listed]}})
+    assert tool_result(user) == ("ab", "")
+    failed = json.dumps({"type": "result", "is_error": True, "result": "Sandbox required"})
+    assert tool_result("oops\n" + failed) == (None, "oops Sandbox required")
+
+
+def test_the_next_prompt_carries_the_last_failed_check_and_drops_it_once_one_passes():
+    failed = {
+        "outcome": "failed",
+        "command": "pytest -q",
+        "reason": "`pytest -q` exited 1 (expected 0)",
+        "output_tail": "1 failed, 2 passed",
+    }
+    attempts = [{"outcome": "check_failed", "verification": failed}, {"outcome": "error"}]
+    text = failed_check_prompt(attempts)
+    assert "Command: `pytest -q`" in text and "exited 1 (expected 0)" in text
+    assert "1 failed, 2 passed" in text
+    passed = {**failed, "outcome": "passed"}
+    assert failed_check_prompt([*attempts, {"verification": passed}]) == ""
+    assert failed_check_prompt([{"outcome": "incomplete"}]) == ""
+    timed_out = {**failed, "outcome": "timed_out", "output_tail": ""}
+    assert "(no output)" in failed_check_prompt([{"verification": timed_out}])
