@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from agent_tui.auth.redaction import redact
 from agent_tui.engine import events as ev
 from agent_tui.engine import trust_events as tev
+from agent_tui.engine import workspace_events as wev
 from agent_tui.engine.quota import QuotaStatus, quota_text
 from agent_tui.engine.trust_events import CheckOutcome, QAStep, QAVerdictKind
 from agent_tui.exit_codes import EXIT_INTERRUPTED
@@ -94,9 +95,9 @@ def _qa_verdict(e: tev.QAVerdict) -> str:
 TEXT_LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
     ev.PlanLoaded: lambda e: f"plan      {e.feature}: {e.completed}/{e.total} subtasks completed",
     ev.ContainmentStatus: lambda e: f"sandbox   {e.summary()}",
-    ev.WorkspaceStatus: lambda e: f"workspace {e.summary()}",
-    ev.SubtaskCommitted: lambda e: f"commit    {e.id}: {e.commit[:12]} ({e.files_text()})",
-    ev.TryRolledBack: lambda e: f"rollback  {e.subtask_id}: to {e.commit[:12]}, kept {e.diff}",
+    wev.WorkspaceStatus: lambda e: f"workspace {e.summary()}",
+    wev.SubtaskCommitted: lambda e: f"commit    {e.id}: {e.commit[:12]} ({e.files_text()})",
+    wev.TryRolledBack: lambda e: f"rollback  {e.subtask_id}: to {e.commit[:12]}, kept {e.diff}",
     ev.PlanWarning: lambda e: f"warning   plan: {e.message}",
     ev.SessionStarted: _session_started,
     ev.AssistantText: _assistant_text,

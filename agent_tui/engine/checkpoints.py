@@ -17,6 +17,7 @@ from typing import Any
 from agent_tui.atomic import atomic_write_bytes, real_dir
 from agent_tui.config import worktrees_dir
 from agent_tui.engine import events as ev
+from agent_tui.engine import workspace_events as wev
 from agent_tui.engine.loop_config import LoopConfig
 from agent_tui.engine.recovery import AttemptHistory
 from agent_tui.engine.transcript import next_transcript_path
@@ -103,7 +104,7 @@ class Checkpoints:
         location = self.location
         assert location is not None
         await self.emit(
-            ev.WorkspaceStatus(
+            wev.WorkspaceStatus(
                 mode=str(location.mode),
                 path=str(self.project_dir),
                 branch=location.branch,
@@ -163,7 +164,7 @@ class Checkpoints:
                 f"subtask {subtask_id} is not committed: {first.sentence()}{more}; nothing was "
                 f"committed: remove it in {self.worktree.root}, then resume (or run again)"
             )
-        await self.emit(ev.SubtaskCommitted(id=subtask_id, commit=done.commit, files=done.files))
+        await self.emit(wev.SubtaskCommitted(id=subtask_id, commit=done.commit, files=done.files))
         return None
 
     async def roll_back(self, subtask_id: str, session: int | None = None) -> None:
@@ -187,7 +188,7 @@ class Checkpoints:
         diff = os.path.relpath(path, self.config.spec_dir)
         await asyncio.to_thread(self.history.record_rollback, subtask_id, session, diff, good)
         await self.emit(
-            ev.TryRolledBack(subtask_id=subtask_id, session=session, commit=good, diff=diff)
+            wev.TryRolledBack(subtask_id=subtask_id, session=session, commit=good, diff=diff)
         )
 
     async def _git(self, call: Callable[..., Any], *args: Any) -> Any:

@@ -16,6 +16,7 @@ from rich.text import Text
 from agent_tui.auth.redaction import redact
 from agent_tui.engine import events as ev
 from agent_tui.engine import trust_events as tev
+from agent_tui.engine import workspace_events as wev
 from agent_tui.engine.quota import QuotaStatus, quota_text
 from agent_tui.engine.trust_events import CheckOutcome, QAStep, QAVerdictKind
 
@@ -107,12 +108,12 @@ LINES: dict[type[ev.Event], Callable[[Any, str | None], Text | None]] = {
     ev.ContainmentStatus: lambda e, _: Text(
         f"  ◆ {e.summary()}", style="green" if e.sandboxed else "bold red"
     ),
-    ev.WorkspaceStatus: lambda e, _: Text(f"  ◆ workspace: {e.summary()}", style="green"),
-    ev.SubtaskCommitted: lambda e, _: Text(
+    wev.WorkspaceStatus: lambda e, _: Text(f"  ◆ workspace: {e.summary()}", style="green"),
+    wev.SubtaskCommitted: lambda e, _: Text(
         f"  ✔ subtask {e.id} committed: {e.commit[:12]} ({e.files_text()}) · d: diff",
         style="green",
     ),
-    ev.TryRolledBack: lambda e, _: Text(
+    wev.TryRolledBack: lambda e, _: Text(
         f"  ↶ the try of {e.subtask_id} rolled back to {e.commit[:12]}; its diff: {e.diff}",
         style="yellow",
     ),

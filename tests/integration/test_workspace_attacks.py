@@ -10,7 +10,7 @@ import pytest
 
 from agent_tui.auth.profiles import Profile, ProfileStore
 from agent_tui.config import ContainmentMode
-from agent_tui.engine import events as ev
+from agent_tui.engine import workspace_events as wev
 from tests.integration.conftest import TOKEN_ENV
 from tests.integration.git_repo import branch_log, git
 from tests.integration.helpers import coder_steps, plan_doc, script
@@ -95,6 +95,6 @@ async def test_the_agent_cannot_commit_move_a_branch_or_plant_a_hook(contained):
     assert not (project / ".git" / "hooks" / "pre-commit").exists()
     assert not (project / ".git" / "hooks" / "post-commit").exists()
     assert branch_log(project, "agent-tui/001-test") == ["subtask 1.1: make 1.1"]
-    assert [e.id for e in run.of(ev.SubtaskCommitted)] == ["1.1"]
+    assert [e.id for e in run.of(wev.SubtaskCommitted)] == ["1.1"]
     leftovers = ("NOTES_MERGE_WORKTREE", "glab-cli", "config.worktree")
     assert not any((project / ".git" / name).exists() for name in leftovers)

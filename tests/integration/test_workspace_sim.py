@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from agent_tui.engine import events as ev
+from agent_tui.engine import workspace_events as wev
 from tests.integration.git_repo import branch_log, git, snapshot
 from tests.integration.helpers import coder_steps, plan_doc, script
 
@@ -39,8 +40,8 @@ def git_run(make_run, tmp_path):
     return build
 
 
-def worktree_of(run) -> ev.WorkspaceStatus:
-    [status] = run.of(ev.WorkspaceStatus)
+def worktree_of(run) -> wev.WorkspaceStatus:
+    [status] = run.of(wev.WorkspaceStatus)
     return status
 
 
@@ -72,7 +73,7 @@ async def test_a_run_commits_each_subtask_and_leaves_the_users_checkout_byte_ide
     body = git(run.project, "log", "-1", "--format=%B", f"{BRANCH}~1")
     assert "Sessions: 1\nProfile: test\nCost: $" in body and "Agent-Tui-Subtask: 1.1" in body
     assert run.statuses() == {"1.1": "completed", "1.2": "completed"}  # the user's copy
-    assert [e.id for e in run.of(ev.SubtaskCommitted)] == ["1.1", "1.2"]
+    assert [e.id for e in run.of(wev.SubtaskCommitted)] == ["1.1", "1.2"]
     assert run.plan["x_custom"] == {"kept": True}
 
 
@@ -81,7 +82,7 @@ async def test_a_failed_try_is_rolled_back_its_diff_kept_and_recorded(git_run):
     run = git_run(plan, [script("1.1", [junk_session(), coder_steps("1.1")])])
     await run.go()
     assert run.exit_code == 0
-    [rolled] = run.of(ev.TryRolledBack)
+    [rolled] = run.of(wev.TryRolledBack)
     assert (rolled.subtask_id, rolled.session, rolled.diff) == (
         "1.1",
         1,
@@ -106,7 +107,7 @@ async def test_with_rollback_off_the_next_try_starts_from_what_the_last_one_left
         rollback_failed_tries=False,
     )
     await run.go()
-    assert run.exit_code == 0 and run.of(ev.TryRolledBack) == []
+    assert run.exit_code == 0 and run.of(wev.TryRolledBack) == []
     files = git(run.project, "show", "--name-only", "--format=", BRANCH).split()
     assert sorted(files) == ["junk.txt", "out_1_1.txt"]
 

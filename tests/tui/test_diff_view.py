@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from agent_tui.engine import events as ev
+from agent_tui.engine import workspace_events as wev
 from agent_tui.engine.clock import VirtualClock
 from agent_tui.engine.containment import SandboxCheck
 from agent_tui.engine.loop import CoderLoop, LoopConfig
@@ -133,7 +134,7 @@ async def test_a_run_in_place_offers_no_diff_key(scripted_app):
         await wait_until(pilot, lambda: app.exit_code is not None, "the run to finish")
         await wait_until(pilot, lambda: "q" in footer_keys(app), "the footer")
         assert "d" not in footer_keys(app)
-        [status] = harness.of(ev.WorkspaceStatus)
+        [status] = harness.of(wev.WorkspaceStatus)
         assert status.mode == "in_place"
 
 

@@ -13,6 +13,7 @@ from textual.widgets import Header
 
 from agent_tui.engine import events as ev
 from agent_tui.engine import trust_events as tev
+from agent_tui.engine import workspace_events as wev
 from agent_tui.engine.clock import Clock
 from agent_tui.engine.quota import quota_text
 from agent_tui.engine.state import LoopMode
@@ -175,7 +176,7 @@ class MainScreen(Screen[None]):
         if not event.sandboxed:
             self.app.notify(event.summary(), title="UNSANDBOXED", severity="error", timeout=30)
 
-    def _workspace(self, event: ev.WorkspaceStatus) -> None:
+    def _workspace(self, event: wev.WorkspaceStatus) -> None:
         if event.mode == "worktree":
             self.app.has_worktree = True
             self.plan_tree.border_subtitle = "enter: details · d: diff"
@@ -237,7 +238,7 @@ class MainScreen(Screen[None]):
         ev.SubtaskStuck: _subtask_stuck,
         ev.SubtaskRetried: _subtask_retried,
         ev.ContainmentStatus: _containment,
-        ev.WorkspaceStatus: _workspace,
+        wev.WorkspaceStatus: _workspace,
         tev.VerificationStarted: _verification_started,
         tev.VerificationEnded: _verification_ended,
         tev.QAIteration: _qa_iteration,
