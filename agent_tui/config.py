@@ -53,11 +53,12 @@ class Settings(BaseModel):
     """Ring the terminal bell and send a desktop notification (the terminal's OSC 9 / OSC
     777) when the run needs you, starts a long wait, or finishes."""
     containment: ContainmentMode = Field(ContainmentMode.AUTO, strict=False)
-    """``required`` | ``auto`` | ``off``: whether sessions run in Claude Code's sandbox."""
+    """required | auto | off: whether sessions run in Claude Code's sandbox; auto: where it
+    can start, and UNSANDBOXED (said on screen) where it cannot."""
     allowed_hosts: list[str] = Field(default_factory=list)
-    """Hosts sandboxed commands may reach (``pypi.org``, ``*.npmjs.org``); none by default."""
+    """Hosts sandboxed commands may reach (pypi.org, *.npmjs.org); none by default."""
     extra_tools: list[str] = Field(default_factory=list)
-    """Tools a session gets besides the coder's own (``WebFetch``, ``NotebookEdit``, …)."""
+    """Tools a session gets besides the coder's own (WebFetch, NotebookEdit, …)."""
     rollback_failed_tries: bool = True
     """In a worktree: undo a try that did not complete its subtask before the next one (its
     diff is kept in the spec's logs/); false: the next try starts from what it left."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import types
 import typing
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -80,7 +81,8 @@ def show_lines(store: Any) -> list[str]:
     lines = [f"# {store.path}"]
     for name, info in type(settings).model_fields.items():
         value = getattr(settings, name)
-        default = "" if value == info.default else f"  (default {shown(info.default)})"
+        fallback = info.get_default(call_default_factory=True)
+        default = "" if value == fallback else f"  (default {shown(fallback)})"
         lines.append(f"{name} = {shown(value)}{default}")
         lines.append("    " + " ".join((info.description or "").split()))
     for name, value in (settings.model_extra or {}).items():
@@ -108,7 +110,8 @@ def set_setting(store: Any, key: str, text: str) -> Any:
 
 def _value(key: str, info: FieldInfo, text: str) -> Any:
     """``text`` as a value of the field's type; other types are left to validation."""
-    kinds = typing.get_args(info.annotation) or (info.annotation,)
+    union = typing.get_origin(info.annotation) in (typing.Union, types.UnionType)
+    kinds = typing.get_args(info.annotation) if union else (info.annotation,)
     optional = type(None) in kinds
     if optional and text.strip().lower() in NONE_WORDS:
         return None

@@ -26,6 +26,14 @@ def test_show_lists_every_setting_with_its_value_and_what_it_does(capsys):
         assert re.search(rf"^{name} = ", out, re.MULTILINE), name
         assert " ".join(info.description.split()) in " ".join(out.split())
     assert "max_reset_wait_h = 6\n" in out and "notifications = true\n" in out
+    assert "allowed_hosts = (empty)\n" in out and "Undefined" not in out
+
+
+def test_show_names_a_list_settings_default_when_it_is_set(capsys):
+    assert main(["settings", "set", "allowed_hosts", "pypi.org"]) == 0
+    capsys.readouterr()
+    assert main(["settings"]) == 0
+    assert "allowed_hosts = pypi.org  (default (empty))\n" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -37,6 +45,10 @@ def test_show_lists_every_setting_with_its_value_and_what_it_does(capsys):
         ("switch_at_utilization", "0.75", 0.75),
         ("model", "claude-opus-4-1", "claude-opus-4-1"),
         ("bash_allowlist", "ls, git ,make", ["ls", "git", "make"]),
+        ("allowed_hosts", "pypi.org, *.npmjs.org", ["pypi.org", "*.npmjs.org"]),
+        ("extra_tools", "WebFetch", ["WebFetch"]),
+        ("containment", "required", "required"),
+        ("qa_max_iterations", "3", 3),
     ],
 )
 def test_set_writes_the_value_as_its_settings_type(capsys, key, text, stored):

@@ -1,0 +1,7 @@
+"""``python3 -m agent_tui``: the ``agent-tui`` command, for a checkout that is not installed."""
+
+import sys
+
+from agent_tui.entry import main
+
+sys.exit(main())
