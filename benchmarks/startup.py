@@ -85,7 +85,14 @@ def agent_workspace(root: Path) -> tuple[list[str], dict[str, str]]:
     claude_dir = root / "claude"
     claude_dir.mkdir()
     (claude_dir / ".credentials.json").write_text(
-        json.dumps({"claudeAiOauth": {"accessToken": "sk-ant-oat01-benchmark-not-real"}})
+        json.dumps(
+            {
+                "claudeAiOauth": {
+                    "accessToken": "sk-ant-oat01-benchmark-not-real",
+                    "scopes": ["user:inference"],
+                }
+            }
+        )
     )
     config_dir = root / "config"
     config_dir.mkdir()
