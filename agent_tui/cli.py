@@ -38,12 +38,12 @@ examples:
   agent-tui diff --project . --subtask 1.2   read what a subtask changed
   agent-tui merge --project .               its work into your branch, with history
 
-exit codes: 0 all subtasks completed, 2 bad input or config, 3 stopped short
-(stuck subtask, --max-iterations, no usable profile, a usage limit not waited for),
-130 interrupted.
+exit codes: 0 all subtasks completed (with --qa: and approved), 2 bad input or config,
+3 stopped short (stuck subtask, --max-iterations, no usable profile, a usage limit not
+waited for, QA escalated), 130 interrupted.
 environment: ANTHROPIC_BASE_URL and CLAUDE_CODE_MAX_RETRIES pass through to the CLI;
 AGENT_TUI_CONFIG_DIR overrides where profiles and settings are kept, AGENT_TUI_STATE_DIR
-where each profile's usage window is.
+where each profile's usage window is, AGENT_TUI_DATA_DIR where the specs' worktrees are.
 """
 
 
