@@ -44,6 +44,7 @@ class Checkpoints:
         self.mirror: SpecMirror | None = None
         self._leftovers: Leftovers | None = None
         self._existed: frozenset[Path] = frozenset()
+        self._opening_notes: list[str] = []
 
     # ------------------------------------------------------------ where the agent works
 
@@ -98,6 +99,10 @@ class Checkpoints:
             assert self.location.common_dir is not None
             git_dirs = (self.location.common_dir, self.worktree.admin_dir)
             self._leftovers = Leftovers(git_dirs, self.project_dir)
+            # The user's spec dir is the truth while no session runs: the copy is an earlier
+            # run's (a claim its check refuted, one made as that run was killed), and a pull
+            # measured against no base would take all of it as the agent's new edits.
+            self._opening_notes = await asyncio.to_thread(self.mirror.push)
 
     async def announce(self) -> None:
         """Say where the agent works, and what was repaired to get there."""
@@ -114,6 +119,7 @@ class Checkpoints:
         )
         for note in self.worktree.repaired if self.worktree else ():
             await self.emit(ev.Notice(level="warning", message=f"workspace: {note}"))
+        await self._notes(self._opening_notes)
         if self.worktree is not None and self.worktree.created and location.uncommitted:
             files = "1 file" if location.uncommitted == 1 else f"{location.uncommitted} files"
             message = (
@@ -132,10 +138,13 @@ class Checkpoints:
         await self._notes(await asyncio.to_thread(self.mirror.push))
 
     async def pull(self) -> None:
-        """Bring back what the agent changed in its spec copy."""
+        """Bring back what the agent changed in its spec copy (its version of a file the
+        user changed too is kept as ``logs/session-NNN.agent/<name>``, NNN its session)."""
         if self.mirror is None:
             return
-        _, notes = await asyncio.to_thread(self.mirror.pull)
+        session = next_transcript_path(self.config.logs_dir)[0] - 1
+        keep_as = f"session-{session:03d}.agent"
+        _, notes = await asyncio.to_thread(self.mirror.pull, keep_as)
         await self._notes(notes)
 
     async def after_session(self) -> None:
@@ -173,6 +182,11 @@ class Checkpoints:
         worktree = self.worktree
         if worktree is None or not self.config.rollback_failed_tries:
             return
+        pending = self.history.pending_commit()
+        if pending is not None:  # that work is done: it is committed, never undone
+            raise WorkspaceFailed(
+                f"the worktree holds subtask {pending}'s work, not committed yet: not rolled back"
+            )
         if not await self._git(commits.has_changes):
             return
         if session is None:  # left by a session of an earlier run: the latest one

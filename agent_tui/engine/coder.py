@@ -2,37 +2,47 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
 from agent_tui.engine import events as ev
 from agent_tui.engine.checkpoints import WorkspaceFailed
+from agent_tui.engine.plan_tracker import Refresh
 from agent_tui.engine.policy import Action, Role
 from agent_tui.engine.prompts import render
 from agent_tui.engine.result import RunOutcome, end
 from agent_tui.engine.session import SessionOutcome
-from agent_tui.engine.stage import Stage
+from agent_tui.engine.stage import RunParts, Stage
 from agent_tui.engine.trust_events import CheckOutcome
 from agent_tui.engine.verify import VerifyResult, failed_check_prompt
 from agent_tui.plan import Subtask, find_subtask, phase_of
 
 
 class CoderStage(Stage):
+    def __init__(self, parts: RunParts) -> None:
+        super().__init__(parts)
+        self.session_for: str | None = None
+        """The subtask a coder session works on, from its start to the end of its check:
+        while it is set, a completion the plan gains for any other subtask is the agent's."""
+
     async def work_on(self, subtask: Subtask) -> None:
         attempt = self.history.attempt_count(subtask.id) + 1
         await self.set_status(subtask.id, "in_progress")
         self.parts.current_subtask = subtask.id
         await self.emit_status(subtask.id, "in_progress", attempt)
         await self.try_failed(subtask.id)  # what an interrupted or killed session left
-        outcome = await self.session(
-            Role.CODER, subtask.id, self._prompt(subtask, attempt), attempt
-        )
-        if outcome is None:
-            return
-        await self.sync_plan()
-        plan = self.tracker.plan
-        current = find_subtask(plan, subtask.id) if plan else None
-        check = await self._confirm(subtask, current)
+        self.session_for = subtask.id
+        try:
+            prompt = self._prompt(subtask, attempt)
+            outcome = await self.session(Role.CODER, subtask.id, prompt, attempt)
+            if outcome is None:
+                return
+            await self.sync_plan()
+            plan = self.tracker.plan
+            check = await self._confirm(subtask, find_subtask(plan, subtask.id) if plan else None)
+        finally:
+            self.session_for = None
         completed = check is not None and check.counts_as_completed
         current = find_subtask(self.tracker.plan, subtask.id) if self.tracker.plan else None
         number = self.parts.runner.last_number
@@ -47,24 +57,57 @@ class CoderStage(Stage):
             *_attempt(outcome, completed, check),
             session=number,
         )
+        if completed:  # its check passed: the work is kept, however the session ended
+            await self.subtask_done(subtask)
+        status = "completed" if completed else current.status if current else "pending"
+        await self._settle(subtask, outcome, status, completed=completed, session=number)
+
+    async def _settle(
+        self,
+        subtask: Subtask,
+        outcome: SessionOutcome,
+        status: str,
+        *,
+        completed: bool,
+        session: int,
+    ) -> None:
+        """What the session's end means for its subtask, now ``status`` in the plan: a try
+        that did not complete it is rolled back, and a session's error is dealt with."""
         attempts = self.history.attempt_count(subtask.id)
-        status = current.status if current else "pending"
         if outcome.outcome == "interrupted":
             await self.emit_status(subtask.id, status, attempts)
         elif outcome.ok:
             self.retry.on_success()
-            if completed:
-                await self.subtask_done(subtask)
-            else:
-                await self.try_failed(subtask.id, number)
-            await self.emit_status(subtask.id, "completed" if completed else status, attempts)
+            if not completed:
+                await self.try_failed(subtask.id, session)
+            await self.emit_status(subtask.id, status, attempts)
             tried = self.history.attempt_count(subtask.id, interrupted=False)
             if not completed and tried >= self.config.max_attempts:
                 await self.mark_stuck(subtask.id, f"not completed after {tried} sessions")
         else:
-            await self.emit_status(subtask.id, "in_progress", attempts)
-            await self.try_failed(subtask.id, number)
-            await self._after_failure(subtask, outcome)
+            await self.emit_status(subtask.id, status if completed else "in_progress", attempts)
+            if not completed:
+                await self.try_failed(subtask.id, session)
+            await self._after_failure(subtask, outcome, completed=completed)
+
+    async def show(self, refresh: Refresh) -> None:
+        """Show what the plan's re-read found; while a coder session works on one subtask, a
+        completion of another is put back: only agent-tui's own check completes a subtask,
+        and that runs for the subtask its session was for."""
+        working = self.session_for
+        claims = [i for i, s in refresh.statuses if s == "completed" and working not in (None, i)]
+        if not claims:
+            await super().show(refresh)
+            return
+        rest = [(i, s) for i, s in refresh.statuses if i not in claims]
+        await super().show(replace(refresh, statuses=rest))
+        for subtask_id in claims:
+            await self.set_status(subtask_id, refresh.previous.get(subtask_id, "pending"))
+            message = (
+                f"{subtask_id} was marked completed by the session for {working}; it will be "
+                "worked on and checked in its own session"
+            )
+            await self.emit(ev.Notice(level="warning", message=message))
 
     async def subtask_done(self, subtask: Subtask) -> None:
         """The subtask is completed: its work becomes one commit on the work branch.  A
@@ -99,7 +142,10 @@ class CoderStage(Stage):
 
     async def try_failed(self, subtask_id: str, session: int | None = None) -> None:
         """The try did not complete its subtask: the worktree goes back to the last good
-        commit, its patch kept in logs/ (``session`` None: a session of an earlier run)."""
+        commit, its patch kept in logs/ (``session`` None: a session of an earlier run).
+        A subtask whose commit is still to be made is committed first: its work is done."""
+        if self.history.pending_commit() is not None:
+            await self.commit_pending()
         try:
             await self.checkpoints.roll_back(subtask_id, session)
         except WorkspaceFailed as exc:
@@ -111,7 +157,9 @@ class CoderStage(Stage):
         """The check of a subtask its session marked completed (None: it did not): the one
         it had before the session, run where the session ran.  The plan says in progress
         while it runs, so a run stopped or lost meanwhile leaves no unchecked completion;
-        a check that does not pass puts the subtask back to pending."""
+        a check that does not pass puts the subtask back to pending.  One that passes is
+        recorded as a commit to make before the plan says completed, so no stop between the
+        two leaves a completed subtask whose work the next try rolls back."""
         if current is None or current.status != "completed":
             return None
         if current.verification != subtask.verification:
@@ -119,12 +167,20 @@ class CoderStage(Stage):
             await self.emit(ev.Notice(level="warning", message=f"{changed}: ran the old one"))
         await self.set_status(subtask.id, "in_progress")
         check = await self.parts.verifier.check(subtask, self.parts.runner.cwd)
+        if check.counts_as_completed and self.checkpoints.isolated:
+            await self.record(self.history.set_pending_commit, subtask.id)
         await self.set_status(subtask.id, "completed" if check.counts_as_completed else "pending")
         return check
 
-    async def _after_failure(self, subtask: Subtask, outcome: SessionOutcome) -> None:
+    async def _after_failure(
+        self, subtask: Subtask, outcome: SessionOutcome, *, completed: bool
+    ) -> None:
+        """The policy for the session's error; a subtask it completed is not made stuck."""
         action, decision = await self.after_error(Role.CODER, outcome)
         if action not in (Action.GIVE_UP, Action.STOP_STUCK):
+            return
+        if completed:  # the errors in a row were this subtask's, and it is done
+            self.retry.reset()
             return
         assert decision is not None
         await self.mark_stuck(subtask.id, decision.reason)

@@ -39,6 +39,8 @@ class Refresh:
 
     warning: ev.PlanWarning | None = None
     statuses: list[tuple[str, str]] = field(default_factory=list)
+    previous: dict[str, str] = field(default_factory=dict)
+    """What each subtask in ``statuses`` was before (none: it is new in the plan)."""
     view: ev.PlanLoaded | None = None
     """The plan's new view when more than statuses changed (a description, a subtask)."""
     notes: list[str] = field(default_factory=list)
@@ -121,8 +123,9 @@ class PlanTracker:
         self._adopt(text, plan)
         before = {s.id: s.status for s in old.subtasks()}
         statuses = [(s.id, s.status) for s in plan.subtasks() if before.get(s.id) != s.status]
+        previous = {i: before[i] for i, _ in statuses if i in before}
         view = self.view() if _outline(plan) != _outline(old) else None
-        return Refresh(statuses=statuses, view=view, notes=self.new_notes())
+        return Refresh(statuses=statuses, previous=previous, view=view, notes=self.new_notes())
 
     def _set_aside(self, error: PlanError) -> ev.PlanWarning:
         """Move a corrupt plan aside (never over an earlier one) and put the last good back."""

@@ -5,14 +5,16 @@ The direction of truth:
 - The user's spec dir is the truth.  The user reads and edits the plan there (and the app,
   ``PAUSE`` and ``HUMAN_INPUT.md`` live there); agent-tui writes its statuses, transcripts
   and history there, out of the agent's reach.
-- ``push`` (before every session) makes the worktree's copy what the user's is now.  Files
-  the user deleted go from the copy too, unless the agent has changed them since.
+- ``push`` (as a run opens its workspace, and before every session) makes the worktree's
+  copy what the user's is now.  Files the user deleted go from the copy too, unless the
+  agent has changed them since.
 - ``pull`` (after every session, after each tool result, before every decision) brings back
   what the agent changed in its copy since the last push or pull.  A file the user did not
   change meanwhile is taken as the agent left it.  When both changed it: for the plan, the
   user's text is kept and the agent's status changes are set in it (a status is what the
   agent is asked to change); any other file stays as the user has it, and the agent's version
-  stays in the worktree, said in a note.  The agent deleting a file deletes nothing here.
+  is kept under the user's ``logs/`` (the next push overwrites the worktree's copy), said in
+  a note.  The agent deleting a file deletes nothing here.
 - agent-tui's own records (``logs/``, ``memory/``, the lock) and the user's controls
   (``PAUSE``, ``HUMAN_INPUT.md``) are never copied either way.
 """
@@ -88,8 +90,10 @@ class SpecMirror:
             del self.base[name]
         return notes
 
-    def pull(self) -> tuple[list[str], list[str]]:
-        """Bring back what the agent changed in its copy: (names taken, notes)."""
+    def pull(self, keep_as: str = "agent") -> tuple[list[str], list[str]]:
+        """Bring back what the agent changed in its copy: (names taken, notes).  The agent's
+        version of a file both sides changed is kept as ``logs/<keep_as>/<name>`` in the
+        user's spec dir."""
         notes: list[str] = []
         taken: list[str] = []
         files, _ = self._files(self.agent, notes)
@@ -111,13 +115,19 @@ class SpecMirror:
                 ):
                     taken.append(name)
             else:
-                where = self.agent.path / name
-                notes.append(
-                    f"{name} was changed both here and by the agent: kept yours; the agent's "
-                    f"is in {where}"
-                )
+                notes.append(self._keep_agents(name, data, keep_as))
             self.base[name] = data
         return taken, notes
+
+    def _keep_agents(self, name: str, data: bytes, keep_as: str) -> str:
+        """Keep the agent's version of a file both sides changed out of the push's way (it
+        makes the worktree's copy the user's); the note that says where."""
+        rel = f"logs/{keep_as}/{name}"
+        problems: list[str] = []
+        said = f"{name} was changed both here and by the agent: kept yours"
+        if not self._write(self.user, rel, data, problems):
+            return f"{said}; the agent's was not kept: {problems[0]}"
+        return f"{said}; the agent's is in {self.user.path / rel}"
 
     def _files(self, tree: Tree, notes: list[str]) -> tuple[list[str], list[str]]:
         try:

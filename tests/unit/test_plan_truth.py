@@ -10,6 +10,7 @@ import os
 import pytest
 
 from agent_tui.engine import events as ev
+from agent_tui.engine.clock import VirtualClock
 from agent_tui.engine.errors import ErrorKind
 from agent_tui.engine.session import SessionOutcome
 from agent_tui.plan import PlanError, load_plan, parse_plan, status_in_text
@@ -65,17 +66,32 @@ async def test_edits_made_while_paused_are_read_and_kept(three, how):
     assert "the user's own words" in sessions.specs[1].prompt
 
 
+class EditingClock(VirtualClock):
+    """The user edits the plan as the run first waits (the backoff after an error)."""
+
+    def __init__(self, edit) -> None:
+        super().__init__()
+        self.edit = edit
+
+    async def sleep(self, seconds: float) -> None:
+        if self.edit is not None:
+            self.edit()
+            self.edit = None
+        await super().sleep(seconds)
+
+
 async def test_edits_made_between_sessions_and_during_a_backoff_are_kept(three):
     plan_path = three.spec_dir / "implementation_plan.json"
 
     def behaviour(spec, n):
         if n == 1:  # 1.1 fails once: the backoff that follows is when the user edits
-            edit_plan(plan_path, user_edits)
             return SessionOutcome(outcome="error", error_kind=ErrorKind.TOOL_CONCURRENCY)
         return ScriptedSessions.complete(sessions, spec, n)
 
-    loop, sessions = three(behaviour)
+    clock = EditingClock(lambda: edit_plan(plan_path, user_edits))
+    loop, sessions = three(behaviour, clock=clock)
     assert await loop.run() == 0
+    assert clock.edit is None
     assert [s.subtask_id for s in sessions.specs] == ["1.1", "1.1", "1.3"]
     final = json.loads(plan_path.read_text())
     assert final["reviewer"] == {"name": "Ada"}

@@ -99,15 +99,37 @@ def test_both_changed_the_plan_the_users_text_wins_with_the_agents_statuses(mirr
     ]
 
 
-def test_both_changed_another_file_the_users_stays_and_the_note_says_where_the_agents_is(mirror):
+def test_both_changed_another_file_the_users_stays_and_the_agents_is_kept_in_logs(mirror):
+    mirror.push()
+    (agent_dir(mirror) / "notes").mkdir()
+    (agent_dir(mirror) / "notes" / "a.md").write_text("# the agent's a\n")
+    (mirror.user.path / "notes").mkdir()
+    (mirror.user.path / "notes" / "a.md").write_text("# the user's a\n")
+    (agent_dir(mirror) / "spec.md").write_text("# the agent's\n")
+    (mirror.user.path / "spec.md").write_text("# the user's\n")
+    taken, notes = mirror.pull("session-004.agent")
+    assert taken == [] and (mirror.user.path / "spec.md").read_text() == "# the user's\n"
+    kept = mirror.user.path / "logs" / "session-004.agent"
+    assert (kept / "spec.md").read_text() == "# the agent's\n"
+    assert (kept / "notes" / "a.md").read_text() == "# the agent's a\n"
+    assert [n for n in notes if str(kept / "spec.md") in n]
+    assert [n for n in notes if str(kept / "notes" / "a.md") in n]
+    mirror.push()  # the next session sees the user's; the agent's stays where the note says
+    assert (agent_dir(mirror) / "spec.md").read_text() == "# the user's\n"
+    assert (kept / "spec.md").read_text() == "# the agent's\n"
+    assert not (agent_dir(mirror) / "logs").exists()  # logs/ is never copied to the agent
+
+
+def test_the_agents_version_is_not_written_through_a_link_in_logs(mirror, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.symlink(elsewhere, mirror.user.path / "logs")
     mirror.push()
     (agent_dir(mirror) / "spec.md").write_text("# the agent's\n")
     (mirror.user.path / "spec.md").write_text("# the user's\n")
-    taken, [note] = mirror.pull()
-    assert taken == [] and (mirror.user.path / "spec.md").read_text() == "# the user's\n"
-    assert str(agent_dir(mirror) / "spec.md") in note
-    mirror.push()  # the next session sees the user's
-    assert (agent_dir(mirror) / "spec.md").read_text() == "# the user's\n"
+    _, [note] = mirror.pull("session-001.agent")
+    assert list(elsewhere.iterdir()) == []
+    assert "kept yours; the agent's was not kept" in note and "symbolic link" in note
 
 
 def test_the_agent_deleting_a_file_deletes_nothing_of_the_users(mirror):
