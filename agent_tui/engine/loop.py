@@ -384,7 +384,7 @@ class CoderLoop:
             return
         try:
             await self._coder.put_back()
-        except (OSError, PlanError) as exc:
+        except (OSError, PlanError, RunEnded) as exc:  # RunEnded: the write failed
             await self._emit(ev.Notice(level="error", message=f"plan not updated: {exc}"))
 
     async def _session_event(self, event: ev.Event) -> None:
