@@ -107,11 +107,7 @@ TEXT_LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
     ev.SessionError: lambda e: f"error     {e.error_kind}: {e.message}",
     ev.SessionEnded: _session_ended,
     ev.BackoffStarted: _backoff_started,
-    ev.QuotaUpdated: lambda e: (
-        None
-        if e.status == QuotaStatus.ALLOWED
-        else f"quota     {e.profile}: {quota_text(e.quota, e.ts)}"
-    ),
+    ev.QuotaUpdated: _quota_updated,
     ev.BackoffEnded: lambda e: f"backoff   over ({e.reason})",
     ev.SubtaskStatus: lambda e: f"subtask   {e.id} → {e.status}",
     ev.SubtaskStuck: lambda e: f"stuck     {e.id}: {e.reason}",

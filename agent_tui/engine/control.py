@@ -23,6 +23,15 @@ from agent_tui.engine.state import LoopMode, LoopState
 PAUSE_FILE_POLL_S = 1.0
 """How often a pause held by a PAUSE file looks whether the file is gone."""
 USER_PAUSE = "paused by the user"
+WAIT_SLICE_S = 60.0
+"""The longest sleep of a backoff: between slices it looks again at the PAUSE file and,
+for a wait until a reset, at the wall clock (a suspended machine's monotonic clock stops)."""
+COUNTDOWN_DRIFT_S = 1.0
+"""A wait until a reset announces its countdown again when it is off by more than this."""
+
+
+Announce = Callable[[float, float], ev.BackoffStarted]
+"""A wait's ``BackoffStarted`` for its deadline (on the loop's clock) and the seconds left."""
 
 
 class Interruptible(Protocol):
@@ -273,11 +282,14 @@ class Control:
                 remaining_s=remaining,
             )
 
-        await self._wait(decision.delay_s, started)
+        await self._wait(decision.delay_s, None, started)
 
     async def wait_for_reset(self, seconds: float, resets_at: float) -> None:
         """Wait out a usage limit until ``resets_at`` (epoch s), ``seconds`` from now: a
-        backoff as the keys and the countdown see it (``r`` ends it, ``p`` pauses it)."""
+        backoff as the keys and the countdown see it (``r`` ends it, ``p`` pauses it).
+
+        It ends ``seconds`` from now on the wall clock, as the window opens then: a pause or
+        a suspend shortens what is left instead of pushing the end later."""
 
         def started(deadline: float, remaining: float) -> ev.BackoffStarted:
             return ev.BackoffStarted(
@@ -290,47 +302,54 @@ class Control:
                 resets_at=resets_at,
             )
 
-        await self._wait(seconds, started)
+        await self._wait(seconds, self.clock.wall() + seconds, started)
 
-    async def _wait(
-        self, seconds: float, started: Callable[[float, float], ev.BackoffStarted]
-    ) -> None:
+    async def _wait(self, seconds: float, until: float | None, started: Announce) -> None:
         if self.stopping:
             return  # a stop asked for before the wait began: the wait would outlive it
         self._backing_off = True
         self.backoffs += 1
         await self.publish()
         try:
-            await self._wait_out(seconds, started)
+            await self._wait_out(seconds, until, started)
         finally:
             self._backing_off = False
             await self.publish()
 
-    async def _wait_out(
-        self, seconds: float, started: Callable[[float, float], ev.BackoffStarted]
-    ) -> None:
-        remaining = seconds
+    async def _wait_out(self, seconds: float, until: float | None, started: Announce) -> None:
+        """Wait ``seconds`` of the loop's clock (held while paused), or until the wall time
+        ``until``; a pause asked for before or during the wait pauses it."""
+        left = seconds
         while True:
-            deadline = self.clock.now() + remaining
-            await self._emit(started(deadline, remaining))
-            self._retry_now = False
-            woken = await self.sleep_or_wake(remaining)
-            if not woken or self.clock.now() >= deadline:
-                await self._emit(ev.BackoffEnded(reason="elapsed"))
-                return
-            if self.stopping:
-                await self._emit(ev.BackoffEnded(reason="stopped"))
-                return
-            if self._retry_now:
-                self._retry_now = False
-                await self._emit(ev.BackoffEnded(reason="retry_now"))
-                return
-            remaining = max(0.0, deadline - self.clock.now())
             if self._pause_wanted():
                 await self.pause_gate()
-                if self.stopping:
-                    await self._emit(ev.BackoffEnded(reason="stopped"))
-                    return
+            if until is not None:
+                left = until - self.clock.wall()
+            if self.stopping or left <= 0:
+                break
+            self._wake.clear()
+            self._retry_now = False
+            left = await self._sleep_slices(left, until, started)
+            if self.stopping or self._retry_now or left <= 0:
+                break
+        reason = "stopped" if self.stopping else "retry_now" if self._retry_now else "elapsed"
+        self._retry_now = False
+        await self._emit(ev.BackoffEnded(reason=reason))
+
+    async def _sleep_slices(self, left: float, until: float | None, started: Announce) -> float:
+        """Announce the countdown and sleep through ``left`` in slices; return what is left
+        when a control call or a pause cut it short (<= 0: it elapsed)."""
+        deadline = self.clock.now() + left
+        await self._emit(started(deadline, left))
+        while True:
+            woken = await self._sleep_or(min(left, WAIT_SLICE_S), self._wake)
+            now = self.clock.now()
+            left = deadline - now if until is None else until - self.clock.wall()
+            if woken or left <= 0 or self._pause_wanted():
+                return left
+            if abs(now + left - deadline) > COUNTDOWN_DRIFT_S:  # the wall clock jumped
+                deadline = now + left
+                await self._emit(started(deadline, left))
 
     async def between_sessions(self, seconds: float) -> None:
         if seconds > 0 and not self.stopping:

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from agent_tui.atomic import LinkRefused
 from agent_tui.auth.credentials import Resolution
 from agent_tui.auth.profiles import Profile, ProfileStore
-from agent_tui.config import ConfigError
+from agent_tui.config import ConfigError, Settings
 from agent_tui.engine import events as ev
 from agent_tui.engine.check_run import runner_for
 from agent_tui.engine.checkpoints import Checkpoints, WorkspaceFailed
@@ -101,7 +101,7 @@ class CoderLoop:
         self.tracker = PlanTracker(config.plan_path, config.spec_dir, self.history)
         self.notes = NoteBox(config.spec_dir)
         self.checkpoints = Checkpoints(config, emit, self.history)
-        self._sandbox: SandboxCheck | None = None
+        self._contained_by: tuple[Settings, SandboxCheck] | None = None  # as the run began
         self.runner = SessionRunner(
             config,
             self.rotation,
@@ -173,13 +173,14 @@ class CoderLoop:
 
     def reload_profiles(self) -> str | None:
         """See profiles added or removed since the run began; the reason if it cannot.
-        The sessions' read denies then cover the config dirs of profiles added meanwhile."""
+        The sessions' read denies then cover the config dirs of profiles added meanwhile;
+        the mode, hosts and tools stay as the run began (the status line shows those)."""
         try:
             self.profiles.reload()
         except ConfigError as exc:
             return str(exc)
-        if self._sandbox is not None:
-            self.runner.containment = self._containment(self._sandbox)
+        if self._contained_by is not None:
+            self.runner.containment = self._containment(*self._contained_by)
         return None
 
     @property
@@ -354,9 +355,9 @@ class CoderLoop:
             running=self.control.running,
         )
 
-    def _containment(self, sandbox: SandboxCheck) -> Containment:
+    def _containment(self, settings: Settings, sandbox: SandboxCheck) -> Containment:
         return Containment.build(
-            self.profiles.settings,
+            settings,
             self.profiles,
             self.checkpoints.project_dir,
             self.config.spec_dir,
@@ -372,8 +373,8 @@ class CoderLoop:
         if sandbox is None:
             env = {**self._environ, **self.config.extra_env}
             sandbox = await asyncio.to_thread(check_sandbox, env)
-        self._sandbox = sandbox
-        containment = self._containment(sandbox)
+        self._contained_by = (self.profiles.settings, sandbox)
+        containment = self._containment(*self._contained_by)
         await self._emit(containment.status())
         return containment
 
@@ -384,7 +385,7 @@ class CoderLoop:
             return
         try:
             await self._coder.put_back()
-        except (OSError, PlanError) as exc:
+        except (OSError, PlanError, RunEnded) as exc:  # RunEnded: the write failed
             await self._emit(ev.Notice(level="error", message=f"plan not updated: {exc}"))
 
     async def _session_event(self, event: ev.Event) -> None:

@@ -69,6 +69,9 @@ class PlanTracker:
         self._signature: Signature | None = None
         self._shown: dict[str, tuple[str, int]] = {}
         self._notes_shown: set[str] = set()
+        self._writing = asyncio.Lock()
+        """Held from the read to the write of a change: two changes at once (the retry key's
+        and the loop's) would each write the text without the other's."""
 
     def _stat(self) -> Signature | None:
         try:
@@ -150,26 +153,28 @@ class PlanTracker:
         What the re-read found (edits since the last read, a corrupt file set aside) is
         returned; a subtask no longer in the plan is left alone.
         """
-        found = self.refresh()
-        assert self._text is not None
-        try:
-            changed = status_in_text(self._text, subtask_id, status)
-        except KeyError:
+        async with self._writing:
+            found = self.refresh()
+            assert self._text is not None
+            try:
+                changed = status_in_text(self._text, subtask_id, status)
+            except KeyError:
+                return found
+            await self._write(changed)
             return found
-        await self._write(changed)
-        return found
 
     async def set_value(self, path: list[str | int], value: object) -> Refresh:
         """Set one value at ``path`` (a missing last key is added), as ``set_status`` does;
         a path the document does not have is left alone."""
-        found = self.refresh()
-        assert self._text is not None
-        try:
-            changed = jsonspan.replace(self._text, path, value)
-        except KeyError:
+        async with self._writing:
+            found = self.refresh()
+            assert self._text is not None
+            try:
+                changed = jsonspan.replace(self._text, path, value)
+            except KeyError:
+                return found
+            await self._write(changed)
             return found
-        await self._write(changed)
-        return found
 
     async def _write(self, changed: str) -> None:
         if changed != self._text:

@@ -16,8 +16,10 @@ from agent_tui.engine.errors import ErrorKind
 from agent_tui.engine.guard import Guard
 from agent_tui.engine.loop_config import LoopConfig
 from agent_tui.engine.quota import Quota, QuotaStatus
+from agent_tui.engine.result import RunEnded
 from agent_tui.engine.rotation import ProfileRotation
 from agent_tui.engine.session import AgentSession, SessionOutcome, SessionSpec
+from agent_tui.engine.session_spec import interrupted_outcome
 from agent_tui.engine.transcript import next_transcript_path
 
 SessionFactory = Callable[[SessionSpec, ev.EventSink, Clock], AgentSession]
@@ -111,7 +113,11 @@ class SessionRunner:
 
         session = self._factory(spec, sink, self.control.clock)
         async with self.control.running(session):
-            outcome = await session.run()
+            try:
+                outcome = await session.run()
+            except RunEnded as ended:  # the session is recorded as cut short by it
+                await self._report(number, subtask_id, interrupted_outcome(str(ended)))
+                raise
         if not reported:
             await self._settle_quota(spec.profile, outcome)
         await self._report(number, subtask_id, outcome)

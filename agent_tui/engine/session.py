@@ -21,6 +21,7 @@ from agent_tui.engine.cli_process import kill_group
 from agent_tui.engine.clock import Clock
 from agent_tui.engine.errors import ErrorKind, classify_exception, classify_message
 from agent_tui.engine.quota import from_rate_limit_info
+from agent_tui.engine.result import RunEnded
 from agent_tui.engine.sdk_messages import (
     idle_guarded,
     load_sdk,
@@ -158,6 +159,9 @@ class AgentSession:
                 },
             )
             outcome = await self._converse(transcript)
+        except RunEnded as ended:
+            outcome = interrupted_outcome(str(ended))
+            raise
         except TranscriptError as exc:
             outcome = SessionOutcome(outcome="error", error_kind=ErrorKind.OTHER, message=str(exc))
             raise
@@ -188,8 +192,8 @@ class AgentSession:
             raise CLIMissingError(str(exc)) from exc
         except TimeoutError:
             return await self._idle(seen)
-        except (TranscriptError, SandboxRefused):
-            raise
+        except (TranscriptError, SandboxRefused, RunEnded):
+            raise  # each ends the run, not just the session (RunEnded: the sink said so)
         except Exception as exc:
             return await self._failed(exc, seen)
         finally:

@@ -9,7 +9,7 @@ import pytest
 
 from agent_tui.engine import events as ev
 from agent_tui.engine.clock import VirtualClock
-from agent_tui.engine.control import PAUSE_FILE_POLL_S, Control
+from agent_tui.engine.control import PAUSE_FILE_POLL_S, WAIT_SLICE_S, Control
 from agent_tui.engine.errors import ErrorKind
 from agent_tui.engine.retry import RetryDecision
 from agent_tui.engine.state import LoopMode
@@ -205,3 +205,137 @@ async def test_the_wait_between_sessions_is_on_the_clock_and_a_switch_cuts_it(co
     control.wake()
     await wait
     assert control.clock.now() == 1000.0  # no time passed: the wake ended it
+
+
+HOUR = 3600.0
+
+
+def started_events(control) -> list[ev.BackoffStarted]:
+    return [e for e in control.events if isinstance(e, ev.BackoffStarted)]
+
+
+def ended_reasons(control) -> list[str]:
+    return [e.reason for e in control.events if isinstance(e, ev.BackoffEnded)]
+
+
+async def test_a_pause_longer_than_a_reset_wait_ends_the_wait_on_resume(control):
+    clock = control.clock
+    await control.start()
+    until = clock.wall() + 4 * HOUR
+    wait = asyncio.create_task(control.wait_for_reset(4 * HOUR, resets_at=until - 30))
+    await settle()
+    clock.advance(600)
+    control.pause()
+    await settle()
+    assert control.paused and clock.sleepers == 0  # a user pause holds: nothing counts down
+    clock.advance(9 * HOUR)  # the window opened while the user was away
+    control.resume()
+    await settle()
+    assert wait.done()
+    assert ended_reasons(control) == ["elapsed"]
+    assert len(started_events(control)) == 1  # no countdown announced for a past reset
+
+
+async def test_after_a_pause_a_reset_wait_counts_down_to_the_reset_not_a_duration(control):
+    clock = control.clock
+    await control.start()
+    until = clock.wall() + 4 * HOUR
+    wait = asyncio.create_task(control.wait_for_reset(4 * HOUR, resets_at=until - 30))
+    await settle()
+    clock.advance(600)
+    control.pause()
+    await settle()
+    clock.advance(HOUR)
+    control.resume()
+    await settle()
+    again = started_events(control)[-1]
+    left = until - clock.wall()
+    assert left == 4 * HOUR - 600 - HOUR
+    assert (again.remaining_s, again.deadline) == (left, clock.now() + left)
+    assert again.wait_text() == "the last 2 h 50 min"
+    clock.advance(left - 1)
+    await settle()
+    assert not wait.done()
+    clock.advance(1)
+    await settle()
+    assert wait.done() and ended_reasons(control) == ["elapsed"]
+    assert clock.wall() == until
+
+
+@pytest.mark.parametrize("how", ["key", "PAUSE file"])
+async def test_a_pause_asked_before_a_wait_pauses_it_at_once(control, how):
+    clock = control.clock
+    await control.start()
+    if how == "key":
+        control.pause()  # p while the session that then hit the limit ran
+    else:
+        control.pause_file.write_text("")
+    await settle()
+    wait = asyncio.create_task(control.wait_for_reset(4 * HOUR, resets_at=clock.wall() + HOUR))
+    await settle()
+    paused = [e for e in control.events if isinstance(e, ev.Paused)]
+    assert control.paused and len(paused) == 1
+    assert paused[0].reason == ("paused by the user" if how == "key" else "PAUSE file")
+    assert not started_events(control)  # the countdown starts once the pause ends
+    control.resume()
+    await settle()
+    [started] = started_events(control)
+    assert started.remaining_s == 4 * HOUR
+    control.retry_now()
+    await wait
+
+
+async def test_a_pause_file_made_during_a_wait_pauses_it_within_a_slice(control):
+    clock = control.clock
+    await control.start()
+    wait = asyncio.create_task(control.backoff(decision(delay=600.0)))
+    await settle()
+    control.pause_file.write_text("")
+    clock.advance(WAIT_SLICE_S)
+    await settle()
+    assert control.paused
+    control.pause_file.unlink()
+    clock.advance(PAUSE_FILE_POLL_S)
+    await settle()
+    assert not control.paused
+    # a plain backoff is a duration: the time paused does not count against it
+    assert started_events(control)[-1].remaining_s == 600.0 - WAIT_SLICE_S
+    clock.advance(600.0 - WAIT_SLICE_S)
+    await wait
+    assert ended_reasons(control) == ["elapsed"]
+
+
+class SuspendableClock(VirtualClock):
+    """A machine that sleeps: the wall clock moves on, the monotonic one does not."""
+
+    def __init__(self) -> None:
+        super().__init__(auto_advance=False)
+        self.suspended_s = 0.0
+
+    def wall(self) -> float:
+        return super().wall() + self.suspended_s
+
+
+async def test_a_suspend_during_a_reset_wait_does_not_push_its_end_later(tmp_path):
+    events: list[ev.Event] = []
+
+    async def sink(event: ev.Event) -> None:
+        events.append(event)
+
+    clock = SuspendableClock()
+    control = Control(clock, tmp_path / "PAUSE", sink)
+    control.events = events  # type: ignore[attr-defined]
+    await control.start()
+    until = clock.wall() + 4 * HOUR
+    wait = asyncio.create_task(control.wait_for_reset(4 * HOUR, resets_at=until - 30))
+    await settle()
+    clock.suspended_s = 3 * HOUR  # the lid closed for 3 h
+    clock.advance(WAIT_SLICE_S)
+    await settle()
+    again = started_events(control)[-1]
+    left = 4 * HOUR - 3 * HOUR - WAIT_SLICE_S
+    assert (again.remaining_s, again.deadline) == (left, clock.now() + left)
+    clock.advance(left)
+    await settle()
+    assert wait.done() and ended_reasons(control) == ["elapsed"]
+    assert clock.wall() == until and clock.now() == 1000.0 + HOUR

@@ -119,6 +119,8 @@ def test_a_wait_for_a_usage_limit_and_a_window_read_in_words(utc):
     assert format_text(quota).endswith("quota     work: 5h 91% · resets 20:50")
     data = json.loads(format_json(quota))
     assert (data["type"], data["status"], data["utilization"]) == ("quota", "allowed_warning", 0.91)
+    allowed = ev.QuotaUpdated(**{**quota.as_dict(), "status": QuotaStatus.ALLOWED})
+    assert format_text(allowed) is None  # a window with room left is not worth a line
 
 
 async def test_headless_says_how_the_run_is_contained_and_warns_on_stderr(capsys):

@@ -279,3 +279,38 @@ async def test_a_run_that_stops_leaves_its_subtask_pending_not_in_progress(setup
     assert await loop.run() == 3
     plan = json.loads((setup.spec_dir / "implementation_plan.json").read_text())
     assert plan["phases"][0]["subtasks"][0]["status"] == "pending"
+
+
+async def test_two_status_changes_at_once_both_reach_the_file(tmp_path, monkeypatch):
+    """The retry key's change runs beside the loop's: the second must read the first."""
+    import threading
+
+    import agent_tui.engine.plan_tracker as plan_tracker
+    from agent_tui.engine.recovery import AttemptHistory
+
+    spec_dir = tmp_path / "spec"
+    write_plan(spec_dir, ["1.1", "1.2"])
+    path = spec_dir / "implementation_plan.json"
+    tracker = plan_tracker.PlanTracker(path, spec_dir, AttemptHistory(spec_dir))
+    tracker.load_existing()
+    disk_free = threading.Event()  # a write held up on a busy disk until the test says
+    write = plan_tracker.atomic_write_text
+
+    def held_write(target, text, **kw):
+        disk_free.wait(timeout=10)
+        write(target, text, **kw)
+
+    monkeypatch.setattr(plan_tracker, "atomic_write_text", held_write)
+
+    async def free_the_disk() -> None:
+        for _ in range(20):
+            await asyncio.sleep(0)
+        disk_free.set()
+
+    await asyncio.gather(
+        tracker.set_status("1.2", "in_progress"),
+        tracker.set_status("1.1", "failed"),
+        free_the_disk(),
+    )
+    statuses = {s.id: s.status for s in load_plan(path).subtasks()}
+    assert statuses == {"1.1": "failed", "1.2": "in_progress"}

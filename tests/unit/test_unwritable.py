@@ -81,3 +81,60 @@ async def test_a_plan_that_cannot_be_written_stops_the_run_with_the_reason(setup
     assert "implementation_plan.json (No space left on device): the run stopped" in (
         finished.message
     )
+
+
+async def test_a_plan_that_cannot_be_set_right_during_a_session_ends_the_run(setup, monkeypatch):
+    """The agent breaks the plan mid-session and the good one cannot be put back: the run
+    ends there (no backoff, no second session), and the session is still recorded."""
+    from claude_agent_sdk import ToolResultBlock, UserMessage
+
+    from agent_tui.engine import plan_tracker
+    from agent_tui.engine.session import AgentSession
+
+    plan_path = setup.spec_dir / "implementation_plan.json"
+
+    class AgentBreaksThePlan:
+        def __init__(self, options) -> None:
+            pass
+
+        async def __aenter__(self):
+            return self
+
+        async def __aexit__(self, *exc) -> bool:
+            return False
+
+        async def query(self, prompt: str) -> None:
+            pass
+
+        async def receive_response(self):
+            plan_path.write_text("{ not a plan")
+            yield UserMessage(content=[ToolResultBlock(tool_use_id="t1", content="ok")])
+            yield UserMessage(content=[ToolResultBlock(tool_use_id="t2", content="ok")])
+
+    loop, _ = setup()
+    started: list[object] = []
+
+    def real_session(spec, emit, clock):
+        started.append(spec)
+        if len(started) == 1:  # the plan was read and 1.1 marked in progress: now disk full
+            monkeypatch.setattr(plan_tracker, "atomic_write_text", disk_full)
+        return AgentSession(spec, emit, clock, client_factory=AgentBreaksThePlan)
+
+    def disk_full(path, text, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    loop.runner._factory = real_session
+    assert await loop.run() == 3
+    assert len(started) == 1
+    assert not of(setup.events, ev.BackoffStarted)
+    assert len(of(setup.events, ev.ToolResult)) == 1  # the stream stopped at the first
+    finished = of(setup.events, ev.LoopFinished)[0]
+    assert finished.outcome == "stopped"
+    assert "implementation_plan.json (No space left on device): the run stopped" in (
+        finished.message
+    )
+    [ended] = of(setup.events, ev.SessionEnded)
+    assert ended.outcome == "interrupted" and "the run stopped" in ended.message
+    lines = (setup.spec_dir / "logs" / "session-001.jsonl").read_text().splitlines()
+    last = json.loads(lines[-1])
+    assert last["type"] == "outcome", last
