@@ -71,8 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _with_default_command(argv: Sequence[str]) -> list[str]:
+    """``run`` in front when the first word is an option; a bare word that names no command
+    is refused, since ``run`` takes no word and would only ask for ``--project``."""
     args = list(argv)
     if args and args[0] not in SUBCOMMANDS and args[0] not in ("-h", "--help", "--version"):
+        if not args[0].startswith("-"):
+            raise InputError(f"no command {args[0]!r} (commands: {', '.join(SUBCOMMANDS)})")
         return ["run", *args]
     return args
 
@@ -83,6 +87,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(_with_default_command(sys.argv[1:] if argv is None else argv))
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except InputError as exc:
+        print(f"agent-tui: {printable(str(exc))}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if args.command is None:
         parser.print_help()
         return EXIT_BAD_INPUT

@@ -297,6 +297,16 @@ def test_run_is_the_default_command(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv", [["stauts"], ["lsit", "--project", "."]])
+def test_a_word_that_names_no_command_is_one_line(argv, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"agent-tui: no command {argv[0]!r} "
+        "(commands: run, demo, profiles, settings, diff, merge, discard)\n"
+    )
+
+
 def test_a_missing_cli_is_one_line(tmp_path, capsys, monkeypatch):
     import shutil
 
