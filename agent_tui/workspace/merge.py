@@ -11,6 +11,7 @@ after a merge has succeeded are the worktree and the branch removed.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import time
 from collections.abc import Mapping
@@ -178,8 +179,26 @@ def _run_merge(repo: Git, branch: Branch, args: list[str]) -> None:
             f"merge it yourself to resolve them (git merge {branch.name})"
         )
     _abort(repo)
-    reason = first_line(done.err) or first_line(done.out.decode("utf-8", "replace"))
+    reason = _reason(done.err) or _reason(done.out.decode("utf-8", "replace"))
     raise MergeRefused(f"git could not merge {branch.name} ({reason}): nothing was merged")
+
+
+def _reason(text: str) -> str:
+    """git's first line, and the files it lists under it when that line ends in a colon
+    (``… would be overwritten by merge:``), since such a line names none itself."""
+    head = first_line(text)
+    if not head.endswith(":"):
+        return head
+    lines = text.splitlines()
+    at = next((i for i, line in enumerate(lines) if line.strip()[:300] == head), len(lines))
+    listed = itertools.takewhile(
+        lambda line: line[:1] in ("\t", " ") and line.strip(), lines[at + 1 :]
+    )
+    files = [line.strip() for line in listed]
+    if not files:
+        return head
+    shown = ", ".join(files[:SHOWN_FILES]) + (", …" if len(files) > SHOWN_FILES else "")
+    return f"{head} {shown}"[:300]
 
 
 def _conflicted(repo: Git) -> list[str]:

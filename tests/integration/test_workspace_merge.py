@@ -70,6 +70,17 @@ def test_a_conflict_aborts_cleanly_and_names_the_files(tmp_path):
     assert worktree.root.exists() and git(project, "branch", "--list", "agent-tui/001-test")
 
 
+@pytest.mark.parametrize("squash", [False, True])
+def test_an_untracked_file_the_merge_would_overwrite_is_named(tmp_path, squash):
+    project, _, location, worktree = with_work(tmp_path)
+    (project / "feature.py").write_text("# the user's own, not committed\n")
+    before = snapshot(project, index_bytes=False)
+    with pytest.raises(MergeRefused, match=r"would be overwritten by merge: feature\.py\)"):
+        merge(location, squash=squash)
+    assert snapshot(project, index_bytes=False) == before
+    assert worktree.root.exists() and git(project, "branch", "--list", "agent-tui/001-test")
+
+
 def test_a_squash_conflict_aborts_cleanly_too(tmp_path):
     project, _, location, _ = with_work(tmp_path)
     (project / "README.md").write_text("# project\n\nThe user's own line.\n")
