@@ -96,10 +96,12 @@ class CoderStage(Stage):
         and that runs for the subtask its session was for."""
         working = self.session_for
         claims = [i for i, s in refresh.statuses if s == "completed" and working not in (None, i)]
-        if not claims:
-            await super().show(refresh)
-            return
-        rest = [(i, s) for i, s in refresh.statuses if i not in claims]
+        # Its own subtask's claim is shown as still in progress: its check decides.
+        rest = [
+            (i, "in_progress" if (i, s) == (working, "completed") else s)
+            for i, s in refresh.statuses
+            if i not in claims
+        ]
         await super().show(replace(refresh, statuses=rest))
         for subtask_id in claims:
             await self.set_status(subtask_id, refresh.previous.get(subtask_id, "pending"))

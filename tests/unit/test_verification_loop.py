@@ -236,3 +236,21 @@ async def test_i_interrupts_a_running_check_and_the_subtask_is_tried_again_on_re
     assert await asyncio.wait_for(running, 5) == 0
     assert [s.subtask_id for s in sessions.specs] == ["1.1", "1.1", "1.2"]
     assert [a["outcome"] for a in loop.history.attempts("1.1")] == ["interrupted", "success"]
+
+
+async def test_the_agents_own_claim_shows_as_in_progress_until_its_check_passes(setup):
+    set_verification(setup.plan_path, {"1.1": CHECK, "1.2": CHECK})
+    failed = CommandRun(exit_status=1, output="FAILED")
+    checks = ScriptedChecks(failed, CommandRun(exit_status=0, output="3 passed"))
+    loop, _ = setup(check_runner=checks)
+
+    assert await loop.run() == 0
+    events = setup.events
+    checked = [n for n, e in enumerate(events) if isinstance(e, tev.VerificationEnded)]
+    completed = [
+        n
+        for n, e in enumerate(events)
+        if isinstance(e, ev.SubtaskStatus) and e.id == "1.1" and e.status == "completed"
+    ]
+    # The refuted claim never showed as completed; the one that passed did, after its check.
+    assert len(completed) == 1 and completed[0] > checked[1]
