@@ -25,7 +25,7 @@ from agent_tui.workspace import commits, review
 from agent_tui.workspace.git import GitError
 from agent_tui.workspace.leftovers import Leftovers
 from agent_tui.workspace.location import Location, WorkspaceRefused, locate
-from agent_tui.workspace.scan import masked_bytes
+from agent_tui.workspace.scan import masked_bytes, scan_diff
 from agent_tui.workspace.spec_sync import SpecMirror, Tree
 from agent_tui.workspace.worktree import Worktree, open_worktree
 
@@ -226,6 +226,30 @@ class Checkpoints:
             raise WorkspaceFailed(_sentence(exc)) from None
         return masked_bytes(text).decode("utf-8", "replace")
 
+    # ------------------------------------------------------------------------ QA fixes
+
+    async def commit_qa_fix(self, subject: str, body: str) -> str | None:
+        """Commit what a QA fixer session changed, so a merge takes it and a later rollback
+        keeps it; the reason it was not (a secret in it), or None.  A fix that changed no
+        file makes no commit; in place there is nothing to commit."""
+        if self.worktree is None:
+            return None
+        done = await self._git(commit_work, subject, body)
+        if done is None:
+            return None
+        if done.commit is None:
+            first = done.findings[0]
+            more = f" (and {len(done.findings) - 1} more)" if len(done.findings) > 1 else ""
+            return (
+                f"{subject.split(':', 1)[0]} is not committed: {first.sentence()}{more}; "
+                f"nothing was committed: remove it in {self.worktree.root}, then resume "
+                "(or run again)"
+            )
+        files = "1 file" if done.files == 1 else f"{done.files} files"
+        message = f"workspace: committed {subject!r} as {done.commit[:12]} ({files})"
+        await self.emit(ev.Notice(level="info", message=message))
+        return None
+
 
 def commit_body(attempts: list[dict[str, Any]], spec: str) -> str:
     """The sessions that went into a subtask: their numbers, the profiles and the cost."""
@@ -243,3 +267,28 @@ def _sentence(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return f"{exc.strerror} ({exc.filename})" if exc.filename else exc.strerror
     return str(exc)
+
+
+def commit_work(worktree: Worktree, subject: str, body: str) -> commits.Committed | None:
+    """Stage all the worktree holds beyond its last commit (not the spec dir), scan the
+    staged diff as a subtask's commit is scanned, and commit it as one commit; None when
+    nothing changed.  A token-looking string unstages it all (no commit in the result)."""
+    git = worktree.git
+    specs = commits.pathspecs(worktree)
+    git.run("add", "-A", *specs)
+    options = ("--no-color", "--no-ext-diff", "--no-textconv")
+    staged = git.run("diff", "--cached", "-U0", "--no-renames", *options, *specs)
+    findings = tuple(scan_diff(staged.out))
+    if findings:
+        git.run("reset", "--quiet")
+        return commits.Committed(None, findings=findings)
+    listed = git.run("diff", "--cached", "--name-only", "-z", *specs).out
+    names = [n for n in listed.split(b"\0") if n]
+    if not names:
+        return None
+    message = f"{subject}\n\n{body}" if body else subject
+    git.run(
+        "commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", "-",
+        config=git.identity(), stdin=message,
+    )  # fmt: skip
+    return commits.Committed(commits.head(worktree), files=len(names))

@@ -4,8 +4,13 @@ A reviewer session checks the build against ``spec.md`` and the plan's acceptanc
 criteria, writes ``qa_report.md`` and sets ``qa_signoff`` in the plan; on a rejection it
 writes ``QA_FIX_REQUEST.md`` and a fixer session works from it, then sets the sign-off to
 ``fixes_applied``.  A ``QA_FIX_REQUEST.md`` already there when QA begins is the user's
-feedback (or a request no fixer took up): the fixer goes first.  Each request a fixer was
+feedback (or a request no fixer took up) only if it was there, as it is, before this run's
+first session: the fixer goes first.  One that appeared or changed since was written by a
+session (a worktree's spec copy is synced back) and is set aside.  Each request a fixer was
 given is moved beside its transcript, so none is taken up twice.
+
+In a worktree the sessions work there, as the coder's do, and what each fixer changed is
+one commit on the work branch before the next review.
 
 The run ends here: exit 0 only with an approved sign-off the reviewer wrote in this run
 (or, with no new work since, one already in the plan); a bound reached (``qa_bounds``)
@@ -26,6 +31,7 @@ from agent_tui.atomic import atomic_write_text
 from agent_tui.bounded import read_bounded
 from agent_tui.engine import events as ev
 from agent_tui.engine import trust_events as tev
+from agent_tui.engine.checkpoints import WorkspaceFailed
 from agent_tui.engine.policy import Action, Role
 from agent_tui.engine.prompts import render
 from agent_tui.engine.qa_bounds import QABounds, issue_text, issues_of, new_verdict, signoff_of
@@ -40,6 +46,7 @@ REPORT = "qa_report.md"
 ESCALATION = "QA_ESCALATION.md"
 MAX_REQUEST_BYTES = 64 * 1024
 MAX_CHECK_LINES = 200
+SUBJECT_CHARS = 72
 
 
 class QAStage(Stage):
@@ -47,6 +54,8 @@ class QAStage(Stage):
         super().__init__(*args)
         self.bounds = QABounds(self.config.qa_max_iterations)
         """For the whole run: a subtask QA reopens does not start the counts afresh."""
+        self._users_request = self._request_bytes()
+        """QA_FIX_REQUEST.md as it was before any session of the run: the user's."""
 
     @property
     def _fix_request(self) -> Path:
@@ -58,7 +67,7 @@ class QAStage(Stage):
         approval already in the plan is out of date."""
         self.parts.current_subtask = None  # no subtask is worked on: QA sessions have none
         signoff = signoff_of(self.tracker.plan)
-        feedback = self._fix_request.exists()
+        feedback = await self._begin(signoff)
         approved = signoff is not None and signoff.get("status") == "approved"
         if approved and not fresh_work and not feedback:
             self._approved("QA approved them before this run")
@@ -78,6 +87,13 @@ class QAStage(Stage):
                 await self._escalate(stop)
             if verdict == "rejected" and not await self._fix(iteration):
                 return
+
+    async def _begin(self, signoff: dict[str, Any] | None) -> bool:
+        """Commit a fix an earlier run stopped before committing (a secret in it), then say
+        whether the user's feedback is there for the fixer to take up first."""
+        if signoff is not None and signoff.get("status") == "fixes_applied":
+            await self._commit_fix(signoff.get("qa_session"), issues_of(signoff))
+        return await self._users_feedback()
 
     async def _count(self, iteration: int, verdict: str | None) -> str | None:
         """Show a review's verdict and count it; why the loop must stop, or None.  An
@@ -126,6 +142,7 @@ class QAStage(Stage):
     async def _fix(self, iteration: int, *, by_user: bool = False) -> bool:
         """One fixer session; False when it reopened a subtask (the coder takes over)."""
         request = self._read_request()
+        found = [] if by_user else issues_of(signoff_of(self.tracker.plan) or {})
         await self.emit(self._step(iteration, QAStep.FIXING))
         source = "written by the person supervising this build" if by_user else "from the review"
         outcome = await self._session(
@@ -133,8 +150,10 @@ class QAStage(Stage):
         )
         if outcome is None:
             await self._escalate("the QA fixer's sessions kept failing")
-        await self._set_request_aside()
+        number = self.parts.runner.last_number
+        await self._set_request_aside(f"session-{number:03d}.qa-fix-request.md")
         await self.sync_plan()
+        await self._commit_fix(iteration, found)
         if not self._still_complete():
             await self.emit(ev.Notice(level="info", message="QA reopened a subtask: coding again"))
             return False
@@ -190,22 +209,66 @@ class QAStage(Stage):
 
     def _read_request(self) -> str:
         """QA_FIX_REQUEST.md as written (never through a link: it could name any file)."""
-        try:
-            raw = read_bounded(self._fix_request, MAX_REQUEST_BYTES, follow_symlinks=False)
-        except OSError:
-            return ""
-        return raw.decode("utf-8", "replace").strip()
+        return (self._request_bytes() or b"").decode("utf-8", "replace").strip()
 
-    async def _set_request_aside(self) -> None:
+    def _request_bytes(self) -> bytes | None:
+        """QA_FIX_REQUEST.md's bytes; None when there is none (one that cannot be read is
+        there all the same, with no bytes)."""
+        try:
+            return read_bounded(self._fix_request, MAX_REQUEST_BYTES, follow_symlinks=False)
+        except FileNotFoundError:
+            return None
+        except OSError:
+            return b""
+
+    async def _users_feedback(self) -> bool:
+        """Whether a QA_FIX_REQUEST.md is there and is the user's: there, as it is, before
+        the run's first session.  Any other a session wrote (a coder's, say), and taking it
+        for the user's word would let the agent speak for them: it is set aside."""
+        found = await asyncio.to_thread(self._request_bytes)
+        if found is None:
+            return False
+        if found == self._users_request:
+            self._users_request = None  # taken up once
+            return True
         number = self.parts.runner.last_number
-        kept = self.config.logs_dir / f"session-{number:03d}.qa-fix-request.md"
+        name = f"session-{number:03d}.qa-fix-request.not-the-users.md"
+        if await self._set_request_aside(name):
+            message = (
+                f"{FIX_REQUEST} was written during this run, so it is not taken as your "
+                f"feedback: set aside as logs/{name}"
+            )
+            await self.emit(ev.Notice(level="warning", message=message))
+        return False
+
+    async def _set_request_aside(self, name: str) -> bool:
+        """Move QA_FIX_REQUEST.md into logs/ as ``name``; whether it was."""
+        kept = self.config.logs_dir / name
         try:
             await asyncio.to_thread(os.replace, self._fix_request, kept)
         except FileNotFoundError:
-            return
+            return False
         except OSError as exc:
             message = f"{FIX_REQUEST} not set aside: {exc}"
             await self.emit(ev.Notice(level="warning", message=message))
+            return False
+        return True
+
+    async def _commit_fix(self, iteration: Any, found: list[Any]) -> None:
+        """What a fixer changed becomes one commit on the work branch (none if it changed
+        nothing), so a merge takes it and a later coder try's rollback keeps it.  A secret
+        in it waits for the user, as a subtask's commit does."""
+        subject = fix_subject(iteration, found)
+        body = f"Session: {self.parts.runner.last_number}\nSpec: {self.config.spec_dir.name}"
+        while True:
+            try:
+                problem = await self.checkpoints.commit_qa_fix(subject, body)
+            except WorkspaceFailed as exc:
+                self.workspace_failed(exc)
+            if problem is None:
+                return
+            await self.needs_user(problem)
+            self.end_if_stopped()
 
     async def _escalate(self, reason: str) -> NoReturn:
         path = self.config.spec_dir / ESCALATION
@@ -217,12 +280,15 @@ class QAStage(Stage):
         end(RunOutcome.QA_ESCALATED, f"QA escalated: {reason} (see {ESCALATION})")
 
     def _paths(self) -> dict[str, Any]:
-        config = self.config
+        """Where the session works: the worktree and its spec copy, as for a coder (the
+        copy is synced back to the user's spec dir after each session)."""
+        where = self.checkpoints
         return {
-            "project_dir": config.project_dir,
-            "spec_dir": config.spec_dir,
-            "plan_path": config.plan_path,
-            "fix_request_path": config.spec_dir / FIX_REQUEST,
+            "project_dir": where.project_dir,
+            "spec_dir": where.spec_dir,
+            "plan_path": where.plan_path,
+            "fix_request_path": where.spec_dir / FIX_REQUEST,
+            "worktree": render("qa_worktree") if where.isolated else "",
             "human_input": self.note_text(),
         }
 
@@ -233,7 +299,7 @@ class QAStage(Stage):
             max_iterations=self.config.qa_max_iterations,
             checks=self._check_lines(),
             criteria=self._criteria(),
-            report_path=self.config.spec_dir / REPORT,
+            report_path=self.checkpoints.spec_dir / REPORT,
             **self._paths(),
         )
 
@@ -271,6 +337,16 @@ class QAStage(Stage):
         if isinstance(found, list) and found:
             return "\n".join(f"- {item}" for item in found)
         return "- those of spec.md (the plan lists none of its own)"
+
+
+def fix_subject(iteration: Any, found: list[Any]) -> str:
+    """``qa fix N: <the first issue's title>`` within 72 characters."""
+    number = iteration if isinstance(iteration, int) else 0
+    title = issue_text(found[0]) if found else f"as {FIX_REQUEST} asked"
+    subject = f"qa fix {number}: {title}"
+    if len(subject) <= SUBJECT_CHARS:
+        return subject
+    return subject[: SUBJECT_CHARS - 1].rstrip() + "…"
 
 
 def escalation_text(reason: str, bounds: QABounds) -> str:

@@ -4,13 +4,16 @@ sessions whose scripted model writes the report, the fix request and the sign-of
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from agent_tui.engine import events as ev
 from agent_tui.engine import trust_events as tev
+from agent_tui.engine import workspace_events as wev
 from agent_tui.engine.trust_events import QAVerdictKind
+from tests.integration.git_repo import branch_log, git
 from tests.integration.helpers import coder_steps, plan_doc, script
 
 pytestmark = pytest.mark.integration
@@ -63,6 +66,7 @@ def fix(n: int) -> list[dict[str, Any]]:
 
 
 ISSUE = {"title": "README lacks usage", "file": "README.md", "line": 1}
+BRANCH = "agent-tui/001-test"
 
 
 async def test_reject_fix_approve_ends_with_exit_0_and_an_approved_sign_off(make_run):
@@ -120,3 +124,37 @@ async def test_an_issue_that_keeps_coming_back_escalates_with_exit_3(make_run):
     kept = sorted(p.name for p in (run.spec_dir / "logs").glob("*.qa-fix-request.md"))
     assert kept == ["session-003.qa-fix-request.md", "session-005.qa-fix-request.md"]
     assert json.loads((run.spec_dir / "implementation_plan.json").read_text())["phases"]
+
+
+async def test_in_a_worktree_qa_reviews_there_and_the_fix_is_a_commit_on_the_branch(make_run):
+    scripts = [
+        script("1.1", [coder_steps("1.1")]),
+        {
+            "match": REVIEWER,
+            "sessions": [review("rejected", [ISSUE], 1), review("approved", [], 2)],
+        },
+        {"match": FIXER, "sessions": [fix(1)]},
+    ]
+    run = make_run(plan_doc([("1", [], ["1.1"])]), scripts, qa=True)
+    project = run.project
+    (project / ".gitignore").write_text(".auto-claude/\n")
+    (project / "app.py").write_text("print('hello')\n")
+    git(project, "init", "--quiet", "--initial-branch=main")
+    git(project, "add", "--all")
+    git(project, "commit", "--quiet", "-m", "start")
+    await run.go()
+
+    assert run.exit_code == 0, run.of(ev.LoopFinished)
+    [status] = run.of(wev.WorkspaceStatus)
+    worktree = Path(status.path)
+    assert status.mode == "worktree" and worktree != project
+    agent_spec = worktree / ".auto-claude" / "specs" / "001-test"
+    for request in run.sim.requests_for(REVIEWER):
+        assert f"Project directory: {worktree}\n" in request.prompt
+        assert f"Plan file: {agent_spec / 'implementation_plan.json'}\n" in request.prompt
+    assert run.plan["qa_signoff"]["status"] == "approved"  # the user's plan
+    assert (run.spec_dir / "qa_report.md").read_text().startswith("# QA report 2")
+    assert not (project / "README.md").exists()  # the user's checkout: untouched
+    log = branch_log(project, BRANCH)
+    assert log == ["subtask 1.1: make 1.1", "qa fix 1: README lacks usage (README.md:1)"]
+    assert git(project, "show", f"{BRANCH}:README.md") == "Usage: greet NAME (fix 1)\n"
