@@ -17,6 +17,7 @@ from typing import TextIO
 
 from agent_tui.argtypes import given
 from agent_tui.exit_codes import EXIT_BAD_INPUT, EXIT_STOPPED_SHORT, InputError
+from agent_tui.wording import counted
 
 COLOURS = {
     "commit": "33",
@@ -190,7 +191,7 @@ def _discard(location, yes: bool, out: TextIO, err: TextIO, ask) -> int:
                 "(stdin is not a terminal to ask on)"
             )
         count = len(Review.of(location).commits()) if Review.of(location).exists() else 0
-        prompt = f"Delete {location.branch} ({count} commits) and its worktree? [y/N] "
+        prompt = f"Delete {location.branch} ({counted(count, 'commit')}) and its worktree? [y/N] "
         try:
             answer = (ask or input)(prompt)
         except EOFError:

@@ -4,10 +4,9 @@ Plain asyncio; it knows nothing of Textual.  It reports through one async event 
 steered through its public methods (``pause``, ``resume``, ``interrupt``, ``retry_now``,
 ``switch_profile``, ``stop``), which are safe to call from the same event loop at any time.
 
-``CoderLoop`` wires the parts and runs the stages: ``Control`` (the state and every wait),
-``ProfileRotation`` (which account, and the session's env), ``PlanTracker`` (the plan on
-disk), ``SessionRunner`` (one session and its events), the retry tracker and the pure error
-policy.  A run ends one way: ``result.end`` raises ``RunEnded``, which ``run`` reports.
+``CoderLoop`` wires the parts and runs the stages: ``Control`` (the state, every wait),
+``ProfileRotation`` (the account, the session's env), ``PlanTracker`` (the plan on disk),
+``SessionRunner``, the retry tracker and the pure error policy.  A run ends one way.
 """
 
 from __future__ import annotations
@@ -57,6 +56,7 @@ from agent_tui.engine.state import LoopState
 from agent_tui.engine.verify import CommandRunner, Verifier
 from agent_tui.exit_codes import EXIT_BAD_INPUT
 from agent_tui.plan import ImplementationPlan, PlanError, is_complete, next_subtask, progress
+from agent_tui.wording import counted
 from agent_tui.workspace.location import Location
 
 __all__ = ["IMPLICIT_PROFILE", "CoderLoop", "LoopConfig"]
@@ -318,7 +318,7 @@ class CoderLoop:
                 end(RunOutcome.STUCK, f"cannot go on ({detail})")
             limit = self.config.max_iterations
             if limit is not None and self._iterations >= limit:
-                message = f"stopped after {self._iterations} sessions (--max-iterations)"
+                message = f"stopped after {counted(self._iterations, 'session')} (--max-iterations)"
                 end(RunOutcome.MAX_ITERATIONS, message)
             self._iterations += 1
             backoffs = self.control.backoffs
@@ -337,7 +337,7 @@ class CoderLoop:
         """Every subtask is completed: the run ends, through QA when it is on (which
         returns when a QA session reopened a subtask)."""
         if not self.config.qa:
-            end(RunOutcome.COMPLETE, f"all {progress(plan)[1]} subtasks completed")
+            end(RunOutcome.COMPLETE, f"all {counted(progress(plan)[1], 'subtask')} completed")
         await self._qa.run(fresh_work=self._iterations > 0)
 
     def _make_verifier(

@@ -40,6 +40,7 @@ from agent_tui.engine.session import SessionOutcome
 from agent_tui.engine.stage import Stage
 from agent_tui.engine.trust_events import CheckOutcome, QAStep, QAVerdictKind
 from agent_tui.plan import is_complete, progress
+from agent_tui.wording import counted
 
 FIX_REQUEST = "QA_FIX_REQUEST.md"
 REPORT = "qa_report.md"
@@ -117,7 +118,7 @@ class QAStage(Stage):
     def _approved(self, how: str) -> NoReturn:
         assert self.tracker.plan is not None
         total = progress(self.tracker.plan)[1]
-        end(RunOutcome.COMPLETE, f"all {total} subtasks completed; {how}")
+        end(RunOutcome.COMPLETE, f"all {counted(total, 'subtask')} completed; {how}")
 
     def _still_complete(self) -> bool:
         plan = self.tracker.plan

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from agent_tui.atomic import atomic_write_bytes, real_dir
+from agent_tui.wording import counted
 from agent_tui.workspace.commits import has_changes, project_pathspecs, uncommitted_diff
 from agent_tui.workspace.git import Git, GitError, first_line
 from agent_tui.workspace.location import Location
@@ -92,7 +93,7 @@ def merge(location: Location, *, squash: bool, environ: Mapping[str, str] | None
     if squash:
         _squash(repo, branch, ahead)
     else:
-        subject = f"Merge {branch.name} ({len(ahead)} subtask commits) into {current}"
+        subject = f"Merge {branch.name} ({counted(len(ahead), 'subtask commit')}) into {current}"
         _run_merge(repo, branch, ["merge", "--no-ff", "--no-edit", "-m", subject, branch.name])
     after = repo.text("rev-parse", "--short", "HEAD")
     if repo.text("rev-parse", "HEAD") == before:
@@ -218,9 +219,8 @@ def _abort(repo: Git) -> None:
 def _squash(repo: Git, branch: Branch, commits: list[tuple[str, str]]) -> None:
     _run_merge(repo, branch, ["merge", "--squash", branch.name])
     lines = "\n".join(subject for _, subject in commits)
-    message = (
-        f"{branch.location.spec_dir.name}: {len(commits)} subtasks from {branch.name}\n\n{lines}\n"
-    )
+    subtasks = counted(len(commits), "subtask")
+    message = f"{branch.location.spec_dir.name}: {subtasks} from {branch.name}\n\n{lines}\n"
     try:
         repo.run(
             "commit", "--quiet", "--no-verify", "-F", "-", config=repo.identity(), stdin=message

@@ -310,6 +310,9 @@ async def test_max_iterations_stops_short(setup):
     loop, _sessions = setup(max_iterations=1)
     assert await loop.run() == 3
     assert of(setup.events, ev.LoopFinished)[0].outcome == "max_iterations"
+    assert of(setup.events, ev.LoopFinished)[0].message == (
+        "stopped after 1 session (--max-iterations)"
+    )
 
 
 async def test_a_plan_the_agent_corrupts_is_set_aside_and_the_last_good_kept(setup):
