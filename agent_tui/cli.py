@@ -143,8 +143,14 @@ def _is_terminal() -> bool:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from agent_tui.demo import DemoWorkspaceError, create_workspace, demo_config, start_sim
-    from agent_tui.engine.loop import CoderLoop
+    from agent_tui.demo import (
+        DemoWorkspaceError,
+        create_workspace,
+        demo_config,
+        demo_loop,
+        review_commands,
+        start_sim,
+    )
     from agent_tui.engine.recovery import AttemptHistory
     from agent_tui.engine.views import plan_view
     from agent_tui.plan import load_plan
@@ -162,7 +168,7 @@ def _demo(args: argparse.Namespace) -> int:
     )
 
     def make_loop(sink):
-        return CoderLoop(config, workspace.profiles, sink)
+        return demo_loop(workspace, config, sink)
 
     try:
         code = _launch(args, make_loop, title="agent-tui demo", plan=first_view)
@@ -173,7 +179,10 @@ def _demo(args: argparse.Namespace) -> int:
             shutil.rmtree(workspace.root, ignore_errors=True)
     if not workspace.owns_root:
         with contextlib.suppress(OSError):  # the terminal may be gone (closed window: EIO)
-            print(f"demo project kept in {workspace.project_dir}", file=sys.stderr)
+            kept = f"demo project kept in {workspace.project_dir}"
+            if workspace.repository:
+                kept += f": {review_commands(workspace.project_dir)}"
+            print(kept, file=sys.stderr)
     return code
 
 

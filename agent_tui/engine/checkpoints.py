@@ -98,7 +98,8 @@ class Checkpoints:
             self.mirror = SpecMirror(user, Tree(self.worktree.root, agent_parts))
             assert self.location.common_dir is not None
             git_dirs = (self.location.common_dir, self.worktree.admin_dir)
-            self._leftovers = Leftovers(git_dirs, self.project_dir)
+            work_dirs = (self.project_dir, self.worktree.root, self.location.repo_root)
+            self._leftovers = Leftovers(git_dirs, tuple(d for d in work_dirs if d is not None))
             # The user's spec dir is the truth while no session runs: the copy is an earlier
             # run's (a claim its check refuted, one made as that run was killed), and a pull
             # measured against no base would take all of it as the agent's new edits.
@@ -132,10 +133,21 @@ class Checkpoints:
 
     async def push(self) -> None:
         """Before a session: the agent's spec copy becomes the user's spec dir as it is."""
-        if self.mirror is None or self._leftovers is None:
+        if self.mirror is None:
             return
-        self._existed = await asyncio.to_thread(self._leftovers.before)
+        await self.before_sandbox()
         await self._notes(await asyncio.to_thread(self.mirror.push))
+
+    async def before_sandbox(self) -> None:
+        """Before the CLI runs here (a session, a check): what of its sandbox's leftovers
+        is there already, and so is not its to remove."""
+        if self._leftovers is not None:
+            self._existed = await asyncio.to_thread(self._leftovers.before)
+
+    async def after_sandbox(self) -> None:
+        """What the CLI's sandbox made and left empty, removed."""
+        if self._leftovers is not None:
+            await asyncio.to_thread(self._leftovers.tidy, self._existed)
 
     async def pull(self) -> None:
         """Bring back what the agent changed in its spec copy (its version of a file the
@@ -149,9 +161,9 @@ class Checkpoints:
 
     async def after_session(self) -> None:
         """After a session: what its sandbox left removed, the agent's spec edits back."""
-        if self.mirror is None or self._leftovers is None:
+        if self.mirror is None:
             return
-        await asyncio.to_thread(self._leftovers.tidy, self._existed)
+        await self.after_sandbox()
         await self.pull()
 
     async def _notes(self, notes: list[str]) -> None:

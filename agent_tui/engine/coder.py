@@ -168,7 +168,11 @@ class CoderStage(Stage):
             changed = f"subtask {subtask.id}'s verification changed during its session"
             await self.emit(ev.Notice(level="warning", message=f"{changed}: ran the old one"))
         await self.set_status(subtask.id, "in_progress")
-        check = await self.parts.verifier.check(subtask, self.parts.runner.cwd)
+        await self.checkpoints.before_sandbox()  # a check runs under the session's sandbox
+        try:
+            check = await self.parts.verifier.check(subtask, self.parts.runner.cwd)
+        finally:
+            await self.checkpoints.after_sandbox()
         if check.counts_as_completed and self.checkpoints.isolated:
             await self.record(self.history.set_pending_commit, subtask.id)
         await self.set_status(subtask.id, "completed" if check.counts_as_completed else "pending")

@@ -4,8 +4,9 @@ To keep git's own files read-only for Bash, the sandbox mounts over them, and fo
 that does not exist it first makes an empty one to mount on; they stay when it ends: in each
 git dir ``NOTES_MERGE_WORKTREE/``, ``glab-cli/``, ``remotes/``, an empty ``config.worktree``
 and ``info/.claude-sandbox-noreplace/``, and ``.claude/.cc-writes/`` in the working
-directory (CLI 2.1.331).  Only a path of that list that was not there before the session
-and is still empty is removed: anything else is someone's, and stays.
+directory and in the repository's own checkout, which the CLI takes for the project's root
+when it runs in a worktree (CLI 2.1.331).  Only a path of that list that was not there
+before the session and is still empty is removed: anything else is someone's, and stays.
 """
 
 from __future__ import annotations
@@ -33,11 +34,12 @@ class Leftovers:
     """The places a session's sandbox may leave mount points in."""
 
     git_dirs: tuple[Path, ...]
-    work_dir: Path
+    work_dirs: tuple[Path, ...]
+    """Where the session works, and the user's checkout of the repository."""
 
     def candidates(self) -> list[Path]:
         found = [d / name for d in self.git_dirs for name in IN_GIT_DIR]
-        return found + [self.work_dir / name for name in IN_WORK_DIR]
+        return found + [w / name for w in dict.fromkeys(self.work_dirs) for name in IN_WORK_DIR]
 
     def before(self) -> frozenset[Path]:
         """What of the list exists before a session: never removed after it."""

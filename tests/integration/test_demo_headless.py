@@ -1,47 +1,103 @@
-"""The bundled demo, headless: the real CLI completes the sample plan through one 400 burst."""
+"""The bundled demo, headless: the real CLI completes the sample plan through one 400 burst,
+in the sample's own worktree, with a commit per subtask."""
 
 from __future__ import annotations
 
 import io
 import json
 import os
+import re
+import shlex
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
-from agent_tui.demo import create_workspace, demo_config
+from agent_tui.demo import (
+    DEMO_BRANCH,
+    DemoWorkspace,
+    create_workspace,
+    demo_config,
+    demo_loop,
+    review_commands,
+)
 from agent_tui.engine.clock import VirtualClock
-from agent_tui.engine.loop import CoderLoop
 from agent_tui.headless import run_headless
 from agent_tui.sim.scenario import Scenario
 from agent_tui.sim.server import SimServer
+from tests.integration.git_repo import branch_log, git, snapshot
+
+SUBJECTS = [
+    "subtask 1.1: Create greeter/core.py with greet(name)",
+    "subtask 1.2: Add farewell(name) to greeter/core.py",
+    "subtask 1.3: Write tests/test_core.py for greet and farewell",
+    "subtask 2.1: Add greeter/__main__.py: python3 -m greeter NAME",
+    "subtask 2.2: Document usage in README.md",
+]
 
 
-async def run_demo(tmp_path, events: str) -> tuple[int, str]:
-    workspace = create_workspace(tmp_path / events)
+async def run_demo(workspace: DemoWorkspace, events: str) -> tuple[int, str]:
     scenario = Scenario.bundled("demo").model_copy(update={"pace_s": 0.0})
     with SimServer(scenario) as sim:
         config = demo_config(workspace, sim, pause_between_s=0.0, pause_on_problem=False)
         clock = VirtualClock()
         out = io.StringIO()
         code = await run_headless(
-            lambda sink: CoderLoop(config, workspace.profiles, sink, clock=clock), events, out
+            lambda sink: demo_loop(workspace, config, sink, clock=clock), events, out
         )
-    assert (workspace.project_dir / "greeter" / "__main__.py").exists()
+    workspace.release()
     return code, out.getvalue()
 
 
-async def test_demo_text_output_shows_the_backoff_and_completes(tmp_path):
-    code, text = await run_demo(tmp_path, "text")
+def run_printed(command: str) -> subprocess.CompletedProcess:
+    """A command the demo printed, as the user would type it (``agent-tui`` is this
+    checkout's ``python3 -m agent_tui.cli``)."""
+    words = shlex.split(command)
+    assert words[0] == "agent-tui"
+    argv = [sys.executable, "-m", "agent_tui.cli", *words[1:]]
+    return subprocess.run(
+        argv, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL
+    )
+
+
+async def test_demo_text_output_shows_the_backoff_the_worktree_and_how_to_finish(tmp_path):
+    workspace = create_workspace(tmp_path / "a demo dir")  # a --workdir, with a space in it
+    code, text = await run_demo(workspace, "text")
     assert code == 0
     assert "backoff   tool_concurrency: waiting 2 s (retry 1/5)" in text
     assert "backoff   tool_concurrency: waiting 4 s (retry 2/5)" in text
-    assert "finished  complete (exit 0) all 5 subtasks completed" in text
+    assert re.search(
+        r"workspace worktree \S+/001-greeter on agent-tui/001-greeter, from main", text
+    )
+    assert len(re.findall(r" commit    \d\.\d: [0-9a-f]{12} \(\d files?\)", text)) == 5
     assert "sk-ant-oat01-demo" not in text
+    *_, notice, finished = text.splitlines()
+    assert finished.endswith("finished  complete (exit 0) all 5 subtasks completed")
+    assert notice.endswith(
+        f"info      demo: the work is on {DEMO_BRANCH}: " + review_commands(workspace.project_dir)
+    )
+    printed = re.findall(r"agent-tui \w+ --project (?:'[^']*'|\S+)", notice)
+    commands = {shlex.split(command)[1]: command for command in printed}
+    assert sorted(commands) == ["diff", "discard", "merge"]
+    diff = run_printed(commands["diff"])
+    assert diff.returncode == 0, diff.stderr
+    assert (
+        "+def greet(name: str) -> str:" in diff.stdout
+        and "+++ b/greeter/__main__.py" in diff.stdout
+    )
+    merged = run_printed(commands["merge"])
+    assert merged.returncode == 0, merged.stderr
+    project = workspace.project_dir
+    assert git(project, "log", "-1", "--format=%s").startswith(f"Merge {DEMO_BRANCH}")
+    assert (project / "greeter" / "__main__.py").is_file()
+    assert git(project, "branch", "--list", DEMO_BRANCH) == ""  # merged: branch and worktree gone
 
 
 async def test_demo_jsonl_events_have_the_documented_fields(tmp_path):
-    code, text = await run_demo(tmp_path, "jsonl")
+    workspace = create_workspace(tmp_path / "jsonl")
+    project = workspace.project_dir
+    before = snapshot(project)
+    code, text = await run_demo(workspace, "jsonl")
     assert code == 0
     events = [json.loads(line) for line in text.splitlines()]
     assert all("type" in e and isinstance(e["ts"], float) for e in events)
@@ -62,6 +118,52 @@ async def test_demo_jsonl_events_have_the_documented_fields(tmp_path):
     assert {"id", "status"} <= by_type["subtask_status"][0].keys()
     assert by_type["loop_finished"] == [by_type["loop_finished"][0]]
     assert by_type["loop_finished"][0]["outcome"] == "complete"
+    # The agent worked in the sample's worktree: a commit per subtask on its branch, and
+    # the demo's own checkout of the sample exactly as it was laid out.
+    [status] = by_type["workspace"]
+    assert (status["mode"], status["branch"], status["base"]) == ("worktree", DEMO_BRANCH, "main")
+    assert Path(status["path"]) != project
+    assert [e["id"] for e in by_type["subtask_committed"]] == ["1.1", "1.2", "1.3", "2.1", "2.2"]
+    assert branch_log(project, DEMO_BRANCH) == SUBJECTS
+    assert snapshot(project) == before
+    # Each check imported the package, which only the worktree has: it ran there.
+    checked = [(e["subtask_id"], e["outcome"]) for e in by_type["verification_ended"]]
+    assert [c for c in checked if c[1] == "passed"] == [
+        ("1.1", "passed"),
+        ("1.2", "passed"),
+        ("2.1", "passed"),
+    ]
+    assert not (project / "greeter").exists()
+
+
+async def test_without_git_the_demo_runs_in_place_and_says_so(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(bin_without(tmp_path, "git")))
+    workspace = create_workspace(tmp_path / "no-git")
+    code, text = await run_demo(workspace, "text")
+    assert code == 0, text
+    said = [line for line in text.splitlines() if "git is not installed" in line]
+    assert len(said) == 1
+    assert said[0].endswith(
+        "workspace in place (git is not installed): no branch, no commits, no rollback"
+    )
+    assert "demo: " not in text and " commit " not in text
+    assert "finished  complete (exit 0) all 5 subtasks completed" in text
+    assert (workspace.project_dir / "greeter" / "__main__.py").is_file()
+    assert not (workspace.project_dir / ".git").exists()
+
+
+def bin_without(tmp_path: Path, missing: str) -> Path:
+    """A PATH directory with every program of this one but ``missing``."""
+    bin_dir = tmp_path / f"bin-without-{missing}"
+    bin_dir.mkdir()
+    for directory in os.environ["PATH"].split(os.pathsep):
+        if not os.path.isdir(directory):
+            continue
+        for name in os.listdir(directory):
+            target = bin_dir / name
+            if name != missing and not target.exists():
+                target.symlink_to(os.path.join(directory, name))
+    return bin_dir
 
 
 def launch_headless_demo(workdir) -> subprocess.Popen:
@@ -88,9 +190,9 @@ def test_sigterm_interrupts_the_session_and_exits_130(tmp_path):
     # It says what stopped it (found by a tester: a SIGTERM read "stopped by the user").
     assert "finished  interrupted (exit 130) stopped by SIGTERM" in output
     assert "Traceback" not in err
-    logs = list(
-        (tmp_path / "greeter" / ".auto-claude" / "specs" / "001-greeter" / "logs").glob("*.jsonl")
-    )
+    project = tmp_path / "greeter"
+    assert err.splitlines()[-1] == f"demo project kept in {project}: {review_commands(project)}"
+    logs = list((project / ".auto-claude" / "specs" / "001-greeter" / "logs").glob("*.jsonl"))
     assert logs and json.loads(logs[0].read_text().splitlines()[-1])["type"] == "outcome"
 
 
@@ -113,32 +215,26 @@ def test_a_reader_that_goes_away_stops_the_run_as_an_interruption(tmp_path):
     assert json.loads(log[-1])["type"] == "outcome"
 
 
-def test_the_demo_runs_without_socat_and_says_it_is_unsandboxed(tmp_path):
-    bin_dir = tmp_path / "bin-without-socat"
-    bin_dir.mkdir()
-    for directory in os.environ["PATH"].split(os.pathsep):
-        if not os.path.isdir(directory):
-            continue
-        for name in os.listdir(directory):
-            target = bin_dir / name
-            if name != "socat" and not target.exists():
-                target.symlink_to(os.path.join(directory, name))
+def test_the_demo_runs_without_socat_and_leaves_nothing_in_the_data_dir(tmp_path):
+    # The default demo (no --workdir): its sample, repository and worktree are all in its
+    # temp dir, removed at the end; agent-tui's data dir is never made.
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    data = Path(os.environ["AGENT_TUI_DATA_DIR"])
     process = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "agent_tui.cli",
-            "demo",
-            "--headless",
-            "--workdir",
-            str(tmp_path / "d"),
-        ],
+        [sys.executable, "-m", "agent_tui.cli", "demo", "--headless"],
         capture_output=True,
         text=True,
         timeout=300,
-        env={**os.environ, "PATH": str(bin_dir)},
+        env={**os.environ, "PATH": str(bin_without(tmp_path, "socat")), "TMPDIR": str(temp)},
     )
     assert process.returncode == 0, process.stdout + process.stderr
     assert "sandbox   UNSANDBOXED (socat not installed)" in process.stdout
     assert "agent-tui: UNSANDBOXED (socat not installed)" in process.stderr
     assert "finished  complete (exit 0)" in process.stdout
+    worktree = re.search(r"workspace worktree (\S+) on agent-tui/001-greeter", process.stdout)
+    assert worktree and Path(worktree.group(1)).is_relative_to(temp)
+    assert f"demo: {DEMO_BRANCH} and its worktree go with the demo's temp dir" in process.stdout
+    assert len(re.findall(r" commit    \d\.\d: ", process.stdout)) == 5
+    assert not data.exists()
+    assert not list(temp.glob("agent-tui-demo-*"))

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from agent_tui.demo import create_workspace, demo_config
+from agent_tui.demo import create_workspace, demo_config, demo_loop
 from agent_tui.engine import events as ev
+from agent_tui.engine import workspace_events as wev
 from agent_tui.engine.clock import VirtualClock
 from agent_tui.engine.containment import SandboxCheck
 from agent_tui.engine.errors import ErrorKind
@@ -77,7 +78,7 @@ def demo_app(tmp_path):
                 harness.events.append(event)
                 await sink(event)
 
-            return CoderLoop(config, workspace.profiles, recording, clock=clock)
+            return demo_loop(workspace, config, recording, clock=clock)
 
         harness.app = AgentApp(make_loop, title="agent-tui demo", clock=clock)
         return harness
@@ -100,7 +101,8 @@ class PassingChecks:
 
 
 class ScriptedSessions:
-    """In-process sessions that emit fixed events; a session waits while ``hold`` is set."""
+    """In-process sessions that emit fixed events and, once done, write the one file they
+    say they wrote; a session waits while ``hold`` is set."""
 
     def __init__(
         self,
@@ -168,6 +170,9 @@ class ScriptedSessions:
                         input_tokens=1200,
                         output_tokens=40,
                     )
+                part = spec.cwd / "src" / f"part_{sid}.py"  # the Write above, done
+                part.parent.mkdir(exist_ok=True)
+                part.write_text(f"PART = {sid!r}\n")
                 plan = json.loads(sessions.plan_path.read_text())
                 for phase in plan["phases"]:
                     for subtask in phase["subtasks"]:
@@ -199,6 +204,21 @@ class ScriptedSessions:
         return SessionOutcome(outcome="error", error_kind=ErrorKind.RATE_LIMIT)
 
 
+SHOWN_WORKTREE = "~/.local/share/agent-tui/worktrees/greeter-1a2b3c4d/001-greeter"
+SHOWN_COMMIT = "5e1ec7ed" * 5
+
+
+def same_on_every_run(event: ev.Event) -> ev.Event:
+    """The event as the scripted app shows it: the worktree's path (under the test's tmp
+    dir) and a commit's hash (its time is in it) differ on each run, and would make the
+    snapshots differ; the events the harness records are the real ones."""
+    if isinstance(event, wev.WorkspaceStatus) and event.mode == "worktree":
+        return wev.WorkspaceStatus(**{**event.as_dict(), "path": SHOWN_WORKTREE})
+    if isinstance(event, wev.SubtaskCommitted):
+        return wev.SubtaskCommitted(**{**event.as_dict(), "commit": SHOWN_COMMIT})
+    return event
+
+
 @pytest.fixture
 def scripted_app(tmp_path):
     """The app over the demo plan with scripted sessions and a clock that only moves by hand."""
@@ -207,7 +227,10 @@ def scripted_app(tmp_path):
         failures: dict[str, int] | None = None,
         hold: set[str] | None = None,
         limits: dict[str, int] | None = None,
+        in_place: bool = False,
     ) -> Harness:
+        """``in_place``: on the project itself, as ``--in-place`` (the demo's sample is a
+        git repository, so its runs are in a worktree)."""
         workspace = create_workspace(tmp_path / "scripted")
         plan_path = workspace.spec_dir / "implementation_plan.json"
         sessions = ScriptedSessions(plan_path, failures, limits)
@@ -218,6 +241,7 @@ def scripted_app(tmp_path):
             model="claude-sonnet-4-5",
             pause_between_s=0.0,
             sandbox=SandboxCheck(),  # the same status line on every machine
+            in_place=in_place,
         )
         clock = VirtualClock(auto_advance=False)
         harness = Harness(app=None, clock=clock, workspace=workspace)  # type: ignore[arg-type]
@@ -227,7 +251,7 @@ def scripted_app(tmp_path):
         def make_loop(sink):
             async def recording(event: ev.Event) -> None:
                 harness.events.append(event)
-                await sink(event)
+                await sink(same_on_every_run(event))
 
             return CoderLoop(
                 config,

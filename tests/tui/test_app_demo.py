@@ -6,6 +6,7 @@ from pathlib import Path
 
 from agent_tui.engine import events as ev
 from agent_tui.tui.screens.confirm_quit import ConfirmQuit
+from agent_tui.tui.screens.diff_view import DiffView
 from agent_tui.tui.screens.profile_picker import ProfilePicker
 from agent_tui.tui.widgets.countdown import Countdown
 from tests.tui.conftest import screen_text, wait_until
@@ -18,7 +19,9 @@ def log_text(app) -> str:
     return "\n".join("".join(segment.text for segment in strip) for strip in log.lines)
 
 
-async def test_demo_runs_to_completion_with_a_visible_backoff(demo_app, monkeypatch):
+async def test_demo_runs_to_completion_with_a_visible_backoff_and_diffs(demo_app, monkeypatch):
+    from tests.tui.test_diff_view import shown_lines  # which imports this module
+
     shown: list[tuple[str, str]] = []
     start, stop = Countdown.start, Countdown.stop
     monkeypatch.setattr(
@@ -45,7 +48,25 @@ async def test_demo_runs_to_completion_with_a_visible_backoff(demo_app, monkeypa
         assert app.main_screen.status.state == "complete"
         assert app.main_screen.status.quota.startswith("5h 42% · resets ")  # the sim's window
         assert not app.main_screen.countdown.display
+        # The sample is a git repository: the agent worked in its worktree, each subtask
+        # is a commit, d shows one, and the log ends saying how to review and finish.
+        assert "◆ workspace: worktree " in text and "on agent-tui/001-greeter" in text
+        assert text.count("· d: diff") == 5
+        assert "demo: the work is on agent-tui/001-greeter: agent-tui diff --project " in text
+        tree.focus()
+        tree.move_cursor(tree._subtask_nodes["1.2"])
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, DiffView), "the diff")
+        diff = app.screen
+        await wait_until(pilot, lambda: shown_lines(diff), "its lines")
+        lines = shown_lines(diff)
+        assert "    subtask 1.2: Add farewell(name) to greeter/core.py" in lines
+        assert "+def farewell(name: str) -> str:" in lines
+        assert "+def greet(name: str) -> str:" not in lines  # 1.1's, not this subtask's
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is app.main_screen, "the diff to close")
     assert app.exit_code == 0
+    assert not (harness.workspace.project_dir / "greeter").exists()  # the checkout: as laid out
     starts = [caption for kind, caption in shown if kind == "start"]
     assert starts == ["tool_concurrency, retry 1/5", "tool_concurrency, retry 2/5"]
     assert shown[-1][0] == "stop"
@@ -369,11 +390,12 @@ async def test_the_command_palette_offers_the_keys_that_apply_now(scripted_app):
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: "1.1" in harness.sessions.started, "session 1")
         titles = palette_titles(app)
-        assert titles[:7] == [
+        assert titles[:8] == [
             "Pause",
             "Interrupt",
             "Profiles",
             "Note",
+            "Diff",  # the demo's sample is a git repository: the run is in its worktree
             "Stop following",
             "Quit",
             "Quit now",
@@ -718,7 +740,7 @@ async def test_every_key_stays_in_sight_in_a_40_column_footer(scripted_app):
         await wait_until(pilot, lambda: "i" in footer_keys(app), "the session's keys")
         await pilot.pause()
         keys = list(app.main_screen.query("FooterKey"))
-        assert [k.key for k in keys] == ["p", "i", "a", "m", "l", "q"]
+        assert [k.key for k in keys] == ["p", "i", "a", "m", "d", "l", "q"]
         assert all(k.region.right <= 40 and k.region.width > 0 for k in keys)
         assert footer_keys(app)["i"] == "Stop" and footer_keys(app)["l"] == ""
         await pilot.resize_terminal(56, 20)

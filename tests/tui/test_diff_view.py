@@ -128,7 +128,7 @@ async def test_d_on_a_phase_says_to_pick_a_subtask(tmp_path):
 
 
 async def test_a_run_in_place_offers_no_diff_key(scripted_app):
-    harness = scripted_app()
+    harness = scripted_app(in_place=True)
     app = harness.app
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.exit_code is not None, "the run to finish")

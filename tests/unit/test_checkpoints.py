@@ -59,19 +59,3 @@ def test_in_a_worktree_the_agents_git_may_not_write(tmp_path, command):
 def test_in_a_worktree_the_agents_git_may_read(tmp_path, command):
     (tmp_path / "README.md").write_text("x\n")
     assert Guard(tmp_path, git_read_only=True).check("Bash", {"command": command}) is None
-
-
-def test_the_demo_runs_in_place_even_in_a_workdir_inside_a_repository(tmp_path):
-    from types import SimpleNamespace
-
-    from agent_tui.demo import create_workspace, demo_config
-    from agent_tui.workspace.location import WorkspaceMode
-
-    (tmp_path / ".git").mkdir()  # as if --workdir were inside the user's checkout
-    workspace = create_workspace(tmp_path / "demo")
-    try:
-        config = demo_config(workspace, SimpleNamespace(base_url="http://127.0.0.1:9"))
-    finally:
-        workspace.release()
-    assert config.workspace is not None and config.workspace.mode is WorkspaceMode.IN_PLACE
-    assert config.workspace.agent_project_dir == workspace.project_dir

@@ -99,7 +99,7 @@ def test_only_what_the_sandbox_made_and_left_empty_is_tidied(tmp_path):
     git_dir = tmp_path / ".git"
     (git_dir / "info").mkdir(parents=True)
     (git_dir / "remotes").mkdir()  # the user's own, from before
-    leftovers = Leftovers((git_dir,), tmp_path)
+    leftovers = Leftovers((git_dir,), (tmp_path,))
     existed = leftovers.before()
     (git_dir / "NOTES_MERGE_WORKTREE").mkdir()
     (git_dir / "glab-cli").mkdir()
@@ -116,6 +116,26 @@ def test_only_what_the_sandbox_made_and_left_empty_is_tidied(tmp_path):
         ".git/info/.claude-sandbox-noreplace",
     ]
     assert (git_dir / "remotes").is_dir() and (git_dir / "glab-cli" / "config.yml").exists()
+
+
+def test_the_users_checkout_is_tidied_too_keeping_their_own_claude_dir(tmp_path):
+    # In a worktree the CLI's sandbox also makes .claude/.cc-writes/ in the repository's
+    # own checkout, which it takes for the project's root.
+    worktree, checkout = tmp_path / "worktree", tmp_path / "checkout"
+    (checkout / ".claude").mkdir(parents=True)
+    (checkout / ".claude" / "settings.json").write_text("{}\n")  # the user's
+    worktree.mkdir()
+    leftovers = Leftovers((), (worktree, checkout, worktree))
+    existed = leftovers.before()
+    for where in (worktree, checkout):
+        (where / ".claude" / ".cc-writes").mkdir(parents=True, exist_ok=True)
+    removed = leftovers.tidy(existed)
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in removed) == [
+        "checkout/.claude/.cc-writes",
+        "worktree/.claude",
+        "worktree/.claude/.cc-writes",
+    ]
+    assert (checkout / ".claude" / "settings.json").is_file()
 
 
 def test_only_a_hunks_lines_are_added_or_removed():
