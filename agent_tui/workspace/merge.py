@@ -10,7 +10,6 @@ after a merge has succeeded are the worktree and the branch removed.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from collections.abc import Mapping
@@ -66,8 +65,13 @@ class Branch:
         assert path is not None
         if self.worktree() is not None or admin_dir_of(self.location.common_dir, path):
             self.repo.run("worktree", "remove", "--force", "--force", str(path))
-        with contextlib.suppress(OSError):
-            path.parent.rmdir()  # the repository's folder of worktrees, when it is empty
+        # The repository's folder of worktrees (and a qualified spec's folder in it), when
+        # empty: agent-tui/<qualifier>/<spec> has one folder more.
+        for folder in (path.parent, path.parent.parent)[: self.name.count("/")]:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
         self.repo.run("branch", "-D", self.name)
 
 
