@@ -55,8 +55,12 @@ HOME_SECRETS = (
     ".local/share/python_keyring", ".password-store", "Library/Keychains",
 )  # fmt: skip
 SYSTEM_SECRETS = ("/proc", "/etc/shadow", "/etc/gshadow")
-PROTECTED_IN_SPEC = ("logs", "memory", ".agent-tui.lock")
+RECORDS_IN_SPEC = ("logs", "memory", ".agent-tui.lock")
 """agent-tui's record of a run: the agent must not forge its transcripts or history."""
+USER_CONTROLS_IN_SPEC = ("HUMAN_INPUT.md", "PAUSE")
+"""The user's note to the next session and the user's pause: the agent writing them would
+speak to itself as the user, or stall the run."""
+PROTECTED_IN_SPEC = RECORDS_IN_SPEC + USER_CONTROLS_IN_SPEC
 SANDBOX_REFUSED = "Sandbox required but unavailable"
 """How the CLI's error starts when a sandbox it was told to require cannot start."""
 SEATBELT = "/usr/bin/sandbox-exec"
@@ -148,7 +152,8 @@ def _namespace_problem(bwrap: str, run: Runner) -> str | None:
 
 
 def protected_paths(spec_dir: Path) -> tuple[Path, ...]:
-    """The spec's logs, memory and lock: written by agent-tui only."""
+    """The spec's logs, memory and lock (written by agent-tui only), and the user's note
+    and pause (written by the user, or agent-tui for the user, only)."""
     return tuple(spec_dir / name for name in PROTECTED_IN_SPEC)
 
 

@@ -71,7 +71,8 @@ class Guard:
         self.project_dir = Path(os.path.realpath(project_dir))
         self.bash_allowlist = frozenset(bash_allowlist or DEFAULT_BASH_ALLOWLIST)
         self.protected = tuple(Path(os.path.realpath(p)) for p in protected)
-        """agent-tui's own records (the spec's logs, memory, lock): no tool touches them."""
+        """agent-tui's own records (the spec's logs, memory, lock) and the user's note and
+        pause (``HUMAN_INPUT.md``, ``PAUSE``): no tool touches them."""
         self.git_read_only = git_read_only
         """In a worktree: git only reads (its sandbox sees ``.git`` read-only anyway)."""
 
@@ -128,7 +129,10 @@ class Guard:
         if not self.inside_project(path):
             return f"{tool} denied: outside the project ({self.project_dir}): {path}"
         if self.is_protected(path):
-            return f"{tool} denied: {path} is agent-tui's record of the run, not the agent's"
+            return (
+                f"{tool} denied: {path} is agent-tui's record of the run or the user's note "
+                "or pause, not the agent's"
+            )
         return None
 
     def _check_bash(self, command: str) -> str | None:

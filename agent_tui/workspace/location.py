@@ -1,10 +1,12 @@
 """Where a spec's work happens: its own git worktree, or the project itself.
 
-A git project gets a worktree per spec on branch ``agent-tui/<spec-dir-name>``, made from
-the user's HEAD and kept under agent-tui's data dir
-(``<data>/worktrees/<repo>-<hash>/<spec>``), not in the repository: nothing there shows in
-the user's ``git status``, and the CLI treats every file under a ``.git`` directory as
-sensitive (an edit there asks for a permission no unattended session can give).
+A git project gets a worktree per spec on branch ``agent-tui/<spec-dir-name>`` (for a spec
+outside the repository root's ``.auto-claude/specs``, ``agent-tui/<folder>-<hash>/<spec>``:
+a project below the root has a branch of its own), made from the user's HEAD and kept under
+agent-tui's data dir (``<data>/worktrees/<repo>-<hash>/[<folder>-<hash>/]<spec>``), not in
+the repository: nothing there shows in the user's ``git status``, and the CLI treats every
+file under a ``.git`` directory as sensitive (an edit there asks for a permission no
+unattended session can give).
 
 ``locate`` only reads: the checks before a run call it (they write nothing), and the run
 opens, repairs or makes the worktree (``worktree.open_worktree``).
@@ -24,6 +26,7 @@ from agent_tui.workspace.git import Git, GitError, git_installed
 
 BRANCH_PREFIX = "agent-tui/"
 _BRANCH_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_SPECS_HOME = (".auto-claude", "specs")
 
 
 class WorkspaceMode(StrEnum):
@@ -91,18 +94,42 @@ def in_place(project_dir: Path, spec_dir: Path, reason: str) -> Location:
     return Location(WorkspaceMode.IN_PLACE, project_dir, spec_dir, reason=reason)
 
 
-def branch_name(spec_dir_name: str) -> str:
-    """``agent-tui/<spec>``, the name made safe for a ref (spaces and the like become -)."""
-    name = _BRANCH_UNSAFE.sub("-", spec_dir_name).strip(".-")
-    name = re.sub(r"\.{2,}", ".", name).removesuffix(".lock") or "spec"
-    return BRANCH_PREFIX + name
+def _ref_safe(text: str, fallback: str) -> str:
+    """``text`` as one component of a ref name (spaces and the like become -)."""
+    name = _BRANCH_UNSAFE.sub("-", text).strip(".-")
+    return re.sub(r"\.{2,}", ".", name).removesuffix(".lock").strip(".-") or fallback
 
 
-def worktree_path(root: Path, repo_root: Path, common_dir: Path, spec_dir_name: str) -> Path:
-    """``root/<repo name>-<hash of its .git>/<spec>``: two repositories with one name, or
-    a repository moved, never share a directory."""
+def spec_qualifier(repo_root: Path, spec_dir: Path) -> str:
+    """What tells this spec's branch and worktree from a same-named spec's elsewhere in the
+    repository: empty for a spec in the root's ``.auto-claude/specs`` (the names runs there
+    have always had), else ``<folder slug>-<hash of the folder>``, safe for one ref
+    component, since a slug alone can be two folders' (``a b`` and ``a-b``).
+
+    ``ValueError`` when the spec dir is not inside ``repo_root``."""
+    folder = spec_dir.parent.relative_to(repo_root)
+    if folder.parts == _SPECS_HOME:
+        return ""
+    shown = folder.parts[:-2] if folder.parts[-2:] == _SPECS_HOME else folder.parts
+    slug = _ref_safe("-".join(shown), "project")[:40].rstrip(".-")
+    digest = hashlib.sha256(os.fsencode(folder.as_posix())).hexdigest()[:8]
+    return f"{slug}-{digest}"
+
+
+def branch_name(spec_dir_name: str, qualifier: str = "") -> str:
+    """``agent-tui/<spec>``, or ``agent-tui/<qualifier>/<spec>``, safe for a ref."""
+    name = _ref_safe(spec_dir_name, "spec")
+    return BRANCH_PREFIX + (f"{qualifier}/{name}" if qualifier else name)
+
+
+def worktree_path(
+    root: Path, repo_root: Path, common_dir: Path, spec_dir_name: str, qualifier: str = ""
+) -> Path:
+    """``root/<repo name>-<hash of its .git>/[<qualifier>/]<spec>``: two repositories with
+    one name, a repository moved, or two same-named specs never share a directory."""
     digest = hashlib.sha256(os.fsencode(os.path.realpath(common_dir))).hexdigest()[:8]
-    return root / f"{repo_root.name}-{digest}" / spec_dir_name
+    base = root / f"{repo_root.name}-{digest}"
+    return (base / qualifier if qualifier else base) / spec_dir_name
 
 
 @dataclass(frozen=True)
@@ -174,8 +201,9 @@ def _worktree_location(
             f"the repository at {repo_root} has no commit yet, so there is nothing to branch "
             "from: make a first commit (git commit --allow-empty -m start), or run --in-place"
         )
-    branch = branch_name(spec_dir.name)
-    path = worktree_path(root, repo_root, common_dir, spec_dir.name)
+    qualifier = spec_qualifier(repo_root, spec_dir)
+    branch = branch_name(spec_dir.name, qualifier)
+    path = worktree_path(root, repo_root, common_dir, spec_dir.name, qualifier)
     for entry in registered_worktrees(git):
         if entry.branch != branch or entry.prunable:
             continue
@@ -184,7 +212,8 @@ def _worktree_location(
                 f"{branch} is checked out in {entry.path}: switch that checkout to another "
                 "branch first (the run works on it in its own worktree)"
             )
-        if entry.path.resolve() != path and not _under(entry.path.resolve(), root.resolve()):
+        ours = _under(entry.path.resolve(), root.resolve()) and entry.path.name == path.name
+        if entry.path.resolve() != path and not ours:
             raise WorkspaceRefused(
                 f"{branch} is checked out in {entry.path}: remove that worktree "
                 f"(git worktree remove {entry.path}), or run --in-place"

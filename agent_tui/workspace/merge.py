@@ -10,14 +10,13 @@ after a merge has succeeded are the worktree and the branch removed.
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from agent_tui.atomic import atomic_write_bytes, real_dir
+from agent_tui.atomic import LinkRefused, atomic_write_bytes, real_dir
 from agent_tui.wording import counted
 from agent_tui.workspace.commits import has_changes, project_pathspecs, uncommitted_diff
 from agent_tui.workspace.git import Git, GitError, first_line
@@ -68,8 +67,13 @@ class Branch:
         assert path is not None
         if self.worktree() is not None or admin_dir_of(self.location.common_dir, path):
             self.repo.run("worktree", "remove", "--force", "--force", str(path))
-        with contextlib.suppress(OSError):
-            path.parent.rmdir()  # the repository's folder of worktrees, when it is empty
+        # The repository's folder of worktrees (and a qualified spec's folder in it), when
+        # empty: agent-tui/<qualifier>/<spec> has one folder more.
+        for folder in (path.parent, path.parent.parent)[: self.name.count("/")]:
+            try:
+                folder.rmdir()
+            except OSError:
+                break
         self.repo.run("branch", "-D", self.name)
 
 
@@ -85,8 +89,8 @@ def merge(location: Location, *, squash: bool, environ: Mapping[str, str] | None
     _refuse_if_dirty(repo, location)
     ahead = review.commits()
     tip = repo.text("rev-parse", "--short", branch.name)
+    kept = _keep_uncommitted(branch)  # before the merge: one it cannot save refuses it
     if not ahead:
-        kept = _keep_uncommitted(branch)
         branch.remove()
         return f"{branch.name} is already in {current}: its worktree and branch are removed{kept}"
     before = repo.text("rev-parse", "HEAD")
@@ -98,7 +102,6 @@ def merge(location: Location, *, squash: bool, environ: Mapping[str, str] | None
     after = repo.text("rev-parse", "--short", "HEAD")
     if repo.text("rev-parse", "HEAD") == before:
         raise MergeRefused(f"git merged nothing from {branch.name}: kept its worktree and branch")
-    kept = _keep_uncommitted(branch)
     branch.remove()
     how = "squashed into one commit" if squash else "with its history"
     return (
@@ -155,13 +158,24 @@ def _refuse_if_dirty(repo: Git, location: Location) -> None:
 
 
 def _keep_uncommitted(branch: Branch) -> str:
-    """Save what the worktree holds beyond its last commit (it goes with the worktree)."""
+    """Save what the worktree holds beyond its last commit (it goes with the worktree);
+    ``MergeRefused`` when it cannot be saved, since it would be lost with the worktree.
+
+    Saved before the merge is tried, so a merge that then fails leaves a copy in the logs
+    beside changes still in the worktree: nothing is lost either way."""
     worktree = branch.worktree()
     if worktree is None or not has_changes(worktree):
         return ""
-    logs = real_dir(branch.location.spec_dir / "logs")
+    logs = branch.location.spec_dir / "logs"
     path = logs / f"uncommitted-{time.strftime('%Y%m%d-%H%M%S')}.diff"
-    atomic_write_bytes(path, masked_bytes(uncommitted_diff(worktree)))
+    try:
+        atomic_write_bytes(real_dir(logs) / path.name, masked_bytes(uncommitted_diff(worktree)))
+    except OSError as exc:
+        reason = str(exc) if isinstance(exc, LinkRefused) else (exc.strerror or str(exc))
+        raise MergeRefused(
+            f"cannot save the changes its worktree ({worktree.root}) holds uncommitted in "
+            f"{logs} ({reason}): nothing was merged"
+        ) from None
     return f"; what it held uncommitted is in {os.path.relpath(path, branch.location.spec_dir)}"
 
 

@@ -4,8 +4,9 @@ A run killed with ``kill -9`` comes back to the same worktree.  What a crash can
 repaired here, never a blocker: a registration whose directory is gone or has no ``.git``
 (the directory, if any, is moved aside, not deleted: it may hold work), a directory git does
 not know, a stale ``index.lock`` (the spec's run lock is held, so no git command of ours is
-running).  Only this spec's registration is touched: ``git worktree prune`` would also drop
-the user's own worktrees on a drive that is not mounted right now.
+running, and no process has the file open; one held open refuses the run instead).  Only
+this spec's registration is touched: ``git worktree prune`` would also drop the user's own
+worktrees on a drive that is not mounted right now.
 """
 
 from __future__ import annotations
@@ -93,10 +94,39 @@ def open_worktree(location: Location, environ: Mapping[str, str] | None = None) 
             raise GitError(f"git made no worktree at {path}")
     lock = admin / "index.lock"
     if lock.exists():
+        if _held_open(lock):
+            raise GitError(
+                f"a git command is using the worktree at {path} ({lock} is held open): "
+                "let it finish, then start the run again"
+            )
         lock.unlink()
         repaired.append(f"removed a stale {lock} left by a run that was killed")
     _on_branch(Worktree(location, admin, environ=environ), repaired)
     return Worktree(location, admin, tuple(repaired), environ, created)
+
+
+def _held_open(path: Path) -> bool:
+    """True when a live process has ``path`` open: git holds its lock file open until it
+    renames it into place, and the run lock does not keep out the user's own git (or
+    ``agent-tui diff``) in the worktree.  Without ``/proc`` (macOS) nothing can be seen,
+    and the run lock is all there is."""
+    target = os.path.realpath(path)
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return False
+    for pid in pids:
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue  # gone, or another user's: git runs as the user agent-tui runs as
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
+                    return True
+            except OSError:
+                continue
+    return False
 
 
 def _healthy(path: Path, admin: Path, environ: Mapping[str, str] | None) -> bool:

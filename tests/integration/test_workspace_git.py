@@ -8,6 +8,7 @@ import os
 import pytest
 
 from agent_tui.workspace import commits
+from agent_tui.workspace.git import GitError
 from agent_tui.workspace.location import WorkspaceMode, WorkspaceRefused, locate
 from agent_tui.workspace.review import Review
 from agent_tui.workspace.worktree import open_worktree
@@ -139,6 +140,57 @@ def test_a_stale_index_lock_from_a_killed_run_is_removed(repo, tmp_path):
     assert not (again.admin_dir / "index.lock").exists()
     (again.root / "new.txt").write_text("new\n")
     assert commits.commit_subtask(again, "1.1", "works", "").commit is not None
+
+
+def test_an_index_lock_a_live_process_holds_is_left_and_refuses_the_run(repo, tmp_path):
+    first = open_worktree(located(repo, tmp_path))
+    lock = first.admin_dir / "index.lock"
+    with open(lock, "w") as held:  # as a git status run by the user in the worktree holds it
+        with pytest.raises(GitError, match="is held open"):
+            open_worktree(located(repo, tmp_path))
+        assert lock.exists() and not held.closed
+    assert not (open_worktree(located(repo, tmp_path)).admin_dir / "index.lock").exists()
+
+
+def two_projects(tmp_path, names=("a", "b")):
+    """One repository, a project in each of ``names``, each with a spec ``001-login``."""
+    root, _ = make_repo(tmp_path / "repo")
+    specs = []
+    for name in names:
+        spec_dir = root / name / ".auto-claude" / "specs" / "001-login"
+        spec_dir.mkdir(parents=True)
+        (spec_dir / "spec.md").write_text(f"# {name}\n")
+        (root / name / "app.py").write_text(f"name = {name!r}\n")
+        specs.append((root / name, spec_dir))
+    git(root, "add", "--all")
+    git(root, "commit", "--quiet", "-m", "two projects")
+    return root, [locate(p, s, root=tmp_path / "worktrees") for p, s in specs]
+
+
+@pytest.mark.parametrize(
+    "names", [("a", "b"), ("my app", "my-app"), ("x/.lock", "we~ird^:[@{dir}..")]
+)
+def test_same_named_specs_of_two_projects_have_their_own_branch_and_worktree(tmp_path, names):
+    root, (one, two) = two_projects(tmp_path, names)
+    assert one.branch != two.branch and one.worktree != two.worktree
+    for location in (one, two):
+        assert location.branch is not None and location.branch.endswith("/001-login")
+        assert git(root, "check-ref-format", "--branch", location.branch).strip()
+    first, second = open_worktree(one), open_worktree(two)
+    (first.location.agent_project_dir / "app.py").write_text("name = 'changed in one'\n")
+    commits.commit_subtask(first, "1.1", "one's work", "")
+    assert (second.location.agent_project_dir / "app.py").read_text() == f"name = {names[1]!r}\n"
+    assert Review(two, second.repo_git).commits() == []
+    assert len(Review(one, first.repo_git).commits()) == 1
+    assert git(root, "rev-parse", "--verify", "--quiet", str(one.branch)).strip()
+
+
+def test_a_spec_in_the_root_keeps_the_branch_and_worktree_runs_had_before(repo, tmp_path):
+    location = located(repo, tmp_path)
+    assert location.branch == "agent-tui/001-test"
+    assert location.worktree is not None and location.worktree.parent.parent == (
+        tmp_path / "worktrees"
+    )
 
 
 def test_a_worktree_left_off_its_branch_is_put_back_on_it(repo, tmp_path):

@@ -153,3 +153,44 @@ def test_the_diff_command_names_an_unknown_subtask_and_colours_only_on_a_termina
     assert main(["diff", "--project", str(project)]) == 0
     whole = capsys.readouterr().out
     assert "feature.py" in whole and "README.md" in whole
+
+
+def test_uncommitted_work_that_cannot_be_saved_refuses_the_merge_in_one_line(
+    tmp_path, capsys, monkeypatch
+):
+    from agent_tui.cli import main
+
+    monkeypatch.setenv("AGENT_TUI_DATA_DIR", str(tmp_path))  # its worktrees: tmp/worktrees
+    project, spec_dir, _, worktree = with_work(tmp_path)
+    (worktree.root / "unfinished.py").write_text("half = True\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (spec_dir / "logs").symlink_to(elsewhere)
+    before = snapshot(project)
+    assert main(["merge", "--project", str(project)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "is a symbolic link" in err and "nothing was merged" in err
+    assert snapshot(project) == before and list(elsewhere.iterdir()) == []
+    assert (worktree.root / "unfinished.py").exists()
+    assert git(project, "branch", "--list", "agent-tui/001-test")
+
+
+def test_merge_and_discard_of_one_project_leave_a_same_named_spec_of_another_alone(tmp_path):
+    from tests.integration.test_workspace_git import two_projects
+
+    root, (one, two) = two_projects(tmp_path)
+    first, second = open_worktree(one), open_worktree(two)
+    (first.location.agent_project_dir / "app.py").write_text("name = 'a, changed'\n")
+    commits.commit_subtask(first, "1.1", "a's work", "")
+    discard(two)
+    assert not second.root.exists()
+    assert first.root.exists() and git(root, "branch", "--list", str(one.branch))
+    open_worktree(two)
+    assert f"{two.branch} is already in main" in merge(two, squash=False)
+    assert (root / "a" / "app.py").read_text() == "name = 'a'\n"  # a's work not merged
+    assert first.root.exists() and git(root, "branch", "--list", str(one.branch))
+    assert "(1 commits, with its history)" in merge(one, squash=False)
+    assert (root / "a" / "app.py").read_text() == "name = 'a, changed'\n"
+    assert not first.root.exists() and git(root, "branch", "--list", "agent-tui/*") == ""
+    assert [p.name for p in (tmp_path / "worktrees").iterdir()] == []  # no empty folders

@@ -13,6 +13,7 @@ import pytest
 
 from agent_tui.engine import events as ev
 from agent_tui.engine import workspace_events as wev
+from agent_tui.workspace.location import branch_name, spec_qualifier
 from tests.integration.git_repo import branch_log, git, snapshot
 from tests.integration.helpers import coder_steps, plan_doc, script
 
@@ -273,7 +274,10 @@ async def test_a_project_below_the_repository_root_works_in_its_place_in_the_wor
     assert run.exit_code == 0
     status = worktree_of(run)
     assert Path(status.path).name == "project" and Path(status.path).parent.name == "001-test"
-    files = git(tmp_path, "show", "--name-only", "--format=", BRANCH).split()
+    qualifier = spec_qualifier(tmp_path.resolve(), run.spec_dir.resolve())
+    branch = branch_name("001-test", qualifier)
+    assert branch.startswith("agent-tui/project-")  # its own, not a root spec's 001-test
+    files = git(tmp_path, "show", "--name-only", "--format=", branch).split()
     assert files == ["project/out_1_1.txt"]
 
 

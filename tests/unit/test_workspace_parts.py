@@ -9,7 +9,13 @@ import pytest
 from agent_tui.auth.redaction import forget_secrets, register_secret
 from agent_tui.workspace.commits import commit_subject
 from agent_tui.workspace.leftovers import Leftovers
-from agent_tui.workspace.location import Location, WorkspaceMode, branch_name, worktree_path
+from agent_tui.workspace.location import (
+    Location,
+    WorkspaceMode,
+    branch_name,
+    spec_qualifier,
+    worktree_path,
+)
 from agent_tui.workspace.review import LineKind, line_kinds
 from agent_tui.workspace.scan import masked_bytes, scan_diff
 
@@ -27,6 +33,32 @@ TOKEN = "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
 )
 def test_the_branch_is_named_after_the_spec_dir_and_safe_for_a_ref(spec, branch):
     assert branch_name(spec) == branch
+
+
+@pytest.mark.parametrize(
+    ("folder", "slug"),
+    [
+        ("b/.auto-claude/specs", "b"),
+        ("services/api/.auto-claude/specs", "services-api"),
+        ("my app/.auto-claude/specs", "my-app"),
+        ("docs", "docs"),
+        (".x/..y.lock/.auto-claude/specs", "x-.y"),
+        ("~^:?*[", "project"),
+    ],
+)
+def test_a_spec_below_the_root_is_qualified_by_its_folder(folder, slug):
+    qualifier = spec_qualifier(Path("/repo"), Path("/repo") / folder / "001")
+    assert qualifier.rsplit("-", 1)[0] == slug and len(qualifier.rsplit("-", 1)[1]) == 8
+    assert branch_name("001", qualifier) == f"agent-tui/{qualifier}/001"
+
+
+def test_folders_of_one_slug_have_qualifiers_of_their_own_and_the_root_has_none():
+    def qualify(folder: str) -> str:
+        return spec_qualifier(Path("/repo"), Path("/repo") / folder / "001")
+
+    assert qualify("a b/.auto-claude/specs") != qualify("a-b/.auto-claude/specs")
+    assert qualify(".auto-claude/specs") == ""
+    assert branch_name("001", "") == "agent-tui/001"
 
 
 def test_two_repositories_of_one_name_never_share_a_worktree(tmp_path):
