@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import stat
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, Protocol
@@ -233,7 +235,21 @@ class Control:
         return await self._sleep_or(seconds, self._wake)
 
     def _pause_wanted(self) -> bool:
-        return self._pause_requested or self.pause_file.exists()
+        return self._pause_requested or self._pause_file_set()
+
+    def _pause_file_set(self) -> bool:
+        """A PAUSE file someone made.  An empty one with no write permission is not theirs:
+        Claude Code's sandbox makes it as a mount point while a Bash command runs (so the
+        agent cannot pause the run), and leaves it when the CLI is killed; it is removed."""
+        try:
+            info = os.lstat(self.pause_file)
+        except OSError:
+            return False
+        if stat.S_ISREG(info.st_mode) and info.st_size == 0 and not info.st_mode & 0o222:
+            with contextlib.suppress(OSError):
+                self.pause_file.unlink()
+            return False
+        return True
 
     async def pause_gate(self, reason: str | None = None) -> bool:
         """Block while a pause is asked for (key, PAUSE file, or ``reason``: a problem only
@@ -253,7 +269,7 @@ class Control:
         while not self.stopping and not self._resume.is_set():
             if self._pause_requested:
                 await self._resume.wait()  # only a resume (or a stop) ends it
-            elif not self.pause_file.exists():
+            elif not self._pause_file_set():
                 break  # held by the PAUSE file alone, and the user removed it
             else:
                 await self._sleep_or(PAUSE_FILE_POLL_S, self._resume)
