@@ -93,7 +93,10 @@ def _qa_verdict(e: tev.QAVerdict) -> str:
 
 
 TEXT_LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
-    ev.PlanLoaded: lambda e: f"plan      {e.feature}: {e.completed}/{e.total} subtasks completed",
+    ev.PlanLoaded: lambda e: (
+        f"plan      {e.feature + ': ' if e.feature else ''}"
+        f"{e.completed}/{e.total} subtasks completed"
+    ),
     ev.ContainmentStatus: lambda e: f"sandbox   {e.summary()}",
     wev.WorkspaceStatus: lambda e: f"workspace {e.summary()}",
     wev.SubtaskCommitted: lambda e: f"commit    {e.id}: {e.commit[:12]} ({e.files_text()})",

@@ -38,8 +38,8 @@ def add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
     run.add_argument(
         "--retry-stuck",
         action="store_true",
-        help="try every stuck subtask again, its tries counted afresh (setting one back to "
-        "pending in the plan does the same for it)",
+        help="try every stuck subtask again, with 3 new tries before it is stuck again "
+        "(setting one back to pending in the plan does the same for it)",
     )
     run.add_argument(
         "--in-place",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from agent_tui.engine import events as ev
 from agent_tui.headless import format_json, format_text
 
@@ -151,3 +153,15 @@ async def test_headless_says_how_the_run_is_contained_and_warns_on_stderr(capsys
     assert json.loads(out.getvalue())["type"] == "containment"
     err = capsys.readouterr().err
     assert "agent-tui: UNSANDBOXED (socat not installed)" in err and "not a boundary" in err
+
+
+@pytest.mark.parametrize(
+    ("feature", "line"),
+    [
+        ("greeter", "plan      greeter: 0/1 subtasks completed"),
+        ("", "plan      0/1 subtasks completed"),
+    ],
+)
+def test_a_plan_line_names_its_feature_when_it_has_one(feature, line):
+    event = ev.PlanLoaded(spec_dir="s", feature=feature, phases=(), total=1, completed=0)
+    assert format_text(event).endswith(line)
