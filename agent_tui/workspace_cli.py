@@ -139,6 +139,8 @@ def _diff(location, subtask: str | None, out: TextIO, err: TextIO) -> int:
         raise MergeRefused(f"there is no work branch {review.branch}: nothing to show")
     if subtask is None:
         text = review.branch_diff()
+        if not text:
+            print(f"agent-tui: {review.branch} changes nothing yet: no diff to show", file=err)
     else:
         _known_subtask(location.spec_dir, subtask)
         text = review.subtask_diff(subtask)

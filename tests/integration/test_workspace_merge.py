@@ -194,3 +194,15 @@ def test_merge_and_discard_of_one_project_leave_a_same_named_spec_of_another_alo
     assert (root / "a" / "app.py").read_text() == "name = 'a, changed'\n"
     assert not first.root.exists() and git(root, "branch", "--list", "agent-tui/*") == ""
     assert [p.name for p in (tmp_path / "worktrees").iterdir()] == []  # no empty folders
+
+
+def test_the_diff_of_a_branch_with_nothing_new_says_so(tmp_path, capsys, monkeypatch):
+    from agent_tui.cli import main
+
+    monkeypatch.setenv("AGENT_TUI_DATA_DIR", str(tmp_path))  # its worktrees: tmp/worktrees
+    project, spec_dir = make_repo(tmp_path / "repo")
+    open_worktree(locate(project, spec_dir, root=tmp_path / "worktrees"))
+    assert main(["diff", "--project", str(project)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "agent-tui/001-test changes nothing yet: no diff to show" in captured.err
