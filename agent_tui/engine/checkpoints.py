@@ -22,7 +22,7 @@ from agent_tui.engine.loop_config import LoopConfig
 from agent_tui.engine.recovery import AttemptHistory
 from agent_tui.engine.transcript import next_transcript_path
 from agent_tui.workspace import commits, review
-from agent_tui.workspace.git import GitError
+from agent_tui.workspace.git import UNSIGNED, GitError
 from agent_tui.workspace.leftovers import Leftovers
 from agent_tui.workspace.location import Location, WorkspaceRefused, locate
 from agent_tui.workspace.scan import masked_bytes, scan_diff
@@ -301,6 +301,6 @@ def commit_work(worktree: Worktree, subject: str, body: str) -> commits.Committe
     message = f"{subject}\n\n{body}" if body else subject
     git.run(
         "commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", "-",
-        config=git.identity(), stdin=message,
+        config=[*git.identity(), UNSIGNED], stdin=message,
     )  # fmt: skip
     return commits.Committed(commits.head(worktree), files=len(names))

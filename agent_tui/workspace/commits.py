@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from agent_tui.workspace.git import Git
+from agent_tui.workspace.git import UNSIGNED, Git
 from agent_tui.workspace.location import Location
 from agent_tui.workspace.scan import Finding, scan_diff
 from agent_tui.workspace.worktree import Worktree
@@ -143,7 +143,7 @@ def commit_subtask(worktree: Worktree, subtask_id: str, description: str, body: 
         "--cleanup=verbatim",
         "-F",
         "-",
-        config=git.identity(),
+        config=[*git.identity(), UNSIGNED],
         stdin=message,
     )
     return Committed(head(worktree), files=len(names))

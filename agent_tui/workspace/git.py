@@ -32,6 +32,10 @@ SAFE_CONFIG = (
     "maintenance.auto=false",
     "advice.detachedHead=false",
 )
+UNSIGNED = "commit.gpgsign=false"
+"""For the work branch's commits, made while nobody watches: signing may ask for a
+passphrase, which an unattended run cannot give (stdin is closed).  The user's own merge
+keeps their signing setting."""
 DROPPED_ENV = (
     "GIT_DIR",
     "GIT_WORK_TREE",

@@ -314,3 +314,14 @@ def test_a_subtask_committed_already_is_not_committed_twice(repo, tmp_path):
     assert again.commit == first and commits.head(worktree) == first
     empty = commits.commit_subtask(worktree, "1.2", "nothing to change", "").commit
     assert empty != first  # a subtask that changed no file still gets its one commit
+
+
+def test_a_subtask_commit_is_not_signed_even_where_the_user_signs(repo, tmp_path):
+    # Signing may ask for a passphrase an unattended run cannot give; here it would fail.
+    git(repo[0], "config", "commit.gpgsign", "true")
+    git(repo[0], "config", "gpg.program", "false")
+    worktree = open_worktree(located(repo, tmp_path))
+    (worktree.root / "new.py").write_text("y = 2\n")
+    done = commits.commit_subtask(worktree, "1.1", "add new.py", "Sessions: 1")
+    assert done.commit is not None and done.files == 1
+    assert git(repo[0], "config", "--get", "commit.gpgsign").strip() == "true"  # theirs, kept
