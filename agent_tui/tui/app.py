@@ -205,7 +205,12 @@ class AgentApp(App[int]):
 
         self.push_screen(
             SubtaskDetail(
-                subtask, tree.phase_name(subtask.phase_id), attempts, stuck_reason, rollbacks
+                subtask,
+                tree.phase_name(subtask.phase_id),
+                attempts,
+                stuck_reason,
+                rollbacks,
+                can_retry=self.loop_running,
             ),
             closed,
         )

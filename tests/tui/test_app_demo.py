@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from agent_tui.engine import events as ev
 from agent_tui.tui.screens.confirm_quit import ConfirmQuit
 from agent_tui.tui.screens.diff_view import DiffView
@@ -751,3 +753,24 @@ async def test_every_key_stays_in_sight_in_a_40_column_footer(scripted_app):
         assert footer_keys(app)["l"] == "Stop following"
         harness.sessions.release.set()
         await wait_until(pilot, lambda: app.exit_code == 0, "the run to complete")
+
+
+@pytest.mark.parametrize(("running", "offered"), [(True, True), (False, False)])
+async def test_t_is_offered_only_while_a_run_can_try_the_subtask_again(running, offered):
+    from textual.app import App
+
+    from agent_tui.tui.screens.subtask_detail import RETRY, SubtaskDetail
+
+    subtask = ev.SubtaskView(id="1.1", description="d", status="failed", phase_id="1", stuck=True)
+    chosen: list[str | None] = []
+    app = App()
+    async with app.run_test(size=(100, 30)) as pilot:
+        detail = SubtaskDetail(subtask, "Core", [], "not completed", can_retry=running)
+        app.push_screen(detail, chosen.append)
+        await pilot.pause()
+        subtitle = detail.query_one("#detail").border_subtitle
+        await pilot.press("t")
+        await pilot.pause()
+    assert ("t: try again" in subtitle) is offered
+    assert ("--retry-stuck" in subtitle) is not offered
+    assert chosen == ([RETRY] if offered else [])

@@ -44,8 +44,12 @@ class SubtaskDetail(ModalScreen[str | None]):
         attempts: list[dict[str, Any]],
         stuck_reason: str | None = None,
         rollbacks: list[dict[str, Any]] | None = None,
+        *,
+        can_retry: bool = True,
     ) -> None:
         super().__init__()
+        self.can_retry = can_retry and subtask.stuck
+        """``t`` applies: the subtask is stuck and a run is going on to try it again."""
         self.subtask = subtask
         self.phase_name = phase_name
         self.attempts = attempts
@@ -60,7 +64,11 @@ class SubtaskDetail(ModalScreen[str | None]):
         # reach; the border keeps the keys in sight however far it is scrolled.
         with VerticalScroll(id="detail") as detail:
             keys = "Esc or Enter: close · ↑ ↓ PgUp PgDn: scroll"
-            detail.border_subtitle = ("t: try again · " if self.subtask.stuck else "") + keys
+            if self.can_retry:
+                keys = "t: try again · " + keys
+            elif self.subtask.stuck:
+                keys = "agent-tui run --retry-stuck tries it again · " + keys
+            detail.border_subtitle = keys
             yield Label(
                 Text.assemble(
                     (f"{icon} {self.subtask.id}", f"bold {style}"),
@@ -76,7 +84,7 @@ class SubtaskDetail(ModalScreen[str | None]):
         self.query_one("#detail").focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return self.subtask.stuck if action == "retry" else True
+        return self.can_retry if action == "retry" else True
 
     def action_retry(self) -> None:
         self.dismiss(RETRY)
