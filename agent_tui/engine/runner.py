@@ -66,9 +66,16 @@ class SessionRunner:
         self.totals = Totals()
 
     async def run(
-        self, kind: str, subtask_id: str | None, prompt: str, attempt: int
+        self,
+        kind: str,
+        subtask_id: str | None,
+        prompt: str,
+        attempt: int,
+        *,
+        note: str | None = None,
     ) -> SessionOutcome:
-        """One session to its end.  Raises ``NoUsableProfile`` (before it starts) and
+        """One session to its end (``note``: the user's note its prompt carries, announced
+        under its start).  Raises ``NoUsableProfile`` (before it starts) and
         ``TranscriptError`` (it cannot be recorded): neither is a session's outcome."""
         env = await self.rotation.session_env()
         config = self.config
@@ -103,6 +110,8 @@ class SessionRunner:
                 transcript=str(transcript),
             )
         )
+        if note is not None:
+            await self._emit(ev.NoteSent(text=note))
         reported: list[ev.QuotaUpdated] = []
 
         async def sink(event: ev.Event) -> None:

@@ -86,12 +86,12 @@ class Stage:
         notes = self.parts.notes
         if notes.problem is not None:
             await self.emit(ev.Notice(level="warning", message=notes.problem))
-        if notes.offered is not None:
-            await self.emit(ev.NoteSent(text=notes.offered))
         try:
             await self.checkpoints.push()
             try:
-                outcome = await self.parts.runner.run(str(role), subtask_id, prompt, attempt)
+                outcome = await self.parts.runner.run(
+                    str(role), subtask_id, prompt, attempt, note=notes.offered
+                )
             finally:  # a session that could not be recorded may still have left things
                 await self.checkpoints.after_session()
             await self._take_note(outcome)

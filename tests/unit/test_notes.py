@@ -74,6 +74,9 @@ async def test_the_note_goes_into_the_next_prompt_once_and_is_kept_in_the_logs(s
     kept = setup.spec_dir / "logs" / "session-001.human-input.md"
     assert kept.read_text() == "Prefer pathlib over os.path.\n"
     assert [e.text for e in of(setup.events, ev.NoteSent)] == ["Prefer pathlib over os.path.\n"]
+    kinds = [type(e) for e in setup.events]
+    sent = kinds.index(ev.NoteSent)
+    assert kinds[sent - 1] is ev.SessionStarted  # shown under the session it goes with
 
 
 async def test_a_note_the_user_wrote_there_is_taken_too(setup):
