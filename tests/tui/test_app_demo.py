@@ -38,6 +38,8 @@ async def test_demo_runs_to_completion_with_a_visible_backoff_and_diffs(demo_app
         await wait_until(pilot, lambda: app.exit_code is not None, "the demo loop to finish")
         screen = app.main_screen
         await wait_until(pilot, lambda: screen.status.state == "complete", "the complete state")
+        # The log writes in batches: its last lines may come a moment after the state.
+        await wait_until(pilot, lambda: "demo: the work is on" in log_text(app), "the log's end")
         tree = app.main_screen.plan_tree
         assert tree.counts() == (5, 5)
         assert all(

@@ -107,3 +107,26 @@ async def test_escape_closes_the_note_input_and_leaves_no_note(scripted_app):
         harness.sessions.release.set()
         await wait_until(pilot, lambda: app.exit_code == 0, "the run to complete")
     assert not harness.of(ev.NoteQueued)
+
+
+async def test_the_status_lines_window_reads_reset_once_its_time_has_passed(
+    scripted_app, utc, monkeypatch
+):
+    from agent_tui.tui.screens import main
+
+    monkeypatch.setattr(main, "QUOTA_REFRESH_S", 0.05)  # the refresh's timer, not the clock
+    harness = scripted_app(hold={"1.1"})
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "1.1" in harness.sessions.started, "session 1")
+        wall = harness.clock.wall()
+        rejected = Quota(status=QuotaStatus.REJECTED, window="five_hour", resets_at=wall + 600)
+        app.loop.quota.record("demo-a", rejected)
+        screen = app.main_screen
+        screen.show_quota()
+        assert screen.status.quota == "5h limit reached · resets 18:10"
+        harness.clock.advance(700)  # no event: the reset just passes
+        await wait_until(
+            pilot, lambda: screen.status.quota == "5h window reset at 18:10", "the reset said"
+        )
+        harness.sessions.release.set()

@@ -26,6 +26,9 @@ from agent_tui.tui.widgets.status_bar import Shown, StatusBar
 from agent_tui.tui.widgets.subtask_tree import SubtaskTree
 
 FINISHED_STATES = {"complete": Shown.COMPLETE, "stuck": Shown.STUCK}
+QUOTA_REFRESH_S = 30.0
+"""How often the status line's usage window is said again: a reset time that has passed
+reads "window reset at …", not "limit reached", though no event came."""
 
 
 class MainScreen(Screen[None]):
@@ -58,6 +61,11 @@ class MainScreen(Screen[None]):
         self.plan_tree.border_subtitle = "enter: details"
         self.log_view.border_title = "Session log"
         self.countdown.border_title = "Backoff"
+        self.set_interval(QUOTA_REFRESH_S, self._refresh_quota)
+
+    def _refresh_quota(self) -> None:
+        if self.status.quota:
+            self.show_quota()
 
     @property
     def plan_tree(self) -> SubtaskTree:
