@@ -14,6 +14,7 @@ from agent_tui.engine.prompts import render
 from agent_tui.engine.result import RunOutcome, end
 from agent_tui.engine.session import SessionOutcome
 from agent_tui.engine.stage import RunParts, Stage
+from agent_tui.engine.transcript import last_session
 from agent_tui.engine.trust_events import CheckOutcome
 from agent_tui.engine.verify import VerifyResult, failed_check_prompt
 from agent_tui.plan import Subtask, find_subtask, phase_of
@@ -25,6 +26,9 @@ class CoderStage(Stage):
         self.session_for: str | None = None
         """The subtask a coder session works on, from its start to the end of its check:
         while it is set, a completion the plan gains for any other subtask is the agent's."""
+        self.unchecked: str | None = None
+        """The subtask of a session whose claim its check has not decided yet: a run that
+        ends meanwhile does not leave it completed in the plan."""
 
     async def work_on(self, subtask: Subtask) -> None:
         attempt = self.history.attempt_count(subtask.id) + 1
@@ -32,15 +36,17 @@ class CoderStage(Stage):
         self.parts.current_subtask = subtask.id
         await self.emit_status(subtask.id, "in_progress", attempt)
         await self.try_failed(subtask.id)  # what an interrupted or killed session left
-        self.session_for = subtask.id
+        self.session_for = self.unchecked = subtask.id
         try:
             prompt = self._prompt(subtask, attempt)
             outcome = await self.session(Role.CODER, subtask.id, prompt, attempt)
             if outcome is None:
+                self.unchecked = None
                 return
             await self.sync_plan()
             plan = self.tracker.plan
             check = await self._confirm(subtask, find_subtask(plan, subtask.id) if plan else None)
+            self.unchecked = None
         finally:
             self.session_for = None
         completed = check is not None and check.counts_as_completed
@@ -131,6 +137,26 @@ class CoderStage(Stage):
             self.end_if_stopped()
         await self.record(self.history.set_pending_commit, None)
 
+    async def resume(self) -> None:
+        """What an earlier run left: a completion written by a session whose end was never
+        recorded (killed, or the run ended inside it) was never checked, so its subtask is
+        worked on again; a commit that run had to make is made."""
+        last = last_session(self.config.logs_dir)
+        plan = self.tracker.plan
+        subtask = find_subtask(plan, last.subtask_id) if plan and last and last.subtask_id else None
+        if last is not None and subtask is not None and subtask.status == "completed":
+            recorded = any(
+                a.get("session") == last.number for a in self.history.attempts(subtask.id)
+            )
+            if not recorded and self.history.pending_commit() != subtask.id:
+                await self.set_status(subtask.id, "pending")
+                message = (
+                    f"session {last.number} ended before {subtask.id}'s check: what it "
+                    "marked completed is worked on and checked again"
+                )
+                await self.emit(ev.Notice(level="warning", message=message))
+        await self.commit_pending()
+
     async def commit_pending(self) -> None:
         """A subtask completed by a run that stopped before its commit is committed now;
         one no longer completed in the plan has nothing to commit."""
@@ -215,11 +241,15 @@ class CoderStage(Stage):
                 await self.set_status(subtask_id, "failed")
 
     async def put_back(self) -> None:
-        """The run ends with its subtask unfinished: pending again, not left in progress."""
+        """The run ends with its subtask unfinished: pending again, not left in progress nor
+        completed by a claim its check never decided."""
         subtask_id = self.parts.current_subtask
         plan = self.tracker.plan
         subtask = find_subtask(plan, subtask_id) if plan and subtask_id else None
-        if subtask is not None and subtask.status == "in_progress":
+        claimed = subtask is not None and subtask.status == "completed"
+        if subtask is not None and (
+            subtask.status == "in_progress" or (claimed and self.unchecked == subtask.id)
+        ):
             await self.set_status(subtask.id, "pending")
 
     async def mark_stuck(self, subtask_id: str, reason: str) -> None:

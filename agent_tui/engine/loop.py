@@ -292,7 +292,7 @@ class CoderLoop:
         if self.config.retry_stuck:
             for subtask_id in sorted(self.history.stuck_ids()):
                 await coder.retry_stuck(subtask_id)
-        await coder.commit_pending()
+        await coder.resume()
         rest_due = False
         while True:
             await coder.sync_plan()

@@ -11,6 +11,7 @@ import dataclasses
 import json
 import os
 import re
+import stat
 import time
 from pathlib import Path
 from typing import Any
@@ -82,3 +83,38 @@ class Transcript:
             os.fsync(self._handle.fileno())
         with contextlib.suppress(OSError):
             self._handle.close()
+
+
+@dataclasses.dataclass(frozen=True)
+class LastSession:
+    """The latest session in a spec's ``logs/``: its number and what it worked on."""
+
+    number: int
+    kind: str
+    subtask_id: str | None
+
+
+def last_session(logs_dir: Path) -> LastSession | None:
+    """The latest transcript's session, from its first line (the prompt); None when there
+    is none or it cannot be read (not a regular file, not ours): nothing is assumed then."""
+    latest = next_transcript_path(logs_dir)[0] - 1
+    if latest < 1:
+        return None
+    path = logs_dir / f"session-{latest:03d}.jsonl"
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            return None
+        first = handle.readline(1 << 20)
+    try:
+        record = json.loads(first)
+        data = record["data"] if record.get("type") == "prompt" else None
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    subtask = data.get("subtask_id")
+    return LastSession(latest, str(data.get("kind")), subtask if isinstance(subtask, str) else None)

@@ -257,3 +257,49 @@ async def test_a_subtask_the_user_completes_between_sessions_stays_completed(set
     assert await loop.run() == 0
     assert [s.subtask_id for s in sessions.specs] == ["1.1"]
     assert not [e for e in of(setup.events, ev.Notice) if "marked completed by" in e.message]
+
+
+def left_by_a_killed_session(build, number: int, subtask_id: str) -> None:
+    """What a session killed mid-way leaves: its transcript's prompt, and its claim."""
+    logs = build.spec_dir / "logs"
+    logs.mkdir(exist_ok=True)
+    prompt = {"type": "prompt", "data": {"kind": "coder", "subtask_id": subtask_id, "text": ""}}
+    (logs / f"session-{number:03d}.jsonl").write_text(json.dumps(prompt) + "\n")
+    mark_completed(build.plan_path, subtask_id)
+
+
+async def test_a_claim_whose_session_never_ended_is_worked_on_and_checked_again(setup):
+    left_by_a_killed_session(setup, 1, "1.1")
+    checks = Checks(0)
+    loop, sessions = setup(check_runner=checks)  # each session completes its subtask
+    assert await loop.run() == 0
+    assert [s.subtask_id for s in sessions.specs] == ["1.1", "1.2"]
+    assert len(checks.calls) == 2
+    [notice] = [e for e in of(setup.events, ev.Notice) if "ended before" in e.message]
+    assert notice.message.startswith("session 1 ended before 1.1's check")
+
+
+async def test_a_claim_its_check_decided_before_the_run_ended_is_kept(setup):
+    from agent_tui.engine.recovery import AttemptHistory
+
+    left_by_a_killed_session(setup, 1, "1.1")
+    AttemptHistory(setup.spec_dir).record_attempt("1.1", 1, "success", None, "")
+    loop, sessions = setup(check_runner=Checks(0))
+    assert await loop.run() == 0
+    assert [s.subtask_id for s in sessions.specs] == ["1.2"]
+
+
+async def test_a_run_that_ends_inside_a_session_leaves_its_claim_pending(setup):
+    from agent_tui.engine.result import RunOutcome, end
+
+    def reports(spec, n):
+        mark_completed(setup.plan_path, spec.subtask_id)
+        yield ev.ToolResult(session=n, tool_use_id="t", is_error=False, summary="Edit plan")
+        end(RunOutcome.STOPPED, "the run had to stop", 3)
+
+    checks = Checks(0)
+    loop, sessions = setup(check_runner=checks)
+    sessions.reports = reports
+    assert await loop.run() == 3
+    assert checks.calls == []  # its check never ran: the claim is not taken
+    assert statuses(setup.plan_path)["1.1"] == "pending"
