@@ -29,7 +29,6 @@ from agent_tui.sim.scenario import Scenario
 from agent_tui.sim.server import SimServer
 from agent_tui.workspace.git import Git, GitError, git_installed
 from agent_tui.workspace.location import (
-    BRANCH_PREFIX,
     branch_name,
     in_place,
     registered_worktrees,
@@ -217,13 +216,18 @@ def _remove_worktrees(project_dir: Path) -> None:
     of the next run's.  Only agent-tui's branches' worktrees: another is the user's."""
     if not (project_dir / ".git").is_dir() or not git_installed():
         return
-    git = Git(project_dir)
+    # Pinned to the sample's own .git: a broken one (a removal cut short) must not send git
+    # up to a repository around the workdir, whose worktrees are the user's.
+    git = Git(project_dir, git_dir=project_dir / ".git", work_tree=project_dir)
     try:
+        top = git.run("rev-parse", "--show-toplevel").text.strip()
         entries = registered_worktrees(git)
     except GitError:
         return  # not a repository git can read: it goes with the sample
+    if Path(top).resolve() != project_dir.resolve():
+        return
     for entry in entries:
-        if not entry.main and (entry.branch or "").startswith(BRANCH_PREFIX):
+        if not entry.main and entry.branch == DEMO_BRANCH:
             git.run("worktree", "remove", "--force", "--force", str(entry.path), check=False)
 
 

@@ -199,3 +199,18 @@ def test_a_git_that_fails_leaves_the_sample_in_place_with_the_reason(tmp_path, m
     )
     assert sorted(p.name for p in workspace.project_dir.iterdir()) == [".auto-claude", "README.md"]
     assert demo_config(workspace, UNUSED_SIM).workspace.reason == workspace.in_place_reason
+
+
+def test_a_broken_sample_repository_never_reaches_the_users_worktrees(tmp_path):
+    # A rerun whose last removal of the sample was cut short finds an empty greeter/.git:
+    # git must not go up to the user's repository around the workdir and remove theirs.
+    user, _ = make_repo(tmp_path / "user", spec="001-theirs")
+    theirs = tmp_path / "their-worktree"
+    git(user, "worktree", "add", "--quiet", "-b", "agent-tui/001-theirs", str(theirs))
+    (theirs / "work.txt").write_text("not committed yet")
+    workdir = user / "demo-wd"
+    create_workspace(workdir).release()
+    shutil.rmtree(workdir / "greeter" / ".git")
+    (workdir / "greeter" / ".git").mkdir()
+    create_workspace(workdir).release()
+    assert (theirs / "work.txt").read_text() == "not committed yet"
