@@ -112,10 +112,12 @@ class CoderStage(Stage):
         for subtask_id in claims:
             await self.set_status(subtask_id, refresh.previous.get(subtask_id, "pending"))
             message = (
-                f"{subtask_id} was marked completed by the session for {working}; it will be "
-                "worked on and checked in its own session"
+                f"{subtask_id} was marked completed while the session for {working} ran; "
+                "only its own session's check completes it, so it stays to be worked on"
             )
             await self.emit(ev.Notice(level="warning", message=message))
+        if claims and refresh.view is not None:  # that view counted the claims: say it again
+            await self.emit(self.tracker.view())
 
     async def subtask_done(self, subtask: Subtask) -> None:
         """The subtask is completed: its work becomes one commit on the work branch.  A

@@ -235,8 +235,8 @@ async def test_a_completion_the_session_claims_for_another_subtask_is_put_back(s
     assert statuses(setup.plan_path) == {"1.1": "pending", "1.2": "pending"}
     said = [e.message for e in of(setup.events, ev.Notice)]
     assert (
-        "1.2 was marked completed by the session for 1.1; it will be worked on and checked "
-        "in its own session"
+        "1.2 was marked completed while the session for 1.1 ran; only its own session's "
+        "check completes it, so it stays to be worked on"
     ) in said
     shown = [(e.id, e.status) for e in of(setup.events, ev.SubtaskStatus)]
     assert ("1.2", "completed") not in shown
@@ -303,3 +303,30 @@ async def test_a_run_that_ends_inside_a_session_leaves_its_claim_pending(setup):
     assert await loop.run() == 3
     assert checks.calls == []  # its check never ran: the claim is not taken
     assert statuses(setup.plan_path)["1.1"] == "pending"
+
+
+def tree_state(events) -> dict[str, str]:
+    """Each subtask's status as the tree would show it after ``events``."""
+    shown: dict[str, str] = {}
+    for event in events:
+        if isinstance(event, ev.PlanLoaded):
+            shown = {s.id: s.status for p in event.phases for s in p.subtasks}
+        elif isinstance(event, ev.SubtaskStatus):
+            shown[event.id] = event.status
+    return shown
+
+
+async def test_a_claim_put_back_with_a_reworded_plan_is_not_left_completed_in_the_tree(setup):
+    def claims_and_rewords(loop, spec, n):
+        works_and_claims(loop, spec, n)
+        path = loop.checkpoints.plan_path
+        plan = json.loads(path.read_text())
+        other = plan["phases"][0]["subtasks"][1]
+        other["status"], other["description"] = "completed", "1.2 reworded"
+        path.write_text(json.dumps(plan, indent=2))
+        return DONE
+
+    loop, _ = in_worktree(setup, claims_and_rewords, Checks(1), worktree=False, max_iterations=1)
+    await loop.run()
+    assert statuses(setup.plan_path)["1.2"] == "pending"
+    assert tree_state(setup.events) == statuses(setup.plan_path)
