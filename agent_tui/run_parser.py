@@ -66,15 +66,18 @@ def add_demo_parser(subparsers: argparse._SubParsersAction) -> argparse.Argument
     demo = subparsers.add_parser(
         "demo",
         help="run the bundled sample project against a scripted model (no credentials)",
-        description="Copy the bundled sample project to a temp dir (or --workdir), start the "
-        "scripted Messages API on 127.0.0.1 and drive the real bundled Claude Code CLI with it.",
+        description="Copy the bundled sample project to a temp dir (or --workdir), make it a "
+        "git repository (where git is installed), start the scripted Messages API on "
+        "127.0.0.1 and drive the real bundled Claude Code CLI with it: the agent works in "
+        "the sample's own worktree, a commit per subtask.  No credentials, no network.",
     )
     demo.add_argument(
         "--workdir",
         type=given,
         metavar="DIR",
         help="where to put the sample project (kept): a new or empty directory, or one an "
-        "earlier demo used (its sample project starts afresh)",
+        "earlier demo used (its sample project starts afresh); its work branch is kept for "
+        "agent-tui diff / merge / discard",
     )
     add_output_flags(demo)
     return demo
