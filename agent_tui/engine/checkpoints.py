@@ -22,10 +22,10 @@ from agent_tui.engine.loop_config import LoopConfig
 from agent_tui.engine.recovery import AttemptHistory
 from agent_tui.engine.transcript import next_transcript_path
 from agent_tui.workspace import commits, review
-from agent_tui.workspace.git import UNSIGNED, GitError
+from agent_tui.workspace.git import GitError
 from agent_tui.workspace.leftovers import Leftovers
 from agent_tui.workspace.location import Location, WorkspaceRefused, locate
-from agent_tui.workspace.scan import masked_bytes, scan_diff
+from agent_tui.workspace.scan import masked_bytes
 from agent_tui.workspace.spec_sync import SpecMirror, Tree
 from agent_tui.workspace.worktree import Worktree, open_worktree
 
@@ -246,7 +246,7 @@ class Checkpoints:
         file makes no commit; in place there is nothing to commit."""
         if self.worktree is None:
             return None
-        done = await self._git(commit_work, subject, body)
+        done = await self._git(commits.commit_work, subject, body)
         if done is None:
             return None
         if done.commit is None:
@@ -279,28 +279,3 @@ def _sentence(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return f"{exc.strerror} ({exc.filename})" if exc.filename else exc.strerror
     return str(exc)
-
-
-def commit_work(worktree: Worktree, subject: str, body: str) -> commits.Committed | None:
-    """Stage all the worktree holds beyond its last commit (not the spec dir), scan the
-    staged diff as a subtask's commit is scanned, and commit it as one commit; None when
-    nothing changed.  A token-looking string unstages it all (no commit in the result)."""
-    git = worktree.git
-    specs = commits.pathspecs(worktree)
-    git.run("add", "-A", *specs)
-    options = ("--no-color", "--no-ext-diff", "--no-textconv")
-    staged = git.run("diff", "--cached", "-U0", "--no-renames", *options, *specs)
-    findings = tuple(scan_diff(staged.out))
-    if findings:
-        git.run("reset", "--quiet")
-        return commits.Committed(None, findings=findings)
-    listed = git.run("diff", "--cached", "--name-only", "-z", *specs).out
-    names = [n for n in listed.split(b"\0") if n]
-    if not names:
-        return None
-    message = f"{subject}\n\n{body}" if body else subject
-    git.run(
-        "commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-F", "-",
-        config=[*git.identity(), UNSIGNED], stdin=message,
-    )  # fmt: skip
-    return commits.Committed(commits.head(worktree), files=len(names))

@@ -118,6 +118,35 @@ def commit_subtask(worktree: Worktree, subtask_id: str, description: str, body: 
 
     Files git takes for binary (a NUL byte) are not read: a secret the agent could put
     there is one it made up, as its sandbox reads no credential."""
+    names, findings = _stage_scanned(worktree)
+    if findings:
+        return Committed(None, findings=findings)
+    if not names and last_subtask(worktree) == subtask_id:
+        return Committed(head(worktree))  # committed already, by a run killed right after
+    subject, rest = commit_subject(subtask_id, description)
+    message = "\n\n".join(
+        part for part in (subject, rest, body, f"{TRAILER}: {subtask_id}") if part
+    )
+    _commit(worktree, message, "--allow-empty")
+    return Committed(head(worktree), files=len(names))
+
+
+def commit_work(worktree: Worktree, subject: str, body: str) -> Committed | None:
+    """Commit all the worktree holds beyond its last commit (not the spec dir), scanned as
+    a subtask's commit is; None when nothing changed.  A token-looking string unstages it
+    all (no commit in the result)."""
+    names, findings = _stage_scanned(worktree)
+    if findings:
+        return Committed(None, findings=findings)
+    if not names:
+        return None
+    _commit(worktree, f"{subject}\n\n{body}" if body else subject)
+    return Committed(head(worktree), files=len(names))
+
+
+def _stage_scanned(worktree: Worktree) -> tuple[list[bytes], tuple[Finding, ...]]:
+    """Stage everything (the spec dir aside) and scan the staged diff: the staged names,
+    or what the scan found, in which case nothing is left staged."""
     git = worktree.git
     specs = pathspecs(worktree)
     git.run("add", "-A", *specs)
@@ -125,28 +154,18 @@ def commit_subtask(worktree: Worktree, subtask_id: str, description: str, body: 
     findings = tuple(scan_diff(staged.out))
     if findings:
         git.run("reset", "--quiet")
-        return Committed(None, findings=findings)
-    names = [
-        n for n in git.run("diff", "--cached", "--name-only", "-z", *specs).out.split(b"\0") if n
-    ]
-    if not names and last_subtask(worktree) == subtask_id:
-        return Committed(head(worktree))  # committed already, by a run killed right after
-    subject, rest = commit_subject(subtask_id, description)
-    message = "\n\n".join(
-        part for part in (subject, rest, body, f"{TRAILER}: {subtask_id}") if part
-    )
+        return [], findings
+    listed = git.run("diff", "--cached", "--name-only", "-z", *specs).out
+    return [name for name in listed.split(b"\0") if name], ()
+
+
+def _commit(worktree: Worktree, message: str, *options: str) -> None:
+    """The commit of what is staged: no hook, the message as given, never signed."""
+    git = worktree.git
     git.run(
-        "commit",
-        "--quiet",
-        "--no-verify",
-        "--allow-empty",
-        "--cleanup=verbatim",
-        "-F",
-        "-",
-        config=[*git.identity(), UNSIGNED],
-        stdin=message,
-    )
-    return Committed(head(worktree), files=len(names))
+        "commit", "--quiet", "--no-verify", *options, "--cleanup=verbatim", "-F", "-",
+        config=[*git.identity(), UNSIGNED], stdin=message,
+    )  # fmt: skip
 
 
 def last_subtask(worktree: Worktree) -> str:
