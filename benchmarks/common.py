@@ -7,10 +7,12 @@ import json
 import resource
 import struct
 import termios
+import time
 from pathlib import Path
 
 from agent_tui.engine import events as ev
-from agent_tui.engine.session import SessionOutcome
+from agent_tui.engine.clock import RealClock
+from agent_tui.engine.session import AgentSession, SessionOutcome, SessionSpec
 
 
 def big_plan(subtasks: int, per_phase: int = 50) -> dict:
@@ -72,3 +74,15 @@ DONE = SessionOutcome(outcome="success")
 def pty_size(fd: int, columns: int, lines: int) -> None:
     """Give the terminal behind ``fd`` a size, as a terminal emulator would."""
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
+
+
+async def timed_session(spec: SessionSpec) -> float:
+    """Seconds one real session (the bundled CLI, against a sim) takes through the engine."""
+
+    async def sink(event: ev.Event) -> None:
+        pass
+
+    start = time.perf_counter()
+    outcome = await AgentSession(spec, sink, RealClock()).run()
+    assert outcome.ok, outcome
+    return time.perf_counter() - start

@@ -9,17 +9,16 @@ from __future__ import annotations
 import asyncio
 import statistics
 import tempfile
-import time
 from pathlib import Path
 
 from agent_tui.auth.profiles import ProfileStore
 from agent_tui.config import ContainmentMode, Settings
-from agent_tui.engine.clock import RealClock
 from agent_tui.engine.containment import Containment, check_sandbox
 from agent_tui.engine.guard import Guard
-from agent_tui.engine.session import AgentSession, SessionSpec
+from agent_tui.engine.session import SessionSpec
 from agent_tui.sim.scenario import Scenario
 from agent_tui.sim.server import SimServer
+from benchmarks.common import timed_session
 
 ROUNDS = 8
 PROMPT = "Subtask ID: 1.1\nProject directory: {project}\n"
@@ -30,16 +29,6 @@ STEPS = [
     {"tools": [{"name": "Bash", "input": {"command": "python3 -c 'print(1)'"}}]},
     {"text": "Done."},
 ]
-
-
-async def one_session(spec: SessionSpec) -> float:
-    async def sink(event) -> None:
-        pass
-
-    start = time.perf_counter()
-    outcome = await AgentSession(spec, sink, RealClock()).run()
-    assert outcome.ok, outcome
-    return time.perf_counter() - start
 
 
 def containment(mode: ContainmentMode, project: Path, spec_dir: Path) -> Containment:
@@ -93,7 +82,7 @@ async def main() -> None:
                         model="claude-sonnet-4-5",
                         transcript_path=spec_dir / "logs" / f"session-{number:03d}.jsonl",
                     )
-                    times[name].append(await one_session(spec))
+                    times[name].append(await timed_session(spec))
     on, off = statistics.median(times["sandboxed"]), statistics.median(times["unsandboxed"])
     print(
         f"containment: sandboxed {on * 1000:.0f} ms, unsandboxed {off * 1000:.0f} ms per "

@@ -11,12 +11,12 @@ from pathlib import Path
 from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient
 
 from agent_tui.config import ContainmentMode
-from agent_tui.engine.clock import RealClock
 from agent_tui.engine.containment import Containment
 from agent_tui.engine.guard import Guard
-from agent_tui.engine.session import AgentSession, SessionSpec
+from agent_tui.engine.session import SessionSpec
 from agent_tui.sim.scenario import Scenario
 from agent_tui.sim.server import SimServer
+from benchmarks.common import timed_session
 
 ROUNDS = 6
 
@@ -38,16 +38,6 @@ async def direct(options: ClaudeAgentOptions, prompt: str) -> float:
         await client.query(prompt)
         async for _ in client.receive_response():
             pass
-    return time.perf_counter() - start
-
-
-async def engine(spec: SessionSpec) -> float:
-    async def sink(event) -> None:
-        pass
-
-    start = time.perf_counter()
-    outcome = await AgentSession(spec, sink, RealClock()).run()
-    assert outcome.ok, outcome
     return time.perf_counter() - start
 
 
@@ -93,7 +83,7 @@ async def main() -> None:
                     model="claude-sonnet-4-5",
                     transcript_path=Path(tmp) / "logs" / f"session-{n:03d}.jsonl",
                 )
-                ours.append(await engine(spec))
+                ours.append(await timed_session(spec))
     r, o = statistics.median(raw), statistics.median(ours)
     print(
         f"engine overhead: SDK direct {r * 1000:.0f} ms, AgentSession {o * 1000:.0f} ms, "
