@@ -2,6 +2,6 @@
 
 import sys
 
-from agent_tui.entry import main
+from agent_tui.cli.commands import main
 
 sys.exit(main())

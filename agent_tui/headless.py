@@ -13,19 +13,29 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from agent_tui.auth.redaction import redact
-from agent_tui.engine import events as ev
-from agent_tui.engine import trust_events as tev
-from agent_tui.engine import workspace_events as wev
-from agent_tui.engine.quota import QuotaStatus, quota_text
-from agent_tui.engine.trust_events import CheckOutcome, QAStep, QAVerdictKind
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import trust as tev
+from agent_tui.engine.events import workspace as wev
+from agent_tui.engine.events.quota import QuotaStatus, quota_text
+from agent_tui.engine.events.trust import CheckOutcome, QAStep, QAVerdictKind
 from agent_tui.exit_codes import EXIT_INTERRUPTED
 from agent_tui.notifications import notification_for, terminal_escape
-from agent_tui.pipes import READER_GONE, send_stdout_nowhere
 
 if TYPE_CHECKING:
     from agent_tui.engine.loop import CoderLoop
 
 LoopFactory = Callable[[ev.EventSink], "CoderLoop"]
+
+READER_GONE = "standard output was closed (its reader went away)"
+
+
+def send_stdout_nowhere() -> None:
+    """Point stdout at the null device: later writes, and Python's flush at exit, which
+    would fail again on the broken pipe, go nowhere."""
+    with contextlib.suppress(OSError, ValueError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
 
 
 def _session_started(e: ev.SessionStarted) -> str:

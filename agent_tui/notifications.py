@@ -14,8 +14,8 @@ import re
 from collections.abc import Mapping
 
 from agent_tui.auth.redaction import redact
-from agent_tui.engine import events as ev
-from agent_tui.engine.record import Record
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.events.record import Record
 
 LONG_WAIT_S = 60.0
 """A wait at least this long is worth a notification: the user may walk away."""

@@ -10,9 +10,9 @@ import termios
 import time
 from pathlib import Path
 
-from agent_tui.engine import events as ev
+from agent_tui.engine.agents.claude.session import AgentSession, SessionOutcome, SessionSpec
 from agent_tui.engine.clock import RealClock
-from agent_tui.engine.session import AgentSession, SessionOutcome, SessionSpec
+from agent_tui.engine.events import core as ev
 
 
 def big_plan(subtasks: int, per_phase: int = 50) -> dict:

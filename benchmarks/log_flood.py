@@ -14,11 +14,11 @@ import time
 from pathlib import Path
 
 from agent_tui.auth.profiles import ProfileStore
-from agent_tui.engine import events as ev
+from agent_tui.engine.agents.claude.session import SessionOutcome
+from agent_tui.engine.agents.transcript import Transcript
 from agent_tui.engine.clock import VirtualClock
+from agent_tui.engine.events import core as ev
 from agent_tui.engine.loop import CoderLoop, LoopConfig
-from agent_tui.engine.session import SessionOutcome
-from agent_tui.engine.transcript import Transcript
 from agent_tui.tui.app import AgentApp
 from benchmarks.common import rss_mb, write_spec
 

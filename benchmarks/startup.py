@@ -144,8 +144,8 @@ async def in_process() -> tuple[float, float]:
     from agent_tui.auth.profiles import ProfileStore
     from agent_tui.engine.clock import VirtualClock
     from agent_tui.engine.loop import CoderLoop, LoopConfig
-    from agent_tui.engine.recovery import AttemptHistory
-    from agent_tui.engine.views import plan_view
+    from agent_tui.engine.progress.history import AttemptHistory
+    from agent_tui.engine.progress.views import plan_view
     from agent_tui.plan import load_plan
     from agent_tui.tui.app import AgentApp
 

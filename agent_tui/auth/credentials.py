@@ -29,7 +29,7 @@ from agent_tui.auth.keychain import (
     storage_env,
 )
 from agent_tui.auth.redaction import API_KEY_PREFIX, CREDENTIAL_ENV, mask_token, register_secret
-from agent_tui.bounded import read_bounded
+from agent_tui.files import read_bounded
 
 if TYPE_CHECKING:
     from agent_tui.auth.profiles import Profile

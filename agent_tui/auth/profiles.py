@@ -15,11 +15,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from agent_tui.atomic import atomic_write_text
 from agent_tui.auth.credentials import Resolution, resolve
 from agent_tui.auth.redaction import redact
-from agent_tui.bounded import TooLarge, read_bounded
 from agent_tui.config import ConfigError, Settings, profiles_path
+from agent_tui.files import TooLarge, atomic_write_text, read_bounded
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$"
 """A name is shown, typed and used in paths: ``..`` or ``-x`` would be none of those well."""

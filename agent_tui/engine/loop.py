@@ -15,17 +15,29 @@ import asyncio
 import os
 from collections.abc import Mapping
 
-from agent_tui.atomic import LinkRefused
 from agent_tui.auth.credentials import Resolution
 from agent_tui.auth.profiles import Profile, ProfileStore
 from agent_tui.config import ConfigError, Settings
-from agent_tui.engine import events as ev
-from agent_tui.engine.check_run import runner_for
-from agent_tui.engine.checkpoints import Checkpoints, WorkspaceFailed
-from agent_tui.engine.cli_process import CliLauncher, find_cli
+from agent_tui.engine.accounts.quota_book import QuotaBook
+from agent_tui.engine.accounts.rotation import IMPLICIT_PROFILE, ProfileRotation
+from agent_tui.engine.agents.claude.process import CliLauncher, find_cli
+from agent_tui.engine.agents.claude.session import AgentSession, CLIMissingError, SandboxRefused
+from agent_tui.engine.checks.runner import runner_for
+from agent_tui.engine.checks.verify import CommandRunner, Verifier
 from agent_tui.engine.clock import Clock, RealClock
-from agent_tui.engine.coder import CoderStage
-from agent_tui.engine.containment import (
+from agent_tui.engine.config import LoopConfig
+from agent_tui.engine.control.control import Control
+from agent_tui.engine.control.notes import NoteBox
+from agent_tui.engine.control.result import RunEnded, RunOutcome, RunResult, end
+from agent_tui.engine.control.runlock import RunLock, SpecBusy
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.events.quota import Quota
+from agent_tui.engine.events.state import LoopState
+from agent_tui.engine.failures.retry import RetryTracker
+from agent_tui.engine.progress.checkpoints import Checkpoints, WorkspaceFailed
+from agent_tui.engine.progress.history import AttemptHistory
+from agent_tui.engine.progress.tracker import PlanTracker
+from agent_tui.engine.sandbox.containment import (
     Containment,
     ContainmentRefused,
     NotWritable,
@@ -35,28 +47,16 @@ from agent_tui.engine.containment import (
     prepare_records,
     protected_paths,
 )
-from agent_tui.engine.control import Control
-from agent_tui.engine.guard import Guard
-from agent_tui.engine.loop_config import LoopConfig
-from agent_tui.engine.notes import NoteBox
-from agent_tui.engine.plan_tracker import PlanTracker
-from agent_tui.engine.planner import PlannerStage
-from agent_tui.engine.qa import QAStage
-from agent_tui.engine.quota import Quota
-from agent_tui.engine.quota_book import QuotaBook
-from agent_tui.engine.recovery import AttemptHistory
-from agent_tui.engine.result import RunEnded, RunOutcome, RunResult, end
-from agent_tui.engine.retry import RetryTracker
-from agent_tui.engine.rotation import IMPLICIT_PROFILE, ProfileRotation
-from agent_tui.engine.runlock import RunLock, SpecBusy
-from agent_tui.engine.runner import SessionFactory, SessionRunner
-from agent_tui.engine.session import AgentSession, CLIMissingError, SandboxRefused
-from agent_tui.engine.stage import RunParts
-from agent_tui.engine.state import LoopState
-from agent_tui.engine.verify import CommandRunner, Verifier
+from agent_tui.engine.sandbox.guard import Guard
+from agent_tui.engine.stages.base import RunParts
+from agent_tui.engine.stages.coder import CoderStage
+from agent_tui.engine.stages.planner import PlannerStage
+from agent_tui.engine.stages.qa import QAStage
+from agent_tui.engine.stages.runner import SessionFactory, SessionRunner
 from agent_tui.exit_codes import EXIT_BAD_INPUT
+from agent_tui.files import LinkRefused
 from agent_tui.plan import ImplementationPlan, PlanError, is_complete, next_subtask, progress
-from agent_tui.wording import counted
+from agent_tui.text import counted
 from agent_tui.workspace.location import Location
 
 __all__ = ["IMPLICIT_PROFILE", "CoderLoop", "LoopConfig"]

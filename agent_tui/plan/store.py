@@ -12,8 +12,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agent_tui.atomic import atomic_write_text
-from agent_tui.bounded import NotRegularFile, TooLarge, read_bounded
+from agent_tui.files import NotRegularFile, TooLarge, atomic_write_text, read_bounded
 from agent_tui.plan import jsonspan
 from agent_tui.plan.models import STATUSES, ImplementationPlan, Phase, Subtask
 from agent_tui.plan.shapes import normalise

@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agent_tui.engine.cli_process import bundled_cli
+from agent_tui.engine.agents.claude.process import bundled_cli
 from agent_tui.exit_codes import InputError
 
 if TYPE_CHECKING:
     from agent_tui.auth.profiles import ProfileStore
-    from agent_tui.engine import events as ev
-    from agent_tui.engine.containment import SandboxCheck
+    from agent_tui.engine.events import core as ev
     from agent_tui.engine.loop import CoderLoop
+    from agent_tui.engine.sandbox.containment import SandboxCheck
     from agent_tui.workspace.location import Location
 
 
@@ -112,7 +112,7 @@ def _check_workspace(project: Path, spec_dir: Path, in_place: bool) -> Location:
 
 def _check_sandbox(profiles: ProfileStore) -> SandboxCheck | None:
     """What Claude Code's sandbox lacks here; refused when the settings require it."""
-    from agent_tui.engine.containment import ContainmentRefused, sandbox_for
+    from agent_tui.engine.sandbox.containment import ContainmentRefused, sandbox_for
 
     try:
         return sandbox_for(profiles.settings.containment)
@@ -122,11 +122,11 @@ def _check_sandbox(profiles: ProfileStore) -> SandboxCheck | None:
 
 def _check_spec(args: argparse.Namespace) -> tuple[Path, Path, ev.PlanLoaded | None]:
     """The project, its spec dir and the plan's first view; the spec must not be busy."""
-    from agent_tui.atomic import LinkRefused
-    from agent_tui.engine.containment import check_records
-    from agent_tui.engine.recovery import AttemptHistory, RecoveryError
-    from agent_tui.engine.runlock import RunLock, SpecBusy
-    from agent_tui.engine.views import plan_view
+    from agent_tui.engine.control.runlock import RunLock, SpecBusy
+    from agent_tui.engine.progress.history import AttemptHistory, RecoveryError
+    from agent_tui.engine.progress.views import plan_view
+    from agent_tui.engine.sandbox.containment import check_records
+    from agent_tui.files import LinkRefused
     from agent_tui.plan import PlanError, is_empty, load_plan
     from agent_tui.plan.specs import find_spec_dir
 

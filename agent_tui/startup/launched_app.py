@@ -14,7 +14,7 @@ from textual import on
 from textual.driver import Driver
 from textual.message import Message
 
-from agent_tui.engine import events as ev
+from agent_tui.engine.events import core as ev
 from agent_tui.exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED
 from agent_tui.startup import collector
 from agent_tui.tui.app import AgentApp, LoopFactory

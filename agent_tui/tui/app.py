@@ -16,9 +16,9 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Tree
 
-from agent_tui.engine import events as ev
 from agent_tui.engine.clock import Clock, RealClock
-from agent_tui.engine.state import LoopMode, LoopState
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.events.state import LoopMode, LoopState
 from agent_tui.exit_codes import EXIT_INTERRUPTED
 from agent_tui.notifications import notification_for
 from agent_tui.tui.keys import LOOP_ACTIONS, available

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent_tui.engine.state import LoopMode, LoopState
+from agent_tui.engine.events.state import LoopMode, LoopState
 
 LOOP_ACTIONS = frozenset(
     {

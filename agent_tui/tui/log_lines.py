@@ -14,11 +14,11 @@ from typing import Any
 from rich.text import Text
 
 from agent_tui.auth.redaction import redact
-from agent_tui.engine import events as ev
-from agent_tui.engine import trust_events as tev
-from agent_tui.engine import workspace_events as wev
-from agent_tui.engine.quota import QuotaStatus, quota_text
-from agent_tui.engine.trust_events import CheckOutcome, QAStep, QAVerdictKind
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import trust as tev
+from agent_tui.engine.events import workspace as wev
+from agent_tui.engine.events.quota import QuotaStatus, quota_text
+from agent_tui.engine.events.trust import CheckOutcome, QAStep, QAVerdictKind
 
 NOTICE_STYLES = {"error": "bold red", "warning": "yellow"}
 

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from agent_tui.engine import events as ev
+from agent_tui.engine.events import core as ev
 
 
 @dataclass
 class EngineEvent(Message):
-    """One typed engine event (see ``agent_tui.engine.events``), posted by the loop's sink."""
+    """One typed engine event (see ``agent_tui.engine.events.core``), posted by the loop's sink."""
 
     event: ev.Event
 

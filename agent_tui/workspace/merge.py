@@ -16,8 +16,8 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from agent_tui.atomic import LinkRefused, atomic_write_bytes, real_dir
-from agent_tui.wording import counted
+from agent_tui.files import LinkRefused, atomic_write_bytes, real_dir
+from agent_tui.text import counted
 from agent_tui.workspace.commits import has_changes, project_pathspecs, uncommitted_diff
 from agent_tui.workspace.git import Git, GitError, first_line
 from agent_tui.workspace.location import Location

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from agent_tui.auth.redaction import redact
-from agent_tui.printable import printable
+from agent_tui.text import printable
 
 SHOWN_CHARS = 120
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")

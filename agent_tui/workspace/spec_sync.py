@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent_tui.bounded import TooLarge
+from agent_tui.files import TooLarge
 from agent_tui.plan import PlanError, parse_plan, status_in_text
 from agent_tui.workspace import safe_tree
 

@@ -12,8 +12,8 @@ from typing import Any
 from agent_tui.auth.keychain import account_name, service_name
 from agent_tui.auth.profiles import Profile, ProfileStore
 from agent_tui.config import ContainmentMode
-from agent_tui.engine import events as ev
 from agent_tui.engine.clock import VirtualClock
+from agent_tui.engine.events import core as ev
 from agent_tui.engine.loop import CoderLoop, LoopConfig
 from agent_tui.sim.scenario import Scenario
 from agent_tui.sim.server import SimServer

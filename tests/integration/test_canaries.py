@@ -8,8 +8,8 @@ import io
 
 import pytest
 
-from agent_tui.engine import events as ev
 from agent_tui.engine.clock import VirtualClock
+from agent_tui.engine.events import core as ev
 from agent_tui.headless import format_json, format_text
 from agent_tui.tui.app import AgentApp
 from tests.integration import test_containment_attacks as attacks

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import json
 
-from agent_tui.engine import events as ev
+from agent_tui.engine.events import core as ev
 from agent_tui.headless import format_json, format_text
 from tests.integration.helpers import coder_steps, plan_doc, script
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from agent_tui.engine.cli_process import CliLauncher, kill_group
+from agent_tui.engine.agents.claude.process import CliLauncher, kill_group
 
 
 def alive(pid: int) -> bool:
@@ -64,7 +64,7 @@ def test_the_cli_dies_with_the_process_that_started_it(tmp_path):
             sys.executable,
             "-c",
             "import subprocess, sys, time\n"
-            "from agent_tui.engine.cli_process import CliLauncher\n"
+            "from agent_tui.engine.agents.claude.process import CliLauncher\n"
             "launcher = CliLauncher('/bin/sh')\n"
             "subprocess.Popen([str(launcher.path), '-c', 'sleep 60'])\n"
             "while launcher.pid() is None: time.sleep(0.02)\n"

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from agent_tui.engine import events as ev
+from agent_tui.engine.events import core as ev
 from tests.integration.containment_setup import (
     CANARY_CORES,
     TOKEN_ENV,

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from agent_tui.demo import (
+from agent_tui.cli.demo import (
     DEMO_BRANCH,
     DemoWorkspace,
     create_workspace,
@@ -51,7 +51,7 @@ async def run_demo(workspace: DemoWorkspace, events: str) -> tuple[int, str]:
 
 def run_printed(command: str) -> subprocess.CompletedProcess:
     """A command the demo printed, as the user would type it (``agent-tui`` is this
-    checkout's ``python3 -m agent_tui.cli``)."""
+    checkout's ``python3 -m agent_tui.cli.commands``)."""
     words = shlex.split(command)
     assert words[0] == "agent-tui"
     argv = [sys.executable, "-m", "agent_tui.cli", *words[1:]]

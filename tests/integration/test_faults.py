@@ -9,8 +9,8 @@ import signal
 
 import pytest
 
-from agent_tui.engine import events as ev
-from agent_tui.engine import transcript as transcript_module
+from agent_tui.engine.agents import transcript as transcript_module
+from agent_tui.engine.events import core as ev
 from tests.integration.helpers import coder_steps, plan_doc, script
 
 ONE = plan_doc([("1", [], ["1.1"])])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from agent_tui.engine import events as ev
+from agent_tui.engine.events import core as ev
 from tests.integration.helpers import coder_steps, plan_doc, script
 
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from agent_tui.engine import events as ev
-from agent_tui.engine import trust_events as tev
-from agent_tui.engine.trust_events import CheckOutcome
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import trust as tev
+from agent_tui.engine.events.trust import CheckOutcome
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,7 @@ import json
 import time
 
 from agent_tui.auth.profiles import Profile, ProfileStore
-from agent_tui.engine import events as ev
+from agent_tui.engine.events import core as ev
 from tests.integration.helpers import coder_steps, plan_doc, script
 
 TOKENS = {"a": "sk-ant-oat01-profileA-aaaaaaaaaaaa", "b": "sk-ant-oat01-profileB-bbbbbbbbbbbb"}

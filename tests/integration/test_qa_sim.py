@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from agent_tui.engine import events as ev
-from agent_tui.engine import trust_events as tev
-from agent_tui.engine import workspace_events as wev
-from agent_tui.engine.trust_events import QAVerdictKind
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import trust as tev
+from agent_tui.engine.events import workspace as wev
+from agent_tui.engine.events.trust import QAVerdictKind
 from tests.integration.git_repo import branch_log, git
 from tests.integration.helpers import coder_steps, plan_doc, script
 

@@ -9,10 +9,10 @@ import time
 import pytest
 
 from agent_tui.auth.profiles import Profile, ProfileStore
-from agent_tui.engine import events as ev
+from agent_tui.engine.accounts.quota_book import QuotaBook
 from agent_tui.engine.clock import RealClock
-from agent_tui.engine.quota import QuotaStatus
-from agent_tui.engine.quota_book import QuotaBook
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.events.quota import QuotaStatus
 from tests.integration.helpers import coder_steps, plan_doc, script
 from tests.integration.test_profiles_sim import TOKENS, two_profiles
 

@@ -13,10 +13,10 @@ import pytest
 
 from agent_tui.auth.profiles import Profile, ProfileStore
 from agent_tui.config import ContainmentMode
-from agent_tui.engine import events as ev
-from agent_tui.engine import trust_events as tev
 from agent_tui.engine.clock import VirtualClock
-from agent_tui.engine.trust_events import CheckOutcome
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import trust as tev
+from agent_tui.engine.events.trust import CheckOutcome
 from agent_tui.headless import format_json, format_text
 from tests.integration.conftest import TOKEN_ENV
 from tests.integration.containment_setup import CANARY_CORES, hostile_setting

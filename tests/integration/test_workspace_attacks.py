@@ -10,7 +10,7 @@ import pytest
 
 from agent_tui.auth.profiles import Profile, ProfileStore
 from agent_tui.config import ContainmentMode
-from agent_tui.engine import workspace_events as wev
+from agent_tui.engine.events import workspace as wev
 from tests.integration.conftest import TOKEN_ENV
 from tests.integration.git_repo import branch_log, git
 from tests.integration.helpers import coder_steps, plan_doc, script

@@ -139,7 +139,7 @@ def test_the_diff_command_names_an_unknown_subtask_and_colours_only_on_a_termina
 ):
     import json
 
-    from agent_tui.cli import main
+    from agent_tui.cli.commands import main
 
     monkeypatch.setenv("AGENT_TUI_DATA_DIR", str(tmp_path))  # its worktrees: tmp/worktrees
     plan = {"phases": [{"id": "1", "name": "p", "subtasks": [{"id": "1.1", "description": "d"}]}]}
@@ -158,7 +158,7 @@ def test_the_diff_command_names_an_unknown_subtask_and_colours_only_on_a_termina
 def test_uncommitted_work_that_cannot_be_saved_refuses_the_merge_in_one_line(
     tmp_path, capsys, monkeypatch
 ):
-    from agent_tui.cli import main
+    from agent_tui.cli.commands import main
 
     monkeypatch.setenv("AGENT_TUI_DATA_DIR", str(tmp_path))  # its worktrees: tmp/worktrees
     project, spec_dir, _, worktree = with_work(tmp_path)
@@ -197,7 +197,7 @@ def test_merge_and_discard_of_one_project_leave_a_same_named_spec_of_another_alo
 
 
 def test_the_diff_of_a_branch_with_nothing_new_says_so(tmp_path, capsys, monkeypatch):
-    from agent_tui.cli import main
+    from agent_tui.cli.commands import main
 
     monkeypatch.setenv("AGENT_TUI_DATA_DIR", str(tmp_path))  # its worktrees: tmp/worktrees
     project, spec_dir = make_repo(tmp_path / "repo")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from agent_tui.engine import events as ev
-from agent_tui.engine import trust_events as tev
-from agent_tui.engine.result import RunOutcome
+from agent_tui.engine.control.result import RunOutcome
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import trust as tev
 from tests.integration.git_repo import git
 from tests.integration.helpers import plan_doc, script
 

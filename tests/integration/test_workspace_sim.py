@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from agent_tui.engine import events as ev
-from agent_tui.engine import workspace_events as wev
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import workspace as wev
 from agent_tui.workspace.location import branch_name, spec_qualifier
 from tests.integration.git_repo import branch_log, git, snapshot
 from tests.integration.helpers import coder_steps, plan_doc, script

@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from agent_tui.demo import create_workspace, demo_config, demo_loop
-from agent_tui.engine import events as ev
-from agent_tui.engine import workspace_events as wev
+from agent_tui.cli.demo import create_workspace, demo_config, demo_loop
+from agent_tui.engine.agents.claude.session import SessionOutcome, SessionSpec
+from agent_tui.engine.checks.verify import CommandRun
 from agent_tui.engine.clock import VirtualClock
-from agent_tui.engine.containment import SandboxCheck
-from agent_tui.engine.errors import ErrorKind
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import workspace as wev
+from agent_tui.engine.events.quota import Quota, QuotaStatus
+from agent_tui.engine.failures.kinds import ErrorKind
 from agent_tui.engine.loop import CoderLoop, LoopConfig
-from agent_tui.engine.quota import Quota, QuotaStatus
-from agent_tui.engine.session import SessionOutcome, SessionSpec
-from agent_tui.engine.verify import CommandRun
+from agent_tui.engine.sandbox.containment import SandboxCheck
 from agent_tui.sim.scenario import Scenario
 from agent_tui.sim.server import SimServer
 from agent_tui.tui.app import AgentApp

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from agent_tui.engine import events as ev
+from agent_tui.engine.events import core as ev
 from agent_tui.tui.screens.confirm_quit import ConfirmQuit
 from agent_tui.tui.screens.diff_view import DiffView
 from agent_tui.tui.screens.profile_picker import ProfilePicker
@@ -262,7 +262,7 @@ async def test_i_interrupts_the_running_session_and_pauses(scripted_app):
 async def test_a_full_disk_pauses_the_app_and_p_resumes_once_there_is_room(demo_app, monkeypatch):
     import os
 
-    from agent_tui.engine import transcript as transcript_module
+    from agent_tui.engine.agents import transcript as transcript_module
 
     disk_full = True
     real_open_new = transcript_module.open_new
@@ -301,7 +301,7 @@ async def test_a_canary_token_never_reaches_the_screen(tmp_path):
     """The agent prints a live token and echoes it: the log, picker and screenshots mask it."""
     import json
 
-    from agent_tui.demo import create_workspace, demo_config
+    from agent_tui.cli.demo import create_workspace, demo_config
     from agent_tui.engine.clock import VirtualClock
     from agent_tui.engine.loop import CoderLoop
     from agent_tui.sim.scenario import Scenario
@@ -680,7 +680,7 @@ async def test_enter_on_a_subtask_shows_its_description_and_every_session(script
 
 
 async def test_t_in_a_stuck_subtasks_detail_tries_it_again(scripted_app):
-    from agent_tui.engine.recovery import AttemptHistory
+    from agent_tui.engine.progress.history import AttemptHistory
     from agent_tui.plan import status_in_text
 
     harness = scripted_app(hold={"1.2"})

@@ -3,8 +3,8 @@ short, the picker shows every profile's window, and m leaves a note for the next
 
 from __future__ import annotations
 
-from agent_tui.engine import events as ev
-from agent_tui.engine.quota import Quota, QuotaStatus
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.events.quota import Quota, QuotaStatus
 from agent_tui.tui.screens.note_input import NoteInput
 from agent_tui.tui.screens.profile_picker import ProfilePicker
 from tests.tui.conftest import wait_until

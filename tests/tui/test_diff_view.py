@@ -7,12 +7,12 @@ import json
 import re
 from pathlib import Path
 
-from agent_tui.engine import events as ev
-from agent_tui.engine import workspace_events as wev
+from agent_tui.engine.agents.claude.session import SessionOutcome, SessionSpec
 from agent_tui.engine.clock import VirtualClock
-from agent_tui.engine.containment import SandboxCheck
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import workspace as wev
 from agent_tui.engine.loop import CoderLoop, LoopConfig
-from agent_tui.engine.session import SessionOutcome, SessionSpec
+from agent_tui.engine.sandbox.containment import SandboxCheck
 from agent_tui.tui.app import AgentApp
 from agent_tui.tui.screens.diff_view import DiffView
 from tests.integration.git_repo import make_repo

@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from agent_tui.engine import events as ev
+from agent_tui.engine.events import core as ev
 from agent_tui.startup import collector
 from agent_tui.startup.drivers import HeldDriver, TerminalDriver
 from agent_tui.startup.launched_app import CHECKS_WAITING, GatedApp, LaunchedApp

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent_tui.engine import events as ev
+from agent_tui.engine.events import core as ev
 from agent_tui.tui.screens.profile_picker import ProfilePicker
 from tests.tui.conftest import wait_until
 

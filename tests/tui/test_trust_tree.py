@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 
-from agent_tui.demo import create_workspace
-from agent_tui.engine import events as ev
+from agent_tui.cli.demo import create_workspace
+from agent_tui.engine.agents.claude.session import SessionOutcome
+from agent_tui.engine.checks.verify import CommandRun
 from agent_tui.engine.clock import VirtualClock
-from agent_tui.engine.containment import SandboxCheck
+from agent_tui.engine.events import core as ev
 from agent_tui.engine.loop import CoderLoop, LoopConfig
-from agent_tui.engine.session import SessionOutcome
-from agent_tui.engine.verify import CommandRun
+from agent_tui.engine.sandbox.containment import SandboxCheck
 from agent_tui.tui.app import AgentApp
 from tests.tui.conftest import wait_until
 

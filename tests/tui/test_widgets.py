@@ -388,7 +388,7 @@ async def test_only_the_newest_rewrap_is_used_when_the_width_comes_back(held_rew
 
 
 async def test_the_subtask_detail_masks_tokens_shows_why_it_is_stuck_and_cuts_long_messages():
-    from agent_tui.engine import events as ev
+    from agent_tui.engine.events import core as ev
     from agent_tui.tui.screens.subtask_detail import MESSAGE_CHARS, SubtaskDetail
 
     token = "sk-ant-oat01-DETAILcanary0000000000000000"
@@ -442,7 +442,7 @@ async def test_the_subtask_detail_masks_tokens_shows_why_it_is_stuck_and_cuts_lo
 async def test_a_subtask_detail_longer_than_the_screen_scrolls_to_its_sessions():
     # Found by a tester: a 5 000-character description filled the dialog and pushed the
     # sessions and the keys out of sight, with no way to scroll to them.
-    from agent_tui.engine import events as ev
+    from agent_tui.engine.events import core as ev
     from agent_tui.tui.screens.subtask_detail import SubtaskDetail
 
     subtask = ev.SubtaskView(

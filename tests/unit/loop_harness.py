@@ -8,11 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from agent_tui.auth.profiles import Profile, ProfileStore
-from agent_tui.engine import events as ev
+from agent_tui.engine.agents.claude.session import SessionOutcome, SessionSpec
 from agent_tui.engine.clock import VirtualClock
-from agent_tui.engine.containment import SandboxCheck
+from agent_tui.engine.events import core as ev
 from agent_tui.engine.loop import CoderLoop, LoopConfig
-from agent_tui.engine.session import SessionOutcome, SessionSpec
+from agent_tui.engine.sandbox.containment import SandboxCheck
 from agent_tui.workspace.location import in_place
 
 TOKEN = "sk-ant-oat01-LOOPTESTtoken0000000000"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import stat
 
-from agent_tui.atomic import atomic_write_text
+from agent_tui.files import atomic_write_text
 
 
 def mode_of(path) -> int:

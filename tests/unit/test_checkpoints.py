@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent_tui.engine.checkpoints import commit_body
-from agent_tui.engine.guard import Guard
+from agent_tui.engine.progress.checkpoints import commit_body
+from agent_tui.engine.sandbox.guard import Guard
 
 
 def test_the_commit_body_names_the_sessions_profiles_and_cost():

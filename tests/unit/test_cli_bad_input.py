@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from agent_tui.cli import main
-from agent_tui.engine.runlock import RunLock
+from agent_tui.cli.commands import main
+from agent_tui.engine.control.runlock import RunLock
 
 GOOD_PLAN = {
     "feature": "f",
@@ -282,7 +282,7 @@ def test_ctrl_c_while_the_command_loads_exits_130_without_a_traceback():
 
 
 def test_ctrl_c_while_the_parser_is_built_exits_130(monkeypatch, capsys):
-    from agent_tui import cli
+    from agent_tui.cli import commands as cli
 
     def interrupted():
         raise KeyboardInterrupt
@@ -350,7 +350,7 @@ def test_the_app_path_leaves_the_checks_libraries_to_the_preflight_child():
     import sys
 
     code = (
-        "import sys; from agent_tui import cli; cli.build_parser(); "
+        "import sys; from agent_tui.cli import commands as cli; cli.build_parser(); "
         "import agent_tui.startup.launch, agent_tui.startup.launched_app; "
         "print(sorted({'pydantic', 'keyring', 'agent_tui.auth.credentials', "
         "'agent_tui.startup.checks', "
@@ -369,7 +369,8 @@ def test_the_checks_fork_before_the_libraries_both_sides_load_anyway():
     import sys
 
     code = (
-        "import sys; from agent_tui import cli; from agent_tui.startup import launch; "
+        "import sys; from agent_tui.cli import commands as cli; "
+        "from agent_tui.startup import launch; "
         "cli.build_parser().parse_args(['run', '--project', '.']); "
         "print(sorted({'dataclasses', 'inspect', 'pickle', 'asyncio'} & set(sys.modules)))"
     )

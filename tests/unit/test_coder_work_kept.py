@@ -8,14 +8,14 @@ import json
 
 import pytest
 
-from agent_tui.engine import events as ev
-from agent_tui.engine import workspace_events as wev
-from agent_tui.engine.checkpoints import WorkspaceFailed
+from agent_tui.engine.agents.claude.session import SessionOutcome
+from agent_tui.engine.checks.verify import CommandRun
 from agent_tui.engine.clock import VirtualClock
-from agent_tui.engine.errors import ErrorKind
-from agent_tui.engine.retry import RetryPolicy
-from agent_tui.engine.session import SessionOutcome
-from agent_tui.engine.verify import CommandRun
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import workspace as wev
+from agent_tui.engine.failures.kinds import ErrorKind
+from agent_tui.engine.failures.retry import RetryPolicy
+from agent_tui.engine.progress.checkpoints import WorkspaceFailed
 from tests.integration.git_repo import git
 from tests.unit.loop_harness import make_setup, mark_completed, of
 
@@ -280,7 +280,7 @@ async def test_a_claim_whose_session_never_ended_is_worked_on_and_checked_again(
 
 
 async def test_a_claim_its_check_decided_before_the_run_ended_is_kept(setup):
-    from agent_tui.engine.recovery import AttemptHistory
+    from agent_tui.engine.progress.history import AttemptHistory
 
     left_by_a_killed_session(setup, 1, "1.1")
     AttemptHistory(setup.spec_dir).record_attempt("1.1", 1, "success", None, "")
@@ -290,7 +290,7 @@ async def test_a_claim_its_check_decided_before_the_run_ended_is_kept(setup):
 
 
 async def test_a_run_that_ends_inside_a_session_leaves_its_claim_pending(setup):
-    from agent_tui.engine.result import RunOutcome, end
+    from agent_tui.engine.control.result import RunOutcome, end
 
     def reports(spec, n):
         mark_completed(setup.plan_path, spec.subtask_id)

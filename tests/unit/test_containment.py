@@ -10,7 +10,7 @@ import pytest
 from agent_tui.auth.profiles import Profile, ProfileStore
 from agent_tui.auth.redaction import redact
 from agent_tui.config import ContainmentMode, Settings
-from agent_tui.engine.containment import (
+from agent_tui.engine.sandbox.containment import (
     CLI_SECRET_ENV,
     Containment,
     ContainmentRefused,

@@ -7,12 +7,12 @@ import asyncio
 
 import pytest
 
-from agent_tui.engine import events as ev
 from agent_tui.engine.clock import VirtualClock
-from agent_tui.engine.control import PAUSE_FILE_POLL_S, WAIT_SLICE_S, Control
-from agent_tui.engine.errors import ErrorKind
-from agent_tui.engine.retry import RetryDecision
-from agent_tui.engine.state import LoopMode
+from agent_tui.engine.control.control import PAUSE_FILE_POLL_S, WAIT_SLICE_S, Control
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.events.state import LoopMode
+from agent_tui.engine.failures.kinds import ErrorKind
+from agent_tui.engine.failures.retry import RetryDecision
 
 M = LoopMode
 

@@ -10,15 +10,15 @@ from types import SimpleNamespace
 
 import pytest
 
-from agent_tui.cli import main
-from agent_tui.config import worktrees_dir
-from agent_tui.demo import (
+from agent_tui.cli.commands import main
+from agent_tui.cli.demo import (
     DEMO_MARKER,
     DemoWorkspaceError,
     create_workspace,
     demo_config,
     review_commands,
 )
+from agent_tui.config import worktrees_dir
 from agent_tui.workspace.location import WorkspaceMode, locate
 from agent_tui.workspace.worktree import open_worktree
 from tests.integration.git_repo import git, make_repo

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 from claude_agent_sdk import AssistantMessage, ResultMessage, SystemMessage, TextBlock
 
-from agent_tui.engine.errors import ErrorKind, classify_exception, classify_message, classify_text
+from agent_tui.engine.failures.kinds import (
+    ErrorKind,
+    classify_exception,
+    classify_message,
+    classify_text,
+)
 
 
 def assistant(text: str, error: str | None, model: str = "<synthetic>") -> AssistantMessage:

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from agent_tui.engine.guard import Guard
+from agent_tui.engine.sandbox.guard import Guard
 
 
 @pytest.fixture

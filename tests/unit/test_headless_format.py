@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from agent_tui.engine import events as ev
+from agent_tui.engine.events import core as ev
 from agent_tui.headless import format_json, format_text
 
 CANARY = "sk-ant-oat01-CANARYcanary0123456789abcdef"
@@ -95,7 +95,7 @@ def test_a_cli_retry_without_an_error_name_or_count_reads_plainly():
 
 
 def test_a_wait_for_a_usage_limit_and_a_window_read_in_words(utc):
-    from agent_tui.engine.quota import QuotaStatus
+    from agent_tui.engine.events.quota import QuotaStatus
 
     resets_at = 1_796_158_200.0  # 20:50 UTC
     wait = ev.BackoffStarted(

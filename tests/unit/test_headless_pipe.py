@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from agent_tui.engine import events as ev
+from agent_tui.engine.events import core as ev
 from agent_tui.exit_codes import EXIT_INTERRUPTED
 from agent_tui.headless import run_headless
 

@@ -1,9 +1,5 @@
-"""The layers of DESIGN.md hold: imports point down only, and private Textual names are used
-in one module.
-
-Read from the source files (``ast``) under each folder as it is now, so a module added
-later is covered without a change here.
-"""
+"""The layers of DESIGN.md hold (import-linter's contracts in pyproject.toml), and private
+Textual names are used in one module."""
 
 from __future__ import annotations
 
@@ -13,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 import textual
 
 import agent_tui
@@ -22,85 +17,53 @@ PACKAGE = Path(agent_tui.__file__).parent
 COMPAT = PACKAGE / "tui" / "textual_compat.py"
 
 
-def modules_under(folder: str) -> list[Path]:
-    return sorted((PACKAGE / folder).rglob("*.py"))
+CHECKOUT = Path(__file__).resolve().parents[2]
+LINT = "from importlinter.cli import lint_imports_command; lint_imports_command()"
+"""``lint-imports``, from this Python (the command may be another's on PATH)."""
 
 
-def module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+def lint_imports(config: Path) -> subprocess.CompletedProcess[str]:
+    """import-linter on the package as it is now, with the contracts in ``config``."""
+    return subprocess.run(
+        [sys.executable, "-c", LINT, "--config", str(config), "--no-cache"],
+        capture_output=True,
+        text=True,
+        cwd=CHECKOUT,
+        timeout=120,
+    )
 
 
-def imported(path: Path) -> set[str]:
-    """Every module ``path`` imports, anywhere in it (lazy imports in functions too)."""
-    name = module_name(path)
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = package.split(".")
-            if node.level:
-                base = base[: len(base) - node.level + 1]
-                module = ".".join([*base, node.module] if node.module else base)
-            else:
-                module = node.module or ""
-            names.add(module)
-            names.update(f"{module}.{alias.name}" for alias in node.names)
-    return names
+def test_the_layer_contracts_hold():
+    """DESIGN.md's layers, as the contracts in pyproject.toml state them (CI runs them)."""
+    result = lint_imports(CHECKOUT / "pyproject.toml")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
 
 
-def within(name: str, top: str) -> bool:
-    return name == top or name.startswith(top + ".")
-
-
-def offenders(folders: tuple[str, ...], forbidden: tuple[str, ...]) -> list[str]:
-    found = []
-    for folder in folders:
-        for path in modules_under(folder):
-            for name in sorted(imported(path)):
-                if any(within(name, top) for top in forbidden):
-                    found.append(f"{path.relative_to(PACKAGE)} imports {name}")
-    return found
-
-
-@pytest.mark.parametrize(
-    ("folders", "forbidden"),
-    [
-        (("engine", "plan"), ("textual", "agent_tui.tui")),
-        (("tui",), ("agent_tui.sim",)),
-        (("tui", "engine", "plan", "auth"), ("agent_tui.startup", "agent_tui.cli")),
-        (("workspace",), ("textual", "agent_tui.tui", "agent_tui.engine", "agent_tui.startup")),
-    ],
-    ids=[
-        "engine-and-plan-know-no-textual",
-        "tui-knows-no-sim",
-        "only-cli-knows-startup",
-        "workspace-is-below-the-engine",
-    ],
-)
-def test_imports_point_down_only(folders, forbidden):
-    assert offenders(folders, forbidden) == []
-
-
-def test_the_check_sees_lazy_and_relative_imports(tmp_path, monkeypatch):
-    """A check that cannot see an import proves nothing: it must see these two."""
-    engine = tmp_path / "agent_tui" / "engine"
-    engine.mkdir(parents=True)
-    (engine / "late.py").write_text("def f():\n    from textual.widgets import Tree\n")
-    (engine / "near.py").write_text("from ..tui import app\n")
-    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", tmp_path / "agent_tui")
-    assert offenders(("engine",), ("textual", "agent_tui.tui")) == [
-        "engine/late.py imports textual.widgets",
-        "engine/late.py imports textual.widgets.Tree",
-        "engine/near.py imports agent_tui.tui",
-        "engine/near.py imports agent_tui.tui.app",
-    ]
+def test_the_contracts_see_an_import_that_points_up(tmp_path):
+    """A contract that cannot fail proves nothing: the app imports the engine, so a
+    contract forbidding that must be reported broken."""
+    config = tmp_path / "contracts.toml"
+    config.write_text(
+        "[tool.importlinter]\n"
+        'root_package = "agent_tui"\n'
+        "[[tool.importlinter.contracts]]\n"
+        'name = "upside down"\n'
+        'type = "forbidden"\n'
+        'source_modules = ["agent_tui.tui"]\n'
+        'forbidden_modules = ["agent_tui.engine"]\n'
+    )
+    result = lint_imports(config)
+    assert result.returncode != 0
+    assert "agent_tui.tui.app -> agent_tui.engine" in result.stdout
 
 
 def test_loading_the_engine_and_the_plan_loads_no_textual():
-    names = [module_name(path) for folder in ("engine", "plan") for path in modules_under(folder)]
+    names = [
+        ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts).removesuffix(".__init__")
+        for folder in ("engine", "plan", "workspace")
+        for path in sorted((PACKAGE / folder).rglob("*.py"))
+    ]
     code = (
         "import importlib, sys\n"
         f"for name in {names!r}:\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent_tui.engine.state import LoopMode, LoopState
+from agent_tui.engine.events.state import LoopMode, LoopState
 from agent_tui.tui.keys import available
 
 M = LoopMode

@@ -11,12 +11,12 @@ import pytest
 
 from agent_tui.auth.profiles import Profile, ProfileStore
 from agent_tui.config import ContainmentMode
-from agent_tui.engine import events as ev
+from agent_tui.engine.agents.claude.session import SessionOutcome, SessionSpec
 from agent_tui.engine.clock import VirtualClock
-from agent_tui.engine.containment import SandboxCheck
-from agent_tui.engine.errors import ErrorKind
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.failures.kinds import ErrorKind
 from agent_tui.engine.loop import CoderLoop, LoopConfig
-from agent_tui.engine.session import SessionOutcome, SessionSpec
+from agent_tui.engine.sandbox.containment import SandboxCheck
 from tests.unit.loop_harness import (
     TOKEN,
     Behaviour,
@@ -252,7 +252,7 @@ async def test_incomplete_sessions_make_a_subtask_stuck_and_the_loop_moves_on(
 ):
     """Three sessions that end without completing 1.1 make it stuck; sessions the user
     interrupted earlier do not count toward the three, though the tree shows every try."""
-    from agent_tui.engine.recovery import AttemptHistory
+    from agent_tui.engine.progress.history import AttemptHistory
 
     history = AttemptHistory(setup.spec_dir)
     for session in range(1, interrupted_before + 1):
@@ -436,7 +436,7 @@ async def test_a_planner_that_keeps_failing_ends_after_its_tries_with_the_error(
 
 
 async def test_a_loop_on_a_spec_another_run_holds_ends_with_exit_2_and_runs_nothing(setup):
-    from agent_tui.engine.runlock import RunLock
+    from agent_tui.engine.control.runlock import RunLock
 
     other = RunLock(setup.spec_dir)
     other.acquire()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from agent_tui.engine import events as ev
-from agent_tui.engine.errors import ErrorKind
-from agent_tui.engine.notes import MAX_NOTE_BYTES, NoteBox
-from agent_tui.engine.session import SessionOutcome
+from agent_tui.engine.agents.claude.session import SessionOutcome
+from agent_tui.engine.control.notes import MAX_NOTE_BYTES, NoteBox
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.failures.kinds import ErrorKind
 from tests.unit.loop_harness import make_setup, mark_completed, of
 
 

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from agent_tui.engine import events as ev
+from agent_tui.engine.events import core as ev
 from agent_tui.headless import run_headless
 from agent_tui.notifications import Notification, notification_for, terminal_escape
 

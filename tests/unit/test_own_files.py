@@ -7,11 +7,11 @@ import os
 
 import pytest
 
-from agent_tui.atomic import LinkRefused, atomic_write_text, real_dir
-from agent_tui.engine.containment import check_records, prepare_records
-from agent_tui.engine.recovery import AttemptHistory, RecoveryError
-from agent_tui.engine.runlock import LOCK_NAME, RunLock, SpecBusy
-from agent_tui.engine.transcript import Transcript, TranscriptError
+from agent_tui.engine.agents.transcript import Transcript, TranscriptError
+from agent_tui.engine.control.runlock import LOCK_NAME, RunLock, SpecBusy
+from agent_tui.engine.progress.history import AttemptHistory, RecoveryError
+from agent_tui.engine.sandbox.containment import check_records, prepare_records
+from agent_tui.files import LinkRefused, atomic_write_text, real_dir
 
 TOKEN = "sk-ant-oat01-HISTORYhistoryHISTORY0123456789xyz"
 

@@ -9,10 +9,10 @@ import os
 
 import pytest
 
-from agent_tui.engine import events as ev
+from agent_tui.engine.agents.claude.session import SessionOutcome
 from agent_tui.engine.clock import VirtualClock
-from agent_tui.engine.errors import ErrorKind
-from agent_tui.engine.session import SessionOutcome
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.failures.kinds import ErrorKind
 from agent_tui.plan import PlanError, load_plan, parse_plan, status_in_text
 from tests.unit.loop_harness import ScriptedSessions, make_setup, mark_completed, of, write_plan
 
@@ -214,7 +214,7 @@ async def test_an_agent_that_removes_its_subtask_on_its_last_try_does_not_crash_
 
 
 def make_stuck(spec_dir) -> None:
-    from agent_tui.engine.recovery import AttemptHistory
+    from agent_tui.engine.progress.history import AttemptHistory
 
     history = AttemptHistory(spec_dir)
     for session in (1, 2, 3):
@@ -239,7 +239,7 @@ async def test_retry_stuck_tries_it_again_with_its_tries_afresh(setup):
     assert await loop.run() == 0
     assert [s.subtask_id for s in sessions.specs] == ["1.1", "1.2"]
     assert [e.id for e in of(setup.events, ev.SubtaskRetried)] == ["1.1"]
-    from agent_tui.engine.recovery import AttemptHistory
+    from agent_tui.engine.progress.history import AttemptHistory
 
     history = AttemptHistory(setup.spec_dir)
     assert not history.is_stuck("1.1") and history.attempt_count("1.1") == 4
@@ -285,8 +285,8 @@ async def test_two_status_changes_at_once_both_reach_the_file(tmp_path, monkeypa
     """The retry key's change runs beside the loop's: the second must read the first."""
     import threading
 
-    import agent_tui.engine.plan_tracker as plan_tracker
-    from agent_tui.engine.recovery import AttemptHistory
+    import agent_tui.engine.progress.tracker as plan_tracker
+    from agent_tui.engine.progress.history import AttemptHistory
 
     spec_dir = tmp_path / "spec"
     write_plan(spec_dir, ["1.1", "1.2"])

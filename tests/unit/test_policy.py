@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from agent_tui.engine.errors import ErrorKind
-from agent_tui.engine.policy import Action, Role, decide, needs_user_reason, uses_retry_budget
+from agent_tui.engine.failures.kinds import ErrorKind
+from agent_tui.engine.failures.policy import (
+    Action,
+    Role,
+    decide,
+    needs_user_reason,
+    uses_retry_budget,
+)
 
 K, R, A = ErrorKind, Role, Action
 

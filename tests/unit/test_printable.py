@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from agent_tui.engine import events as ev
+from agent_tui.engine.events import core as ev
 from agent_tui.headless import format_json, format_text
-from agent_tui.printable import printable
+from agent_tui.text import printable
 
 HOSTILE = [
     "\x1b]0;pwned title\x07",  # OSC: window title

@@ -8,11 +8,11 @@ import json
 import pytest
 
 from agent_tui.auth.profiles import ProfileStore
-from agent_tui.engine import events as ev
+from agent_tui.engine.agents.claude.session import SessionOutcome
 from agent_tui.engine.clock import VirtualClock
-from agent_tui.engine.containment import SandboxCheck
+from agent_tui.engine.events import core as ev
 from agent_tui.engine.loop import CoderLoop, LoopConfig
-from agent_tui.engine.session import SessionOutcome
+from agent_tui.engine.sandbox.containment import SandboxCheck
 from agent_tui.workspace.location import in_place
 from tests.unit.loop_harness import ScriptedSessions, mark_completed, of, write_plan
 

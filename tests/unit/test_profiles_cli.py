@@ -11,11 +11,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from agent_tui.auth.commands import expand_config_dir, run_profiles
 from agent_tui.auth.credentials import CREDENTIAL_ENV
 from agent_tui.auth.keychain import service_name
 from agent_tui.auth.profiles import ProfileStore
-from agent_tui.auth.profiles_parser import add_profiles_parser
+from agent_tui.cli.profiles import expand_config_dir, run_profiles
+from agent_tui.cli.profiles_args import add_profiles_parser
 
 TOKEN = "sk-ant-oat01-SHOWshowSHOWshow7777"
 
@@ -206,8 +206,8 @@ def test_list_and_show_give_each_profiles_usage_window_as_last_seen(logged_in, h
     import time
 
     from agent_tui.config import quota_path
-    from agent_tui.engine.quota import Quota, QuotaStatus
-    from agent_tui.engine.quota_book import QuotaBook
+    from agent_tui.engine.accounts.quota_book import QuotaBook
+    from agent_tui.engine.events.quota import Quota, QuotaStatus
 
     run("add", "work", "--config-dir", str(logged_in))
     run("add", "later", "--config-dir", str(home / "later"))
@@ -278,7 +278,7 @@ def test_help_says_the_config_dir_is_expanded_once_then_verbatim(capsys):
 
 
 def test_the_app_command_line_routes_to_profiles(logged_in, capsys):
-    from agent_tui.cli import main
+    from agent_tui.cli.commands import main
 
     assert main(["profiles", "add", "work", "--config-dir", str(logged_in)]) == 0
     assert main(["profiles", "use", "work"]) == 0

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from agent_tui.engine.qa_bounds import (
+from agent_tui.engine.stages.qa_bounds import (
     QABounds,
     issue_key,
     issue_text,

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from agent_tui.engine import events as ev
-from agent_tui.engine import trust_events as tev
-from agent_tui.engine.errors import ErrorKind
-from agent_tui.engine.session import SessionOutcome, SessionSpec
-from agent_tui.engine.trust_events import QAStep, QAVerdictKind
+from agent_tui.engine.agents.claude.session import SessionOutcome, SessionSpec
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import trust as tev
+from agent_tui.engine.events.trust import QAStep, QAVerdictKind
+from agent_tui.engine.failures.kinds import ErrorKind
 from tests.unit.loop_harness import TOKEN, make_setup, mark_completed, of
 
 OK = SessionOutcome(outcome="success", cost_usd=0.01)

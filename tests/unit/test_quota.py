@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from agent_tui.engine.quota import Quota, QuotaStatus, quota_text
-from agent_tui.engine.quota_book import QuotaBook
-from agent_tui.engine.timefmt import clock_time, countdown, duration
+from agent_tui.engine.accounts.quota_book import QuotaBook
+from agent_tui.engine.events.quota import Quota, QuotaStatus, quota_text
+from agent_tui.engine.events.timefmt import clock_time, countdown, duration
 
 S = QuotaStatus
 NOW = 1_796_148_000.0  # 2026-12-01 18:00 UTC

@@ -8,8 +8,8 @@ from typing import ClassVar
 
 import pytest
 
-from agent_tui.engine import events as ev
-from agent_tui.engine.record import FrozenRecordError, Record, field
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.events.record import FrozenRecordError, Record, field
 
 _counter = itertools.count(1)
 

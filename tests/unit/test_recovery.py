@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from agent_tui.engine.recovery import AttemptHistory, RecoveryError
+from agent_tui.engine.progress.history import AttemptHistory, RecoveryError
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 

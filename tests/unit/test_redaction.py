@@ -12,13 +12,13 @@ import urllib.parse
 
 import pytest
 
-from agent_tui.auth.commands import run_profiles
 from agent_tui.auth.credentials import resolve, session_env
 from agent_tui.auth.keychain import service_name
 from agent_tui.auth.profiles import Profile
-from agent_tui.auth.profiles_parser import add_profiles_parser
 from agent_tui.auth.redaction import CREDENTIAL_ENV, mask_token, redact, register_secret
-from agent_tui.engine.summary import summarize_result, summarize_tool
+from agent_tui.cli.profiles import run_profiles
+from agent_tui.cli.profiles_args import add_profiles_parser
+from agent_tui.engine.agents.claude.summary import summarize_result, summarize_tool
 
 CANARY = "sk-ant-oat01-CANARY7777canary7777CANARY7777zzZZ"
 CANARY_MASKED = "sk-ant-oat01-…zzZZ"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from agent_tui.engine.quota import Quota, QuotaStatus
-from agent_tui.engine.quota_book import QuotaBook
-from agent_tui.engine.reset_wait import plan_reset_wait, reset_note
+from agent_tui.engine.accounts.quota_book import QuotaBook
+from agent_tui.engine.accounts.reset_wait import plan_reset_wait, reset_note
+from agent_tui.engine.events.quota import Quota, QuotaStatus
 
 NOW = 1_796_148_000.0  # 2026-12-01 18:00 UTC
 HOUR = 3600.0

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from agent_tui.engine.clock import VirtualClock
-from agent_tui.engine.errors import ErrorKind
-from agent_tui.engine.retry import RetryPolicy, RetryTracker
+from agent_tui.engine.failures.kinds import ErrorKind
+from agent_tui.engine.failures.retry import RetryPolicy, RetryTracker
 
 TC = ErrorKind.TOOL_CONCURRENCY
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agent_tui.auth.profiles import ProfileStore
-from agent_tui.engine.rotation import NoUsableProfile, ProfileRotation
+from agent_tui.engine.accounts.rotation import NoUsableProfile, ProfileRotation
 
 TOKEN = "sk-ant-oat01-ROTATIONtoken000000000"
 

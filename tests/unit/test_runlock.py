@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from agent_tui.engine.runlock import LOCK_NAME, RunLock, SpecBusy
+from agent_tui.engine.control.runlock import LOCK_NAME, RunLock, SpecBusy
 
 
 def test_a_second_run_on_the_spec_is_refused_until_the_first_releases(tmp_path):
@@ -39,7 +39,8 @@ def test_a_run_killed_with_sigkill_leaves_no_stale_lock(tmp_path):
         [
             sys.executable,
             "-c",
-            "import sys; from pathlib import Path; from agent_tui.engine.runlock import RunLock; "
+            "import sys; from pathlib import Path; "
+            "from agent_tui.engine.control.runlock import RunLock; "
             f"RunLock(Path({str(tmp_path)!r})).acquire(); print('held', flush=True); "
             "sys.stdin.read()",
         ],

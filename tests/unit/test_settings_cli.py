@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agent_tui.cli import main
+from agent_tui.cli.commands import main
 from agent_tui.config import Settings, profiles_path
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -128,7 +128,7 @@ def test_the_readme_lists_every_setting_in_its_own_section():
 
 
 def test_a_run_takes_its_settings_and_the_command_line_wins(tmp_path):
-    from agent_tui import cli
+    from agent_tui.cli import commands as cli
     from agent_tui.config import quota_path
     from agent_tui.startup.checks import build_loop, check_run
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from agent_tui.engine import guard as guard_module
-from agent_tui.engine.guard import Guard
-from agent_tui.engine.shell_words import Unsure, expand_braces, parse
+from agent_tui.engine.sandbox import guard as guard_module
+from agent_tui.engine.sandbox.guard import Guard
+from agent_tui.engine.sandbox.shell_words import Unsure, expand_braces, parse
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from agent_tui.engine import trust_events as tev
-from agent_tui.engine.trust_events import CheckOutcome, QAStep, QAVerdictKind
+from agent_tui.engine.events import trust as tev
+from agent_tui.engine.events.trust import CheckOutcome, QAStep, QAVerdictKind
 from agent_tui.headless import format_json, format_text
 from agent_tui.tui.log_lines import log_line
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent_tui import cli
-from agent_tui.cli import main
+from agent_tui.cli import commands as cli
+from agent_tui.cli.commands import main
 from agent_tui.startup.checks import build_loop, check_run
 
 

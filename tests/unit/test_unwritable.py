@@ -9,8 +9,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from agent_tui.engine import events as ev
-from agent_tui.engine.session import SessionOutcome
+from agent_tui.engine.agents.claude.session import SessionOutcome
+from agent_tui.engine.events import core as ev
 from tests.unit.loop_harness import ScriptedSessions, make_setup, of
 
 
@@ -68,7 +68,7 @@ async def test_a_history_that_cannot_be_written_after_a_session_stops_the_run_cl
 
 
 async def test_a_plan_that_cannot_be_written_stops_the_run_with_the_reason(setup, monkeypatch):
-    from agent_tui.engine import plan_tracker
+    from agent_tui.engine.progress import tracker as plan_tracker
 
     def disk_full(path, text, **kwargs):
         raise OSError(28, "No space left on device")
@@ -88,8 +88,8 @@ async def test_a_plan_that_cannot_be_set_right_during_a_session_ends_the_run(set
     ends there (no backoff, no second session), and the session is still recorded."""
     from claude_agent_sdk import ToolResultBlock, UserMessage
 
-    from agent_tui.engine import plan_tracker
-    from agent_tui.engine.session import AgentSession
+    from agent_tui.engine.agents.claude.session import AgentSession
+    from agent_tui.engine.progress import tracker as plan_tracker
 
     plan_path = setup.spec_dir / "implementation_plan.json"
 

@@ -7,13 +7,13 @@ import asyncio
 
 import pytest
 
-from agent_tui.engine import events as ev
+from agent_tui.engine.accounts.quota_book import QuotaBook
+from agent_tui.engine.accounts.reset_wait import RESET_MARGIN_S
+from agent_tui.engine.agents.claude.session import SessionOutcome
 from agent_tui.engine.clock import VirtualClock
-from agent_tui.engine.errors import ErrorKind
-from agent_tui.engine.quota import Quota, QuotaStatus
-from agent_tui.engine.quota_book import QuotaBook
-from agent_tui.engine.reset_wait import RESET_MARGIN_S
-from agent_tui.engine.session import SessionOutcome
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.events.quota import Quota, QuotaStatus
+from agent_tui.engine.failures.kinds import ErrorKind
 from tests.unit.loop_harness import make_setup, mark_completed, of
 
 HOUR = 3600.0

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from agent_tui.engine import events as ev
-from agent_tui.engine import trust_events as tev
-from agent_tui.engine.guard import Guard
-from agent_tui.engine.session import SessionOutcome
-from agent_tui.engine.trust_events import CheckOutcome
-from agent_tui.engine.verify import CommandRun
-from agent_tui.engine.views import plan_view
+from agent_tui.engine.agents.claude.session import SessionOutcome
+from agent_tui.engine.checks.verify import CommandRun
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import trust as tev
+from agent_tui.engine.events.trust import CheckOutcome
+from agent_tui.engine.progress.views import plan_view
+from agent_tui.engine.sandbox.guard import Guard
 from agent_tui.plan import load_plan
 from tests.unit.loop_harness import make_setup, mark_completed, of
 

@@ -6,9 +6,8 @@ import json
 
 import pytest
 
-from agent_tui.engine.check_run import tool_result, unwrap, wrap
-from agent_tui.engine.trust_events import CheckOutcome
-from agent_tui.engine.verify import (
+from agent_tui.engine.checks.runner import tool_result, unwrap, wrap
+from agent_tui.engine.checks.verify import (
     OUTPUT_TAIL_CHARS,
     CommandCheck,
     CommandRun,
@@ -19,6 +18,7 @@ from agent_tui.engine.verify import (
     parse_expected,
     tail,
 )
+from agent_tui.engine.events.trust import CheckOutcome
 from agent_tui.plan import parse_plan
 
 

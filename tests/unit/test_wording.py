@@ -2,7 +2,7 @@
 
 import pytest
 
-from agent_tui.wording import counted
+from agent_tui.text import counted
 
 
 @pytest.mark.parametrize(

@@ -13,9 +13,9 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import RichLog
 
-from agent_tui.engine import events as ev
-from agent_tui.engine.checkpoints import WorkspaceFailed
-from agent_tui.printable import printable
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.progress.checkpoints import WorkspaceFailed
+from agent_tui.text import printable
 from agent_tui.workspace.review import LineKind, line_kinds
 
 if TYPE_CHECKING:

@@ -11,12 +11,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Header
 
-from agent_tui.engine import events as ev
-from agent_tui.engine import trust_events as tev
-from agent_tui.engine import workspace_events as wev
 from agent_tui.engine.clock import Clock
-from agent_tui.engine.quota import quota_text
-from agent_tui.engine.state import LoopMode
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import trust as tev
+from agent_tui.engine.events import workspace as wev
+from agent_tui.engine.events.quota import quota_text
+from agent_tui.engine.events.state import LoopMode
 from agent_tui.tui.log_lines import log_line
 from agent_tui.tui.messages import EngineEvent
 from agent_tui.tui.widgets.countdown import Countdown

@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from agent_tui.engine.quota import Quota, QuotaStatus, quota_text
+from agent_tui.engine.events.quota import Quota, QuotaStatus, quota_text
 
 if TYPE_CHECKING:
     from agent_tui.auth.credentials import Resolution

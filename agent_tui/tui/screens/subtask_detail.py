@@ -14,8 +14,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from agent_tui.auth.redaction import redact
-from agent_tui.engine import events as ev
-from agent_tui.printable import printable
+from agent_tui.engine.events import core as ev
+from agent_tui.text import printable
 from agent_tui.tui.widgets.subtask_tree import ICONS
 
 OUTCOME_STYLES = {"success": "green", "interrupted": "yellow", "incomplete": "yellow"}

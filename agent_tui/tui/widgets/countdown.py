@@ -6,7 +6,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from agent_tui.engine.clock import Clock
-from agent_tui.engine.timefmt import countdown
+from agent_tui.engine.events.timefmt import countdown
 
 BAR_WIDTH = 20
 

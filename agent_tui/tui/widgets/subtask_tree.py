@@ -6,9 +6,9 @@ from rich.text import Text
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from agent_tui.engine import events as ev
-from agent_tui.engine import trust_events as tev
-from agent_tui.engine.trust_events import QAStep, QAVerdictKind
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import trust as tev
+from agent_tui.engine.events.trust import QAStep, QAVerdictKind
 from agent_tui.tui.textual_compat import renumber_tree_lines
 
 ICONS: dict[str, tuple[str, str]] = {

@@ -1,0 +1,110 @@
+"""The ``run`` and ``demo`` subcommands' arguments, and the argument types every parser
+shares (argparse turns their errors into one usage error).
+
+Built on every start, before the checks fork (see ``agent_tui.cli.commands``): argparse only.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def given(text: str) -> str:
+    """A value that must say something: ``--project "$DIR"`` with DIR unset is an error,
+    not the current directory (nor, for the other options, their default)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    run = subparsers.add_parser(
+        "run",
+        help="run the coder loop on a project (the default command)",
+        description="Run the coder loop on DIR's spec: in the app, or headless with --headless.",
+    )
+    run.add_argument(
+        "--project", required=True, type=given, metavar="DIR", help="the project directory"
+    )
+    run.add_argument(
+        "--spec",
+        type=given,
+        metavar="SPEC",
+        help="spec directory path, or a number/name prefix under DIR/.auto-claude/specs/ "
+        "(default: the only spec there); it holds spec.md or implementation_plan.json",
+    )
+    run.add_argument(
+        "--profile", type=given, metavar="NAME", help="auth profile to start with (default: active)"
+    )
+    run.add_argument(
+        "--model", type=given, metavar="M", help="model for every session (default: the CLI's)"
+    )
+    run.add_argument(
+        "--max-iterations", type=positive_int, metavar="N", help="stop after N coder sessions"
+    )
+    run.add_argument(
+        "--retry-stuck",
+        action="store_true",
+        help="try every stuck subtask again, with 3 new tries before it is stuck again "
+        "(setting one back to pending in the plan does the same for it)",
+    )
+    run.add_argument(
+        "--in-place",
+        action="store_true",
+        help="in a git repository, work on your checkout itself rather than in the spec's "
+        "own worktree and branch (no commits, no rollback)",
+    )
+    run.add_argument(
+        "--qa",
+        action="store_true",
+        help="once every subtask is completed, QA review and fix sessions until a review "
+        "approves the build (exit 0 only then; the qa setting does the same)",
+    )
+    run.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="on a usage limit, do not wait for its reset: pause (headless: exit 3)",
+    )
+    add_output_flags(run)
+    return run
+
+
+def add_demo_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    demo = subparsers.add_parser(
+        "demo",
+        help="run the bundled sample project against a scripted model (no credentials)",
+        description="Copy the bundled sample project to a temp dir (or --workdir), make it a "
+        "git repository (where git is installed), start the scripted Messages API on "
+        "127.0.0.1 and drive the real bundled Claude Code CLI with it: the agent works in "
+        "the sample's own worktree, a commit per subtask.  No credentials, no network.",
+    )
+    demo.add_argument(
+        "--workdir",
+        type=given,
+        metavar="DIR",
+        help="where to put the sample project (kept): a new or empty directory, or one an "
+        "earlier demo used (its sample project starts afresh); its work branch is kept for "
+        "agent-tui diff / merge / discard",
+    )
+    add_output_flags(demo)
+    return demo
+
+
+def add_output_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--headless", action="store_true", help="no app: print events to stdout")
+    parser.add_argument(
+        "--events",
+        choices=("text", "jsonl"),
+        default="text",
+        help="headless output: readable lines (default) or one JSON object per line",
+    )

@@ -1,0 +1,208 @@
+"""Command line: parse, check the input, then run the TUI, headless mode or the demo.
+
+Bad input never gets a traceback: one sentence on stderr and exit code 2.
+
+Imports are kept to the parser at the top: ``run``'s checks fork from this module early
+(see ``agent_tui.startup``), and whatever loads before the fork delays both sides.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from agent_tui import __version__
+from agent_tui.exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED, InputError
+from agent_tui.text import printable
+
+SUBCOMMANDS = ("run", "demo", "profiles", "settings", "diff", "merge", "discard")
+
+DESCRIPTION = """\
+Supervise an autonomous Claude coding loop over an Auto-Claude implementation_plan.json:
+a planner session if the plan is missing, then one fresh agent session per subtask until
+every subtask is completed.  The app shows the subtask tree, the streaming session log and
+any retry countdown; keys pause/resume the loop and switch the auth profile.
+"""
+
+EPILOG = """\
+examples:
+  agent-tui demo                          scripted model on 127.0.0.1, no credentials needed
+  agent-tui --project ~/code/app          run the only spec of ~/code/app in the app
+  agent-tui run --project . --spec 002 --headless --events jsonl
+  agent-tui profiles add work --config-dir ~/.claude-work
+  agent-tui diff --project . --subtask 1.2   read what a subtask changed
+  agent-tui merge --project .               its work into your branch, with history
+
+exit codes: 0 all subtasks completed (with --qa: and approved), 2 bad input or config,
+3 stopped short (stuck subtask, --max-iterations, no usable profile, a usage limit not
+waited for, QA escalated), 130 interrupted.
+environment: ANTHROPIC_BASE_URL and CLAUDE_CODE_MAX_RETRIES pass through to the CLI;
+AGENT_TUI_CONFIG_DIR overrides where profiles and settings are kept, AGENT_TUI_STATE_DIR
+where each profile's usage window is, AGENT_TUI_DATA_DIR where the specs' worktrees are.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from agent_tui.cli.args import add_demo_parser, add_run_parser
+    from agent_tui.cli.profiles_args import add_profiles_parser
+    from agent_tui.cli.settings import add_settings_parser
+    from agent_tui.cli.workspace import add_workspace_parsers
+
+    parser = argparse.ArgumentParser(
+        prog="agent-tui",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"agent-tui {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="{" + ",".join(SUBCOMMANDS) + "}")
+
+    add_run_parser(sub)
+    add_demo_parser(sub)
+    add_profiles_parser(sub)
+    add_settings_parser(sub)
+    add_workspace_parsers(sub)
+    return parser
+
+
+def _with_default_command(argv: Sequence[str]) -> list[str]:
+    """``run`` in front when the first word is an option; a bare word that names no command
+    is refused, since ``run`` takes no word and would only ask for ``--project``."""
+    args = list(argv)
+    if args and args[0] not in SUBCOMMANDS and args[0] not in ("-h", "--help", "--version"):
+        if not args[0].startswith("-"):
+            raise InputError(f"no command {args[0]!r} (commands: {', '.join(SUBCOMMANDS)})")
+        return ["run", *args]
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        parser = build_parser()
+        args = parser.parse_args(_with_default_command(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except InputError as exc:
+        print(f"agent-tui: {printable(str(exc))}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.command is None:
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        if args.command == "profiles":
+            from agent_tui.cli.profiles import run_profiles
+
+            code = run_profiles(args)
+            sys.stdout.flush()  # a closed pipe shows here, not in Python's flush at exit
+            return code
+        if args.command == "settings":
+            from agent_tui.cli.settings import run_settings
+
+            return run_settings(args)
+        if args.command in ("diff", "merge", "discard"):
+            from agent_tui.cli.workspace import run_workspace
+
+            return run_workspace(args)
+        if args.command == "demo":
+            return _demo(args)
+        return _run(args)
+    except InputError as exc:
+        print(f"agent-tui: {printable(str(exc))}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # `agent-tui profiles list | head -1`: stop quietly
+        from agent_tui.headless import send_stdout_nowhere
+
+        send_stdout_nowhere()
+        return EXIT_INTERRUPTED
+
+
+def _run(args: argparse.Namespace) -> int:
+    if not args.headless and _is_terminal():
+        from agent_tui.startup.launch import run_in_app
+
+        return run_in_app(args)
+    from agent_tui.startup.checks import build_loop, check_run
+
+    checked = check_run(args)
+
+    def make_loop(sink):
+        return build_loop(checked, sink)
+
+    return _launch(args, make_loop, title=checked.title)
+
+
+def _is_terminal() -> bool:
+    return sys.stdout.isatty() or bool(os.environ.get("AGENT_TUI_FORCE_APP"))
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from agent_tui.cli.demo import (
+        DemoWorkspaceError,
+        create_workspace,
+        demo_config,
+        demo_loop,
+        review_commands,
+        start_sim,
+    )
+    from agent_tui.engine.progress.history import AttemptHistory
+    from agent_tui.engine.progress.views import plan_view
+    from agent_tui.plan import load_plan
+    from agent_tui.startup.checks import check_cli_available
+
+    check_cli_available()
+    try:
+        workspace = create_workspace(Path(args.workdir) if args.workdir else None)
+    except DemoWorkspaceError as exc:
+        raise InputError(str(exc)) from None
+    sim = start_sim()
+    config = demo_config(workspace, sim, pause_on_problem=not args.headless)
+    first_view = plan_view(
+        load_plan(config.plan_path), workspace.spec_dir, AttemptHistory(workspace.spec_dir)
+    )
+
+    def make_loop(sink):
+        return demo_loop(workspace, config, sink)
+
+    try:
+        code = _launch(args, make_loop, title="agent-tui demo", plan=first_view)
+    finally:
+        sim.stop()
+        workspace.release()
+        if workspace.owns_root:
+            shutil.rmtree(workspace.root, ignore_errors=True)
+    if not workspace.owns_root:
+        with contextlib.suppress(OSError):  # the terminal may be gone (closed window: EIO)
+            kept = f"demo project kept in {workspace.project_dir}"
+            if workspace.repository:
+                kept += f": {review_commands(workspace.project_dir)}"
+            print(kept, file=sys.stderr)
+    return code
+
+
+def _launch(args: argparse.Namespace, make_loop: Callable, *, title: str, plan=None) -> int:
+    """Run headless or in the app; ``plan`` (a ``PlanLoaded``) fills the app's first frame."""
+    if args.headless:
+        import asyncio
+
+        from agent_tui.headless import run_headless
+
+        return asyncio.run(run_headless(make_loop, args.events))
+    if not _is_terminal():
+        raise InputError("stdout is not a terminal: use --headless for plain output")
+    from agent_tui.startup import collector
+
+    with collector.paused():
+        from agent_tui.startup.launched_app import run_app
+
+        return run_app(make_loop, title=title, plan=plan)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,226 @@
+"""``agent-tui profiles …``: manage the profile store from the command line.
+
+Everything printed goes through :func:`redact`, so a token can never reach the terminal even
+if one slips into a message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TextIO
+
+from agent_tui.auth.credentials import Resolution, format_time, resolve
+from agent_tui.auth.keychain import KeychainUnavailable, read_entry, service_name
+from agent_tui.auth.redaction import redact
+from agent_tui.exit_codes import EXIT_BAD_INPUT
+
+if TYPE_CHECKING:
+    from agent_tui.auth.profiles import Profile, ProfileStore
+
+DEFAULT_DIR_LABEL = "(default ~/.claude)"
+
+
+def run_profiles(
+    args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """Run one ``profiles`` action; 0 on success, 2 with one line on ``err`` on bad input."""
+    from agent_tui.auth.profiles import ProfileStore  # loads pydantic
+    from agent_tui.config import ConfigError
+
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        store = ProfileStore.load()
+        command = args.profiles_command
+        if command in (None, "list"):
+            return _list(store, out)
+        if command == "add":
+            return _add(store, args, out, err)
+        if command == "remove":
+            store.remove(args.name)
+            store.save()
+            _say(out, f"removed profile {args.name!r}")
+            return 0
+        if command == "use":
+            store.use(args.name)
+            store.save()
+            _say(out, f"active profile: {args.name}")
+            return 0
+        return _show(store, args.name, out, err)
+    except ConfigError as exc:
+        _say(err, f"agent-tui: {exc}")
+        return EXIT_BAD_INPUT
+
+
+def _say(stream: TextIO, line: str) -> None:
+    print(redact(line), file=stream)
+
+
+def expand_config_dir(value: str) -> str:
+    """Expand ``~`` and absolutise a relative path, once; an absolute path is kept as typed."""
+    expanded = os.path.expanduser(value)
+    if os.path.isabs(expanded):
+        return expanded
+    trailing = os.sep if expanded.endswith(os.sep) else ""
+    return os.path.abspath(expanded) + trailing
+
+
+def _status(resolution: Resolution) -> str:
+    if resolution.usable:
+        return resolution.summary
+    return f"not usable: {resolution.summary or resolution.problem}"
+
+
+def _list(store: ProfileStore, out: TextIO) -> int:
+    names = store.names()
+    if not names:
+        _say(out, "no profiles yet: agent-tui profiles add NAME --config-dir DIR")
+        return 0
+    active = store.active_profile()
+    profiles = [store.get(name) for name in names]
+    name_width = max(len(name) for name in names)
+    dirs = [profile.config_dir or DEFAULT_DIR_LABEL for profile in profiles]
+    dir_width = max(len(directory) for directory in dirs)
+    usage = _usage()
+    for profile, directory in zip(profiles, dirs, strict=True):
+        mark = "*" if active is not None and active.name == profile.name else " "
+        status = _status(resolve(profile))
+        line = f"{mark} {profile.name:<{name_width}}  {directory:<{dir_width}}  {status}"
+        _say(out, f"{line}  ({usage(profile.name)})")
+    return 0
+
+
+def _usage() -> Callable[[str], str]:
+    """A profile's usage window in a few words, as the last run that saw it kept it."""
+    from agent_tui.config import quota_path
+    from agent_tui.engine.accounts.quota_book import QuotaBook
+    from agent_tui.engine.events.quota import quota_text
+
+    book, now = QuotaBook.load(quota_path()), time.time()
+    return lambda name: quota_text(book.get(name), now)
+
+
+def _add(store: ProfileStore, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    config_dir = _config_dir_to_add(args.config_dir)
+    sharing = _sharing_config_dir(store, config_dir, args.token_env)
+    profile = store.add(args.name, config_dir=config_dir, token_env=args.token_env)
+    store.save()
+    if sharing:
+        _say(
+            err,
+            f"warning: profile {sharing[0]!r} has the same config dir: both are one account, "
+            "so switching between them changes nothing",
+        )
+    where = f"({config_dir})" if config_dir else DEFAULT_DIR_LABEL
+    _say(out, f"added profile {profile.name!r} {where}")
+    active = store.active_profile()
+    if active is not None and active.name == profile.name:
+        # Runs start with it from now on, not with the default login: say so.
+        _say(out, f"active profile: {profile.name} (none was; change with profiles use)")
+    _report_credentials(profile, out, err)
+    return 0
+
+
+def _config_dir_to_add(given: str | None) -> str | None:
+    """``--config-dir`` expanded; a file there is an error (a missing dir is not: see
+    :func:`_report_credentials`)."""
+    from agent_tui.config import ConfigError
+
+    config_dir = expand_config_dir(given) if given else None
+    if config_dir and os.path.exists(config_dir) and not os.path.isdir(config_dir):
+        raise ConfigError(
+            f"{config_dir} is not a directory: --config-dir takes a Claude config dir"
+        )
+    return config_dir
+
+
+def _sharing_config_dir(
+    store: ProfileStore, config_dir: str | None, token_env: str | None
+) -> list[str]:
+    """The profiles that would be the same account as a new one (one config dir, no token)."""
+    return [
+        other.name
+        for other in (store.get(name) for name in store.names())
+        if other.config_dir == config_dir and not (other.token_env or token_env)
+    ]
+
+
+def _report_credentials(profile: Profile, out: TextIO, err: TextIO) -> None:
+    """Where a new profile's credentials stand, with what to do when it has none yet."""
+    config_dir = profile.config_dir
+    if config_dir and not os.path.isdir(config_dir):
+        _say(
+            err,
+            f"warning: {config_dir} does not exist yet; log in with "
+            f"`CLAUDE_CONFIG_DIR={config_dir} claude` before running with this profile",
+        )
+    resolution = resolve(profile)
+    _say(out, f"credentials: {_status(resolution)}")
+    if not resolution.usable and config_dir:
+        hint = _slash_variant_hint(config_dir, resolution.account)
+        if hint:
+            _say(err, hint)
+
+
+def _slash_variant_hint(config_dir: str, account: str) -> str | None:
+    """Claude Code hashes the exact string: point out a login made with(out) a trailing slash."""
+    variant = config_dir.rstrip("/") if config_dir.endswith("/") else config_dir + "/"
+    try:
+        found = read_entry(service_name(variant), account) is not None
+    except KeychainUnavailable:
+        return None
+    if not found:
+        return None
+    return (
+        f"hint: the keychain has an entry for {variant!r}, not {config_dir!r}; remove this "
+        f"profile and add it again with --config-dir {variant!r}"
+    )
+
+
+def _show(store: ProfileStore, name: str, out: TextIO, err: TextIO) -> int:
+    profile = store.get(name)
+    resolution = resolve(profile)
+    active = store.active_profile()
+    for label, value in _show_fields(profile, resolution, active):
+        _say(out, f"{label + ':':<13}{value}")
+    _say(out, "steps:")
+    for number, step in enumerate(resolution.steps, start=1):
+        _say(out, f"  {number}. {step}")
+    if resolution.notices:
+        _say(out, "notices:")
+        for notice in resolution.notices:
+            _say(out, f"  - {notice}")
+    if resolution.usable:
+        return 0
+    _say(err, f"agent-tui: {resolution.refusal}")
+    return EXIT_BAD_INPUT
+
+
+def _show_fields(
+    profile: Profile, resolution: Resolution, active: Profile | None
+) -> list[tuple[str, str]]:
+    credential = resolution.credential
+    is_active = active is not None and active.name == profile.name
+    fields = [
+        ("profile", f"{profile.name}{' (active)' if is_active else ''}"),
+        ("config dir", profile.config_dir or DEFAULT_DIR_LABEL),
+        ("token env", profile.token_env or "-"),
+        ("service", resolution.service),
+        ("account", resolution.account),
+        ("source", f"{credential.source} ({credential.location})" if credential else "none"),
+        ("token", credential.masked if credential else "-"),
+        (
+            "expires",
+            format_time(credential.expires_at) if credential and credential.expires_at else "-",
+        ),
+        ("plan", credential.subscription if credential and credential.subscription else "-"),
+        ("status", "usable" if resolution.usable else f"not usable: {resolution.problem}"),
+        ("usage", _usage()(profile.name)),
+    ]
+    if profile.description:
+        fields.insert(1, ("description", profile.description))
+    return fields

@@ -1,0 +1,73 @@
+"""The ``profiles`` subcommand's arguments.
+
+Apart from the commands themselves: this parser is built on every start, ``agent-tui run``
+included, and must not load what the commands need (credentials, the keychain, pydantic).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from agent_tui.cli.args import given
+
+_CONFIG_DIR_HELP = (
+    "the account's Claude config dir, as used with CLAUDE_CONFIG_DIR=DIR claude. A leading "
+    "~ is expanded and a relative path made absolute here, once; the stored string is then "
+    "passed to Claude Code verbatim and names the keychain entry, so write it as you did when "
+    "logging in (a trailing slash names a different entry). Omit it for the default login "
+    "(~/.claude)."
+)
+
+
+def add_profiles_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add ``profiles`` and its actions; the action lands in ``args.profiles_command``."""
+    profiles = subparsers.add_parser(
+        "profiles",
+        help="manage auth profiles (one Claude account each)",
+        description="A profile is one Claude account: a Claude config dir (CLAUDE_CONFIG_DIR) "
+        "and, optionally, an environment variable holding a token. Its credential is found "
+        "as Claude Code stores it: that variable, then the OS keychain entry Claude Code names "
+        "after the config dir, then <config dir>/.credentials.json. No token is ever stored "
+        "by agent-tui.",
+    )
+    actions = profiles.add_subparsers(dest="profiles_command", metavar="{list,add,remove,use,show}")
+    actions.add_parser(
+        "list",
+        help="list profiles: active mark, name, config dir, credential status",
+        description="One line per profile; * marks the active one.",
+    )
+    add = actions.add_parser(
+        "add",
+        help="add a profile (the first one added becomes active)",
+        description="Add a profile. The config dir may not exist yet: log in later with "
+        "`CLAUDE_CONFIG_DIR=DIR claude`.",
+    )
+    add.add_argument("name", type=given, help="1-40 ASCII letters, digits, '.', '_' or '-'")
+    add.add_argument("--config-dir", type=given, metavar="DIR", help=_CONFIG_DIR_HELP)
+    add.add_argument(
+        "--token-env",
+        type=given,
+        metavar="VAR",
+        help="name of an environment variable holding this account's OAuth token "
+        "(from `claude setup-token`) or API key; it is read at run time, never stored",
+    )
+    remove = actions.add_parser(
+        "remove",
+        help="remove a profile",
+        description="Forget a profile. Its config dir and keychain entry are left alone.",
+    )
+    remove.add_argument("name", type=given)
+    use = actions.add_parser(
+        "use",
+        help="make a profile the active one",
+        description="Make NAME the profile runs start with (--profile overrides it).",
+    )
+    use.add_argument("name", type=given)
+    show = actions.add_parser(
+        "show",
+        help="show where a profile's credential comes from",
+        description="Print the keychain service and account, the credential's source, masked "
+        "token and expiry, and each resolution step. Exits 2 when the profile is not usable.",
+    )
+    show.add_argument("name", type=given)
+    return profiles

@@ -1,0 +1,321 @@
+"""Independent verification: agent-tui runs a completed subtask's own check itself.
+
+Only a pass makes a subtask completed.  The plan is agent-writable, so its command is
+untrusted input: it runs through the same guard as the agent's Bash and then with no more
+reach than that Bash (``checks.runner``), with a timeout.  The check is the one the subtask had
+when its session started, so a session cannot pass by rewriting its own verification.
+
+What ``expected`` means (upstream planners write all three):
+
+- an exit status: ``"exit 2"``, ``"exit code 0"``, a bare number, or ``expect_status``;
+- a description of success (``"All tests pass"``, ``"Build succeeds"``): exit status 0 is
+  what is checked, since no output spells a description out;
+- otherwise text the output must show (``"Hello, Ada!"``, ``"OK"``, a quoted part of it),
+  compared with case and runs of blanks ignored; and exit status 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from agent_tui.auth.redaction import redact
+from agent_tui.engine.clock import Clock
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import trust as tev
+from agent_tui.engine.events.trust import CheckOutcome
+from agent_tui.engine.prompts import render
+from agent_tui.plan.models import Subtask, Verification
+
+COMMAND_TYPES = frozenset({"command", "test", "tests", "shell", "cli", "bash"})
+"""Verification types that name a command (upstream writes ``command``; the rest appear in
+hand-written plans)."""
+OUTPUT_TAIL_CHARS = 4000
+"""What of a check's output is kept, shown to the next session and recorded: its end,
+where test runners put the failure summary."""
+
+_EXIT = re.compile(
+    r"^(?:exits?(?:\s+with)?(?:\s+(?:code|status))?|exit\s*code|status\s+code)\s*[:=]?\s*(\d{1,3})$",
+    re.IGNORECASE,
+)
+_BARE_STATUS = re.compile(r"^\d{1,3}$")
+_QUOTED = re.compile(r"""["'`]([^"'`]+)["'`]""")
+_DESCRIPTION = re.compile(
+    r"(?i)\b(?:pass(?:es|ed|ing)?|succe(?:eds?|eded|ss|ssful|ssfully)|works?|working|"
+    r"no\s+(?:errors?|failures?)|without\s+(?:errors?|failures?)|completes?|completed|"
+    r"returns?|green|clean)\b"
+)
+_BLANKS = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Expectation:
+    exit_status: int = 0
+    output: str | None = None
+    """Text the output must show; None: only the exit status is checked."""
+    described: str = ""
+    """A description of success that is not matched against the output."""
+
+    def text(self) -> str:
+        if self.output is not None:
+            return f"exit status {self.exit_status} and output showing {self.output!r}"
+        return f"exit status {self.exit_status}"
+
+
+@dataclass(frozen=True)
+class CommandCheck:
+    command: str
+    expectation: Expectation
+
+
+def parse_expected(expected: Any) -> Expectation:
+    """What a plan's ``expected`` asks of the command (see the module docstring)."""
+    if expected is None or isinstance(expected, bool):
+        return Expectation()
+    text = str(expected).strip()
+    if not text:
+        return Expectation()
+    exit_match = _EXIT.match(text)
+    if exit_match or _BARE_STATUS.match(text):
+        status = int(exit_match.group(1) if exit_match else text)
+        if status <= 255:
+            return Expectation(exit_status=status)
+    quoted = _QUOTED.search(text)
+    if quoted and quoted.group(1).strip():
+        return Expectation(output=quoted.group(1).strip())
+    if _DESCRIPTION.search(text):
+        return Expectation(described=text)
+    return Expectation(output=text)
+
+
+def check_of(verification: Verification | None) -> CommandCheck | str:
+    """The command check a plan's verification asks for, or why there is none to run."""
+    if verification is None:
+        return "the plan gives no verification"
+    kind = (verification.type or "command").strip().lower()
+    if kind not in COMMAND_TYPES:
+        article = "an" if kind[:1] in "aeiou" else "a"
+        return f"{article} {kind} check, which agent-tui cannot run"
+    command = verification.command
+    if not isinstance(command, str) or not command.strip():
+        return "the verification names no command"
+    extra = verification.model_extra or {}
+    if "expect_status" in extra:
+        status = extra["expect_status"]
+        if isinstance(status, bool) or not re.fullmatch(r"\d{1,3}", str(status).strip()):
+            return f"expect_status {status!r} is not an exit status"
+        return CommandCheck(command, Expectation(exit_status=int(str(status).strip())))
+    return CommandCheck(command, parse_expected(verification.expected))
+
+
+@dataclass(frozen=True)
+class CommandRun:
+    """What running a command found: its exit status and the end of its output."""
+
+    exit_status: int | None = None
+    output: str = ""
+    timed_out: bool = False
+    interrupted: bool = False
+    error: str = ""
+    """Why the command did not run at all (the guard refused it, the sandbox did not start)."""
+
+
+class CommandRunner(Protocol):
+    async def run(self, command: str, cwd: Path, timeout_s: float) -> CommandRun: ...
+
+
+class RunningCheck:
+    """A check as the loop's control sees a session: ``interrupt`` (``i``, or a stop)
+    cancels it, and its runner kills the command's process group."""
+
+    def __init__(self, task: asyncio.Future[CommandRun]) -> None:
+        self.task = task
+        self.interrupted = False
+
+    async def interrupt(self) -> bool:
+        self.interrupted = True
+        self.task.cancel()
+        return True
+
+
+Running = Callable[[RunningCheck], contextlib.AbstractAsyncContextManager[None]]
+
+
+def _blank_folded(text: str) -> str:
+    return _BLANKS.sub(" ", text).strip().casefold()
+
+
+def judge(check: CommandCheck, run: CommandRun, timeout_s: float) -> tuple[CheckOutcome, str]:
+    """Whether ``run`` passes ``check``, and the one line that says why."""
+    command = f"`{check.command}`"
+    want = check.expectation
+    if run.interrupted:
+        return CheckOutcome.INTERRUPTED, f"{command} was stopped before it finished"
+    if run.timed_out:
+        return CheckOutcome.TIMED_OUT, f"{command} did not finish within {timeout_s:g} s"
+    if run.error or run.exit_status is None:
+        return CheckOutcome.FAILED, f"{command} did not run: {run.error or 'no exit status'}"
+    status = run.exit_status
+    if status != want.exit_status:
+        return CheckOutcome.FAILED, f"{command} exited {status} (expected {want.exit_status})"
+    if want.output is not None and _blank_folded(want.output) not in _blank_folded(run.output):
+        return (
+            CheckOutcome.FAILED,
+            f"{command} exited {status} but its output does not show {want.output!r}",
+        )
+    shown = f" and showed {want.output!r}" if want.output is not None else ""
+    return CheckOutcome.PASSED, f"{command} exited {status}{shown}"
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    subtask_id: str
+    outcome: CheckOutcome
+    reason: str
+    command: str | None = None
+    exit_status: int | None = None
+    output_tail: str = ""
+    duration_s: float = 0.0
+
+    @property
+    def counts_as_completed(self) -> bool:
+        return self.outcome.counts_as_completed
+
+    def event(self) -> tev.VerificationEnded:
+        return tev.VerificationEnded(
+            subtask_id=self.subtask_id,
+            outcome=self.outcome,
+            command=self.command,
+            exit_status=self.exit_status,
+            duration_s=round(self.duration_s, 3),
+            reason=self.reason,
+            output_tail=self.output_tail,
+        )
+
+    def record(self) -> dict[str, Any]:
+        """The attempt history's account of the check (already masked)."""
+        return {
+            "outcome": str(self.outcome),
+            "command": self.command,
+            "exit_status": self.exit_status,
+            "reason": self.reason,
+            "output_tail": self.output_tail,
+        }
+
+
+def tail(text: str, limit: int = OUTPUT_TAIL_CHARS) -> str:
+    """The end of ``text``, masked, starting on a whole line where it was cut."""
+    text = redact(text)
+    if len(text) <= limit:
+        return text
+    cut = text[-limit:]
+    newline = cut.find("\n")
+    return "…" + (cut[newline:] if 0 <= newline < limit // 2 else cut)
+
+
+class Verifier:
+    """Runs each completed subtask's check; one call, ``check``, from the coder stage."""
+
+    def __init__(
+        self,
+        *,
+        enabled: bool,
+        timeout_s: float,
+        emit: ev.EventSink,
+        clock: Clock,
+        refusal: Callable[[str], str | None],
+        runner: Callable[[], tuple[CommandRunner, bool]],
+        running: Running | None = None,
+    ) -> None:
+        self.enabled = enabled
+        self.timeout_s = timeout_s
+        self._emit = emit
+        self._clock = clock
+        """Times the check (the runner bounds it on the same clock): a real process's time,
+        whatever clock the loop's own waits are on."""
+        self._refusal = refusal
+        """The guard's reason to refuse a Bash command, or None: the agent's own policy."""
+        self._runner = runner
+        """The runner for this run's containment, and whether it is sandboxed."""
+        self._running = running or _unwatched
+        """While a check runs: what lets the user interrupt it (the loop's control)."""
+
+    async def check(self, subtask: Subtask, cwd: Path) -> VerifyResult:
+        """Run ``subtask``'s verification in ``cwd`` (where its session ran) and judge it."""
+        found = check_of(subtask.verification) if self.enabled else "verification is off"
+        if isinstance(found, str):
+            result = VerifyResult(subtask.id, CheckOutcome.UNVERIFIED, f"unverified: {found}")
+            await self._emit(result.event())
+            return result
+        runner, sandboxed = self._runner()
+        await self._emit(
+            tev.VerificationStarted(
+                subtask_id=subtask.id,
+                command=found.command,
+                sandboxed=sandboxed,
+                timeout_s=self.timeout_s,
+            )
+        )
+        started = self._clock.now()
+        refused = self._refused(found.command)
+        if refused is not None:
+            run = CommandRun(error=f"refused as the agent's Bash would be ({refused})")
+        else:
+            run = await self._run(runner, found.command, cwd)
+        outcome, reason = judge(found, run, self.timeout_s)
+        result = VerifyResult(
+            subtask.id,
+            outcome,
+            redact(reason),
+            command=found.command,
+            exit_status=run.exit_status,
+            output_tail=tail(run.output),
+            duration_s=self._clock.now() - started,
+        )
+        await self._emit(result.event())
+        return result
+
+    async def _run(self, runner: CommandRunner, command: str, cwd: Path) -> CommandRun:
+        check = RunningCheck(asyncio.ensure_future(runner.run(command, cwd, self.timeout_s)))
+        async with self._running(check):
+            try:
+                return await check.task
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if not check.interrupted or (current is not None and current.cancelling()):
+                    raise
+        return CommandRun(interrupted=True)
+
+    def _refused(self, command: str) -> str | None:
+        """The guard's reason to refuse ``command``; one it cannot check is refused."""
+        try:
+            return self._refusal(command)
+        except Exception as exc:  # fail closed, as the guard's own hook does
+            return f"the guard could not check it ({type(exc).__name__})"
+
+
+@contextlib.asynccontextmanager
+async def _unwatched(check: RunningCheck) -> AsyncIterator[None]:
+    yield
+
+
+def failed_check_prompt(attempts: list[dict[str, Any]]) -> str:
+    """The next prompt's account of the subtask's last check, when that check failed."""
+    for attempt in reversed(attempts):
+        check = attempt.get("verification")
+        if not isinstance(check, dict):
+            continue
+        if check.get("outcome") not in (CheckOutcome.FAILED, CheckOutcome.TIMED_OUT):
+            return ""
+        return render(
+            "verification_failed",
+            command=check.get("command") or "",
+            result=check.get("reason") or str(check.get("outcome")),
+            output=check.get("output_tail") or "(no output)",
+        )
+    return ""

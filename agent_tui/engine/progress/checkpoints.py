@@ -1,0 +1,281 @@
+"""The run's workspace as the stages use it: where the agent works, its spec copy kept in
+step with the user's, a commit per completed subtask, and a failed try rolled back.
+
+In a git repository the agent works in the spec's own worktree (``workspace.location``);
+otherwise, or with ``--in-place``, in the project itself, where there is nothing to commit
+or roll back and every step here but the status is a no-op.  Git runs off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from agent_tui.config import worktrees_dir
+from agent_tui.engine.agents.transcript import next_transcript_path
+from agent_tui.engine.config import LoopConfig
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import workspace as wev
+from agent_tui.engine.progress.history import AttemptHistory
+from agent_tui.files import atomic_write_bytes, real_dir
+from agent_tui.workspace import commits, review
+from agent_tui.workspace.git import GitError
+from agent_tui.workspace.leftovers import Leftovers
+from agent_tui.workspace.location import Location, WorkspaceRefused, locate
+from agent_tui.workspace.scan import masked_bytes
+from agent_tui.workspace.spec_sync import SpecMirror, Tree
+from agent_tui.workspace.worktree import Worktree, open_worktree
+
+
+class WorkspaceFailed(Exception):
+    """The worktree cannot be made or used; one sentence (the run stops, or cannot start)."""
+
+
+class Checkpoints:
+    def __init__(self, config: LoopConfig, emit: ev.EventSink, history: AttemptHistory) -> None:
+        self.config = config
+        self.emit = emit
+        self.history = history
+        self.location: Location | None = config.workspace
+        self.worktree: Worktree | None = None
+        self.mirror: SpecMirror | None = None
+        self._leftovers: Leftovers | None = None
+        self._existed: frozenset[Path] = frozenset()
+        self._opening_notes: list[str] = []
+
+    # ------------------------------------------------------------ where the agent works
+
+    @property
+    def isolated(self) -> bool:
+        return self.worktree is not None
+
+    @property
+    def project_dir(self) -> Path:
+        return self.location.agent_project_dir if self.location else self.config.project_dir
+
+    @property
+    def spec_dir(self) -> Path:
+        return self.location.agent_spec_dir if self.location else self.config.spec_dir
+
+    @property
+    def plan_path(self) -> Path:
+        return self.spec_dir / self.config.plan_path.name
+
+    def git_dirs(self) -> tuple[Path, ...]:
+        """The repository's git dirs the agent must not write: all of ``.git`` for a
+        worktree (refs, objects, its own index); hooks and config in place."""
+        if self.worktree is not None:
+            assert self.location is not None and self.location.common_dir is not None
+            return (self.location.common_dir, self.worktree.root / ".git")
+        git_dir = self.config.project_dir / ".git"
+        return (git_dir / "hooks", git_dir / "config") if git_dir.is_dir() else ()
+
+    async def open(self) -> None:
+        """Find the spec's workspace, and make or repair its worktree."""
+        config = self.config
+        try:
+            if self.location is None:
+                root = config.worktrees_dir or worktrees_dir()
+                self.location = await asyncio.to_thread(
+                    locate, config.project_dir, config.spec_dir, root=root,
+                    in_place_asked=config.in_place,
+                )  # fmt: skip
+            if self.location.isolated:
+                self.worktree = await asyncio.to_thread(open_worktree, self.location)
+        except (WorkspaceRefused, GitError, OSError) as exc:
+            raise WorkspaceFailed(_sentence(exc)) from None
+        if self.worktree is not None and not self.project_dir.is_dir():
+            raise WorkspaceFailed(
+                f"{config.project_dir} is in no commit of the repository, so its worktree has "
+                "no such directory: commit it first, or run --in-place"
+            )
+        if self.worktree is not None:
+            agent_parts = self.spec_dir.relative_to(self.worktree.root).parts
+            user = Tree(config.spec_dir)
+            self.mirror = SpecMirror(user, Tree(self.worktree.root, agent_parts))
+            assert self.location.common_dir is not None
+            git_dirs = (self.location.common_dir, self.worktree.admin_dir)
+            work_dirs = (self.project_dir, self.worktree.root, self.location.repo_root)
+            self._leftovers = Leftovers(git_dirs, tuple(d for d in work_dirs if d is not None))
+            # The user's spec dir is the truth while no session runs: the copy is an earlier
+            # run's (a claim its check refuted, one made as that run was killed), and a pull
+            # measured against no base would take all of it as the agent's new edits.
+            self._opening_notes = await asyncio.to_thread(self.mirror.push)
+
+    async def announce(self) -> None:
+        """Say where the agent works, and what was repaired to get there."""
+        location = self.location
+        assert location is not None
+        await self.emit(
+            wev.WorkspaceStatus(
+                mode=str(location.mode),
+                path=str(self.project_dir),
+                branch=location.branch,
+                base=location.head,
+                reason=location.reason,
+            )
+        )
+        for note in self.worktree.repaired if self.worktree else ():
+            await self.emit(ev.Notice(level="warning", message=f"workspace: {note}"))
+        await self._notes(self._opening_notes)
+        if self.worktree is not None and self.worktree.created and location.uncommitted:
+            files = "1 file" if location.uncommitted == 1 else f"{location.uncommitted} files"
+            message = (
+                f"workspace: {files} changed in your checkout and not committed: the worktree "
+                f"starts from {location.head} without them"
+            )
+            await self.emit(ev.Notice(level="warning", message=message))
+
+    # ------------------------------------------------------------------ the spec copy
+
+    async def push(self) -> None:
+        """Before a session: the agent's spec copy becomes the user's spec dir as it is."""
+        if self.mirror is None:
+            return
+        await self.before_sandbox()
+        await self._notes(await asyncio.to_thread(self.mirror.push))
+
+    async def before_sandbox(self) -> None:
+        """Before the CLI runs here (a session, a check): what of its sandbox's leftovers
+        is there already, and so is not its to remove."""
+        if self._leftovers is not None:
+            self._existed = await asyncio.to_thread(self._leftovers.before)
+
+    async def after_sandbox(self) -> None:
+        """What the CLI's sandbox made and left empty, removed."""
+        if self._leftovers is not None:
+            await asyncio.to_thread(self._leftovers.tidy, self._existed)
+
+    async def pull(self) -> None:
+        """Bring back what the agent changed in its spec copy (its version of a file the
+        user changed too is kept as ``logs/session-NNN.agent/<name>``, NNN its session)."""
+        if self.mirror is None:
+            return
+        session = next_transcript_path(self.config.logs_dir)[0] - 1
+        keep_as = f"session-{session:03d}.agent"
+        _, notes = await asyncio.to_thread(self.mirror.pull, keep_as)
+        await self._notes(notes)
+
+    async def after_session(self) -> None:
+        """After a session: what its sandbox left removed, the agent's spec edits back."""
+        if self.mirror is None:
+            return
+        await self.after_sandbox()
+        await self.pull()
+
+    async def _notes(self, notes: list[str]) -> None:
+        for note in notes:
+            await self.emit(ev.Notice(level="warning", message=f"spec sync: {note}"))
+
+    # ------------------------------------------------------------ commits and rollbacks
+
+    async def commit(self, subtask_id: str, description: str) -> str | None:
+        """Commit the subtask's work; the reason it was not (a secret in it), or None."""
+        if self.worktree is None:
+            return None
+        body = commit_body(self.history.attempts(subtask_id), self.config.spec_dir.name)
+        done = await self._git(commits.commit_subtask, subtask_id, description, body)
+        if done.commit is None:
+            first = done.findings[0]
+            more = f" (and {len(done.findings) - 1} more)" if len(done.findings) > 1 else ""
+            return (
+                f"subtask {subtask_id} is not committed: {first.sentence()}{more}; nothing was "
+                f"committed: remove it in {self.worktree.root}, then resume (or run again)"
+            )
+        await self.emit(wev.SubtaskCommitted(id=subtask_id, commit=done.commit, files=done.files))
+        return None
+
+    async def roll_back(self, subtask_id: str, session: int | None = None) -> None:
+        """Undo what the worktree holds beyond its last commit (a try that did not complete
+        its subtask), its patch kept first; nothing when the setting is off."""
+        worktree = self.worktree
+        if worktree is None or not self.config.rollback_failed_tries:
+            return
+        pending = self.history.pending_commit()
+        if pending is not None:  # that work is done: it is committed, never undone
+            raise WorkspaceFailed(
+                f"the worktree holds subtask {pending}'s work, not committed yet: not rolled back"
+            )
+        if not await self._git(commits.has_changes):
+            return
+        if session is None:  # left by a session of an earlier run: the latest one
+            session = next_transcript_path(self.config.logs_dir)[0] - 1
+        patch = await self._git(commits.uncommitted_diff)
+        logs = real_dir(self.config.logs_dir)
+        path, number = logs / f"session-{session:03d}.rollback.diff", 1
+        while path.exists():  # a second rollback for one session keeps the first's patch
+            number += 1
+            path = logs / f"session-{session:03d}.rollback-{number}.diff"
+        await asyncio.to_thread(atomic_write_bytes, path, masked_bytes(patch))
+        good = await self._git(commits.rollback)
+        diff = os.path.relpath(path, self.config.spec_dir)
+        await asyncio.to_thread(self.history.record_rollback, subtask_id, session, diff, good)
+        await self.emit(
+            wev.TryRolledBack(subtask_id=subtask_id, session=session, commit=good, diff=diff)
+        )
+
+    async def _git(self, call: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return await asyncio.to_thread(call, self.worktree, *args)
+        except (GitError, OSError) as exc:
+            raise WorkspaceFailed(f"the worktree: {_sentence(exc)}") from None
+
+    # ------------------------------------------------------------------------ review
+
+    def subtask_diff(self, subtask_id: str, *, in_progress: bool) -> str:
+        """The subtask's committed diff, or while it is worked on, what the worktree holds
+        beyond its last commit (blocking: run it off the event loop)."""
+        if self.location is None or not self.location.isolated:
+            return ""
+        try:
+            text = review.Review.of(self.location).subtask_diff(subtask_id)
+            if not text and in_progress:
+                text = review.work_in_progress(self.worktree)
+        except (GitError, OSError) as exc:
+            raise WorkspaceFailed(_sentence(exc)) from None
+        return masked_bytes(text).decode("utf-8", "replace")
+
+    # ------------------------------------------------------------------------ QA fixes
+
+    async def commit_qa_fix(self, subject: str, body: str) -> str | None:
+        """Commit what a QA fixer session changed, so a merge takes it and a later rollback
+        keeps it; the reason it was not (a secret in it), or None.  A fix that changed no
+        file makes no commit; in place there is nothing to commit."""
+        if self.worktree is None:
+            return None
+        done = await self._git(commits.commit_work, subject, body)
+        if done is None:
+            return None
+        if done.commit is None:
+            first = done.findings[0]
+            more = f" (and {len(done.findings) - 1} more)" if len(done.findings) > 1 else ""
+            return (
+                f"{subject.split(':', 1)[0]} is not committed: {first.sentence()}{more}; "
+                f"nothing was committed: remove it in {self.worktree.root}, then resume "
+                "(or run again)"
+            )
+        files = "1 file" if done.files == 1 else f"{done.files} files"
+        message = f"workspace: committed {subject!r} as {done.commit[:12]} ({files})"
+        await self.emit(ev.Notice(level="info", message=message))
+        return None
+
+
+def commit_body(attempts: list[dict[str, Any]], spec: str) -> str:
+    """The sessions that went into a subtask: their numbers, the profiles and the cost."""
+    sessions = [str(a.get("session")) for a in attempts if a.get("session")]
+    profiles = sorted({str(a["profile"]) for a in attempts if a.get("profile")})
+    cost = sum(float(a.get("cost_usd") or 0) for a in attempts)
+    lines = [f"Sessions: {', '.join(sessions) or '-'}"]
+    if profiles:
+        lines.append(f"Profile{'s' if len(profiles) > 1 else ''}: {', '.join(profiles)}")
+    lines += [f"Cost: ${cost:.4f}", f"Spec: {spec}"]
+    return "\n".join(lines)
+
+
+def _sentence(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror} ({exc.filename})" if exc.filename else exc.strerror
+    return str(exc)

@@ -1,0 +1,237 @@
+"""Attempt history and stuck subtasks: ``<spec>/memory/attempt_history.json``.
+
+Every change is written at once (atomically), so a crash loses no attempt.  The shape stays
+close to upstream Auto-Claude's file, and keys this module does not know are preserved.
+``memory/`` must be a real directory and the file is read without following a link (a repo
+can ship either as a link pointing anywhere); messages are masked before they are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from agent_tui.auth.redaction import redact
+from agent_tui.files import LinkRefused, NotRegularFile, atomic_write_text, read_bounded, real_dir
+
+MAX_HISTORY_BYTES = 16 * 1024 * 1024
+
+
+class RecoveryError(Exception):
+    """The attempt history cannot be read; one sentence."""
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class AttemptHistory:
+    def __init__(self, spec_dir: Path, now: Callable[[], datetime] = _utc_now) -> None:
+        self.path = spec_dir / "memory" / "attempt_history.json"
+        self._now = now
+        self.data = self._load()
+
+    def _load(self) -> dict[str, Any]:
+        try:
+            text = _read_unlinked(self.path)
+        except FileNotFoundError:
+            stamp = self._stamp()
+            return {
+                "subtasks": {},
+                "stuck_subtasks": [],
+                "metadata": {"created_at": stamp, "last_updated": stamp},
+            }
+        except LinkRefused as exc:
+            raise RecoveryError(str(exc)) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise RecoveryError(f"{self.path}: cannot read ({reason})") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise RecoveryError(
+                f"{self.path}: not valid JSON ({exc.msg}, line {exc.lineno})"
+            ) from None
+        except (RecursionError, ValueError):
+            raise RecoveryError(f"{self.path}: not an attempt history: fix or remove it") from None
+        if not isinstance(data, dict):
+            raise RecoveryError(f"{self.path}: must be a JSON object")
+        data.setdefault("subtasks", {})
+        data.setdefault("stuck_subtasks", [])
+        data.setdefault("metadata", {})
+        problem = _shape_problem(data)
+        if problem:
+            raise RecoveryError(f"{self.path}: {problem}: fix or remove it")
+        return data
+
+    def _stamp(self) -> str:
+        return self._now().isoformat(timespec="seconds")
+
+    def save(self) -> None:
+        self.data["metadata"]["last_updated"] = self._stamp()
+        real_dir(self.path.parent)
+        atomic_write_text(self.path, json.dumps(self.data, indent=2, ensure_ascii=False) + "\n")
+
+    def record_attempt(
+        self,
+        subtask_id: str,
+        session: int,
+        outcome: str,
+        error_kind: str | None,
+        message: str,
+        verification: dict[str, Any] | None = None,
+        *,
+        profile: str | None = None,
+        cost_usd: float | None = None,
+    ) -> None:
+        """``verification``: what agent-tui's own run of the subtask's check found."""
+        entry = self.data["subtasks"].setdefault(subtask_id, {"attempts": [], "status": "pending"})
+        attempt = {
+            "session": session,
+            "ts": self._stamp(),
+            "outcome": outcome,
+            "error_kind": error_kind,
+            "message": redact(message),
+        }
+        if profile is not None:
+            attempt["profile"] = profile
+        if cost_usd is not None:
+            attempt["cost_usd"] = round(cost_usd, 6)
+        if verification is not None:
+            attempt["verification"] = {
+                k: redact(v) if isinstance(v, str) else v for k, v in verification.items()
+            }
+        entry["attempts"].append(attempt)
+        if outcome != "interrupted":  # stopped by the user: says nothing of the subtask
+            entry["status"] = "completed" if outcome == "success" else "failed"
+        self.save()
+
+    def record_rollback(self, subtask_id: str, session: int, diff: str, commit: str) -> None:
+        """A try's changes were undone back to ``commit``; ``diff`` (under the spec dir)
+        keeps them.  Kept beside the attempts, so it counts as no attempt of its own."""
+        entry = self.data["subtasks"].setdefault(subtask_id, {"attempts": [], "status": "pending"})
+        entry.setdefault("rollbacks", []).append(
+            {"session": session, "ts": self._stamp(), "diff": diff, "to": commit}
+        )
+        self.save()
+
+    def rollbacks(self, subtask_id: str) -> list[dict[str, Any]]:
+        found = self.data["subtasks"].get(subtask_id, {}).get("rollbacks", [])
+        return [r for r in found if isinstance(r, dict)] if isinstance(found, list) else []
+
+    def set_pending_commit(self, subtask_id: str | None) -> None:
+        """The subtask completed but is not committed yet (None: nothing is pending); a run
+        that stops before its commit makes it first when it starts again."""
+        if subtask_id is None:
+            if self.data.pop("pending_commit", None) is not None:
+                self.save()
+            return
+        self.data["pending_commit"] = subtask_id
+        self.save()
+
+    def pending_commit(self) -> str | None:
+        value = self.data.get("pending_commit")
+        return value if isinstance(value, str) else None
+
+    def attempt_count(self, subtask_id: str, *, interrupted: bool = True) -> int:
+        """Sessions recorded for the subtask.  ``interrupted=False`` counts its tries: not
+        the sessions the user stopped (they say nothing about whether it can be done), nor
+        those before the user last retried it."""
+        attempts = self._attempts(subtask_id)
+        if interrupted:
+            return len(attempts)
+        since = self.data["subtasks"].get(subtask_id, {}).get("retried_after", 0)
+        since = since if isinstance(since, int) else 0
+        return sum(1 for a in attempts[since:] if a.get("outcome") != "interrupted")
+
+    def retry(self, subtask_id: str) -> None:
+        """The user wants a stuck subtask tried again: it is not stuck, and its tries start
+        afresh (the sessions it had stay recorded)."""
+        self.clear_stuck(subtask_id, save=False)
+        entry = self.data["subtasks"].setdefault(subtask_id, {"attempts": [], "status": "pending"})
+        entry["retried_after"] = len(entry["attempts"])
+        entry["status"] = "pending"
+        self.save()
+
+    def mark_stuck(self, subtask_id: str, reason: str) -> None:
+        self.clear_stuck(subtask_id, save=False)
+        self.data["stuck_subtasks"].append(
+            {
+                "subtask_id": subtask_id,
+                "reason": redact(reason),
+                "escalated_at": self._stamp(),
+                "attempt_count": self.attempt_count(subtask_id),
+            }
+        )
+        self.save()
+
+    def clear_stuck(self, subtask_id: str, *, save: bool = True) -> None:
+        stuck = self.data["stuck_subtasks"]
+        self.data["stuck_subtasks"] = [s for s in stuck if s.get("subtask_id") != subtask_id]
+        if save:
+            self.save()
+
+    def is_stuck(self, subtask_id: str) -> bool:
+        return subtask_id in self.stuck_ids()
+
+    def attempts(self, subtask_id: str) -> list[dict[str, Any]]:
+        """The subtask's recorded sessions, oldest first (a copy)."""
+        return list(self._attempts(subtask_id))
+
+    def _attempts(self, subtask_id: str) -> list[dict[str, Any]]:
+        return self.data["subtasks"].get(subtask_id, {}).get("attempts", [])
+
+    def last_check(self, subtask_id: str) -> dict[str, Any] | None:
+        """What the subtask's last verification run found (None: it never had one)."""
+        for attempt in reversed(self._attempts(subtask_id)):
+            check = attempt.get("verification")
+            if isinstance(check, dict):
+                return check
+        return None
+
+    def stuck_reason(self, subtask_id: str) -> str | None:
+        for entry in self.data["stuck_subtasks"]:
+            if str(entry.get("subtask_id")) == subtask_id:
+                return str(entry.get("reason") or "")
+        return None
+
+    def stuck_ids(self) -> set[str]:
+        return {str(s.get("subtask_id")) for s in self.data["stuck_subtasks"]}
+
+
+def _shape_problem(data: dict[str, Any]) -> str | None:
+    """What makes ``data`` not an attempt history, or None."""
+    subtasks, stuck, metadata = data["subtasks"], data["stuck_subtasks"], data["metadata"]
+    if not isinstance(subtasks, dict):
+        return "subtasks must be an object of subtask ids"
+    if not isinstance(stuck, list) or not all(isinstance(s, dict) for s in stuck):
+        return "stuck_subtasks must be a list of objects"
+    if not isinstance(metadata, dict):
+        return "metadata must be an object"
+    for subtask_id, entry in subtasks.items():
+        attempts = entry.get("attempts", []) if isinstance(entry, dict) else None
+        if not isinstance(attempts, list) or not all(isinstance(a, dict) for a in attempts):
+            return f"subtask {subtask_id!r} must hold a list of attempts"
+    return None
+
+
+def _read_unlinked(path: Path) -> str:
+    """The file's text; ``LinkRefused`` when it or its directory is a link or not regular."""
+    if os.path.islink(path.parent):
+        real_dir(path.parent)  # raises: the message names the link
+    try:
+        data = read_bounded(path, MAX_HISTORY_BYTES, follow_symlinks=False)
+    except NotRegularFile:
+        raise LinkRefused(f"{path} is not a regular file: move it away") from None
+    except OSError:
+        if os.path.islink(path):
+            raise LinkRefused(
+                f"{path} is a symbolic link: agent-tui reads its history only from a real "
+                "file; remove the link"
+            ) from None
+        raise
+    return data.decode("utf-8")

@@ -1,0 +1,190 @@
+"""The plan as the loop knows it; the file on disk is the truth.
+
+The user edits the plan (while paused, between sessions, during a backoff) and so does the
+agent (during its session).  So the tracker re-reads the file whenever it has changed,
+before every decision, and records a status by changing that one value in the file as it is
+on disk now: every other byte, and everything anyone else wrote, stays.  A file that stops
+being a valid plan is set aside and the last good text put back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.progress.history import AttemptHistory
+from agent_tui.engine.progress.views import plan_view
+from agent_tui.files import atomic_write_text
+from agent_tui.plan import (
+    ImplementationPlan,
+    PlanError,
+    is_empty,
+    jsonspan,
+    parse_plan,
+    read_plan_text,
+    status_in_text,
+)
+
+Signature = tuple[int, int, int]
+
+
+@dataclass
+class Refresh:
+    """What changed on disk since the plan was last read."""
+
+    warning: ev.PlanWarning | None = None
+    statuses: list[tuple[str, str]] = field(default_factory=list)
+    previous: dict[str, str] = field(default_factory=dict)
+    """What each subtask in ``statuses`` was before (none: it is new in the plan)."""
+    view: ev.PlanLoaded | None = None
+    """The plan's new view when more than statuses changed (a description, a subtask)."""
+    notes: list[str] = field(default_factory=list)
+
+
+def _outline(plan: ImplementationPlan | None) -> object:
+    """Everything the tree shows but the statuses."""
+    if plan is None:
+        return None
+    return (
+        plan.feature,
+        tuple(
+            (p.id, p.name, tuple((s.id, s.description) for s in p.subtasks)) for p in plan.phases
+        ),
+    )
+
+
+class PlanTracker:
+    def __init__(self, path: Path, spec_dir: Path, history: AttemptHistory) -> None:
+        self.path = path
+        self.spec_dir = spec_dir
+        self.history = history
+        self.plan: ImplementationPlan | None = None
+        self._text: str | None = None
+        """The last text that was a valid plan: what a corrupt file is replaced with."""
+        self._signature: Signature | None = None
+        self._shown: dict[str, tuple[str, int]] = {}
+        self._notes_shown: set[str] = set()
+        self._writing = asyncio.Lock()
+        """Held from the read to the write of a change: two changes at once (the retry key's
+        and the loop's) would each write the text without the other's."""
+
+    def _stat(self) -> Signature | None:
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return None
+        return (info.st_mtime_ns, info.st_size, info.st_ino)
+
+    def _adopt(self, text: str, plan: ImplementationPlan) -> None:
+        self.plan, self._text, self._signature = plan, text, self._stat()
+
+    def load_existing(self) -> ImplementationPlan | None:
+        """The plan on disk, or None when there is none yet (or it has no subtasks)."""
+        if not self.path.exists():
+            return None
+        text = read_plan_text(self.path)
+        plan = parse_plan(text, str(self.path))
+        if is_empty(plan):
+            return None
+        self._adopt(text, plan)
+        return plan
+
+    def adopt_file(self) -> ImplementationPlan:
+        """Take the plan a planner session has just written (``PlanError`` if it is none)."""
+        text = read_plan_text(self.path)
+        plan = parse_plan(text, str(self.path))
+        if is_empty(plan):
+            raise PlanError(f"{self.path.name}: the plan has no subtasks")
+        self._adopt(text, plan)
+        return plan
+
+    def view(self) -> ev.PlanLoaded:
+        assert self.plan is not None
+        return plan_view(self.plan, self.spec_dir, self.history)
+
+    def new_notes(self) -> list[str]:
+        """What the plan was read as, not said before (see ``plan.shapes``)."""
+        notes = [n for n in (self.plan.notes if self.plan else []) if n not in self._notes_shown]
+        self._notes_shown.update(notes)
+        return notes
+
+    def refresh(self) -> Refresh:
+        """Read the file again if it changed since it was last read."""
+        if self.plan is None or self._stat() == self._signature:
+            return Refresh()
+        try:
+            text = read_plan_text(self.path)
+            plan = parse_plan(text, str(self.path))
+        except PlanError as exc:
+            return Refresh(warning=self._set_aside(exc))
+        old = self.plan
+        self._adopt(text, plan)
+        before = {s.id: s.status for s in old.subtasks()}
+        statuses = [(s.id, s.status) for s in plan.subtasks() if before.get(s.id) != s.status]
+        previous = {i: before[i] for i, _ in statuses if i in before}
+        view = self.view() if _outline(plan) != _outline(old) else None
+        return Refresh(statuses=statuses, previous=previous, view=view, notes=self.new_notes())
+
+    def _set_aside(self, error: PlanError) -> ev.PlanWarning:
+        """Move a corrupt plan aside (never over an earlier one) and put the last good back."""
+        assert self._text is not None and self.plan is not None
+        stamp = int(time.time())
+        corrupt = self.path.with_name(f"{self.path.name}.corrupt-{stamp}")
+        number = 1
+        while corrupt.exists():
+            number += 1
+            corrupt = self.path.with_name(f"{self.path.name}.corrupt-{stamp}-{number}")
+        with contextlib.suppress(OSError):
+            os.replace(self.path, corrupt)
+        atomic_write_text(self.path, self._text)
+        self._adopt(self._text, self.plan)
+        return ev.PlanWarning(
+            message=f"{error}; kept the last good plan, the bad one is {corrupt.name}"
+        )
+
+    async def set_status(self, subtask_id: str, status: str) -> Refresh:
+        """Record one status in the file as it is now; the fsync runs off the event loop.
+
+        What the re-read found (edits since the last read, a corrupt file set aside) is
+        returned; a subtask no longer in the plan is left alone.
+        """
+        async with self._writing:
+            found = self.refresh()
+            assert self._text is not None
+            try:
+                changed = status_in_text(self._text, subtask_id, status)
+            except KeyError:
+                return found
+            await self._write(changed)
+            return found
+
+    async def set_value(self, path: list[str | int], value: object) -> Refresh:
+        """Set one value at ``path`` (a missing last key is added), as ``set_status`` does;
+        a path the document does not have is left alone."""
+        async with self._writing:
+            found = self.refresh()
+            assert self._text is not None
+            try:
+                changed = jsonspan.replace(self._text, path, value)
+            except KeyError:
+                return found
+            await self._write(changed)
+            return found
+
+    async def _write(self, changed: str) -> None:
+        if changed != self._text:
+            await asyncio.to_thread(atomic_write_text, self.path, changed)
+            self._adopt(changed, parse_plan(changed, str(self.path)))
+
+    def status_event(self, subtask_id: str, status: str, attempts: int) -> ev.SubtaskStatus | None:
+        """The event for a subtask's status, or None when the UI already shows exactly that."""
+        shown = (status, attempts)
+        if self._shown.get(subtask_id) == shown:
+            return None
+        self._shown[subtask_id] = shown
+        return ev.SubtaskStatus(id=subtask_id, status=status, attempts=attempts)

@@ -1,0 +1,359 @@
+"""What confines a session: Claude Code's sandbox, its tools, read denies, env, settings.
+
+The guard (``guard.py``) is a second layer that parses shell words; the boundary is here:
+
+- ``sandbox``: on Linux bubblewrap (``bwrap``) and ``socat``, on macOS Seatbelt
+  (``/usr/bin/sandbox-exec``).  Bash and its children then write only inside the project,
+  reach no network unless a setting names hosts, see a fresh ``/proc``, and cannot open a
+  Unix socket.  Without ``failIfUnavailable`` the CLI runs Bash unconfined when a piece is
+  missing (socat, say) and says nothing, so a session that is meant to be sandboxed always
+  sets it and fails instead.
+- ``tools``: only the coder's tools exist (no Agent, SendMessage, ListAgents, Cron*, Web*).
+  Write and Edit are not pre-approved: ``acceptEdits`` keeps them inside the project and
+  refuses the CLI's sensitive files (``.git/hooks``, ``.claude/``, shell rc files); a
+  pre-approved Write writes anywhere.
+- permission denies (``Read(//abs/**)``; one leading ``/`` would be relative to the
+  settings file and match nothing) bind Read, Grep, Glob, Bash commands that name the path,
+  and the sandbox's own mounts; ``Edit(…)`` denies become read-only mounts.
+- ``setting_sources=[]``: a project's ``.claude/settings.json`` adds no hooks, env or
+  permissions, and its ``CLAUDE.md`` is not loaded; the SDK's own hook still runs.
+- env: the SDK merges the parent's environment under ``options.env``, which can blank a
+  variable but not remove it, so every inherited secret is set to ``""``; the session's
+  own token stays for the CLI, and the sandbox unsets it for Bash's children.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agent_tui.auth.redaction import CREDENTIAL_ENV, redact, register_secret
+from agent_tui.config import ContainmentMode, Settings, app_config_dir
+from agent_tui.engine.events import core as ev
+from agent_tui.files import LinkRefused, real_dir
+
+if TYPE_CHECKING:
+    from agent_tui.auth.profiles import ProfileStore
+
+CODER_TOOLS = ("Read", "Write", "Edit", "Glob", "Grep", "Bash")
+PREAPPROVED_TOOLS = ("Read", "Glob", "Grep", "Bash")
+CLI_SECRET_ENV = (*CREDENTIAL_ENV, "CLAUDE_CODE_MESSAGING_TOKEN")
+"""What the CLI holds that Bash's children must not see (the sandbox unsets them)."""
+HOME_SECRETS = (
+    ".claude", ".claude.json", ".ssh", ".aws", ".azure", ".config/gh", ".config/gcloud",
+    ".config/git/credentials", ".netrc", ".git-credentials", ".gnupg", ".docker", ".kube",
+    ".npmrc", ".pypirc", ".cargo/credentials.toml", ".local/share/keyrings",
+    ".local/share/python_keyring", ".password-store", "Library/Keychains",
+)  # fmt: skip
+SYSTEM_SECRETS = ("/proc", "/etc/shadow", "/etc/gshadow")
+RECORDS_IN_SPEC = ("logs", "memory", ".agent-tui.lock")
+"""agent-tui's record of a run: the agent must not forge its transcripts or history."""
+USER_CONTROLS_IN_SPEC = ("HUMAN_INPUT.md", "PAUSE")
+"""The user's note to the next session and the user's pause: the agent writing them would
+speak to itself as the user, or stall the run."""
+PROTECTED_IN_SPEC = RECORDS_IN_SPEC + USER_CONTROLS_IN_SPEC
+SANDBOX_REFUSED = "Sandbox required but unavailable"
+"""How the CLI's error starts when a sandbox it was told to require cannot start."""
+SEATBELT = "/usr/bin/sandbox-exec"
+INSTALL_HINT = "apt-get install -y bubblewrap socat (dnf or pacman: bubblewrap socat)"
+
+_SECRET_NAME = re.compile(
+    r"(?i)(?:^|_)(?:TOKEN|KEY|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIALS?|AUTH|APIKEY|"
+    r"ASKPASS|PAT)S?(?:_|$)"
+)
+_SECRET_PREFIXES = ("AWS_",)
+_PROXY_NAMES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
+"""The CLI reaches the API through these; the sandbox sets its own for Bash's children."""
+_URL_PASSWORD = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
+
+
+class ContainmentRefused(Exception):
+    """Containment is required and the sandbox cannot start; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class SandboxCheck:
+    """What Claude Code's sandbox needs that this machine lacks (nothing: it can start)."""
+
+    missing: tuple[str, ...] = ()
+
+    @property
+    def available(self) -> bool:
+        return not self.missing
+
+    def refusal(self) -> str:
+        return (
+            f"containment is required but Claude Code's sandbox cannot start here "
+            f"({'; '.join(self.missing)}): install what it needs ({INSTALL_HINT}), or set "
+            '"containment": "auto" in the settings of profiles.json to run unsandboxed'
+        )
+
+
+Runner = Callable[..., subprocess.CompletedProcess]
+
+
+def check_sandbox(
+    environ: Mapping[str, str] | None = None,
+    *,
+    platform: str = sys.platform,
+    which: Callable[..., str | None] = shutil.which,
+    run: Runner = subprocess.run,
+) -> SandboxCheck:
+    """Check what the CLI checks before it sandboxes Bash, on the PATH it will have.
+
+    Linux (not WSL 1): ``bwrap`` and ``socat`` on PATH, and bwrap able to make a user and a
+    network namespace (AppArmor or a container can forbid it).  macOS: Seatbelt.
+    """
+    env = os.environ if environ is None else environ
+    if platform == "darwin":
+        return SandboxCheck(() if os.access(SEATBELT, os.X_OK) else (f"{SEATBELT} missing",))
+    if not platform.startswith("linux"):
+        return SandboxCheck((f"Claude Code has no sandbox on {platform}",))
+    if _is_wsl1():
+        return SandboxCheck(("WSL 1 has no sandbox: use WSL 2",))
+    path = env.get("PATH")
+    missing = [f"{name} not installed" for name in ("bwrap", "socat") if not which(name, path=path)]
+    bwrap = which("bwrap", path=path)
+    if bwrap:
+        problem = _namespace_problem(bwrap, run)
+        if problem:
+            missing.append(problem)
+    return SandboxCheck(tuple(missing))
+
+
+def _is_wsl1() -> bool:
+    try:
+        with open("/proc/version", encoding="utf-8", errors="replace") as handle:
+            version = handle.read().lower()
+    except OSError:
+        return False
+    return "microsoft" in version and "wsl2" not in version
+
+
+def _namespace_problem(bwrap: str, run: Runner) -> str | None:
+    argv = [bwrap, "--unshare-user", "--unshare-net", "--dev-bind", "/", "/", "true"]
+    try:
+        done = run(argv, capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"bwrap cannot run ({type(exc).__name__})"
+    if done.returncode == 0:
+        return None
+    reason = (done.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+    return "bwrap cannot create namespaces here" + (f" ({reason[-1][:120]})" if reason else "")
+
+
+def protected_paths(spec_dir: Path) -> tuple[Path, ...]:
+    """The spec's logs, memory and lock (written by agent-tui only), and the user's note
+    and pause (written by the user, or agent-tui for the user, only)."""
+    return tuple(spec_dir / name for name in PROTECTED_IN_SPEC)
+
+
+def sandbox_for(mode: ContainmentMode) -> SandboxCheck | None:
+    """The sandbox check a run in ``mode`` starts with (None for ``off``: nothing to check);
+    ``ContainmentRefused`` when the mode requires a sandbox this machine cannot start."""
+    if mode is ContainmentMode.OFF:
+        return None
+    sandbox = check_sandbox()
+    if mode is ContainmentMode.REQUIRED and not sandbox.available:
+        raise ContainmentRefused(sandbox.refusal())
+    return sandbox
+
+
+def check_records(spec_dir: Path) -> None:
+    """``LinkRefused`` when the spec's ``logs`` or ``memory`` is a link or not a directory."""
+    for name in ("logs", "memory"):
+        path = spec_dir / name
+        if path.is_symlink() or (path.exists() and not path.is_dir()):
+            raise LinkRefused(
+                f"{path} is a symbolic link or not a directory: agent-tui writes its records "
+                "only into a real directory; remove it"
+            )
+
+
+def prepare_records(spec_dir: Path) -> None:
+    """Make the spec's ``logs/`` and ``memory/`` real directories before a session, so the
+    sandbox has them to mount read-only; ``LinkRefused`` when one is a link."""
+    for name in ("logs", "memory"):
+        real_dir(spec_dir / name)
+
+
+def is_secret_variable(name: str, value: str) -> bool:
+    """A variable a session must not inherit: by its name, or a value that looks secret."""
+    if name.lower() in _PROXY_NAMES:
+        return False
+    if name.startswith(_SECRET_PREFIXES) or _SECRET_NAME.search(name):
+        return True
+    return bool(value) and (redact(value) != value or _URL_PASSWORD.search(value) is not None)
+
+
+@dataclass(frozen=True)
+class Containment:
+    """Everything a session's ``ClaudeAgentOptions`` needs to keep its agent contained."""
+
+    mode: ContainmentMode
+    sandboxed: bool
+    project_dir: Path
+    read_denied: tuple[str, ...] = ()
+    write_denied: tuple[str, ...] = ()
+    token_env: tuple[str, ...] = ()
+    """Every profile's token variable: blanked unless it is this session's own."""
+    tools: tuple[str, ...] = CODER_TOOLS
+    allowed_hosts: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        profiles: ProfileStore,
+        project_dir: Path,
+        spec_dir: Path,
+        sandbox: SandboxCheck,
+        environ: Mapping[str, str] | None = None,
+        git_dirs: Iterable[Path] = (),
+    ) -> Containment:
+        """Decide the run's containment; ``ContainmentRefused`` when required and missing.
+
+        ``git_dirs`` are the repository's files git keeps its history and settings in: the
+        agent may read them (``git log``, ``git diff``) but not write them, or it could
+        commit, move a branch, or plant a hook or config that agent-tui's git would run."""
+        env = os.environ if environ is None else environ
+        mode = settings.containment
+        if mode is ContainmentMode.REQUIRED and not sandbox.available:
+            raise ContainmentRefused(sandbox.refusal())
+        config_dirs = [p.config_dir for p in profiles.data.profiles if p.config_dir]
+        secrets = _existing(_secret_paths(config_dirs, env))
+        extra = tuple(t for t in settings.extra_tools if t not in CODER_TOOLS)
+        return cls(
+            mode=mode,
+            sandboxed=mode is not ContainmentMode.OFF and sandbox.available,
+            project_dir=project_dir,
+            read_denied=secrets,
+            write_denied=secrets + _spec_records(spec_dir) + _existing(map(str, git_dirs)),
+            token_env=tuple(p.token_env for p in profiles.data.profiles if p.token_env),
+            tools=CODER_TOOLS + extra,
+            allowed_hosts=tuple(settings.allowed_hosts),
+            missing=() if mode is ContainmentMode.OFF else sandbox.missing,
+        )
+
+    def status(self) -> ev.ContainmentStatus:
+        return ev.ContainmentStatus(
+            mode=str(self.mode),
+            sandboxed=self.sandboxed,
+            missing=self.missing,
+            allowed_hosts=self.allowed_hosts,
+        )
+
+    def option_fields(
+        self, env: Mapping[str, str], inherited: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        """The ``ClaudeAgentOptions`` fields that contain a session with ``env``."""
+        extra = tuple(t for t in self.tools if t not in CODER_TOOLS)
+        return {
+            "tools": list(self.tools),
+            "allowed_tools": [*PREAPPROVED_TOOLS, *extra],
+            "env": self.session_env(env, os.environ if inherited is None else inherited),
+            "setting_sources": [],
+            "strict_mcp_config": True,
+            "sandbox": self.sandbox_settings(),
+            "settings": json.dumps({"permissions": {"deny": self.deny_rules()}}),
+        }
+
+    def sandbox_settings(self) -> dict[str, Any] | None:
+        if not self.sandboxed:
+            return None
+        return {
+            "enabled": True,
+            "failIfUnavailable": True,
+            "allowUnsandboxedCommands": False,
+            "network": {"allowedDomains": list(self.allowed_hosts), "strictAllowlist": True},
+            "credentials": {"envVars": [{"name": n, "mode": "deny"} for n in CLI_SECRET_ENV]},
+        }
+
+    def deny_rules(self) -> list[str]:
+        """``Read(//abs)`` and ``Read(//abs/**)`` per path: a file, or a whole directory."""
+        rules = []
+        for tool, paths in (("Read", self.read_denied), ("Edit", self.write_denied)):
+            for path in paths:
+                rules += [f"{tool}(/{path})", f"{tool}(/{path}/**)"]
+        return rules
+
+    def session_env(self, env: Mapping[str, str], inherited: Mapping[str, str]) -> dict[str, str]:
+        """``env`` plus a blank for every inherited secret ``env`` does not set itself."""
+        scrubbed = dict(env)
+        for name in self.token_env:
+            scrubbed.setdefault(name, "")
+        for name, value in inherited.items():
+            if name in env:
+                continue
+            if name in self.token_env or is_secret_variable(name, value):
+                register_secret(value)  # masked too, should it ever show
+                scrubbed[name] = ""
+        return scrubbed
+
+
+def _secret_paths(config_dirs: Iterable[str], env: Mapping[str, str]) -> list[str]:
+    homes = {os.path.expanduser("~"), env.get("HOME") or ""} - {""}
+    paths = [*config_dirs, str(app_config_dir())]
+    paths += [os.path.join(home, name) for home in sorted(homes) for name in HOME_SECRETS]
+    paths += [p for p in SYSTEM_SECRETS if sys.platform.startswith("linux") or p != "/proc"]
+    return paths
+
+
+def _existing(paths: Iterable[str]) -> tuple[str, ...]:
+    """Existing paths, each also as its real path: a rule binds the path the CLI resolves.
+
+    A missing path holds no secret, and the sandbox would plant a placeholder there."""
+    found: list[str] = []
+    for path in paths:
+        absolute = os.path.abspath(path)
+        if not os.path.lexists(absolute):
+            continue
+        for form in (absolute, os.path.realpath(absolute)):
+            if form not in found:
+                found.append(form)
+    return tuple(found)
+
+
+def _spec_records(spec_dir: Path) -> tuple[str, ...]:
+    """This spec's logs, memory and lock (made before each session, so the sandbox mounts
+    them read-only), and the existing logs and memory of the specs beside it."""
+    records = [str(path) for path in protected_paths(spec_dir)]
+    if spec_dir.parent.name == "specs":
+        try:
+            siblings = sorted(p for p in spec_dir.parent.iterdir() if p.is_dir())
+        except OSError:
+            siblings = []
+        for sibling in siblings[:100]:
+            if sibling != spec_dir:
+                records += [str(p) for p in (sibling / "logs", sibling / "memory") if p.is_dir()]
+    return tuple(os.path.abspath(p) for p in records)
+
+
+class NotWritable(Exception):
+    """The spec dir cannot hold what a run records; one sentence."""
+
+
+def check_writable(spec_dir: Path) -> None:
+    """Refuse a run before any session if its plan, history or transcripts cannot be written
+    (a read-only disk or directory): a paid session whose record is lost helps nobody."""
+    for directory in (spec_dir, spec_dir / "memory", spec_dir / "logs"):
+        if not directory.is_dir():
+            continue
+        try:
+            with tempfile.TemporaryFile(dir=directory, prefix=".agent-tui-probe-"):
+                pass
+        except OSError as exc:
+            raise NotWritable(
+                f"cannot write in {directory} ({exc.strerror or exc}): a run records its "
+                "plan, history and transcripts there"
+            ) from None
