@@ -72,6 +72,12 @@ class Settings(BaseModel):
     --qa); the run exits 0 only once one approves."""
     qa_max_iterations: int = Field(10, ge=1, le=100)
     """QA reviews before the loop gives up and escalates (QA_ESCALATION.md, exit 3)."""
+    lanes: int | None = Field(None, ge=1, le=32)
+    """Subtasks worked on at once, each in a worktree of its own (as --lanes); none: the
+    plan's recommended_workers, else 1."""
+    lanes_per_profile: int = Field(4, ge=1, le=32)
+    """The most lanes one profile's account runs at once: lanes are capped at this times
+    the usable profiles."""
 
     @field_validator("allowed_hosts")
     @classmethod

@@ -10,7 +10,8 @@ import termios
 import time
 from pathlib import Path
 
-from agent_tui.engine.agents.claude.session import AgentSession, SessionOutcome, SessionSpec
+from agent_tui.engine.agents.claude.session import ClaudeSession
+from agent_tui.engine.agents.protocol import SessionOutcome, SessionSpec
 from agent_tui.engine.clock import RealClock
 from agent_tui.engine.events import core as ev
 
@@ -83,6 +84,6 @@ async def timed_session(spec: SessionSpec) -> float:
         pass
 
     start = time.perf_counter()
-    outcome = await AgentSession(spec, sink, RealClock()).run()
+    outcome = await ClaudeSession(spec, sink, RealClock()).run()
     assert outcome.ok, outcome
     return time.perf_counter() - start

@@ -68,6 +68,10 @@ class LoopConfig:
     qa: bool = False
     """Once every subtask is completed, the QA loop: review, fix, review, until approved."""
     qa_max_iterations: int = 10
+    lanes: int | None = None
+    """Subtasks run at once (``--lanes``); None: the plan's recommendation, else one."""
+    lanes_per_profile: int = 4
+    """The most lanes one profile's account runs at once."""
 
     @classmethod
     def from_settings(cls, settings: Settings, **fields: Any) -> LoopConfig:
@@ -85,6 +89,8 @@ class LoopConfig:
             "verification_timeout_s": settings.verification_timeout_s,
             "qa": settings.qa,
             "qa_max_iterations": settings.qa_max_iterations,
+            "lanes": settings.lanes,
+            "lanes_per_profile": settings.lanes_per_profile,
         }
         return cls(**{**from_settings, **fields})
 

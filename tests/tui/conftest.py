@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from agent_tui.cli.demo import create_workspace, demo_config, demo_loop
-from agent_tui.engine.agents.claude.session import SessionOutcome, SessionSpec
+from agent_tui.engine.agents.protocol import SessionOutcome, SessionSpec
 from agent_tui.engine.checks.verify import CommandRun
 from agent_tui.engine.clock import VirtualClock
 from agent_tui.engine.events import core as ev

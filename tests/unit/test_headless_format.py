@@ -28,6 +28,7 @@ def test_json_lines_have_type_ts_and_fields():
         "deadline": 12.5,
         "remaining_s": None,
         "resets_at": None,
+        "lane": 1,
     }
 
 

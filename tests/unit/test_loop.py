@@ -11,7 +11,7 @@ import pytest
 
 from agent_tui.auth.profiles import Profile, ProfileStore
 from agent_tui.config import ContainmentMode
-from agent_tui.engine.agents.claude.session import SessionOutcome, SessionSpec
+from agent_tui.engine.agents.protocol import SessionOutcome, SessionSpec
 from agent_tui.engine.clock import VirtualClock
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.failures.kinds import ErrorKind

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agent_tui.engine.agents.claude.session import SessionOutcome
+from agent_tui.engine.agents.protocol import SessionOutcome
 from agent_tui.engine.control.notes import MAX_NOTE_BYTES, NoteBox
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.failures.kinds import ErrorKind

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from agent_tui.engine.agents.claude.session import SessionOutcome
+from agent_tui.engine.agents.protocol import SessionOutcome
 from agent_tui.engine.clock import VirtualClock
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.failures.kinds import ErrorKind

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agent_tui.engine.agents.claude.session import SessionOutcome
+from agent_tui.engine.agents.protocol import SessionOutcome
 from agent_tui.engine.checks.verify import CommandRun
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.events import trust as tev
@@ -81,7 +81,9 @@ async def test_a_claim_the_check_refutes_goes_back_to_pending_and_the_next_promp
     shown = [(e.id, e.status) for e in of(setup.events, ev.SubtaskStatus) if e.id == "1.1"]
     assert ("1.1", "pending") in shown and shown[-1] == ("1.1", "completed")
     ended = of(setup.events, tev.VerificationEnded)
-    assert [e.outcome for e in ended] == ["failed", "passed", "passed"]
+    # After the sessions, then both once more on the final tree:
+    assert [e.outcome for e in ended] == ["failed", "passed", "passed", "passed", "passed"]
+    assert [e.subtask_id for e in ended[3:]] == ["1.1", "1.2"]
     started = of(setup.events, tev.VerificationStarted)
     assert started[0].sandboxed and started[0].timeout_s == 42.0
 

@@ -30,6 +30,8 @@ from agent_tui.engine.events import core as ev
 from agent_tui.engine.events import trust as tev
 from agent_tui.engine.events.trust import CheckOutcome
 from agent_tui.engine.prompts import render
+from agent_tui.engine.sandbox.containment import Containment
+from agent_tui.engine.sandbox.guard import Guard
 from agent_tui.plan.models import Subtask, Verification
 
 COMMAND_TYPES = frozenset({"command", "test", "tests", "shell", "cli", "bash"})
@@ -218,8 +220,19 @@ def tail(text: str, limit: int = OUTPUT_TAIL_CHARS) -> str:
     return "…" + (cut[newline:] if 0 <= newline < limit // 2 else cut)
 
 
+@dataclass(frozen=True)
+class CheckSite:
+    """Where a check runs, and as whose Bash: the session's directory, its lane's
+    containment and guard."""
+
+    cwd: Path
+    containment: Containment | None
+    guard: Guard
+    lane: int = 1
+
+
 class Verifier:
-    """Runs each completed subtask's check; one call, ``check``, from the coder stage."""
+    """Runs each completed subtask's check; one call, ``check``, from the stages."""
 
     def __init__(
         self,
@@ -228,9 +241,8 @@ class Verifier:
         timeout_s: float,
         emit: ev.EventSink,
         clock: Clock,
-        refusal: Callable[[str], str | None],
-        runner: Callable[[], tuple[CommandRunner, bool]],
-        running: Running | None = None,
+        runner: Callable[[Containment | None], tuple[CommandRunner, bool]],
+        running: Callable[[int], Running] | None = None,
     ) -> None:
         self.enabled = enabled
         self.timeout_s = timeout_s
@@ -238,21 +250,19 @@ class Verifier:
         self._clock = clock
         """Times the check (the runner bounds it on the same clock): a real process's time,
         whatever clock the loop's own waits are on."""
-        self._refusal = refusal
-        """The guard's reason to refuse a Bash command, or None: the agent's own policy."""
         self._runner = runner
-        """The runner for this run's containment, and whether it is sandboxed."""
-        self._running = running or _unwatched
-        """While a check runs: what lets the user interrupt it (the loop's control)."""
+        """The runner for a lane's containment, and whether it is sandboxed."""
+        self._running = running or (lambda lane: _unwatched)
+        """While a check runs in a lane: what lets the user interrupt it (the loop's control)."""
 
-    async def check(self, subtask: Subtask, cwd: Path) -> VerifyResult:
-        """Run ``subtask``'s verification in ``cwd`` (where its session ran) and judge it."""
+    async def check(self, subtask: Subtask, site: CheckSite) -> VerifyResult:
+        """Run ``subtask``'s verification where its session ran and judge it."""
         found = check_of(subtask.verification) if self.enabled else "verification is off"
         if isinstance(found, str):
             result = VerifyResult(subtask.id, CheckOutcome.UNVERIFIED, f"unverified: {found}")
             await self._emit(result.event())
             return result
-        runner, sandboxed = self._runner()
+        runner, sandboxed = self._runner(site.containment)
         await self._emit(
             tev.VerificationStarted(
                 subtask_id=subtask.id,
@@ -262,11 +272,11 @@ class Verifier:
             )
         )
         started = self._clock.now()
-        refused = self._refused(found.command)
+        refused = _refused(site.guard, found.command)
         if refused is not None:
             run = CommandRun(error=f"refused as the agent's Bash would be ({refused})")
         else:
-            run = await self._run(runner, found.command, cwd)
+            run = await self._run(runner, found.command, site)
         outcome, reason = judge(found, run, self.timeout_s)
         result = VerifyResult(
             subtask.id,
@@ -280,9 +290,10 @@ class Verifier:
         await self._emit(result.event())
         return result
 
-    async def _run(self, runner: CommandRunner, command: str, cwd: Path) -> CommandRun:
-        check = RunningCheck(asyncio.ensure_future(runner.run(command, cwd, self.timeout_s)))
-        async with self._running(check):
+    async def _run(self, runner: CommandRunner, command: str, site: CheckSite) -> CommandRun:
+        task = asyncio.ensure_future(runner.run(command, site.cwd, self.timeout_s))
+        check = RunningCheck(task)
+        async with self._running(site.lane)(check):
             try:
                 return await check.task
             except asyncio.CancelledError:
@@ -291,12 +302,14 @@ class Verifier:
                     raise
         return CommandRun(interrupted=True)
 
-    def _refused(self, command: str) -> str | None:
-        """The guard's reason to refuse ``command``; one it cannot check is refused."""
-        try:
-            return self._refusal(command)
-        except Exception as exc:  # fail closed, as the guard's own hook does
-            return f"the guard could not check it ({type(exc).__name__})"
+
+def _refused(guard: Guard, command: str) -> str | None:
+    """The guard's reason to refuse ``command`` as the agent's Bash; one it cannot check is
+    refused."""
+    try:
+        return guard.check("Bash", {"command": command})
+    except Exception as exc:  # fail closed, as the guard's own hook does
+        return f"the guard could not check it ({type(exc).__name__})"
 
 
 @contextlib.asynccontextmanager
@@ -305,17 +318,25 @@ async def _unwatched(check: RunningCheck) -> AsyncIterator[None]:
 
 
 def failed_check_prompt(attempts: list[dict[str, Any]]) -> str:
-    """The next prompt's account of the subtask's last check, when that check failed."""
+    """The next prompt's account of the subtask's last try, when its check failed, its
+    merge conflicted, or a check failed once it was merged."""
     for attempt in reversed(attempts):
+        conflict = attempt.get("conflict")
+        if attempt.get("outcome") == "merge_conflict" and isinstance(conflict, dict):
+            files = conflict.get("files")
+            listed = ", ".join(str(f) for f in files) if isinstance(files, list) else ""
+            return render("merge_conflict", files=listed or "(not named)")
         check = attempt.get("verification")
         if not isinstance(check, dict):
             continue
         if check.get("outcome") not in (CheckOutcome.FAILED, CheckOutcome.TIMED_OUT):
             return ""
-        return render(
-            "verification_failed",
-            command=check.get("command") or "",
-            result=check.get("reason") or str(check.get("outcome")),
-            output=check.get("output_tail") or "(no output)",
-        )
+        values = {
+            "command": check.get("command") or "",
+            "result": check.get("reason") or str(check.get("outcome")),
+            "output": check.get("output_tail") or "(no output)",
+        }
+        if attempt.get("outcome") == "recheck_failed":
+            return render("recheck_failed", checked=check.get("subtask_id") or "?", **values)
+        return render("verification_failed", **values)
     return ""

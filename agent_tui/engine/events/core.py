@@ -115,6 +115,8 @@ class SessionStarted(Event):
     attempt: int
     model: str | None
     transcript: str
+    lane: int = 1
+    """The lane it happened in (one lane: always 1)."""
 
     def what(self) -> str:
         """``subtask 1.2``, ``planning``, ``QA review`` or ``QA fixes``."""
@@ -127,6 +129,7 @@ class AssistantText(Event):
     type: ClassVar[str] = "assistant_text"
     session: int
     text: str
+    lane: int = 1
 
 
 class ToolUse(Event):
@@ -135,6 +138,7 @@ class ToolUse(Event):
     tool_use_id: str
     name: str
     summary: str
+    lane: int = 1
 
 
 class ToolResult(Event):
@@ -143,6 +147,7 @@ class ToolResult(Event):
     tool_use_id: str
     is_error: bool
     summary: str
+    lane: int = 1
 
 
 class ApiRetry(Event):
@@ -156,6 +161,7 @@ class ApiRetry(Event):
     error_status: int | None
     error: str | None
     deadline: float  # on the loop's clock
+    lane: int = 1
 
     def what(self) -> str:
         """What is retried: the error's name or status, or just the request."""
@@ -207,6 +213,7 @@ class SessionError(Event):
     session: int
     error_kind: str
     message: str
+    lane: int = 1
 
 
 class Usage(Event):
@@ -220,6 +227,7 @@ class Usage(Event):
     total_cost_usd: float
     total_input_tokens: int
     total_output_tokens: int
+    lane: int = 1
 
 
 class SessionEnded(Event):
@@ -230,6 +238,7 @@ class SessionEnded(Event):
     error_kind: str | None
     cost_usd: float
     message: str = ""
+    lane: int = 1
 
 
 class BackoffStarted(Event):
@@ -244,6 +253,7 @@ class BackoffStarted(Event):
     resets_at: float | None = None
     """A wait for a usage limit: when the window resets (epoch s); the wait ends a little
     after it."""
+    lane: int = 1
 
     def wait_text(self) -> str:
         """``4 s``; or, for a wait that goes on after a pause, what is left: ``the last 3 s``."""
@@ -263,6 +273,7 @@ class BackoffStarted(Event):
 class BackoffEnded(Event):
     type: ClassVar[str] = "backoff_ended"
     reason: str  # "elapsed", "retry_now", "stopped"
+    lane: int = 1
 
 
 class SubtaskStatus(Event):
@@ -323,11 +334,15 @@ class LoopStateChanged(Event):
     mode: LoopMode
     session_running: bool
     interrupting: bool
+    sessions: int = 0
 
     @property
     def state(self) -> LoopState:
         return LoopState(
-            mode=self.mode, session_running=self.session_running, interrupting=self.interrupting
+            mode=self.mode,
+            session_running=self.session_running,
+            interrupting=self.interrupting,
+            sessions=self.sessions,
         )
 
 

@@ -21,8 +21,9 @@ from agent_tui.engine.events import core as ev
 from agent_tui.engine.events import workspace as wev
 from agent_tui.engine.progress.history import AttemptHistory
 from agent_tui.files import atomic_write_bytes, real_dir
-from agent_tui.workspace import commits, review
+from agent_tui.workspace import commits, lanes, review
 from agent_tui.workspace.git import GitError
+from agent_tui.workspace.lanes import Replayed, lane_location
 from agent_tui.workspace.leftovers import Leftovers
 from agent_tui.workspace.location import Location, WorkspaceRefused, locate
 from agent_tui.workspace.scan import masked_bytes
@@ -35,10 +36,25 @@ class WorkspaceFailed(Exception):
 
 
 class Checkpoints:
-    def __init__(self, config: LoopConfig, emit: ev.EventSink, history: AttemptHistory) -> None:
+    """A place an agent works: the spec's own (its worktree, or the project in place), or
+    with several lanes a lane's worktree beside it (``of_spec`` is then the spec's)."""
+
+    def __init__(
+        self,
+        config: LoopConfig,
+        emit: ev.EventSink,
+        history: AttemptHistory,
+        *,
+        lane: int = 1,
+        of_spec: Checkpoints | None = None,
+    ) -> None:
         self.config = config
         self.emit = emit
         self.history = history
+        self.lane = lane
+        self.of_spec = of_spec
+        self.last_commit: str | None = None
+        """The commit ``commit`` made last."""
         self.location: Location | None = config.workspace
         self.worktree: Worktree | None = None
         self.mirror: SpecMirror | None = None
@@ -77,7 +93,10 @@ class Checkpoints:
         """Find the spec's workspace, and make or repair its worktree."""
         config = self.config
         try:
-            if self.location is None:
+            if self.of_spec is not None:
+                assert self.of_spec.location is not None
+                self.location = lane_location(self.of_spec.location, self.lane)
+            elif self.location is None:
                 root = config.worktrees_dir or worktrees_dir()
                 self.location = await asyncio.to_thread(
                     locate, config.project_dir, config.spec_dir, root=root,
@@ -178,6 +197,7 @@ class Checkpoints:
             return None
         body = commit_body(self.history.attempts(subtask_id), self.config.spec_dir.name)
         done = await self._git(commits.commit_subtask, subtask_id, description, body)
+        self.last_commit = done.commit
         if done.commit is None:
             first = done.findings[0]
             more = f" (and {len(done.findings) - 1} more)" if len(done.findings) > 1 else ""
@@ -194,7 +214,7 @@ class Checkpoints:
         worktree = self.worktree
         if worktree is None or not self.config.rollback_failed_tries:
             return
-        pending = self.history.pending_commit()
+        pending = self.history.pending_commit() if self.of_spec is None else None
         if pending is not None:  # that work is done: it is committed, never undone
             raise WorkspaceFailed(
                 f"the worktree holds subtask {pending}'s work, not committed yet: not rolled back"
@@ -222,6 +242,34 @@ class Checkpoints:
             return await asyncio.to_thread(call, self.worktree, *args)
         except (GitError, OSError) as exc:
             raise WorkspaceFailed(f"the worktree: {_sentence(exc)}") from None
+
+    # ------------------------------------------------------------------------ lanes
+
+    async def tip(self) -> str:
+        """The last commit of this place's branch."""
+        assert self.worktree is not None
+        return await self._git(commits.head)
+
+    async def start_from(self, commit: str) -> None:
+        """A lane's try starts from ``commit`` (the spec branch's tip): its branch and files
+        become that commit's; what it held was a try's, rolled back (and kept) already."""
+        if self.worktree is not None:
+            await self._git(lanes.start_from, commit)
+
+    async def keep(self, subtask_id: str, commit: str) -> str:
+        """Keep a lane's commit reachable while it waits to be merged; the ref."""
+        return await self._git(lanes.keep, subtask_id, commit)
+
+    async def let_go(self, ref: str) -> None:
+        await self._git(lanes.let_go, ref)
+
+    async def replay(self, commit: str) -> Replayed:
+        """A lane's commit onto this (the spec's) branch; its worktree moves to the result."""
+        return await self._git(lanes.replay, commit)
+
+    async def move_to(self, commit: str, expected: str) -> None:
+        """Put this branch (and its files) at ``commit`` from ``expected`` (an undo)."""
+        await self._git(lanes.move_to, commit, expected)
 
     # ------------------------------------------------------------------------ review
 

@@ -19,6 +19,11 @@ from agent_tui.auth.redaction import redact
 from agent_tui.files import LinkRefused, NotRegularFile, atomic_write_text, read_bounded, real_dir
 
 MAX_HISTORY_BYTES = 16 * 1024 * 1024
+NOT_A_TRY = frozenset({"interrupted", "success"})
+"""Sessions the user stopped (they say nothing of whether the subtask can be done), and the
+one that completed it (a later merge conflict or failed re-check is the failed try)."""
+ACCOUNT_ERRORS = frozenset({"auth", "rate_limit"})
+"""A failure of the account, not of the subtask: it spends none of the subtask's tries."""
 
 
 class RecoveryError(Exception):
@@ -87,8 +92,10 @@ class AttemptHistory:
         *,
         profile: str | None = None,
         cost_usd: float | None = None,
+        conflict: dict[str, Any] | None = None,
     ) -> None:
-        """``verification``: what agent-tui's own run of the subtask's check found."""
+        """``verification``: what agent-tui's own run of the subtask's check found;
+        ``conflict``: what its merge met (the files)."""
         entry = self.data["subtasks"].setdefault(subtask_id, {"attempts": [], "status": "pending"})
         attempt = {
             "session": session,
@@ -105,6 +112,8 @@ class AttemptHistory:
             attempt["verification"] = {
                 k: redact(v) if isinstance(v, str) else v for k, v in verification.items()
             }
+        if conflict is not None:
+            attempt["conflict"] = conflict
         entry["attempts"].append(attempt)
         if outcome != "interrupted":  # stopped by the user: says nothing of the subtask
             entry["status"] = "completed" if outcome == "success" else "failed"
@@ -137,16 +146,52 @@ class AttemptHistory:
         value = self.data.get("pending_commit")
         return value if isinstance(value, str) else None
 
+    def queued_merges(self) -> list[dict[str, Any]]:
+        """Subtasks whose check passed in their lane, waiting to be merged, in order."""
+        found = self.data.get("merge_queue", [])
+        return [q for q in found if isinstance(q, dict)] if isinstance(found, list) else []
+
+    def queue_merge(self, entry: dict[str, Any]) -> None:
+        self.data.setdefault("merge_queue", []).append(entry)
+        self.save()
+
+    def unqueue_merge(self, subtask_id: str) -> None:
+        """The subtask left the queue (merged, or sent back); a merge under way is over."""
+        queue = self.queued_merges()
+        self.data["merge_queue"] = [q for q in queue if q.get("subtask_id") != subtask_id]
+        merging = self.merging()
+        if merging is not None and merging.get("subtask_id") == subtask_id:
+            self.data.pop("merging", None)
+        self.save()
+
+    def set_merging(self, entry: dict[str, Any] | None) -> None:
+        """A merge is under way (from which tip, to which commit): a run killed meanwhile
+        undoes it and merges again."""
+        if entry is None:
+            self.data.pop("merging", None)
+        else:
+            self.data["merging"] = entry
+        self.save()
+
+    def merging(self) -> dict[str, Any] | None:
+        value = self.data.get("merging")
+        return value if isinstance(value, dict) else None
+
     def attempt_count(self, subtask_id: str, *, interrupted: bool = True) -> int:
-        """Sessions recorded for the subtask.  ``interrupted=False`` counts its tries: not
-        the sessions the user stopped (they say nothing about whether it can be done), nor
-        those before the user last retried it."""
+        """Sessions recorded for the subtask.  ``interrupted=False`` counts its failed tries:
+        not the sessions the user stopped, nor one that completed it, nor one its account
+        failed (``NOT_A_TRY``, ``ACCOUNT_ERRORS``), nor those before the user last retried
+        it."""
         attempts = self._attempts(subtask_id)
         if interrupted:
             return len(attempts)
         since = self.data["subtasks"].get(subtask_id, {}).get("retried_after", 0)
         since = since if isinstance(since, int) else 0
-        return sum(1 for a in attempts[since:] if a.get("outcome") != "interrupted")
+        return sum(
+            1
+            for a in attempts[since:]
+            if a.get("outcome") not in NOT_A_TRY and a.get("error_kind") not in ACCOUNT_ERRORS
+        )
 
     def retry(self, subtask_id: str) -> None:
         """The user wants a stuck subtask tried again: it is not stuck, and its tries start

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agent_tui.auth.redaction import redact
@@ -24,15 +25,12 @@ from agent_tui.engine.agents.claude.messages import (
     sdk,
     usage_of,
 )
-from agent_tui.engine.agents.claude.process import kill_group
+from agent_tui.engine.agents.claude.process import CliLauncher, kill_group
 from agent_tui.engine.agents.claude.summary import summarize_result, summarize_tool
 from agent_tui.engine.agents.protocol import (
-    INTERRUPT_GRACE_S,
-    TERM_GRACE_S,
     CLIMissingError,
     Ending,
     SandboxRefused,
-    Seen,
     SessionOutcome,
     SessionSpec,
     interrupted_outcome,
@@ -45,8 +43,8 @@ from agent_tui.engine.events.quota import from_rate_limit_info
 from agent_tui.engine.failures.kinds import ErrorKind, classify_exception, classify_message
 
 __all__ = [
-    "AgentSession",
     "CLIMissingError",
+    "ClaudeSession",
     "Ending",
     "SandboxRefused",
     "SessionOutcome",
@@ -56,6 +54,10 @@ __all__ = [
 if TYPE_CHECKING:
     from claude_agent_sdk import AssistantMessage, ClaudeAgentOptions, ResultMessage, UserMessage
 
+INTERRUPT_GRACE_S = 0.8
+"""How long a stop waits for the CLI to take the interrupt before signalling it."""
+TERM_GRACE_S = 0.3
+"""How long a CLI signalled to end gets before it is killed (a stopped one never ends)."""
 STOP_SIGNALS = (signal.SIGHUP, signal.SIGINT, signal.SIGTERM)  # a closed terminal, ctrl+c, …
 STOPPED_BY_SIGNAL = {128 + n for n in STOP_SIGNALS} | {-n for n in STOP_SIGNALS}
 """CLI exit codes that mean someone stopped it (a shell's 128+n, or Python's -n)."""
@@ -65,8 +67,20 @@ STOPPED_BY_SIGNAL = {128 + n for n in STOP_SIGNALS} | {-n for n in STOP_SIGNALS}
 logging.getLogger("claude_agent_sdk").addHandler(logging.NullHandler())
 
 
-class AgentSession:
-    """Runs one session to its end and reports it as engine events plus a ``SessionOutcome``."""
+@dataclass
+class Seen:
+    """What a session's messages have said so far."""
+
+    error_kind: ErrorKind | None = None
+    error_text: str = ""
+    tool_calls: int = 0
+    api_retries: list[dict[str, Any]] = field(default_factory=list)
+    outcome: SessionOutcome | None = None
+
+
+class ClaudeSession:
+    """One Claude Code session through the SDK (an ``AgentSession``): run to its end and
+    reported as engine events plus a ``SessionOutcome``."""
 
     def __init__(
         self,
@@ -74,8 +88,15 @@ class AgentSession:
         emit: ev.EventSink,
         clock: Clock,
         client_factory: Callable[[ClaudeAgentOptions], Any] | None = None,
+        *,
+        launcher: CliLauncher | None = None,
+        cli_path: str | None = None,
     ) -> None:
+        """``launcher`` starts the CLI in a process group of its own, tied to agent-tui's
+        life (see ``process``); without one the SDK starts ``cli_path`` (None: its own)."""
         self.spec = spec
+        self._launcher = launcher
+        self._cli_path = cli_path
         self._emit = emit
         self._clock = clock
         self._client_factory = client_factory
@@ -95,7 +116,7 @@ class AgentSession:
             permission_mode="acceptEdits",
             stderr=self._stderr_tail.append,
             hooks={"PreToolUse": [claude.HookMatcher(hooks=[spec.guard.hook])]},
-            cli_path=str(spec.launcher.path) if spec.launcher else spec.cli_path,
+            cli_path=str(self._launcher.path) if self._launcher else self._cli_path,
             **spec.containment.option_fields(spec.env),
         )
 
@@ -125,7 +146,7 @@ class AgentSession:
                 await asyncio.wait_for(client.interrupt(), timeout=INTERRUPT_GRACE_S)
                 if await self._ends_within(INTERRUPT_GRACE_S):
                     return
-        launcher = self.spec.launcher
+        launcher = self._launcher
         pid = launcher.pid() if launcher is not None else None
         if pid is None or self._ended.is_set():
             return
@@ -143,8 +164,8 @@ class AgentSession:
             return await self._run()
         finally:
             self._ended.set()
-            if self.spec.launcher is not None:
-                self.spec.launcher.forget()
+            if self._launcher is not None:
+                self._launcher.forget()
 
     async def _run(self) -> SessionOutcome:
         transcript = Transcript(self.spec.transcript_path)
@@ -316,7 +337,9 @@ class AgentSession:
         for block in message.content:
             if isinstance(block, claude.TextBlock) and block.text.strip():
                 await self._emit(
-                    ev.AssistantText(session=self.spec.number, text=redact(block.text))
+                    ev.AssistantText(
+                        session=self.spec.number, text=redact(block.text), lane=self.spec.lane
+                    )
                 )
             elif isinstance(block, claude.ToolUseBlock):
                 calls += 1
@@ -325,6 +348,7 @@ class AgentSession:
                 await self._emit(
                     ev.ToolUse(
                         session=self.spec.number,
+                        lane=self.spec.lane,
                         tool_use_id=block.id,
                         name=block.name,
                         summary=summary,
@@ -341,6 +365,7 @@ class AgentSession:
                 await self._emit(
                     ev.ToolResult(
                         session=self.spec.number,
+                        lane=self.spec.lane,
                         tool_use_id=block.tool_use_id,
                         is_error=bool(block.is_error),
                         summary=summarize_result(block.content, self.spec.cwd),
@@ -352,6 +377,7 @@ class AgentSession:
         await self._emit(
             ev.ApiRetry(
                 session=self.spec.number,
+                lane=self.spec.lane,
                 attempt=int(data.get("attempt") or 0),
                 max_retries=int(data.get("max_retries") or 0),
                 delay_s=delay_s,
@@ -368,5 +394,10 @@ class AgentSession:
 
     async def _emit_error(self, kind: ErrorKind, text: str) -> None:
         await self._emit(
-            ev.SessionError(session=self.spec.number, error_kind=str(kind), message=text)
+            ev.SessionError(
+                session=self.spec.number,
+                error_kind=str(kind),
+                message=text,
+                lane=self.spec.lane,
+            )
         )
