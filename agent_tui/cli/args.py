@@ -53,6 +53,14 @@ def add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
         "--max-iterations", type=positive_int, metavar="N", help="stop after N coder sessions"
     )
     run.add_argument(
+        "--lanes",
+        type=positive_int,
+        metavar="N",
+        help="work on up to N independent subtasks at once, each in a worktree of its own, "
+        "and merge each through a queue that runs the checks again (default: the plan's "
+        "recommended_workers, else 1)",
+    )
+    run.add_argument(
         "--retry-stuck",
         action="store_true",
         help="try every stuck subtask again, with 3 new tries before it is stuck again "

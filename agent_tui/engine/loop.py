@@ -274,6 +274,7 @@ class CoderLoop:
         except CLIMissingError as exc:
             result = _refused(f"the Claude Code CLI was not found: {exc}")
         finally:
+            await self._close_lanes()
             lock.release()
             close = getattr(self._agents, "close", None)
             if close is not None:
@@ -326,8 +327,9 @@ class CoderLoop:
                 self.config, self._emit, self.history, lane=number, of_spec=self.checkpoints
             )
             await site.open()
+            await site.leftovers_aside()
             profile = profiles[(number - 1) % len(profiles)] if profiles else None
-            rotation = self.rotation if number == 1 else self._rotation(profile)
+            rotation = self.rotation if number == 1 else self._rotation(profile, number)
             rotation.failed = self.rotation.failed  # a profile that failed, failed for all
             lane = Lane(number, site, rotation, self._guard(site))
             assert self._contained_by is not None
@@ -339,23 +341,37 @@ class CoderLoop:
         )
         self._coder.on_check_passed = self._queue.take
 
+    async def _close_lanes(self) -> None:
+        """The lanes' worktrees go as the run ends; what an unfinished try left in one is
+        rolled back first, its patch kept in logs/ (the spec's own worktree stays)."""
+        for lane in self.lanes:
+            if lane.site is self.checkpoints:
+                continue
+            try:
+                if lane.last is not None and lane.last.subtask_id is not None:
+                    await self._coder.try_failed(lane.last.subtask_id, lane.site)
+                await lane.site.close_lane()
+            except (WorkspaceFailed, RunEnded, OSError) as exc:
+                message = f"lane {lane.id}: its worktree was not removed ({exc})"
+                await self._emit(ev.Notice(level="warning", message=message))
+
     def _lane_profiles(self) -> list[str]:
-        """The profiles lanes may start on, the roomiest first: with auto_switch every
-        usable one, else the one the run starts on."""
+        """The profiles lanes start on, in turn: the one the run starts on, then (with
+        auto_switch) every other usable one, the roomiest first."""
+        current = self.rotation.current
         if not self.config.auto_switch:
-            return [self.rotation.current]
+            return [current]
         wall = self.clock.wall()
-        usable = [
+        others = [
             name
             for name in self.profiles.names()
-            if self.rotation.exhausted_until(name) is None
+            if name != current
+            and self.rotation.exhausted_until(name) is None
             and self.rotation.resolution(self.profiles.get(name)).usable
         ]
-        return sorted(usable, key=lambda name: self.quota.used(name, wall)) or [
-            self.rotation.current
-        ]
+        return [current, *sorted(others, key=lambda name: self.quota.used(name, wall))]
 
-    def _rotation(self, start: str | None) -> ProfileRotation:
+    def _rotation(self, start: str | None, lane: int = 1) -> ProfileRotation:
         return ProfileRotation(
             self.profiles,
             self._emit,
@@ -365,6 +381,7 @@ class CoderLoop:
             extra_env=self.config.extra_env,
             quota=self.quota,
             wall=self.clock.wall,
+            lane=lane,
         )
 
     async def _apply_pending(self) -> None:

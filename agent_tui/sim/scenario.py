@@ -43,6 +43,13 @@ class Step(BaseModel):
     fault: FaultName | None = None
     quota: QuotaHeaders | None = None
     """The unified rate-limit headers of this reply (else the scenario's)."""
+    wait_for: str | None = None
+    """Answer only once this signal is given (by another session's step, or by the test
+    through ``SimServer.signal``): sessions that must overlap, or run in an order."""
+    signal: str | None = None
+    """Give this signal as this step's request comes in (before any wait of its own)."""
+    delay_s: float = Field(0.0, ge=0)
+    """Wait this long before answering: a model's pace, for benchmarks."""
 
     @model_validator(mode="after")
     def _one_kind(self) -> Step:

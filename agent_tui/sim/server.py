@@ -43,6 +43,11 @@ ERROR_REPLIES: dict[str, tuple[int, str, str]] = {
 }
 
 
+SIGNAL_WAIT_S = 60.0
+"""The longest a step waits for its signal: past it the session gets an error, and the test
+that expected the signal fails instead of hanging."""
+
+
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -66,6 +71,7 @@ class SimServer:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._assigned: dict[str, tuple[Script | None, list[Step]]] = {}
+        self._signals: dict[str, threading.Event] = {}
         self._session_counts: dict[int, int] = {}
         self._ids = itertools.count(1)
         self._httpd = _HTTPServer((host, port), self)
@@ -93,6 +99,23 @@ class SimServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def signal(self, name: str) -> None:
+        """Give signal ``name``: steps waiting for it answer now."""
+        self._signal(name).set()
+
+    def _signal(self, name: str) -> threading.Event:
+        with self._lock:
+            return self._signals.setdefault(name, threading.Event())
+
+    def wait_for(self, name: str, timeout_s: float = SIGNAL_WAIT_S) -> bool:
+        """Until signal ``name`` is given (or the sim stops); False when it timed out."""
+        event = self._signal(name)
+        deadline = time.monotonic() + timeout_s
+        while not event.wait(0.05):
+            if self._stopping.is_set() or time.monotonic() > deadline:
+                return event.is_set()
+        return True
 
     def requests_for(self, script_match: str) -> list[RecordedRequest]:
         with self._lock:
@@ -228,6 +251,14 @@ class _Handler(SendsQuotaHeaders, BaseHTTPRequestHandler):
                 tool_results=tool_results(body),
             )
         )
+        if step.signal is not None:
+            sim.signal(step.signal)
+        if step.wait_for is not None and not sim.wait_for(step.wait_for):
+            message = f"the sim waited {SIGNAL_WAIT_S:g} s for signal {step.wait_for!r}"
+            self._json(400, _error_body("invalid_request_error", message))
+            return
+        if step.delay_s:
+            sim._stopping.wait(step.delay_s)
         if step.error:
             code, error_type, message = ERROR_REPLIES[step.error]
             message = message.replace("{n}", str(max(1, len(body.get("messages", [])) - 1)))

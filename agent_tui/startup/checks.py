@@ -41,6 +41,7 @@ class CheckedRun:
     model: str | None
     max_iterations: int | None
     headless: bool
+    lanes: int | None = None
     retry_stuck: bool = False
     wait_for_reset: bool = True
     qa: bool = False
@@ -91,6 +92,7 @@ def check_run(args: argparse.Namespace, on_view: Callable | None = None) -> Chec
         model=args.model,
         max_iterations=args.max_iterations,
         headless=args.headless,
+        lanes=getattr(args, "lanes", None),
         retry_stuck=args.retry_stuck,
         wait_for_reset=not args.no_wait,
         qa=args.qa,
@@ -204,5 +206,6 @@ def build_loop(checked: CheckedRun, sink: ev.EventSink) -> CoderLoop:
         workspace=checked.workspace,
         **({"model": checked.model} if checked.model else {}),
         **({"qa": True} if checked.qa else {}),
+        **({"lanes": checked.lanes} if checked.lanes else {}),
     )
     return CoderLoop(config, checked.profiles, sink)

@@ -117,3 +117,11 @@ def _changed_files(worktree: Worktree, commit: str) -> tuple[str, ...]:
         commit,
     ).out  # fmt: skip
     return tuple(name.decode("utf-8", "replace") for name in listed.split(b"\0") if name)
+
+
+def remove(worktree: Worktree) -> None:
+    """The lane's worktree and branch, gone (its work is merged, queued under a ref of its
+    own, or was rolled back and kept as a diff first)."""
+    repo = worktree.repo_git
+    repo.run("worktree", "remove", "--force", "--force", str(worktree.root), check=False)
+    repo.run("branch", "-D", "--quiet", worktree.branch, check=False)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent_tui.files import TooLarge
-from agent_tui.plan import PlanError, parse_plan, status_in_text
+from agent_tui.plan import ImplementationPlan, PlanError, parse_plan, status_in_text
 from agent_tui.workspace import safe_tree
 
 PLAN_NAME = "implementation_plan.json"
@@ -107,7 +107,8 @@ class SpecMirror:
                     taken.append(name)
             elif name == PLAN_NAME:
                 merged, note = merge_plan(self.base.get(name), data, mine)
-                notes.append(note)
+                if note:
+                    notes.append(note)
                 if (
                     merged is not None
                     and merged != mine
@@ -162,12 +163,14 @@ class SpecMirror:
 
 def merge_plan(base: bytes | None, agent: bytes, user: bytes) -> tuple[bytes | None, str]:
     """The user's plan with the statuses the agent changed since ``base`` set in it, and a
-    note saying so; None when the agent's plan cannot be read (the user's stays)."""
+    note saying so ("" when only statuses changed on the user's side: those are agent-tui's
+    own records, as other lanes' subtasks move); None when the agent's plan cannot be read
+    (the user's stays)."""
     try:
         theirs = parse_plan(agent.decode("utf-8"))
         before = parse_plan(base.decode("utf-8")) if base is not None else None
         text = user.decode("utf-8")
-        parse_plan(text)
+        yours = parse_plan(text)
     except (PlanError, UnicodeDecodeError):
         return None, (
             "the plan was changed both here and by the agent, and one of them is not a plan: "
@@ -182,12 +185,22 @@ def merge_plan(base: bytes | None, agent: bytes, user: bytes) -> tuple[bytes | N
         except (KeyError, ValueError):
             continue
         applied.append(f"{subtask_id} → {status}")
+    if before is not None and _without_statuses(yours) == _without_statuses(before):
+        return text.encode("utf-8"), ""  # only statuses moved here: agent-tui's own records
     said = ", ".join(applied) if applied else "none"
     note = (
         "the plan was changed both here and by the agent: kept yours, with the agent's "
         f"status changes ({said})"
     )
     return text.encode("utf-8"), note
+
+
+def _without_statuses(plan: ImplementationPlan) -> object:
+    data = plan.to_json_data()
+    for phase in data.get("phases", []):
+        for subtask in phase.get("subtasks", []):
+            subtask.pop("status", None)
+    return data
 
 
 def _reason(exc: BaseException) -> str:

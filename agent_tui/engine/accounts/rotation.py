@@ -41,8 +41,11 @@ class ProfileRotation:
         extra_env: Mapping[str, str] | None = None,
         quota: QuotaBook | None = None,
         wall: Callable[[], float] = time.time,
+        lane: int = 1,
     ) -> None:
         self.store = store
+        self.lane = lane
+        """The lane whose profile this is: its switches say so."""
         self._emit = emit
         self._environ = environ
         self.auto_switch = auto_switch
@@ -76,7 +79,7 @@ class ProfileRotation:
 
     async def _switch(self, name: str, reason: str) -> None:
         previous, self.current = self.current, name
-        await self._emit(ev.ProfileSwitched(from_=previous, to=name, reason=reason))
+        await self._emit(ev.ProfileSwitched(from_=previous, to=name, reason=reason, lane=self.lane))
 
     def note_failure(self) -> None:
         """The current profile failed on its account: auto-switch leaves it alone for now."""

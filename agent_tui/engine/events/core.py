@@ -301,6 +301,7 @@ class ProfileSwitched(Event):
     from_: str | None
     to: str
     reason: str
+    lane: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         data = super().to_dict()

@@ -205,7 +205,10 @@ class Checkpoints:
                 f"subtask {subtask_id} is not committed: {first.sentence()}{more}; nothing was "
                 f"committed: remove it in {self.worktree.root}, then resume (or run again)"
             )
-        await self.emit(wev.SubtaskCommitted(id=subtask_id, commit=done.commit, files=done.files))
+        if self.of_spec is None:  # a lane's commit is not on the spec's branch yet: the queue's is
+            await self.emit(
+                wev.SubtaskCommitted(id=subtask_id, commit=done.commit, files=done.files)
+            )
         return None
 
     async def roll_back(self, subtask_id: str, session: int | None = None) -> None:
@@ -266,6 +269,29 @@ class Checkpoints:
     async def replay(self, commit: str) -> Replayed:
         """A lane's commit onto this (the spec's) branch; its worktree moves to the result."""
         return await self._git(lanes.replay, commit)
+
+    async def leftovers_aside(self) -> None:
+        """A lane's worktree as a killed run left it: what it held beyond its last commit
+        is kept as ``logs/lane-N.leftover[-K].diff`` and undone (no subtask's try owns it
+        now)."""
+        if self.worktree is None or not await self._git(commits.has_changes):
+            return
+        patch = await self._git(commits.uncommitted_diff)
+        logs = real_dir(self.config.logs_dir)
+        path, number = logs / f"lane-{self.lane}.leftover.diff", 1
+        while path.exists():
+            number += 1
+            path = logs / f"lane-{self.lane}.leftover-{number}.diff"
+        await asyncio.to_thread(atomic_write_bytes, path, masked_bytes(patch))
+        await self._git(commits.rollback)
+        message = f"lane {self.lane}: what a stopped run left there is kept as logs/{path.name}"
+        await self.emit(ev.Notice(level="warning", message=message))
+
+    async def close_lane(self) -> None:
+        """The run is over: a lane's worktree and branch go."""
+        if self.worktree is not None and self.of_spec is not None:
+            await self._git(lanes.remove)
+            self.worktree = None
 
     async def move_to(self, commit: str, expected: str) -> None:
         """Put this branch (and its files) at ``commit`` from ``expected`` (an undo)."""

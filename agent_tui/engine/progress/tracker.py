@@ -72,6 +72,9 @@ class PlanTracker:
         self._writing = asyncio.Lock()
         """Held from the read to the write of a change: two changes at once (the retry key's
         and the loop's) would each write the text without the other's."""
+        self._being_written: str | None = None
+        """A text agent-tui is writing now: a re-read that finds it meanwhile (another lane's
+        sync) takes it as read, not as someone's edit."""
 
     def _stat(self) -> Signature | None:
         try:
@@ -122,6 +125,8 @@ class PlanTracker:
             plan = parse_plan(text, str(self.path))
         except PlanError as exc:
             return Refresh(warning=self._set_aside(exc))
+        if text == self._being_written:
+            return Refresh()  # our own write, still being made: its statuses are shown by it
         old = self.plan
         self._adopt(text, plan)
         before = {s.id: s.status for s in old.subtasks()}
@@ -178,8 +183,12 @@ class PlanTracker:
 
     async def _write(self, changed: str) -> None:
         if changed != self._text:
-            await asyncio.to_thread(atomic_write_text, self.path, changed)
-            self._adopt(changed, parse_plan(changed, str(self.path)))
+            self._being_written = changed
+            try:
+                await asyncio.to_thread(atomic_write_text, self.path, changed)
+                self._adopt(changed, parse_plan(changed, str(self.path)))
+            finally:
+                self._being_written = None
 
     def status_event(self, subtask_id: str, status: str, attempts: int) -> ev.SubtaskStatus | None:
         """The event for a subtask's status, or None when the UI already shows exactly that."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import AsyncIterator
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -15,23 +14,28 @@ if TYPE_CHECKING:
     from claude_agent_sdk import AssistantMessage, ResultMessage
 
 
+_loaded: ModuleType | None = None
+"""The SDK once its import has finished (``sys.modules`` has it from the import's start)."""
+
+
 def sdk() -> ModuleType:
     """``claude_agent_sdk``, imported on first use.
 
     Importing it takes about a second (it pulls in mcp, httpx, starlette…), so nothing on
     the way to the app's first frame imports it; ``load_sdk`` does, off the event loop.
     """
-    import claude_agent_sdk
+    global _loaded
+    if _loaded is None:
+        import claude_agent_sdk  # a second thread here waits for the first one's import
 
-    return claude_agent_sdk
+        _loaded = claude_agent_sdk
+    return _loaded
 
 
 async def load_sdk() -> ModuleType:
-    """Import the SDK in a worker thread, so the app keeps drawing while it loads."""
-    module = sys.modules.get("claude_agent_sdk")
-    if module is not None:
-        return module
-    return await asyncio.to_thread(sdk)
+    """Import the SDK in a worker thread, so the app keeps drawing while it loads; lanes
+    starting at once all wait for the one import."""
+    return _loaded or await asyncio.to_thread(sdk)
 
 
 async def idle_guarded(stream: AsyncIterator[Any], idle_timeout_s: float) -> AsyncIterator[Any]:
