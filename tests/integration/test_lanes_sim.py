@@ -4,8 +4,12 @@ the merge queue, which replays it on the tip and runs the checks again."""
 
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
 
+from agent_tui.auth.profiles import Profile, ProfileStore
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.events import lanes as lev
 from agent_tui.engine.events import workspace as wev
@@ -205,3 +209,42 @@ async def test_a_merge_that_breaks_an_earlier_subtasks_check_is_undone_and_redon
     tree = git(run.project, "ls-tree", "--name-only", BRANCH).split()
     assert "override.txt" not in tree and {"config.txt", "notes.txt"} <= set(tree)
     assert branch_log(run.project, BRANCH) == ["subtask 1.1: make 1.1", "subtask 2.1: make 2.1"]
+
+
+def oauth_profiles(tmp_path, names: str) -> tuple[ProfileStore, dict[str, str]]:
+    """One logged-in profile per letter (the CLI reports usage windows for OAuth only)."""
+    profiles, tokens = [], {}
+    for name in names:
+        tokens[name] = f"sk-ant-oat01-lane-profile-{name * 12}"
+        config_dir = tmp_path / f"claude-{name}"
+        config_dir.mkdir()
+        login = {
+            "accessToken": tokens[name],
+            "refreshToken": "sk-ant-ort01-x",
+            "expiresAt": int((time.time() + 3600) * 1000),
+            "scopes": ["user:inference"],
+        }
+        (config_dir / ".credentials.json").write_text(json.dumps({"claudeAiOauth": login}))
+        profiles.append(Profile(name=name, config_dir=str(config_dir)))
+    return ProfileStore.in_memory(profiles, active=names[0]), tokens
+
+
+async def test_a_usage_limit_on_one_lanes_profile_moves_that_lane_only(lanes_run, tmp_path):
+    profiles, tokens = oauth_profiles(tmp_path, "abc")
+    limit = {"error": "rate_limit", "quota": {"status": "rejected", "resets_in_s": 3600}}
+    honest = [{"tools": [write("a.txt", "a\n")]}, *done("1.1"), {"text": "."}]
+    other = [{"tools": [write("b.txt", "b\n")]}, *done("2.1"), {"text": "."}]
+    scripts = [script("1.1", [[limit], honest]), script("2.1", [other])]
+    plan = plan_doc([("1", [], ["1.1"]), ("2", [], ["2.1"])])
+    run = lanes_run(plan, scripts, lanes=2, profiles=profiles, environ={}, auto_switch=True)
+    await run.go()
+
+    assert run.exit_code == 0, run.of(ev.LoopFinished)
+    by_lane: dict[int, list[str]] = {}
+    for started in run.of(ev.SessionStarted):
+        by_lane.setdefault(started.lane, []).append(started.profile)
+    assert by_lane[2] == ["b"]  # the other lane kept its profile
+    assert by_lane[1][0] == "a" and "a" not in by_lane[1][1:]
+    assert {s.lane for s in run.of(ev.ProfileSwitched)} == {1}
+    limited = [r for r in run.sim.requests if r.status == 429]
+    assert limited and {r.bearer for r in limited} == {tokens["a"]}

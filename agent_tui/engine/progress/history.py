@@ -8,12 +8,14 @@ can ship either as a link pointing anywhere); messages are masked before they ar
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from agent_tui.auth.redaction import redact
 from agent_tui.files import LinkRefused, NotRegularFile, atomic_write_text, read_bounded, real_dir
@@ -30,6 +32,22 @@ class RecoveryError(Exception):
     """The attempt history cannot be read; one sentence."""
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _one_writer(change: F) -> F:
+    """A change and its save, one at a time: lanes and the merge queue write the history
+    from worker threads at once, and a save made from a copy taken before another change
+    would drop that change on disk."""
+
+    @functools.wraps(change)
+    def locked(self: AttemptHistory, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return change(self, *args, **kwargs)
+
+    return locked  # type: ignore[return-value]
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -38,6 +56,7 @@ class AttemptHistory:
     def __init__(self, spec_dir: Path, now: Callable[[], datetime] = _utc_now) -> None:
         self.path = spec_dir / "memory" / "attempt_history.json"
         self._now = now
+        self._lock = threading.RLock()
         self.data = self._load()
 
     def _load(self) -> dict[str, Any]:
@@ -76,11 +95,13 @@ class AttemptHistory:
     def _stamp(self) -> str:
         return self._now().isoformat(timespec="seconds")
 
+    @_one_writer
     def save(self) -> None:
         self.data["metadata"]["last_updated"] = self._stamp()
         real_dir(self.path.parent)
         atomic_write_text(self.path, json.dumps(self.data, indent=2, ensure_ascii=False) + "\n")
 
+    @_one_writer
     def record_attempt(
         self,
         subtask_id: str,
@@ -119,6 +140,7 @@ class AttemptHistory:
             entry["status"] = "completed" if outcome == "success" else "failed"
         self.save()
 
+    @_one_writer
     def record_rollback(self, subtask_id: str, session: int, diff: str, commit: str) -> None:
         """A try's changes were undone back to ``commit``; ``diff`` (under the spec dir)
         keeps them.  Kept beside the attempts, so it counts as no attempt of its own."""
@@ -132,6 +154,7 @@ class AttemptHistory:
         found = self.data["subtasks"].get(subtask_id, {}).get("rollbacks", [])
         return [r for r in found if isinstance(r, dict)] if isinstance(found, list) else []
 
+    @_one_writer
     def set_pending_commit(self, subtask_id: str | None) -> None:
         """The subtask completed but is not committed yet (None: nothing is pending); a run
         that stops before its commit makes it first when it starts again."""
@@ -151,10 +174,12 @@ class AttemptHistory:
         found = self.data.get("merge_queue", [])
         return [q for q in found if isinstance(q, dict)] if isinstance(found, list) else []
 
+    @_one_writer
     def queue_merge(self, entry: dict[str, Any]) -> None:
         self.data.setdefault("merge_queue", []).append(entry)
         self.save()
 
+    @_one_writer
     def unqueue_merge(self, subtask_id: str) -> None:
         """The subtask left the queue (merged, or sent back); a merge under way is over."""
         queue = self.queued_merges()
@@ -164,6 +189,7 @@ class AttemptHistory:
             self.data.pop("merging", None)
         self.save()
 
+    @_one_writer
     def set_merging(self, entry: dict[str, Any] | None) -> None:
         """A merge is under way (from which tip, to which commit): a run killed meanwhile
         undoes it and merges again."""
@@ -193,6 +219,7 @@ class AttemptHistory:
             if a.get("outcome") not in NOT_A_TRY and a.get("error_kind") not in ACCOUNT_ERRORS
         )
 
+    @_one_writer
     def retry(self, subtask_id: str) -> None:
         """The user wants a stuck subtask tried again: it is not stuck, and its tries start
         afresh (the sessions it had stay recorded)."""
@@ -202,6 +229,7 @@ class AttemptHistory:
         entry["status"] = "pending"
         self.save()
 
+    @_one_writer
     def mark_stuck(self, subtask_id: str, reason: str) -> None:
         self.clear_stuck(subtask_id, save=False)
         self.data["stuck_subtasks"].append(
@@ -214,6 +242,7 @@ class AttemptHistory:
         )
         self.save()
 
+    @_one_writer
     def clear_stuck(self, subtask_id: str, *, save: bool = True) -> None:
         stuck = self.data["stuck_subtasks"]
         self.data["stuck_subtasks"] = [s for s in stuck if s.get("subtask_id") != subtask_id]

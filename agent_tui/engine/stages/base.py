@@ -101,7 +101,8 @@ class Stage:
         try:
             await lane.site.push()
             try:
-                outcome = await self.parts.runner.run(attempt, prompt, note=notes.offered)
+                note = notes.offered_to(lane)
+                outcome = await self.parts.runner.run(attempt, prompt, note=note)
             finally:  # a session that could not be recorded may still have left things
                 await lane.site.after_session()
             await self._take_note(attempt, outcome)
@@ -186,20 +187,23 @@ class Stage:
             resets=resets,
         )
 
-    def note_text(self) -> str:
-        """The prompt's part for the user's note (HUMAN_INPUT.md), if there is one."""
-        note = self.parts.notes.offer()
+    def note_text(self, holder: Lane) -> str:
+        """The prompt's part for the user's note (HUMAN_INPUT.md), if there is one and no
+        other lane's session holds it."""
+        note = self.parts.notes.offer(holder)
         # Masked: a note pasted with a token in it must not hand the token to the agent.
         return render("human_input", note=redact(note.strip())) if note else ""
 
     async def _take_note(self, attempt: Attempt, outcome: SessionOutcome) -> None:
         """A session that reached the model has read the note: it is not sent again."""
+        notes = self.parts.notes
         if not (outcome.ok or outcome.input_tokens or outcome.tool_calls):
+            notes.release(attempt.lane)
             return
         number = attempt.number
         keep_as = self.config.logs_dir / f"session-{number:03d}.human-input.md"
         try:
-            await asyncio.to_thread(self.parts.notes.take, keep_as)
+            await asyncio.to_thread(notes.take, attempt.lane, keep_as)
         except OSError as exc:
             await self.emit(ev.Notice(level="warning", message=f"note not set aside: {exc}"))
 

@@ -375,7 +375,7 @@ class CoderStage(Stage):
             worktree=render("worktree") if site.isolated else "",
             failed_check=failed_check_prompt(self.history.attempts(subtask.id)),
             guidance=render("one_tool_at_a_time") if self.retry_of(attempt).guidance_due else "",
-            human_input=self.note_text(),
+            human_input=self.note_text(attempt.lane),
         )
 
 

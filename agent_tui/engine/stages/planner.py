@@ -64,5 +64,5 @@ class PlannerStage(Stage):
             spec_dir=self.checkpoints.spec_dir,
             plan_path=self.checkpoints.plan_path,
             validation_errors=retry_text,
-            human_input=self.note_text(),
+            human_input=self.note_text(self.parts.spec_lane),
         )

@@ -299,7 +299,7 @@ class QAStage(Stage):
             "plan_path": where.plan_path,
             "fix_request_path": where.spec_dir / FIX_REQUEST,
             "worktree": render("qa_worktree") if where.isolated else "",
-            "human_input": self.note_text(),
+            "human_input": self.note_text(self.parts.spec_lane),
         }
 
     def _review_prompt(self, iteration: int) -> str:
