@@ -174,11 +174,16 @@ def _check_profiles(args: argparse.Namespace) -> ProfileStore:
 
 
 def _check_starting_profile(store: ProfileStore, name: str | None) -> None:
-    """A run must not start on a profile whose credentials cannot work."""
+    """A run must not start on a profile whose credentials cannot work, nor, with no
+    profile, without the CLI's own default login."""
     from agent_tui.auth.credentials import resolve
+    from agent_tui.auth.login import default_login_problem
 
     profile = store.get(name) if name else store.active_profile()
     if profile is None:
+        problem = default_login_problem()
+        if problem is not None:
+            raise InputError(problem)
         return
     resolution = resolve(profile)
     if not resolution.usable:

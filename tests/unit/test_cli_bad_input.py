@@ -307,7 +307,7 @@ def test_a_word_that_names_no_command_is_one_line(argv, capsys):
     )
 
 
-def test_a_missing_cli_is_one_line(tmp_path, capsys, monkeypatch):
+def test_a_missing_cli_is_one_line(tmp_path, capsys, monkeypatch, default_login):
     import shutil
 
     from agent_tui.startup import checks
@@ -379,7 +379,7 @@ def test_the_checks_fork_before_the_libraries_both_sides_load_anyway():
 
 
 def test_required_containment_without_a_sandbox_is_one_line(
-    tmp_path, capsys, isolated_config, monkeypatch
+    tmp_path, capsys, isolated_config, monkeypatch, default_login
 ):
     project = project_with(tmp_path, json.dumps(GOOD_PLAN))
     isolated_config.mkdir()
