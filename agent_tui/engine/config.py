@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent_tui.engine.accounts.reset_wait import RESET_MARGIN_S
+from agent_tui.engine.control.plan_review import PlanReviewMode
 from agent_tui.engine.failures.retry import RetryPolicy
 from agent_tui.engine.sandbox.containment import SandboxCheck
 
@@ -68,6 +69,9 @@ class LoopConfig:
     qa: bool = False
     """Once every subtask is completed, the QA loop: review, fix, review, until approved."""
     qa_max_iterations: int = 10
+    plan_review: PlanReviewMode = PlanReviewMode.OFF
+    """What follows a plan the planner wrote: coding at once, a wait for the user's
+    approve or discard (the app), or the run's end (headless ``new``)."""
 
     @classmethod
     def from_settings(cls, settings: Settings, **fields: Any) -> LoopConfig:

@@ -49,6 +49,9 @@ class CheckedRun:
     """What the sandbox lacks (None: containment is off)."""
     workspace: Location | None = None
     """Where the agent works: the spec's worktree, or the project in place."""
+    review_plan: bool = False
+    """``--review-plan``: a plan the planner writes waits for the user (headless: the run
+    ends there)."""
 
     @property
     def title(self) -> str:
@@ -96,6 +99,7 @@ def check_run(args: argparse.Namespace, on_view: Callable | None = None) -> Chec
         qa=args.qa,
         sandbox=sandbox,
         workspace=workspace,
+        review_plan=args.review_plan,
     )
 
 
@@ -193,7 +197,12 @@ def _check_starting_profile(store: ProfileStore, name: str | None) -> None:
 def build_loop(checked: CheckedRun, sink: ev.EventSink) -> CoderLoop:
     """The loop for a run that has passed its checks; nothing is checked again."""
     from agent_tui.config import quota_path
+    from agent_tui.engine.control.plan_review import PlanReviewMode
     from agent_tui.engine.loop import CoderLoop, LoopConfig
+
+    review = PlanReviewMode.OFF
+    if checked.review_plan:
+        review = PlanReviewMode.STOP if checked.headless else PlanReviewMode.ASK
 
     config = LoopConfig.from_settings(
         checked.profiles.settings,
@@ -207,6 +216,7 @@ def build_loop(checked: CheckedRun, sink: ev.EventSink) -> CoderLoop:
         quota_file=quota_path(),
         sandbox=checked.sandbox,
         workspace=checked.workspace,
+        plan_review=review,
         **({"model": checked.model} if checked.model else {}),
         **({"qa": True} if checked.qa else {}),
     )
