@@ -99,6 +99,9 @@ def _plan(
     from agent_tui.startup.checks import build_loop
 
     branch_was_there = plan_review.branch_exists(checked.workspace)
+    discards = f"the spec {spec_dir.name} goes"
+    if checked.workspace is not None and checked.workspace.isolated:
+        discards += ", with the work branch its planner ran on"
     end = plan_review.RunEnd()
 
     def make_loop(sink):
@@ -108,7 +111,7 @@ def _plan(
         args,
         end.watching(make_loop),
         title=checked.title,
-        plan_discard=f"the spec {spec_dir.name} (its spec.md and plan) is removed",
+        plan_discard=discards,
     )
     if end.discarded:
         said = plan_review.discard_new_spec(spec_dir, checked.workspace, branch_was_there)

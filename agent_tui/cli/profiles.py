@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 from agent_tui.auth.credentials import Resolution, format_time, resolve
 from agent_tui.auth.keychain import KeychainUnavailable, read_entry, service_name
 from agent_tui.auth.redaction import redact
-from agent_tui.exit_codes import EXIT_BAD_INPUT, EXIT_STOPPED_SHORT
+from agent_tui.exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_STOPPED_SHORT
 
 if TYPE_CHECKING:
     from agent_tui.auth.profiles import Profile, ProfileStore
@@ -145,7 +146,7 @@ def _add(
 def _offer_login(profile: Profile, out: TextIO, err: TextIO, ask: Ask) -> int:
     """Ask whether to log the new profile in now; a no leaves the command to run later."""
     try:
-        answer = ask(f"Log in to profile {profile.name!r}'s account now? [Y/n] ")
+        answer = ask(f"Log in to the account of profile {profile.name!r} now? [Y/n] ")
     except EOFError:
         answer = "n"
     if answer.strip().lower() in ("", "y", "yes"):
@@ -181,6 +182,11 @@ def _login(profile: Profile, setup_token: bool, out: TextIO, err: TextIO) -> int
     except OSError as exc:
         raise ConfigError(f"cannot run the login ({exc.strerror or exc}): {cli}") from None
     if code != 0:
+        if err.isatty():
+            err.write("\n")  # the CLI may leave the cursor after its own prompt
+        if code in (EXIT_INTERRUPTED, -signal.SIGINT):
+            _say(err, "agent-tui: the login was interrupted: nothing changed")
+            return EXIT_INTERRUPTED
         how = f"was stopped by signal {-code}" if code < 0 else f"exited {code}"
         _say(err, f"agent-tui: the login did not finish (the CLI {how}): nothing changed")
         return EXIT_STOPPED_SHORT

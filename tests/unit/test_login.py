@@ -32,6 +32,8 @@ with open({record!r}, "a") as record:
 mode = os.environ.get("FAKE_LOGIN", "writes")
 if mode == "fails":
     sys.exit(1)
+if mode == "cancelled":  # ctrl+c in the CLI's raw-mode prompt: a key, not a signal to us
+    sys.exit(130)
 if mode == "writes" and sys.argv[1:] == ["auth", "login"]:
     oauth = {{
         "accessToken": "sk-ant-oat01-FAKELOGINfakelogin0000",
@@ -105,7 +107,7 @@ def test_login_runs_the_cli_login_for_the_profiles_dir_then_finds_the_credential
     assert "sk-ant-oat01" not in out + err
 
 
-def test_a_login_that_does_not_finish_or_leaves_nothing_exits_3_in_one_line(
+def test_a_login_that_does_not_finish_or_leaves_nothing_is_one_line(
     tmp_path, fake_cli, monkeypatch
 ):
     assert run("add", "work", "--config-dir", str(tmp_path / "w"))[0] == 0
@@ -113,6 +115,9 @@ def test_a_login_that_does_not_finish_or_leaves_nothing_exits_3_in_one_line(
     code, _, err = run("login", "work")
     assert code == 3
     assert err == "agent-tui: the login did not finish (the CLI exited 1): nothing changed\n"
+    monkeypatch.setenv("FAKE_LOGIN", "cancelled")
+    code, _, err = run("login", "work")
+    assert (code, err) == (130, "agent-tui: the login was interrupted: nothing changed\n")
     monkeypatch.setenv("FAKE_LOGIN", "writes nothing")
     code, _, err = run("login", "work")
     assert code == 3
@@ -152,7 +157,7 @@ def test_add_offers_a_login_when_the_new_profile_has_no_credential(tmp_path, fak
 
     code, out, _ = run("add", "work", "--config-dir", str(tmp_path / "w"), ask=ask)
     assert code == 0
-    assert asked == ["Log in to profile 'work''s account now? [Y/n] "]
+    assert asked == ["Log in to the account of profile 'work' now? [Y/n] "]
     assert [c["argv"] for c in fake_cli()] == [["auth", "login"]]
     assert "logged in: profile 'work'" in out
     code, out, _ = run("add", "other", "--config-dir", str(tmp_path / "o"), ask=lambda q: "n")
