@@ -57,6 +57,7 @@ def sim(isolated_home, monkeypatch):
 
 
 def test_headless_new_prints_the_plan_and_exits_0_then_run_codes_it(tmp_path, sim, capsys):
+    """One test, sharing the sessions' start-up: new, run, then run --review-plan."""
     project, _ = make_repo(tmp_path / "app")
     (tmp_path / "app" / ".auto-claude" / "specs" / "001-test").rename(
         tmp_path / "app" / ".auto-claude" / "specs" / "001-earlier"
@@ -94,3 +95,13 @@ def test_headless_new_prints_the_plan_and_exits_0_then_run_codes_it(tmp_path, si
     assert "session   #2 coder subtask 1.1" in capsys.readouterr().out
     log = git(project, "log", "--format=%s", "main..agent-tui/002-add-a-verbose-flag")
     assert log.splitlines() == ["subtask 1.1: Add --verbose"]
+
+    # run --review-plan stops at the plan its planner writes, as new does.
+    assert main(["new", "Log each file read", "--project", str(project), "--no-plan"]) == 0
+    capsys.readouterr()
+    argv = ["run", "--project", str(project), "--spec", "3", "--review-plan", "--headless"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "finished  planned (exit 0)" in out
+    assert "next: edit it if you like, then agent-tui run --project " in out
+    assert "session   #2" not in out  # the planner's session only

@@ -185,3 +185,22 @@ def test_new_refused_by_the_runs_checks_leaves_no_spec_behind(tmp_path, capsys, 
     err = capsys.readouterr().err
     assert err.startswith("agent-tui: not logged in:") and err.count("\n") == 1
     assert list(project.iterdir()) == []  # not even the dirs made to hold it
+
+
+def test_run_end_names_the_outcomes_as_the_engine_does(tmp_path):
+    from agent_tui.cli import plan_review
+    from agent_tui.engine.control.result import RunOutcome
+
+    assert (plan_review.PLANNED, plan_review.DISCARDED) == (
+        RunOutcome.PLANNED,
+        RunOutcome.DISCARDED,
+    )
+    spec = tmp_path / "001-x"
+    spec.mkdir()
+    (spec / "spec.md").write_text("# x\n")
+    (spec / "implementation_plan.json").write_text("{}")
+    said = plan_review.discard_planned(spec)
+    assert (
+        said == f"discarded: removed {spec / 'implementation_plan.json'}; the next run plans again"
+    )
+    assert sorted(p.name for p in spec.iterdir()) == ["spec.md"]
