@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from agent_tui.auth.redaction import redact
 from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import review as rev
 from agent_tui.engine.events import trust as tev
 from agent_tui.engine.events import workspace as wev
 from agent_tui.engine.events.quota import QuotaStatus, quota_text
 from agent_tui.engine.events.trust import CheckOutcome, QAStep, QAVerdictKind
 from agent_tui.exit_codes import EXIT_INTERRUPTED
 from agent_tui.notifications import notification_for, terminal_escape
+from agent_tui.text import counted
 
 if TYPE_CHECKING:
     from agent_tui.engine.loop import CoderLoop
@@ -132,6 +134,8 @@ TEXT_LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
     ev.NoteQueued: lambda e: f"note      for the next session: {_first_line(e.text)}",
     ev.NoteSent: lambda e: f"note      sent with this session: {_first_line(e.text)}",
     ev.Notice: lambda e: f"{e.level:<9} {e.message}",
+    rev.PlanReview: lambda e: f"review    {e.plan_path} ({counted(e.subtasks, 'subtask')})",
+    rev.PlanApproved: lambda e: "review    plan approved: coding starts",
     tev.VerificationStarted: _verification_started,
     tev.VerificationEnded: _verification_ended,
     tev.QAIteration: _qa_iteration,

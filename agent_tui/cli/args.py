@@ -1,5 +1,5 @@
-"""The ``run`` and ``demo`` subcommands' arguments, and the argument types every parser
-shares (argparse turns their errors into one usage error).
+"""The ``run``, ``new`` and ``demo`` subcommands' arguments, and the argument types every
+parser shares (argparse turns their errors into one usage error).
 
 Built on every start, before the checks fork (see ``agent_tui.cli.commands``): argparse only.
 """
@@ -31,7 +31,8 @@ def add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
     run = subparsers.add_parser(
         "run",
         help="run the coder loop on a project (the default command)",
-        description="Run the coder loop on DIR's spec: in the app, or headless with --headless.",
+        description="Run the coder loop on DIR's spec: in the app, or headless with --headless. "
+        'New here? README.md, "Your first run": log in, agent-tui new, run, diff, merge.',
     )
     run.add_argument(
         "--project", required=True, type=given, metavar="DIR", help="the project directory"
@@ -79,12 +80,62 @@ def add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
         "approves the build (exit 0 only then; the qa setting does the same)",
     )
     run.add_argument(
+        "--review-plan",
+        action="store_true",
+        help="when the planner writes the plan, stop for you to review it before any coding: "
+        "in the app approve, edit or discard it; headless, the run ends there (exit 0) and "
+        "the next run codes it",
+    )
+    run.add_argument(
         "--no-wait",
         action="store_true",
         help="on a usage limit, do not wait for its reset: pause (headless: exit 3)",
     )
     add_output_flags(run)
     return run
+
+
+def add_new_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    new = subparsers.add_parser(
+        "new",
+        help="create the next numbered spec from a sentence, plan it, and review the plan",
+        description="Create DIR/.auto-claude/specs/NNN-slug/spec.md from SENTENCE (or --from "
+        "FILE), then run the planner and stop at its plan: in the app, approve it (coding "
+        "starts), edit it ($EDITOR) or discard it; headless, the plan is printed and the "
+        'command exits 0 for agent-tui run to code it. See README, "Your first run".',
+    )
+    new.add_argument(
+        "sentence",
+        nargs="?",
+        metavar="SENTENCE",
+        help="what to build, in a few words: spec.md's title, and the spec's name (its slug)",
+    )
+    new.add_argument(
+        "--from",
+        dest="from_file",
+        type=given,
+        metavar="FILE",
+        help="a longer spec written beforehand (UTF-8, up to 256 KiB); with SENTENCE, the "
+        "sentence is its title",
+    )
+    new.add_argument(
+        "--project",
+        default=".",
+        type=given,
+        metavar="DIR",
+        help="the project directory (default: the current one)",
+    )
+    new.add_argument(
+        "--no-plan", action="store_true", help="only create the spec; agent-tui run plans it"
+    )
+    new.add_argument(
+        "--in-place",
+        action="store_true",
+        help="in a git repository, plan in the project itself rather than in the spec's "
+        "own worktree",
+    )
+    add_output_flags(new)
+    return new
 
 
 def add_demo_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -20,7 +20,7 @@ from agent_tui import __version__
 from agent_tui.exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED, InputError
 from agent_tui.text import printable
 
-SUBCOMMANDS = ("run", "demo", "profiles", "settings", "diff", "merge", "discard")
+SUBCOMMANDS = ("run", "new", "demo", "profiles", "settings", "diff", "merge", "discard")
 
 DESCRIPTION = """\
 Supervise an autonomous Claude coding loop over an Auto-Claude implementation_plan.json:
@@ -30,13 +30,18 @@ any retry countdown; keys pause/resume the loop and switch the auth profile.
 """
 
 EPILOG = """\
+your first run (README.md, "Your first run", says more):
+  agent-tui profiles add work --config-dir ~/.claude-work   it offers to log in
+  agent-tui new "Add a --verbose flag" --project .          a spec, its plan, your review
+  agent-tui run --project . --spec 001                      code it, a commit per subtask
+  agent-tui diff --project .                                read what it changed
+  agent-tui merge --project .                               bring it into your branch
+
 examples:
   agent-tui demo                          scripted model on 127.0.0.1, no credentials needed
   agent-tui --project ~/code/app          run the only spec of ~/code/app in the app
   agent-tui run --project . --spec 002 --headless --events jsonl
-  agent-tui profiles add work --config-dir ~/.claude-work
   agent-tui diff --project . --subtask 1.2   read what a subtask changed
-  agent-tui merge --project .               its work into your branch, with history
 
 exit codes: 0 all subtasks completed (with --qa: and approved), 2 bad input or config,
 3 stopped short (stuck subtask, --max-iterations, no usable profile, a usage limit not
@@ -48,7 +53,7 @@ where each profile's usage window is, AGENT_TUI_DATA_DIR where the specs' worktr
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from agent_tui.cli.args import add_demo_parser, add_run_parser
+    from agent_tui.cli.args import add_demo_parser, add_new_parser, add_run_parser
     from agent_tui.cli.profiles_args import add_profiles_parser
     from agent_tui.cli.settings import add_settings_parser
     from agent_tui.cli.workspace import add_workspace_parsers
@@ -63,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="{" + ",".join(SUBCOMMANDS) + "}")
 
     add_run_parser(sub)
+    add_new_parser(sub)
     add_demo_parser(sub)
     add_profiles_parser(sub)
     add_settings_parser(sub)
@@ -110,6 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_workspace(args)
         if args.command == "demo":
             return _demo(args)
+        if args.command == "new":
+            from agent_tui.cli.new import run_new
+
+            return run_new(args, _launch, _is_terminal())
         return _run(args)
     except InputError as exc:
         print(f"agent-tui: {printable(str(exc))}", file=sys.stderr)
@@ -124,18 +134,41 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from agent_tui.cli.plan_review import RunEnd
+
+    end = RunEnd()
     if not args.headless and _is_terminal():
         from agent_tui.startup.launch import run_in_app
 
-        return run_in_app(args)
-    from agent_tui.startup.checks import build_loop, check_run
+        code = run_in_app(args, end.watching, plan_discard=PLAN_DISCARD)
+    else:
+        from agent_tui.startup.checks import build_loop, check_run
 
-    checked = check_run(args)
+        checked = check_run(args)
 
-    def make_loop(sink):
-        return build_loop(checked, sink)
+        def make_loop(sink):
+            return build_loop(checked, sink)
 
-    return _launch(args, make_loop, title=checked.title)
+        code = _launch(args, end.watching(make_loop), title=checked.title)
+    if args.review_plan and (end.discarded or end.planned):
+        _after_review(args, end)
+    return code
+
+
+PLAN_DISCARD = "the plan the planner wrote is removed (spec.md stays): the next run plans again"
+
+
+def _after_review(args: argparse.Namespace, end) -> None:
+    """``run --review-plan``: a discarded plan is removed; a headless one is printed."""
+    from agent_tui.cli import plan_review
+    from agent_tui.plan.specs import find_spec_dir
+
+    project = Path(args.project).expanduser().resolve()
+    spec_dir = find_spec_dir(project, args.spec)
+    if end.discarded:
+        print(f"agent-tui: {plan_review.discard_planned(spec_dir)}", file=sys.stderr)
+    elif args.events == "text":
+        plan_review.print_plan(spec_dir, project, sys.stdout)
 
 
 def _is_terminal() -> bool:
@@ -186,8 +219,16 @@ def _demo(args: argparse.Namespace) -> int:
     return code
 
 
-def _launch(args: argparse.Namespace, make_loop: Callable, *, title: str, plan=None) -> int:
-    """Run headless or in the app; ``plan`` (a ``PlanLoaded``) fills the app's first frame."""
+def _launch(
+    args: argparse.Namespace,
+    make_loop: Callable,
+    *,
+    title: str,
+    plan=None,
+    plan_discard: str = PLAN_DISCARD,
+) -> int:
+    """Run headless or in the app; ``plan`` (a ``PlanLoaded``) fills the app's first frame,
+    ``plan_discard`` says in the app's plan review what a discard removes."""
     if args.headless:
         import asyncio
 
@@ -201,7 +242,7 @@ def _launch(args: argparse.Namespace, make_loop: Callable, *, title: str, plan=N
     with collector.paused():
         from agent_tui.startup.launched_app import run_app
 
-        return run_app(make_loop, title=title, plan=plan)
+        return run_app(make_loop, title=title, plan=plan, plan_discard=plan_discard)
 
 
 if __name__ == "__main__":

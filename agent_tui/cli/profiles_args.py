@@ -11,7 +11,7 @@ import argparse
 from agent_tui.cli.args import given
 
 _CONFIG_DIR_HELP = (
-    "the account's Claude config dir, as used with CLAUDE_CONFIG_DIR=DIR claude. A leading "
+    "the account's Claude config dir (CLAUDE_CONFIG_DIR), e.g. ~/.claude-work. A leading "
     "~ is expanded and a relative path made absolute here, once; the stored string is then "
     "passed to Claude Code verbatim and names the keychain entry, so write it as you did when "
     "logging in (a trailing slash names a different entry). Omit it for the default login "
@@ -30,7 +30,9 @@ def add_profiles_parser(subparsers: argparse._SubParsersAction) -> argparse.Argu
         "after the config dir, then <config dir>/.credentials.json. No token is ever stored "
         "by agent-tui.",
     )
-    actions = profiles.add_subparsers(dest="profiles_command", metavar="{list,add,remove,use,show}")
+    actions = profiles.add_subparsers(
+        dest="profiles_command", metavar="{list,add,login,remove,use,show}"
+    )
     actions.add_parser(
         "list",
         help="list profiles: active mark, name, config dir, credential status",
@@ -39,8 +41,9 @@ def add_profiles_parser(subparsers: argparse._SubParsersAction) -> argparse.Argu
     add = actions.add_parser(
         "add",
         help="add a profile (the first one added becomes active)",
-        description="Add a profile. The config dir may not exist yet: log in later with "
-        "`CLAUDE_CONFIG_DIR=DIR claude`.",
+        description="Add a profile. The config dir may not exist yet. In a terminal, a "
+        "profile with no credential is offered a login at once (agent-tui profiles login NAME "
+        "does the same later).",
     )
     add.add_argument("name", type=given, help="1-40 ASCII letters, digits, '.', '_' or '-'")
     add.add_argument("--config-dir", type=given, metavar="DIR", help=_CONFIG_DIR_HELP)
@@ -50,6 +53,21 @@ def add_profiles_parser(subparsers: argparse._SubParsersAction) -> argparse.Argu
         metavar="VAR",
         help="name of an environment variable holding this account's OAuth token "
         "(from `claude setup-token`) or API key; it is read at run time, never stored",
+    )
+    login = actions.add_parser(
+        "login",
+        help="log a profile's account in, with the bundled Claude Code CLI's own login",
+        description="Run the Claude Code CLI's login (bundled with agent-tui; no `claude` on "
+        "PATH needed) for the profile's config dir, in this terminal, then check the "
+        "credential as a session will. Exit 0 when it is usable, 3 when the login did not "
+        "finish or left none.",
+    )
+    login.add_argument("name", type=given)
+    login.add_argument(
+        "--setup-token",
+        action="store_true",
+        help="instead, have the CLI print a long-lived token (`claude setup-token`, needs a "
+        "Claude subscription) to export as the profile's --token-env variable",
     )
     remove = actions.add_parser(
         "remove",

@@ -17,6 +17,7 @@ import contextlib
 from agent_tui.engine.config import LoopConfig
 from agent_tui.engine.control.control import Control
 from agent_tui.engine.control.result import RunEnded, RunOutcome, end
+from agent_tui.engine.events import lanes as lev
 from agent_tui.engine.schedule.attempt import Attempt
 from agent_tui.engine.schedule.lanes import Lane
 from agent_tui.engine.schedule.ready import ready
@@ -109,7 +110,9 @@ class Coding:
         return len(chosen)
 
     async def _work(self, attempt: Attempt) -> None:
-        lane = attempt.lane
+        lane, several = attempt.lane, len(self.parts.lanes) > 1
+        if several:
+            await self.parts.emit(lev.LaneBusy(lane=lane.id, subtask_id=attempt.subtask_id or ""))
         try:
             await self.coder.work(attempt)
         except RunEnded:
@@ -117,6 +120,8 @@ class Coding:
             raise
         finally:
             self.coder.release(attempt)
+            if several:
+                await self.parts.emit(lev.LaneFree(lane=lane.id))
         pause = self.config.pause_between_s
         lane.free_at = 0.0 if attempt.backed_off else self.control.clock.now() + pause
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent_tui.engine.accounts.reset_wait import RESET_MARGIN_S
+from agent_tui.engine.control.plan_review import PlanReviewMode
 from agent_tui.engine.failures.retry import RetryPolicy
 from agent_tui.engine.sandbox.containment import SandboxCheck
 
@@ -72,6 +73,9 @@ class LoopConfig:
     """Subtasks run at once (``--lanes``); None: the plan's recommendation, else one."""
     lanes_per_profile: int = 4
     """The most lanes one profile's account runs at once."""
+    plan_review: PlanReviewMode = PlanReviewMode.OFF
+    """What follows a plan the planner wrote: coding at once, a wait for the user's
+    approve or discard (the app), or the run's end (headless ``new``)."""
 
     @classmethod
     def from_settings(cls, settings: Settings, **fields: Any) -> LoopConfig:

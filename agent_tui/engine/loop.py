@@ -31,6 +31,7 @@ from agent_tui.engine.coding import Coding
 from agent_tui.engine.config import LoopConfig
 from agent_tui.engine.control.control import Control
 from agent_tui.engine.control.notes import NoteBox
+from agent_tui.engine.control.plan_review import PlanReviewGate
 from agent_tui.engine.control.result import RunEnded, RunOutcome, RunResult, end
 from agent_tui.engine.control.runlock import RunLock, SpecBusy
 from agent_tui.engine.events import core as ev
@@ -99,6 +100,7 @@ class CoderLoop:
         )
         self.tracker = PlanTracker(config.plan_path, config.spec_dir, self.history)
         self.notes = NoteBox(config.spec_dir)
+        self.plan_review = PlanReviewGate(config.plan_review, emit)
         self.checkpoints = Checkpoints(config, emit, self.history)
         self._contained_by: tuple[Settings, SandboxCheck] | None = None  # as the run began
         self._agents = session_factory or ClaudeAgent(config.cli_path)
@@ -245,9 +247,18 @@ class CoderLoop:
         self.notes.add(text)
         self.control.background(self._emit(ev.NoteQueued(text=text.strip())))
 
+    def approve_plan(self) -> bool:
+        """Code the plan waiting for review, as it is on disk now (False: none waits)."""
+        return self.plan_review.approve()
+
+    def discard_plan(self) -> bool:
+        """End the run without coding the plan waiting for review (False: none waits)."""
+        return self.plan_review.discard()
+
     def stop(self, reason: str = "stopped by the user") -> None:
         """End the run: every session is interrupted and recorded; ``reason`` ends the log."""
         self.control.stop(reason)
+        self.plan_review.stop(reason)
 
     # ------------------------------------------------------------------- the run
 
@@ -290,10 +301,13 @@ class CoderLoop:
     async def _run(self) -> None:
         """The planner if there is no plan, then the coding phase, until ``end``."""
         try:
-            plan = self.tracker.load_existing() or await self._planner.run()
+            planned = self.tracker.load_existing() is None
+            plan = self.tracker.plan or await self._planner.run()
         except PlanError as exc:
             end(RunOutcome.ERROR, str(exc), EXIT_BAD_INPUT)
         await self._emit(self.tracker.view())
+        if planned:
+            await self.plan_review.hold(self.config.plan_path, progress(plan)[1])
         coder = self._coder
         for note in self.tracker.new_notes():
             await self._emit(ev.Notice(level="info", message=f"plan: {note}"))
@@ -302,7 +316,7 @@ class CoderLoop:
                 await coder.retry_stuck(subtask_id)
         await coder.resume()
         await self._queue.resume()
-        await self._open_lanes(plan)
+        await self._open_lanes(self.tracker.plan or plan)
         await self._coding.run(self._complete)
 
     async def _open_lanes(self, plan: ImplementationPlan) -> None:

@@ -44,7 +44,10 @@ def _find(project_dir: Path, spec: str | None) -> Path:
         if len(available) == 1:
             return (specs_root / available[0]).resolve()
         if not available:
-            raise PlanError(f"no specs in {specs_root}: create one there or pass --spec PATH")
+            raise PlanError(
+                f'no specs in {specs_root}: agent-tui new "SENTENCE" makes one '
+                "(or pass --spec PATH)"
+            )
         raise PlanError(
             f"{len(available)} specs in {specs_root} ({', '.join(available)}): pick one with --spec"
         )

@@ -50,6 +50,9 @@ class CheckedRun:
     """What the sandbox lacks (None: containment is off)."""
     workspace: Location | None = None
     """Where the agent works: the spec's worktree, or the project in place."""
+    review_plan: bool = False
+    """``--review-plan``: a plan the planner writes waits for the user (headless: the run
+    ends there)."""
 
     @property
     def title(self) -> str:
@@ -98,6 +101,7 @@ def check_run(args: argparse.Namespace, on_view: Callable | None = None) -> Chec
         qa=args.qa,
         sandbox=sandbox,
         workspace=workspace,
+        review_plan=args.review_plan,
     )
 
 
@@ -176,11 +180,16 @@ def _check_profiles(args: argparse.Namespace) -> ProfileStore:
 
 
 def _check_starting_profile(store: ProfileStore, name: str | None) -> None:
-    """A run must not start on a profile whose credentials cannot work."""
+    """A run must not start on a profile whose credentials cannot work, nor, with no
+    profile, without the CLI's own default login."""
     from agent_tui.auth.credentials import resolve
+    from agent_tui.auth.login import default_login_problem
 
     profile = store.get(name) if name else store.active_profile()
     if profile is None:
+        problem = default_login_problem()
+        if problem is not None:
+            raise InputError(problem)
         return
     resolution = resolve(profile)
     if not resolution.usable:
@@ -190,7 +199,12 @@ def _check_starting_profile(store: ProfileStore, name: str | None) -> None:
 def build_loop(checked: CheckedRun, sink: ev.EventSink) -> CoderLoop:
     """The loop for a run that has passed its checks; nothing is checked again."""
     from agent_tui.config import quota_path
+    from agent_tui.engine.control.plan_review import PlanReviewMode
     from agent_tui.engine.loop import CoderLoop, LoopConfig
+
+    review = PlanReviewMode.OFF
+    if checked.review_plan:
+        review = PlanReviewMode.STOP if checked.headless else PlanReviewMode.ASK
 
     config = LoopConfig.from_settings(
         checked.profiles.settings,
@@ -204,6 +218,7 @@ def build_loop(checked: CheckedRun, sink: ev.EventSink) -> CoderLoop:
         quota_file=quota_path(),
         sandbox=checked.sandbox,
         workspace=checked.workspace,
+        plan_review=review,
         **({"model": checked.model} if checked.model else {}),
         **({"qa": True} if checked.qa else {}),
         **({"lanes": checked.lanes} if checked.lanes else {}),

@@ -19,8 +19,15 @@ from agent_tui.startup import collector
 from agent_tui.startup.preflight import Preflight, Send
 
 
-def run_in_app(args: argparse.Namespace) -> int:
-    """Check ``args`` once, beside the app's start; run the loop in the app if they pass."""
+def run_in_app(
+    args: argparse.Namespace,
+    wrap: Callable[[Callable], Callable] | None = None,
+    plan_discard: str = "",
+) -> int:
+    """Check ``args`` once, beside the app's start; run the loop in the app if they pass.
+
+    ``wrap`` is given the loop factory and returns the one the app uses (to watch the
+    run's events); ``plan_discard`` says in a plan review what a discard removes."""
 
     def check(send: Send) -> object:
         from agent_tui.startup.checks import check_run
@@ -36,7 +43,14 @@ def run_in_app(args: argparse.Namespace) -> int:
             if preflight.settled:  # checked here already (no fork): refused before the app
                 preflight.wait()
             gate = None if preflight.settled else preflight.wait
-            return run_app(_loop_factory(preflight), title=title, plan=first_view, gate=gate)
+            make_loop = _loop_factory(preflight)
+            return run_app(
+                wrap(make_loop) if wrap is not None else make_loop,
+                title=title,
+                plan=first_view,
+                gate=gate,
+                plan_discard=plan_discard,
+            )
         finally:
             preflight.close()
 

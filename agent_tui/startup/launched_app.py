@@ -128,14 +128,15 @@ def run_app(
     title: str,
     plan: ev.PlanLoaded | None = None,
     gate: Gate | None = None,
+    plan_discard: str = "",
 ) -> int:
     """Run the app in this terminal; an error raised by ``gate`` is raised here, once the
     app has ended without showing itself."""
     collector.freeze_loaded()
     if gate is None:
-        app: LaunchedApp = LaunchedApp(make_loop, title=title, plan=plan)
+        app: LaunchedApp = LaunchedApp(make_loop, title=title, plan=plan, plan_discard=plan_discard)
     else:
-        app = GatedApp(make_loop, title=title, plan=plan, gate=gate)
+        app = GatedApp(make_loop, title=title, plan=plan, gate=gate, plan_discard=plan_discard)
     result = app.run()
     if isinstance(app, GatedApp) and app.gate_error is not None:
         raise app.gate_error

@@ -18,6 +18,7 @@ from textual.widgets import Tree
 
 from agent_tui.engine.clock import Clock, RealClock
 from agent_tui.engine.events import core as ev
+from agent_tui.engine.events.review import PlanReview
 from agent_tui.engine.events.state import LoopMode, LoopState
 from agent_tui.exit_codes import EXIT_INTERRUPTED
 from agent_tui.notifications import notification_for
@@ -88,9 +89,12 @@ class AgentApp(App[int]):
         title: str = "agent-tui",
         clock: Clock | None = None,
         plan: ev.PlanLoaded | None = None,
+        plan_discard: str = "",
     ) -> None:
-        """``plan``, when the caller has already read it, is in the tree from the first frame."""
+        """``plan``, when the caller has already read it, is in the tree from the first frame;
+        ``plan_discard`` says in a plan review what discarding the plan removes."""
         super().__init__()
+        self.plan_discard = plan_discard or "the plan stays on disk"
         self.title = title
         self.clock = clock or RealClock()
         self._make_loop = make_loop
@@ -214,6 +218,23 @@ class AgentApp(App[int]):
             ),
             closed,
         )
+
+    def review_plan(self, event: PlanReview) -> None:
+        """The run waits at its plan review: show the plan, and pass on the user's word."""
+        from agent_tui.tui.screens.plan_review import APPROVE, PlanReviewScreen
+
+        def decided(choice: str | None) -> None:
+            loop = self.loop
+            if loop is None:
+                return
+            if choice == APPROVE:
+                if loop.approve_plan():
+                    self.notify("Plan approved: coding starts.", title="Plan")
+                return
+            if loop.discard_plan():
+                self._quitting = True  # the run ends with the discard: so does the app
+
+        self.push_screen(PlanReviewScreen(Path(event.plan_path), self.plan_discard), decided)
 
     @property
     def loop_running(self) -> bool:

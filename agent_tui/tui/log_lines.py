@@ -15,10 +15,12 @@ from rich.text import Text
 
 from agent_tui.auth.redaction import redact
 from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import review as rev
 from agent_tui.engine.events import trust as tev
 from agent_tui.engine.events import workspace as wev
 from agent_tui.engine.events.quota import QuotaStatus, quota_text
 from agent_tui.engine.events.trust import CheckOutcome, QAStep, QAVerdictKind
+from agent_tui.text import counted
 
 NOTICE_STYLES = {"error": "bold red", "warning": "yellow"}
 
@@ -149,6 +151,12 @@ LINES: dict[type[ev.Event], Callable[[Any, str | None], Text | None]] = {
     ),
     ev.Notice: lambda e, _: Text(f"  ! {e.message}", style=NOTICE_STYLES.get(e.level, "dim")),
     ev.PlanWarning: lambda e, _: Text(f"  ! plan: {e.message}", style="bold yellow"),
+    rev.PlanReview: lambda e, _: Text(
+        f"  ◆ the plan is written ({counted(e.subtasks, 'subtask')}): "
+        + ("waiting for your review" if e.waiting else "read it, then run again to code it"),
+        style="bold cyan",
+    ),
+    rev.PlanApproved: lambda e, _: Text("  ✔ plan approved: coding starts", style="bold green"),
     tev.VerificationStarted: _verification_started,
     tev.VerificationEnded: _verification_ended,
     tev.QAIteration: _qa_iteration,

@@ -274,7 +274,7 @@ def test_ctrl_c_while_the_command_loads_exits_130_without_a_traceback():
         "            raise KeyboardInterrupt\n"
         "sys.modules.pop('argparse', None)\n"
         "sys.meta_path.insert(0, Interrupt())\n"
-        "from agent_tui.entry import main\n"
+        "from agent_tui.cli import main\n"
         "sys.exit(main())\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -303,11 +303,11 @@ def test_a_word_that_names_no_command_is_one_line(argv, capsys):
     err = capsys.readouterr().err
     assert err == (
         f"agent-tui: no command {argv[0]!r} "
-        "(commands: run, demo, profiles, settings, diff, merge, discard)\n"
+        "(commands: run, new, demo, profiles, settings, diff, merge, discard)\n"
     )
 
 
-def test_a_missing_cli_is_one_line(tmp_path, capsys, monkeypatch):
+def test_a_missing_cli_is_one_line(tmp_path, capsys, monkeypatch, default_login):
     import shutil
 
     from agent_tui.startup import checks
@@ -379,7 +379,7 @@ def test_the_checks_fork_before_the_libraries_both_sides_load_anyway():
 
 
 def test_required_containment_without_a_sandbox_is_one_line(
-    tmp_path, capsys, isolated_config, monkeypatch
+    tmp_path, capsys, isolated_config, monkeypatch, default_login
 ):
     project = project_with(tmp_path, json.dumps(GOOD_PLAN))
     isolated_config.mkdir()

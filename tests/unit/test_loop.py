@@ -200,7 +200,8 @@ async def test_auto_switch_does_not_go_back_to_a_profile_that_failed(setup):
     finished = of(setup.events, ev.LoopFinished)[0]
     assert finished.message == (
         "auth on profile 'b' and no other profile is usable (a failed too); to fix it, run "
-        "`claude` and log in, or run `claude setup-token` and export the token as TOKEN_B"
+        "`agent-tui profiles login b`, or `agent-tui profiles login b --setup-token` and "
+        "export the token as TOKEN_B"
     )
 
 
@@ -377,7 +378,8 @@ async def test_a_planner_that_is_not_logged_in_stops_at_once_with_the_reason(no_
     assert finished.outcome == "stopped"
     assert finished.message == (
         "authentication failed on profile 'a': Not logged in · Please run /login; to fix it, "
-        "run `claude` and log in, or run `claude setup-token` and export the token as TOKEN_A"
+        "run `agent-tui profiles login a`, or `agent-tui profiles login a --setup-token` and "
+        "export the token as TOKEN_A"
     )
     assert not any("no such plan file" in n.message for n in of(no_plan.events, ev.Notice))
 

@@ -103,8 +103,8 @@ def test_add_a_missing_dir_is_allowed_with_a_warning(home):
     assert "added profile 'later'" in out
     assert "credentials: not usable: no credentials" in out
     assert err == (
-        f"warning: {home}/not-yet does not exist yet; log in with "
-        f"`CLAUDE_CONFIG_DIR={home}/not-yet claude` before running with this profile\n"
+        f"warning: {home}/not-yet does not exist yet; `agent-tui profiles login later` makes "
+        "it and logs in\n"
     )
     assert ProfileStore.load().names() == ["later"]
 
@@ -263,7 +263,7 @@ def test_show_of_an_unusable_profile_says_what_to_run_and_exits_2(logged_in):
     assert code == 2
     status = next(line for line in out.splitlines() if line.startswith("status:"))
     assert "not usable: the token in" in status and "expired" in status
-    assert f"`CLAUDE_CONFIG_DIR={logged_in} claude` and log in" in status
+    assert "run `agent-tui profiles login work`" in status
     # Exit 2 comes with its one line on stderr, as for all bad input or config.
     assert err.startswith("agent-tui: profile 'work': the token in")
     assert err.count("\n") == 1

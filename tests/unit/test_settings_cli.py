@@ -127,7 +127,7 @@ def test_the_readme_lists_every_setting_in_its_own_section():
         assert f"`{name}`" in section, name
 
 
-def test_a_run_takes_its_settings_and_the_command_line_wins(tmp_path):
+def test_a_run_takes_its_settings_and_the_command_line_wins(tmp_path, default_login):
     from agent_tui.cli import commands as cli
     from agent_tui.config import quota_path
     from agent_tui.startup.checks import build_loop, check_run

@@ -54,7 +54,7 @@ def test_the_only_spec_is_the_default(tmp_path):
 
 
 def test_no_specs_at_all(tmp_path):
-    with pytest.raises(PlanError, match="no specs in"):
+    with pytest.raises(PlanError, match=r'no specs in .*: agent-tui new "SENTENCE" makes one'):
         find_spec_dir(tmp_path, None)
 
 

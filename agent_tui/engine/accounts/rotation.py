@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from agent_tui.auth.credentials import Resolution, login_hint, resolve, session_env
+from agent_tui.auth.login import HOW_TO_LOG_IN
 from agent_tui.auth.profiles import Profile, ProfileStore
 from agent_tui.auth.redaction import CREDENTIAL_ENV, redact
 from agent_tui.engine.accounts.quota_book import QuotaBook
@@ -99,7 +100,7 @@ class ProfileRotation:
     def login_hint(self, name: str) -> str:
         """What to run to log ``name`` in again."""
         if name not in self.store.names():
-            return "run `claude` and log in, or `claude setup-token`"
+            return HOW_TO_LOG_IN
         return login_hint(self.store.get(name))
 
     def _candidate(self, profile: Profile) -> Resolution:

@@ -40,9 +40,16 @@ class Event(Printable):
     ts: float = field(default_factory=time.time)
 
     def to_dict(self) -> dict[str, Any]:
+        """``type`` and ``ts`` first, then the fields; a field named for a Python keyword
+        (``from_``) without its trailing underscore."""
         data = self.as_dict()
         ts = data.pop("ts")
-        return {"type": self.type, "ts": round(ts, 3), **data}
+        return {"type": self.type, "ts": round(ts, 3), **{json_name(k): v for k, v in data.items()}}
+
+
+def json_name(field_name: str) -> str:
+    """A field's key in the JSON lines: ``from_`` is ``from``."""
+    return field_name.removesuffix("_")
 
 
 class SubtaskView(Printable):
@@ -303,11 +310,6 @@ class ProfileSwitched(Event):
     reason: str
     lane: int = 1
 
-    def to_dict(self) -> dict[str, Any]:
-        data = super().to_dict()
-        data["from"] = data.pop("from_")
-        return data
-
 
 class Pausing(Event):
     """A pause was asked for; it takes effect at the next session boundary."""
@@ -371,7 +373,7 @@ class Notice(Event):
 
 class LoopFinished(Event):
     type: ClassVar[str] = "loop_finished"
-    outcome: str  # "complete", "stuck", "max_iterations", "stopped", "interrupted", "error"
+    outcome: str  # a RunOutcome: "complete", "stuck", "interrupted", "planned", …
     exit_code: int
     message: str = ""
 

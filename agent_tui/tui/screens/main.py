@@ -13,6 +13,7 @@ from textual.widgets import Header
 
 from agent_tui.engine.clock import Clock
 from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import review as rev
 from agent_tui.engine.events import trust as tev
 from agent_tui.engine.events import workspace as wev
 from agent_tui.engine.events.quota import quota_text
@@ -179,6 +180,14 @@ class MainScreen(Screen[None]):
         self.plan_tree.qa_escalated(event)
         self.app.notify(event.reason, title="QA escalated", severity="error", timeout=30)
 
+    def _plan_review(self, event: rev.PlanReview) -> None:
+        if event.waiting:
+            self.set_state(Shown.REVIEWING, "approve, edit or discard the plan")
+            self.app.review_plan(event)
+
+    def _plan_approved(self, event: rev.PlanApproved) -> None:
+        self.set_state(Shown.RUNNING)
+
     def _containment(self, event: ev.ContainmentStatus) -> None:
         self.status.sandboxed = event.sandboxed
         if not event.sandboxed:
@@ -252,6 +261,8 @@ class MainScreen(Screen[None]):
         tev.QAIteration: _qa_iteration,
         tev.QAVerdict: _qa_verdict,
         tev.QAEscalated: _qa_escalated,
+        rev.PlanReview: _plan_review,
+        rev.PlanApproved: _plan_approved,
         ev.ProfileSwitched: _profile_switched,
         ev.QuotaUpdated: _quota_updated,
         ev.Pausing: _pausing,

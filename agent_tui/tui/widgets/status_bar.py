@@ -19,6 +19,7 @@ class Shown(StrEnum):
     PAUSED = "paused"
     BACKING_OFF = "backing off"
     WAITING_FOR_RESET = "waiting for the usage limit"
+    REVIEWING = "plan review"
     STUCK = "stuck"
     COMPLETE = "complete"
     STOPPED = "stopped"
@@ -32,6 +33,7 @@ STATE_STYLES = {
     Shown.PAUSED: "bold yellow",
     Shown.BACKING_OFF: "bold magenta",
     Shown.WAITING_FOR_RESET: "bold magenta",
+    Shown.REVIEWING: "bold cyan",
     Shown.STUCK: "bold red",
     Shown.COMPLETE: "bold green",
     Shown.STOPPED: "bold red",
