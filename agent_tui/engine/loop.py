@@ -378,6 +378,7 @@ class CoderLoop:
             sandbox,
             {**self._environ, **self.config.extra_env},
             git_dirs=self.checkpoints.git_dirs(),
+            spec_copy=self.checkpoints.spec_dir,
         )
 
     async def _contain(self) -> Containment:

@@ -5,6 +5,10 @@ the same.  The next session's prompt carries what the file holds; once that sess
 reached the model, the note is moved beside the session's transcript.  Only what was sent
 goes: words added while the session ran stay for the next one, and a note edited meanwhile
 is left whole, to be sent again, since what the user wrote is never dropped.
+
+The file is replaced, not written in place, even while a command runs: the agent's sandbox
+denies the spec dir as a whole, so it stays read-only to the command (a file the sandbox
+mounted on its own would be writable once replaced).
 """
 
 from __future__ import annotations
