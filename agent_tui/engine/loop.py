@@ -445,6 +445,7 @@ class CoderLoop:
             sandbox,
             {**self._environ, **self.config.extra_env},
             git_dirs=site.git_dirs(),
+            spec_copy=site.spec_dir,
         )
 
     async def _contain(self) -> Containment:

@@ -24,14 +24,25 @@ ErrorName = Literal[
 FaultName = Literal["hang", "drop", "malformed"]
 
 
+class PlanEdit(BaseModel):
+    """Top-level keys of the plan to ``set`` (replaced) or ``merge`` (into the dict there)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    set: dict[str, Any] = Field(default_factory=dict)
+    merge: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
 class ToolCall(BaseModel):
-    """A tool_use block.  ``set_status`` makes an Edit of the plan file, computed at reply time."""
+    """A tool_use block.  ``set_status`` and ``edit_plan`` make an Edit of the plan file,
+    computed at reply time (the agent's Bash cannot write in the spec dir)."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str
     input: dict[str, Any] = Field(default_factory=dict)
     set_status: dict[str, str] | None = None
+    edit_plan: PlanEdit | None = None
 
 
 class Step(BaseModel):

@@ -20,7 +20,7 @@ from typing import Any
 from agent_tui.sim.quota_headers import SendsQuotaHeaders, headers_for
 from agent_tui.sim.reading import prompt_fields, prompt_text, tool_results
 from agent_tui.sim.recorded import RecordedRequest
-from agent_tui.sim.scenario import Scenario, Script, Step, ToolCall
+from agent_tui.sim.scenario import PlanEdit, Scenario, Script, Step, ToolCall
 from agent_tui.sim.stream import message_events
 
 ERROR_REPLIES: dict[str, tuple[int, str, str]] = {
@@ -169,9 +169,23 @@ def status_edit(plan_path: str, subtask_id: str, status: str) -> dict[str, str]:
     return {"file_path": plan_path, "old_string": old, "new_string": new}
 
 
+def plan_edit(plan_path: str, edit: PlanEdit) -> dict[str, str]:
+    """An Edit of the whole plan file that sets or merges top-level keys, as a model that
+    rewrites the JSON would make."""
+    text = Path(plan_path).read_text(encoding="utf-8")
+    plan = json.loads(text)
+    plan.update(edit.set)
+    for key, values in edit.merge.items():
+        plan[key] = {**(plan.get(key) or {}), **values}
+    new = json.dumps(plan, indent=2) + ("\n" if text.endswith("\n") else "")
+    return {"file_path": plan_path, "old_string": text, "new_string": new}
+
+
 def _tool_input(call: ToolCall, fields: dict[str, str]) -> dict[str, Any]:
     if call.set_status:
         return status_edit(fields["plan"], call.set_status["subtask"], call.set_status["status"])
+    if call.edit_plan:
+        return plan_edit(fields["plan"], call.edit_plan)
     return _fill(call.input, fields)
 
 

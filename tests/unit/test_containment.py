@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 import pytest
@@ -15,6 +16,7 @@ from agent_tui.engine.sandbox.containment import (
     Containment,
     ContainmentRefused,
     SandboxCheck,
+    SpecHoldsProject,
     check_sandbox,
     is_secret_variable,
 )
@@ -151,6 +153,47 @@ def test_denies_name_every_credential_store_with_two_slashes(tmp_path, profiles)
     spec = tmp_path / "project" / ".auto-claude" / "specs" / "001"
     for name in ("logs", "memory", ".agent-tui.lock"):
         assert f"Edit(/{spec / name}/**)" in rules and f"Read(/{spec / name}/**)" not in rules
+
+
+def test_bash_may_write_in_no_spec_dir_and_no_rule_makes_a_placeholder(tmp_path, profiles):
+    fields = build(tmp_path, profiles).option_fields({}, {})
+    project = tmp_path / "project"
+    specs = project / ".auto-claude" / "specs"
+    assert fields["sandbox"]["filesystem"] == {"denyWrite": [str(specs)]}
+    # For each command the sandbox makes an empty file at a missing path a rule denies
+    # inside the project, and deletes it after, whoever wrote it meanwhile (PAUSE, say);
+    # under a denied directory it makes none.
+    rules = json.loads(fields["settings"])["permissions"]["deny"]
+    for rule in rules:
+        path = rule.split("(/", 1)[1][:-1].removesuffix("/**")
+        if path.startswith(f"{project}/") and not os.path.lexists(path):
+            assert path.startswith(f"{specs}/"), rule
+    assert any(rule.endswith("/specs/001/PAUSE)") for rule in rules)  # Write and Edit
+
+
+def test_a_spec_out_of_a_specs_folder_and_the_worktrees_copy_are_denied_too(tmp_path, profiles):
+    project = tmp_path / "project"
+    spec, copy = project / "docs" / "task", tmp_path / "wt" / ".auto-claude" / "specs" / "001"
+    for directory in (spec, copy):
+        directory.mkdir(parents=True)
+    containment = Containment.build(
+        Settings(), profiles, tmp_path / "wt", spec, AVAILABLE, {}, spec_copy=copy
+    )
+    assert containment.sandbox_settings()["filesystem"]["denyWrite"] == [
+        str(spec),
+        str(copy.parent),
+    ]
+
+
+@pytest.mark.parametrize("spec", [".", ".."])
+def test_a_spec_dir_holding_the_project_is_refused_when_sandboxed(tmp_path, profiles, spec):
+    project = tmp_path / "work" / "app"
+    project.mkdir(parents=True)
+    spec_dir = (project / spec).resolve()
+    with pytest.raises(SpecHoldsProject, match="holds the project the agent works in"):
+        Containment.build(Settings(), profiles, project, spec_dir, AVAILABLE, {})
+    off = Containment.build(Settings(containment="off"), profiles, project, spec_dir, AVAILABLE)
+    assert off.sandbox_settings() is None
 
 
 def test_the_env_blanks_every_inherited_secret_but_the_sessions_own(tmp_path, profiles):

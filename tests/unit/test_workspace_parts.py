@@ -170,6 +170,19 @@ def test_the_users_checkout_is_tidied_too_keeping_their_own_claude_dir(tmp_path)
     assert (checkout / ".claude" / "settings.json").is_file()
 
 
+def test_the_files_a_killed_command_left_in_the_working_dir_are_tidied(tmp_path):
+    # The CLI deletes these when a command ends; a SIGKILLed CLI leaves them, mode 0444.
+    (tmp_path / ".profile").write_text("export A=1\n")  # the user's
+    leftovers = Leftovers((), (tmp_path,))
+    existed = leftovers.before()
+    for name in (".bashrc", ".mcp.json", ".idea", ".claude/settings.json", ".claude/hooks"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("")
+        (tmp_path / name).chmod(0o444)
+    leftovers.tidy(existed)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".profile"]
+
+
 def test_only_a_hunks_lines_are_added_or_removed():
     shown = [
         "commit 1a2b3c",

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import stat
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, Protocol
@@ -270,18 +269,10 @@ class Control:
         return self._pause_requested or self._pause_file_set()
 
     def _pause_file_set(self) -> bool:
-        """A PAUSE file someone made.  An empty one with no write permission is not theirs:
-        Claude Code's sandbox makes it as a mount point while a Bash command runs (so the
-        agent cannot pause the run), and leaves it when the CLI is killed; it is removed."""
-        try:
-            info = os.lstat(self.pause_file)
-        except OSError:
-            return False
-        if stat.S_ISREG(info.st_mode) and info.st_size == 0 and not info.st_mode & 0o222:
-            with contextlib.suppress(OSError):
-                self.pause_file.unlink()
-            return False
-        return True
+        """A PAUSE file is there, whatever it holds: the user's.  The sandbox never makes
+        one (the spec dir is write-denied as a whole), and one a killed CLI left under
+        older rules is removed before the run's first session (``workspace.leftovers``)."""
+        return os.path.lexists(self.pause_file)
 
     async def pause_gate(self, reason: str | None = None) -> bool:
         """Block while a pause is asked for (key, PAUSE file, or ``reason``: a problem only

@@ -7,6 +7,10 @@ goes: words added while the session ran stay for the next one, and a note edited
 is left whole, to be sent again, since what the user wrote is never dropped.  With several
 lanes the note goes to one session: the first to start while it waits holds it until it
 is taken (or that session ends without reaching the model).
+
+The file is replaced, not written in place, even while a command runs: the agent's sandbox
+denies the spec dir as a whole, so it stays read-only to the command (a file the sandbox
+mounted on its own would be writable once replaced).
 """
 
 from __future__ import annotations

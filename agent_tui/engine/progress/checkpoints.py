@@ -15,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from agent_tui.config import worktrees_dir
-from agent_tui.engine.agents.transcript import next_transcript_path
+from agent_tui.engine.agents.transcript import next_transcript_path, unfinished_window
 from agent_tui.engine.config import LoopConfig
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.events import workspace as wev
 from agent_tui.engine.progress.history import AttemptHistory
+from agent_tui.engine.sandbox.containment import USER_CONTROLS_IN_SPEC
 from agent_tui.files import atomic_write_bytes, real_dir
 from agent_tui.workspace import commits, lanes, review
 from agent_tui.workspace.git import GitError
@@ -61,6 +62,7 @@ class Checkpoints:
         self._leftovers: Leftovers | None = None
         self._existed: frozenset[Path] = frozenset()
         self._opening_notes: list[str] = []
+        self._swept: list[Path] = []
 
     # ------------------------------------------------------------ where the agent works
 
@@ -123,6 +125,18 @@ class Checkpoints:
             # run's (a claim its check refuted, one made as that run was killed), and a pull
             # measured against no base would take all of it as the agent's new edits.
             self._opening_notes = await asyncio.to_thread(self.mirror.push)
+        else:
+            self._leftovers = Leftovers((), (self.project_dir,))
+        self._swept = await asyncio.to_thread(self._sweep_killed)
+
+    def _sweep_killed(self) -> list[Path]:
+        """What the sandbox of a session killed with its run left (the spec's controls, as
+        earlier versions denied them file by file, included): removed before any session."""
+        window = unfinished_window(self.config.logs_dir)
+        if window is None or self._leftovers is None:
+            return []
+        controls = [self.config.spec_dir / name for name in USER_CONTROLS_IN_SPEC]
+        return self._leftovers.after_killed(window, controls)
 
     async def announce(self) -> None:
         """Say where the agent works, and what was repaired to get there."""
@@ -140,6 +154,10 @@ class Checkpoints:
         for note in self.worktree.repaired if self.worktree else ():
             await self.emit(ev.Notice(level="warning", message=f"workspace: {note}"))
         await self._notes(self._opening_notes)
+        if self._swept:
+            names = ", ".join(_shown(p, self.project_dir) for p in self._swept)
+            message = f"workspace: removed what a killed session's sandbox left: {names}"
+            await self.emit(ev.Notice(level="info", message=message))
         if self.worktree is not None and self.worktree.created and location.uncommitted:
             files = "1 file" if location.uncommitted == 1 else f"{location.uncommitted} files"
             message = (
@@ -152,9 +170,9 @@ class Checkpoints:
 
     async def push(self) -> None:
         """Before a session: the agent's spec copy becomes the user's spec dir as it is."""
+        await self.before_sandbox()
         if self.mirror is None:
             return
-        await self.before_sandbox()
         await self._notes(await asyncio.to_thread(self.mirror.push))
 
     async def before_sandbox(self) -> None:
@@ -180,9 +198,9 @@ class Checkpoints:
 
     async def after_session(self) -> None:
         """After a session: what its sandbox left removed, the agent's spec edits back."""
+        await self.after_sandbox()
         if self.mirror is None:
             return
-        await self.after_sandbox()
         await self.pull()
 
     async def _notes(self, notes: list[str]) -> None:
@@ -347,6 +365,11 @@ def commit_body(attempts: list[dict[str, Any]], spec: str) -> str:
         lines.append(f"Profile{'s' if len(profiles) > 1 else ''}: {', '.join(profiles)}")
     lines += [f"Cost: ${cost:.4f}", f"Spec: {spec}"]
     return "\n".join(lines)
+
+
+def _shown(path: Path, project_dir: Path) -> str:
+    """``path`` as the log names it: from the project where it is in there."""
+    return str(path.relative_to(project_dir)) if path.is_relative_to(project_dir) else str(path)
 
 
 def _sentence(exc: BaseException) -> str:

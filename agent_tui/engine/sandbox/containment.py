@@ -15,6 +15,16 @@ The guard (``guard.py``) is a second layer that parses shell words; the boundary
 - permission denies (``Read(//abs/**)``; one leading ``/`` would be relative to the
   settings file and match nothing) bind Read, Grep, Glob, Bash commands that name the path,
   and the sandbox's own mounts; ``Edit(…)`` denies become read-only mounts.
+- the spec dirs are write-denied to Bash as whole directories (``sandbox.filesystem.
+  denyWrite``), never file by file.  For every Bash command the sandbox mounts each denied
+  path: an existing one read-only in place, a missing one inside a writable root as an
+  empty read-only file (mode 0444) it creates on the host, deletes when the command ends
+  if it is still empty (whoever wrote it meanwhile: a user's ``touch PAUSE`` is lost), and
+  leaves behind when the CLI is killed.  A host unlink or rename over a file mounted on its
+  own drops that mount inside the running sandbox.  Under a denied directory nothing is
+  made and a host replace opens nothing, so the user's ``PAUSE`` and ``HUMAN_INPUT.md`` and
+  agent-tui's records live there.  ``denyWrite`` binds Bash only: the ``Edit(…)`` denies
+  keep Write and Edit off the records and controls, and Edit still edits the plan.
 - ``setting_sources=[]``: a project's ``.claude/settings.json`` adds no hooks, env or
   permissions, and its ``CLAUDE.md`` is not loaded; the SDK's own hook still runs.
 - env: the SDK merges the parent's environment under ``options.env``, which can blank a
@@ -61,6 +71,7 @@ USER_CONTROLS_IN_SPEC = ("HUMAN_INPUT.md", "PAUSE")
 """The user's note to the next session and the user's pause: the agent writing them would
 speak to itself as the user, or stall the run."""
 PROTECTED_IN_SPEC = RECORDS_IN_SPEC + USER_CONTROLS_IN_SPEC
+SPECS_FOLDER = "specs"
 SANDBOX_REFUSED = "Sandbox required but unavailable"
 """How the CLI's error starts when a sandbox it was told to require cannot start."""
 SEATBELT = "/usr/bin/sandbox-exec"
@@ -151,6 +162,17 @@ def _namespace_problem(bwrap: str, run: Runner) -> str | None:
     return "bwrap cannot create namespaces here" + (f" ({reason[-1][:120]})" if reason else "")
 
 
+class SpecHoldsProject(ContainmentRefused):
+    """The spec dir holds the directory the agent works in: write-denying it would make the
+    whole project read-only, and file by file the sandbox would lose the user's pause."""
+
+
+def spec_root(spec_dir: Path) -> Path:
+    """What Bash must not write for a spec: the whole ``specs/`` folder it sits in (the other
+    specs' records and controls too), or the spec dir itself."""
+    return spec_dir.parent if spec_dir.parent.name == SPECS_FOLDER else spec_dir
+
+
 def protected_paths(spec_dir: Path) -> tuple[Path, ...]:
     """The spec's logs, memory and lock (written by agent-tui only), and the user's note
     and pause (written by the user, or agent-tui for the user, only)."""
@@ -180,8 +202,8 @@ def check_records(spec_dir: Path) -> None:
 
 
 def prepare_records(spec_dir: Path) -> None:
-    """Make the spec's ``logs/`` and ``memory/`` real directories before a session, so the
-    sandbox has them to mount read-only; ``LinkRefused`` when one is a link."""
+    """Make the spec's ``logs/`` and ``memory/`` real directories before a session;
+    ``LinkRefused`` when one is a link."""
     for name in ("logs", "memory"):
         real_dir(spec_dir / name)
 
@@ -204,6 +226,8 @@ class Containment:
     project_dir: Path
     read_denied: tuple[str, ...] = ()
     write_denied: tuple[str, ...] = ()
+    bash_read_only: tuple[str, ...] = ()
+    """Whole directories Bash may read but not write: the spec dirs (``denyWrite``)."""
     token_env: tuple[str, ...] = ()
     """Every profile's token variable: blanked unless it is this session's own."""
     tools: tuple[str, ...] = CODER_TOOLS
@@ -220,25 +244,33 @@ class Containment:
         sandbox: SandboxCheck,
         environ: Mapping[str, str] | None = None,
         git_dirs: Iterable[Path] = (),
+        spec_copy: Path | None = None,
     ) -> Containment:
-        """Decide the run's containment; ``ContainmentRefused`` when required and missing.
+        """Decide the run's containment; ``ContainmentRefused`` when required and missing,
+        or when sandboxed and the spec dir holds ``project_dir``.
 
         ``git_dirs`` are the repository's files git keeps its history and settings in: the
         agent may read them (``git log``, ``git diff``) but not write them, or it could
-        commit, move a branch, or plant a hook or config that agent-tui's git would run."""
+        commit, move a branch, or plant a hook or config that agent-tui's git would run.
+        ``spec_copy`` is the agent's copy of the spec in a worktree."""
         env = os.environ if environ is None else environ
         mode = settings.containment
         if mode is ContainmentMode.REQUIRED and not sandbox.available:
             raise ContainmentRefused(sandbox.refusal())
+        sandboxed = mode is not ContainmentMode.OFF and sandbox.available
+        spec_roots = _existing(str(spec_root(d)) for d in (spec_dir, spec_copy) if d is not None)
+        if sandboxed:
+            _refuse_spec_holding(project_dir, spec_roots)
         config_dirs = [p.config_dir for p in profiles.data.profiles if p.config_dir]
         secrets = _existing(_secret_paths(config_dirs, env))
         extra = tuple(t for t in settings.extra_tools if t not in CODER_TOOLS)
         return cls(
             mode=mode,
-            sandboxed=mode is not ContainmentMode.OFF and sandbox.available,
+            sandboxed=sandboxed,
             project_dir=project_dir,
             read_denied=secrets,
             write_denied=secrets + _spec_records(spec_dir) + _existing(map(str, git_dirs)),
+            bash_read_only=spec_roots,
             token_env=tuple(p.token_env for p in profiles.data.profiles if p.token_env),
             tools=CODER_TOOLS + extra,
             allowed_hosts=tuple(settings.allowed_hosts),
@@ -269,6 +301,7 @@ class Containment:
         }
 
     def sandbox_settings(self) -> dict[str, Any] | None:
+        """``filesystem`` is not in the SDK's type; the SDK passes it on to the CLI."""
         if not self.sandboxed:
             return None
         return {
@@ -277,6 +310,7 @@ class Containment:
             "allowUnsandboxedCommands": False,
             "network": {"allowedDomains": list(self.allowed_hosts), "strictAllowlist": True},
             "credentials": {"envVars": [{"name": n, "mode": "deny"} for n in CLI_SECRET_ENV]},
+            "filesystem": {"denyWrite": list(self.bash_read_only)},
         }
 
     def deny_rules(self) -> list[str]:
@@ -324,11 +358,24 @@ def _existing(paths: Iterable[str]) -> tuple[str, ...]:
     return tuple(found)
 
 
+def _refuse_spec_holding(project_dir: Path, spec_roots: Iterable[str]) -> None:
+    project = os.path.realpath(project_dir)
+    for root in spec_roots:
+        if project == root or project.startswith(root.rstrip(os.sep) + os.sep):
+            raise SpecHoldsProject(
+                f"the spec's folder {root} holds the project the agent works in "
+                f"({project_dir}): the sandbox could keep the run's records, PAUSE and "
+                "HUMAN_INPUT.md out of the agent's reach only by making the whole project "
+                "read-only; put the spec in the project's .auto-claude/specs/"
+            )
+
+
 def _spec_records(spec_dir: Path) -> tuple[str, ...]:
-    """This spec's logs, memory and lock (made before each session, so the sandbox mounts
-    them read-only), and the existing logs and memory of the specs beside it."""
+    """This spec's records and controls, and the existing logs and memory of the specs
+    beside it: the ``Edit`` denies that keep Write and Edit off them (the sandbox makes no
+    mount of its own for a path under a write-denied directory)."""
     records = [str(path) for path in protected_paths(spec_dir)]
-    if spec_dir.parent.name == "specs":
+    if spec_dir.parent.name == SPECS_FOLDER:
         try:
             siblings = sorted(p for p in spec_dir.parent.iterdir() if p.is_dir())
         except OSError:
