@@ -103,9 +103,10 @@ class CoderLoop:
         self.plan_review = PlanReviewGate(config.plan_review, emit)
         self.checkpoints = Checkpoints(config, emit, self.history)
         self._contained_by: tuple[Settings, SandboxCheck] | None = None  # as the run began
-        self._agents = session_factory or ClaudeAgent(config.cli_path)
+        self.agents = session_factory or ClaudeAgent(config.cli_path)
+        """What makes each session: Claude Code's, unless a test says otherwise."""
         self.runner = SessionRunner(
-            config, self.control, self._agents, emit, self._session_event, self.quota
+            config, self.control, self.agents, emit, self._session_event, self.quota
         )
         self.verifier = self._make_verifier(emit, check_runner, check_clock or RealClock())
         self.spec_lane = Lane(1, self.checkpoints, self.rotation, self._guard(self.checkpoints))
@@ -287,7 +288,7 @@ class CoderLoop:
         finally:
             await self._close_lanes()
             lock.release()
-            close = getattr(self._agents, "close", None)
+            close = getattr(self.agents, "close", None)
             if close is not None:
                 close()
         await self.control.finish()

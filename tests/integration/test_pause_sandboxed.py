@@ -189,8 +189,8 @@ class User(threading.Thread):
         self.go(where, "K")
 
         where = self.wait_for("started-C")
-        assert run.loop is not None and run.loop.runner.launcher is not None
-        pid = run.loop.runner.launcher.pid()
+        assert run.loop is not None
+        pid = run.loop.agents.cli_pid(lane=1)
         assert pid is not None
         os.killpg(pid, signal.SIGKILL)  # as the OOM killer would, or a kill -9 of agent-tui
         run.seen["killed"] = pid

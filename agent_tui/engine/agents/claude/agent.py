@@ -30,6 +30,11 @@ class ClaudeAgent:
             self._launchers[lane] = CliLauncher(self.cli)
         return self._launchers[lane]
 
+    def cli_pid(self, lane: int = 1) -> int | None:
+        """The process group of the CLI running in ``lane`` now (None: none runs there)."""
+        launcher = self._launchers.get(lane)
+        return launcher.pid() if launcher is not None else None
+
     def close(self) -> None:
         """The run is over: the launchers' temp dirs go."""
         for launcher in self._launchers.values():
