@@ -67,15 +67,22 @@ class Replayed:
     conflicts: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
     """The files the replayed commit changed."""
+    fast_forward: bool = False
+    """Nothing was merged since the lane began: the branch took the lane's own commit, the
+    very tree its check passed on."""
 
 
 def replay(onto: Worktree, commit: str) -> Replayed:
     """``commit`` (one commit on a lane's branch) onto the tip of ``onto``'s branch, as a
-    commit of its own with the same message and author; the worktree moves to it.  A
-    conflict changes nothing and names the files."""
+    commit of its own with the same message and author (the commit itself when it sits on
+    the tip already); the worktree moves to it.  A conflict changes nothing and names the
+    files."""
     git = onto.git
     tip = head(onto)
     files = _changed_files(onto, commit)
+    if git.text("rev-parse", f"{commit}^") == tip:
+        move_to(onto, commit, tip)
+        return Replayed(commit, tip, files=files, fast_forward=True)
     merged = git.run("merge-tree", "--write-tree", "--name-only", "-z", tip, commit, check=False)
     if merged.code not in (0, 1):
         raise GitError(f"git merge-tree failed: {merged.err.strip()[:300] or merged.code}")
