@@ -248,16 +248,60 @@ def test_an_empty_value_is_refused_not_taken_as_the_default(
     project = project_with(tmp_path, json.dumps(GOOD_PLAN))
     monkeypatch.chdir(project)
     before = snapshot(tmp_path)
-    with pytest.raises(SystemExit) as caught:
-        main([a.replace("{proj}", str(project)) for a in argv])
-    assert caught.value.code == 2
-    assert (
-        capsys.readouterr()
-        .err.splitlines()[-1]
-        .endswith(f"error: argument {option}: must not be empty")
-    )
+    assert main([a.replace("{proj}", str(project)) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"agent-tui: argument {option}: must not be empty (see agent-tui ")
+    assert len(err.splitlines()) == 1
     assert snapshot(tmp_path) == before
     assert not isolated_config.exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["--bogus"], "unknown option --bogus (see agent-tui run --help)"),
+        (["--projct", "."], "unknown option --projct (see agent-tui run --help)"),
+        (["run", "--project", ".", "--bogus"], "unknown option --bogus (see agent-tui run --help)"),
+        (["run", "--bogus", "-x"], "unknown options --bogus, -x (see agent-tui run --help)"),
+        (
+            ["settings", "show", "KEY"],
+            "unexpected argument 'KEY' (see agent-tui settings show --help)",
+        ),
+        (
+            ["diff", "--project", ".", "--squash"],
+            "unknown option --squash (see agent-tui diff --help)",
+        ),
+        (
+            ["run"],
+            "the following arguments are required: --project (see agent-tui run --help)",
+        ),
+        (
+            ["run", "--project", ".", "--events", "jsonl"],
+            "--events jsonl applies only with --headless (the app shows the events itself): "
+            "add --headless, or drop --events",
+        ),
+        (
+            ["demo", "--events", "text"],
+            "--events text applies only with --headless (the app shows the events itself): "
+            "add --headless, or drop --events",
+        ),
+    ],
+)
+def test_an_argument_error_is_one_line_naming_the_problem(
+    tmp_path, capsys, monkeypatch, isolated_config, argv, line
+):
+    from agent_tui.cli import commands
+
+    def started(args):
+        raise AssertionError("the arguments were taken: the command ran")
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(commands, "_run", started)
+    monkeypatch.setattr(commands, "_demo", started)
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert (captured.err, captured.out) == (f"agent-tui: {line}\n", "")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_ctrl_c_while_the_command_loads_exits_130_without_a_traceback():
