@@ -95,8 +95,9 @@ def add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
         "--spec",
         type=given,
         metavar="SPEC",
-        help="spec directory path, or a number/name prefix under DIR/.auto-claude/specs/ "
-        "(default: the only spec there); it holds spec.md or implementation_plan.json",
+        help="spec directory path (a relative one from the current directory), or a "
+        "number/name prefix under DIR/.auto-claude/specs/ (default: the only spec there); "
+        "it holds spec.md or implementation_plan.json",
     )
     run.add_argument(
         "--profile", type=given, metavar="NAME", help="auth profile to start with (default: active)"

@@ -65,7 +65,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--spec",
         type=given,
         metavar="SPEC",
-        help="spec directory path, or a number/name prefix (default: the only spec)",
+        help="spec directory path (a relative one from the current directory), or a "
+        "number/name prefix (default: the only spec)",
     )
 
 
