@@ -206,3 +206,26 @@ def test_the_diff_of_a_branch_with_nothing_new_says_so(tmp_path, capsys, monkeyp
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "agent-tui/001-test changes nothing yet: no diff to show" in captured.err
+
+
+@pytest.mark.parametrize("command", ["merge", "discard"])
+def test_merge_or_discard_during_a_run_says_once_to_stop_it(tmp_path, capsys, monkeypatch, command):
+    import os
+
+    from agent_tui.cli.commands import main
+    from agent_tui.engine.control.runlock import RunLock
+
+    monkeypatch.setenv("AGENT_TUI_DATA_DIR", str(tmp_path))  # its worktrees: tmp/worktrees
+    project, spec_dir, _, worktree = with_work(tmp_path)
+    held = RunLock(spec_dir)
+    held.acquire()  # as a run holds it
+    yes = ["--yes"] if command == "discard" else []
+    before = snapshot(project)
+    try:
+        assert main([command, "--project", str(project), *yes]) == 2
+    finally:
+        held.release()
+    err = capsys.readouterr().err
+    assert err.startswith(f"agent-tui: spec '001-test' is already being run (pid {os.getpid()} ")
+    assert err.endswith("): stop that run first, or wait for it to finish\n")
+    assert snapshot(project) == before and worktree.root.exists()
