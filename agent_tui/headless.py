@@ -82,8 +82,8 @@ def _verification_ended(e: tev.VerificationEnded) -> str:
     if e.outcome in (CheckOutcome.PASSED, CheckOutcome.UNVERIFIED, CheckOutcome.INTERRUPTED):
         took = f" ({e.duration_s:.1f} s)" if e.outcome == CheckOutcome.PASSED else ""
         return f"verify    {e.subtask_id} {e.outcome}: {said}{took}"
-    last = e.last_line()
-    return f"verify    {e.subtask_id} FAILED: {said}" + (f" | {last}" if last else "")
+    shown = "".join(f"\n          │ {line}" for line in e.tail_lines()) or " (no output)"
+    return f"verify    {e.subtask_id} FAILED: {said}{shown}"
 
 
 def _qa_iteration(e: tev.QAIteration) -> str:

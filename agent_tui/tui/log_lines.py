@@ -78,9 +78,12 @@ def _verification_ended(event: tev.VerificationEnded, _spec_dir: str | None) -> 
     icon, style = CHECK_STYLES[event.outcome]
     line = Text(f"  {icon} {event.subtask_id} {event.outcome}: ", style=style)
     line.append(event.finding())
-    last = event.last_line()
-    if not event.outcome.counts_as_completed and last:
-        line.append(f"\n      {last}", style="dim")
+    if event.refuted:
+        shown = event.tail_lines()
+        for output in shown:
+            line.append(f"\n      │ {output}", style="dim")
+        if not shown:
+            line.append("\n      (no output)", style="dim")
     return line
 
 
