@@ -51,6 +51,9 @@ def _assistant_text(e: ev.AssistantText) -> str:
 
 
 def _session_ended(e: ev.SessionEnded) -> str:
+    """Without an error a session has "ended": whether its work is done is said after."""
+    if e.outcome == "success":
+        return f"ended     #{e.session}, ${e.cost_usd:.4f}"
     kind = f" ({e.error_kind})" if e.error_kind else ""
     return f"ended     #{e.session} {e.outcome}{kind}, ${e.cost_usd:.4f}"
 
@@ -123,6 +126,7 @@ TEXT_LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
     ev.QuotaUpdated: _quota_updated,
     ev.BackoffEnded: lambda e: f"backoff   over ({e.reason})",
     ev.SubtaskStatus: lambda e: f"subtask   {e.id} → {e.status}",
+    ev.SubtaskNotCompleted: lambda e: f"try       {e.text()}",
     ev.SubtaskStuck: lambda e: f"stuck     {e.id}: {e.reason}",
     ev.SubtaskRetried: lambda e: f"retry     {e.id}: tried again",
     ev.ProfileSwitched: lambda e: f"profile   {e.from_} → {e.to} ({e.reason})",
