@@ -193,8 +193,12 @@ def _demo(args: argparse.Namespace) -> int:
     def make_loop(sink):
         return demo_loop(workspace, config, sink)
 
+    # A temp dir's sample goes when the demo ends: its screenshots stay here instead.
+    screenshots = Path.cwd() if workspace.owns_root else None
     try:
-        code = _launch(args, make_loop, title="agent-tui demo", plan=first_view)
+        code = _launch(
+            args, make_loop, title="agent-tui demo", plan=first_view, screenshots=screenshots
+        )
     finally:
         sim.stop()
         workspace.release()
@@ -209,8 +213,16 @@ def _demo(args: argparse.Namespace) -> int:
     return code
 
 
-def _launch(args: argparse.Namespace, make_loop: Callable, *, title: str, plan=None) -> int:
-    """Run headless or in the app; ``plan`` (a ``PlanLoaded``) fills the app's first frame."""
+def _launch(
+    args: argparse.Namespace,
+    make_loop: Callable,
+    *,
+    title: str,
+    plan=None,
+    screenshots: Path | None = None,
+) -> int:
+    """Run headless or in the app; ``plan`` (a ``PlanLoaded``) fills the app's first frame,
+    ``screenshots`` says where the app saves them (default: the spec's logs/)."""
     if args.headless:
         import asyncio
 
@@ -224,7 +236,7 @@ def _launch(args: argparse.Namespace, make_loop: Callable, *, title: str, plan=N
     with collector.paused():
         from agent_tui.startup.launched_app import run_app
 
-        return run_app(make_loop, title=title, plan=plan)
+        return run_app(make_loop, title=title, plan=plan, screenshots=screenshots)
 
 
 if __name__ == "__main__":

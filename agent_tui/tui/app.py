@@ -50,6 +50,7 @@ PALETTE_HELP = {
     "unfollow_log": "Stop following the session log (l)",
     "quit_gracefully": "Quit, asking first while a session runs (q)",
     "quit": "Exit without asking; a running session is stopped and recorded (ctrl+c)",
+    "screenshot": "Save an SVG screenshot of this screen in the spec's logs/ (else here)",
 }
 
 
@@ -88,9 +89,13 @@ class AgentApp(App[int]):
         title: str = "agent-tui",
         clock: Clock | None = None,
         plan: ev.PlanLoaded | None = None,
+        screenshots: Path | None = None,
     ) -> None:
-        """``plan``, when the caller has already read it, is in the tree from the first frame."""
+        """``plan``, when the caller has already read it, is in the tree from the first frame;
+        ``screenshots``: where a screenshot goes (default: the spec's logs/, else the current
+        directory)."""
         super().__init__()
+        self.screenshots = screenshots
         self.title = title
         self.clock = clock or RealClock()
         self._make_loop = make_loop
@@ -251,8 +256,38 @@ class AgentApp(App[int]):
         if not over_dialog:
             yield SystemCommand("Quit now", PALETTE_HELP["quit"], self.action_quit)
         for command in super().get_system_commands(screen):
-            if command.title != "Quit":  # Textual's runs action_quit: "Quit now" above
+            if command.title == "Screenshot":  # Textual's saves to a Downloads folder
+                yield SystemCommand(
+                    "Screenshot",
+                    PALETTE_HELP["screenshot"],
+                    lambda: self.call_after_refresh(self.screenshot),  # the palette gone
+                )
+            elif command.title != "Quit":  # Textual's runs action_quit: "Quit now" above
                 yield command
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Textual's screenshot action (its ``filename`` and ``path`` are not used): ours."""
+        self.screenshot()
+
+    def screenshot(self) -> None:
+        """Save the screen as SVG in the spec's logs/ (else the current directory), and say
+        where, or why it could not be saved."""
+        from agent_tui.tui.screenshot import save_screenshot
+
+        places = [self.screenshots] if self.screenshots is not None else []
+        if not places and self.loop is not None:
+            places.append(self.loop.config.logs_dir)
+        elif not places and self.main_screen.spec_dir:
+            places.append(Path(self.main_screen.spec_dir) / "logs")
+        places.append(Path.cwd())
+        try:
+            saved = save_screenshot(self.export_screenshot(), places)
+        except OSError as exc:
+            self.notify(
+                f"Screenshot not saved: {exc}", title="Screenshot", severity="error", markup=False
+            )
+            return
+        self.notify(f"Screenshot saved to {saved}", title="Screenshot", markup=False)
 
     def _after_control(self) -> None:
         """The keys follow a key press at once, not only when the loop reports it."""
