@@ -437,3 +437,23 @@ def test_required_containment_without_a_sandbox_is_one_line(
     assert "bwrap not installed; socat not installed" in err[0]
     assert "apt-get install -y bubblewrap socat" in err[0]
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("plan", ['{"feature": "f", "phases": []}', '{"phases": [{"id": "1"}]}'])
+def test_an_empty_plan_without_a_spec_md_is_refused_before_any_session(tmp_path, plan):
+    # Found by a user: it ran three planner sessions (with nothing to plan from), made a
+    # branch and a worktree, then exited 3.
+    from agent_tui.cli import commands as cli
+    from agent_tui.exit_codes import InputError
+    from agent_tui.startup.checks import check_run
+
+    project = project_with(tmp_path, plan)
+    args = cli.parse(cli.build_parser(), ["run", "--project", str(project), "--headless"])
+    with pytest.raises(InputError) as refused:
+        check_run(args)
+    assert str(refused.value) == (
+        "spec '001-x' has nothing to work from: its plan has no subtasks and there is no "
+        "spec.md for the planner to plan from; write spec.md (the task) or the plan's subtasks"
+    )
+    (project / ".auto-claude" / "specs" / "001-x" / "spec.md").write_text("# the task\n")
+    assert check_run(args).spec_dir.name == "001-x"  # the planner has a task to plan
