@@ -104,6 +104,8 @@ class AgentApp(App[int]):
         self.exit_code: int | None = None
         self.stop_signal: str | None = None
         self._quitting = False
+        self.restarting: str | None = None
+        """The stuck subtask a new run is being made for (its checks run meanwhile)."""
         self.watched_signals: list[int] = []
         self.first_frame_drawn = False
 
@@ -161,12 +163,44 @@ class AgentApp(App[int]):
         """The loop's only home: failures become a message, never a crash."""
         try:
             made = self._make_loop(self._sink)
-            self.loop = await made if inspect.isawaitable(made) else made
+            loop = await made if inspect.isawaitable(made) else made
+        except Exception as exc:
+            self.post_message(LoopDone(EXIT_WORKER_FAILED, f"{type(exc).__name__}: {exc}"))
+            return
+        await self._run(loop)
+
+    @work(exclusive=True, group="loop", exit_on_error=False)
+    async def run_again(self, subtask_id: str) -> None:
+        """A new run of the loop in this app, to try a stuck subtask again once the last run
+        has ended: made as the first was (the run's checks again, then its lock, containment
+        and workspace), while the tree and the log go on.  Refused, the last run's end
+        stands."""
+        try:
+            made = self._make_loop(self._sink)
+            loop = await made if inspect.isawaitable(made) else made
+        except Exception as exc:
+            self.restarting = None
+            self.notify(
+                f"Subtask {subtask_id} is not tried again: {exc}",
+                title="Retry",
+                severity="error",
+                timeout=30,
+                markup=False,
+            )
+            return
+        loop.retry_subtask(subtask_id)  # done once the new run holds the spec
+        self.restarting = None
+        self.exit_code = None
+        await self._run(loop)
+
+    async def _run(self, loop: CoderLoop) -> None:
+        self.loop = loop
+        try:
             # Known now, not only at the first session: a run that starts paused shows it too.
-            self.main_screen.status.profile = self.loop.profile_name
+            self.main_screen.status.profile = loop.profile_name
             self.main_screen.show_quota()
-            self.loop_state = self.loop.state
-            code = await self.loop.run()
+            self.loop_state = loop.state
+            code = await loop.run()
         except Exception as exc:
             self.post_message(LoopDone(EXIT_WORKER_FAILED, f"{type(exc).__name__}: {exc}"))
             return
@@ -202,11 +236,8 @@ class AgentApp(App[int]):
         rollbacks = history.rollbacks(subtask.id) if history is not None else []
 
         def closed(choice: str | None) -> None:
-            if choice == RETRY and self.loop is not None:
-                if self.loop.retry_subtask(subtask.id):
-                    self.notify(f"Subtask {subtask.id} will be tried again.", title="Retry")
-                else:
-                    self.notify("The run has ended: rerun with --retry-stuck.", title="Retry")
+            if choice == RETRY:
+                self.retry_subtask(subtask.id)
 
         self.push_screen(
             SubtaskDetail(
@@ -215,10 +246,26 @@ class AgentApp(App[int]):
                 attempts,
                 stuck_reason,
                 rollbacks,
-                can_retry=self.loop_running,
+                can_retry=self.loop is not None and not self._quitting,
             ),
             closed,
         )
+
+    def retry_subtask(self, subtask_id: str) -> None:
+        """``t`` in a stuck subtask's detail: the run tries it again; a run that has ended
+        starts again in this app to do so."""
+        if self.restarting is not None:
+            self.notify(f"Starting the run again for {self.restarting}…", title="Retry")
+            return
+        if self.loop_running and self.loop is not None:
+            if self.loop.retry_subtask(subtask_id):
+                self.notify(f"Subtask {subtask_id} will be tried again.", title="Retry")
+            return
+        self.restarting = subtask_id
+        self.notify(
+            f"Subtask {subtask_id} will be tried again: the run starts again.", title="Retry"
+        )
+        self.run_again(subtask_id)
 
     @property
     def loop_running(self) -> bool:
