@@ -318,7 +318,7 @@ def test_ctrl_c_while_the_command_loads_exits_130_without_a_traceback():
         "            raise KeyboardInterrupt\n"
         "sys.modules.pop('argparse', None)\n"
         "sys.meta_path.insert(0, Interrupt())\n"
-        "from agent_tui.entry import main\n"
+        "from agent_tui.cli import main\n"
         "sys.exit(main())\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
