@@ -131,6 +131,9 @@ class CoderLoop:
         self._coder = CoderStage(parts)
         self._qa = QAStage(parts)
         self._iterations = 0
+        self._stages_begun = False
+        self._retry_first: set[str] = set()
+        """Stuck subtasks to try again once the run holds its spec (asked before it did)."""
 
     # ----------------------------------------------------------------- the handle
 
@@ -224,9 +227,13 @@ class CoderLoop:
         self.control.wake()
 
     def retry_subtask(self, subtask_id: str) -> bool:
-        """Try a stuck subtask again; False (nothing done) if it is not stuck."""
+        """Try a stuck subtask again; False (nothing done) if it is not stuck.  Asked
+        before the run holds its spec (a new run made to try it), it is done once it does."""
         if not self.history.is_stuck(subtask_id) or not self.state.active:
             return False
+        if not self._stages_begun:
+            self._retry_first.add(subtask_id)
+            return True
         self.control.background(self._coder.retry_stuck(subtask_id))
         return True
 
@@ -292,6 +299,7 @@ class CoderLoop:
 
     async def _run(self) -> None:
         """The coder stage, until ``end`` is called."""
+        self._stages_begun = True
         try:
             planned = self.tracker.load_existing() is None
             plan = self.tracker.plan or await self._planner.run()
@@ -303,8 +311,8 @@ class CoderLoop:
         coder = self._coder
         for note in self.tracker.new_notes():
             await self._emit(ev.Notice(level="info", message=f"plan: {note}"))
-        if self.config.retry_stuck:
-            for subtask_id in sorted(self.history.stuck_ids()):
+        for subtask_id in sorted(self.history.stuck_ids()):
+            if self.config.retry_stuck or subtask_id in self._retry_first:
                 await coder.retry_stuck(subtask_id)
         await coder.resume()
         rest_due = False

@@ -88,6 +88,8 @@ class CoderStage(Stage):
                 await self.try_failed(subtask.id, session)
             await self.emit_status(subtask.id, status, attempts)
             tried = self.history.attempt_count(subtask.id, interrupted=False)
+            if not completed:
+                await self._not_completed(subtask.id, session, tried)
             if not completed and tried >= self.config.max_attempts:
                 await self.mark_stuck(subtask.id, f"not completed after {tried} sessions")
         else:
@@ -95,6 +97,24 @@ class CoderStage(Stage):
             if not completed:
                 await self.try_failed(subtask.id, session)
             await self._after_failure(subtask, outcome, completed=completed)
+
+    async def _not_completed(self, subtask_id: str, session: int, tried: int) -> None:
+        """Say that the session's try did not complete its subtask (a check the user
+        stopped spent no try, and says so itself)."""
+        last = (self.history.attempts(subtask_id) or [{}])[-1]
+        word = str(last.get("outcome", ""))
+        if word == "interrupted":
+            return
+        reason = word.removeprefix("check_").replace("_", " ") if word.startswith("check_") else ""
+        await self.emit(
+            ev.SubtaskNotCompleted(
+                id=subtask_id,
+                session=session,
+                tries=tried,
+                max_tries=self.config.max_attempts,
+                reason=f"its check {reason}" if reason else "",
+            )
+        )
 
     async def show(self, refresh: Refresh) -> None:
         """Show what the plan's re-read found; while a coder session works on one subtask, a
