@@ -13,8 +13,21 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 CONFIG_DIR_ENV = "AGENT_TUI_CONFIG_DIR"
 STATE_DIR_ENV = "AGENT_TUI_STATE_DIR"
 DATA_DIR_ENV = "AGENT_TUI_DATA_DIR"
-_TOOL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _HOST = re.compile(r"^(\*\.)?[A-Za-z0-9.-]+(:\d+)?$")
+CLI_TOOLS = frozenset(
+    {
+        "Bash", "CronCreate", "CronDelete", "CronList", "Edit", "EnterWorktree",
+        "ExitWorktree", "Glob", "Grep", "ListAgents", "Monitor", "NotebookEdit", "Read",
+        "ReportFindings", "ScheduleWakeup", "SendMessage", "Skill", "Task", "TaskCreate",
+        "TaskGet", "TaskList", "TaskStop", "TaskUpdate", "ToolSearch", "WebFetch", "WebSearch",
+        "Workflow", "Write",
+    }
+)  # fmt: skip
+"""The tools the bundled Claude Code CLI (2.1.331) gives a session when they are named (its
+``init`` message lists them): any other name it drops without a word, so a mistyped extra
+tool would silently be no tool (tests/integration/test_extra_tools.py keeps this in step)."""
+CLI_TOOL_ALIASES = {"Agent": "Task"}
+"""Names the CLI takes for one of its tools."""
 
 
 class ContainmentMode(StrEnum):
@@ -91,9 +104,16 @@ class Settings(BaseModel):
     @classmethod
     def _tools(cls, value: list[str]) -> list[str]:
         for tool in value:
-            if not _TOOL_NAME.match(tool):
-                raise ValueError(f"extra tool {tool!r} must be a tool name, like WebFetch")
+            if tool not in CLI_TOOLS and tool not in CLI_TOOL_ALIASES:
+                raise ValueError(_unknown_tool(tool))
         return value
+
+
+def _unknown_tool(tool: str) -> str:
+    same = [name for name in sorted(CLI_TOOLS) if name.casefold() == tool.casefold()]
+    if same:
+        return f"extra tool {tool!r} is not one of Claude Code's tools: did you mean {same[0]}?"
+    return f"extra tool {tool!r} is not one of Claude Code's tools ({', '.join(sorted(CLI_TOOLS))})"
 
 
 def app_config_dir() -> Path:

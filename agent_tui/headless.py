@@ -55,6 +55,9 @@ def _assistant_text(e: ev.AssistantText) -> str:
 
 
 def _session_ended(e: ev.SessionEnded) -> str:
+    """Without an error a session has "ended": whether its work is done is said after."""
+    if e.outcome == "success":
+        return f"ended     #{e.session}, ${e.cost_usd:.4f}"
     kind = f" ({e.error_kind})" if e.error_kind else ""
     return f"ended     #{e.session} {e.outcome}{kind}, ${e.cost_usd:.4f}"
 
@@ -86,8 +89,8 @@ def _verification_ended(e: tev.VerificationEnded) -> str:
     if e.outcome in (CheckOutcome.PASSED, CheckOutcome.UNVERIFIED, CheckOutcome.INTERRUPTED):
         took = f" ({e.duration_s:.1f} s)" if e.outcome == CheckOutcome.PASSED else ""
         return f"verify    {e.subtask_id} {e.outcome}: {said}{took}"
-    last = e.last_line()
-    return f"verify    {e.subtask_id} FAILED: {said}" + (f" | {last}" if last else "")
+    shown = "".join(f"\n          │ {line}" for line in e.tail_lines()) or " (no output)"
+    return f"verify    {e.subtask_id} FAILED: {said}{shown}"
 
 
 def _qa_iteration(e: tev.QAIteration) -> str:
@@ -133,6 +136,7 @@ TEXT_LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
     ev.QuotaUpdated: _quota_updated,
     ev.BackoffEnded: lambda e: f"backoff   over ({e.reason})",
     ev.SubtaskStatus: lambda e: f"subtask   {e.id} → {e.status}",
+    ev.SubtaskNotCompleted: lambda e: f"try       {e.text()}",
     ev.SubtaskStuck: lambda e: f"stuck     {e.id}: {e.reason}",
     ev.SubtaskRetried: lambda e: f"retry     {e.id}: tried again",
     ev.ProfileSwitched: lambda e: f"profile   {e.from_} → {e.to} ({e.reason})",

@@ -131,6 +131,9 @@ class CoderLoop:
         self._qa = QAStage(parts)
         self._queue = MergeQueue(parts, self._coder)
         self._coding = Coding(parts, self._coder, self._queue)
+        self._stages_begun = False
+        self._retry_first: set[str] = set()
+        """Stuck subtasks to try again once the run holds its spec (asked before it did)."""
 
     # ----------------------------------------------------------------- the handle
 
@@ -234,9 +237,13 @@ class CoderLoop:
         self.control.wake()
 
     def retry_subtask(self, subtask_id: str) -> bool:
-        """Try a stuck subtask again; False (nothing done) if it is not stuck."""
+        """Try a stuck subtask again; False (nothing done) if it is not stuck.  Asked
+        before the run holds its spec (a new run made to try it), it is done once it does."""
         if not self.history.is_stuck(subtask_id) or not self.state.active:
             return False
+        if not self._stages_begun:
+            self._retry_first.add(subtask_id)
+            return True
         self.control.background(self._coder.retry_stuck(subtask_id))
         return True
 
@@ -301,6 +308,7 @@ class CoderLoop:
 
     async def _run(self) -> None:
         """The planner if there is no plan, then the coding phase, until ``end``."""
+        self._stages_begun = True
         try:
             planned = self.tracker.load_existing() is None
             plan = self.tracker.plan or await self._planner.run()
@@ -312,8 +320,8 @@ class CoderLoop:
         coder = self._coder
         for note in self.tracker.new_notes():
             await self._emit(ev.Notice(level="info", message=f"plan: {note}"))
-        if self.config.retry_stuck:
-            for subtask_id in sorted(self.history.stuck_ids()):
+        for subtask_id in sorted(self.history.stuck_ids()):
+            if self.config.retry_stuck or subtask_id in self._retry_first:
                 await coder.retry_stuck(subtask_id)
         await coder.resume()
         await self._queue.resume()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -108,6 +109,22 @@ def merge(location: Location, *, squash: bool, environ: Mapping[str, str] | None
         f"merged {branch.name} ({len(ahead)} commits, {how}) into {current} at {after}; its "
         f"worktree and branch (was {tip}) are removed{kept}"
     )
+
+
+def merged_at(location: Location, *, environ: Mapping[str, str] | None = None) -> str | None:
+    """The commit of the user's HEAD that a ``merge`` of the spec's branch made (short
+    hash), if there is one: a merge's subject and a squash's message both name the branch."""
+    branch = Branch(location, environ)
+    found = branch.repo.run(
+        "log", "-20", "--format=%h%x1f%B%x1e", "--fixed-strings", f"--grep={branch.name}",
+        "HEAD", "--", check=False,
+    )  # fmt: skip
+    named = re.compile(rf"(^|\s){re.escape(branch.name)}(\s|$)")
+    for record in found.out.decode("utf-8", "replace").split("\x1e"):
+        short, _, message = record.strip().partition("\x1f")
+        if short and named.search(message):
+            return short
+    return None
 
 
 def discard(location: Location, *, environ: Mapping[str, str] | None = None) -> str:

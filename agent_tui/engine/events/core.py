@@ -290,6 +290,24 @@ class SubtaskStatus(Event):
     attempts: int = 0
 
 
+class SubtaskNotCompleted(Event):
+    """A coder session ended without its subtask completed (its agent did not mark it, or
+    its check refuted the claim): one of the subtask's tries is spent."""
+
+    type: ClassVar[str] = "subtask_not_completed"
+    id: str
+    session: int
+    tries: int
+    """Its tries so far, this one included."""
+    max_tries: int
+    reason: str = ""
+    """Why, when the agent claimed it: ``its check failed`` or ``its check timed out``."""
+
+    def text(self) -> str:
+        why = f": {self.reason}" if self.reason else ""
+        return f"{self.id} not completed{why} (try {self.tries}/{self.max_tries})"
+
+
 class SubtaskStuck(Event):
     type: ClassVar[str] = "subtask_stuck"
     id: str
