@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -46,7 +45,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent_tui.auth.redaction import CREDENTIAL_ENV, redact, register_secret
+from agent_tui.auth.redaction import CREDENTIAL_ENV, register_secret
+from agent_tui.auth.secret_env import is_secret_variable
 from agent_tui.config import ContainmentMode, Settings, app_config_dir
 from agent_tui.engine.events import core as ev
 from agent_tui.files import LinkRefused, real_dir
@@ -76,15 +76,6 @@ SANDBOX_REFUSED = "Sandbox required but unavailable"
 """How the CLI's error starts when a sandbox it was told to require cannot start."""
 SEATBELT = "/usr/bin/sandbox-exec"
 INSTALL_HINT = "apt-get install -y bubblewrap socat (dnf or pacman: bubblewrap socat)"
-
-_SECRET_NAME = re.compile(
-    r"(?i)(?:^|_)(?:TOKEN|KEY|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIALS?|AUTH|APIKEY|"
-    r"ASKPASS|PAT)S?(?:_|$)"
-)
-_SECRET_PREFIXES = ("AWS_",)
-_PROXY_NAMES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
-"""The CLI reaches the API through these; the sandbox sets its own for Bash's children."""
-_URL_PASSWORD = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
 
 
 class ContainmentRefused(Exception):
@@ -206,15 +197,6 @@ def prepare_records(spec_dir: Path) -> None:
     ``LinkRefused`` when one is a link."""
     for name in ("logs", "memory"):
         real_dir(spec_dir / name)
-
-
-def is_secret_variable(name: str, value: str) -> bool:
-    """A variable a session must not inherit: by its name, or a value that looks secret."""
-    if name.lower() in _PROXY_NAMES:
-        return False
-    if name.startswith(_SECRET_PREFIXES) or _SECRET_NAME.search(name):
-        return True
-    return bool(value) and (redact(value) != value or _URL_PASSWORD.search(value) is not None)
 
 
 @dataclass(frozen=True)
