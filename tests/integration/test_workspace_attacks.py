@@ -98,3 +98,78 @@ async def test_the_agent_cannot_commit_move_a_branch_or_plant_a_hook(contained):
     assert [e.id for e in run.of(wev.SubtaskCommitted)] == ["1.1"]
     leftovers = ("NOTES_MERGE_WORKTREE", "glab-cli", "config.worktree")
     assert not any((project / ".git" / name).exists() for name in leftovers)
+
+
+def nested_repo_code(canary) -> str:
+    """The agent makes a repository inside its worktree whose filter and fsmonitor would
+    write ``canary`` (outside its sandbox: only agent-tui's own git could), commits in it
+    with its filter off, and makes its files look older than any index."""
+    payload = f"sh -c 'echo ran >> {canary}; cat'"
+    return f"""\
+import os, pathlib, subprocess, time
+subprocess.run(["git", "init", "-q", "sub"], check=True)
+config = pathlib.Path("sub/.git/config")
+config.write_text(config.read_text() + '''[filter "x"]
+\\tclean = {payload}
+\\tsmudge = {payload}
+[core]
+\\tfsmonitor = {payload}
+''')
+pathlib.Path("sub/.gitattributes").write_text("* filter=x\\n")
+pathlib.Path("sub/f.txt").write_text("nested\\n")
+quiet = ["-c", "filter.x.clean=cat", "-c", "core.fsmonitor=false", "-c", "user.name=a",
+         "-c", "user.email=a@a"]
+for step in (["add", "-A"], ["commit", "-qm", "nested"]):
+    subprocess.run(["git", *quiet, *step], cwd="sub", check=True)
+old = time.time() - 30 * 86400
+for path in pathlib.Path("sub").rglob("*"):
+    if ".git" not in path.parts:
+        os.utime(path, (old, old))
+print("NESTED", pathlib.Path("sub/.git/HEAD").exists())
+"""
+
+
+def files_of(project) -> list[str]:
+    """The user's checkout as a listing, git's own files and the spec dirs aside."""
+    return sorted(
+        p.relative_to(project).as_posix()
+        for p in project.rglob("*")
+        if not p.relative_to(project).as_posix().startswith((".git", ".auto-claude"))
+    )
+
+
+def python_steps(name: str, code: str) -> list[dict]:
+    return [
+        {
+            "tools": [
+                {"name": "Write", "input": {"file_path": "{project}/" + name, "content": code}}
+            ]
+        },
+        {"tools": [{"name": "Bash", "input": {"command": f"python3 {name}"}}]},
+    ]
+
+
+async def test_a_nested_repository_runs_nothing_and_honest_work_still_merges(
+    contained, tmp_path, capsys
+):
+    from agent_tui.cli.commands import main
+    from agent_tui.engine.events import core as ev
+
+    canary = tmp_path / "canary"
+    run = contained(lambda project: [*python_steps("nest.py", nested_repo_code(canary)),
+                                     *coder_steps("1.1")])  # fmt: skip
+    project = run.project
+    before = files_of(project)
+    await run.go()
+    assert run.exit_code == 0 and "NESTED True" in " ".join(run.sim.requests[-1].tool_results)
+    assert not canary.exists()
+    assert files_of(project) == before  # the user's checkout gained no file
+    assert branch_log(project, "agent-tui/001-test") == ["subtask 1.1: make 1.1"]
+    tree = git(project, "ls-tree", "-r", "agent-tui/001-test")
+    assert "out_1_1.txt" in tree and "sub" not in tree and "160000" not in tree
+    said = [e.message for e in run.of(ev.Notice) if "separate git repository" in e.message]
+    assert len(said) == 1 and said[0].startswith("workspace: sub/ is a separate git repository")
+
+    assert main(["merge", "--project", str(project)]) == 0, capsys.readouterr().err
+    assert (project / "out_1_1.txt").read_text() == "1.1\n" and not (project / "sub").exists()
+    assert not canary.exists()

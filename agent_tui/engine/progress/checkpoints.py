@@ -27,6 +27,7 @@ from agent_tui.workspace.git import GitError
 from agent_tui.workspace.lanes import Replayed, lane_location
 from agent_tui.workspace.leftovers import Leftovers
 from agent_tui.workspace.location import Location, WorkspaceRefused, locate
+from agent_tui.workspace.nested import git_dir_notice, nested_notice
 from agent_tui.workspace.scan import masked_bytes
 from agent_tui.workspace.spec_sync import SpecMirror, Tree
 from agent_tui.workspace.worktree import Worktree, open_worktree
@@ -63,6 +64,8 @@ class Checkpoints:
         self._existed: frozenset[Path] = frozenset()
         self._opening_notes: list[str] = []
         self._swept: list[Path] = []
+        self._left_out: set[str] = set()
+        """Nested repositories and git-dir copies a notice has named (once a run)."""
 
     # ------------------------------------------------------------ where the agent works
 
@@ -215,6 +218,7 @@ class Checkpoints:
             return None
         body = commit_body(self.history.attempts(subtask_id), self.config.spec_dir.name)
         done = await self._git(commits.commit_subtask, subtask_id, description, body)
+        await self._say_left_out(done)
         self.last_commit = done.commit
         if done.commit is None:
             first = done.findings[0]
@@ -228,6 +232,15 @@ class Checkpoints:
                 wev.SubtaskCommitted(id=subtask_id, commit=done.commit, files=done.files)
             )
         return None
+
+    async def _say_left_out(self, done: commits.Committed) -> None:
+        said = (self.of_spec or self)._left_out
+        sentences = [(p, nested_notice(p)) for p in done.nested]
+        sentences += [(p, git_dir_notice(p)) for p in done.git_dirs]
+        for path, sentence in sentences:
+            if path not in said:
+                said.add(path)
+                await self.emit(ev.Notice(level="warning", message=f"workspace: {sentence}"))
 
     async def roll_back(self, subtask_id: str, session: int | None = None) -> None:
         """Undo what the worktree holds beyond its last commit (a try that did not complete
@@ -341,6 +354,7 @@ class Checkpoints:
         done = await self._git(commits.commit_work, subject, body)
         if done is None:
             return None
+        await self._say_left_out(done)
         if done.commit is None:
             first = done.findings[0]
             more = f" (and {len(done.findings) - 1} more)" if len(done.findings) > 1 else ""
