@@ -49,7 +49,8 @@ def contained(make_run, tmp_path):
     )
     store.data.settings.containment = ContainmentMode.REQUIRED
 
-    def build(steps_for):
+    def build(steps_for, containment=ContainmentMode.REQUIRED):
+        store.data.settings.containment = containment
         project = tmp_path / "project"
         steps = steps_for(project)
         run = make_run(plan_doc([("1", [], ["1.1"])]), [script("1.1", [steps])], profiles=store)
@@ -129,6 +130,18 @@ print("NESTED", pathlib.Path("sub/.git/HEAD").exists())
 """
 
 
+SPEC_GIT = """\
+import pathlib
+spec = pathlib.Path(".auto-claude/specs/001-test/.git")
+for name, text in [("HEAD", "ref: refs/heads/main\\n"), ("objects/ab/cd", "x"),
+                   ("refs/heads/main", "0" * 40 + "\\n"),
+                   ("config", "[core]\\n\\tfsmonitor = PAYLOAD\\n\\tpager = PAYLOAD\\n")]:
+    (spec / name).parent.mkdir(parents=True, exist_ok=True)
+    (spec / name).write_text(text.replace("PAYLOAD", "touch CANARY"))
+print("PLANTED", sorted(p.name for p in spec.iterdir()))
+"""
+
+
 def files_of(project) -> list[str]:
     """The user's checkout as a listing, git's own files and the spec dirs aside."""
     return sorted(
@@ -173,3 +186,50 @@ async def test_a_nested_repository_runs_nothing_and_honest_work_still_merges(
     assert main(["merge", "--project", str(project)]) == 0, capsys.readouterr().err
     assert (project / "out_1_1.txt").read_text() == "1.1\n" and not (project / "sub").exists()
     assert not canary.exists()
+
+
+@pytest.mark.parametrize("mode", [ContainmentMode.REQUIRED, ContainmentMode.OFF])
+async def test_a_git_dir_in_the_agents_spec_copy_is_not_synced_and_said_once(
+    contained, tmp_path, mode
+):
+    """Sandboxed, neither the CLI's Write (``.git/`` and ``.GIT/`` are sensitive paths to
+    it) nor Bash (the spec dir is read-only to it) can plant a git dir, while ``pause`` (the
+    user's ``PAUSE`` on a case-insensitive disk) gets in; unsandboxed, Bash plants ``.git/``
+    too.  Only the known spec files come back, and what was left is named once."""
+    from agent_tui.engine.events import core as ev
+
+    canary = tmp_path / "canary"
+    code = SPEC_GIT.replace("CANARY", str(canary))
+
+    def write(path: str, text: str) -> dict:
+        return {"tools": [{"name": "Write", "input": {"file_path": path, "content": text}}]}
+
+    hooks = f"[core]\n\tfsmonitor = touch {canary}\n\tpager = touch {canary}\n"
+    steps = [
+        write("{spec_dir}/.git/config", hooks),
+        write("{spec_dir}/.GIT/config", hooks),
+        write("{spec_dir}/.GIT/HEAD", "ref: refs/heads/main\n"),
+        write("{spec_dir}/pause", ""),
+        *python_steps("plant.py", code),
+        *coder_steps("1.1"),
+    ]
+    run = contained(lambda project: steps, containment=mode)
+    await run.go()
+    assert run.exit_code == 0 and run.statuses() == {"1.1": "completed"}
+    results = " ".join(t for r in run.sim.requests for t in r.tool_results)
+    sandboxed = mode is ContainmentMode.REQUIRED
+    assert ("PLANTED ['HEAD', 'config', 'objects', 'refs']" in results) is not sandboxed
+    assert not (run.spec_dir / ".git").exists() and not (run.spec_dir / ".GIT").exists()
+    assert sorted(p.name for p in run.spec_dir.iterdir() if not p.name.startswith(".")) == [
+        "implementation_plan.json", "logs", "memory", "spec.md",
+    ]  # fmt: skip
+    said = [e.message for e in run.of(ev.Notice) if "not synced back" in e.message]
+    prefix = (
+        "spec sync: not synced back from the agent's spec copy (only the spec files agent-tui "
+        "knows are): "
+    )
+    assert all(note.startswith(prefix) for note in said)
+    named = [name for note in said for name in note.removeprefix(prefix).split(", ")]
+    assert sorted(named) == (["pause"] if sandboxed else [".git/", "pause"])  # each once
+    assert not canary.exists()
+    assert git(run.project, "status", "--porcelain") == ""  # git in the user's spec dir: its own
