@@ -16,6 +16,7 @@ from agent_tui.workspace.git import (
     parse_drivers,
     with_flags,
 )
+from agent_tui.workspace.in_place_record import became_repository, record_path, remember
 from agent_tui.workspace.scan import PIECE, scan_stream
 
 TOKEN = "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
@@ -124,3 +125,20 @@ def test_the_scan_finds_a_secret_cut_across_a_long_lines_pieces():
 def test_the_scan_stops_at_the_findings_it_was_asked_for():
     diff = b"+++ b/t\n@@ -0,0 +1,500 @@\n" + (f"+{TOKEN}\n" * 500).encode()
     assert len(scan_stream(io.BytesIO(diff), 10)) == 10
+
+
+def test_a_project_that_became_a_repository_after_a_run_in_place_is_refused(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    assert became_repository(project) is None  # never worked in place
+    (project / ".git").mkdir()
+    remember(project)  # it had one already: nothing recorded
+    assert not record_path(project).exists() and became_repository(project) is None
+    (project / ".git").rmdir()
+    remember(project)
+    assert record_path(project).exists() and became_repository(project) is None
+    (project / ".git").mkdir()
+    sentence = became_repository(project)
+    assert sentence is not None and "\n" not in sentence
+    assert sentence.startswith(f"{project} became a git repository after agent-tui worked")
+    assert f"remove {project / '.git'}" in sentence and str(record_path(project)) in sentence

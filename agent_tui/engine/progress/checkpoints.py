@@ -22,7 +22,7 @@ from agent_tui.engine.events import workspace as wev
 from agent_tui.engine.progress.history import AttemptHistory
 from agent_tui.engine.sandbox.containment import USER_CONTROLS_IN_SPEC
 from agent_tui.files import atomic_write_bytes, real_dir
-from agent_tui.workspace import commits, lanes, review
+from agent_tui.workspace import commits, in_place_record, lanes, review
 from agent_tui.workspace.git import GitError
 from agent_tui.workspace.lanes import Replayed, lane_location
 from agent_tui.workspace.leftovers import Leftovers
@@ -87,12 +87,13 @@ class Checkpoints:
 
     def git_dirs(self) -> tuple[Path, ...]:
         """The repository's git dirs the agent must not write: all of ``.git`` for a
-        worktree (refs, objects, its own index); hooks and config in place."""
+        worktree (refs, objects, its own index); hooks and config in place, or where there
+        is no ``.git`` directory, ``.git`` itself (one the agent made, agent-tui would trust)."""
         if self.worktree is not None:
             assert self.location is not None and self.location.common_dir is not None
             return (self.location.common_dir, self.worktree.root / ".git")
         git_dir = self.config.project_dir / ".git"
-        return (git_dir / "hooks", git_dir / "config") if git_dir.is_dir() else ()
+        return (git_dir / "hooks", git_dir / "config") if git_dir.is_dir() else (git_dir,)
 
     async def open(self) -> None:
         """Find the spec's workspace, and make or repair its worktree."""
@@ -109,6 +110,8 @@ class Checkpoints:
                 )  # fmt: skip
             if self.location.isolated:
                 self.worktree = await asyncio.to_thread(open_worktree, self.location)
+            elif self.of_spec is None:
+                await asyncio.to_thread(in_place_record.remember, config.project_dir)
         except (WorkspaceRefused, GitError, OSError) as exc:
             raise WorkspaceFailed(_sentence(exc)) from None
         if self.worktree is not None and not self.project_dir.is_dir():

@@ -234,6 +234,8 @@ class Containment:
         ``git_dirs`` are the repository's files git keeps its history and settings in: the
         agent may read them (``git log``, ``git diff``) but not write them, or it could
         commit, move a branch, or plant a hook or config that agent-tui's git would run.
+        They are denied also when missing (in place, a ``.git`` not there yet): the sandbox
+        then mounts a placeholder there, and nothing can be made in its place.
         ``spec_copy`` is the agent's copy of the spec in a worktree."""
         env = os.environ if environ is None else environ
         mode = settings.containment
@@ -251,7 +253,7 @@ class Containment:
             sandboxed=sandboxed,
             project_dir=project_dir,
             read_denied=secrets,
-            write_denied=secrets + _spec_records(spec_dir) + _existing(map(str, git_dirs)),
+            write_denied=secrets + _spec_records(spec_dir) + _real_too(map(str, git_dirs)),
             bash_read_only=spec_roots,
             token_env=tuple(p.token_env for p in profiles.data.profiles if p.token_env),
             tools=CODER_TOOLS + extra,
@@ -350,6 +352,17 @@ def _refuse_spec_holding(project_dir: Path, spec_roots: Iterable[str]) -> None:
                 "HUMAN_INPUT.md out of the agent's reach only by making the whole project "
                 "read-only; put the spec in the project's .auto-claude/specs/"
             )
+
+
+def _real_too(paths: Iterable[str]) -> tuple[str, ...]:
+    """Each path, and its real path when it exists and differs."""
+    found: list[str] = []
+    for path in paths:
+        absolute = os.path.abspath(path)
+        for form in (absolute, os.path.realpath(absolute)):
+            if form not in found:
+                found.append(form)
+    return tuple(found)
 
 
 def _spec_records(spec_dir: Path) -> tuple[str, ...]:
