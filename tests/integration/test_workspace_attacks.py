@@ -172,9 +172,19 @@ async def test_a_nested_repository_runs_nothing_and_honest_work_still_merges(
     run = contained(lambda project: [*python_steps("nest.py", nested_repo_code(canary)),
                                      *coder_steps("1.1")])  # fmt: skip
     project = run.project
+    token_url = "https://x-access-token:ghp_URLTOKENCANARY0123456789@github.com/a/b.git"
+    git(project, "config", "remote.origin.url", token_url)  # readable to the agent
     before = files_of(project)
     await run.go()
     assert run.exit_code == 0 and "NESTED True" in " ".join(run.sim.requests[-1].tool_results)
+    reported = [e.message for e in run.of(ev.Notice) if e.message.startswith("git config:")]
+    assert reported == [
+        f"git config: remote.origin.url in {project / '.git' / 'config'} holds a credential a "
+        "session could read: keep it in a credential helper instead (git config --global "
+        "credential.helper store, or your system's: osxkeychain, libsecret, manager) and "
+        "remove it from there"
+    ]
+    assert not any("URLTOKENCANARY" in e.message for e in run.of(ev.Notice))
     assert not canary.exists()
     assert files_of(project) == before  # the user's checkout gained no file
     assert branch_log(project, "agent-tui/001-test") == ["subtask 1.1: make 1.1"]

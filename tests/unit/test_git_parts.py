@@ -8,6 +8,7 @@ import pytest
 
 from agent_tui.auth.redaction import register_secret
 from agent_tui.workspace import nested
+from agent_tui.workspace.config_secrets import entries, holds_credential
 from agent_tui.workspace.git import (
     MERGE_FILE,
     Drivers,
@@ -125,6 +126,33 @@ def test_the_scan_finds_a_secret_cut_across_a_long_lines_pieces():
 def test_the_scan_stops_at_the_findings_it_was_asked_for():
     diff = b"+++ b/t\n@@ -0,0 +1,500 @@\n" + (f"+{TOKEN}\n" * 500).encode()
     assert len(scan_stream(io.BytesIO(diff), 10)) == 10
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "secret"),
+    [
+        ("remote.origin.url", "https://x-access-token:ghp_abcdefghij@github.com/a/b", True),
+        ("remote.origin.url", "https://github.com/a/b", False),
+        ("remote.origin.url", "git@github.com:a/b.git", False),
+        ("http.https://github.com/.extraheader", "AUTHORIZATION: basic eHl6", True),
+        ("http.extraheader", "X-Trace: 1", False),
+        ("github.token", "abc", True),
+        ("hub.oauthtoken", "abc", True),
+        ("credential.helper", "store", False),
+        ("user.name", TOKEN, True),
+        ("core.editor", "vim", False),
+    ],
+)
+def test_a_credential_in_git_config_is_recognised_by_value_or_name(key, value, secret):
+    assert holds_credential(key, value) is secret
+
+
+def test_config_entries_are_read_with_their_origin():
+    listed = b"file:.git/config\0remote.origin.url\nhttps://a\0command line:\0x.y\n\0"
+    assert list(entries(listed)) == [
+        ("file:.git/config", "remote.origin.url", "https://a"),
+        ("command line:", "x.y", ""),
+    ]
 
 
 def test_a_project_that_became_a_repository_after_a_run_in_place_is_refused(tmp_path):

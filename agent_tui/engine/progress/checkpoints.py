@@ -23,6 +23,7 @@ from agent_tui.engine.progress.history import AttemptHistory
 from agent_tui.engine.sandbox.containment import USER_CONTROLS_IN_SPEC
 from agent_tui.files import atomic_write_bytes, real_dir
 from agent_tui.workspace import commits, in_place_record, lanes, review
+from agent_tui.workspace.config_secrets import credentials_in_config
 from agent_tui.workspace.git import GitError
 from agent_tui.workspace.lanes import Replayed, lane_location
 from agent_tui.workspace.leftovers import Leftovers
@@ -64,6 +65,7 @@ class Checkpoints:
         self._existed: frozenset[Path] = frozenset()
         self._opening_notes: list[str] = []
         self._swept: list[Path] = []
+        self._config_notes: list[str] = []
         self._left_out: set[str] = set()
         """Nested repositories and git-dir copies a notice has named (once a run)."""
 
@@ -112,6 +114,8 @@ class Checkpoints:
                 self.worktree = await asyncio.to_thread(open_worktree, self.location)
             elif self.of_spec is None:
                 await asyncio.to_thread(in_place_record.remember, config.project_dir)
+            if self.of_spec is None:
+                self._config_notes = await asyncio.to_thread(credentials_in_config, self.location)
         except (WorkspaceRefused, GitError, OSError) as exc:
             raise WorkspaceFailed(_sentence(exc)) from None
         if self.worktree is not None and not self.project_dir.is_dir():
@@ -164,6 +168,8 @@ class Checkpoints:
             names = ", ".join(_shown(p, self.project_dir) for p in self._swept)
             message = f"workspace: removed what a killed session's sandbox left: {names}"
             await self.emit(ev.Notice(level="info", message=message))
+        for note in self._config_notes:
+            await self.emit(ev.Notice(level="warning", message=f"git config: {note}"))
         if self.worktree is not None and self.worktree.created and location.uncommitted:
             files = "1 file" if location.uncommitted == 1 else f"{location.uncommitted} files"
             message = (
