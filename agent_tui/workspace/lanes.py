@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from agent_tui.workspace.commits import head, pathspecs
+from agent_tui.workspace.commits import head, pathspecs, survey
 from agent_tui.workspace.git import UNSIGNED, GitError
 from agent_tui.workspace.location import Location
 from agent_tui.workspace.worktree import Worktree
@@ -36,11 +36,12 @@ def start_from(worktree: Worktree, commit: str) -> None:
     """The lane's branch and files as ``commit`` has them (take what it held first: it is
     undone); files git ignores stay, as the spec dir does."""
     git = worktree.git
-    specs = pathspecs(worktree)
     git.run("update-ref", f"refs/heads/{worktree.branch}", commit)
     git.run("read-tree", "--reset", commit)
+    specs = survey(worktree).specs
     git.run("restore", f"--source={commit}", "--staged", "--worktree", *specs)
-    git.run("clean", "-f", "-d", "-q", *specs)
+    git.run("clean", "-f", "-f", "-d", "-q", *pathspecs(worktree))
+    git.lfs_checkout()
 
 
 def keep(worktree: Worktree, subtask_id: str, commit: str) -> str:
@@ -116,6 +117,7 @@ def move_to(worktree: Worktree, commit: str, expected: str) -> None:
     git = worktree.git
     git.run("read-tree", "-m", "-u", expected, commit)
     git.run("update-ref", f"refs/heads/{worktree.branch}", commit, expected)
+    git.lfs_checkout()
 
 
 def _changed_files(worktree: Worktree, commit: str) -> tuple[str, ...]:

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -46,7 +45,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent_tui.auth.redaction import CREDENTIAL_ENV, redact, register_secret
+from agent_tui.auth.redaction import CREDENTIAL_ENV, register_secret
+from agent_tui.auth.secret_env import is_secret_variable
 from agent_tui.config import ContainmentMode, Settings, app_config_dir
 from agent_tui.engine.events import core as ev
 from agent_tui.files import LinkRefused, real_dir
@@ -76,15 +76,6 @@ SANDBOX_REFUSED = "Sandbox required but unavailable"
 """How the CLI's error starts when a sandbox it was told to require cannot start."""
 SEATBELT = "/usr/bin/sandbox-exec"
 INSTALL_HINT = "apt-get install -y bubblewrap socat (dnf or pacman: bubblewrap socat)"
-
-_SECRET_NAME = re.compile(
-    r"(?i)(?:^|_)(?:TOKEN|KEY|SECRET|PASSWORD|PASSWD|PASSPHRASE|CREDENTIALS?|AUTH|APIKEY|"
-    r"ASKPASS|PAT)S?(?:_|$)"
-)
-_SECRET_PREFIXES = ("AWS_",)
-_PROXY_NAMES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
-"""The CLI reaches the API through these; the sandbox sets its own for Bash's children."""
-_URL_PASSWORD = re.compile(r"://[^/\s:@]+:[^/\s@]+@")
 
 
 class ContainmentRefused(Exception):
@@ -208,15 +199,6 @@ def prepare_records(spec_dir: Path) -> None:
         real_dir(spec_dir / name)
 
 
-def is_secret_variable(name: str, value: str) -> bool:
-    """A variable a session must not inherit: by its name, or a value that looks secret."""
-    if name.lower() in _PROXY_NAMES:
-        return False
-    if name.startswith(_SECRET_PREFIXES) or _SECRET_NAME.search(name):
-        return True
-    return bool(value) and (redact(value) != value or _URL_PASSWORD.search(value) is not None)
-
-
 @dataclass(frozen=True)
 class Containment:
     """Everything a session's ``ClaudeAgentOptions`` needs to keep its agent contained."""
@@ -252,6 +234,8 @@ class Containment:
         ``git_dirs`` are the repository's files git keeps its history and settings in: the
         agent may read them (``git log``, ``git diff``) but not write them, or it could
         commit, move a branch, or plant a hook or config that agent-tui's git would run.
+        They are denied also when missing (in place, a ``.git`` not there yet): the sandbox
+        then mounts a placeholder there, and nothing can be made in its place.
         ``spec_copy`` is the agent's copy of the spec in a worktree."""
         env = os.environ if environ is None else environ
         mode = settings.containment
@@ -269,7 +253,7 @@ class Containment:
             sandboxed=sandboxed,
             project_dir=project_dir,
             read_denied=secrets,
-            write_denied=secrets + _spec_records(spec_dir) + _existing(map(str, git_dirs)),
+            write_denied=secrets + _spec_records(spec_dir) + _real_too(map(str, git_dirs)),
             bash_read_only=spec_roots,
             token_env=tuple(p.token_env for p in profiles.data.profiles if p.token_env),
             tools=CODER_TOOLS + extra,
@@ -368,6 +352,17 @@ def _refuse_spec_holding(project_dir: Path, spec_roots: Iterable[str]) -> None:
                 "HUMAN_INPUT.md out of the agent's reach only by making the whole project "
                 "read-only; put the spec in the project's .auto-claude/specs/"
             )
+
+
+def _real_too(paths: Iterable[str]) -> tuple[str, ...]:
+    """Each path, and its real path when it exists and differs."""
+    found: list[str] = []
+    for path in paths:
+        absolute = os.path.abspath(path)
+        for form in (absolute, os.path.realpath(absolute)):
+            if form not in found:
+                found.append(form)
+    return tuple(found)
 
 
 def _spec_records(spec_dir: Path) -> tuple[str, ...]:
