@@ -445,6 +445,8 @@ class CoderLoop:
             sandbox,
             {**self._environ, **self.config.extra_env},
             git_dirs=site.git_dirs(),
+            place=site.workplace(),
+            worktrees=self.config.worktrees_dir,
         )
 
     async def _contain(self) -> Containment:
