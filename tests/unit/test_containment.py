@@ -326,6 +326,8 @@ def test_each_session_gets_its_own_temp_dir_which_no_other_can_read(tmp_path, pr
     assert str(root) in hidden and str(tmp_path / "tmp" / f"claude-{os.getuid()}") in hidden
     assert str(first) in fields["sandbox"]["filesystem"]["allowRead"]
     assert str(second) not in fields["sandbox"]["filesystem"]["allowRead"]
+    permissions = json.loads(fields["settings"])["permissions"]
+    assert str(first) in permissions["blockReadsExemptPaths"]  # Read its task's output
 
 
 def test_a_temp_root_someone_else_made_is_refused_and_a_loose_one_tightened(

@@ -316,7 +316,7 @@ class Containment:
             "setting_sources": [],
             "strict_mcp_config": True,
             "sandbox": self.sandbox_settings(tmp_dir),
-            "settings": json.dumps({"permissions": self.permissions()}),
+            "settings": json.dumps({"permissions": self.permissions(tmp_dir)}),
         }
 
     def sandbox_settings(self, tmp_dir: Path | None = None) -> dict[str, Any] | None:
@@ -339,18 +339,20 @@ class Containment:
             },
         }
 
-    def permissions(self) -> dict[str, Any]:
-        """The deny rules, and the file tools held to the working directory (sandboxed,
-        that block binds Bash too; unsandboxed only the file tools, or the CLI would ask
-        about every command it cannot analyze)."""
+    def permissions(self, tmp_dir: Path | None = None) -> dict[str, Any]:
+        """The deny rules, and the file tools held to the working directory, the
+        toolchains and the session's temp dir (where the CLI tells the model to read a
+        background command's output).  Sandboxed, that block binds Bash too; unsandboxed
+        only the file tools, or the CLI would ask about every command it cannot analyze."""
         block = (
             "blockReadsOutsideWorkingDirectories"
             if self.sandboxed
             else "blockFileToolReadsOutsideWorkingDirectories"
         )
+        exempt = [*self.reads.toolchains, *(existing([str(tmp_dir)]) if tmp_dir else ())]
         rules: dict[str, Any] = {"deny": self.deny_rules(), block: True}
-        if self.reads.toolchains:
-            rules["blockReadsExemptPaths"] = list(self.reads.toolchains)
+        if exempt:
+            rules["blockReadsExemptPaths"] = exempt
         return rules
 
     def deny_rules(self) -> list[str]:
