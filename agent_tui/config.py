@@ -72,6 +72,10 @@ class Settings(BaseModel):
     """Hosts sandboxed commands may reach (pypi.org, *.npmjs.org); none by default."""
     extra_tools: list[str] = Field(default_factory=list)
     """Tools a session gets besides the coder's own (WebFetch, NotebookEdit, …)."""
+    readable_paths: list[str] = Field(default_factory=list)
+    """Paths of your home a session may read besides the toolchains it knows (~/.pyenv,
+    ~/.cache/pip, …): a toolchain it misses, as ~/… or absolute; never one that holds a
+    credential."""
     rollback_failed_tries: bool = True
     """In a worktree: undo a try that did not complete its subtask before the next one (its
     diff is kept in the spec's logs/); false: the next try starts from what it left."""
@@ -98,6 +102,16 @@ class Settings(BaseModel):
         for host in value:
             if not _HOST.match(host):
                 raise ValueError(f"allowed host {host!r} must be a host name, like pypi.org")
+        return value
+
+    @field_validator("readable_paths")
+    @classmethod
+    def _readable(cls, value: list[str]) -> list[str]:
+        for path in value:
+            if not (path.startswith(("/", "~/")) and len(path.strip("/~")) > 0):
+                raise ValueError(f"readable path {path!r} must be absolute or ~/…, not a root")
+            if ".." in path.split("/"):
+                raise ValueError(f"readable path {path!r} must not hold ..")
         return value
 
     @field_validator("extra_tools")

@@ -120,7 +120,9 @@ TEXT_LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
         f"plan      {e.feature + ': ' if e.feature else ''}"
         f"{e.completed}/{e.total} subtasks completed"
     ),
-    ev.ContainmentStatus: lambda e: f"sandbox   {e.summary()}",
+    ev.ContainmentStatus: lambda e: (
+        f"sandbox   {e.summary()}" + (f"; {e.home_text()}" if e.sandboxed else "")
+    ),
     wev.WorkspaceStatus: lambda e: f"workspace {e.summary()}",
     wev.SubtaskCommitted: lambda e: f"commit    {e.id}: {e.commit[:12]} ({e.files_text()})",
     wev.TryRolledBack: lambda e: f"rollback  {e.subtask_id}: to {e.commit[:12]}, kept {e.diff}",

@@ -455,6 +455,8 @@ class CoderLoop:
             {**self._environ, **self.config.extra_env},
             git_dirs=site.git_dirs(),
             spec_copy=site.spec_dir,
+            place=site.workplace(),
+            worktrees=self.config.worktrees_dir,
         )
 
     async def _contain(self) -> Containment:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Tree
@@ -209,6 +210,19 @@ class AgentApp(App[int]):
             self.post_message(LoopDone(EXIT_WORKER_FAILED, f"{type(exc).__name__}: {exc}"))
             return
         self.post_message(LoopDone(code))
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notice is plain text, whatever the caller asks: its message may carry the
+        plan's, the agent's or git's words, and a ``[`` there is no markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     @on(LoopDone)
     def loop_done(self, message: LoopDone) -> None:

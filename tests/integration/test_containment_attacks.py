@@ -20,7 +20,9 @@ import pytest
 from agent_tui.engine.events import core as ev
 from tests.integration.containment_setup import (
     CANARY_CORES,
+    HOME_FILES,
     TOKEN_ENV,
+    TOOLCHAIN_CACHE,
     Hostile,
     hostile_setting,
 )
@@ -140,6 +142,53 @@ def _read_stores(h: Hostile) -> list[dict[str, Any]]:
         "print('walked')\n"
     )
     return steps + python("harvest.py", code)
+
+
+def _read_other_secrets(h: Hostile) -> list[dict[str, Any]]:
+    paths = [h.root / "claude-default" / ".credentials.json"]
+    paths += [h.home / name for name in HOME_FILES]
+    steps = [tool("Read", file_path=str(p)) for p in paths]
+    steps += [
+        tool("Grep", pattern="CANARY", path=str(h.home), output_mode="content"),
+        tool("Glob", pattern="**/*", path=str(h.home)),
+        tool("Bash", command="cat " + " ".join(map(str, paths))),
+    ]
+    code = (
+        "import os\n"
+        f"for path in {[str(p) for p in paths]!r}:\n"
+        "    try:\n"
+        "        print('READ', path, open(path).read())\n"
+        "    except OSError as exc:\n"
+        "        print('refused', path, exc.strerror)\n"
+        f"for base, dirs, files in os.walk({str(h.home)!r}):\n"
+        "    print('listed', base, sorted(files))\n"
+    )
+    build = (
+        "import os, pathlib\n"
+        f"cache = pathlib.Path(os.path.expanduser('~/{TOOLCHAIN_CACHE}')).read_text()\n"
+        "pathlib.Path('build').mkdir(exist_ok=True)\n"
+        "pathlib.Path('build/out.txt').write_text(cache)\n"
+        "print('BUILT', cache)\n"
+    )
+    return [
+        *steps,
+        *python("steal.py", code),
+        tool("Read", file_path=str(h.home / TOOLCHAIN_CACHE)),
+        *python("build.py", build),
+    ]
+
+
+def _check_other_secrets_unread(h: Hostile) -> None:
+    _check_no_canary(h)
+    assert h.sim is not None
+    results = h.sim.requests[-1].tool_results  # the session's, each once
+    joined = " ".join(results)
+    assert "READ" not in joined and joined.count("refused") == 6
+    refusals = ("denied by your permission settings", "blocks reads outside")
+    assert sum(any(why in r for why in refusals) for r in results) == 8  # Read, Grep, Glob
+    assert "1\tTOOLCHAIN-CACHE-OK" in joined  # the file tools read the toolchain cache
+    assert "BUILT TOOLCHAIN-CACHE-OK" in joined  # and so does the build
+    assert (h.project / "build" / "out.txt").read_text() == "TOOLCHAIN-CACHE-OK\n"
 
 
 def _check_no_canary(h: Hostile) -> None:
@@ -394,6 +443,7 @@ ATTACKS = {
     "write outside the project": Attack(_writes_outside, _check_writes_outside),
     "escape through a symlink": Attack(_symlink_escape, _check_no_escape),
     "read credential stores": Attack(_read_stores, _check_stores_unread),
+    "read the user's other secrets": Attack(_read_other_secrets, _check_other_secrets_unread),
     "read the environment": Attack(_environment, _check_environment),
     "reach the network": Attack(_network, _check_network),
     "reach other sessions and tools": Attack(_other_tools, _check_other_tools),

@@ -17,7 +17,7 @@ from agent_tui.engine.agents.protocol import SessionOutcome
 from agent_tui.engine.failures.kinds import ErrorKind
 from tests.unit.loop_harness import make_setup, mark_completed, write_plan
 
-NEW_FIELDS = {"ts", "lane", "sessions", "transcript", "spec_dir", "diff"}
+NEW_FIELDS = {"ts", "lane", "sessions", "transcript", "spec_dir", "diff", "home_readable"}
 """Fields a later version added, or that name a temp path: not compared."""
 
 

@@ -133,11 +133,12 @@ async def test_headless_says_how_the_run_is_contained_and_warns_on_stderr(capsys
 
     from agent_tui.headless import run_headless
 
-    sandboxed = ev.ContainmentStatus(mode="auto", sandboxed=True)
+    sandboxed = ev.ContainmentStatus(mode="auto", sandboxed=True, home_readable=("~/.pyenv",))
     loose = ev.ContainmentStatus(mode="auto", sandboxed=False, missing=("socat not installed",))
     assert "sandbox   sandboxed: Bash and its children write only inside the project" in (
         format_text(sandboxed) or ""
     )
+    assert "unreadable; of your home, sessions read only ~/.pyenv" in (format_text(sandboxed) or "")
     assert json.loads(format_json(loose))["missing"] == ["socat not installed"]
 
     class Loop:

@@ -232,13 +232,14 @@ class ContainedRunner:
             "description": "agent-tui runs the subtask's verification",
             "timeout": BASH_TOOL_TIMEOUT_MS,
         }
-        config_dir = tempfile.mkdtemp(prefix="agent-tui-check-")
-        try:
+        with contextlib.ExitStack() as made:
+            try:
+                tmp_dir, config_dir = self._dirs(made)
+            except OSError as exc:
+                return CommandRun(error=f"the check's temp dir cannot be made: {exc}")
             with ScriptedTurn(call) as turn:
-                argv, env = self._command_line(turn.base_url, config_dir)
+                argv, env = self._command_line(turn.base_url, config_dir, tmp_dir)
                 done = await run_process(argv, cwd, env, self._clock, timeout_s, CLI_OUTPUT_BYTES)
-        finally:
-            shutil.rmtree(config_dir, ignore_errors=True)
         if done.timed_out:
             return CommandRun(timed_out=True)
         text, said = tool_result(done.output.decode("utf-8", "replace"))
@@ -248,18 +249,29 @@ class ContainedRunner:
             return CommandRun(error=why[-500:])
         return CommandRun(exit_status=reported[0], output=reported[1])
 
-    def _command_line(self, base_url: str, config_dir: str) -> tuple[list[str], dict[str, str]]:
+    def _dirs(self, made: contextlib.ExitStack) -> tuple[Path | None, Path]:
+        """The check's own temp dir, as a session's, and its CLI's config dir in another
+        (which no session can read: the sandbox hides the root both are made in)."""
+        tmp_dir = made.enter_context(self._containment.session_tmp())
+        config_dir = made.enter_context(self._containment.session_tmp())
+        if config_dir is None:
+            config_dir = Path(made.enter_context(tempfile.TemporaryDirectory(prefix="check-")))
+        return tmp_dir, config_dir
+
+    def _command_line(
+        self, base_url: str, config_dir: Path, tmp_dir: Path | None
+    ) -> tuple[list[str], dict[str, str]]:
         assert self._cli is not None
         env = {
             **self._env,
             **{name: "" for name in CREDENTIAL_ENV},
             "ANTHROPIC_API_KEY": CHECK_API_KEY,
             "ANTHROPIC_BASE_URL": base_url,
-            "CLAUDE_CONFIG_DIR": config_dir,
+            "CLAUDE_CONFIG_DIR": str(config_dir),
             "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
             "CLAUDE_CODE_MAX_RETRIES": "0",
         }
-        fields = self._containment.option_fields(env)
+        fields = self._containment.option_fields(env, tmp_dir=tmp_dir)
         settings = {**json.loads(fields["settings"]), "sandbox": fields["sandbox"]}
         argv = [
             self._cli,

@@ -90,6 +90,13 @@ class ContainmentStatus(Event):
     missing: tuple[str, ...] = ()
     """What Claude Code's sandbox needs that this machine lacks (why ``auto`` runs without)."""
     allowed_hosts: tuple[str, ...] = ()
+    home_readable: tuple[str, ...] = ()
+    """What of the user's home a session may read (the toolchains found there)."""
+
+    def home_text(self) -> str:
+        """What of the home sessions read: the toolchains (the rest is unreadable)."""
+        listed = ", ".join(self.home_readable) if self.home_readable else "nothing"
+        return f"of your home, sessions read only {listed}"
 
     def summary(self) -> str:
         """One sentence: what confines the agent, or that nothing does."""

@@ -21,6 +21,7 @@ from agent_tui.engine.events import core as ev
 from agent_tui.engine.events import workspace as wev
 from agent_tui.engine.progress.history import AttemptHistory
 from agent_tui.engine.sandbox.containment import USER_CONTROLS_IN_SPEC
+from agent_tui.engine.sandbox.reads import Workplace
 from agent_tui.files import atomic_write_bytes, real_dir
 from agent_tui.workspace import commits, in_place_record, lanes, review
 from agent_tui.workspace.config_secrets import credentials_in_config
@@ -96,6 +97,18 @@ class Checkpoints:
             return (self.location.common_dir, self.worktree.root / ".git")
         git_dir = self.config.project_dir / ".git"
         return (git_dir / "hooks", git_dir / "config") if git_dir.is_dir() else (git_dir,)
+
+    def workplace(self) -> Workplace:
+        """Where a session here works, and the user's checkout beside it."""
+        location = self.location
+        if self.worktree is None or location is None:
+            return Workplace(self.project_dir)
+        return Workplace(
+            self.project_dir,
+            worktree=self.worktree.root,
+            checkout=location.repo_root,
+            git_common=location.common_dir,
+        )
 
     async def open(self) -> None:
         """Find the spec's workspace, and make or repair its worktree."""

@@ -81,7 +81,8 @@ class SubtaskDetail(ModalScreen[str | None]):
                 ),
                 id="detail-title",
             )
-            yield Static(redact(self.subtask.description) or "(no description)", id="detail-text")
+            description = redact(self.subtask.description) or "(no description)"
+            yield Static(Text(description), id="detail-text")  # the plan's words: no markup
             yield Static(self._attempts_text(), id="detail-attempts")
 
     def on_mount(self) -> None:
