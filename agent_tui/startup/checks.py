@@ -76,13 +76,13 @@ def check_cli_available() -> None:
 def check_run(args: argparse.Namespace, on_view: Callable | None = None) -> CheckedRun:
     """Check everything ``run`` needs (one ``InputError`` if not); nothing is written.
 
-    ``on_view``, if given, gets the title and the plan's first view (a ``PlanLoaded``, or
-    None while there is no plan) as soon as the plan has passed its checks, before the
-    profile and its credentials are checked.
+    ``on_view``, if given, gets the title, the plan's first view (a ``PlanLoaded``, or
+    None while there is no plan) and the spec dir as soon as the plan has passed its
+    checks, before the profile and its credentials are checked.
     """
     project, spec_dir, plan, first_view = _check_spec(args)
     if on_view is not None:
-        on_view((title_for(spec_dir), first_view))
+        on_view((title_for(spec_dir), first_view, spec_dir))
     # Only now: the app can draw the plan while these load and check.
     workspace = _check_workspace(project, spec_dir, args.in_place)
     _check_not_done(workspace, plan)

@@ -22,6 +22,7 @@ from agent_tui.engine.events.review import PlanReview
 from agent_tui.engine.events.state import LoopMode, LoopState
 from agent_tui.exit_codes import EXIT_INTERRUPTED
 from agent_tui.notifications import notification_for
+from agent_tui.runproc.client import RemoteRun
 from agent_tui.tui.keys import LOOP_ACTIONS, available
 from agent_tui.tui.messages import EngineEvent, LoopDone
 from agent_tui.tui.notify import send_notification
@@ -33,8 +34,10 @@ from agent_tui.tui.widgets.status_bar import Shown
 if TYPE_CHECKING:
     from agent_tui.engine.loop import CoderLoop
 
-LoopFactory = Callable[[ev.EventSink], "CoderLoop | Awaitable[CoderLoop]"]
-"""Makes the loop; may be async when making it is slow (``agent-tui run`` loads it in a thread)."""
+LoopFactory = Callable[[ev.EventSink], "CoderLoop | RemoteRun | Awaitable[CoderLoop | RemoteRun]"]
+"""What the app steers: the loop itself (in-process: the demo, tests) or a run in its own
+process (``agent-tui run``, ``attach``), which the same calls reach over its socket.  May
+be async when making it or attaching is slow."""
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 FORCE_QUIT_AFTER_S = 20.0
 """A stop that has not ended the loop by then (a CLI that will not die) exits anyway."""
@@ -52,6 +55,7 @@ PALETTE_HELP = {
     "quit_gracefully": "Quit, asking first while a session runs (q)",
     "quit": "Exit without asking; a running session is stopped and recorded (ctrl+c)",
     "screenshot": "Save an SVG screenshot of this screen in the spec's logs/ (else here)",
+    "detach": "Leave the app; the run goes on, and agent-tui attach shows it again (ctrl+d)",
 }
 
 
@@ -77,6 +81,7 @@ class AgentApp(App[int]):
         Binding("l", "follow_log", "Follow log", id="log.follow", priority=True),
         Binding("l", "unfollow_log", "Stop following", id="log.unfollow", priority=True),
         Binding("q", "quit_gracefully", "Quit", id="app.quit", priority=True),
+        Binding("ctrl+d", "detach", "Detach", id="app.detach", priority=True),
         # Textual's ctrl+q would exit at once and leave the running session unrecorded, and
         # its ctrl+c only says how to quit; both stop the loop here, as SIGTERM does.
         Binding("ctrl+q", "quit", "Quit now", show=False, priority=True),
@@ -103,7 +108,7 @@ class AgentApp(App[int]):
         self.title = title
         self.clock = clock or RealClock()
         self._make_loop = make_loop
-        self.loop: CoderLoop | None = None
+        self.loop: CoderLoop | RemoteRun | None = None
         self.main_screen = MainScreen(self.clock, plan)
         self.exit_code: int | None = None
         self.stop_signal: str | None = None
@@ -112,6 +117,8 @@ class AgentApp(App[int]):
         """The stuck subtask a new run is being made for (its checks run meanwhile)."""
         self.watched_signals: list[int] = []
         self.first_frame_drawn = False
+        self.farewell: str | None = None
+        """A line for the shell once the app has ended (how to attach again, after a detach)."""
 
     def get_default_screen(self) -> MainScreen:
         return self.main_screen
@@ -144,6 +151,8 @@ class AgentApp(App[int]):
             self.watched_signals.append(signum)
 
     def on_unmount(self) -> None:
+        if isinstance(self.loop, RemoteRun):  # the run goes on; its connections end here
+            self.loop.close()
         loop = asyncio.get_running_loop()
         for signum in self.watched_signals:
             loop.remove_signal_handler(signum)
@@ -154,6 +163,9 @@ class AgentApp(App[int]):
         hung_up = getattr(running_driver(self), "hung_up", None)
         if signum == signal.SIGHUP and hung_up is not None:
             hung_up()
+        if isinstance(self.loop, RemoteRun):  # the run is its own process: it goes on
+            self.action_detach()
+            return
         self.action_quit()
 
     async def _sink(self, event: ev.Event) -> None:
@@ -302,6 +314,8 @@ class AgentApp(App[int]):
 
         The loop's state as it is this moment: ``loop_state`` changing is what makes the
         footer ask again, but a message may lag behind the loop."""
+        if action == "detach":
+            return isinstance(self.loop, RemoteRun)
         state = self.loop.state if self.loop is not None else self.loop_state
         if self.exit_code is not None:
             state = self.loop_state
@@ -435,6 +449,20 @@ class AgentApp(App[int]):
             self.notify("Move to a subtask in the plan to see its diff.", title="Diff")
             return
         show_diff(self, self.loop, subtask)
+
+    def action_detach(self) -> None:
+        """Leave the app and let the run go on in its own process."""
+        run = self.loop
+        if not isinstance(run, RemoteRun):
+            return
+        self.workers.cancel_group(self, "loop")
+        run.detach()
+        self.detached(run)
+
+    def detached(self, run: RemoteRun) -> None:
+        """After a detach the app ends, saying how to come back."""
+        self.farewell = f"agent-tui: detached; {run.reattach_hint()}"
+        self._exit_with(0)
 
     def action_follow_log(self) -> None:
         self.main_screen.log_view.toggle_follow()
