@@ -102,8 +102,10 @@ def hosted_run(
     root: Path,
     failures: dict[str, int] | None = None,
     hold: set[str] | None = None,
+    clock: VirtualClock | None = None,
 ) -> HostedRun:
-    """The demo plan with scripted sessions, hosted; not started."""
+    """The demo plan with scripted sessions, hosted; not started.  ``clock`` moves only
+    when the test says (by default it starts at 1000 s)."""
     workspace = create_workspace(root / "hosted")
     plan_path = workspace.spec_dir / "implementation_plan.json"
     sessions = ScriptedSessions(plan_path, failures)
@@ -115,7 +117,7 @@ def hosted_run(
         pause_between_s=0.0,
         sandbox=SandboxCheck(),
     )
-    clock = VirtualClock(auto_advance=False)
+    clock = clock or VirtualClock(auto_advance=False)
     run: HostedRun
 
     def make_loop(sink):

@@ -25,6 +25,9 @@ MAIN_SCREEN_ONLY = (LOOP_ACTIONS - {"quit_gracefully"}) | {"detach"}
 
 
 class RunsApp(AgentApp):
+    # The list is the default screen, whose own CSS_PATH Textual does not load: the app does.
+    CSS_PATH = [AgentApp.CSS_PATH, Path(__file__).parent / "screens" / "runs_list.tcss"]
+
     def __init__(
         self,
         list_runs: Callable[[], list[RunRecord]],

@@ -49,10 +49,11 @@ def row_of(record: RunRecord) -> tuple[Text, ...]:
 
 
 class RunsList(Screen[None]):
-    CSS_PATH = "runs_list.tcss"
+    """Its stylesheet, ``runs_list.tcss``, is loaded by the app (see ``RunsApp``)."""
 
     BINDINGS = [
-        Binding("enter", "attach", "Attach", id="runs.attach", show=True),
+        # Before the table's own enter (select the row), so the footer says what it does.
+        Binding("enter", "attach", "Attach", id="runs.attach", priority=True),
         Binding("x", "dismiss_run", "Dismiss", id="runs.dismiss"),
     ]
 
@@ -124,6 +125,7 @@ class RunsList(Screen[None]):
 
     @on(DataTable.RowSelected)
     def _selected(self, event: DataTable.RowSelected) -> None:
+        """A click on a row (enter is the screen's own)."""
         self.action_attach()
 
     @on(DataTable.RowHighlighted)
