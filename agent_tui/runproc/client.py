@@ -119,6 +119,9 @@ class RemoteHistory:
 
 
 class RemoteRun:
+    detachable = True
+    """Leaving the app leaves this run going (a ``CoderLoop`` has no such attribute)."""
+
     def __init__(
         self,
         socket_path: Path,

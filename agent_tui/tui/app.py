@@ -22,7 +22,6 @@ from agent_tui.engine.events.review import PlanReview
 from agent_tui.engine.events.state import LoopMode, LoopState
 from agent_tui.exit_codes import EXIT_INTERRUPTED
 from agent_tui.notifications import notification_for
-from agent_tui.runproc.client import RemoteRun
 from agent_tui.tui.keys import LOOP_ACTIONS, available
 from agent_tui.tui.messages import EngineEvent, LoopDone
 from agent_tui.tui.notify import send_notification
@@ -33,6 +32,7 @@ from agent_tui.tui.widgets.status_bar import Shown
 
 if TYPE_CHECKING:
     from agent_tui.engine.loop import CoderLoop
+    from agent_tui.runproc.client import RemoteRun  # not before the first frame: json
 
 LoopFactory = Callable[[ev.EventSink], "CoderLoop | RemoteRun | Awaitable[CoderLoop | RemoteRun]"]
 """What the app steers: the loop itself (in-process: the demo, tests) or a run in its own
@@ -151,8 +151,8 @@ class AgentApp(App[int]):
             self.watched_signals.append(signum)
 
     def on_unmount(self) -> None:
-        if isinstance(self.loop, RemoteRun):  # the run goes on; its connections end here
-            self.loop.close()
+        if self.run_is_remote:  # the run goes on; its connections end here
+            self.loop.close()  # type: ignore[union-attr]
         loop = asyncio.get_running_loop()
         for signum in self.watched_signals:
             loop.remove_signal_handler(signum)
@@ -163,7 +163,7 @@ class AgentApp(App[int]):
         hung_up = getattr(running_driver(self), "hung_up", None)
         if signum == signal.SIGHUP and hung_up is not None:
             hung_up()
-        if isinstance(self.loop, RemoteRun):  # the run is its own process: it goes on
+        if self.run_is_remote:  # the run is its own process: it goes on
             self.action_detach()
             return
         self.action_quit()
@@ -301,6 +301,11 @@ class AgentApp(App[int]):
         self.run_again(subtask_id)
 
     @property
+    def run_is_remote(self) -> bool:
+        """The run is a process of its own (a ``RemoteRun``): leaving the app leaves it going."""
+        return getattr(self.loop, "detachable", False)
+
+    @property
     def loop_running(self) -> bool:
         return self.loop is not None and self.exit_code is None
 
@@ -315,7 +320,7 @@ class AgentApp(App[int]):
         The loop's state as it is this moment: ``loop_state`` changing is what makes the
         footer ask again, but a message may lag behind the loop."""
         if action == "detach":
-            return isinstance(self.loop, RemoteRun)
+            return self.run_is_remote
         state = self.loop.state if self.loop is not None else self.loop_state
         if self.exit_code is not None:
             state = self.loop_state
@@ -453,8 +458,9 @@ class AgentApp(App[int]):
     def action_detach(self) -> None:
         """Leave the app and let the run go on in its own process."""
         run = self.loop
-        if not isinstance(run, RemoteRun):
+        if not self.run_is_remote:
             return
+        assert run is not None
         self.workers.cancel_group(self, "loop")
         run.detach()
         self.detached(run)
