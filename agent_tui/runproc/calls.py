@@ -40,6 +40,8 @@ class Calls:
             "note": self._note,
             "retry_stuck": self._retry_stuck,
             "stop": self._stop,
+            "approve_plan": loop.approve_plan,
+            "discard_plan": loop.discard_plan,
             "diff": self._diff,
             "history": self._history,
             "profiles": self._profiles,

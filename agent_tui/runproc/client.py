@@ -17,6 +17,7 @@ import contextlib
 import shlex
 import socket
 import threading
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,24 @@ DETACHED = 0
 
 class RunGone(Exception):
     """The run's process went away without finishing the run."""
+
+
+class RunEndedHere(Exception):
+    """An app that attached to a run cannot start it again (it has no checked run)."""
+
+
+def attaching(socket_path: Path) -> Callable[[ev.EventSink], Awaitable[RemoteRun]]:
+    """The app's loop factory for a run it attaches to: once; asked again (``t`` on a stuck
+    subtask once the run has ended) it says how to start the run again."""
+    attached: list[RemoteRun] = []
+
+    async def attach(sink: ev.EventSink) -> RemoteRun:
+        if attached:
+            raise RunEndedHere(attached[0].rerun_hint())
+        attached.append(await RemoteRun.attach(socket_path, sink))
+        return attached[0]
+
+    return attach
 
 
 class RunUnreachable(OSError):
@@ -66,11 +85,13 @@ class ShownResolution:
 
 
 class RemoteConfig:
-    """What the app reads of the run's settings: whether to ring for an event."""
+    """What the app reads of the run's settings: whether to ring for an event, and where
+    the spec's logs are (a screenshot goes there)."""
 
-    def __init__(self, notifications: bool) -> None:
+    def __init__(self, notifications: bool, spec_dir: Path) -> None:
         self.wanted = notifications
         self.replaying = True
+        self.logs_dir = spec_dir / "logs"
 
     @property
     def notifications(self) -> bool:
@@ -136,7 +157,7 @@ class RemoteRun:
         self.spec_dir = Path(status.get("spec_dir", ""))
         self.project_dir = Path(status.get("project_dir", ""))
         self.pid = status.get("pid")
-        self.config = RemoteConfig(bool(status.get("notifications", True)))
+        self.config = RemoteConfig(bool(status.get("notifications", True)), self.spec_dir)
         self.profiles = RemoteProfiles()
         self.history = RemoteHistory(self)
         self._state = LoopState()
@@ -219,10 +240,18 @@ class RemoteRun:
 
     def reattach_hint(self) -> str:
         """How to see the run again: ``agent-tui attach …`` for it."""
+        command = shlex.join(["agent-tui", "attach", *self._where()])
+        return f"the run goes on (process {self.pid}): {command} shows it again"
+
+    def rerun_hint(self) -> str:
+        """How to start the spec's run again, from an app that only attached to it."""
+        command = shlex.join(["agent-tui", "run", *self._where(), "--retry-stuck"])
+        return f"the run this app attached to has ended: {command} starts it again"
+
+    def _where(self) -> list[str]:
         specs = self.project_dir / ".auto-claude" / "specs"
         spec = self.spec_dir.name if self.spec_dir.parent == specs else str(self.spec_dir)
-        command = ["agent-tui", "attach", "--project", str(self.project_dir), "--spec", spec]
-        return f"the run goes on (process {self.pid}): {shlex.join(command)} shows it again"
+        return ["--project", str(self.project_dir), "--spec", spec]
 
     def detach(self) -> None:
         """Stop watching: the run goes on."""
@@ -304,6 +333,12 @@ class RemoteRun:
     def stop(self, reason: str = "stopped by the user") -> None:
         self._control("stop", reason=reason)
 
+    def approve_plan(self) -> bool:
+        return bool(self._control("approve_plan"))
+
+    def discard_plan(self) -> bool:
+        return bool(self._control("discard_plan"))
+
     def retry_subtask(self, subtask_id: str) -> bool:
         try:
             return bool(self.call("retry_stuck", subtask_id=subtask_id))
@@ -339,13 +374,15 @@ class RemoteRun:
                     self._keep_quota(row["name"], row["quota"])
         return answer.get("problem") if isinstance(answer, dict) else None
 
-    def _control(self, name: str, **args: Any) -> None:
+    def _control(self, name: str, **args: Any) -> Any:
+        """Make the call; its answer, or None (and the problem said in the log)."""
         try:
-            self.call(name, **args)
+            return self.call(name, **args)
         except RunUnreachable as exc:
             self._tell(f"{name}: the run did not answer ({exc})")
         except CallFailed as exc:
             self._tell(f"{name}: {exc}")
+        return None
 
     def _tell(self, problem: str) -> None:
         """A call that went nowhere, said in the log (the app must not fail over it)."""

@@ -14,10 +14,10 @@ import typing
 from typing import Any
 
 from agent_tui.engine.events import core as ev
-from agent_tui.engine.events import lanes, trust, workspace
+from agent_tui.engine.events import lanes, review, trust, workspace
 from agent_tui.engine.events.record import Record
 
-EVENT_MODULES = (ev, lanes, trust, workspace)
+EVENT_MODULES = (ev, lanes, review, trust, workspace)
 """Where the event classes are defined: importing them here makes every one known."""
 RENAMED = {"from": "from_"}
 """Keys ``to_dict()`` renames from a field that is a Python keyword."""

@@ -16,6 +16,7 @@ from collections.abc import Callable, Hashable
 from agent_tui.engine.clock import Clock
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.events import lanes as lev
+from agent_tui.engine.events import review as rev
 from agent_tui.engine.events import trust as tev
 from agent_tui.engine.events import workspace as wev
 
@@ -54,6 +55,8 @@ KEYS: dict[type[ev.Event], Key] = {
     ev.QuotaUpdated: lambda e: ("quota", e.profile),
     ev.Usage: lambda e: "usage",
     ev.LoopStateChanged: lambda e: "state",
+    rev.PlanReview: lambda e: "review",
+    rev.PlanApproved: lambda e: "review",
     ev.LoopFinished: lambda e: "finished",
 }
 """What each event sets on screen: a later event with the same key replaces it."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agent_tui.runproc import registry
-from agent_tui.runproc.client import RemoteRun
+from agent_tui.runproc.client import attaching
 from agent_tui.startup import collector
 from agent_tui.startup.launched_app import LaunchedApp, run_app
 from agent_tui.tui.runs_app import RunsApp
@@ -21,11 +21,7 @@ class LaunchedRunsApp(LaunchedApp, RunsApp):
 
 def attach_app(socket: Path, title: str) -> int:
     """The app attached to the run listening at ``socket`` until it ends or is left."""
-
-    async def attach(sink) -> RemoteRun:
-        return await RemoteRun.attach(socket, sink)
-
-    return run_app(attach, title=title)
+    return run_app(attaching(socket), title=title)
 
 
 def runs_app() -> int:

@@ -209,7 +209,9 @@ class AgentApp(App[int]):
         self.exit_code = None
         await self._run(loop)
 
-    async def _run(self, loop: CoderLoop) -> None:
+    async def _run(self, loop: CoderLoop | RemoteRun) -> None:
+        if self.run_is_remote and self.loop is not loop:  # the ended run's: let it go
+            self.loop.close()  # type: ignore[union-attr]
         self.loop = loop
         try:
             # Known now, not only at the first session: a run that starts paused shows it too.

@@ -13,7 +13,7 @@ from pathlib import Path
 from textual import on
 
 from agent_tui.engine.clock import Clock
-from agent_tui.runproc.client import RemoteRun
+from agent_tui.runproc.client import RemoteRun, attaching
 from agent_tui.runproc.record import RunRecord
 from agent_tui.tui.app import AgentApp
 from agent_tui.tui.keys import LOOP_ACTIONS
@@ -35,7 +35,7 @@ class RunsApp(AgentApp):
         *,
         clock: Clock | None = None,
     ) -> None:
-        super().__init__(self._attach, title=TITLE, clock=clock)
+        super().__init__(self._nothing_chosen, title=TITLE, clock=clock)
         self.runs_list = RunsList(list_runs, dismiss)
         self.chosen: RunRecord | None = None
 
@@ -45,14 +45,15 @@ class RunsApp(AgentApp):
     def start_loop(self) -> None:
         """Nothing to watch until a run is chosen."""
 
-    async def _attach(self, sink) -> RemoteRun:
-        assert self.chosen is not None
-        return await RemoteRun.attach(Path(self.chosen.socket), sink)
+    @staticmethod
+    def _nothing_chosen(sink) -> RemoteRun:
+        raise AssertionError("no run is attached before one is chosen")
 
     @on(RunsList.Chosen)
     def attach_to(self, message: RunsList.Chosen) -> None:
         self.chosen = message.record
         self.title = f"agent-tui — {message.record.spec}"
+        self._make_loop = attaching(Path(message.record.socket))
         self.main_screen = MainScreen(self.clock)
         self.push_screen(self.main_screen)
         super().start_loop()

@@ -83,6 +83,7 @@ def two_runs():
         cleanup.callback(shutil.rmtree, root, ignore_errors=True)
         patch.setenv("AGENT_TUI_STATE_DIR", str(root / "state"))
         patch.setenv("AGENT_TUI_CONFIG_DIR", str(root / "config"))
+        patch.setenv("ANTHROPIC_API_KEY", "sk-ant-api03-the-tests-default-login")
         projects = [root / "alpha", root / "beta"]
         for project in projects:
             paused_spec(project)
@@ -158,7 +159,7 @@ def as_nobody(path: Path) -> str:
         return answer.read().decode()
 
 
-def test_a_stale_socket_after_kill_9_is_cleaned_and_the_spec_runs_again(tmp_path):
+def test_a_stale_socket_after_kill_9_is_cleaned_and_the_spec_runs_again(tmp_path, default_login):
     project = tmp_path / "project"
     paused_spec(project)
     pid = start_run(project)
