@@ -49,7 +49,7 @@ def run_in_app(
             if preflight.settled:  # checked here already (no fork): refused before the app
                 preflight.wait()
             gate = None if preflight.settled else preflight.wait
-            factory = _run_process(preflight, args, spec_dir)
+            factory = _run_process(_jobs(preflight, args), spec_dir)
             return run_app(
                 wrap(factory) if wrap is not None else factory,
                 title=title,
@@ -61,22 +61,31 @@ def run_in_app(
             preflight.close()
 
 
-def _run_process(preflight: Preflight, args: argparse.Namespace, spec_dir: Path) -> Callable:
-    """The app's loop factory: the run process started with the checked run (never loaded
-    here), then the app attached to it.
-
-    Called again (the app starts a new run to try a stuck subtask again), it checks
-    ``args`` afresh, as a new ``agent-tui run`` would, less ``--retry-stuck``: the user
-    named the one subtask to try.  A refusal is raised to the app."""
+def _jobs(preflight: Preflight, args: argparse.Namespace) -> Callable[[], bytes]:
+    """The checked run, pickled, for each run the app starts: the first as the start-up
+    checks passed it (never loaded here), each later one (the app starts a new run to try a
+    stuck subtask again) from ``args`` checked afresh, as a new ``agent-tui run`` would,
+    less ``--retry-stuck``: the user named the one subtask to try.  A refusal is raised."""
     made = 0
 
-    def checked_again() -> bytes:
+    def next_job() -> bytes:
+        nonlocal made
+        made += 1
+        if made == 1:
+            return preflight.pickled()
         import pickle
         from dataclasses import replace
 
         from agent_tui.startup.checks import check_run
 
         return pickle.dumps(replace(check_run(args), retry_stuck=False))
+
+    return next_job
+
+
+def _run_process(jobs: Callable[[], bytes], spec_dir: Path) -> Callable:
+    """The app's loop factory: a run process started with the next job, then the app
+    attached to it."""
 
     async def attach(sink):
         import asyncio
@@ -85,12 +94,8 @@ def _run_process(preflight: Preflight, args: argparse.Namespace, spec_dir: Path)
         from agent_tui.runproc.places import RunPlace
         from agent_tui.runproc.process import spawn
 
-        nonlocal made
-        made += 1
-        job = preflight.pickled if made == 1 else checked_again
-
         def start() -> Path:
-            return spawn(RUN_PROCESS, job(), RunPlace.of(spec_dir)).socket
+            return spawn(RUN_PROCESS, jobs(), RunPlace.of(spec_dir)).socket
 
         socket = await asyncio.to_thread(start)
         return await RemoteRun.attach(socket, sink)
