@@ -20,7 +20,19 @@ from agent_tui import __version__
 from agent_tui.exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED, InputError
 from agent_tui.text import printable
 
-SUBCOMMANDS = ("run", "new", "demo", "profiles", "settings", "diff", "merge", "discard")
+SUBCOMMANDS = (
+    "run",
+    "new",
+    "demo",
+    "ls",
+    "attach",
+    "serve",
+    "profiles",
+    "settings",
+    "diff",
+    "merge",
+    "discard",
+)
 
 DESCRIPTION = """\
 Supervise an autonomous Claude coding loop over an Auto-Claude implementation_plan.json:
@@ -40,6 +52,7 @@ your first run (README.md, "Your first run", says more):
 examples:
   agent-tui demo                          scripted model on 127.0.0.1, no credentials needed
   agent-tui --project ~/code/app          run the only spec of ~/code/app in the app
+  agent-tui ls                            every run on this machine; attach shows one
   agent-tui run --project . --spec 002 --headless --events jsonl
   agent-tui diff --project . --subtask 1.2   read what a subtask changed
 
@@ -55,6 +68,8 @@ where each profile's usage window is, AGENT_TUI_DATA_DIR where the specs' worktr
 def build_parser() -> argparse.ArgumentParser:
     from agent_tui.cli.args import OneLineParser, add_demo_parser, add_new_parser, add_run_parser
     from agent_tui.cli.profiles_args import add_profiles_parser
+    from agent_tui.cli.runs import add_runs_parsers
+    from agent_tui.cli.serve import add_serve_parser
     from agent_tui.cli.settings import add_settings_parser
     from agent_tui.cli.workspace import add_workspace_parsers
 
@@ -70,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_parser(sub)
     add_new_parser(sub)
     add_demo_parser(sub)
+    add_runs_parsers(sub)
+    add_serve_parser(sub)
     add_profiles_parser(sub)
     add_settings_parser(sub)
     add_workspace_parsers(sub)
@@ -119,10 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"agent-tui: {printable(str(exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if args.command is None:
-        parser.print_help()
-        return EXIT_BAD_INPUT
     try:
+        if args.command is None:
+            return _no_command(parser)
         if args.command == "profiles":
             from agent_tui.cli.profiles import run_profiles
 
@@ -143,6 +159,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from agent_tui.cli.new import run_new
 
             return run_new(args, _launch, _is_terminal())
+        if args.command in ("ls", "attach"):
+            from agent_tui.cli.runs import run_attach, run_ls
+
+            return run_ls(args) if args.command == "ls" else run_attach(args)
+        if args.command == "serve":
+            from agent_tui.cli.serve import run_serve
+
+            return run_serve(args)
         return _run(args)
     except InputError as exc:
         print(f"agent-tui: {printable(str(exc))}", file=sys.stderr)
@@ -154,6 +178,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         send_stdout_nowhere()
         return EXIT_INTERRUPTED
+
+
+def _no_command(parser: argparse.ArgumentParser) -> int:
+    """``agent-tui`` alone: the runs list when there are runs to show, else the help."""
+    if _is_terminal():
+        from agent_tui.runproc import registry
+
+        try:
+            runs = registry.runs()
+        except OSError:  # the state dir is not usable: the help says what there is
+            runs = []
+        if runs:
+            from agent_tui.startup.attach import runs_app
+
+            return runs_app()
+    parser.print_help()
+    return EXIT_BAD_INPUT
 
 
 def _run(args: argparse.Namespace) -> int:

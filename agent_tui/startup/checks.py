@@ -76,13 +76,13 @@ def check_cli_available() -> None:
 def check_run(args: argparse.Namespace, on_view: Callable | None = None) -> CheckedRun:
     """Check everything ``run`` needs (one ``InputError`` if not); nothing is written.
 
-    ``on_view``, if given, gets the title and the plan's first view (a ``PlanLoaded``, or
-    None while there is no plan) as soon as the plan has passed its checks, before the
-    profile and its credentials are checked.
+    ``on_view``, if given, gets the title, the plan's first view (a ``PlanLoaded``, or
+    None while there is no plan) and the spec dir as soon as the plan has passed its
+    checks, before the profile and its credentials are checked.
     """
     project, spec_dir, plan, first_view = _check_spec(args)
     if on_view is not None:
-        on_view((title_for(spec_dir), first_view))
+        on_view((title_for(spec_dir), first_view, spec_dir))
     # Only now: the app can draw the plan while these load and check.
     workspace = _check_workspace(project, spec_dir, args.in_place)
     _check_not_done(workspace, plan)
@@ -133,7 +133,7 @@ def _check_spec(
 ) -> tuple[Path, Path, ImplementationPlan | None, ev.PlanLoaded | None]:
     """The project, its spec dir, its plan (None: none yet) and the plan's first view; the
     spec must not be busy, and must hold something to work from."""
-    from agent_tui.engine.control.runlock import RunLock, SpecBusy
+    from agent_tui.engine.control.runlock import RunLock, SpecBusy, UnsafeLockFile
     from agent_tui.engine.progress.history import AttemptHistory, RecoveryError
     from agent_tui.engine.progress.views import plan_view
     from agent_tui.engine.sandbox.containment import check_records
@@ -153,7 +153,10 @@ def _check_spec(
         check_records(spec_dir)
         history = AttemptHistory(spec_dir)
         RunLock(spec_dir).check()
-    except (PlanError, RecoveryError, SpecBusy, LinkRefused) as exc:
+    except SpecBusy as exc:
+        hint = "" if isinstance(exc, UnsafeLockFile) else "; agent-tui attach shows that run"
+        raise InputError(str(exc) + hint) from None
+    except (PlanError, RecoveryError, LinkRefused) as exc:
         raise InputError(str(exc)) from None
     if (plan is None or is_empty(plan)) and not (spec_dir / "spec.md").is_file():
         raise InputError(

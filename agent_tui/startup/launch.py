@@ -1,10 +1,13 @@
-"""``agent-tui run`` in a terminal: the checks in a forked child while the app loads.
+"""``agent-tui run`` in a terminal: the checks in a forked child while the app loads, then
+the run in a process of its own, and the app attached to it.
 
 The child sends the title and the plan's first view as soon as the plan has passed its
 checks, and the app draws them, off screen, while the child checks the profile and its
 credentials: the app shows itself only once every check has passed, and a refusal is one
-line in the shell.  The child's answer is the checked run, and the loop is built from it,
-in a thread, once the first frame is up, so its imports do not delay that frame.
+line in the shell.  The child's answer is the checked run, still pickled: it goes as it is
+to the run process (see ``agent_tui.runproc``), started once the first frame is up, and the
+app attaches to it.  The run outlives the app: closing the terminal, or ``ctrl+d``, leaves
+it going.
 
 Imports are kept light at the top: this module is imported before the checks fork.
 """
@@ -13,10 +16,13 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 
 from agent_tui.exit_codes import InputError
 from agent_tui.startup import collector
 from agent_tui.startup.preflight import Preflight, Send
+
+RUN_PROCESS = "agent_tui.startup.run_process"
 
 
 def run_in_app(
@@ -39,11 +45,11 @@ def run_in_app(
         from agent_tui.startup.launched_app import run_app
 
         try:
-            title, first_view = preflight.early()  # type: ignore[misc]
+            title, first_view, spec_dir = preflight.early()  # type: ignore[misc]
             if preflight.settled:  # checked here already (no fork): refused before the app
                 preflight.wait()
             gate = None if preflight.settled else preflight.wait
-            factory = _loop_factory(preflight, args)
+            factory = _run_process(_jobs(preflight, args), spec_dir)
             return run_app(
                 wrap(factory) if wrap is not None else factory,
                 title=title,
@@ -55,35 +61,43 @@ def run_in_app(
             preflight.close()
 
 
-def _loop_factory(preflight: Preflight, args: argparse.Namespace) -> Callable:
-    """The app's loop factory: the checked run, unpickled in a thread with the loop's
-    imports (away from the UI's thread), then the loop built from it.
-
-    Called again (the app starts a new run to try a stuck subtask again), it checks
-    ``args`` afresh, as a new ``agent-tui run`` would, less ``--retry-stuck``: the user
-    named the one subtask to try.  A refusal is raised to the app."""
+def _jobs(preflight: Preflight, args: argparse.Namespace) -> Callable[[], bytes]:
+    """The checked run, pickled, for each run the app starts: the first as the start-up
+    checks passed it (never loaded here), each later one (the app starts a new run to try a
+    stuck subtask again) from ``args`` checked afresh, as a new ``agent-tui run`` would,
+    less ``--retry-stuck``: the user named the one subtask to try.  A refusal is raised."""
     made = 0
 
-    def load() -> object:
-        import agent_tui.engine.loop  # noqa: F401  (its imports, off the UI's thread)
-
-        return preflight.result()
-
-    def check_again() -> object:
+    def next_job() -> bytes:
+        nonlocal made
+        made += 1
+        if made == 1:
+            return preflight.pickled()
+        import pickle
         from dataclasses import replace
 
         from agent_tui.startup.checks import check_run
 
-        return replace(check_run(args), retry_stuck=False)
+        return pickle.dumps(replace(check_run(args), retry_stuck=False))
 
-    async def make_loop(sink):
+    return next_job
+
+
+def _run_process(jobs: Callable[[], bytes], spec_dir: Path) -> Callable:
+    """The app's loop factory: a run process started with the next job, then the app
+    attached to it."""
+
+    async def attach(sink):
         import asyncio
 
-        nonlocal made
-        made += 1
-        checked = await asyncio.to_thread(load if made == 1 else check_again)
-        from agent_tui.startup.checks import build_loop  # loaded by now, with the record
+        from agent_tui.runproc.client import RemoteRun
+        from agent_tui.runproc.places import RunPlace
+        from agent_tui.runproc.process import spawn
 
-        return build_loop(checked, sink)  # type: ignore[arg-type]
+        def start() -> Path:
+            return spawn(RUN_PROCESS, jobs(), RunPlace.of(spec_dir)).socket
 
-    return make_loop
+        socket = await asyncio.to_thread(start)
+        return await RemoteRun.attach(socket, sink)
+
+    return attach

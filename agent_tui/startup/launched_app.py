@@ -144,6 +144,9 @@ def run_app(
     result = app.run()
     if isinstance(app, GatedApp) and app.gate_error is not None:
         raise app.gate_error
+    if app.farewell:
+        with contextlib.suppress(OSError):  # the terminal may be gone (closed window: EIO)
+            print(app.farewell, file=sys.stderr)
     if result is None:
         return app.exit_code if app.exit_code is not None else EXIT_INTERRUPTED
     return result

@@ -33,9 +33,12 @@ from agent_tui.tui.widgets.status_bar import Shown
 
 if TYPE_CHECKING:
     from agent_tui.engine.loop import CoderLoop
+    from agent_tui.runproc.client import RemoteRun  # not before the first frame: json
 
-LoopFactory = Callable[[ev.EventSink], "CoderLoop | Awaitable[CoderLoop]"]
-"""Makes the loop; may be async when making it is slow (``agent-tui run`` loads it in a thread)."""
+LoopFactory = Callable[[ev.EventSink], "CoderLoop | RemoteRun | Awaitable[CoderLoop | RemoteRun]"]
+"""What the app steers: the loop itself (in-process: the demo, tests) or a run in its own
+process (``agent-tui run``, ``attach``), which the same calls reach over its socket.  May
+be async when making it or attaching is slow."""
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 FORCE_QUIT_AFTER_S = 20.0
 """A stop that has not ended the loop by then (a CLI that will not die) exits anyway."""
@@ -53,6 +56,7 @@ PALETTE_HELP = {
     "quit_gracefully": "Quit, asking first while a session runs (q)",
     "quit": "Exit without asking; a running session is stopped and recorded (ctrl+c)",
     "screenshot": "Save an SVG screenshot of this screen in the spec's logs/ (else here)",
+    "detach": "Leave the app; the run goes on, and agent-tui attach shows it again (ctrl+d)",
 }
 
 
@@ -78,6 +82,7 @@ class AgentApp(App[int]):
         Binding("l", "follow_log", "Follow log", id="log.follow", priority=True),
         Binding("l", "unfollow_log", "Stop following", id="log.unfollow", priority=True),
         Binding("q", "quit_gracefully", "Quit", id="app.quit", priority=True),
+        Binding("ctrl+d", "detach", "Detach", id="app.detach", priority=True),
         # Textual's ctrl+q would exit at once and leave the running session unrecorded, and
         # its ctrl+c only says how to quit; both stop the loop here, as SIGTERM does.
         Binding("ctrl+q", "quit", "Quit now", show=False, priority=True),
@@ -104,7 +109,7 @@ class AgentApp(App[int]):
         self.title = title
         self.clock = clock or RealClock()
         self._make_loop = make_loop
-        self.loop: CoderLoop | None = None
+        self.loop: CoderLoop | RemoteRun | None = None
         self.main_screen = MainScreen(self.clock, plan)
         self.exit_code: int | None = None
         self.stop_signal: str | None = None
@@ -113,6 +118,8 @@ class AgentApp(App[int]):
         """The stuck subtask a new run is being made for (its checks run meanwhile)."""
         self.watched_signals: list[int] = []
         self.first_frame_drawn = False
+        self.farewell: str | None = None
+        """A line for the shell once the app has ended (how to attach again, after a detach)."""
 
     def get_default_screen(self) -> MainScreen:
         return self.main_screen
@@ -145,6 +152,8 @@ class AgentApp(App[int]):
             self.watched_signals.append(signum)
 
     def on_unmount(self) -> None:
+        if self.run_is_remote:  # the run goes on; its connections end here
+            self.loop.close()  # type: ignore[union-attr]
         loop = asyncio.get_running_loop()
         for signum in self.watched_signals:
             loop.remove_signal_handler(signum)
@@ -155,6 +164,9 @@ class AgentApp(App[int]):
         hung_up = getattr(running_driver(self), "hung_up", None)
         if signum == signal.SIGHUP and hung_up is not None:
             hung_up()
+        if self.run_is_remote:  # the run is its own process: it goes on
+            self.action_detach()
+            return
         self.action_quit()
 
     async def _sink(self, event: ev.Event) -> None:
@@ -198,7 +210,9 @@ class AgentApp(App[int]):
         self.exit_code = None
         await self._run(loop)
 
-    async def _run(self, loop: CoderLoop) -> None:
+    async def _run(self, loop: CoderLoop | RemoteRun) -> None:
+        if self.run_is_remote and self.loop is not loop:  # the ended run's: let it go
+            self.loop.close()  # type: ignore[union-attr]
         self.loop = loop
         try:
             # Known now, not only at the first session: a run that starts paused shows it too.
@@ -303,6 +317,11 @@ class AgentApp(App[int]):
         self.run_again(subtask_id)
 
     @property
+    def run_is_remote(self) -> bool:
+        """The run is a process of its own (a ``RemoteRun``): leaving the app leaves it going."""
+        return getattr(self.loop, "detachable", False)
+
+    @property
     def loop_running(self) -> bool:
         return self.loop is not None and self.exit_code is None
 
@@ -316,6 +335,8 @@ class AgentApp(App[int]):
 
         The loop's state as it is this moment: ``loop_state`` changing is what makes the
         footer ask again, but a message may lag behind the loop."""
+        if action == "detach":
+            return self.run_is_remote
         state = self.loop.state if self.loop is not None else self.loop_state
         if self.exit_code is not None:
             state = self.loop_state
@@ -449,6 +470,21 @@ class AgentApp(App[int]):
             self.notify("Move to a subtask in the plan to see its diff.", title="Diff")
             return
         show_diff(self, self.loop, subtask)
+
+    def action_detach(self) -> None:
+        """Leave the app and let the run go on in its own process."""
+        run = self.loop
+        if not self.run_is_remote:
+            return
+        assert run is not None
+        self.workers.cancel_group(self, "loop")
+        run.detach()
+        self.detached(run)
+
+    def detached(self, run: RemoteRun) -> None:
+        """After a detach the app ends, saying how to come back."""
+        self.farewell = f"agent-tui: detached; {run.reattach_hint()}"
+        self._exit_with(0)
 
     def action_follow_log(self) -> None:
         self.main_screen.log_view.toggle_follow()

@@ -266,3 +266,21 @@ def scripted_app(tmp_path):
         return harness
 
     return build
+
+
+@pytest.fixture
+def hosted(tmp_path):
+    """Runs hosted as the run process hosts them, each in a thread (see tests.hosted_run);
+    every one is stopped at the end."""
+    from tests.hosted_run import hosted_run
+
+    runs = []
+
+    def build(**kwargs):
+        run = hosted_run(tmp_path, **kwargs)
+        runs.append(run)
+        return run
+
+    yield build
+    for run in runs:
+        run.stop()

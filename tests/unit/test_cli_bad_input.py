@@ -142,6 +142,7 @@ CASES = [
         [],
         f"spec '001-x' is already being run (pid {os.getpid()} since ",
     ),
+    ("spec already running, said how to see it", json.dumps(GOOD_PLAN), [], "attach shows that"),
 ]
 
 
@@ -193,6 +194,7 @@ SETUP = {
     "dangling active": dangling_active,
     "corrupt history": corrupt_history,
     "spec already running": spec_already_running,
+    "spec already running, said how to see it": spec_already_running,
     "linked logs": linked_logs,
     "linked lock": linked_lock,
     "spec path is not a spec": bare_directory,
@@ -347,7 +349,8 @@ def test_a_word_that_names_no_command_is_one_line(argv, capsys):
     err = capsys.readouterr().err
     assert err == (
         f"agent-tui: no command {argv[0]!r} "
-        "(commands: run, new, demo, profiles, settings, diff, merge, discard)\n"
+        "(commands: run, new, demo, ls, attach, serve, profiles, settings, diff, merge, "
+        "discard)\n"
     )
 
 
