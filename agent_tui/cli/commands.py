@@ -111,7 +111,7 @@ def parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Name
     args, extras = parser.parse_known_args(_with_default_command(argv))
     if extras:
         raise unknown_arguments(extras, _command_words(args))
-    if args.command in ("run", "demo"):
+    if args.command in ("run", "demo", "new"):
         check_output_flags(args)
     return args
 

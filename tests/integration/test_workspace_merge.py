@@ -292,7 +292,7 @@ def test_a_complete_spec_whose_branch_was_discarded_has_nothing_to_do_either(tmp
     assert git(project, "branch", "--list", "agent-tui/*") == ""
 
 
-def test_a_complete_spec_not_merged_yet_still_runs(tmp_path):
+def test_a_complete_spec_not_merged_yet_still_runs(tmp_path, default_login):
     from agent_tui.cli import commands as cli
     from agent_tui.startup.checks import check_run
 

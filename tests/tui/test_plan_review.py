@@ -108,7 +108,13 @@ def review_app(tmp_path):
 
 
 async def at_the_review(pilot, app) -> PlanReviewScreen:
-    await wait_until(pilot, lambda: isinstance(app.screen, PlanReviewScreen), "the review")
+    def shown() -> bool:  # the screen is current before its on_mount has filled the tree
+        screen = app.screen
+        return isinstance(screen, PlanReviewScreen) and bool(
+            screen.query_one("#review-tree").root.children
+        )
+
+    await wait_until(pilot, shown, "the review, filled")
     return app.screen
 
 
