@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from agent_tui.cli.args import given
+from agent_tui.cli.args import dollars, given, positive_int
 
 _CONFIG_DIR_HELP = (
     "the account's Claude config dir (CLAUDE_CONFIG_DIR), e.g. ~/.claude-work. A leading "
@@ -31,7 +31,7 @@ def add_profiles_parser(subparsers: argparse._SubParsersAction) -> argparse.Argu
         "by agent-tui.",
     )
     actions = profiles.add_subparsers(
-        dest="profiles_command", metavar="{list,add,login,remove,use,show}"
+        dest="profiles_command", metavar="{list,add,login,remove,use,show,budget}"
     )
     actions.add_parser(
         "list",
@@ -54,6 +54,7 @@ def add_profiles_parser(subparsers: argparse._SubParsersAction) -> argparse.Argu
         help="name of an environment variable holding this account's OAuth token "
         "(from `claude setup-token`) or API key; it is read at run time, never stored",
     )
+    _budget_options(add)
     login = actions.add_parser(
         "login",
         help="log a profile's account in, with the bundled Claude Code CLI's own login",
@@ -88,4 +89,43 @@ def add_profiles_parser(subparsers: argparse._SubParsersAction) -> argparse.Argu
         "token and expiry, and each resolution step. Exits 2 when the profile is not usable.",
     )
     show.add_argument("name", type=given)
+    _add_budget_parser(actions)
     return profiles
+
+
+def _add_budget_parser(actions: argparse._SubParsersAction) -> None:
+    budget = actions.add_parser(
+        "budget",
+        help="set what a profile's account may spend per month",
+        description="Set NAME's monthly budget in US dollars (none: the monthly_budget_usd "
+        "setting's), e.g. its plan's Agent SDK credit. Once its sessions have spent it this "
+        "month no session starts on it: with auto_switch the next profile takes over.",
+    )
+    budget.add_argument("name", type=given)
+    budget.add_argument("usd", metavar="USD", help="dollars per month, or none")
+    budget.add_argument(
+        "--billing-day",
+        type=_day,
+        metavar="N",
+        help="the day of the month its budget starts again (default: the billing_day "
+        "setting's, else the 1st)",
+    )
+
+
+def _budget_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--monthly-budget",
+        type=dollars,
+        metavar="USD",
+        help="what this account may spend per month (see: profiles budget)",
+    )
+    parser.add_argument(
+        "--billing-day", type=_day, metavar="N", help="the day of the month its budget restarts"
+    )
+
+
+def _day(text: str) -> int:
+    day = positive_int(text)
+    if day > 31:
+        raise argparse.ArgumentTypeError("must be a day of the month, 1 to 31")
+    return day
