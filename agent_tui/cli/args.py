@@ -129,13 +129,7 @@ def add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
         "and merge each through a queue that runs the checks again (default: the plan's "
         "recommended_workers, else 1)",
     )
-    run.add_argument(
-        "--max-spend",
-        type=dollars,
-        metavar="USD",
-        help="this run's budget in US dollars: no session starts once its sessions have spent "
-        "it (the app pauses, headless exits 3); a session running then finishes",
-    )
+    add_budget_flag(run)
     run.add_argument(
         "--retry-stuck",
         action="store_true",
@@ -211,6 +205,16 @@ def add_new_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
     )
     add_output_flags(new)
     return new
+
+
+def add_budget_flag(run: argparse.ArgumentParser) -> None:
+    run.add_argument(
+        "--max-spend",
+        type=dollars,
+        metavar="USD",
+        help="this run's budget in US dollars: no session starts once its sessions have spent "
+        "it (the app pauses, headless exits 3); a session running then finishes",
+    )
 
 
 def add_demo_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -38,23 +38,7 @@ def add_profiles_parser(subparsers: argparse._SubParsersAction) -> argparse.Argu
         help="list profiles: active mark, name, config dir, credential status",
         description="One line per profile; * marks the active one.",
     )
-    add = actions.add_parser(
-        "add",
-        help="add a profile (the first one added becomes active)",
-        description="Add a profile. The config dir may not exist yet. In a terminal, a "
-        "profile with no credential is offered a login at once (agent-tui profiles login NAME "
-        "does the same later).",
-    )
-    add.add_argument("name", type=given, help="1-40 ASCII letters, digits, '.', '_' or '-'")
-    add.add_argument("--config-dir", type=given, metavar="DIR", help=_CONFIG_DIR_HELP)
-    add.add_argument(
-        "--token-env",
-        type=given,
-        metavar="VAR",
-        help="name of an environment variable holding this account's OAuth token "
-        "(from `claude setup-token`) or API key; it is read at run time, never stored",
-    )
-    _budget_options(add)
+    _add_add_parser(actions)
     login = actions.add_parser(
         "login",
         help="log a profile's account in, with the bundled Claude Code CLI's own login",
@@ -91,6 +75,26 @@ def add_profiles_parser(subparsers: argparse._SubParsersAction) -> argparse.Argu
     show.add_argument("name", type=given)
     _add_budget_parser(actions)
     return profiles
+
+
+def _add_add_parser(actions: argparse._SubParsersAction) -> None:
+    add = actions.add_parser(
+        "add",
+        help="add a profile (the first one added becomes active)",
+        description="Add a profile. The config dir may not exist yet. In a terminal, a "
+        "profile with no credential is offered a login at once (agent-tui profiles login NAME "
+        "does the same later).",
+    )
+    add.add_argument("name", type=given, help="1-40 ASCII letters, digits, '.', '_' or '-'")
+    add.add_argument("--config-dir", type=given, metavar="DIR", help=_CONFIG_DIR_HELP)
+    add.add_argument(
+        "--token-env",
+        type=given,
+        metavar="VAR",
+        help="name of an environment variable holding this account's OAuth token "
+        "(from `claude setup-token`) or API key; it is read at run time, never stored",
+    )
+    _budget_options(add)
 
 
 def _add_budget_parser(actions: argparse._SubParsersAction) -> None:

@@ -72,8 +72,9 @@ class StatusBar(Static):
     """Whether the run's sessions are sandboxed; None until the loop has said."""
 
     def render(self) -> Text:
-        """Everything that fits; a narrow terminal drops tokens, then the model, then costs,
-        so the loop's state (the one thing a glance must find) always shows."""
+        """Everything that fits; a narrow terminal drops tokens, then the model and the
+        forecast, then says the costs in fewer words, then drops them, so the loop's state
+        (the one thing a glance must find) always shows."""
         tokens_in, tokens_out = self.total_tokens
         state_style = STATE_STYLES.get(self.state, "bold")
         state = Text.assemble((f"● {self.state}", state_style))
@@ -99,15 +100,25 @@ class StatusBar(Static):
         for name in DROP_ORDER:
             if not width or _joined(fields).cell_len <= width:
                 break
+            if name == "cost":  # first in fewer words
+                fields = [(n, self._cost(short=True) if n == name else t) for n, t in fields]
+                if _joined(fields).cell_len <= width:
+                    break
             fields = [field for field in fields if field[0] != name]
         text = _joined(fields)
         if width:
             text.truncate(width, overflow="ellipsis")
         return text
 
-    def _cost(self) -> Text:
+    def _cost(self, *, short: bool = False) -> Text:
+        """``$0.42 session · $1.20 this run · $4.50 this spec`` (short: ``$0.42 · $1.20 run``)."""
+        if short:
+            return Text.assemble(
+                money(self.session_cost), (f" · {money(self.total_cost)} run", "dim")
+            )
         cost = Text.assemble(
-            f"{money(self.session_cost)} session", (f" · {money(self.total_cost)} this run", "dim")
+            f"{money(self.session_cost)} session",
+            (f" · {money(self.total_cost)} this run", "dim"),
         )
         if self.spec_cost is not None:
             cost.append(f" · {money(self.spec_cost)} this spec", style="dim")
