@@ -36,11 +36,12 @@ class BudgetLine(Record):
 
     @property
     def share(self) -> float:
-        return self.spent_usd / self.limit_usd if self.limit_usd > 0 else 1.0
+        """Spent over the limit, rounded past what float sums of cents leave behind."""
+        return round(self.spent_usd / self.limit_usd, 9) if self.limit_usd > 0 else 1.0
 
     @property
     def reached(self) -> bool:
-        return self.spent_usd >= self.limit_usd
+        return round(self.spent_usd - self.limit_usd, 9) >= 0
 
     @property
     def left_usd(self) -> float:
