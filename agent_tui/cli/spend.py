@@ -106,7 +106,7 @@ def _lines(ledger: Ledger, store: ProfileStore, asked: tuple[str | None, str | N
         by_spec[entry.spec].append(entry)
     limit = store.settings.spec_budget_usd
     lines = []
-    for spec_dir, sessions in by_spec.items():
+    for spec_dir, sessions in sorted(by_spec.items()):
         total = sum(e.cost_usd for e in sessions)
         runs = len({e.run for e in sessions})
         line = f"spec {spec_dir}  {money(total)}  {counted(runs, 'run')} · "
@@ -132,8 +132,8 @@ def _breakdown(sessions: list[Entry]) -> list[str]:
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(min(e.ts for e in of_run)))
         profiles = ", ".join(sorted({e.profile for e in of_run}))
         cost = money(sum(e.cost_usd for e in of_run))
-        sessions = counted(len(of_run), "session")
-        lines.append(f"  run {run}  {when}  {sessions}  {cost}  (profiles: {profiles})")
+        count = counted(len(of_run), "session")
+        lines.append(f"  run {run}  {when}  {count}  {cost}  (profiles: {profiles})")
     works: dict[str, list[Entry]] = defaultdict(list)
     for entry in sessions:
         works[entry.subtask or entry.role].append(entry)

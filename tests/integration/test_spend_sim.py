@@ -16,6 +16,7 @@ import pytest
 from agent_tui.auth.profiles import Profile, ProfileStore
 from agent_tui.engine.accounts.ledger import Entry, Ledger
 from agent_tui.engine.events import core as ev
+from agent_tui.engine.events.money import money
 from agent_tui.engine.events.spend import BudgetReached, SpendPlanned
 from agent_tui.sim.scenario import Scenario
 from agent_tui.sim.server import SimServer
@@ -129,7 +130,7 @@ def test_max_spend_stops_the_run_with_exit_3_keeping_the_work_and_a_raised_one_g
     assert usage[-1]["total_cost_usd"] == pytest.approx(ledger.spent() - first_run)
     assert cli.statuses() == {"1.1": "completed", "1.2": "completed", "1.3": "completed"}
     report = cli.spend("--project", str(cli.project))
-    assert f"spec {cli.spec}  ${ledger.spent():.4f}  2 runs · 3 sessions" in report
+    assert f"spec {cli.spec}  {money(ledger.spent())}  2 runs · 3 sessions" in report
 
 
 def test_a_kill_9_mid_session_keeps_its_spend_and_the_resume_counts_it_once(tmp_path):
@@ -175,7 +176,7 @@ def test_a_kill_9_mid_session_keeps_its_spend_and_the_resume_counts_it_once(tmp_
     lines = (tmp_path / "state" / "spend" / "default.jsonl").read_text().splitlines()
     assert len([line for line in lines if json.loads(line)["session"] == 1]) >= 1
     report = cli.spend("--project", str(cli.project))
-    assert f"${total:.4f}  2 runs · 3 sessions (includes 1 session estimated" in report
+    assert f"{money(total)}  2 runs · 3 sessions (includes 1 session estimated" in report
     assert cli.spend("--project", str(cli.project)) == report  # reading counts nothing twice
 
 

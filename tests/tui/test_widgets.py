@@ -170,15 +170,15 @@ class StatusApp(App[None]):
         (
             160,
             ["work-account", "claude-sonnet-4-5", "session 12 · 3.4", "in ·",
-             "$0.1234 session · $1.50 this run · $4.20 this spec"],
+             "$0.12 session · $1.50 this run · $4.20 this spec"],
             [],
         ),
         (
             80,
-            ["work-account", "session 12 · 3.4", "$0.1234 · $1.50 run"],
+            ["work-account", "session 12 · 3.4", "$0.12 · $1.50 run"],
             ["claude-sonnet", " in · ", "this run", "spec"],
         ),
-        (50, ["work-account"], ["claude-sonnet", "$0.1234", "session 12"]),
+        (50, ["work-account"], ["claude-sonnet", "$0.12", "session 12"]),
     ],
 )  # fmt: skip
 async def test_a_narrow_status_line_keeps_the_loop_state(width, shown, dropped):

@@ -72,5 +72,6 @@ class Forecast(Record):
 
 
 def money(usd: float) -> str:
-    """``$4.20``; small amounts with the cents' fractions a sim's sessions cost."""
-    return f"${usd:.2f}" if usd >= 1 or usd == 0 else f"${usd:.4f}"
+    """``$4.20``, ``$0.38``; under ten cents with the fractions of a cent that short
+    sessions (and a scripted model's) cost: ``$0.0266``."""
+    return f"${usd:.2f}" if usd >= 0.1 or usd == 0 else f"${usd:.4f}"
