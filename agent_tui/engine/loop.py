@@ -394,6 +394,7 @@ class CoderLoop:
             for name in self.profiles.names()
             if name != current
             and self.rotation.exhausted_until(name) is None
+            and self.spend.budgets.profile_spent(name) is None
             and self.rotation.resolution(self.profiles.get(name)).usable
         ]
         return [current, *sorted(others, key=lambda name: self.quota.used(name, wall))]

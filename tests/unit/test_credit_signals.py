@@ -166,3 +166,13 @@ async def test_a_session_at_its_budget_says_so_and_counts_every_reply(tmp_path):
         "session budget reached: $0.0112 spent of its $0.0001 (session_budget_usd)"
     )
     assert (outcome.cost_usd, outcome.input_tokens, outcome.output_tokens) == (0.01125, 3000, 150)
+
+
+def test_used_up_credits_are_no_window_to_wait_for():
+    from agent_tui.engine.events.quota import Quota
+
+    credits = Quota(status=QuotaStatus.REJECTED, window="overage", resets_at=2e9)
+    window = Quota(status=QuotaStatus.REJECTED, window="five_hour", resets_at=2e9)
+    assert credits.exhausted_until(1e9) is None  # bought again at any time: tried again
+    assert credits.used(1e9) == 1.0  # yet the last a lane or a switch would pick
+    assert window.exhausted_until(1e9) == 2e9

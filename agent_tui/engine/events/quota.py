@@ -58,8 +58,11 @@ class Quota(Record):
 
     def exhausted_until(self, wall: float) -> float | None:
         """The reset of a used-up window still closed at ``wall``; None when it is open
-        (or its reset is unknown: nothing to wait for)."""
+        (or its reset is unknown: nothing to wait for).  Used-up usage credits are no window
+        to wait for: they can be bought again at any time, and a try costs nothing."""
         if self.status != QuotaStatus.REJECTED or self.resets_at is None:
+            return None
+        if self.window == CREDIT_WINDOW:
             return None
         return self.resets_at if self.resets_at > wall else None
 
