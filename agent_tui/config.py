@@ -95,6 +95,24 @@ class Settings(BaseModel):
     lanes_per_profile: int = Field(4, ge=1, le=32)
     """The most lanes one profile's account runs at once: lanes are capped at this times
     the usable profiles."""
+    spec_budget_usd: float | None = Field(None, gt=0, allow_inf_nan=False)
+    """The most a spec may spend over all its runs (USD); once spent no session starts (the
+    app pauses, headless exits 3).  None: no budget."""
+    monthly_budget_usd: float | None = Field(None, gt=0, allow_inf_nan=False)
+    """Each profile's budget per month (USD), e.g. its plan's Agent SDK credit; a profile's
+    own (profiles budget) wins.  With auto_switch a profile that spent it is skipped."""
+    billing_day: int | None = Field(None, ge=1, le=31)
+    """The day of the month each profile's monthly budget starts again (its billing cycle);
+    none: the 1st."""
+    session_budget_usd: float | None = Field(None, gt=0, allow_inf_nan=False)
+    """The most one session may spend (USD): the CLI stops it there (max_budget_usd) and
+    the run pauses (headless: exit 3).  None: no cap."""
+    runaway_repeats: int = Field(8, ge=0, le=1000)
+    """A session that makes the same tool call this many times, with no other file changed,
+    is stopped (a failed try; the next prompt says why).  0: never."""
+    runaway_token_growth: int = Field(100_000, ge=0)
+    """A session whose context per turn grows by this many tokens with no file changed is
+    stopped, as a runaway.  0: never."""
 
     @field_validator("allowed_hosts")
     @classmethod
@@ -140,13 +158,19 @@ def profiles_path() -> Path:
 
 
 def app_state_dir() -> Path:
-    """What agent-tui learns while it runs (each profile's usage windows): not settings."""
+    """What agent-tui learns while it runs (each profile's usage windows, the spend
+    ledger): not settings."""
     override = os.environ.get(STATE_DIR_ENV)
     return Path(override) if override else Path(user_state_dir("agent-tui"))
 
 
 def quota_path() -> Path:
     return app_state_dir() / "quota.json"
+
+
+def spend_dir() -> Path:
+    """The spend ledger: one append-only file per profile."""
+    return app_state_dir() / "spend"
 
 
 def app_data_dir() -> Path:

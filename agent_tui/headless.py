@@ -16,6 +16,7 @@ from agent_tui.auth.redaction import redact
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.events import lanes as lev
 from agent_tui.engine.events import review as rev
+from agent_tui.engine.events import spend as sev
 from agent_tui.engine.events import trust as tev
 from agent_tui.engine.events import workspace as wev
 from agent_tui.engine.events.lanes import MergeOutcome
@@ -134,6 +135,10 @@ TEXT_LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
     ev.ApiRetry: lambda e: f"api retry CLI retrying {e.what()} in {e.delay_s:.1f} s{e.count()}",
     ev.SessionError: lambda e: f"error     {e.error_kind}: {e.message}",
     ev.SessionEnded: _session_ended,
+    ev.Usage: lambda e: f"spend     {sev.usage_text(e)}",
+    sev.SpendPlanned: lambda e: f"budget    {e.text()}",
+    sev.BudgetWarning: lambda e: f"budget    {e.budget.text()}: past 80 %",
+    sev.BudgetReached: lambda e: f"budget    {e.message}",
     ev.BackoffStarted: _backoff_started,
     ev.QuotaUpdated: _quota_updated,
     ev.BackoffEnded: lambda e: f"backoff   over ({e.reason})",

@@ -7,6 +7,7 @@ Built on every start, before the checks fork (see ``agent_tui.cli.commands``): a
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -82,6 +83,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def dollars(text: str) -> float:
+    """An amount of US dollars above zero: ``15``, ``4.50``, ``$15``."""
+    try:
+        value = float(text.strip().removeprefix("$"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount of dollars") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError("must be an amount above 0")
+    return value
+
+
 def add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     run = subparsers.add_parser(
         "run",
@@ -117,6 +129,7 @@ def add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
         "and merge each through a queue that runs the checks again (default: the plan's "
         "recommended_workers, else 1)",
     )
+    add_budget_flag(run)
     run.add_argument(
         "--retry-stuck",
         action="store_true",
@@ -192,6 +205,16 @@ def add_new_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
     )
     add_output_flags(new)
     return new
+
+
+def add_budget_flag(run: argparse.ArgumentParser) -> None:
+    run.add_argument(
+        "--max-spend",
+        type=dollars,
+        metavar="USD",
+        help="this run's budget in US dollars: no session starts once its sessions have spent "
+        "it (the app pauses, headless exits 3); a session running then finishes",
+    )
 
 
 def add_demo_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -21,18 +21,9 @@ from agent_tui.exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED, InputError
 from agent_tui.text import printable
 
 SUBCOMMANDS = (
-    "run",
-    "new",
-    "demo",
-    "ls",
-    "attach",
-    "serve",
-    "profiles",
-    "settings",
-    "diff",
-    "merge",
-    "discard",
-)
+    "run", "new", "demo", "ls", "attach", "serve", "profiles", "settings", "spend", "diff",
+    "merge", "discard",
+)  # fmt: skip
 
 DESCRIPTION = """\
 Supervise an autonomous Claude coding loop over an Auto-Claude implementation_plan.json:
@@ -55,13 +46,16 @@ examples:
   agent-tui ls                            every run on this machine; attach shows one
   agent-tui run --project . --spec 002 --headless --events jsonl
   agent-tui diff --project . --subtask 1.2   read what a subtask changed
+  agent-tui run --project . --max-spend 15 --headless   stop once this run has spent $15
+  agent-tui spend --project . --month       each profile's month, and this project's share
 
 exit codes: 0 all subtasks completed (with --qa: and approved), 2 bad input or config,
-3 stopped short (stuck subtask, --max-iterations, no usable profile, a usage limit not
-waited for, QA escalated), 130 interrupted.
+3 stopped short (stuck subtask, --max-iterations, a budget, no usable profile, a usage
+limit not waited for, QA escalated), 130 interrupted.
 environment: ANTHROPIC_BASE_URL and CLAUDE_CODE_MAX_RETRIES pass through to the CLI;
 AGENT_TUI_CONFIG_DIR overrides where profiles and settings are kept, AGENT_TUI_STATE_DIR
-where each profile's usage window is, AGENT_TUI_DATA_DIR where the specs' worktrees are.
+where each profile's usage window and the spend ledger are, AGENT_TUI_DATA_DIR where the
+specs' worktrees are.
 """
 
 
@@ -71,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     from agent_tui.cli.runs import add_runs_parsers
     from agent_tui.cli.serve import add_serve_parser
     from agent_tui.cli.settings import add_settings_parser
+    from agent_tui.cli.spend import add_spend_parser
     from agent_tui.cli.workspace import add_workspace_parsers
 
     parser = OneLineParser(
@@ -89,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_parser(sub)
     add_profiles_parser(sub)
     add_settings_parser(sub)
+    add_spend_parser(sub)
     add_workspace_parsers(sub)
     return parser
 
@@ -149,6 +145,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from agent_tui.cli.settings import run_settings
 
             return run_settings(args)
+        if args.command == "spend":
+            from agent_tui.cli.spend import run_spend
+
+            code = run_spend(args)
+            sys.stdout.flush()  # a closed pipe shows here, not in Python's flush at exit
+            return code
         if args.command in ("diff", "merge", "discard"):
             from agent_tui.cli.workspace import run_workspace
 

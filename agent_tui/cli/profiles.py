@@ -65,6 +65,8 @@ def run_profiles(
             store.save()
             _say(out, f"active profile: {args.name}")
             return 0
+        if command == "budget":
+            return _budget(store, args, out)
         return _show(store, args.name, out, err)
     except ConfigError as exc:
         _say(err, f"agent-tui: {exc}")
@@ -101,11 +103,53 @@ def _list(store: ProfileStore, out: TextIO) -> int:
     dirs = [profile.config_dir or DEFAULT_DIR_LABEL for profile in profiles]
     dir_width = max(len(directory) for directory in dirs)
     usage = _usage()
+    month = _month(store)
     for profile, directory in zip(profiles, dirs, strict=True):
         mark = "*" if active is not None and active.name == profile.name else " "
         status = _status(resolve(profile))
         line = f"{mark} {profile.name:<{name_width}}  {directory:<{dir_width}}  {status}"
-        _say(out, f"{line}  ({usage(profile.name)})")
+        _say(out, f"{line}  ({usage(profile.name)}; {month(profile.name)})")
+    return 0
+
+
+def _month(store: ProfileStore) -> Callable[[str], str]:
+    """A profile's spend this month (or billing cycle) from the ledger, with its budget."""
+    from agent_tui.config import spend_dir
+    from agent_tui.engine.accounts.budget import profile_budgets
+    from agent_tui.engine.accounts.ledger import Ledger
+    from agent_tui.engine.accounts.period import period_of
+    from agent_tui.engine.events.money import money
+
+    ledger, now = Ledger.load(spend_dir()), time.time()
+    settings = store.settings
+    budget_of = profile_budgets(store, settings.monthly_budget_usd, settings.billing_day)
+
+    def month(name: str) -> str:
+        budget = budget_of(name)
+        period = period_of(now, budget.billing_day)
+        spent = ledger.spent(profile=name, between=(period.start, period.end))
+        if budget.monthly_usd is None:
+            return f"{period.label}: {money(spent)} spent"
+        return f"{period.label}: {money(spent)} of {money(budget.monthly_usd)}"
+
+    return month
+
+
+def _budget(store: ProfileStore, args: argparse.Namespace, out: TextIO) -> int:
+    from agent_tui.config import ConfigError
+
+    text = args.usd.strip().removeprefix("$").lower()
+    try:
+        usd = None if text in ("none", "") else float(text)
+    except ValueError:
+        raise ConfigError(f"{args.usd!r} is not an amount of dollars, nor none") from None
+    profile = store.set_budget(args.name, usd, args.billing_day)
+    store.save()
+    if profile.monthly_budget_usd is None:
+        _say(out, f"profile {profile.name!r}: no monthly budget of its own (the setting's)")
+    else:
+        day = f", from day {profile.billing_day}" if profile.billing_day else ""
+        _say(out, f"profile {profile.name!r}: ${profile.monthly_budget_usd:g} a month{day}")
     return 0
 
 
@@ -125,6 +169,8 @@ def _add(
     config_dir = _config_dir_to_add(args.config_dir)
     sharing = _sharing_config_dir(store, config_dir, args.token_env)
     profile = store.add(args.name, config_dir=config_dir, token_env=args.token_env)
+    if args.monthly_budget is not None or args.billing_day is not None:
+        profile = store.set_budget(profile.name, args.monthly_budget, args.billing_day)
     store.save()
     if sharing:
         _say(
@@ -267,7 +313,7 @@ def _show(store: ProfileStore, name: str, out: TextIO, err: TextIO) -> int:
     profile = store.get(name)
     resolution = resolve(profile)
     active = store.active_profile()
-    for label, value in _show_fields(profile, resolution, active):
+    for label, value in _show_fields(store, profile, resolution, active):
         _say(out, f"{label + ':':<13}{value}")
     _say(out, "steps:")
     for number, step in enumerate(resolution.steps, start=1):
@@ -283,7 +329,7 @@ def _show(store: ProfileStore, name: str, out: TextIO, err: TextIO) -> int:
 
 
 def _show_fields(
-    profile: Profile, resolution: Resolution, active: Profile | None
+    store: ProfileStore, profile: Profile, resolution: Resolution, active: Profile | None
 ) -> list[tuple[str, str]]:
     credential = resolution.credential
     is_active = active is not None and active.name == profile.name
@@ -302,6 +348,7 @@ def _show_fields(
         ("plan", credential.subscription if credential and credential.subscription else "-"),
         ("status", "usable" if resolution.usable else f"not usable: {resolution.problem}"),
         ("usage", _usage()(profile.name)),
+        ("spend", _month(store)(profile.name)),
     ]
     if profile.description:
         fields.insert(1, ("description", profile.description))

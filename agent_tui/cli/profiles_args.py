@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from agent_tui.cli.args import given
+from agent_tui.cli.args import dollars, given, positive_int
 
 _CONFIG_DIR_HELP = (
     "the account's Claude config dir (CLAUDE_CONFIG_DIR), e.g. ~/.claude-work. A leading "
@@ -31,29 +31,14 @@ def add_profiles_parser(subparsers: argparse._SubParsersAction) -> argparse.Argu
         "by agent-tui.",
     )
     actions = profiles.add_subparsers(
-        dest="profiles_command", metavar="{list,add,login,remove,use,show}"
+        dest="profiles_command", metavar="{list,add,login,remove,use,show,budget}"
     )
     actions.add_parser(
         "list",
         help="list profiles: active mark, name, config dir, credential status",
         description="One line per profile; * marks the active one.",
     )
-    add = actions.add_parser(
-        "add",
-        help="add a profile (the first one added becomes active)",
-        description="Add a profile. The config dir may not exist yet. In a terminal, a "
-        "profile with no credential is offered a login at once (agent-tui profiles login NAME "
-        "does the same later).",
-    )
-    add.add_argument("name", type=given, help="1-40 ASCII letters, digits, '.', '_' or '-'")
-    add.add_argument("--config-dir", type=given, metavar="DIR", help=_CONFIG_DIR_HELP)
-    add.add_argument(
-        "--token-env",
-        type=given,
-        metavar="VAR",
-        help="name of an environment variable holding this account's OAuth token "
-        "(from `claude setup-token`) or API key; it is read at run time, never stored",
-    )
+    _add_add_parser(actions)
     login = actions.add_parser(
         "login",
         help="log a profile's account in, with the bundled Claude Code CLI's own login",
@@ -88,4 +73,63 @@ def add_profiles_parser(subparsers: argparse._SubParsersAction) -> argparse.Argu
         "token and expiry, and each resolution step. Exits 2 when the profile is not usable.",
     )
     show.add_argument("name", type=given)
+    _add_budget_parser(actions)
     return profiles
+
+
+def _add_add_parser(actions: argparse._SubParsersAction) -> None:
+    add = actions.add_parser(
+        "add",
+        help="add a profile (the first one added becomes active)",
+        description="Add a profile. The config dir may not exist yet. In a terminal, a "
+        "profile with no credential is offered a login at once (agent-tui profiles login NAME "
+        "does the same later).",
+    )
+    add.add_argument("name", type=given, help="1-40 ASCII letters, digits, '.', '_' or '-'")
+    add.add_argument("--config-dir", type=given, metavar="DIR", help=_CONFIG_DIR_HELP)
+    add.add_argument(
+        "--token-env",
+        type=given,
+        metavar="VAR",
+        help="name of an environment variable holding this account's OAuth token "
+        "(from `claude setup-token`) or API key; it is read at run time, never stored",
+    )
+    _budget_options(add)
+
+
+def _add_budget_parser(actions: argparse._SubParsersAction) -> None:
+    budget = actions.add_parser(
+        "budget",
+        help="set what a profile's account may spend per month",
+        description="Set NAME's monthly budget in US dollars (none: the monthly_budget_usd "
+        "setting's), e.g. its plan's Agent SDK credit. Once its sessions have spent it this "
+        "month no session starts on it: with auto_switch the next profile takes over.",
+    )
+    budget.add_argument("name", type=given)
+    budget.add_argument("usd", metavar="USD", help="dollars per month, or none")
+    budget.add_argument(
+        "--billing-day",
+        type=_day,
+        metavar="N",
+        help="the day of the month its budget starts again (default: the billing_day "
+        "setting's, else the 1st)",
+    )
+
+
+def _budget_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--monthly-budget",
+        type=dollars,
+        metavar="USD",
+        help="what this account may spend per month (see: profiles budget)",
+    )
+    parser.add_argument(
+        "--billing-day", type=_day, metavar="N", help="the day of the month its budget restarts"
+    )
+
+
+def _day(text: str) -> int:
+    day = positive_int(text)
+    if day > 31:
+        raise argparse.ArgumentTypeError("must be a day of the month, 1 to 31")
+    return day

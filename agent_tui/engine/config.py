@@ -76,6 +76,18 @@ class LoopConfig:
     plan_review: PlanReviewMode = PlanReviewMode.OFF
     """What follows a plan the planner wrote: coding at once, a wait for the user's
     approve or discard (the app), or the run's end (headless ``new``)."""
+    spend_dir: Path | None = None
+    """Where the spend ledger is kept (the state dir's); None: in memory only."""
+    max_spend_usd: float | None = None
+    """This run's budget (``--max-spend``)."""
+    spec_budget_usd: float | None = None
+    monthly_budget_usd: float | None = None
+    """A profile's monthly budget when it sets none of its own."""
+    billing_day: int | None = None
+    session_budget_usd: float | None = None
+    """Each session's cap, the CLI's ``max_budget_usd``."""
+    runaway_repeats: int = 8
+    runaway_token_growth: int = 100_000
 
     @classmethod
     def from_settings(cls, settings: Settings, **fields: Any) -> LoopConfig:
@@ -95,6 +107,12 @@ class LoopConfig:
             "qa_max_iterations": settings.qa_max_iterations,
             "lanes": settings.lanes,
             "lanes_per_profile": settings.lanes_per_profile,
+            "spec_budget_usd": settings.spec_budget_usd,
+            "monthly_budget_usd": settings.monthly_budget_usd,
+            "billing_day": settings.billing_day,
+            "session_budget_usd": settings.session_budget_usd,
+            "runaway_repeats": settings.runaway_repeats,
+            "runaway_token_growth": settings.runaway_token_growth,
         }
         return cls(**{**from_settings, **fields})
 

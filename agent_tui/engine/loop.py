@@ -20,8 +20,11 @@ from collections.abc import Mapping
 from agent_tui.auth.credentials import Resolution
 from agent_tui.auth.profiles import Profile, ProfileStore
 from agent_tui.config import ConfigError, Settings
+from agent_tui.engine.accounts.budget import profile_budgets
+from agent_tui.engine.accounts.ledger import Ledger
 from agent_tui.engine.accounts.quota_book import QuotaBook
 from agent_tui.engine.accounts.rotation import IMPLICIT_PROFILE, ProfileRotation
+from agent_tui.engine.accounts.spend import RunSpend
 from agent_tui.engine.agents.claude.agent import ClaudeAgent
 from agent_tui.engine.agents.protocol import AgentFactory, CLIMissingError, SandboxRefused
 from agent_tui.engine.checks.runner import runner_for
@@ -93,6 +96,7 @@ class CoderLoop:
         self._environ = dict(os.environ if environ is None else environ)
         self.history = AttemptHistory(config.spec_dir)
         self.quota = QuotaBook.load(config.quota_file)
+        self.spend = self._spend(emit)
         self.rotation = self._rotation(config.profile)
         """Lane 1's: the profile the status line shows."""
         self.control = Control(
@@ -106,7 +110,7 @@ class CoderLoop:
         self.agents = session_factory or ClaudeAgent(config.cli_path)
         """What makes each session: Claude Code's, unless a test says otherwise."""
         self.runner = SessionRunner(
-            config, self.control, self.agents, emit, self._session_event, self.quota
+            config, self.control, self.agents, emit, self._session_event, self.quota, self.spend
         )
         self.verifier = self._make_verifier(emit, check_runner, check_clock or RealClock())
         self.spec_lane = Lane(1, self.checkpoints, self.rotation, self._guard(self.checkpoints))
@@ -390,6 +394,7 @@ class CoderLoop:
             for name in self.profiles.names()
             if name != current
             and self.rotation.exhausted_until(name) is None
+            and self.spend.budgets.profile_spent(name) is None
             and self.rotation.resolution(self.profiles.get(name)).usable
         ]
         return [current, *sorted(others, key=lambda name: self.quota.used(name, wall))]
@@ -405,7 +410,37 @@ class CoderLoop:
             quota=self.quota,
             wall=self.clock.wall,
             lane=lane,
+            spent=self.spend.budgets.profile_spent,
         )
+
+    def _spend(self, emit: ev.EventSink) -> RunSpend:
+        """The run's spend in the ledger, its budgets, and what its forecast goes by."""
+        config = self.config
+        spend = RunSpend(
+            Ledger.load(config.spend_dir),
+            spec_dir=config.spec_dir,
+            project_dir=config.project_dir,
+            clock=self.clock,
+            emit=emit,
+        )
+        budgets = spend.budgets
+        budgets.run_limit, budgets.spec_limit = config.max_spend_usd, config.spec_budget_usd
+        budgets.profile_budget = profile_budgets(
+            self.profiles, config.monthly_budget_usd, config.billing_day
+        )
+        spend.plan_state = self._plan_state
+        return spend
+
+    def _plan_state(self) -> tuple[set[str], int, int]:
+        """The subtasks completed, how many are left to do (not stuck), and the lanes."""
+        plan = self.tracker.plan
+        if plan is None:
+            return set(), 0, len(self.parts.lanes)
+        stuck = self.history.stuck_ids()
+        subtasks = list(plan.subtasks())
+        completed = {s.id for s in subtasks if s.status == "completed"}
+        left = sum(1 for s in subtasks if s.id not in completed and s.id not in stuck)
+        return completed, left, len(self.parts.lanes)
 
     async def _apply_pending(self) -> None:
         for lane in self.lanes:

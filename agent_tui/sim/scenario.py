@@ -16,12 +16,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from agent_tui.sim.errors import ErrorName
 from agent_tui.sim.quota_headers import QuotaHeaders
 
-ErrorName = Literal[
-    "tool_concurrency", "rate_limit", "overloaded", "server_error", "auth", "bad_request"
-]
-FaultName = Literal["hang", "drop", "malformed"]
+FaultName = Literal["hang", "drop", "malformed", "credits_ran_out"]
+"""``credits_ran_out``: a reply begins, then an ``error`` event ends it (usage credits used
+up mid-reply); the CLI then asks again without streaming, and gets the step's ``fallback``."""
 
 
 class PlanEdit(BaseModel):
@@ -61,6 +61,9 @@ class Step(BaseModel):
     """Give this signal as this step's request comes in (before any wait of its own)."""
     delay_s: float = Field(0.0, ge=0)
     """Wait this long before answering: a model's pace, for benchmarks."""
+    fallback: ErrorName | None = None
+    """What the CLI's request without streaming (its retry after a broken stream) gets;
+    None: the same step, as JSON."""
 
     @model_validator(mode="after")
     def _one_kind(self) -> Step:

@@ -2,7 +2,9 @@
 
 It speaks the public streaming format (server-sent events), answers with text and
 ``tool_use`` blocks so the CLI really runs tools, and with HTTP errors shaped like the real
-API's.  It runs in a daemon thread so both asyncio code and plain tests can use it.
+API's.  A request without streaming (the CLI's retry after a broken stream) gets JSON, as
+from the real API.  It runs in a daemon thread so both asyncio code and plain tests can use
+it.
 """
 
 from __future__ import annotations
@@ -17,31 +19,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from agent_tui.sim.errors import CREDITS_RAN_OUT, ERROR_REPLIES, ErrorReply
 from agent_tui.sim.quota_headers import SendsQuotaHeaders, headers_for
 from agent_tui.sim.reading import prompt_fields, prompt_text, tool_results
 from agent_tui.sim.recorded import RecordedRequest
 from agent_tui.sim.scenario import PlanEdit, Scenario, Script, Step, ToolCall
-from agent_tui.sim.stream import message_events
-
-ERROR_REPLIES: dict[str, tuple[int, str, str]] = {
-    "tool_concurrency": (
-        400,
-        "invalid_request_error",
-        "messages.{n}: `tool_use` ids were found without `tool_result` blocks immediately "
-        "after: toolu_sim_orphan. Each `tool_use` block must have a corresponding "
-        "`tool_result` block in the next message.",
-    ),
-    "bad_request": (400, "invalid_request_error", "max_tokens: field required"),
-    "rate_limit": (
-        429,
-        "rate_limit_error",
-        "This request would exceed the rate limit for your organization.",
-    ),
-    "overloaded": (529, "overloaded_error", "Overloaded"),
-    "server_error": (500, "api_error", "Internal server error"),
-    "auth": (401, "authentication_error", "invalid x-api-key"),
-}
-
+from agent_tui.sim.stream import message_events, message_json, sse
 
 SIGNAL_WAIT_S = 60.0
 """The longest a step waits for its signal: past it the session gets an error, and the test
@@ -189,21 +172,21 @@ def _tool_input(call: ToolCall, fields: dict[str, str]) -> dict[str, Any]:
     return _fill(call.input, fields)
 
 
-def _reply_events(
-    server: SimServer, step: Step, model: str, fields: dict[str, str], prompt_tokens: int
-) -> list[bytes]:
-    """One streamed assistant message: its text, then each tool call."""
+def _reply(
+    server: SimServer, step: Step, fields: dict[str, str]
+) -> tuple[str, list[str] | None, list[tuple[str, str, dict[str, Any]]]]:
+    """One assistant message's id, text (as streamed chunks) and tool calls."""
     message_id = f"msg_sim_{next(server._ids):04d}"  # before the tools': one counter
     words = re.findall(r"\S+\s*", _fill(step.text, fields)) if step.text else None
     tools = []
     for call in step.tools:
         tool_input = _tool_input(call, fields)
         tools.append((server.next_tool_id(), call.name, tool_input))
-    return message_events(message_id, model, prompt_tokens, words, tools)
+    return message_id, words, tools
 
 
 def _error_body(error_type: str, message: str) -> dict[str, Any]:
-    return {"type": "error", "error": {"type": error_type, "message": message}}
+    return ErrorReply(0, error_type, message).body()
 
 
 class _Handler(SendsQuotaHeaders, BaseHTTPRequestHandler):
@@ -215,12 +198,16 @@ class _Handler(SendsQuotaHeaders, BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the CLI's requests are recorded in ``SimServer.requests`` instead."""
 
-    def _json(self, status: int, payload: dict[str, Any]) -> None:
+    def _json(
+        self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("content-type", "application/json")
         self.send_header("request-id", "req_sim")
         self.send_header("content-length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
 
@@ -250,7 +237,11 @@ class _Handler(SendsQuotaHeaders, BaseHTTPRequestHandler):
         prompt = prompt_text(body)
         turn = sum(1 for m in body.get("messages", []) if m.get("role") == "assistant")
         script, step = self._step(body, prompt, turn)
-        status = ERROR_REPLIES[step.error][0] if step.error else 200
+        streamed = bool(body.get("stream"))
+        if not streamed and step.fault and step.fallback:
+            step = Step(error=step.fallback, quota=step.quota)
+        error = ERROR_REPLIES[step.error] if step.error else None
+        status = error.status if error else 200
         self.quota_headers = headers_for(step.quota or sim.scenario.quota)
         sim._record(
             RecordedRequest(
@@ -263,6 +254,7 @@ class _Handler(SendsQuotaHeaders, BaseHTTPRequestHandler):
                 status=status,
                 prompt=prompt,
                 tool_results=tool_results(body),
+                streamed=streamed,
             )
         )
         if step.signal is not None:
@@ -273,16 +265,19 @@ class _Handler(SendsQuotaHeaders, BaseHTTPRequestHandler):
             return
         if step.delay_s:
             sim._stopping.wait(step.delay_s)
-        if step.error:
-            code, error_type, message = ERROR_REPLIES[step.error]
-            message = message.replace("{n}", str(max(1, len(body.get("messages", [])) - 1)))
-            self._json(code, _error_body(error_type, message))
-            return
-        if step.fault:
-            self._fault(step.fault)
+        if error is not None:
+            n = str(max(1, len(body.get("messages", [])) - 1))
+            self._json(error.status, error.body(error.message.replace("{n}", n)), error.headers)
             return
         model = body.get("model") or "claude-sim"
-        self._stream(_reply_events(sim, step, model, prompt_fields(prompt), size // 16))
+        if step.fault:
+            self._fault(step.fault, streamed, model, size // 16)
+            return
+        message_id, words, tools = _reply(sim, step, prompt_fields(prompt))
+        if streamed:
+            self._stream(message_events(message_id, model, size // 16, words, tools))
+        else:
+            self._json(200, message_json(message_id, model, size // 16, words, tools))
 
     def _step(self, body: dict[str, Any], prompt: str, turn: int) -> tuple[Script | None, Step]:
         """The scripted step for this turn of its session; side requests (no tools offered,
@@ -313,12 +308,21 @@ class _Handler(SendsQuotaHeaders, BaseHTTPRequestHandler):
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         self.wfile.flush()
 
-    def _fault(self, fault: str) -> None:
+    def _fault(self, fault: str, streamed: bool, model: str, prompt_tokens: int) -> None:
+        if fault == "credits_ran_out" and not streamed:
+            self._json(CREDITS_RAN_OUT.status, CREDITS_RAN_OUT.body())
+            return
         self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
+        self.send_header("content-type", "text/event-stream" if streamed else "application/json")
         self.send_header("transfer-encoding", "chunked")
         self.end_headers()
-        if fault == "malformed":
+        if fault == "credits_ran_out":
+            begun = message_events("msg_sim_cut", model, prompt_tokens, ["Working "], [])
+            for event in begun[:3]:  # message_start, the text block's start and one delta
+                self._chunk(event)
+            self._chunk(sse("error", CREDITS_RAN_OUT.body()))
+            self._chunk(b"")
+        elif fault == "malformed":
             self._chunk(b"event: message_start\ndata: {this is not json\n\n")
             self._chunk(b"")
         elif fault == "drop":

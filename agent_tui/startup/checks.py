@@ -44,6 +44,8 @@ class CheckedRun:
     headless: bool
     lanes: int | None = None
     retry_stuck: bool = False
+    max_spend_usd: float | None = None
+    """``--max-spend``: this run's budget."""
     wait_for_reset: bool = True
     qa: bool = False
     """``--qa``: the QA loop whatever the setting says."""
@@ -99,6 +101,7 @@ def check_run(args: argparse.Namespace, on_view: Callable | None = None) -> Chec
         headless=args.headless,
         lanes=getattr(args, "lanes", None),
         retry_stuck=args.retry_stuck,
+        max_spend_usd=getattr(args, "max_spend", None),
         wait_for_reset=not args.no_wait,
         qa=args.qa,
         sandbox=sandbox,
@@ -236,7 +239,7 @@ def _check_starting_profile(store: ProfileStore, name: str | None) -> None:
 
 def build_loop(checked: CheckedRun, sink: ev.EventSink) -> CoderLoop:
     """The loop for a run that has passed its checks; nothing is checked again."""
-    from agent_tui.config import quota_path
+    from agent_tui.config import quota_path, spend_dir
     from agent_tui.engine.control.plan_review import PlanReviewMode
     from agent_tui.engine.loop import CoderLoop, LoopConfig
 
@@ -254,6 +257,8 @@ def build_loop(checked: CheckedRun, sink: ev.EventSink) -> CoderLoop:
         retry_stuck=checked.retry_stuck,
         wait_for_reset=checked.wait_for_reset,
         quota_file=quota_path(),
+        spend_dir=spend_dir(),
+        max_spend_usd=checked.max_spend_usd,
         sandbox=checked.sandbox,
         workspace=checked.workspace,
         plan_review=review,

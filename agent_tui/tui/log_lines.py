@@ -16,6 +16,7 @@ from rich.text import Text
 from agent_tui.auth.redaction import redact
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.events import review as rev
+from agent_tui.engine.events import spend as sev
 from agent_tui.engine.events import trust as tev
 from agent_tui.engine.events import workspace as wev
 from agent_tui.engine.events.quota import QuotaStatus, quota_text
@@ -136,6 +137,9 @@ LINES: dict[type[ev.Event], Callable[[Any, str | None], Text | None]] = {
     ev.SessionError: lambda e, _: Text(f"  ✘ {e.error_kind}: {e.message}", style="bold red"),
     ev.SessionEnded: _session_ended,
     ev.BackoffStarted: _backoff_started,
+    sev.SpendPlanned: lambda e, _: Text(f"  $ {e.text()}", style="cyan" if e.fits else "yellow"),
+    sev.BudgetWarning: lambda e, _: Text(f"  $ {e.budget.text()}: past 80 %", style="yellow"),
+    sev.BudgetReached: lambda e, _: Text(f"  $ {e.message}", style="bold yellow"),
     ev.QuotaUpdated: lambda e, _: (
         None
         if e.status == QuotaStatus.ALLOWED

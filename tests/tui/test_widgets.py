@@ -167,18 +167,27 @@ class StatusApp(App[None]):
 @pytest.mark.parametrize(
     ("width", "shown", "dropped"),
     [
-        (160, ["work-account", "claude-sonnet-4-5", "session 12 · 3.4", "$0.1234", "in ·"], []),
-        (80, ["work-account", "session 12 · 3.4", "$0.1234"], ["claude-sonnet", " in · "]),
-        (50, ["work-account"], ["claude-sonnet", "$0.1234", "session 12"]),
+        (
+            160,
+            ["work-account", "claude-sonnet-4-5", "session 12 · 3.4", "in ·",
+             "$0.12 session · $1.50 this run · $4.20 this spec"],
+            [],
+        ),
+        (
+            80,
+            ["work-account", "session 12 · 3.4", "$0.12 · $1.50 run"],
+            ["claude-sonnet", " in · ", "this run", "spec"],
+        ),
+        (50, ["work-account"], ["claude-sonnet", "$0.12", "session 12"]),
     ],
-)
+)  # fmt: skip
 async def test_a_narrow_status_line_keeps_the_loop_state(width, shown, dropped):
     app = StatusApp()
     async with app.run_test(size=(width, 3)):
         bar = app.query_one(StatusBar)
         bar.profile, bar.model = "work-account", "claude-sonnet-4-5"
         bar.session, bar.subtask = 12, "3.4"
-        bar.session_cost, bar.total_cost = 0.1234, 1.5
+        bar.session_cost, bar.total_cost, bar.spec_cost = 0.1234, 1.5, 4.2
         bar.total_tokens = (120_000, 4_000)
         bar.state, bar.detail = "paused", "p resumes"
         text = bar.render().plain

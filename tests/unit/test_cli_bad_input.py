@@ -349,8 +349,8 @@ def test_a_word_that_names_no_command_is_one_line(argv, capsys):
     err = capsys.readouterr().err
     assert err == (
         f"agent-tui: no command {argv[0]!r} "
-        "(commands: run, new, demo, ls, attach, serve, profiles, settings, diff, merge, "
-        "discard)\n"
+        "(commands: run, new, demo, ls, attach, serve, profiles, settings, spend, diff, "
+        "merge, discard)\n"
     )
 
 

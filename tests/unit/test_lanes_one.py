@@ -14,12 +14,18 @@ GOLDEN = Path(__file__).parent / "data" / "lanes_one_golden.json"
 
 ADDED_SINCE = {"subtask_not_completed"}
 """Events a later version added beside the old ones (it says what the log showed wrongly)."""
+FIELDS_ADDED_SINCE = {"usage": {"spec_cost_usd", "budgets", "forecast"}}
+"""Fields a later version added to old events (the spec's spend, budgets, the forecast)."""
 
 
 def comparable(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Without ``note_queued`` (a control call's event, sent from a task of its own, whose
-    place among the run's events is the scheduler's) and the events added since."""
-    return [e for e in events if e["type"] != "note_queued" and e["type"] not in ADDED_SINCE]
+    place among the run's events is the scheduler's) and the events and fields added since."""
+    return [
+        {k: v for k, v in e.items() if k not in FIELDS_ADDED_SINCE.get(e["type"], ())}
+        for e in events
+        if e["type"] != "note_queued" and e["type"] not in ADDED_SINCE
+    ]
 
 
 def without_the_old_flicker(events: list[dict[str, Any]]) -> list[dict[str, Any]]:

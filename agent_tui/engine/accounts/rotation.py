@@ -43,7 +43,9 @@ class ProfileRotation:
         quota: QuotaBook | None = None,
         wall: Callable[[], float] = time.time,
         lane: int = 1,
+        spent: Callable[[str], str | None] | None = None,
     ) -> None:
+        """``spent`` says why a profile's monthly budget keeps it out (None: it does not)."""
         self.store = store
         self.lane = lane
         """The lane whose profile this is: its switches say so."""
@@ -52,6 +54,7 @@ class ProfileRotation:
         self.auto_switch = auto_switch
         self.quota = quota if quota is not None else QuotaBook()
         self.wall = wall
+        self._spent = spent
         self._extra_env = dict(extra_env or {})
         active = store.active_profile()
         self.current: str = start or (active.name if active else IMPLICIT_PROFILE)
@@ -104,13 +107,17 @@ class ProfileRotation:
         return login_hint(self.store.get(name))
 
     def _candidate(self, profile: Profile) -> Resolution:
-        """A profile auto-switch may move to: not failed, window open, credentials usable."""
+        """A profile auto-switch may move to: not failed, window open, monthly budget not
+        spent, credentials usable."""
         if profile.name in self.failed:  # not looked up again (the keychain may prompt)
             return Resolution(profile.name, "", "", problem="failed since the last success")
         until = self.exhausted_until(profile.name)
         if until is not None:
             resets = clock_time(until, self.wall())
             return Resolution(profile.name, "", "", problem=f"usage limit until {resets}")
+        spent = self._spent(profile.name) if self._spent is not None else None
+        if spent is not None:
+            return Resolution(profile.name, "", "", problem=spent)
         return self.resolution(profile)
 
     def next_usable(self) -> str | None:

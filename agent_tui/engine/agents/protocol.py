@@ -13,6 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from agent_tui.engine.agents.runaway import RunawayLimits
 from agent_tui.engine.clock import Clock
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.failures.kinds import ErrorKind
@@ -51,6 +52,10 @@ class SessionSpec:
     """The profile whose account the session runs on: its usage windows are that account's."""
     lane: int = 1
     """The lane it runs in: its events carry it."""
+    max_budget_usd: float | None = None
+    """The session's own cap: the CLI ends it there (``BUDGET``)."""
+    runaway: RunawayLimits | None = None
+    """When to stop it as a runaway (None: never)."""
 
 
 class Ending(StrEnum):

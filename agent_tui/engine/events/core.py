@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
+from agent_tui.engine.events.money import BudgetLine, Forecast
 from agent_tui.engine.events.quota import Quota, QuotaStatus
 from agent_tui.engine.events.record import Record, field
 from agent_tui.engine.events.state import LoopMode, LoopState
@@ -231,7 +232,8 @@ class SessionError(Event):
 
 
 class Usage(Event):
-    """Cost and tokens so far: for this session and for the whole run."""
+    """Cost and tokens so far: for this session and for the whole run (``total_``), the
+    spec's across every run, the budgets as they stand, and the forecast for the rest."""
 
     type: ClassVar[str] = "usage"
     session: int
@@ -242,6 +244,9 @@ class Usage(Event):
     total_input_tokens: int
     total_output_tokens: int
     lane: int = 1
+    spec_cost_usd: float | None = None
+    budgets: tuple[BudgetLine, ...] = ()
+    forecast: Forecast | None = None
 
 
 class SessionEnded(Event):

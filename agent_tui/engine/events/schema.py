@@ -19,11 +19,11 @@ import types
 import typing
 from typing import Any
 
-from agent_tui.engine.events import core, lanes, review, trust, workspace
+from agent_tui.engine.events import core, lanes, review, spend, trust, workspace
 from agent_tui.engine.events.core import Event, json_name
 from agent_tui.engine.events.record import Record
 
-EVENT_MODULES = (core, trust, workspace, review, lanes)
+EVENT_MODULES = (core, trust, workspace, review, lanes, spend)
 """Every module that defines events: importing them is what makes the classes known."""
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 

@@ -24,8 +24,9 @@ MAX_HISTORY_BYTES = 16 * 1024 * 1024
 NOT_A_TRY = frozenset({"interrupted", "success"})
 """Sessions the user stopped (they say nothing of whether the subtask can be done), and the
 one that completed it (a later merge conflict or failed re-check is the failed try)."""
-ACCOUNT_ERRORS = frozenset({"auth", "rate_limit"})
-"""A failure of the account, not of the subtask: it spends none of the subtask's tries."""
+ACCOUNT_ERRORS = frozenset({"auth", "rate_limit", "credit", "budget"})
+"""A failure of the account (or a session stopped at the budget the user set), not of the
+subtask: it spends none of the subtask's tries."""
 
 
 class RecoveryError(Exception):

@@ -40,6 +40,7 @@ from agent_tui.engine.progress.tracker import PlanTracker, Refresh
 from agent_tui.engine.prompts import render
 from agent_tui.engine.schedule.attempt import Attempt
 from agent_tui.engine.schedule.lanes import Lane
+from agent_tui.engine.stages.budget_gate import budget_gate
 from agent_tui.engine.stages.runner import SessionRunner
 from agent_tui.exit_codes import EXIT_STOPPED_SHORT
 from agent_tui.plan import Subtask
@@ -93,7 +94,7 @@ class Stage:
         paused, or a wait for a usage limit: the prompt is made again after it)."""
         lane = attempt.lane
         await lane.rotation.apply_pending()
-        if await self.quota_gate(attempt):
+        if await self.quota_gate(attempt) or await budget_gate(self, attempt):
             return None
         notes = self.parts.notes
         if notes.problem is not None:

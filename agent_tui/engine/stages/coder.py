@@ -12,6 +12,7 @@ from functools import partial
 from typing import Any
 
 from agent_tui.engine.agents.protocol import Ending, SessionOutcome
+from agent_tui.engine.agents.runaway import runaway_prompt
 from agent_tui.engine.agents.transcript import last_session
 from agent_tui.engine.checks.verify import VerifyResult, check_of, failed_check_prompt
 from agent_tui.engine.control.result import RunOutcome, end
@@ -394,6 +395,7 @@ class CoderStage(Stage):
             verification=verification,
             worktree=render("worktree") if site.isolated else "",
             failed_check=failed_check_prompt(self.history.attempts(subtask.id)),
+            runaway=runaway_prompt(self.history.attempts(subtask.id)),
             guidance=render("one_tool_at_a_time") if self.retry_of(attempt).guidance_due else "",
             human_input=self.note_text(attempt.lane),
         )

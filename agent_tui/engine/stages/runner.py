@@ -1,44 +1,34 @@
 """Runs the lanes' sessions for the loop: each one's env, spec and transcript, its start and
-end events, and the run's running totals of cost and tokens."""
+end events, and its spend in the ledger (the run's totals are read back from there)."""
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
 from agent_tui.engine.accounts.quota_book import QuotaBook
+from agent_tui.engine.accounts.spend import RunSpend
 from agent_tui.engine.agents.protocol import (
     AgentFactory,
     SessionOutcome,
     SessionSpec,
     interrupted_outcome,
 )
+from agent_tui.engine.agents.runaway import RunawayLimits
 from agent_tui.engine.agents.transcript import next_transcript_path
 from agent_tui.engine.config import LoopConfig
 from agent_tui.engine.control.control import Control
 from agent_tui.engine.control.result import RunEnded
 from agent_tui.engine.events import core as ev
-from agent_tui.engine.events.quota import Quota, QuotaStatus
+from agent_tui.engine.events.quota import CREDIT_WINDOW, Quota, QuotaStatus
+from agent_tui.engine.events.spend import SessionSpend
 from agent_tui.engine.failures.kinds import ErrorKind
 from agent_tui.engine.sandbox.containment import prepare_records
 from agent_tui.engine.schedule.attempt import Attempt
 
 
-@dataclass
-class Totals:
-    cost_usd: float = 0.0
-    input_tokens: int = 0
-    output_tokens: int = 0
-
-    def add(self, outcome: SessionOutcome) -> None:
-        self.cost_usd += outcome.cost_usd
-        self.input_tokens += outcome.input_tokens
-        self.output_tokens += outcome.output_tokens
-
-
 class SessionRunner:
     """Runs the sessions of every lane: they share one numbering per spec and the run's
-    totals, and each runs as its lane says (where, on which profile, how contained)."""
+    spend, and each runs as its lane says (where, on which profile, how contained)."""
 
     def __init__(
         self,
@@ -48,15 +38,16 @@ class SessionRunner:
         emit: ev.EventSink,
         session_sink: ev.EventSink,
         quota: QuotaBook,
+        spend: RunSpend,
     ) -> None:
         self.config = config
         self.control = control
         self.quota = quota
+        self.spend = spend
         self._factory = factory
         self._emit = emit
         self._session_sink = session_sink
         self.last_number = 0
-        self.totals = Totals()
 
     async def run(
         self, attempt: Attempt, prompt: str, *, note: str | None = None
@@ -89,19 +80,10 @@ class SessionRunner:
             rate_limit_retries=rotation.rate_limit_retries(),
             profile=rotation.current,
             lane=lane.id,
+            max_budget_usd=config.session_budget_usd,
+            runaway=RunawayLimits(config.runaway_repeats, config.runaway_token_growth),
         )
-        await self._emit(
-            ev.SessionStarted(
-                session=number,
-                kind=str(attempt.role),
-                subtask_id=subtask_id,
-                profile=rotation.current,
-                attempt=attempt.tries,
-                model=config.model,
-                transcript=str(transcript),
-                lane=lane.id,
-            )
-        )
+        await self._started(attempt, spec)
         if note is not None:
             await self._emit(ev.NoteSent(text=note))
         reported: list[ev.QuotaUpdated] = []
@@ -110,6 +92,10 @@ class SessionRunner:
             if isinstance(event, ev.QuotaUpdated):
                 reported.append(event)
                 await self._keep_quota(event.profile, event.quota)
+            elif isinstance(event, SessionSpend):
+                await self.spend.so_far(
+                    number, event.cost_usd, event.input_tokens, event.output_tokens, event.model
+                )
             await self._session_sink(event)
 
         session = self._factory(spec, sink, self.control.clock)
@@ -125,12 +111,37 @@ class SessionRunner:
         await self._report(attempt, outcome)
         return outcome
 
+    async def _started(self, attempt: Attempt, spec: SessionSpec) -> None:
+        """The session starts: its spend is counted from now, and the UI hears of it."""
+        await self.spend.start(
+            spec.number,
+            profile=spec.profile,
+            role=spec.kind,
+            subtask=spec.subtask_id,
+            model=spec.model,
+        )
+        await self._emit(
+            ev.SessionStarted(
+                session=spec.number,
+                kind=spec.kind,
+                subtask_id=spec.subtask_id,
+                profile=spec.profile,
+                attempt=attempt.tries,
+                model=spec.model,
+                transcript=str(spec.transcript_path),
+                lane=spec.lane,
+            )
+        )
+
     async def _settle_quota(self, profile: str, outcome: SessionOutcome) -> None:
         """A session the CLI reported no window for (an API key sends none): a rate limit
         is a rejection with no known reset; a success shows a kept rejection is over."""
         book = self.quota
-        if outcome.error_kind == ErrorKind.RATE_LIMIT:
-            rejected = Quota(status=QuotaStatus.REJECTED, seen_at=self.control.clock.wall())
+        if outcome.error_kind in (ErrorKind.RATE_LIMIT, ErrorKind.CREDIT):
+            window = CREDIT_WINDOW if outcome.error_kind == ErrorKind.CREDIT else None
+            rejected = Quota(
+                status=QuotaStatus.REJECTED, window=window, seen_at=self.control.clock.wall()
+            )
             await self._keep_quota(profile, rejected)
             await self._emit(ev.QuotaUpdated.of(profile, rejected))
             return
@@ -150,19 +161,10 @@ class SessionRunner:
 
     async def _report(self, attempt: Attempt, outcome: SessionOutcome) -> None:
         number, subtask_id, lane = attempt.number, attempt.subtask_id, attempt.lane
-        totals = self.totals
-        totals.add(outcome)
+        tokens = (outcome.input_tokens, outcome.output_tokens)
+        await self.spend.end(number, outcome.cost_usd, *tokens, outcome.outcome)
         await self._emit(
-            ev.Usage(
-                session=number,
-                session_cost_usd=outcome.cost_usd,
-                session_input_tokens=outcome.input_tokens,
-                session_output_tokens=outcome.output_tokens,
-                total_cost_usd=totals.cost_usd,
-                total_input_tokens=totals.input_tokens,
-                total_output_tokens=totals.output_tokens,
-                lane=lane.id,
-            )
+            self.spend.usage(number, outcome.cost_usd, tokens, lane.id, lane.rotation.current)
         )
         if outcome.ok:
             lane.rotation.forgive()

@@ -14,6 +14,7 @@ from textual.widgets import Header
 from agent_tui.engine.clock import Clock
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.events import review as rev
+from agent_tui.engine.events import spend as sev
 from agent_tui.engine.events import trust as tev
 from agent_tui.engine.events import workspace as wev
 from agent_tui.engine.events.quota import quota_text
@@ -131,7 +132,14 @@ class MainScreen(Screen[None]):
         status = self.status
         status.session_cost = event.session_cost_usd
         status.total_cost = event.total_cost_usd
+        status.spec_cost = event.spec_cost_usd
         status.total_tokens = (event.total_input_tokens, event.total_output_tokens)
+        tightest = max(event.budgets, key=lambda b: b.share, default=None)
+        status.budget = tightest.text() if tightest is not None else ""
+        status.forecast = event.forecast.text() if event.forecast is not None else ""
+
+    def _session_spend(self, event: sev.SessionSpend) -> None:
+        self.status.session_cost = event.cost_usd
 
     def _session_ended(self, event: ev.SessionEnded) -> None:
         if self.countdown.active:
@@ -248,6 +256,7 @@ class MainScreen(Screen[None]):
         ev.SessionStarted: _session_started,
         ev.ApiRetry: _api_retry,
         ev.Usage: _usage,
+        sev.SessionSpend: _session_spend,
         ev.SessionEnded: _session_ended,
         ev.BackoffStarted: _backoff_started,
         ev.BackoffEnded: _backoff_ended,

@@ -1,5 +1,5 @@
-"""One line: profile, model, session, subtask, cost and tokens, containment and the loop's
-state."""
+"""One line: profile, model, session, subtask, cost (this session, this run, this spec),
+the tightest budget and the forecast, tokens, containment and the loop's state."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from enum import StrEnum
 from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
+
+from agent_tui.engine.events.money import money
 
 
 class Shown(StrEnum):
@@ -56,6 +58,13 @@ class StatusBar(Static):
     subtask: reactive[str] = reactive("-")
     session_cost: reactive[float] = reactive(0.0)
     total_cost: reactive[float] = reactive(0.0)
+    """This run's."""
+    spec_cost: reactive[float | None] = reactive(None)
+    """The spec's, over every run (None until the first session ends)."""
+    budget: reactive[str] = reactive("")
+    """The budget closest to its limit: ``$4.10 of $5.00 --max-spend (82%)``."""
+    forecast: reactive[str] = reactive("")
+    """``≈ $4.20 · 1 h 10 min left``."""
     total_tokens: reactive[tuple[int, int]] = reactive((0, 0))
     state: reactive[Shown] = reactive(Shown.STARTING)
     detail: reactive[str] = reactive("")
@@ -63,8 +72,9 @@ class StatusBar(Static):
     """Whether the run's sessions are sandboxed; None until the loop has said."""
 
     def render(self) -> Text:
-        """Everything that fits; a narrow terminal drops tokens, then the model, then costs,
-        so the loop's state (the one thing a glance must find) always shows."""
+        """Everything that fits; a narrow terminal drops tokens, then the model and the
+        forecast, then says the costs in fewer words, then drops them, so the loop's state
+        (the one thing a glance must find) always shows."""
         tokens_in, tokens_out = self.total_tokens
         state_style = STATE_STYLES.get(self.state, "bold")
         state = Text.assemble((f"● {self.state}", state_style))
@@ -78,10 +88,9 @@ class StatusBar(Static):
                 "session",
                 Text.assemble(f"session {self.session or '-'}", (f" · {self.subtask}", "bold")),
             ),
-            (
-                "cost",
-                Text.assemble(f"${self.session_cost:.4f}", (f" / ${self.total_cost:.4f}", "dim")),
-            ),
+            ("cost", self._cost()),
+            ("budget", Text(self.budget, style="yellow")),
+            ("forecast", Text(self.forecast, style="dim")),
             ("tokens", Text(f"{_tokens(tokens_in)} in · {_tokens(tokens_out)} out", style="dim")),
             *self._containment(),
             ("state", state),
@@ -91,11 +100,29 @@ class StatusBar(Static):
         for name in DROP_ORDER:
             if not width or _joined(fields).cell_len <= width:
                 break
+            if name == "cost":  # first in fewer words
+                fields = [(n, self._cost(short=True) if n == name else t) for n, t in fields]
+                if _joined(fields).cell_len <= width:
+                    break
             fields = [field for field in fields if field[0] != name]
         text = _joined(fields)
         if width:
             text.truncate(width, overflow="ellipsis")
         return text
+
+    def _cost(self, *, short: bool = False) -> Text:
+        """``$0.42 session · $1.20 this run · $4.50 this spec`` (short: ``$0.42 · $1.20 run``)."""
+        if short:
+            return Text.assemble(
+                money(self.session_cost), (f" · {money(self.total_cost)} run", "dim")
+            )
+        cost = Text.assemble(
+            f"{money(self.session_cost)} session",
+            (f" · {money(self.total_cost)} this run", "dim"),
+        )
+        if self.spec_cost is not None:
+            cost.append(f" · {money(self.spec_cost)} this spec", style="dim")
+        return cost
 
     def _containment(self) -> list[tuple[str, Text]]:
         """Loud and permanent when unsandboxed: the guard alone is no boundary."""
@@ -112,7 +139,7 @@ class StatusBar(Static):
         return profile
 
 
-DROP_ORDER = ("tokens", "model", "cost", "session", "quota")
+DROP_ORDER = ("tokens", "model", "forecast", "cost", "session", "budget", "quota")
 """What a narrow status line gives up first; profile, containment and state stay."""
 
 

@@ -49,18 +49,37 @@ async def idle_guarded(stream: AsyncIterator[Any], idle_timeout_s: float) -> Asy
 
 
 def usage_of(message: ResultMessage) -> dict[str, Any]:
-    """A result's cost and tokens (cache reads and writes count as input)."""
-    usage = message.usage or {}
-    input_tokens = (
-        int(usage.get("input_tokens") or 0)
-        + int(usage.get("cache_read_input_tokens") or 0)
-        + int(usage.get("cache_creation_input_tokens") or 0)
-    )
+    """A result's cost and tokens (cache reads and writes count as input).  The tokens are
+    ``model_usage``'s where the CLI gives it: every reply of every model, where ``usage``
+    leaves out the reply that crossed a ``max_budget_usd``."""
+    by_model = message.model_usage if isinstance(message.model_usage, dict) else {}
+    models = [u for u in by_model.values() if isinstance(u, dict)]
+    if models:
+        input_tokens = sum(
+            _count(u, "inputTokens")
+            + _count(u, "cacheReadInputTokens")
+            + _count(u, "cacheCreationInputTokens")
+            for u in models
+        )
+        output_tokens = sum(_count(u, "outputTokens") for u in models)
+    else:
+        usage = message.usage or {}
+        input_tokens = (
+            _count(usage, "input_tokens")
+            + _count(usage, "cache_read_input_tokens")
+            + _count(usage, "cache_creation_input_tokens")
+        )
+        output_tokens = _count(usage, "output_tokens")
     return {
         "cost_usd": float(message.total_cost_usd or 0.0),
         "input_tokens": input_tokens,
-        "output_tokens": int(usage.get("output_tokens") or 0),
+        "output_tokens": output_tokens,
     }
+
+
+def _count(usage: dict[str, Any], key: str) -> int:
+    value = usage.get(key)
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
 
 def raise_if_sandbox_refused(text: str) -> None:
