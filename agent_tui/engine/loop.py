@@ -14,6 +14,7 @@ sessions unless a test says otherwise).  A run ends one way.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import Mapping
 
@@ -290,6 +291,8 @@ class CoderLoop:
         finally:
             await self._checks.close()
             await self._close_lanes()
+            with contextlib.suppress(OSError):  # the journal keeps what the file lacks
+                await asyncio.to_thread(self.history.close)
             lock.release()
             close = getattr(self.agents, "close", None)
             if close is not None:
