@@ -22,7 +22,7 @@ from agent_tui.engine.events import workspace as wev
 from agent_tui.engine.progress.history import AttemptHistory
 from agent_tui.engine.sandbox.containment import USER_CONTROLS_IN_SPEC
 from agent_tui.files import atomic_write_bytes, real_dir
-from agent_tui.workspace import commits, lanes, review
+from agent_tui.workspace import commits, lanes, packing, review
 from agent_tui.workspace.git import GitError
 from agent_tui.workspace.lanes import Replayed, lane_location
 from agent_tui.workspace.leftovers import Leftovers
@@ -63,6 +63,10 @@ class Checkpoints:
         self._existed: frozenset[Path] = frozenset()
         self._opening_notes: list[str] = []
         self._swept: list[Path] = []
+        self._packed_at: str | None = None
+        """The tip this place last packed its objects at (``workspace.packing``)."""
+        self._unpacked = 0
+        """Commits made here since."""
 
     # ------------------------------------------------------------ where the agent works
 
@@ -125,6 +129,7 @@ class Checkpoints:
             # run's (a claim its check refuted, one made as that run was killed), and a pull
             # measured against no base would take all of it as the agent's new edits.
             self._opening_notes = await asyncio.to_thread(self.mirror.push)
+            self._packed_at = await self._git(commits.head)
         else:
             self._leftovers = Leftovers((), (self.project_dir,))
         self._swept = await asyncio.to_thread(self._sweep_killed)
@@ -216,6 +221,8 @@ class Checkpoints:
         body = commit_body(self.history.attempts(subtask_id), self.config.spec_dir.name)
         done = await self._git(commits.commit_subtask, subtask_id, description, body)
         self.last_commit = done.commit
+        if done.commit is not None:
+            await self._committed()
         if done.commit is None:
             first = done.findings[0]
             more = f" (and {len(done.findings) - 1} more)" if len(done.findings) > 1 else ""
@@ -286,7 +293,17 @@ class Checkpoints:
 
     async def replay(self, commit: str) -> Replayed:
         """A lane's commit onto this (the spec's) branch; its worktree moves to the result."""
-        return await self._git(lanes.replay, commit)
+        replayed = await self._git(lanes.replay, commit)
+        if replayed.commit is not None:
+            await self._committed()
+        return replayed
+
+    async def _committed(self) -> None:
+        """Every ``PACK_EVERY`` commits, their objects are packed (``workspace.packing``)."""
+        self._unpacked += 1
+        if self._unpacked >= packing.PACK_EVERY:
+            self._packed_at = await self._git(packing.pack_since, self._packed_at)
+            self._unpacked = 0
 
     async def leftovers_aside(self) -> None:
         """A lane's worktree as a killed run left it: what it held beyond its last commit
