@@ -196,10 +196,14 @@ class Checkpoints:
         user changed too is kept as ``logs/session-NNN.agent/<name>``, NNN its session)."""
         if self.mirror is None:
             return
-        session = next_transcript_path(self.config.logs_dir)[0] - 1
-        keep_as = f"session-{session:03d}.agent"
-        _, notes = await asyncio.to_thread(self.mirror.pull, keep_as)
+        _, notes = await asyncio.to_thread(self.mirror.pull, self._keep_as)
         await self._notes(notes)
+
+    def _keep_as(self) -> str:
+        """Where the agent's version of a file both sides changed goes: its session's name
+        (the logs are listed only then: they grow with the run)."""
+        session = next_transcript_path(self.config.logs_dir)[0] - 1
+        return f"session-{session:03d}.agent"
 
     async def after_session(self) -> None:
         """After a session: what its sandbox left removed, the agent's spec edits back."""
