@@ -1,5 +1,5 @@
-"""The ``run``, ``new`` and ``demo`` subcommands' arguments, and the argument types every
-parser shares (argparse turns their errors into one usage error).
+"""The ``run``, ``new`` and ``demo`` subcommands' arguments, the argument types every
+parser shares, and the parser class whose errors are one line.
 
 Built on every start, before the checks fork (see ``agent_tui.cli.commands``): argparse only.
 """
@@ -7,6 +7,61 @@ Built on every start, before the checks fork (see ``agent_tui.cli.commands``): a
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
+from typing import NoReturn
+
+from agent_tui.exit_codes import InputError
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse's errors as one sentence naming the problem (an ``InputError``: one line,
+    exit 2), not its usage block.
+
+    An unknown option is named before the required one it may have stood in for
+    (``--projct DIR``): argparse checks for missing options first and would only say
+    ``--project`` is required.  Every sub-parser is of this class too.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.required_options: list[argparse.Action] = []
+
+    def add_argument(self, *args, **kwargs) -> argparse.Action:
+        action = super().add_argument(*args, **kwargs)
+        if action.required and action.option_strings:
+            self.required_options.append(action)
+        return action
+
+    def error(self, message: str) -> NoReturn:
+        raise InputError(f"{message} (see {self.prog} --help)")
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        words = None if args is None else list(args)
+        try:
+            return super().parse_known_args(words, namespace)
+        except InputError as refused:
+            if not self.required_options:
+                raise
+            parsed = self._without_required(words)
+            if parsed is None or not any(word.startswith("-") for word in parsed[1]):
+                raise refused from None
+            return parsed  # the caller names the unknown option
+
+    def _without_required(
+        self, words: list[str] | None
+    ) -> tuple[argparse.Namespace, list[str]] | None:
+        """``words`` parsed as if no option were required; None if that fails too."""
+        for action in self.required_options:
+            action.required = False
+        try:
+            return super().parse_known_args(words, None)
+        except InputError:
+            return None
+        finally:
+            for action in self.required_options:
+                action.required = True
 
 
 def given(text: str) -> str:
@@ -41,8 +96,9 @@ def add_run_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
         "--spec",
         type=given,
         metavar="SPEC",
-        help="spec directory path, or a number/name prefix under DIR/.auto-claude/specs/ "
-        "(default: the only spec there); it holds spec.md or implementation_plan.json",
+        help="spec directory path (a relative one from the current directory), or a "
+        "number/name prefix under DIR/.auto-claude/specs/ (default: the only spec there); "
+        "it holds spec.md or implementation_plan.json",
     )
     run.add_argument(
         "--profile", type=given, metavar="NAME", help="auth profile to start with (default: active)"
@@ -164,6 +220,27 @@ def add_output_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--events",
         choices=("text", "jsonl"),
-        default="text",
-        help="headless output: readable lines (default) or one JSON object per line",
+        help="with --headless: readable lines (default) or one JSON object per line",
     )
+
+
+def unknown_arguments(extras: list[str], command: str) -> InputError:
+    """The one line for words no parser took: the options named first (a mistyped option
+    is the likelier mistake), then where to look."""
+    options = [word for word in extras if word.startswith("-")]
+    if options:
+        found = f"unknown option{'s' if len(options) > 1 else ''} {', '.join(options)}"
+    else:
+        found = f"unexpected argument{'s' if len(extras) > 1 else ''} {' '.join(extras)!r}"
+    return InputError(f"{found} (see {command} --help)")
+
+
+def check_output_flags(args: argparse.Namespace) -> None:
+    """``--events`` says how headless mode prints; without ``--headless`` it would be
+    ignored, so it is refused."""
+    if args.events is not None and not args.headless:
+        raise InputError(
+            f"--events {args.events} applies only with --headless (the app shows the events "
+            "itself): add --headless, or drop --events"
+        )
+    args.events = args.events or "text"

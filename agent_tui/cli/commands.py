@@ -53,12 +53,12 @@ where each profile's usage window is, AGENT_TUI_DATA_DIR where the specs' worktr
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from agent_tui.cli.args import add_demo_parser, add_new_parser, add_run_parser
+    from agent_tui.cli.args import OneLineParser, add_demo_parser, add_new_parser, add_run_parser
     from agent_tui.cli.profiles_args import add_profiles_parser
     from agent_tui.cli.settings import add_settings_parser
     from agent_tui.cli.workspace import add_workspace_parsers
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="agent-tui",
         description=DESCRIPTION,
         epilog=EPILOG,
@@ -87,10 +87,33 @@ def _with_default_command(argv: Sequence[str]) -> list[str]:
     return args
 
 
+def parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
+    """The arguments, or an ``InputError`` naming what is wrong with them (one line)."""
+    from agent_tui.cli.args import check_output_flags, unknown_arguments
+
+    args, extras = parser.parse_known_args(_with_default_command(argv))
+    if extras:
+        raise unknown_arguments(extras, _command_words(args))
+    if args.command in ("run", "demo"):
+        check_output_flags(args)
+    return args
+
+
+def _command_words(args: argparse.Namespace) -> str:
+    """``agent-tui settings show``: the command the arguments were given to."""
+    words = ["agent-tui"]
+    if args.command is not None:
+        words.append(args.command)
+        action = getattr(args, f"{args.command}_command", None)
+        if action:
+            words.append(action)
+    return " ".join(words)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser()
-        args = parser.parse_args(_with_default_command(sys.argv[1:] if argv is None else argv))
+        args = parse(parser, sys.argv[1:] if argv is None else argv)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except InputError as exc:
@@ -203,8 +226,12 @@ def _demo(args: argparse.Namespace) -> int:
     def make_loop(sink):
         return demo_loop(workspace, config, sink)
 
+    # A temp dir's sample goes when the demo ends: its screenshots stay here instead.
+    screenshots = Path.cwd() if workspace.owns_root else None
     try:
-        code = _launch(args, make_loop, title="agent-tui demo", plan=first_view)
+        code = _launch(
+            args, make_loop, title="agent-tui demo", plan=first_view, screenshots=screenshots
+        )
     finally:
         sim.stop()
         workspace.release()
@@ -226,9 +253,11 @@ def _launch(
     title: str,
     plan=None,
     plan_discard: str = PLAN_DISCARD,
+    screenshots: Path | None = None,
 ) -> int:
     """Run headless or in the app; ``plan`` (a ``PlanLoaded``) fills the app's first frame,
-    ``plan_discard`` says in the app's plan review what a discard removes."""
+    ``plan_discard`` says in the app's plan review what a discard removes, ``screenshots``
+    says where the app saves them (default: the spec's logs/)."""
     if args.headless:
         import asyncio
 
@@ -242,7 +271,9 @@ def _launch(
     with collector.paused():
         from agent_tui.startup.launched_app import run_app
 
-        return run_app(make_loop, title=title, plan=plan, plan_discard=plan_discard)
+        return run_app(
+            make_loop, title=title, plan=plan, plan_discard=plan_discard, screenshots=screenshots
+        )
 
 
 if __name__ == "__main__":

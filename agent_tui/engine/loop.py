@@ -134,6 +134,9 @@ class CoderLoop:
         self._qa = QAStage(parts)
         self._queue = MergeQueue(parts, self._coder)
         self._coding = Coding(parts, self._coder, self._queue)
+        self._stages_begun = False
+        self._retry_first: set[str] = set()
+        """Stuck subtasks to try again once the run holds its spec (asked before it did)."""
 
     # ----------------------------------------------------------------- the handle
 
@@ -237,9 +240,13 @@ class CoderLoop:
         self.control.wake()
 
     def retry_subtask(self, subtask_id: str) -> bool:
-        """Try a stuck subtask again; False (nothing done) if it is not stuck."""
+        """Try a stuck subtask again; False (nothing done) if it is not stuck.  Asked
+        before the run holds its spec (a new run made to try it), it is done once it does."""
         if not self.history.is_stuck(subtask_id) or not self.state.active:
             return False
+        if not self._stages_begun:
+            self._retry_first.add(subtask_id)
+            return True
         self.control.background(self._coder.retry_stuck(subtask_id))
         return True
 
@@ -307,6 +314,7 @@ class CoderLoop:
 
     async def _run(self) -> None:
         """The planner if there is no plan, then the coding phase, until ``end``."""
+        self._stages_begun = True
         try:
             planned = self.tracker.load_existing() is None
             plan = self.tracker.plan or await self._planner.run()
@@ -318,8 +326,8 @@ class CoderLoop:
         coder = self._coder
         for note in self.tracker.new_notes():
             await self._emit(ev.Notice(level="info", message=f"plan: {note}"))
-        if self.config.retry_stuck:
-            for subtask_id in sorted(self.history.stuck_ids()):
+        for subtask_id in sorted(self.history.stuck_ids()):
+            if self.config.retry_stuck or subtask_id in self._retry_first:
                 await coder.retry_stuck(subtask_id)
         await coder.resume()
         await self._queue.resume()
@@ -451,6 +459,8 @@ class CoderLoop:
             {**self._environ, **self.config.extra_env},
             git_dirs=site.git_dirs(),
             spec_copy=site.spec_dir,
+            place=site.workplace(),
+            worktrees=self.config.worktrees_dir,
         )
 
     async def _contain(self) -> Containment:

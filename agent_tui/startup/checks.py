@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from agent_tui.engine.events import core as ev
     from agent_tui.engine.loop import CoderLoop
     from agent_tui.engine.sandbox.containment import SandboxCheck
+    from agent_tui.plan import ImplementationPlan
     from agent_tui.workspace.location import Location
 
 
@@ -79,11 +80,12 @@ def check_run(args: argparse.Namespace, on_view: Callable | None = None) -> Chec
     None while there is no plan) as soon as the plan has passed its checks, before the
     profile and its credentials are checked.
     """
-    project, spec_dir, first_view = _check_spec(args)
+    project, spec_dir, plan, first_view = _check_spec(args)
     if on_view is not None:
         on_view((title_for(spec_dir), first_view))
     # Only now: the app can draw the plan while these load and check.
     workspace = _check_workspace(project, spec_dir, args.in_place)
+    _check_not_done(workspace, plan)
     profiles = _check_profiles(args)
     sandbox = _check_sandbox(profiles)
     check_cli_available()
@@ -126,8 +128,11 @@ def _check_sandbox(profiles: ProfileStore) -> SandboxCheck | None:
         raise InputError(str(exc)) from None
 
 
-def _check_spec(args: argparse.Namespace) -> tuple[Path, Path, ev.PlanLoaded | None]:
-    """The project, its spec dir and the plan's first view; the spec must not be busy."""
+def _check_spec(
+    args: argparse.Namespace,
+) -> tuple[Path, Path, ImplementationPlan | None, ev.PlanLoaded | None]:
+    """The project, its spec dir, its plan (None: none yet) and the plan's first view; the
+    spec must not be busy, and must hold something to work from."""
     from agent_tui.engine.control.runlock import RunLock, SpecBusy
     from agent_tui.engine.progress.history import AttemptHistory, RecoveryError
     from agent_tui.engine.progress.views import plan_view
@@ -150,8 +155,38 @@ def _check_spec(args: argparse.Namespace) -> tuple[Path, Path, ev.PlanLoaded | N
         RunLock(spec_dir).check()
     except (PlanError, RecoveryError, SpecBusy, LinkRefused) as exc:
         raise InputError(str(exc)) from None
+    if (plan is None or is_empty(plan)) and not (spec_dir / "spec.md").is_file():
+        raise InputError(
+            f"spec {spec_dir.name!r} has nothing to work from: its plan has no subtasks and "
+            "there is no spec.md for the planner to plan from; write spec.md (the task) or "
+            "the plan's subtasks"
+        )
     first_view = plan_view(plan, spec_dir, history) if plan and not is_empty(plan) else None
-    return project, spec_dir, first_view
+    return project, spec_dir, plan, first_view
+
+
+def _check_not_done(workspace: Location, plan: ImplementationPlan | None) -> None:
+    """A spec whose plan is complete and whose work branch is gone (merged, or thrown
+    away) has nothing left to do: a run would only make its branch and worktree again."""
+    from agent_tui.plan import is_complete
+    from agent_tui.workspace.merge import merged_at
+    from agent_tui.workspace.review import Review
+
+    if plan is None or not workspace.isolated or not is_complete(plan):
+        return
+    assert workspace.worktree is not None
+    if workspace.worktree.exists() or Review.of(workspace).exists():
+        return
+    merged = merged_at(workspace)
+    gone = (
+        f"was merged into your branch at {merged}"
+        if merged
+        else f"its branch {workspace.branch} is gone (merged or discarded)"
+    )
+    raise InputError(
+        f"spec {workspace.spec_dir.name!r} is complete and {gone}: nothing to do (to work on "
+        "it again, set a subtask back to pending in its plan)"
+    )
 
 
 def _check_profiles(args: argparse.Namespace) -> ProfileStore:

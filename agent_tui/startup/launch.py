@@ -43,9 +43,9 @@ def run_in_app(
             if preflight.settled:  # checked here already (no fork): refused before the app
                 preflight.wait()
             gate = None if preflight.settled else preflight.wait
-            make_loop = _loop_factory(preflight)
+            factory = _loop_factory(preflight, args)
             return run_app(
-                wrap(make_loop) if wrap is not None else make_loop,
+                wrap(factory) if wrap is not None else factory,
                 title=title,
                 plan=first_view,
                 gate=gate,
@@ -55,19 +55,33 @@ def run_in_app(
             preflight.close()
 
 
-def _loop_factory(preflight: Preflight) -> Callable:
+def _loop_factory(preflight: Preflight, args: argparse.Namespace) -> Callable:
     """The app's loop factory: the checked run, unpickled in a thread with the loop's
-    imports (away from the UI's thread), then the loop built from it."""
+    imports (away from the UI's thread), then the loop built from it.
+
+    Called again (the app starts a new run to try a stuck subtask again), it checks
+    ``args`` afresh, as a new ``agent-tui run`` would, less ``--retry-stuck``: the user
+    named the one subtask to try.  A refusal is raised to the app."""
+    made = 0
 
     def load() -> object:
         import agent_tui.engine.loop  # noqa: F401  (its imports, off the UI's thread)
 
         return preflight.result()
 
+    def check_again() -> object:
+        from dataclasses import replace
+
+        from agent_tui.startup.checks import check_run
+
+        return replace(check_run(args), retry_stuck=False)
+
     async def make_loop(sink):
         import asyncio
 
-        checked = await asyncio.to_thread(load)
+        nonlocal made
+        made += 1
+        checked = await asyncio.to_thread(load if made == 1 else check_again)
         from agent_tui.startup.checks import build_loop  # loaded by now, with the record
 
         return build_loop(checked, sink)  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Tree
@@ -51,6 +52,7 @@ PALETTE_HELP = {
     "unfollow_log": "Stop following the session log (l)",
     "quit_gracefully": "Quit, asking first while a session runs (q)",
     "quit": "Exit without asking; a running session is stopped and recorded (ctrl+c)",
+    "screenshot": "Save an SVG screenshot of this screen in the spec's logs/ (else here)",
 }
 
 
@@ -90,11 +92,15 @@ class AgentApp(App[int]):
         clock: Clock | None = None,
         plan: ev.PlanLoaded | None = None,
         plan_discard: str = "",
+        screenshots: Path | None = None,
     ) -> None:
         """``plan``, when the caller has already read it, is in the tree from the first frame;
-        ``plan_discard`` says in a plan review what discarding the plan removes."""
+        ``plan_discard`` says in a plan review what discarding the plan removes;
+        ``screenshots``: where a screenshot goes (default: the spec's logs/, else the current
+        directory)."""
         super().__init__()
         self.plan_discard = plan_discard or "the plan stays on disk"
+        self.screenshots = screenshots
         self.title = title
         self.clock = clock or RealClock()
         self._make_loop = make_loop
@@ -103,6 +109,8 @@ class AgentApp(App[int]):
         self.exit_code: int | None = None
         self.stop_signal: str | None = None
         self._quitting = False
+        self.restarting: str | None = None
+        """The stuck subtask a new run is being made for (its checks run meanwhile)."""
         self.watched_signals: list[int] = []
         self.first_frame_drawn = False
 
@@ -160,16 +168,61 @@ class AgentApp(App[int]):
         """The loop's only home: failures become a message, never a crash."""
         try:
             made = self._make_loop(self._sink)
-            self.loop = await made if inspect.isawaitable(made) else made
+            loop = await made if inspect.isawaitable(made) else made
+        except Exception as exc:
+            self.post_message(LoopDone(EXIT_WORKER_FAILED, f"{type(exc).__name__}: {exc}"))
+            return
+        await self._run(loop)
+
+    @work(exclusive=True, group="loop", exit_on_error=False)
+    async def run_again(self, subtask_id: str) -> None:
+        """A new run of the loop in this app, to try a stuck subtask again once the last run
+        has ended: made as the first was (the run's checks again, then its lock, containment
+        and workspace), while the tree and the log go on.  Refused, the last run's end
+        stands."""
+        try:
+            made = self._make_loop(self._sink)
+            loop = await made if inspect.isawaitable(made) else made
+        except Exception as exc:
+            self.restarting = None
+            self.notify(
+                f"Subtask {subtask_id} is not tried again: {exc}",
+                title="Retry",
+                severity="error",
+                timeout=30,
+                markup=False,
+            )
+            return
+        loop.retry_subtask(subtask_id)  # done once the new run holds the spec
+        self.restarting = None
+        self.exit_code = None
+        await self._run(loop)
+
+    async def _run(self, loop: CoderLoop) -> None:
+        self.loop = loop
+        try:
             # Known now, not only at the first session: a run that starts paused shows it too.
-            self.main_screen.status.profile = self.loop.profile_name
+            self.main_screen.status.profile = loop.profile_name
             self.main_screen.show_quota()
-            self.loop_state = self.loop.state
-            code = await self.loop.run()
+            self.loop_state = loop.state
+            code = await loop.run()
         except Exception as exc:
             self.post_message(LoopDone(EXIT_WORKER_FAILED, f"{type(exc).__name__}: {exc}"))
             return
         self.post_message(LoopDone(code))
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notice is plain text, whatever the caller asks: its message may carry the
+        plan's, the agent's or git's words, and a ``[`` there is no markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     @on(LoopDone)
     def loop_done(self, message: LoopDone) -> None:
@@ -201,11 +254,8 @@ class AgentApp(App[int]):
         rollbacks = history.rollbacks(subtask.id) if history is not None else []
 
         def closed(choice: str | None) -> None:
-            if choice == RETRY and self.loop is not None:
-                if self.loop.retry_subtask(subtask.id):
-                    self.notify(f"Subtask {subtask.id} will be tried again.", title="Retry")
-                else:
-                    self.notify("The run has ended: rerun with --retry-stuck.", title="Retry")
+            if choice == RETRY:
+                self.retry_subtask(subtask.id)
 
         self.push_screen(
             SubtaskDetail(
@@ -214,7 +264,7 @@ class AgentApp(App[int]):
                 attempts,
                 stuck_reason,
                 rollbacks,
-                can_retry=self.loop_running,
+                can_retry=self.loop is not None and not self._quitting,
             ),
             closed,
         )
@@ -235,6 +285,22 @@ class AgentApp(App[int]):
                 self._quitting = True  # the run ends with the discard: so does the app
 
         self.push_screen(PlanReviewScreen(Path(event.plan_path), self.plan_discard), decided)
+
+    def retry_subtask(self, subtask_id: str) -> None:
+        """``t`` in a stuck subtask's detail: the run tries it again; a run that has ended
+        starts again in this app to do so."""
+        if self.restarting is not None:
+            self.notify(f"Starting the run again for {self.restarting}…", title="Retry")
+            return
+        if self.loop_running and self.loop is not None:
+            if self.loop.retry_subtask(subtask_id):
+                self.notify(f"Subtask {subtask_id} will be tried again.", title="Retry")
+            return
+        self.restarting = subtask_id
+        self.notify(
+            f"Subtask {subtask_id} will be tried again: the run starts again.", title="Retry"
+        )
+        self.run_again(subtask_id)
 
     @property
     def loop_running(self) -> bool:
@@ -272,8 +338,38 @@ class AgentApp(App[int]):
         if not over_dialog:
             yield SystemCommand("Quit now", PALETTE_HELP["quit"], self.action_quit)
         for command in super().get_system_commands(screen):
-            if command.title != "Quit":  # Textual's runs action_quit: "Quit now" above
+            if command.title == "Screenshot":  # Textual's saves to a Downloads folder
+                yield SystemCommand(
+                    "Screenshot",
+                    PALETTE_HELP["screenshot"],
+                    lambda: self.call_after_refresh(self.screenshot),  # the palette gone
+                )
+            elif command.title != "Quit":  # Textual's runs action_quit: "Quit now" above
                 yield command
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Textual's screenshot action (its ``filename`` and ``path`` are not used): ours."""
+        self.screenshot()
+
+    def screenshot(self) -> None:
+        """Save the screen as SVG in the spec's logs/ (else the current directory), and say
+        where, or why it could not be saved."""
+        from agent_tui.tui.screenshot import save_screenshot
+
+        places = [self.screenshots] if self.screenshots is not None else []
+        if not places and self.loop is not None:
+            places.append(self.loop.config.logs_dir)
+        elif not places and self.main_screen.spec_dir:
+            places.append(Path(self.main_screen.spec_dir) / "logs")
+        places.append(Path.cwd())
+        try:
+            saved = save_screenshot(self.export_screenshot(), places)
+        except OSError as exc:
+            self.notify(
+                f"Screenshot not saved: {exc}", title="Screenshot", severity="error", markup=False
+            )
+            return
+        self.notify(f"Screenshot saved to {saved}", title="Screenshot", markup=False)
 
     def _after_control(self) -> None:
         """The keys follow a key press at once, not only when the loop reports it."""

@@ -43,9 +43,14 @@ def _tool_result(event: ev.ToolResult, _spec_dir: str | None) -> Text:
 
 
 def _session_ended(event: ev.SessionEnded, _spec_dir: str | None) -> Text:
-    style = "green" if event.outcome == "success" else "yellow"
+    """A session that ended without an error says "ended": whether its work is done is
+    decided after it (its check, the plan), and said then."""
+    if event.outcome == "success":
+        return Text(f"── session {event.session} ended, ${event.cost_usd:.4f}", style="cyan")
     kind = f" ({event.error_kind})" if event.error_kind else ""
-    return Text(f"── session {event.session} {event.outcome}{kind}, ${event.cost_usd:.4f}", style)
+    return Text(
+        f"── session {event.session} {event.outcome}{kind}, ${event.cost_usd:.4f}", "yellow"
+    )
 
 
 def _backoff_started(event: ev.BackoffStarted, _spec_dir: str | None) -> Text:
@@ -80,9 +85,12 @@ def _verification_ended(event: tev.VerificationEnded, _spec_dir: str | None) -> 
     icon, style = CHECK_STYLES[event.outcome]
     line = Text(f"  {icon} {event.subtask_id} {event.outcome}: ", style=style)
     line.append(event.finding())
-    last = event.last_line()
-    if not event.outcome.counts_as_completed and last:
-        line.append(f"\n      {last}", style="dim")
+    if event.refuted:
+        shown = event.tail_lines()
+        for output in shown:
+            line.append(f"\n      │ {output}", style="dim")
+        if not shown:
+            line.append("\n      (no output)", style="dim")
     return line
 
 
@@ -136,6 +144,7 @@ LINES: dict[type[ev.Event], Callable[[Any, str | None], Text | None]] = {
     ev.BackoffEnded: lambda e, _: (
         Text("  ⏭ retrying now", style="magenta") if e.reason == "retry_now" else None
     ),
+    ev.SubtaskNotCompleted: lambda e, _: Text(f"  ↺ {e.text()}", style="yellow"),
     ev.SubtaskStuck: lambda e, _: Text(
         f"  ⚠ subtask {e.id} is stuck: {e.reason}", style="bold red"
     ),

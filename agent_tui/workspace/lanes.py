@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from agent_tui.workspace.commits import head, pathspecs
+from agent_tui.workspace.commits import head, pathspecs, survey
 from agent_tui.workspace.git import UNSIGNED, GitError
 from agent_tui.workspace.location import Location
 from agent_tui.workspace.worktree import Worktree
@@ -36,11 +36,12 @@ def start_from(worktree: Worktree, commit: str) -> None:
     """The lane's branch and files as ``commit`` has them (take what it held first: it is
     undone); files git ignores stay, as the spec dir does."""
     git = worktree.git
-    specs = pathspecs(worktree)
     git.run("update-ref", f"refs/heads/{worktree.branch}", commit)
     git.run("read-tree", "--reset", commit)
+    specs = survey(worktree).specs
     git.run("restore", f"--source={commit}", "--staged", "--worktree", *specs)
-    git.run("clean", "-f", "-d", "-q", *specs)
+    git.run("clean", "-f", "-f", "-d", "-q", *pathspecs(worktree))
+    git.lfs_checkout()
 
 
 def keep(worktree: Worktree, subtask_id: str, commit: str) -> str:
@@ -67,15 +68,22 @@ class Replayed:
     conflicts: tuple[str, ...] = ()
     files: tuple[str, ...] = ()
     """The files the replayed commit changed."""
+    fast_forward: bool = False
+    """Nothing was merged since the lane began: the branch took the lane's own commit, the
+    very tree its check passed on."""
 
 
 def replay(onto: Worktree, commit: str) -> Replayed:
     """``commit`` (one commit on a lane's branch) onto the tip of ``onto``'s branch, as a
-    commit of its own with the same message and author; the worktree moves to it.  A
-    conflict changes nothing and names the files."""
+    commit of its own with the same message and author (the commit itself when it sits on
+    the tip already); the worktree moves to it.  A conflict changes nothing and names the
+    files."""
     git = onto.git
     tip = head(onto)
     files = _changed_files(onto, commit)
+    if git.text("rev-parse", f"{commit}^") == tip:
+        move_to(onto, commit, tip)
+        return Replayed(commit, tip, files=files, fast_forward=True)
     merged = git.run("merge-tree", "--write-tree", "--name-only", "-z", tip, commit, check=False)
     if merged.code not in (0, 1):
         raise GitError(f"git merge-tree failed: {merged.err.strip()[:300] or merged.code}")
@@ -109,6 +117,7 @@ def move_to(worktree: Worktree, commit: str, expected: str) -> None:
     git = worktree.git
     git.run("read-tree", "-m", "-u", expected, commit)
     git.run("update-ref", f"refs/heads/{worktree.branch}", commit, expected)
+    git.lfs_checkout()
 
 
 def _changed_files(worktree: Worktree, commit: str) -> tuple[str, ...]:

@@ -9,7 +9,11 @@ The direction of truth:
   copy what the user's is now.  Files the user deleted go from the copy too, unless the
   agent has changed them since.
 - ``pull`` (after every session, after each tool result, before every decision) brings back
-  what the agent changed in its copy since the last push or pull.  A file the user did not
+  what the agent changed in its copy since the last push or pull, of the spec files
+  agent-tui knows (``SYNCED_BACK``, by their exact names, at the top of the spec dir) and
+  nothing else: not a ``.git`` (the user's git would run its config), not a folder, not a
+  file of another name (on a case-insensitive disk ``pause`` is the user's ``PAUSE``).
+  What is left in the copy is named in a note once.  A file the user did not
   change meanwhile is taken as the agent left it.  When both changed it: for the plan, the
   user's text is kept and the agent's status changes are set in it (a status is what the
   agent is asked to change); any other file stays as the user has it, and the agent's version
@@ -22,6 +26,7 @@ The direction of truth:
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +38,19 @@ from agent_tui.workspace import safe_tree
 
 PLAN_NAME = "implementation_plan.json"
 NOT_SYNCED = frozenset({"logs", "memory", ".agent-tui.lock", "PAUSE", "HUMAN_INPUT.md"})
+"""Never copied into the agent's copy either."""
+SYNCED_BACK = (
+    PLAN_NAME,
+    "spec.md",
+    "requirements.json",
+    "context.json",
+    "complexity_assessment.json",
+    "project_index.json",
+    "build-progress.txt",
+    "qa_report.md",
+    "QA_FIX_REQUEST.md",
+)
+"""What a session may write in its spec copy that comes back to the user's spec dir."""
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_FILES = 2000
 _TEMP = re.compile(r"^\..+\.tmp$|\.corrupt-\d+(-\d+)?$")
@@ -57,6 +75,16 @@ class Tree:
         files, refused = safe_tree.walk(self.root, self.parts, NOT_SYNCED, MAX_FILES)
         return [f for f in files if not _TEMP.search(f.rsplit("/", 1)[-1])], refused
 
+    def top(self) -> list[str]:
+        """The names at the top of the tree (a folder's with a ``/``), links and all."""
+        with safe_tree.opened_dir(self.root, self.parts) as fd:
+            entries = sorted(os.scandir(fd), key=lambda e: e.name)
+        names = []
+        for entry in entries[:MAX_FILES]:
+            folder = entry.is_dir(follow_symlinks=False)
+            names.append(entry.name + ("/" if folder else ""))
+        return names
+
     def read(self, name: str) -> bytes | None:
         return safe_tree.read(self.root, self.rel(name), MAX_FILE_BYTES)
 
@@ -73,6 +101,8 @@ class SpecMirror:
     agent: Tree
     base: dict[str, bytes] = field(default_factory=dict)
     """Each file as the two sides last agreed on it: what a change is measured against."""
+    left: set[str] = field(default_factory=set)
+    """What of the agent's copy a note has named as not synced back."""
 
     def push(self) -> list[str]:
         """Make the agent's copy the user's spec dir as it is now; notes on what was not."""
@@ -98,7 +128,7 @@ class SpecMirror:
         user's spec dir (``keep_as`` is asked only then, when it is a function)."""
         notes: list[str] = []
         taken: list[str] = []
-        files, _ = self._files(self.agent, notes)
+        files = self._known(notes)
         for name in files:
             data = self._read(self.agent, name, notes)
             if data is None or self.base.get(name) == data:
@@ -132,6 +162,34 @@ class SpecMirror:
         if not self._write(self.user, rel, data, problems):
             return f"{said}; the agent's was not kept: {problems[0]}"
         return f"{said}; the agent's is in {self.user.path / rel}"
+
+    def _known(self, notes: list[str]) -> list[str]:
+        """The agent's copy's files that may come back; a note naming the rest, once."""
+        try:
+            names = self.agent.top()
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            notes.append(f"{self.agent.path} cannot be read: {_reason(exc)}")
+            return []
+        known = [name for name in names if name in SYNCED_BACK]
+        folders = {name.split("/", 1)[0] + "/" for name in self.base if "/" in name}
+        new = [
+            name for name in names
+            if name not in SYNCED_BACK and name not in self.left and name not in folders
+            and not _TEMP.search(name.rstrip("/")) and not self._as_pushed(name)
+        ]  # fmt: skip
+        if new:
+            self.left.update(new)
+            notes.append(
+                "not synced back from the agent's spec copy (only the spec files agent-tui "
+                f"knows are): {', '.join(new)}"
+            )
+        return known
+
+    def _as_pushed(self, name: str) -> bool:
+        """A file of the user's the push put in the copy, as it was put there."""
+        return name in self.base and self._read(self.agent, name, []) == self.base[name]
 
     def _files(self, tree: Tree, notes: list[str]) -> tuple[list[str], list[str]]:
         try:

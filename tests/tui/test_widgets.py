@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -437,6 +438,49 @@ async def test_the_subtask_detail_masks_tokens_shows_why_it_is_stuck_and_cuts_lo
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, SubtaskDetail)
+
+
+async def test_the_subtask_detail_shows_the_end_of_a_failed_checks_output():
+    from agent_tui.engine.events import core as ev
+    from agent_tui.tui.screens.subtask_detail import CHECK_TAIL_LINES, SubtaskDetail
+
+    token = "sk-ant-oat01-CHECKcanary00000000000000000"
+    output = "".join(f"out {n}\n" for n in range(40)) + f"E assert add(3, 4) == 8 {token}\n"
+    check = {
+        "outcome": "failed",
+        "command": "pytest -q",
+        "exit_status": 1,
+        "reason": "`pytest -q` exited 1 (expected 0)",
+        "output_tail": output,
+    }
+    attempts = [
+        {
+            "session": 3,
+            "ts": "2026-11-24T10:00:00",
+            "outcome": "check_failed",
+            "message": check["reason"],
+            "verification": check,
+        },
+        {
+            "session": 4,
+            "ts": "2026-11-24T10:05:00",
+            "outcome": "check_passed",
+            "verification": {**check, "outcome": "passed", "output_tail": "all good"},
+        },
+    ]
+    subtask = ev.SubtaskView(
+        id="1.1", description="add", status="pending", phase_id="1", attempts=2
+    )
+    app = App()
+    async with app.run_test(size=(120, 60)) as pilot:
+        app.push_screen(SubtaskDetail(subtask, "Core", attempts))
+        await pilot.pause()
+        shown = screen_text(app.screen)
+        assert f"check output (last {CHECK_TAIL_LINES} lines):" in shown
+        assert f"│ out {40 - CHECK_TAIL_LINES + 1}" in shown
+        assert re.search(rf"│ out {40 - CHECK_TAIL_LINES}\b", shown) is None
+        assert "│ E assert add(3, 4) == 8 sk-ant-oat01-…" in shown and token not in shown
+        assert "all good" not in shown  # a check that passed needs no output
 
 
 async def test_a_subtask_detail_longer_than_the_screen_scrolls_to_its_sessions():

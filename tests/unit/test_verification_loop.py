@@ -71,6 +71,9 @@ async def test_a_claim_the_check_refutes_goes_back_to_pending_and_the_next_promp
     assert "FAILED test_core.py::test_greet" in second
     assert "IMPORTANT" not in sessions.specs[2].prompt  # 1.2's own history is clean
 
+    said = of(setup.events, ev.SubtaskNotCompleted)
+    assert [e.text() for e in said] == ["1.1 not completed: its check failed (try 1/3)"]
+
     history = json.loads((setup.spec_dir / "memory" / "attempt_history.json").read_text())
     first = history["subtasks"]["1.1"]["attempts"][0]
     assert first["outcome"] == "check_failed"
@@ -238,6 +241,7 @@ async def test_i_interrupts_a_running_check_and_the_subtask_is_tried_again_on_re
     assert await asyncio.wait_for(running, 5) == 0
     assert [s.subtask_id for s in sessions.specs] == ["1.1", "1.1", "1.2"]
     assert [a["outcome"] for a in loop.history.attempts("1.1")] == ["interrupted", "success"]
+    assert of(setup.events, ev.SubtaskNotCompleted) == []  # a check the user stopped: no try
 
 
 async def test_the_agents_own_claim_shows_as_in_progress_until_its_check_passes(setup):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -112,6 +114,42 @@ def test_the_scan_finds_a_secret_a_session_has_used_whatever_its_shape():
     finally:
         forget_secrets()
     assert secret not in finding.masked
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda s: s[::-1],
+        lambda s: s.encode().hex(),
+        lambda s: s.encode().hex().upper(),
+        lambda s: base64.b64encode(b'{"t": "' + s.encode() + b'"}').decode(),
+        lambda s: urllib.parse.quote(s + "/x", safe=""),
+    ],
+    ids=["reversed", "hex", "HEX", "base64 in a blob", "url-encoded"],
+)
+def test_the_scan_finds_a_resolved_token_however_it_was_encoded(encode):
+    secret = "sk-ant-oat01-ResolvedToken0123456789abcdef"
+    register_secret(secret)
+    try:
+        [finding] = scan_diff(diff_of(f"DATA = '{encode(secret)}'"))
+    finally:
+        forget_secrets()
+    assert encode(secret) not in finding.masked
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "ghp_" + "x1Y2z3" * 6,
+        "AKIAIOSFODNN7EXAMPLE",
+        "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+        "xoxb-1234567890-0987654321-AbCdEfGhIjKl",
+        "-----BEGIN EC PRIVATE KEY-----",
+    ],
+)
+def test_the_scan_finds_other_services_tokens_and_private_keys(token):
+    [finding] = scan_diff(diff_of(f"value = {token!r}"))
+    assert finding.path == "conf.py"
 
 
 def test_a_kept_patch_is_masked_and_keeps_every_other_byte():

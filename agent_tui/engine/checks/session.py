@@ -9,8 +9,9 @@ credentials, no project settings), with Bash the only tool.  Every call starts i
 check's directory, in a subshell, so nothing one check changes in the shell carries over
 to the next; the sandbox ends what a command left running when that command ends.
 
-The CLI runs through a ``CliLauncher``, in a process group of its own that dies with
-agent-tui.  A check that times out or is interrupted ends its whole session (its process
+The session has its own temp dir, as an agent's session has (its checks share it, as
+they share the worktree).  The CLI runs through a ``CliLauncher``, in a process group of
+its own that dies with agent-tui.  A check that times out or is interrupted ends its whole session (its process
 group is killed); a session is also replaced after ``MAX_CHECKS`` checks or
 ``MAX_CONVERSATION_BYTES`` of them, so the conversation its CLI sends stays small.
 """
@@ -20,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import shutil
 import signal
 import tempfile
 from collections.abc import Mapping
@@ -72,7 +72,7 @@ class CheckSession:
         self._model = model
         self._model_name = model_name
         self._launcher: CliLauncher | None = None
-        self._config_dir: str | None = None
+        self._dirs_made: contextlib.ExitStack | None = None
         self._client: Any = None
         self._stderr: list[str] = []
 
@@ -102,25 +102,25 @@ class CheckSession:
         return self._launcher.pid() if self._launcher is not None else None
 
     async def start(self) -> None:
+        """Start the CLI; ``CheckSessionFailed`` when it cannot (its temp dirs included)."""
         claude = await load_sdk()
+        try:
+            tmp_dir, config_dir = self._dirs()
+        except OSError as exc:
+            raise CheckSessionFailed(f"the check's temp dir cannot be made: {exc}") from None
         self._launcher = CliLauncher(self._cli)
-        self._config_dir = tempfile.mkdtemp(prefix="agent-tui-check-")
         env = {
             **self._env,
             **{name: "" for name in CREDENTIAL_ENV},
             "ANTHROPIC_API_KEY": self._model.api_key,
             "ANTHROPIC_BASE_URL": self._model.base_url,
-            "CLAUDE_CONFIG_DIR": self._config_dir,
+            "CLAUDE_CONFIG_DIR": str(config_dir),
             "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
             "CLAUDE_CODE_MAX_RETRIES": "0",
         }
-        fields = self.containment.option_fields(env)
+        fields = self.containment.option_fields(env, tmp_dir=tmp_dir)
         options = claude.ClaudeAgentOptions(
-            **{
-                **fields,
-                "tools": ["Bash"],
-                "allowed_tools": ["Bash"],
-            },
+            **{**fields, "tools": ["Bash"], "allowed_tools": ["Bash"]},
             cwd=str(self.cwd),
             model=self._model_name,
             permission_mode="acceptEdits",
@@ -138,6 +138,22 @@ class CheckSession:
             await self._end(client)
             raise CheckSessionFailed(_said(exc, self._stderr)) from None
         self._client = client
+
+    def _dirs(self) -> tuple[Path | None, Path]:
+        """The session's own temp dir, as an agent's session has, and its CLI's config dir
+        in another (which no session can read: the sandbox hides the root both are made
+        in); both removed when the session ends."""
+        made = contextlib.ExitStack()
+        try:
+            tmp_dir = made.enter_context(self.containment.session_tmp())
+            config_dir = made.enter_context(self.containment.session_tmp())
+            if config_dir is None:
+                config_dir = Path(made.enter_context(tempfile.TemporaryDirectory(prefix="check-")))
+        except BaseException:
+            made.close()
+            raise
+        self._dirs_made = made
+        return tmp_dir, config_dir
 
     def _keep_stderr(self, line: str) -> None:
         self._stderr = [*self._stderr[-9:], line]
@@ -217,9 +233,9 @@ class CheckSession:
                 await asyncio.wait_for(client.disconnect(), CLOSE_S)
         if launcher is not None:
             launcher.close()
-        if self._config_dir is not None:
-            await asyncio.to_thread(shutil.rmtree, self._config_dir, True)
-            self._config_dir = None
+        made, self._dirs_made = self._dirs_made, None
+        if made is not None:
+            await asyncio.to_thread(made.close)
 
 
 def _result_for(blocks: list[Any], tool_use_id: str, result_type: type) -> str | None:

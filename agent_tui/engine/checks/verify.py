@@ -5,13 +5,17 @@ untrusted input: it runs through the same guard as the agent's Bash and then wit
 reach than that Bash (``checks.runner``), with a timeout.  The check is the one the subtask had
 when its session started, so a session cannot pass by rewriting its own verification.
 
-What ``expected`` means (upstream planners write all three):
+What ``expected`` means:
 
-- an exit status: ``"exit 2"``, ``"exit code 0"``, a bare number, or ``expect_status``;
+- an exit status: ``"exit 2"`` (also ``"exit code 2"``, ``"exits with status 2"``), or
+  ``expect_status`` in upstream's other style;
 - a description of success (``"All tests pass"``, ``"Build succeeds"``): exit status 0 is
   what is checked, since no output spells a description out;
 - otherwise text the output must show (``"Hello, Ada!"``, ``"OK"``, a quoted part of it),
-  compared with case and runs of blanks ignored; and exit status 0.
+  compared with case and runs of blanks ignored; and exit status 0.  A bare number
+  (``"7"``) is such text, shown as a number of its own (``17`` does not show ``7``): the
+  upstream planner writes ``expected`` as what the output shows (``"OK"``, ``"pong"``),
+  never as an exit status, which it has other fields for.
 """
 
 from __future__ import annotations
@@ -42,10 +46,10 @@ OUTPUT_TAIL_CHARS = 4000
 where test runners put the failure summary."""
 
 _EXIT = re.compile(
-    r"^(?:exits?(?:\s+with)?(?:\s+(?:code|status))?|exit\s*code|status\s+code)\s*[:=]?\s*(\d{1,3})$",
+    r"^(?:exits?(?:\s+with)?(?:\s+(?:code|status))?|exit\s*code)\s*[:=]?\s*(\d{1,3})$",
     re.IGNORECASE,
 )
-_BARE_STATUS = re.compile(r"^\d{1,3}$")
+_NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
 _QUOTED = re.compile(r"""["'`]([^"'`]+)["'`]""")
 _DESCRIPTION = re.compile(
     r"(?i)\b(?:pass(?:es|ed|ing)?|succe(?:eds?|eded|ss|ssful|ssfully)|works?|working|"
@@ -68,6 +72,15 @@ class Expectation:
             return f"exit status {self.exit_status} and output showing {self.output!r}"
         return f"exit status {self.exit_status}"
 
+    def shown_in(self, output: str) -> bool:
+        """Whether ``output`` shows the text expected (a number: as a number of its own)."""
+        if self.output is None:
+            return True
+        if _NUMBER.match(self.output):
+            number = re.escape(self.output)
+            return re.search(rf"(?<![\d.\-+]){number}(?!\d|\.\d)", output) is not None
+        return _blank_folded(self.output) in _blank_folded(output)
+
 
 @dataclass(frozen=True)
 class CommandCheck:
@@ -83,10 +96,8 @@ def parse_expected(expected: Any) -> Expectation:
     if not text:
         return Expectation()
     exit_match = _EXIT.match(text)
-    if exit_match or _BARE_STATUS.match(text):
-        status = int(exit_match.group(1) if exit_match else text)
-        if status <= 255:
-            return Expectation(exit_status=status)
+    if exit_match and int(exit_match.group(1)) <= 255:
+        return Expectation(exit_status=int(exit_match.group(1)))
     quoted = _QUOTED.search(text)
     if quoted and quoted.group(1).strip():
         return Expectation(output=quoted.group(1).strip())
@@ -165,7 +176,7 @@ def judge(check: CommandCheck, run: CommandRun, timeout_s: float) -> tuple[Check
     status = run.exit_status
     if status != want.exit_status:
         return CheckOutcome.FAILED, f"{command} exited {status} (expected {want.exit_status})"
-    if want.output is not None and _blank_folded(want.output) not in _blank_folded(run.output):
+    if not want.shown_in(run.output):
         return (
             CheckOutcome.FAILED,
             f"{command} exited {status} but its output does not show {want.output!r}",

@@ -90,6 +90,13 @@ class ContainmentStatus(Event):
     missing: tuple[str, ...] = ()
     """What Claude Code's sandbox needs that this machine lacks (why ``auto`` runs without)."""
     allowed_hosts: tuple[str, ...] = ()
+    home_readable: tuple[str, ...] = ()
+    """What of the user's home a session may read (the toolchains found there)."""
+
+    def home_text(self) -> str:
+        """What of the home sessions read: the toolchains (the rest is unreadable)."""
+        listed = ", ".join(self.home_readable) if self.home_readable else "nothing"
+        return f"of your home, sessions read only {listed}"
 
     def summary(self) -> str:
         """One sentence: what confines the agent, or that nothing does."""
@@ -288,6 +295,24 @@ class SubtaskStatus(Event):
     id: str
     status: str
     attempts: int = 0
+
+
+class SubtaskNotCompleted(Event):
+    """A coder session ended without its subtask completed (its agent did not mark it, or
+    its check refuted the claim): one of the subtask's tries is spent."""
+
+    type: ClassVar[str] = "subtask_not_completed"
+    id: str
+    session: int
+    tries: int
+    """Its tries so far, this one included."""
+    max_tries: int
+    reason: str = ""
+    """Why, when the agent claimed it: ``its check failed`` or ``its check timed out``."""
+
+    def text(self) -> str:
+        why = f": {self.reason}" if self.reason else ""
+        return f"{self.id} not completed{why} (try {self.tries}/{self.max_tries})"
 
 
 class SubtaskStuck(Event):

@@ -21,12 +21,15 @@ from agent_tui.engine.events import core as ev
 from agent_tui.engine.events import workspace as wev
 from agent_tui.engine.progress.history import AttemptHistory
 from agent_tui.engine.sandbox.containment import USER_CONTROLS_IN_SPEC
+from agent_tui.engine.sandbox.reads import Workplace
 from agent_tui.files import atomic_write_bytes, real_dir
-from agent_tui.workspace import commits, lanes, packing, review
+from agent_tui.workspace import commits, in_place_record, lanes, packing, review
+from agent_tui.workspace.config_secrets import credentials_in_config
 from agent_tui.workspace.git import GitError
 from agent_tui.workspace.lanes import Replayed, lane_location
 from agent_tui.workspace.leftovers import Leftovers
 from agent_tui.workspace.location import Location, WorkspaceRefused, locate
+from agent_tui.workspace.nested import git_dir_notice, nested_notice
 from agent_tui.workspace.scan import masked_bytes
 from agent_tui.workspace.spec_sync import SpecMirror, Tree
 from agent_tui.workspace.worktree import Worktree, open_worktree
@@ -63,6 +66,9 @@ class Checkpoints:
         self._existed: frozenset[Path] = frozenset()
         self._opening_notes: list[str] = []
         self._swept: list[Path] = []
+        self._config_notes: list[str] = []
+        self._left_out: set[str] = set()
+        """Nested repositories and git-dir copies a notice has named (once a run)."""
         self._packed_at: str | None = None
         """The tip this place last packed its objects at (``workspace.packing``)."""
         self._unpacked = 0
@@ -88,12 +94,25 @@ class Checkpoints:
 
     def git_dirs(self) -> tuple[Path, ...]:
         """The repository's git dirs the agent must not write: all of ``.git`` for a
-        worktree (refs, objects, its own index); hooks and config in place."""
+        worktree (refs, objects, its own index); hooks and config in place, or where there
+        is no ``.git`` directory, ``.git`` itself (one the agent made, agent-tui would trust)."""
         if self.worktree is not None:
             assert self.location is not None and self.location.common_dir is not None
             return (self.location.common_dir, self.worktree.root / ".git")
         git_dir = self.config.project_dir / ".git"
-        return (git_dir / "hooks", git_dir / "config") if git_dir.is_dir() else ()
+        return (git_dir / "hooks", git_dir / "config") if git_dir.is_dir() else (git_dir,)
+
+    def workplace(self) -> Workplace:
+        """Where a session here works, and the user's checkout beside it."""
+        location = self.location
+        if self.worktree is None or location is None:
+            return Workplace(self.project_dir)
+        return Workplace(
+            self.project_dir,
+            worktree=self.worktree.root,
+            checkout=location.repo_root,
+            git_common=location.common_dir,
+        )
 
     async def open(self) -> None:
         """Find the spec's workspace, and make or repair its worktree."""
@@ -110,6 +129,10 @@ class Checkpoints:
                 )  # fmt: skip
             if self.location.isolated:
                 self.worktree = await asyncio.to_thread(open_worktree, self.location)
+            elif self.of_spec is None:
+                await asyncio.to_thread(in_place_record.remember, config.project_dir)
+            if self.of_spec is None:
+                self._config_notes = await asyncio.to_thread(credentials_in_config, self.location)
         except (WorkspaceRefused, GitError, OSError) as exc:
             raise WorkspaceFailed(_sentence(exc)) from None
         if self.worktree is not None and not self.project_dir.is_dir():
@@ -163,6 +186,8 @@ class Checkpoints:
             names = ", ".join(_shown(p, self.project_dir) for p in self._swept)
             message = f"workspace: removed what a killed session's sandbox left: {names}"
             await self.emit(ev.Notice(level="info", message=message))
+        for note in self._config_notes:
+            await self.emit(ev.Notice(level="warning", message=f"git config: {note}"))
         if self.worktree is not None and self.worktree.created and location.uncommitted:
             files = "1 file" if location.uncommitted == 1 else f"{location.uncommitted} files"
             message = (
@@ -224,6 +249,7 @@ class Checkpoints:
             return None
         body = commit_body(self.history.attempts(subtask_id), self.config.spec_dir.name)
         done = await self._git(commits.commit_subtask, subtask_id, description, body)
+        await self._say_left_out(done)
         self.last_commit = done.commit
         if done.commit is not None:
             await self._committed()
@@ -239,6 +265,15 @@ class Checkpoints:
                 wev.SubtaskCommitted(id=subtask_id, commit=done.commit, files=done.files)
             )
         return None
+
+    async def _say_left_out(self, done: commits.Committed) -> None:
+        said = (self.of_spec or self)._left_out
+        sentences = [(p, nested_notice(p)) for p in done.nested]
+        sentences += [(p, git_dir_notice(p)) for p in done.git_dirs]
+        for path, sentence in sentences:
+            if path not in said:
+                said.add(path)
+                await self.emit(ev.Notice(level="warning", message=f"workspace: {sentence}"))
 
     async def roll_back(self, subtask_id: str, session: int | None = None) -> None:
         """Undo what the worktree holds beyond its last commit (a try that did not complete
@@ -362,6 +397,7 @@ class Checkpoints:
         done = await self._git(commits.commit_work, subject, body)
         if done is None:
             return None
+        await self._say_left_out(done)
         if done.commit is None:
             first = done.findings[0]
             more = f" (and {len(done.findings) - 1} more)" if len(done.findings) > 1 else ""

@@ -110,6 +110,8 @@ class CoderStage(Stage):
                 await self.try_failed(subtask.id, site, attempt.number)
             await self.emit_status(subtask.id, status, attempts)
             if not completed:
+                tried = self.history.attempt_count(subtask.id, interrupted=False)
+                await self._not_completed(subtask.id, attempt.number, tried)
                 await self.stuck_if_out_of_tries(subtask.id)
         else:
             await self.emit_status(subtask.id, status if completed else "in_progress", attempts)
@@ -173,6 +175,24 @@ class CoderStage(Stage):
         tried = self.history.attempt_count(subtask_id, interrupted=False)
         if tried >= self.config.max_attempts:
             await self.mark_stuck(subtask_id, f"not completed after {tried} sessions")
+
+    async def _not_completed(self, subtask_id: str, session: int, tried: int) -> None:
+        """Say that the session's try did not complete its subtask (a check the user
+        stopped spent no try, and says so itself)."""
+        last = (self.history.attempts(subtask_id) or [{}])[-1]
+        word = str(last.get("outcome", ""))
+        if word == "interrupted":
+            return
+        reason = word.removeprefix("check_").replace("_", " ") if word.startswith("check_") else ""
+        await self.emit(
+            ev.SubtaskNotCompleted(
+                id=subtask_id,
+                session=session,
+                tries=tried,
+                max_tries=self.config.max_attempts,
+                reason=f"its check {reason}" if reason else "",
+            )
+        )
 
     async def show(self, refresh: Refresh) -> None:
         """Show what the plan's re-read found; a completion a session wrote for a subtask no

@@ -3,6 +3,7 @@ for it goes."""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -25,7 +26,8 @@ class ConfirmDiscard(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="discard"):
-            yield Label(f"Discard this plan? Nothing is coded, the run ends, and {self.note}.")
+            question = f"Discard this plan? Nothing is coded, the run ends, and {self.note}."
+            yield Label(Text(question))  # the note names a path: no markup
             with Horizontal(id="discard-buttons"):
                 yield Button("Discard (y)", variant="error", id="yes")
                 yield Button("Keep (n)", variant="primary", id="no")

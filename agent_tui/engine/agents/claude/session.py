@@ -12,8 +12,9 @@ import collections
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent_tui.auth.redaction import redact
@@ -106,8 +107,10 @@ class ClaudeSession:
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=20)
         self._tool_names: dict[str, str] = {}
         self._ended = asyncio.Event()
+        self._tmp_dir: Path | None = None
 
-    def options(self) -> ClaudeAgentOptions:
+    def options(self, tmp_dir: Path | None = None) -> ClaudeAgentOptions:
+        """The session's options; ``tmp_dir`` is its own temp dir."""
         spec = self.spec
         claude = sdk()
         return claude.ClaudeAgentOptions(
@@ -117,7 +120,7 @@ class ClaudeSession:
             stderr=self._stderr_tail.append,
             hooks={"PreToolUse": [claude.HookMatcher(hooks=[spec.guard.hook])]},
             cli_path=str(self._launcher.path) if self._launcher else self._cli_path,
-            **spec.containment.option_fields(spec.env),
+            **spec.containment.option_fields(spec.env, tmp_dir=tmp_dir),
         )
 
     async def interrupt(self) -> bool:
@@ -161,11 +164,24 @@ class ClaudeSession:
 
     async def run(self) -> SessionOutcome:
         try:
-            return await self._run()
+            with self._own_tmp() as self._tmp_dir:
+                return await self._run()
         finally:
             self._ended.set()
             if self._launcher is not None:
                 self._launcher.forget()
+
+    @contextlib.contextmanager
+    def _own_tmp(self) -> Iterator[Path | None]:
+        """The session's own temp dir: without one, it is not run (it would share the
+        CLI's with every other session)."""
+        made = contextlib.ExitStack()
+        try:
+            path = made.enter_context(self.spec.containment.session_tmp())
+        except OSError as exc:
+            raise SandboxRefused(f"the session's temp dir cannot be made: {exc}") from None
+        with made:
+            yield path
 
     async def _run(self) -> SessionOutcome:
         transcript = Transcript(self.spec.transcript_path)
@@ -200,7 +216,7 @@ class ClaudeSession:
         claude = await load_sdk()
         client_factory = self._client_factory or claude.ClaudeSDKClient
         try:
-            async with client_factory(self.options()) as client:
+            async with client_factory(self.options(self._tmp_dir)) as client:
                 self._client = client
                 if self._interrupted:
                     return interrupted_outcome()
