@@ -11,9 +11,10 @@ to the next; the sandbox ends what a command left running when that command ends
 
 The session has its own temp dir, as an agent's session has (its checks share it, as
 they share the worktree).  The CLI runs through a ``CliLauncher``, in a process group of
-its own that dies with agent-tui.  A check that times out or is interrupted ends its whole session (its process
-group is killed); a session is also replaced after ``MAX_CHECKS`` checks or
-``MAX_CONVERSATION_BYTES`` of them, so the conversation its CLI sends stays small.
+its own that dies with agent-tui.  A check that times out or is interrupted ends its whole
+session (its process group is killed); a session is also replaced after ``MAX_CHECKS``
+checks or ``MAX_CONVERSATION_BYTES`` of them, so the conversation its CLI sends stays
+small.
 """
 
 from __future__ import annotations
