@@ -14,6 +14,7 @@ sessions unless a test says otherwise).  A run ends one way.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import Mapping
 
@@ -27,7 +28,7 @@ from agent_tui.engine.accounts.rotation import IMPLICIT_PROFILE, ProfileRotation
 from agent_tui.engine.accounts.spend import RunSpend
 from agent_tui.engine.agents.claude.agent import ClaudeAgent
 from agent_tui.engine.agents.protocol import AgentFactory, CLIMissingError, SandboxRefused
-from agent_tui.engine.checks.runner import runner_for
+from agent_tui.engine.checks.runner import CheckRunners
 from agent_tui.engine.checks.verify import CommandRunner, Verifier
 from agent_tui.engine.clock import Clock, RealClock
 from agent_tui.engine.coding import Coding
@@ -112,7 +113,9 @@ class CoderLoop:
         self.runner = SessionRunner(
             config, self.control, self.agents, emit, self._session_event, self.quota, self.spend
         )
-        self.verifier = self._make_verifier(emit, check_runner, check_clock or RealClock())
+        check_clock = check_clock or RealClock()
+        self._checks = CheckRunners(config, check_clock, check_runner)
+        self.verifier = self._make_verifier(emit, check_clock)
         self.spec_lane = Lane(1, self.checkpoints, self.rotation, self._guard(self.checkpoints))
         parts = RunParts(
             config=config,
@@ -297,7 +300,10 @@ class CoderLoop:
         except CLIMissingError as exc:
             result = _refused(f"the Claude Code CLI was not found: {exc}")
         finally:
+            await self._checks.close()
             await self._close_lanes()
+            with contextlib.suppress(OSError):  # the journal keeps what the file lacks
+                await asyncio.to_thread(self.history.close)
             lock.release()
             close = getattr(self.agents, "close", None)
             if close is not None:
@@ -464,9 +470,7 @@ class CoderLoop:
             end(RunOutcome.COMPLETE, f"all {counted(progress(plan)[1], 'subtask')} completed")
         await self._qa.run(fresh_work=self._coding.iterations > 0)
 
-    def _make_verifier(
-        self, emit: ev.EventSink, check_runner: CommandRunner | None, clock: Clock
-    ) -> Verifier:
+    def _make_verifier(self, emit: ev.EventSink, clock: Clock) -> Verifier:
         """Checks run as the agent's Bash would: its lane's guard and containment."""
         config = self.config
         return Verifier(
@@ -474,7 +478,7 @@ class CoderLoop:
             timeout_s=config.verification_timeout_s,
             emit=emit,
             clock=clock,
-            runner=lambda containment: runner_for(containment, config, clock, check_runner),
+            runner=self._checks,
             running=self.control.running_in,
         )
 

@@ -25,8 +25,10 @@ The direction of truth:
 
 from __future__ import annotations
 
+import functools
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -120,10 +122,10 @@ class SpecMirror:
             del self.base[name]
         return notes
 
-    def pull(self, keep_as: str = "agent") -> tuple[list[str], list[str]]:
+    def pull(self, keep_as: str | Callable[[], str] = "agent") -> tuple[list[str], list[str]]:
         """Bring back what the agent changed in its copy: (names taken, notes).  The agent's
         version of a file both sides changed is kept as ``logs/<keep_as>/<name>`` in the
-        user's spec dir."""
+        user's spec dir (``keep_as`` is asked only then, when it is a function)."""
         notes: list[str] = []
         taken: list[str] = []
         files = self._known(notes)
@@ -146,7 +148,8 @@ class SpecMirror:
                 ):
                     taken.append(name)
             else:
-                notes.append(self._keep_agents(name, data, keep_as))
+                kept = keep_as() if callable(keep_as) else keep_as
+                notes.append(self._keep_agents(name, data, kept))
             self.base[name] = data
         return taken, notes
 
@@ -225,10 +228,10 @@ def merge_plan(base: bytes | None, agent: bytes, user: bytes) -> tuple[bytes | N
     own records, as other lanes' subtasks move); None when the agent's plan cannot be read
     (the user's stays)."""
     try:
-        theirs = parse_plan(agent.decode("utf-8"))
-        before = parse_plan(base.decode("utf-8")) if base is not None else None
+        theirs = _parsed(agent)
+        before = _parsed(base) if base is not None else None
         text = user.decode("utf-8")
-        yours = parse_plan(text)
+        yours = _parsed(user)
     except (PlanError, UnicodeDecodeError):
         return None, (
             "the plan was changed both here and by the agent, and one of them is not a plan: "
@@ -251,6 +254,24 @@ def merge_plan(base: bytes | None, agent: bytes, user: bytes) -> tuple[bytes | N
         f"status changes ({said})"
     )
     return text.encode("utf-8"), note
+
+
+CACHED_PLAN_BYTES = 1024 * 1024
+"""A plan up to this size is kept parsed for the next sync (eight at most)."""
+
+
+def _parsed(data: bytes) -> ImplementationPlan:
+    """A plan's bytes parsed, kept for the next sync when small: with lanes both sides
+    change at every tool result, and most of the three plans merged are the ones merged
+    last time.  Only read, never changed."""
+    if len(data) > CACHED_PLAN_BYTES:
+        return parse_plan(data.decode("utf-8"))
+    return _parsed_small(data)
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_small(data: bytes) -> ImplementationPlan:
+    return parse_plan(data.decode("utf-8"))
 
 
 def _without_statuses(plan: ImplementationPlan) -> object:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from agent_tui.engine.checks.runner import tool_result, unwrap, wrap
+from agent_tui.engine.checks.runner import unwrap, wrap
 from agent_tui.engine.checks.verify import (
     OUTPUT_TAIL_CHARS,
     CommandCheck,
@@ -191,23 +192,9 @@ def test_the_wrapped_report_is_read_back_and_output_cannot_fake_it():
     assert unwrap("Sandbox required but unavailable", nonce) is None
 
 
-def test_the_tool_result_is_found_in_the_clis_stream():
-    lines = [
-        json.dumps({"type": "system", "subtype": "init"}),
-        "a stray stderr line",
-        json.dumps(
-            {
-                "type": "user",
-                "message": {"content": [{"type": "tool_result", "content": "out\nX 0"}]},
-            }
-        ),
-    ]
-    assert tool_result("\n".join(lines)) == ("out\nX 0", "")
-    listed = {"type": "tool_result", "content": [{"type": "text", "text": "a"}, {"text": "b"}]}
-    user = json.dumps({"type": "user", "message": {"content": [listed]}})
-    assert tool_result(user) == ("ab", "")
-    failed = json.dumps({"type": "result", "is_error": True, "result": "Sandbox required"})
-    assert tool_result("oops\n" + failed) == (None, "oops Sandbox required")
+def test_a_wrapped_check_starts_in_its_own_directory_whatever_the_shell_was_left_in():
+    script = wrap("pytest -q", "agent-tui-0123456789abcdef", Path("/work/it's here"))
+    assert script.startswith("cd -- '/work/it'\"'\"'s here' || exit 1\n(\npytest -q\n)")
 
 
 def test_the_next_prompt_carries_the_last_failed_check_and_drops_it_once_one_passes():

@@ -23,7 +23,7 @@ from agent_tui.engine.progress.history import AttemptHistory
 from agent_tui.engine.sandbox.containment import USER_CONTROLS_IN_SPEC
 from agent_tui.engine.sandbox.reads import Workplace
 from agent_tui.files import atomic_write_bytes, real_dir
-from agent_tui.workspace import commits, in_place_record, lanes, review
+from agent_tui.workspace import commits, in_place_record, lanes, packing, review
 from agent_tui.workspace.config_secrets import credentials_in_config
 from agent_tui.workspace.git import GitError
 from agent_tui.workspace.lanes import Replayed, lane_location
@@ -69,6 +69,10 @@ class Checkpoints:
         self._config_notes: list[str] = []
         self._left_out: set[str] = set()
         """Nested repositories and git-dir copies a notice has named (once a run)."""
+        self._packed_at: str | None = None
+        """The tip this place last packed its objects at (``workspace.packing``)."""
+        self._unpacked = 0
+        """Commits made here since."""
 
     # ------------------------------------------------------------ where the agent works
 
@@ -148,6 +152,7 @@ class Checkpoints:
             # run's (a claim its check refuted, one made as that run was killed), and a pull
             # measured against no base would take all of it as the agent's new edits.
             self._opening_notes = await asyncio.to_thread(self.mirror.push)
+            self._packed_at = await self._git(commits.head)
         else:
             self._leftovers = Leftovers((), (self.project_dir,))
         self._swept = await asyncio.to_thread(self._sweep_killed)
@@ -216,10 +221,14 @@ class Checkpoints:
         user changed too is kept as ``logs/session-NNN.agent/<name>``, NNN its session)."""
         if self.mirror is None:
             return
-        session = next_transcript_path(self.config.logs_dir)[0] - 1
-        keep_as = f"session-{session:03d}.agent"
-        _, notes = await asyncio.to_thread(self.mirror.pull, keep_as)
+        _, notes = await asyncio.to_thread(self.mirror.pull, self._keep_as)
         await self._notes(notes)
+
+    def _keep_as(self) -> str:
+        """Where the agent's version of a file both sides changed goes: its session's name
+        (the logs are listed only then: they grow with the run)."""
+        session = next_transcript_path(self.config.logs_dir)[0] - 1
+        return f"session-{session:03d}.agent"
 
     async def after_session(self) -> None:
         """After a session: what its sandbox left removed, the agent's spec edits back."""
@@ -242,6 +251,8 @@ class Checkpoints:
         done = await self._git(commits.commit_subtask, subtask_id, description, body)
         await self._say_left_out(done)
         self.last_commit = done.commit
+        if done.commit is not None:
+            await self._committed()
         if done.commit is None:
             first = done.findings[0]
             more = f" (and {len(done.findings) - 1} more)" if len(done.findings) > 1 else ""
@@ -321,7 +332,17 @@ class Checkpoints:
 
     async def replay(self, commit: str) -> Replayed:
         """A lane's commit onto this (the spec's) branch; its worktree moves to the result."""
-        return await self._git(lanes.replay, commit)
+        replayed = await self._git(lanes.replay, commit)
+        if replayed.commit is not None:
+            await self._committed()
+        return replayed
+
+    async def _committed(self) -> None:
+        """Every ``PACK_EVERY`` commits, their objects are packed (``workspace.packing``)."""
+        self._unpacked += 1
+        if self._unpacked >= packing.PACK_EVERY:
+            self._packed_at = await self._git(packing.pack_since, self._packed_at)
+            self._unpacked = 0
 
     async def leftovers_aside(self) -> None:
         """A lane's worktree as a killed run left it: what it held beyond its last commit

@@ -1,9 +1,12 @@
 """Attempt history and stuck subtasks: ``<spec>/memory/attempt_history.json``.
 
-Every change is written at once (atomically), so a crash loses no attempt.  The shape stays
-close to upstream Auto-Claude's file, and keys this module does not know are preserved.
-``memory/`` must be a real directory and the file is read without following a link (a repo
-can ship either as a link pointing anywhere); messages are masked before they are kept.
+Every change is written at once, so a crash loses no attempt: the whole file atomically
+while it is small, past that as a line of its journal, folded into the file from time to
+time and as the run ends (``journal``): a long run's changes cost what a short run's do.
+The shape stays close to upstream Auto-Claude's file, and keys this module does not know
+are preserved.  ``memory/`` must be a real directory and the files are read without
+following a link (a repo can ship either as a link pointing anywhere); messages are masked
+before they are kept.
 """
 
 from __future__ import annotations
@@ -18,7 +21,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from agent_tui.auth.redaction import redact
-from agent_tui.files import LinkRefused, NotRegularFile, atomic_write_text, read_bounded, real_dir
+from agent_tui.engine.progress.journal import (
+    JournaledFile,
+    JournalError,
+    Member,
+    apply,
+    read_journal,
+)
+from agent_tui.files import LinkRefused, NotRegularFile, read_bounded, real_dir
 
 MAX_HISTORY_BYTES = 16 * 1024 * 1024
 NOT_A_TRY = frozenset({"interrupted", "success"})
@@ -58,6 +68,7 @@ class AttemptHistory:
         self.path = spec_dir / "memory" / "attempt_history.json"
         self._now = now
         self._lock = threading.RLock()
+        self.file = JournaledFile(self.path)
         self.data = self._load()
 
     def _load(self) -> dict[str, Any]:
@@ -65,11 +76,13 @@ class AttemptHistory:
             text = _read_unlinked(self.path)
         except FileNotFoundError:
             stamp = self._stamp()
-            return {
+            fresh = {
                 "subtasks": {},
                 "stuck_subtasks": [],
                 "metadata": {"created_at": stamp, "last_updated": stamp},
             }
+            self._replay(fresh)  # killed before the file's first whole write
+            return fresh
         except LinkRefused as exc:
             raise RecoveryError(str(exc)) from None
         except (OSError, UnicodeDecodeError) as exc:
@@ -88,19 +101,42 @@ class AttemptHistory:
         data.setdefault("subtasks", {})
         data.setdefault("stuck_subtasks", [])
         data.setdefault("metadata", {})
+        self._replay(data)
         problem = _shape_problem(data)
         if problem:
             raise RecoveryError(f"{self.path}: {problem}: fix or remove it")
         return data
 
+    def _replay(self, data: dict[str, Any]) -> None:
+        """The journal's changes, in order, over ``data`` as the file holds it."""
+        try:
+            changes = read_journal(self.path, MAX_HISTORY_BYTES)
+        except JournalError as exc:
+            raise RecoveryError(f"{exc.filename}: {exc.strerror}") from None
+        except OSError as exc:
+            raise RecoveryError(f"{self.file.journal}: cannot read ({exc.strerror})") from None
+        for change in changes:
+            apply(data, change)
+
     def _stamp(self) -> str:
         return self._now().isoformat(timespec="seconds")
 
     @_one_writer
-    def save(self) -> None:
+    def save(self, *changed: Member) -> None:
+        """Write the ``changed`` members (none named: all of it, whole)."""
         self.data["metadata"]["last_updated"] = self._stamp()
         real_dir(self.path.parent)
-        atomic_write_text(self.path, json.dumps(self.data, indent=2, ensure_ascii=False) + "\n")
+        if not changed:
+            self.file.write_whole(self.data)
+        else:
+            self.file.save(self.data, [*changed, ("metadata", "last_updated")])
+
+    @_one_writer
+    def close(self) -> None:
+        """The run is over: the file holds every change (for tools that read only it)."""
+        if self.file.journal.exists():
+            real_dir(self.path.parent)
+            self.file.write_whole(self.data)
 
     @_one_writer
     def record_attempt(
@@ -139,7 +175,7 @@ class AttemptHistory:
         entry["attempts"].append(attempt)
         if outcome != "interrupted":  # stopped by the user: says nothing of the subtask
             entry["status"] = "completed" if outcome == "success" else "failed"
-        self.save()
+        self.save(("subtasks", subtask_id))
 
     @_one_writer
     def record_rollback(self, subtask_id: str, session: int, diff: str, commit: str) -> None:
@@ -149,7 +185,7 @@ class AttemptHistory:
         entry.setdefault("rollbacks", []).append(
             {"session": session, "ts": self._stamp(), "diff": diff, "to": commit}
         )
-        self.save()
+        self.save(("subtasks", subtask_id))
 
     def rollbacks(self, subtask_id: str) -> list[dict[str, Any]]:
         found = self.data["subtasks"].get(subtask_id, {}).get("rollbacks", [])
@@ -161,10 +197,10 @@ class AttemptHistory:
         that stops before its commit makes it first when it starts again."""
         if subtask_id is None:
             if self.data.pop("pending_commit", None) is not None:
-                self.save()
+                self.save(("pending_commit",))
             return
         self.data["pending_commit"] = subtask_id
-        self.save()
+        self.save(("pending_commit",))
 
     def pending_commit(self) -> str | None:
         value = self.data.get("pending_commit")
@@ -178,7 +214,7 @@ class AttemptHistory:
     @_one_writer
     def queue_merge(self, entry: dict[str, Any]) -> None:
         self.data.setdefault("merge_queue", []).append(entry)
-        self.save()
+        self.save(("merge_queue",))
 
     @_one_writer
     def unqueue_merge(self, subtask_id: str) -> None:
@@ -188,7 +224,7 @@ class AttemptHistory:
         merging = self.merging()
         if merging is not None and merging.get("subtask_id") == subtask_id:
             self.data.pop("merging", None)
-        self.save()
+        self.save(("merge_queue",), ("merging",))
 
     @_one_writer
     def set_merging(self, entry: dict[str, Any] | None) -> None:
@@ -198,7 +234,7 @@ class AttemptHistory:
             self.data.pop("merging", None)
         else:
             self.data["merging"] = entry
-        self.save()
+        self.save(("merging",))
 
     def merging(self) -> dict[str, Any] | None:
         value = self.data.get("merging")
@@ -228,7 +264,7 @@ class AttemptHistory:
         entry = self.data["subtasks"].setdefault(subtask_id, {"attempts": [], "status": "pending"})
         entry["retried_after"] = len(entry["attempts"])
         entry["status"] = "pending"
-        self.save()
+        self.save(("subtasks", subtask_id), ("stuck_subtasks",))
 
     @_one_writer
     def mark_stuck(self, subtask_id: str, reason: str) -> None:
@@ -241,14 +277,14 @@ class AttemptHistory:
                 "attempt_count": self.attempt_count(subtask_id),
             }
         )
-        self.save()
+        self.save(("stuck_subtasks",))
 
     @_one_writer
     def clear_stuck(self, subtask_id: str, *, save: bool = True) -> None:
         stuck = self.data["stuck_subtasks"]
         self.data["stuck_subtasks"] = [s for s in stuck if s.get("subtask_id") != subtask_id]
         if save:
-            self.save()
+            self.save(("stuck_subtasks",))
 
     def is_stuck(self, subtask_id: str) -> bool:
         return subtask_id in self.stuck_ids()

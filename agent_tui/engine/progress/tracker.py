@@ -67,6 +67,8 @@ class PlanTracker:
         self._text: str | None = None
         """The last text that was a valid plan: what a corrupt file is replaced with."""
         self._signature: Signature | None = None
+        self._adopted = 0
+        """Texts taken so far: a re-read that finds another taken meanwhile is dropped."""
         self._shown: dict[str, tuple[str, int]] = {}
         self._notes_shown: set[str] = set()
         self._writing = asyncio.Lock()
@@ -85,6 +87,7 @@ class PlanTracker:
 
     def _adopt(self, text: str, plan: ImplementationPlan) -> None:
         self.plan, self._text, self._signature = plan, text, self._stat()
+        self._adopted += 1
 
     def load_existing(self) -> ImplementationPlan | None:
         """The plan on disk, or None when there is none yet (or it has no subtasks)."""
@@ -116,15 +119,18 @@ class PlanTracker:
         self._notes_shown.update(notes)
         return notes
 
-    def refresh(self) -> Refresh:
-        """Read the file again if it changed since it was last read."""
+    async def refresh(self) -> Refresh:
+        """Read the file again if it changed since it was last read (the reading and
+        parsing run off the event loop: a plan can be large)."""
         if self.plan is None or self._stat() == self._signature:
             return Refresh()
+        adopted = self._adopted
         try:
-            text = read_plan_text(self.path)
-            plan = parse_plan(text, str(self.path))
+            text, plan = await asyncio.to_thread(_read_parsed, self.path)
         except PlanError as exc:
             return Refresh(warning=self._set_aside(exc))
+        if self._adopted != adopted:
+            return Refresh()  # a newer text was taken meanwhile (and what it changed shown)
         if text == self._being_written:
             return Refresh()  # our own write, still being made: its statuses are shown by it
         old = self.plan
@@ -159,10 +165,12 @@ class PlanTracker:
         returned; a subtask no longer in the plan is left alone.
         """
         async with self._writing:
-            found = self.refresh()
+            found = await self.refresh()
             assert self._text is not None
             try:
-                changed = status_in_text(self._text, subtask_id, status)
+                changed = await asyncio.to_thread(
+                    status_in_text, self._text, subtask_id, status, self.plan
+                )
             except KeyError:
                 return found
             await self._write(changed)
@@ -172,10 +180,10 @@ class PlanTracker:
         """Set one value at ``path`` (a missing last key is added), as ``set_status`` does;
         a path the document does not have is left alone."""
         async with self._writing:
-            found = self.refresh()
+            found = await self.refresh()
             assert self._text is not None
             try:
-                changed = jsonspan.replace(self._text, path, value)
+                changed = await asyncio.to_thread(jsonspan.replace, self._text, path, value)
             except KeyError:
                 return found
             await self._write(changed)
@@ -186,7 +194,8 @@ class PlanTracker:
             self._being_written = changed
             try:
                 await asyncio.to_thread(atomic_write_text, self.path, changed)
-                self._adopt(changed, parse_plan(changed, str(self.path)))
+                plan = await asyncio.to_thread(parse_plan, changed, str(self.path))
+                self._adopt(changed, plan)
             finally:
                 self._being_written = None
 
@@ -197,3 +206,8 @@ class PlanTracker:
             return None
         self._shown[subtask_id] = shown
         return ev.SubtaskStatus(id=subtask_id, status=status, attempts=attempts)
+
+
+def _read_parsed(path: Path) -> tuple[str, ImplementationPlan]:
+    text = read_plan_text(path)
+    return text, parse_plan(text, str(path))

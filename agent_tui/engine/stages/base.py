@@ -291,7 +291,7 @@ class Stage:
     async def refresh_plan(self) -> None:
         """Read the plan again if it changed on disk, and show what changed."""
         try:
-            refresh = self.tracker.refresh()
+            refresh = await self.tracker.refresh()
         except OSError as exc:  # setting a corrupt plan aside failed
             self.cannot_write(self.config.plan_path, exc)
         await self.show(refresh)
