@@ -1,0 +1,129 @@
+"""What the screen shows of parallel lanes, kept apart from the widgets: which subtask each
+lane works on, what waits in the merge queue and what is being merged, and which lane the
+log follows.
+
+With one lane (the default) nothing here shows: no badge, no status field, no prefix, and
+the log shows every event, as before lanes.
+"""
+
+from __future__ import annotations
+
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import lanes as lev
+
+ALL = None
+"""``following`` when the log shows every lane, each line prefixed with its lane."""
+
+
+class LanesView:
+    def __init__(self) -> None:
+        self.lanes = 1
+        self.busy: dict[int, str] = {}
+        """Lane → the subtask it works on."""
+        self.queued: list[str] = []
+        self.merging: str | None = None
+        self.following: int | None = ALL
+
+    @property
+    def parallel(self) -> bool:
+        return self.lanes > 1
+
+    def apply(self, event: ev.Event) -> set[str]:
+        """Take in ``event``; the subtasks whose badge it changed ("" for the status)."""
+        if isinstance(event, lev.LanesPlanned):
+            self.lanes = max(1, event.lanes)
+            if self.following is not ALL and self.following > self.lanes:
+                self.following = ALL
+            return {""}
+        if isinstance(event, lev.LaneBusy):
+            before = self.busy.get(event.lane)
+            self.busy[event.lane] = event.subtask_id
+            return {"", event.subtask_id} | ({before} if before else set())
+        if isinstance(event, lev.LaneFree):
+            before = self.busy.pop(event.lane, None)
+            return {""} | ({before} if before else set())
+        if isinstance(event, lev.MergeQueued):
+            if event.subtask_id not in self.queued:
+                self.queued.append(event.subtask_id)
+            return {"", event.subtask_id}
+        if isinstance(event, lev.MergeStarted):
+            self.merging = event.subtask_id
+            return {"", event.subtask_id}
+        if isinstance(event, lev.MergeEnded):
+            if event.subtask_id in self.queued:
+                self.queued.remove(event.subtask_id)
+            if self.merging == event.subtask_id:
+                self.merging = None
+            return {"", event.subtask_id}
+        if isinstance(event, ev.LoopFinished):
+            changed = {"", *self.busy.values(), *self.queued}
+            self.busy.clear()
+            self.queued.clear()
+            self.merging = None
+            return changed
+        return set()
+
+    def badge(self, subtask_id: str) -> str:
+        """What the tree shows before a subtask's description: where it is among the lanes."""
+        if not self.parallel:
+            return ""
+        if self.merging == subtask_id:
+            return "merging"
+        if subtask_id in self.queued:
+            return f"queued {self.queued.index(subtask_id) + 1}"
+        for lane, busy in self.busy.items():
+            if busy == subtask_id:
+                return f"L{lane}"
+        return ""
+
+    def status(self) -> str:
+        """The status line's lanes field: lanes busy of all, the queue, the log's lane."""
+        if not self.parallel:
+            return ""
+        parts = [f"{len(self.busy)}/{self.lanes} busy"]
+        if self.merging is not None:
+            parts.append(f"merging {self.merging}")
+        if self.queued:
+            parts.append(f"{len(self.queued)} queued")
+        parts.append(f"log: {self.followed()}")
+        return " · ".join(parts)
+
+    def followed(self) -> str:
+        return "all lanes" if self.following is ALL else f"lane {self.following}"
+
+    def follow(self, lane: int | None) -> None:
+        """Follow ``lane`` in the log (``ALL``: every lane); one out of range is refused."""
+        if lane is not ALL and not 1 <= lane <= self.lanes:
+            raise ValueError(f"there is no lane {lane} (lanes 1 to {self.lanes})")
+        self.following = lane
+
+    def cycle(self) -> int | None:
+        """The next lane to follow: all, then 1, 2, …, then all again."""
+        if self.following is ALL:
+            self.following = 1 if self.parallel else ALL
+        elif self.following >= self.lanes:
+            self.following = ALL
+        else:
+            self.following += 1
+        return self.following
+
+    def shows(self, event: ev.Event) -> bool:
+        """Whether the log shows ``event`` now: every event when following all lanes; else
+        the followed lane's, and those of no lane (the plan, the queue, the loop)."""
+        lane = getattr(event, "lane", None)
+        if self.following is ALL or lane is None or isinstance(event, lev.MergeQueued):
+            return True
+        return lane == self.following
+
+    def prefix(self, event: ev.Event) -> str:
+        """``L2 `` before a line of lane 2 when the log shows several lanes."""
+        lane = getattr(event, "lane", None)
+        if not self.parallel or self.following is not ALL or lane is None:
+            return ""
+        if isinstance(event, (lev.LaneBusy, lev.LaneFree, lev.MergeQueued)):
+            return ""  # these lines name their lane themselves
+        return f"L{lane} "
+
+    def interrupt_target(self) -> int | None:
+        """The lane ``i`` interrupts: the followed one, or with all shown, every lane."""
+        return self.following

@@ -1,0 +1,87 @@
+"""What the screen shows of lanes, from the events alone."""
+
+import pytest
+
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import lanes as lev
+from agent_tui.tui.lanes_view import ALL, LanesView
+
+
+def three_lanes() -> LanesView:
+    view = LanesView()
+    view.apply(lev.LanesPlanned(lanes=3, reason="three phases may run at once"))
+    return view
+
+
+def test_one_lane_shows_nothing_of_lanes():
+    view = LanesView()
+    view.apply(lev.LaneBusy(lane=1, subtask_id="1.1"))
+    assert view.badge("1.1") == ""
+    assert view.status() == ""
+    assert view.prefix(ev.AssistantText(session=1, text="hi", lane=1)) == ""
+    assert view.cycle() is ALL  # nothing to cycle through
+    assert view.shows(ev.AssistantText(session=1, text="hi", lane=1))
+
+
+def test_badges_follow_a_subtask_from_its_lane_through_the_queue():
+    view = three_lanes()
+    assert view.apply(lev.LaneBusy(lane=2, subtask_id="2.1")) == {"", "2.1"}
+    assert view.badge("2.1") == "L2"
+    view.apply(lev.LaneBusy(lane=1, subtask_id="1.1"))
+    view.apply(lev.MergeQueued(subtask_id="2.1", lane=2, waiting=1))
+    view.apply(lev.LaneFree(lane=2))
+    view.apply(lev.MergeQueued(subtask_id="1.1", lane=1, waiting=2))
+    view.apply(lev.LaneFree(lane=1))
+    assert (view.badge("2.1"), view.badge("1.1")) == ("queued 1", "queued 2")
+    assert view.status() == "0/3 busy · 2 queued · log: all lanes"
+    view.apply(lev.MergeStarted(subtask_id="2.1", checks=("2.1",)))
+    assert view.badge("2.1") == "merging"
+    assert view.status() == "0/3 busy · merging 2.1 · 2 queued · log: all lanes"
+    changed = view.apply(
+        lev.MergeEnded(subtask_id="2.1", outcome=lev.MergeOutcome.MERGED, commit="abc")
+    )
+    assert changed == {"", "2.1"}
+    assert view.badge("2.1") == ""
+    assert view.badge("1.1") == "queued 1"
+
+
+def test_a_lane_taking_another_subtask_clears_the_old_badge():
+    view = three_lanes()
+    view.apply(lev.LaneBusy(lane=1, subtask_id="1.1"))
+    assert view.apply(lev.LaneBusy(lane=1, subtask_id="1.2")) == {"", "1.1", "1.2"}
+    assert (view.badge("1.1"), view.badge("1.2")) == ("", "L1")
+
+
+def test_the_end_of_the_run_clears_every_badge():
+    view = three_lanes()
+    view.apply(lev.LaneBusy(lane=3, subtask_id="3.1"))
+    view.apply(lev.MergeQueued(subtask_id="1.1", lane=1, waiting=1))
+    changed = view.apply(ev.LoopFinished(outcome="interrupted", exit_code=130, message=""))
+    assert changed == {"", "3.1", "1.1"}
+    assert view.badge("3.1") == view.badge("1.1") == ""
+    assert view.status() == "0/3 busy · log: all lanes"
+
+
+def test_the_log_cycles_all_then_each_lane_and_filters_and_prefixes_lines():
+    view = three_lanes()
+    from_two = ev.AssistantText(session=1, text="working", lane=2)
+    plan = ev.SubtaskStatus(id="1.1", status="completed")
+    assert view.prefix(from_two) == "L2 "
+    assert view.prefix(lev.LaneBusy(lane=2, subtask_id="2.1")) == ""  # names its lane
+    assert [view.cycle() for _ in range(4)] == [1, 2, 3, ALL]
+    view.follow(2)
+    assert view.shows(from_two) and view.prefix(from_two) == ""
+    assert not view.shows(ev.AssistantText(session=1, text="elsewhere", lane=1))
+    assert view.shows(plan)
+    assert view.shows(lev.MergeQueued(subtask_id="1.1", lane=1, waiting=1))
+    assert view.interrupt_target() == 2
+    assert view.status().endswith("log: lane 2")
+
+
+def test_following_a_lane_that_does_not_exist_is_refused():
+    view = three_lanes()
+    with pytest.raises(ValueError, match="there is no lane 4 \\(lanes 1 to 3\\)"):
+        view.follow(4)
+    view.follow(3)
+    view.apply(lev.LanesPlanned(lanes=2, reason="resumed with fewer"))
+    assert view.following is ALL
