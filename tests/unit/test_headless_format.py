@@ -184,3 +184,10 @@ def test_with_lanes_each_sessions_line_names_its_lane_and_the_queue_is_told():
     assert format_text(ended, lanes=True).endswith("not merged 2.1 (conflict): conflicts in a.py")
     merged = lev.MergeEnded(subtask_id="1.1", outcome=MergeOutcome.MERGED, commit="c0ffee" * 7)
     assert format_text(merged).endswith("merged    1.1 as c0ffeec0ffee")
+
+
+def test_a_home_with_no_toolchain_found_reads_as_unreadable():
+    sandboxed = ev.ContainmentStatus(mode="auto", sandboxed=True)
+    assert (format_text(sandboxed) or "").endswith(
+        "credential stores unreadable; your home is unreadable to sessions"
+    )

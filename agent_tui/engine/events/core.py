@@ -96,8 +96,9 @@ class ContainmentStatus(Event):
 
     def home_text(self) -> str:
         """What of the home sessions read: the toolchains (the rest is unreadable)."""
-        listed = ", ".join(self.home_readable) if self.home_readable else "nothing"
-        return f"of your home, sessions read only {listed}"
+        if not self.home_readable:
+            return "your home is unreadable to sessions"
+        return f"of your home, sessions read only {', '.join(self.home_readable)}"
 
     def summary(self) -> str:
         """One sentence: what confines the agent, or that nothing does."""
