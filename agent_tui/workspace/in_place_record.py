@@ -11,9 +11,11 @@ git command runs there.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import stat
 import time
 from pathlib import Path
 
@@ -48,10 +50,30 @@ def became_repository(project_dir: Path) -> str | None:
     record = record_path(project_dir)
     if not record.exists():
         return None
+    if _sandbox_placeholder(git_dir):
+        with contextlib.suppress(OSError):
+            os.unlink(git_dir)
+        return None
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(made))
     return (
         f"{project_dir} became a git repository after agent-tui worked in it in place "
         f"({git_dir} made {when}): agent-tui will not run git in a repository the agent may "
         f"have made; remove {git_dir}, or if you made it, check its config and hooks and "
         f"remove {record}, then run again"
+    )
+
+
+def _sandbox_placeholder(git_dir: Path) -> bool:
+    """An empty read-only file of ours: the mount point the sandbox makes for the denied
+    ``.git`` while a command runs, left by a session killed with its run.  It cannot be a
+    repository (git takes an empty ``.git`` file for a broken one), and holds nothing."""
+    try:
+        info = os.lstat(git_dir)
+    except OSError:
+        return False
+    return (
+        stat.S_ISREG(info.st_mode)
+        and info.st_size == 0
+        and stat.S_IMODE(info.st_mode) == 0o444
+        and info.st_uid == os.getuid()
     )

@@ -51,6 +51,7 @@ def scan_stream(diff: IO[bytes], most: int | None = None) -> list[Finding]:
         if raw.startswith(b"+++ "):
             target = raw[4:].decode("utf-8", "replace")
             path = target[2:] if target.startswith("b/") else target
+            reported = -1  # a line number is the file's own
             continue
         hunk = _HUNK.match(raw)
         if hunk:

@@ -123,6 +123,15 @@ def test_the_scan_finds_a_secret_cut_across_a_long_lines_pieces():
     assert at < PIECE < at + len(secret)  # the first piece cut it
 
 
+def test_the_scan_finds_a_token_on_the_same_line_number_of_each_file():
+    diff = b"".join(f"+++ b/{name}\n@@ -0,0 +1 @@\n+{TOKEN}\n".encode() for name in ("a", "b", "c"))
+    assert [(f.path, f.line) for f in scan_stream(io.BytesIO(diff))] == [
+        ("a", 1),
+        ("b", 1),
+        ("c", 1),
+    ]
+
+
 def test_the_scan_stops_at_the_findings_it_was_asked_for():
     diff = b"+++ b/t\n@@ -0,0 +1,500 @@\n" + (f"+{TOKEN}\n" * 500).encode()
     assert len(scan_stream(io.BytesIO(diff), 10)) == 10
@@ -170,3 +179,17 @@ def test_a_project_that_became_a_repository_after_a_run_in_place_is_refused(tmp_
     assert sentence is not None and "\n" not in sentence
     assert sentence.startswith(f"{project} became a git repository after agent-tui worked")
     assert f"remove {project / '.git'}" in sentence and str(record_path(project)) in sentence
+
+
+def test_the_sandboxs_git_placeholder_a_killed_session_left_is_removed_not_refused(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    remember(project)
+    placeholder = project / ".git"
+    placeholder.touch(mode=0o444)  # the mount point for the denied .git, as a kill leaves it
+    assert became_repository(project) is None
+    assert not placeholder.exists()
+    placeholder.write_text("gitdir: /elsewhere\n")  # a file with something in it is not one
+    placeholder.chmod(0o444)
+    assert became_repository(project) is not None
+    assert placeholder.read_text() == "gitdir: /elsewhere\n"
