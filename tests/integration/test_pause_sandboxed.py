@@ -10,7 +10,8 @@ sandbox required, four subtasks.  While each command runs, the user acts as the 
   verification check (run contained too) ``touch PAUSE`` again: the loop pauses after it;
 - 1.3, its Bash command: the CLI is killed (SIGKILL), which leaves the sandbox's empty
   read-only mount points behind; the try fails, the next one completes;
-- 1.4 never runs: the user marked it completed while the run was paused.
+- 1.4 never runs: the user marked it completed while the run was paused;
+- the final check of every completed subtask runs 1.2's check again: the user lets it end.
 """
 
 from __future__ import annotations
@@ -195,6 +196,9 @@ class User(threading.Thread):
         os.killpg(pid, signal.SIGKILL)  # as the OOM killer would, or a kill -9 of agent-tui
         run.seen["killed"] = pid
         self.go(where, "C")  # should the command outlive its CLI
+
+        where = self.wait_for("started-K")  # the final check of every completed subtask
+        self.go(where, "K")
 
 
 def leftovers_in(directory: Path) -> list[str]:
