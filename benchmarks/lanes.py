@@ -5,6 +5,10 @@ RSS (the CLIs' not counted) with 4 lanes vs 1 (target ≤ 1.5).
 
 Each run is a fresh process (``python3 -m benchmarks.lanes ONE …``) so its peak RSS is its
 own; the sim runs in this process.  Run from the repo root: ``python3 -m benchmarks.lanes``.
+
+To watch such a run in the app: ``python3 -m benchmarks.lanes --watch DIR`` makes the project
+in DIR, serves the scripted model and prints the command that runs it with 4 lanes (in
+another terminal); Ctrl+C stops the model.
 """
 
 from __future__ import annotations
@@ -156,8 +160,33 @@ def main() -> None:
     print(f"peak RSS: 4 lanes / 1 lane = {four[1] / one[1]:.2f} (target <= 1.5)")
 
 
+def watch(where: str) -> None:
+    """Serve the scripted model for a 4-lane run of the independent plan, run by hand."""
+    root = Path(where).resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    path = project(root, chain=False)
+    for name in ("home", "cfg"):
+        (root / name).mkdir(exist_ok=True)
+    with SimServer(Scenario.model_validate(scenario())) as sim:
+        print(
+            f"cd {path} && HOME={root}/home AGENT_TUI_CONFIG_DIR={root}/cfg "
+            f"AGENT_TUI_DATA_DIR={root}/data AGENT_TUI_STATE_DIR={root}/state "
+            f"ANTHROPIC_BASE_URL={sim.base_url} ANTHROPIC_API_KEY=sk-ant-api03-lanes "
+            "CLAUDE_CODE_MAX_RETRIES=0 agent-tui run --project . --lanes 4 "
+            "--model claude-sonnet-4-5",
+            flush=True,
+        )
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "ONE":
         run_child(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 3 and sys.argv[1] == "--watch":
+        watch(sys.argv[2])
     else:
         main()
