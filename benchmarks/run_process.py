@@ -6,11 +6,16 @@ Latency: a run process (this module with ``--run-side``: ``RunHost`` over a loop
 session emits ``EVENTS`` events as fast as it can, each stamped with the machine's
 monotonic clock) and the app attached to it in this process (``run_test``); each event is
 timed from its emission to the app's screen handling it.  The run starts paused (PAUSE
-file) and the app's ``p`` starts the flood, so the app sees every event live.
+file) and the app's ``p`` starts the flood, so the app sees every event live.  As
+``run_app`` does, what is loaded before the app is made is frozen out of the collector's
+passes; while the flood runs the test only sleeps (``pilot.pause`` would draw the screen
+each time, on top of the app's own refreshes).
 
 Memory: ``agent-tui run``'s own run process (``spawn``, as the app starts it) on a
 one-subtask plan against the sim: its RSS while paused before any session, and its peak
-(VmHWM) once a real session has run through the bundled CLI (claude-agent-sdk loaded).
+(VmHWM) once a real session has run through the bundled CLI (claude-agent-sdk loaded), and
+how much of its memory then is its own (private: not libpython's and the extension modules'
+pages, shared with every Python process).
 """
 
 from __future__ import annotations
@@ -89,6 +94,7 @@ async def latency(root: Path, rate: float) -> tuple[list[float], list[float]]:
 
     from agent_tui.engine.events import core as ev
     from agent_tui.runproc.client import RemoteRun
+    from agent_tui.startup import collector
     from agent_tui.tui.app import AgentApp
     from agent_tui.tui.messages import EngineEvent
     from agent_tui.tui.screens.main import MainScreen
@@ -129,14 +135,15 @@ async def latency(root: Path, rate: float) -> tuple[list[float], list[float]]:
         return await RemoteRun.attach(socket, sink)
 
     try:
+        collector.freeze_loaded()  # as ``run_app`` does before it makes the app
         app = TimedApp(attach)
         app.main_screen = TimedScreen(app.clock)
         async with app.run_test(size=(120, 40)) as pilot:
             while app.loop is None or not app.loop.paused:
                 await pilot.pause(0.05)
             await pilot.press("p")
-            while len(delays) < EVENTS:
-                await pilot.pause(0.05)
+            while len(delays) < EVENTS:  # not pilot.pause: it redraws the screen each time
+                await asyncio.sleep(0.05)
             app.loop.stop()
             while app.exit_code is None:
                 await pilot.pause(0.05)
@@ -145,9 +152,9 @@ async def latency(root: Path, rate: float) -> tuple[list[float], list[float]]:
     return received, delays
 
 
-def memory(root: Path) -> tuple[float, float, float]:
-    """The run process's RSS while paused before any session, its peak after one, and the
-    peak of the same run headless."""
+def memory(root: Path) -> tuple[float, float, float, float]:
+    """The run process's RSS while paused before any session, its peak after one, its own
+    (private) memory then, and the peak of the same run headless."""
     from agent_tui.cli.commands import build_parser
     from agent_tui.runproc.places import RunPlace
     from agent_tui.runproc.process import spawn
@@ -179,6 +186,8 @@ def memory(root: Path) -> tuple[float, float, float]:
         idle = _status_mb(started.pid, "VmRSS")
         from agent_tui.runproc.client import RemoteRun
 
+        private: list[float] = []
+
         async def watch_one_session() -> float:
             async def sink(event) -> None:
                 pass
@@ -188,12 +197,13 @@ def memory(root: Path) -> tuple[float, float, float]:
             (spec / "PAUSE").unlink()
             await waiting
             peak = _status_mb(started.pid, "VmHWM")
+            private.append(_private_mb(started.pid))
             run.close()
             return peak
 
         peak = asyncio.run(watch_one_session())
         headless = _headless_peak(root / "headless")
-    return idle, peak, headless
+    return idle, peak, private[0], headless
 
 
 def _headless_peak(root: Path) -> float:
@@ -231,6 +241,14 @@ def _status_mb(pid: int, field: str) -> float:
     raise RuntimeError(f"no {field} for {pid}")
 
 
+def _private_mb(pid: int) -> float:
+    """Memory only this process holds: RSS less the pages it shares (libpython, the
+    extension modules' code) with every other Python process on the machine."""
+    rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+    fields = {line.split(":")[0]: line.split()[1] for line in rollup if ":" in line}
+    return (int(fields["Private_Clean"]) + int(fields["Private_Dirty"])) / 1024
+
+
 def _until(predicate, timeout_s: float = 60) -> None:
     deadline = time.monotonic() + timeout_s
     while not predicate():
@@ -248,14 +266,18 @@ def main() -> None:
             for rate in RATES:
                 received, handled = asyncio.run(latency(root, rate))
                 at = f"{rate:g}/s" if rate else "as fast as the run can"
+                load = f"load average {os.getloadavg()[0]:.1f}"
                 for what, delays in (("received", received), ("shown", handled)):
-                    print(f"run process: {EVENTS} events at {at}, {what}: {_spread(delays)}")
-            idle, peak, headless = memory(root)
+                    print(
+                        f"run process: {EVENTS} events at {at}, {what}: {_spread(delays)}; {load}"
+                    )
+            idle, peak, private, headless = memory(root)
         finally:
             stop_runs(root / "state")
     print(
         f"run process: RSS {idle:.0f} MB paused before any session, peak {peak:.0f} MB after "
-        f"one; the same run headless: peak {headless:.0f} MB"
+        f"one (its own memory then, not shared: {private:.0f} MB); the same run headless: peak "
+        f"{headless:.0f} MB; load average {os.getloadavg()[0]:.1f}"
     )
 
 

@@ -112,8 +112,10 @@ class RunBook:
         if isinstance(event, ev.PlanLoaded):
             self._statuses = {s.id: s.status for p in event.phases for s in p.subtasks}
             self._stuck = {s.id for p in event.phases for s in p.subtasks if s.stuck}
+            self._count()
         elif isinstance(event, ev.SubtaskStatus):
             self._statuses[event.id] = event.status
+            self._count()
         elif isinstance(event, ev.SubtaskStuck):
             self._stuck.add(event.id)
         elif isinstance(event, ev.SubtaskRetried):
@@ -138,9 +140,12 @@ class RunBook:
             record.outcome, record.exit_code = event.outcome, event.exit_code
             record.message = event.message
             self._busy.clear()
-        record.done = sum(1 for status in self._statuses.values() if status == "completed")
-        record.total = len(self._statuses)
         record.lanes_busy = len(self._busy)
+
+    def _count(self) -> None:
+        """Progress, counted when a status changes: not on every log line of a big plan."""
+        self.record.done = sum(1 for status in self._statuses.values() if status == "completed")
+        self.record.total = len(self._statuses)
 
     def _state(self) -> RunState:
         if self.record.outcome:

@@ -4,6 +4,11 @@ call is applied once, whichever client sends it.
 Only the run's own user may connect: the socket is 0600 in a 0700 directory, and a peer of
 another uid (as the kernel reports it) is closed at once.  A watcher that stops reading is
 dropped once ``BACKLOG_LIMIT`` bytes wait for it: a stuck app never holds the run back.
+
+Each event is encoded (and masked) once for all watchers, and what one turn of the event
+loop publishes goes to each watcher in one write at the end of that turn: a burst of
+events (the CLI's pipe gives them in batches) costs the run one send a watcher, and the
+app one read, instead of one per event.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ class RunServer:
         self._on_watch = on_watch
         self._server: asyncio.AbstractServer | None = None
         self._watchers: set[asyncio.StreamWriter] = set()
+        self._unsent: dict[asyncio.StreamWriter, list[bytes]] = {}
+        """Lines published this turn of the event loop, per watcher, sent at its end."""
         self._clients: set[asyncio.Task] = set()
         self._nobody = asyncio.Event()
 
@@ -62,20 +69,36 @@ class RunServer:
         if not self._watchers:
             return
         line = wire.encode(wire.event_line(seq, event))
-        for writer in list(self._watchers):
-            self._send(writer, line)
+        if not self._unsent:
+            asyncio.get_running_loop().call_soon(self._send_unsent)
+        for writer in self._watchers:
+            self._unsent.setdefault(writer, []).append(line)
 
-    def _send(self, writer: asyncio.StreamWriter, line: bytes) -> None:
+    def _send_unsent(self) -> None:
+        unsent, self._unsent = self._unsent, {}
+        for writer, lines in unsent.items():
+            self._send(writer, b"".join(lines))
+
+    def _send(self, writer: asyncio.StreamWriter, data: bytes) -> None:
+        if writer not in self._watchers:
+            return
         if writer.transport.is_closing():
             self._drop(writer)
         elif writer.transport.get_write_buffer_size() > BACKLOG_LIMIT:
             self._drop(writer)
             writer.close()
         else:
-            writer.write(line)
+            writer.write(data)
+
+    def _send_now(self, writer: asyncio.StreamWriter) -> None:
+        """What this turn published for ``writer``, before anything else written to it."""
+        lines = self._unsent.pop(writer, None)
+        if lines:
+            self._send(writer, b"".join(lines))
 
     def _drop(self, writer: asyncio.StreamWriter) -> None:
         self._watchers.discard(writer)
+        self._unsent.pop(writer, None)
         if not self._watchers:
             self._nobody.set()
 
@@ -87,6 +110,7 @@ class RunServer:
     async def close(self) -> None:
         if self._server is not None:
             self._server.close()
+        self._send_unsent()
         for writer in list(self._watchers):
             writer.close()
         for task in list(self._clients):
@@ -126,7 +150,9 @@ class RunServer:
             if kind == wire.Kind.WATCH and writer not in self._watchers:
                 self._watch(writer)
             elif kind == wire.Kind.CALL:
-                writer.write(wire.encode(await self._answer(message)))
+                answer = wire.encode(await self._answer(message))
+                self._send_now(writer)  # the events the answer's status has seen come first
+                writer.write(answer)
             await writer.drain()
 
     def _watch(self, writer: asyncio.StreamWriter) -> None:

@@ -8,10 +8,12 @@ import contextlib
 import io
 import json
 import os
+import re
 import urllib.parse
 
 import pytest
 
+from agent_tui.auth import redaction
 from agent_tui.auth.credentials import resolve, session_env
 from agent_tui.auth.keychain import service_name
 from agent_tui.auth.profiles import Profile
@@ -308,3 +310,43 @@ def test_other_services_tokens_and_private_keys_are_masked_by_their_shape(text, 
 )
 def test_a_token_format_leaves_lookalike_text_alone(text):
     assert redact(text) == text
+
+
+def _every_pattern_applied(text: str) -> str:
+    """``redact`` as it was before its rules were skipped on texts without their needles."""
+    for rule in redaction._RULES:
+        text = rule.pattern.sub(rule.replace, text)
+    return text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Authorization: BEARER abcdefghijklmnop",
+        "X-API-KEY: sim-key-0123456789 and x-Api-Key:\tother-key-98765",
+        "AWS_SECRET_ACCESS_KEY=" + "A1b2" * 10,
+        "awsSecretAccessKey: '" + "Zz9/" * 10 + "'",
+        "token ghp_" + "a" * 36 + " and xoxb-1234567890-abc and whsec_" + "b" * 20,
+        "AKIA" + "B" * 16 + " sk_live_" + "c" * 12 + " xapp-1-" + "d" * 12,
+        "https://hooks.slack.com/services/T000/B000/" + "e" * 16,
+        "-----BEGIN EC PRIVATE KEY-----\nabc\n-----END EC PRIVATE KEY-----",
+        '{"access_token": "plainsecretvalue1", "refresh_token": "refreshsecret12345"}',
+        "ANTHROPIC_API_KEY=sk-ant-api03-abcdefghijkLMNO",
+        "\u017ftra\u00dfe bearer \u00c4\u00d6 aws KEY: \U0001f642 " * 3,
+        "aw\u017f_secret_access_key=" + "Q7/+" * 10,  # a long s: (?i)s matches it
+        "a plain line of a session's log, with nothing secret in it",
+    ],
+)
+def test_skipping_rules_by_their_needles_changes_nothing(text):
+    assert redact(text) == _every_pattern_applied(text)
+
+
+def test_a_case_blind_rules_needles_are_found_in_any_spelling_it_matches():
+    """A case-blind pattern matches letters ``str.casefold`` may not give back (``(?i)i``
+    matches the dotless i, U+0131): every letter of a folded needle must fold back to itself
+    from whatever the pattern takes for it."""
+    letters = {c for rule in redaction._RULES if rule.folded for n in rule.needles for c in n}
+    every_char = "".join(map(chr, range(0x110000)))
+    for letter in letters - set("-:_"):
+        for match in re.finditer("(?i)" + re.escape(letter), every_char):
+            assert letter in match.group(0).casefold(), (letter, hex(match.start()))
