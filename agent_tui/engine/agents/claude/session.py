@@ -343,7 +343,11 @@ class AgentSession:
                         session=self.spec.number,
                         tool_use_id=block.tool_use_id,
                         is_error=bool(block.is_error),
-                        summary=summarize_result(block.content, self.spec.cwd),
+                        summary=summarize_result(
+                            block.content,
+                            self.spec.cwd,
+                            tool=self._tool_names.get(block.tool_use_id),
+                        ),
                     )
                 )
 
