@@ -77,7 +77,9 @@ class SubtaskDetail(ModalScreen[str | None]):
                 ),
                 id="detail-title",
             )
-            yield Static(redact(self.subtask.description) or "(no description)", id="detail-text")
+            # From the plan: text, never markup (a "[link=…]" in it is the agent's words).
+            description = redact(self.subtask.description) or "(no description)"
+            yield Static(Text(description), id="detail-text")
             yield Static(self._attempts_text(), id="detail-attempts")
 
     def on_mount(self) -> None:
