@@ -14,12 +14,17 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from agent_tui.auth.redaction import redact
 from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import lanes as lev
+from agent_tui.engine.events import review as rev
+from agent_tui.engine.events import spend as sev
 from agent_tui.engine.events import trust as tev
 from agent_tui.engine.events import workspace as wev
+from agent_tui.engine.events.lanes import MergeOutcome
 from agent_tui.engine.events.quota import QuotaStatus, quota_text
 from agent_tui.engine.events.trust import CheckOutcome, QAStep, QAVerdictKind
 from agent_tui.exit_codes import EXIT_INTERRUPTED
 from agent_tui.notifications import notification_for, terminal_escape
+from agent_tui.text import counted
 
 if TYPE_CHECKING:
     from agent_tui.engine.loop import CoderLoop
@@ -51,6 +56,9 @@ def _assistant_text(e: ev.AssistantText) -> str:
 
 
 def _session_ended(e: ev.SessionEnded) -> str:
+    """Without an error a session has "ended": whether its work is done is said after."""
+    if e.outcome == "success":
+        return f"ended     #{e.session}, ${e.cost_usd:.4f}"
     kind = f" ({e.error_kind})" if e.error_kind else ""
     return f"ended     #{e.session} {e.outcome}{kind}, ${e.cost_usd:.4f}"
 
@@ -82,8 +90,8 @@ def _verification_ended(e: tev.VerificationEnded) -> str:
     if e.outcome in (CheckOutcome.PASSED, CheckOutcome.UNVERIFIED, CheckOutcome.INTERRUPTED):
         took = f" ({e.duration_s:.1f} s)" if e.outcome == CheckOutcome.PASSED else ""
         return f"verify    {e.subtask_id} {e.outcome}: {said}{took}"
-    last = e.last_line()
-    return f"verify    {e.subtask_id} FAILED: {said}" + (f" | {last}" if last else "")
+    shown = "".join(f"\n          │ {line}" for line in e.tail_lines()) or " (no output)"
+    return f"verify    {e.subtask_id} FAILED: {said}{shown}"
 
 
 def _qa_iteration(e: tev.QAIteration) -> str:
@@ -102,12 +110,20 @@ def _qa_verdict(e: tev.QAVerdict) -> str:
     return f"qa        review {e.iteration}: {e.verdict}{issues}"
 
 
+def _merge_ended(e: lev.MergeEnded) -> str:
+    if e.outcome == MergeOutcome.MERGED:
+        return f"merged    {e.subtask_id} as {(e.commit or '')[:12]}"
+    return f"not merged {e.subtask_id} ({e.outcome}): {e.message}".rstrip(": ")
+
+
 TEXT_LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
     ev.PlanLoaded: lambda e: (
         f"plan      {e.feature + ': ' if e.feature else ''}"
         f"{e.completed}/{e.total} subtasks completed"
     ),
-    ev.ContainmentStatus: lambda e: f"sandbox   {e.summary()}",
+    ev.ContainmentStatus: lambda e: (
+        f"sandbox   {e.summary()}" + (f"; {e.home_text()}" if e.sandboxed else "")
+    ),
     wev.WorkspaceStatus: lambda e: f"workspace {e.summary()}",
     wev.SubtaskCommitted: lambda e: f"commit    {e.id}: {e.commit[:12]} ({e.files_text()})",
     wev.TryRolledBack: lambda e: f"rollback  {e.subtask_id}: to {e.commit[:12]}, kept {e.diff}",
@@ -119,10 +135,15 @@ TEXT_LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
     ev.ApiRetry: lambda e: f"api retry CLI retrying {e.what()} in {e.delay_s:.1f} s{e.count()}",
     ev.SessionError: lambda e: f"error     {e.error_kind}: {e.message}",
     ev.SessionEnded: _session_ended,
+    ev.Usage: lambda e: f"spend     {sev.usage_text(e)}",
+    sev.SpendPlanned: lambda e: f"budget    {e.text()}",
+    sev.BudgetWarning: lambda e: f"budget    {e.budget.text()}: past 80 %",
+    sev.BudgetReached: lambda e: f"budget    {e.message}",
     ev.BackoffStarted: _backoff_started,
     ev.QuotaUpdated: _quota_updated,
     ev.BackoffEnded: lambda e: f"backoff   over ({e.reason})",
     ev.SubtaskStatus: lambda e: f"subtask   {e.id} → {e.status}",
+    ev.SubtaskNotCompleted: lambda e: f"try       {e.text()}",
     ev.SubtaskStuck: lambda e: f"stuck     {e.id}: {e.reason}",
     ev.SubtaskRetried: lambda e: f"retry     {e.id}: tried again",
     ev.ProfileSwitched: lambda e: f"profile   {e.from_} → {e.to} ({e.reason})",
@@ -132,25 +153,34 @@ TEXT_LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
     ev.NoteQueued: lambda e: f"note      for the next session: {_first_line(e.text)}",
     ev.NoteSent: lambda e: f"note      sent with this session: {_first_line(e.text)}",
     ev.Notice: lambda e: f"{e.level:<9} {e.message}",
+    rev.PlanReview: lambda e: f"review    {e.plan_path} ({counted(e.subtasks, 'subtask')})",
+    rev.PlanApproved: lambda e: "review    plan approved: coding starts",
     tev.VerificationStarted: _verification_started,
     tev.VerificationEnded: _verification_ended,
     tev.QAIteration: _qa_iteration,
     tev.QAVerdict: _qa_verdict,
     tev.QAEscalated: lambda e: f"escalated {e.reason}: see {e.path}",
+    lev.LanesPlanned: lambda e: f"lanes     {e.lanes} ({e.reason})",
+    lev.LaneBusy: lambda e: f"lane      {e.lane} takes {e.subtask_id}",
+    lev.MergeQueued: lambda e: f"queued    {e.subtask_id} to be merged ({e.waiting} waiting)",
+    lev.MergeStarted: lambda e: f"merging   {e.subtask_id}: checks {', '.join(e.checks) or '-'}",
+    lev.MergeEnded: _merge_ended,
     ev.LoopFinished: lambda e: f"finished  {e.outcome} (exit {e.exit_code}) {e.message}".rstrip(),
 }
 """The line each event prints in ``--events text``; events not listed print none, nor a
 window reported as allowed (the CLI reports one as often as every request)."""
 
 
-def format_text(event: ev.Event) -> str | None:
-    """One human line per event (None for events not worth a line)."""
+def format_text(event: ev.Event, *, lanes: bool = False) -> str | None:
+    """One human line per event (None for events not worth a line); with ``lanes``, a
+    session's lines say which lane they come from."""
     line = TEXT_LINES.get(type(event))
     text = line(event) if line is not None else None
     if text is None:
         return None
     stamp = time.strftime("%H:%M:%S", time.localtime(event.ts))
-    return redact(f"{stamp} {text}")
+    lane = getattr(event, "lane", None) if lanes and not isinstance(event, lev.LaneBusy) else None
+    return redact(f"{stamp} {f'L{lane} ' if lane else ''}{text}")
 
 
 def _is_terminal(stream: TextIO) -> bool:
@@ -178,10 +208,13 @@ async def run_headless(
     stream = out or sys.stdout
     reader_gone = False
     notify = False
+    lanes = False
 
     async def sink(event: ev.Event) -> None:
-        nonlocal reader_gone
-        line = format_json(event) if events == "jsonl" else format_text(event)
+        nonlocal reader_gone, lanes
+        if isinstance(event, lev.LanesPlanned):
+            lanes = event.lanes > 1
+        line = format_json(event) if events == "jsonl" else format_text(event, lanes=lanes)
         if isinstance(event, ev.ContainmentStatus) and not event.sandboxed:
             with contextlib.suppress(OSError):  # the notice stays in sight with --events jsonl
                 print(f"agent-tui: {event.summary()}", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import resource
@@ -10,7 +11,8 @@ import termios
 import time
 from pathlib import Path
 
-from agent_tui.engine.agents.claude.session import AgentSession, SessionOutcome, SessionSpec
+from agent_tui.engine.agents.claude.session import ClaudeSession
+from agent_tui.engine.agents.protocol import SessionOutcome, SessionSpec
 from agent_tui.engine.clock import RealClock
 from agent_tui.engine.events import core as ev
 
@@ -83,6 +85,27 @@ async def timed_session(spec: SessionSpec) -> float:
         pass
 
     start = time.perf_counter()
-    outcome = await AgentSession(spec, sink, RealClock()).run()
+    outcome = await ClaudeSession(spec, sink, RealClock()).run()
     assert outcome.ok, outcome
     return time.perf_counter() - start
+
+
+def stop_runs(state_dir: Path, timeout_s: float = 30.0) -> None:
+    """Stop every run process whose record is in ``state_dir`` (``agent-tui run`` leaves its
+    run going when its app is killed), and wait until each has gone."""
+    import os
+    import signal
+
+    pids = []
+    for path in (state_dir / "runs").glob("*.json"):
+        record = json.loads(path.read_text())
+        if record.get("state") != "finished":
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(record["pid"], signal.SIGTERM)
+                pids.append(record["pid"])
+    deadline = time.monotonic() + timeout_s
+    for pid in pids:
+        while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+            time.sleep(0.05)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from agent_tui.auth.profiles import ProfileStore
 from agent_tui.config import ContainmentMode, Settings
-from agent_tui.engine.agents.claude.session import SessionSpec
+from agent_tui.engine.agents.protocol import SessionSpec
 from agent_tui.engine.sandbox.containment import Containment, check_sandbox
 from agent_tui.engine.sandbox.guard import Guard
 from agent_tui.sim.scenario import Scenario

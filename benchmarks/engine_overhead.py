@@ -1,4 +1,4 @@
-"""Engine overhead per session: AgentSession vs driving the SDK directly, same sim (target 5%)."""
+"""Engine overhead per session: ClaudeSession vs driving the SDK directly, same sim (target 5%)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 from claude_agent_sdk import ClaudeAgentOptions, ClaudeSDKClient
 
 from agent_tui.config import ContainmentMode
-from agent_tui.engine.agents.claude.session import SessionSpec
+from agent_tui.engine.agents.protocol import SessionSpec
 from agent_tui.engine.sandbox.containment import Containment
 from agent_tui.engine.sandbox.guard import Guard
 from agent_tui.sim.scenario import Scenario
@@ -86,7 +86,7 @@ async def main() -> None:
                 ours.append(await timed_session(spec))
     r, o = statistics.median(raw), statistics.median(ours)
     print(
-        f"engine overhead: SDK direct {r * 1000:.0f} ms, AgentSession {o * 1000:.0f} ms, "
+        f"engine overhead: SDK direct {r * 1000:.0f} ms, ClaudeSession {o * 1000:.0f} ms, "
         f"ratio {o / r:.3f}x ({(o / r - 1) * 100:+.1f}%)"
     )
 

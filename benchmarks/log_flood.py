@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from agent_tui.auth.profiles import ProfileStore
-from agent_tui.engine.agents.claude.session import SessionOutcome
+from agent_tui.engine.agents.protocol import SessionOutcome
 from agent_tui.engine.agents.transcript import Transcript
 from agent_tui.engine.clock import VirtualClock
 from agent_tui.engine.events import core as ev

@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.common import pty_size, write_spec
+from benchmarks.common import pty_size, stop_runs, write_spec
 
 ROUNDS = 15
 SUBTASKS = 500
@@ -55,8 +55,14 @@ BareApp().run()
 """
 
 
-def launch_to_marker(argv: list[str], marker: bytes, env: dict[str, str]) -> float:
-    """Seconds from launching ``argv`` in a pty to ``marker`` appearing on its screen."""
+def launch_to_marker(
+    argv: list[str], marker: bytes, env: dict[str, str], then: bytes | None = None
+) -> float:
+    """Seconds from launching ``argv`` in a pty to ``marker`` appearing on its screen.
+
+    ``then``: wait (untimed) for this too, and quit with ``q`` rather than a kill: ``agent-tui
+    run`` starts its run in a process of its own, which must be stopped before the next round
+    (it holds the spec)."""
     master, slave = os.openpty()
     pty_size(slave, COLUMNS, LINES)
     start = time.perf_counter()
@@ -72,11 +78,29 @@ def launch_to_marker(argv: list[str], marker: bytes, env: dict[str, str]) -> flo
             ready, _, _ = select.select([master], [], [], 0.5)
             if ready:
                 seen = seen[-len(marker) :] + os.read(master, 65536)
-        return time.perf_counter() - start
+        took = time.perf_counter() - start
+        if then is not None:
+            _quit_when(master, then, process)
+        return took
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         os.close(master)
+
+
+def _quit_when(master: int, shown: bytes, process: subprocess.Popen) -> None:
+    seen = b""
+    deadline = time.perf_counter() + TIMEOUT_S
+    while shown not in seen and time.perf_counter() < deadline:
+        if select.select([master], [], [], 0.5)[0]:
+            seen = seen[-len(shown) :] + os.read(master, 65536)
+    os.write(master, b"q")
+    while process.poll() is None and time.perf_counter() < deadline:
+        if select.select([master], [], [], 0.2)[0]:
+            try:
+                os.read(master, 65536)
+            except OSError:
+                break
 
 
 def agent_workspace(root: Path) -> tuple[list[str], dict[str, str]]:
@@ -101,7 +125,12 @@ def agent_workspace(root: Path) -> tuple[list[str], dict[str, str]]:
             {"profiles": [{"name": "bench", "config_dir": str(claude_dir)}], "active": "bench"}
         )
     )
-    env = dict(os.environ, AGENT_TUI_CONFIG_DIR=str(config_dir), TERM="xterm-256color")
+    env = dict(
+        os.environ,
+        AGENT_TUI_CONFIG_DIR=str(config_dir),
+        AGENT_TUI_STATE_DIR=str(root / "state"),
+        TERM="xterm-256color",
+    )
     argv = [sys.executable, "-m", "agent_tui.cli", "run", "--project", str(project)]
     return argv, env
 
@@ -125,7 +154,10 @@ def end_to_end() -> tuple[float, float, float]:
             bare.append(
                 launch_to_marker([sys.executable, str(bare_script)], b"bare first", bare_env)
             )
-            agent.append(launch_to_marker(agent_argv, b"subtask 1.1", agent_env))
+            agent.append(
+                launch_to_marker(agent_argv, b"subtask 1.1", agent_env, then=b"PAUSE file")
+            )
+            stop_runs(root / "state")
     ratios = [a / b for a, b in zip(agent, bare, strict=True)]
     return statistics.median(bare), statistics.median(agent), statistics.median(ratios)
 

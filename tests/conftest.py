@@ -57,6 +57,12 @@ def isolated_state(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def default_login(monkeypatch):
+    """A run with no profile finds the CLI's default login: an API key in the environment."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-api03-the-tests-default-login")
+
+
+@pytest.fixture
 def utc(monkeypatch):
     """Local time is UTC, so a test can name the time of day it expects to see."""
     import time

@@ -110,14 +110,15 @@ class _Unusable(Exception):
 
 
 def login_hint(profile: Profile) -> str:
-    """What to run to log the profile's account in again, as a clause."""
-    if profile.config_dir:
-        login = f"run `{CONFIG_DIR_ENV}={shlex.quote(profile.config_dir)} claude` and log in"
-    else:
-        login = "run `claude` and log in"
+    """What to run to log the profile's account in again, as a clause.  agent-tui runs the
+    CLI's login itself: ``pip install`` puts no ``claude`` on PATH."""
+    login = f"run `agent-tui profiles login {profile.name}`"
     if profile.token_env:
-        return f"{login}, or run `claude setup-token` and export the token as {profile.token_env}"
-    return f"{login}, or `claude setup-token`"
+        return (
+            f"{login}, or `agent-tui profiles login {profile.name} --setup-token` and export "
+            f"the token as {profile.token_env}"
+        )
+    return login
 
 
 def _parse_oauth(

@@ -42,6 +42,11 @@ class Profile(BaseModel):
     token_env: str | None = None
     """Name of an environment variable that holds this profile's token (never the token)."""
     description: str = ""
+    monthly_budget_usd: float | None = Field(None, gt=0, allow_inf_nan=False)
+    """What this account may spend per month (its plan's Agent SDK credit, say); None: the
+    monthly_budget_usd setting's."""
+    billing_day: int | None = Field(None, ge=1, le=31)
+    """The day of the month its budget starts again; None: the billing_day setting's."""
 
     @field_validator("name")
     @classmethod
@@ -213,6 +218,24 @@ class ProfileStore:
         if self.data.active is None:
             self.data.active = name
         return profile
+
+    def set_budget(
+        self, name: str, monthly_usd: float | None, billing_day: int | None = None
+    ) -> Profile:
+        """Set what ``name`` may spend per month (None: the setting's), and the day its
+        month starts (None: keep it)."""
+        profile = self.get(name)
+        fields = profile.model_dump()
+        fields["monthly_budget_usd"] = monthly_usd
+        if billing_day is not None:
+            fields["billing_day"] = billing_day
+        try:
+            updated = Profile.model_validate(fields)
+        except ValidationError as exc:
+            raise ConfigError(_first_error(exc)) from None
+        index = self.data.profiles.index(profile)
+        self.data.profiles[index] = updated
+        return updated
 
     def remove(self, name: str) -> None:
         """Forget the profile (its config dir and keychain entry are left alone)."""

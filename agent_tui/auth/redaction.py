@@ -36,6 +36,29 @@ _known: dict[str, str] = {}
 """Every form of every registered secret, mapped to what replaces it."""
 _known_pattern: re.Pattern[str] | None = None
 _API_KEY_HEADER = re.compile(r"(?i)(x-api-key:\s*)([^\s\"',;]+)")
+_TOKEN_FORMATS = tuple(
+    re.compile(pattern)
+    for pattern in (
+        r"\b(gh[pousr]_)([A-Za-z0-9]{36,255})\b",  # GitHub
+        r"\b(github_pat_)([A-Za-z0-9_]{22,255})\b",
+        r"\b(AKIA|ASIA|ABIA|ACCA)([A-Z0-9]{16})\b",  # AWS access key id
+        r"\b([sr]k_(?:live|test)_)([A-Za-z0-9]{10,255})\b",  # Stripe
+        r"\b(whsec_)([A-Za-z0-9]{20,255})\b",
+        r"\b(xox[abeoprs]-)([A-Za-z0-9-]{10,255})",  # Slack
+        r"\b(xapp-)(\d-[A-Za-z0-9-]{10,255})",
+        r"(https://hooks\.slack\.com/(?:services|workflows)/)([A-Za-z0-9_/-]{16,})",
+    )
+)
+"""Other services' tokens by their published shapes; the kind is group 1."""
+_AWS_SECRET = re.compile(
+    r"""(?i)(aws_?secret_?access_?key["']?\s*[=:]\s*["']?)([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"""
+)
+_PRIVATE_KEY = re.compile(
+    rf"(-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY-----)(?!{_MASK})"
+    r"(?:.*?-----END \2PRIVATE KEY-----|.*)",
+    re.DOTALL,
+)
+"""A private key's armour and all it holds (to its end, or the text's)."""
 _QUOTED_SECRET = re.compile(rf"""((\\?["'])(?:{_SECRET_KEYS})\2\s*:\s*\\?["'])([^"'\\]+)""")
 _ASSIGNED_SECRET = re.compile(rf"""((?:{"|".join(CREDENTIAL_ENV)})=["']?)([^\s"']+)""")
 
@@ -74,14 +97,17 @@ def _base64_cores(secret: bytes) -> set[str]:
 
 
 def register_secret(secret: str | None) -> None:
-    """Mask ``secret`` from now on wherever ``redact`` runs, as it is, URL-encoded, or in
-    base64 (also inside a longer base64 blob), whatever its shape."""
+    """Mask ``secret`` from now on wherever ``redact`` runs, as it is, reversed,
+    URL-encoded, in hex or in base64 (also inside a longer base64 blob), whatever its
+    shape."""
     global _known_pattern
     secret = (secret or "").strip()
     if len(secret) < MIN_SECRET_LENGTH:
         return
-    forms = dict.fromkeys([quote(secret, safe=""), quote_plus(secret)], _MASK)
-    forms.update(dict.fromkeys(_base64_cores(secret.encode("utf-8")), _MASK))
+    raw = secret.encode("utf-8")
+    forms = dict.fromkeys([quote(secret, safe=""), quote_plus(secret), secret[::-1]], _MASK)
+    forms.update(dict.fromkeys([raw.hex(), raw.hex().upper()], _MASK))
+    forms.update(dict.fromkeys(_base64_cores(raw), _MASK))
     forms[secret] = mask_token(secret)  # as it is: its kind and last four stay readable
     with _known_lock:
         if all(form in _known for form in forms):
@@ -115,13 +141,24 @@ def _mask_bearer(match: re.Match[str]) -> str:
     return match.group(0) if _kind_only(token) else match.group(1) + mask_token(token)
 
 
+def _mask_format(match: re.Match[str]) -> str:
+    """The kind (``ghp_``, ``AKIA``, a Slack webhook's address) stays readable."""
+    kind, secret = match.group(1, 2)
+    return kind + _MASK + (secret[-4:] if len(secret) >= 24 else "")
+
+
 def redact(text: str) -> str:
     """Mask every token-like secret in ``text``: the registered secrets in any of their
-    forms, Anthropic tokens and keys, bearer and ``x-api-key`` headers, and token values
-    in JSON, Python reprs and ``VAR=value`` lines."""
+    forms, Anthropic tokens and keys, other services' tokens (GitHub, AWS, Stripe, Slack)
+    and private keys, bearer and ``x-api-key`` headers, and token values in JSON, Python
+    reprs and ``VAR=value`` lines."""
     pattern = _known_pattern
     if pattern is not None:
         text = pattern.sub(lambda m: _known.get(m.group(0), _MASK), text)
+    text = _PRIVATE_KEY.sub(lambda m: m.group(1) + _MASK, text)
+    for token_format in _TOKEN_FORMATS:
+        text = token_format.sub(_mask_format, text)
+    text = _AWS_SECRET.sub(lambda m: m.group(1) + _MASK, text)
     text = _ANTHROPIC_TOKEN.sub(_mask_anthropic, text)
     text = _BEARER.sub(_mask_bearer, text)
     text = _API_KEY_HEADER.sub(lambda m: m.group(1) + mask_token(m.group(2)), text)

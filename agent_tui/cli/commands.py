@@ -20,7 +20,10 @@ from agent_tui import __version__
 from agent_tui.exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED, InputError
 from agent_tui.text import printable
 
-SUBCOMMANDS = ("run", "demo", "profiles", "settings", "diff", "merge", "discard")
+SUBCOMMANDS = (
+    "run", "new", "demo", "ls", "attach", "serve", "profiles", "settings", "spend", "diff",
+    "merge", "discard",
+)  # fmt: skip
 
 DESCRIPTION = """\
 Supervise an autonomous Claude coding loop over an Auto-Claude implementation_plan.json:
@@ -30,30 +33,42 @@ any retry countdown; keys pause/resume the loop and switch the auth profile.
 """
 
 EPILOG = """\
+your first run (README.md, "Your first run", says more):
+  agent-tui profiles add work --config-dir ~/.claude-work   it offers to log in
+  agent-tui new "Add a --verbose flag" --project .          a spec, its plan, your review
+  agent-tui run --project . --spec 001                      code it, a commit per subtask
+  agent-tui diff --project .                                read what it changed
+  agent-tui merge --project .                               bring it into your branch
+
 examples:
   agent-tui demo                          scripted model on 127.0.0.1, no credentials needed
   agent-tui --project ~/code/app          run the only spec of ~/code/app in the app
+  agent-tui ls                            every run on this machine; attach shows one
   agent-tui run --project . --spec 002 --headless --events jsonl
-  agent-tui profiles add work --config-dir ~/.claude-work
   agent-tui diff --project . --subtask 1.2   read what a subtask changed
-  agent-tui merge --project .               its work into your branch, with history
+  agent-tui run --project . --max-spend 15 --headless   stop once this run has spent $15
+  agent-tui spend --project . --month       each profile's month, and this project's share
 
 exit codes: 0 all subtasks completed (with --qa: and approved), 2 bad input or config,
-3 stopped short (stuck subtask, --max-iterations, no usable profile, a usage limit not
-waited for, QA escalated), 130 interrupted.
+3 stopped short (stuck subtask, --max-iterations, a budget, no usable profile, a usage
+limit not waited for, QA escalated), 130 interrupted.
 environment: ANTHROPIC_BASE_URL and CLAUDE_CODE_MAX_RETRIES pass through to the CLI;
 AGENT_TUI_CONFIG_DIR overrides where profiles and settings are kept, AGENT_TUI_STATE_DIR
-where each profile's usage window is, AGENT_TUI_DATA_DIR where the specs' worktrees are.
+where each profile's usage window and the spend ledger are, AGENT_TUI_DATA_DIR where the
+specs' worktrees are.
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from agent_tui.cli.args import add_demo_parser, add_run_parser
+    from agent_tui.cli.args import OneLineParser, add_demo_parser, add_new_parser, add_run_parser
     from agent_tui.cli.profiles_args import add_profiles_parser
+    from agent_tui.cli.runs import add_runs_parsers
+    from agent_tui.cli.serve import add_serve_parser
     from agent_tui.cli.settings import add_settings_parser
+    from agent_tui.cli.spend import add_spend_parser
     from agent_tui.cli.workspace import add_workspace_parsers
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="agent-tui",
         description=DESCRIPTION,
         epilog=EPILOG,
@@ -63,9 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="{" + ",".join(SUBCOMMANDS) + "}")
 
     add_run_parser(sub)
+    add_new_parser(sub)
     add_demo_parser(sub)
+    add_runs_parsers(sub)
+    add_serve_parser(sub)
     add_profiles_parser(sub)
     add_settings_parser(sub)
+    add_spend_parser(sub)
     add_workspace_parsers(sub)
     return parser
 
@@ -81,19 +100,41 @@ def _with_default_command(argv: Sequence[str]) -> list[str]:
     return args
 
 
+def parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
+    """The arguments, or an ``InputError`` naming what is wrong with them (one line)."""
+    from agent_tui.cli.args import check_output_flags, unknown_arguments
+
+    args, extras = parser.parse_known_args(_with_default_command(argv))
+    if extras:
+        raise unknown_arguments(extras, _command_words(args))
+    if args.command in ("run", "demo", "new"):
+        check_output_flags(args)
+    return args
+
+
+def _command_words(args: argparse.Namespace) -> str:
+    """``agent-tui settings show``: the command the arguments were given to."""
+    words = ["agent-tui"]
+    if args.command is not None:
+        words.append(args.command)
+        action = getattr(args, f"{args.command}_command", None)
+        if action:
+            words.append(action)
+    return " ".join(words)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser()
-        args = parser.parse_args(_with_default_command(sys.argv[1:] if argv is None else argv))
+        args = parse(parser, sys.argv[1:] if argv is None else argv)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
     except InputError as exc:
         print(f"agent-tui: {printable(str(exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if args.command is None:
-        parser.print_help()
-        return EXIT_BAD_INPUT
     try:
+        if args.command is None:
+            return _no_command(parser)
         if args.command == "profiles":
             from agent_tui.cli.profiles import run_profiles
 
@@ -104,12 +145,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             from agent_tui.cli.settings import run_settings
 
             return run_settings(args)
+        if args.command == "spend":
+            from agent_tui.cli.spend import run_spend
+
+            code = run_spend(args)
+            sys.stdout.flush()  # a closed pipe shows here, not in Python's flush at exit
+            return code
         if args.command in ("diff", "merge", "discard"):
             from agent_tui.cli.workspace import run_workspace
 
             return run_workspace(args)
         if args.command == "demo":
             return _demo(args)
+        if args.command == "new":
+            from agent_tui.cli.new import run_new
+
+            return run_new(args, _launch, _is_terminal())
+        if args.command in ("ls", "attach"):
+            from agent_tui.cli.runs import run_attach, run_ls
+
+            return run_ls(args) if args.command == "ls" else run_attach(args)
+        if args.command == "serve":
+            from agent_tui.cli.serve import run_serve
+
+            return run_serve(args)
         return _run(args)
     except InputError as exc:
         print(f"agent-tui: {printable(str(exc))}", file=sys.stderr)
@@ -123,19 +182,59 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
+def _no_command(parser: argparse.ArgumentParser) -> int:
+    """``agent-tui`` alone: the runs list when there are runs to show, else the help."""
+    if _is_terminal():
+        from agent_tui.runproc import registry
+
+        try:
+            runs = registry.runs()
+        except OSError:  # the state dir is not usable: the help says what there is
+            runs = []
+        if runs:
+            from agent_tui.startup.attach import runs_app
+
+            return runs_app()
+    parser.print_help()
+    return EXIT_BAD_INPUT
+
+
 def _run(args: argparse.Namespace) -> int:
+    from agent_tui.cli.plan_review import RunEnd
+
+    end = RunEnd()
     if not args.headless and _is_terminal():
         from agent_tui.startup.launch import run_in_app
 
-        return run_in_app(args)
-    from agent_tui.startup.checks import build_loop, check_run
+        code = run_in_app(args, end.watching, plan_discard=PLAN_DISCARD)
+    else:
+        from agent_tui.startup.checks import build_loop, check_run
 
-    checked = check_run(args)
+        checked = check_run(args)
 
-    def make_loop(sink):
-        return build_loop(checked, sink)
+        def make_loop(sink):
+            return build_loop(checked, sink)
 
-    return _launch(args, make_loop, title=checked.title)
+        code = _launch(args, end.watching(make_loop), title=checked.title)
+    if args.review_plan and (end.discarded or end.planned):
+        _after_review(args, end)
+    return code
+
+
+PLAN_DISCARD = "the plan the planner wrote is removed (spec.md stays): the next run plans again"
+
+
+def _after_review(args: argparse.Namespace, end) -> None:
+    """``run --review-plan``: a discarded plan is removed; a headless one is printed."""
+    from agent_tui.cli import plan_review
+    from agent_tui.plan.specs import find_spec_dir
+
+    project = Path(args.project).expanduser().resolve()
+    spec_dir = find_spec_dir(project, args.spec)
+    if end.discarded:
+        print(f"agent-tui: {plan_review.discard_planned(spec_dir)}", file=sys.stderr)
+    elif args.events == "text":
+        plan_review.print_plan(spec_dir, project, sys.stdout)
 
 
 def _is_terminal() -> bool:
@@ -170,8 +269,12 @@ def _demo(args: argparse.Namespace) -> int:
     def make_loop(sink):
         return demo_loop(workspace, config, sink)
 
+    # A temp dir's sample goes when the demo ends: its screenshots stay here instead.
+    screenshots = Path.cwd() if workspace.owns_root else None
     try:
-        code = _launch(args, make_loop, title="agent-tui demo", plan=first_view)
+        code = _launch(
+            args, make_loop, title="agent-tui demo", plan=first_view, screenshots=screenshots
+        )
     finally:
         sim.stop()
         workspace.release()
@@ -186,8 +289,18 @@ def _demo(args: argparse.Namespace) -> int:
     return code
 
 
-def _launch(args: argparse.Namespace, make_loop: Callable, *, title: str, plan=None) -> int:
-    """Run headless or in the app; ``plan`` (a ``PlanLoaded``) fills the app's first frame."""
+def _launch(
+    args: argparse.Namespace,
+    make_loop: Callable,
+    *,
+    title: str,
+    plan=None,
+    plan_discard: str = PLAN_DISCARD,
+    screenshots: Path | None = None,
+) -> int:
+    """Run headless or in the app; ``plan`` (a ``PlanLoaded``) fills the app's first frame,
+    ``plan_discard`` says in the app's plan review what a discard removes, ``screenshots``
+    says where the app saves them (default: the spec's logs/)."""
     if args.headless:
         import asyncio
 
@@ -201,7 +314,9 @@ def _launch(args: argparse.Namespace, make_loop: Callable, *, title: str, plan=N
     with collector.paused():
         from agent_tui.startup.launched_app import run_app
 
-        return run_app(make_loop, title=title, plan=plan)
+        return run_app(
+            make_loop, title=title, plan=plan, plan_discard=plan_discard, screenshots=screenshots
+        )
 
 
 if __name__ == "__main__":

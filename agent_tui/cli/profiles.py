@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 from agent_tui.auth.credentials import Resolution, format_time, resolve
 from agent_tui.auth.keychain import KeychainUnavailable, read_entry, service_name
 from agent_tui.auth.redaction import redact
-from agent_tui.exit_codes import EXIT_BAD_INPUT
+from agent_tui.exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_STOPPED_SHORT
 
 if TYPE_CHECKING:
     from agent_tui.auth.profiles import Profile, ProfileStore
@@ -24,22 +25,36 @@ if TYPE_CHECKING:
 DEFAULT_DIR_LABEL = "(default ~/.claude)"
 
 
+Ask = Callable[[str], str]
+"""Puts a question to the user and returns the answer (``input``)."""
+
+
 def run_profiles(
-    args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None
+    args: argparse.Namespace,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    ask: Ask | None = None,
 ) -> int:
-    """Run one ``profiles`` action; 0 on success, 2 with one line on ``err`` on bad input."""
+    """Run one ``profiles`` action; 0 on success, 2 with one line on ``err`` on bad input.
+
+    ``ask`` offers a new profile with no credential a login; by default ``input`` when
+    stdin is a terminal, and nothing is asked otherwise (a script or CI never waits)."""
     from agent_tui.auth.profiles import ProfileStore  # loads pydantic
     from agent_tui.config import ConfigError
 
     out = out or sys.stdout
     err = err or sys.stderr
+    if ask is None and sys.stdin.isatty():
+        ask = input
     try:
         store = ProfileStore.load()
         command = args.profiles_command
         if command in (None, "list"):
             return _list(store, out)
         if command == "add":
-            return _add(store, args, out, err)
+            return _add(store, args, out, err, ask)
+        if command == "login":
+            return _login(store.get(args.name), args.setup_token, out, err)
         if command == "remove":
             store.remove(args.name)
             store.save()
@@ -50,6 +65,8 @@ def run_profiles(
             store.save()
             _say(out, f"active profile: {args.name}")
             return 0
+        if command == "budget":
+            return _budget(store, args, out)
         return _show(store, args.name, out, err)
     except ConfigError as exc:
         _say(err, f"agent-tui: {exc}")
@@ -86,11 +103,53 @@ def _list(store: ProfileStore, out: TextIO) -> int:
     dirs = [profile.config_dir or DEFAULT_DIR_LABEL for profile in profiles]
     dir_width = max(len(directory) for directory in dirs)
     usage = _usage()
+    month = _month(store)
     for profile, directory in zip(profiles, dirs, strict=True):
         mark = "*" if active is not None and active.name == profile.name else " "
         status = _status(resolve(profile))
         line = f"{mark} {profile.name:<{name_width}}  {directory:<{dir_width}}  {status}"
-        _say(out, f"{line}  ({usage(profile.name)})")
+        _say(out, f"{line}  ({usage(profile.name)}; {month(profile.name)})")
+    return 0
+
+
+def _month(store: ProfileStore) -> Callable[[str], str]:
+    """A profile's spend this month (or billing cycle) from the ledger, with its budget."""
+    from agent_tui.config import spend_dir
+    from agent_tui.engine.accounts.budget import profile_budgets
+    from agent_tui.engine.accounts.ledger import Ledger
+    from agent_tui.engine.accounts.period import period_of
+    from agent_tui.engine.events.money import money
+
+    ledger, now = Ledger.load(spend_dir()), time.time()
+    settings = store.settings
+    budget_of = profile_budgets(store, settings.monthly_budget_usd, settings.billing_day)
+
+    def month(name: str) -> str:
+        budget = budget_of(name)
+        period = period_of(now, budget.billing_day)
+        spent = ledger.spent(profile=name, between=(period.start, period.end))
+        if budget.monthly_usd is None:
+            return f"{period.label}: {money(spent)} spent"
+        return f"{period.label}: {money(spent)} of {money(budget.monthly_usd)}"
+
+    return month
+
+
+def _budget(store: ProfileStore, args: argparse.Namespace, out: TextIO) -> int:
+    from agent_tui.config import ConfigError
+
+    text = args.usd.strip().removeprefix("$").lower()
+    try:
+        usd = None if text in ("none", "") else float(text)
+    except ValueError:
+        raise ConfigError(f"{args.usd!r} is not an amount of dollars, nor none") from None
+    profile = store.set_budget(args.name, usd, args.billing_day)
+    store.save()
+    if profile.monthly_budget_usd is None:
+        _say(out, f"profile {profile.name!r}: no monthly budget of its own (the setting's)")
+    else:
+        day = f", from day {profile.billing_day}" if profile.billing_day else ""
+        _say(out, f"profile {profile.name!r}: ${profile.monthly_budget_usd:g} a month{day}")
     return 0
 
 
@@ -104,10 +163,14 @@ def _usage() -> Callable[[str], str]:
     return lambda name: quota_text(book.get(name), now)
 
 
-def _add(store: ProfileStore, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _add(
+    store: ProfileStore, args: argparse.Namespace, out: TextIO, err: TextIO, ask: Ask | None
+) -> int:
     config_dir = _config_dir_to_add(args.config_dir)
     sharing = _sharing_config_dir(store, config_dir, args.token_env)
     profile = store.add(args.name, config_dir=config_dir, token_env=args.token_env)
+    if args.monthly_budget is not None or args.billing_day is not None:
+        profile = store.set_budget(profile.name, args.monthly_budget, args.billing_day)
     store.save()
     if sharing:
         _say(
@@ -121,7 +184,71 @@ def _add(store: ProfileStore, args: argparse.Namespace, out: TextIO, err: TextIO
     if active is not None and active.name == profile.name:
         # Runs start with it from now on, not with the default login: say so.
         _say(out, f"active profile: {profile.name} (none was; change with profiles use)")
-    _report_credentials(profile, out, err)
+    if _report_credentials(profile, out, err).usable or ask is None:
+        return 0
+    return _offer_login(profile, out, err, ask)
+
+
+def _offer_login(profile: Profile, out: TextIO, err: TextIO, ask: Ask) -> int:
+    """Ask whether to log the new profile in now; a no leaves the command to run later."""
+    try:
+        answer = ask(f"Log in to the account of profile {profile.name!r} now? [Y/n] ")
+    except EOFError:
+        answer = "n"
+    if answer.strip().lower() in ("", "y", "yes"):
+        return _login(profile, False, out, err)
+    _say(out, f"log in later with: agent-tui profiles login {profile.name}")
+    return 0
+
+
+def _login(profile: Profile, setup_token: bool, out: TextIO, err: TextIO) -> int:
+    """The CLI's own login for the profile, in this terminal; then its credential checked
+    as a session will find it (0: usable; 3: the login did not finish, or left none)."""
+    from agent_tui.auth.login import run_login
+    from agent_tui.config import ConfigError
+    from agent_tui.engine.agents.claude.process import find_cli
+
+    name = profile.name
+    if setup_token and not profile.token_env:
+        raise ConfigError(
+            f"profile {name!r} has no --token-env: the token setup-token prints is read from "
+            "an environment variable at run time; add the profile again with --token-env VAR"
+        )
+    cli = find_cli()
+    if cli is None:
+        raise ConfigError(
+            "the Claude Code CLI was not found: reinstall claude-agent-sdk (it bundles the CLI)"
+        )
+    where = profile.config_dir or DEFAULT_DIR_LABEL
+    how = "prints a long-lived token" if setup_token else "signs you in with your browser"
+    _say(out, f"logging in profile {name!r} ({where}): the Claude Code CLI {how}")
+    out.flush()
+    try:
+        code = run_login(cli, profile, setup_token=setup_token, environ=os.environ)
+    except OSError as exc:
+        raise ConfigError(f"cannot run the login ({exc.strerror or exc}): {cli}") from None
+    if code != 0:
+        if err.isatty():
+            err.write("\n")  # the CLI may leave the cursor after its own prompt
+        if code in (EXIT_INTERRUPTED, -signal.SIGINT):
+            _say(err, "agent-tui: the login was interrupted: nothing changed")
+            return EXIT_INTERRUPTED
+        how = f"was stopped by signal {-code}" if code < 0 else f"exited {code}"
+        _say(err, f"agent-tui: the login did not finish (the CLI {how}): nothing changed")
+        return EXIT_STOPPED_SHORT
+    if setup_token:
+        _say(
+            out,
+            f"next: export {profile.token_env}=<the token printed above> before a run "
+            f"(agent-tui reads it then and never stores it); agent-tui profiles show {name} "
+            "checks it",
+        )
+        return 0
+    resolution = resolve(profile)
+    if not resolution.usable:
+        _say(err, f"agent-tui: the login left no usable credential: {resolution.refusal}")
+        return EXIT_STOPPED_SHORT
+    _say(out, f"logged in: profile {name!r} has a usable credential ({resolution.summary})")
     return 0
 
 
@@ -149,14 +276,14 @@ def _sharing_config_dir(
     ]
 
 
-def _report_credentials(profile: Profile, out: TextIO, err: TextIO) -> None:
+def _report_credentials(profile: Profile, out: TextIO, err: TextIO) -> Resolution:
     """Where a new profile's credentials stand, with what to do when it has none yet."""
     config_dir = profile.config_dir
     if config_dir and not os.path.isdir(config_dir):
         _say(
             err,
-            f"warning: {config_dir} does not exist yet; log in with "
-            f"`CLAUDE_CONFIG_DIR={config_dir} claude` before running with this profile",
+            f"warning: {config_dir} does not exist yet; `agent-tui profiles login "
+            f"{profile.name}` makes it and logs in",
         )
     resolution = resolve(profile)
     _say(out, f"credentials: {_status(resolution)}")
@@ -164,6 +291,7 @@ def _report_credentials(profile: Profile, out: TextIO, err: TextIO) -> None:
         hint = _slash_variant_hint(config_dir, resolution.account)
         if hint:
             _say(err, hint)
+    return resolution
 
 
 def _slash_variant_hint(config_dir: str, account: str) -> str | None:
@@ -185,7 +313,7 @@ def _show(store: ProfileStore, name: str, out: TextIO, err: TextIO) -> int:
     profile = store.get(name)
     resolution = resolve(profile)
     active = store.active_profile()
-    for label, value in _show_fields(profile, resolution, active):
+    for label, value in _show_fields(store, profile, resolution, active):
         _say(out, f"{label + ':':<13}{value}")
     _say(out, "steps:")
     for number, step in enumerate(resolution.steps, start=1):
@@ -201,7 +329,7 @@ def _show(store: ProfileStore, name: str, out: TextIO, err: TextIO) -> int:
 
 
 def _show_fields(
-    profile: Profile, resolution: Resolution, active: Profile | None
+    store: ProfileStore, profile: Profile, resolution: Resolution, active: Profile | None
 ) -> list[tuple[str, str]]:
     credential = resolution.credential
     is_active = active is not None and active.name == profile.name
@@ -220,6 +348,7 @@ def _show_fields(
         ("plan", credential.subscription if credential and credential.subscription else "-"),
         ("status", "usable" if resolution.usable else f"not usable: {resolution.problem}"),
         ("usage", _usage()(profile.name)),
+        ("spend", _month(store)(profile.name)),
     ]
     if profile.description:
         fields.insert(1, ("description", profile.description))

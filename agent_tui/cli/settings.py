@@ -2,9 +2,10 @@
 hand-editing JSON.
 
 A value is read as its setting's type (``true``/``false``, a number, a comma-separated
-list, ``none`` for an optional one), then the whole settings object is validated as a run
-would read it, so a value ``set`` accepts is one a run accepts.  Keys agent-tui does not
-know are kept as they are.  The parser is built on every start: argparse only here.
+list, ``none`` for an optional one or an empty list), then the whole settings object is
+validated as a run would read it, so a value ``set`` accepts is one a run accepts.  Keys
+agent-tui does not know are kept as they are.  The parser is built on every start:
+argparse only here.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def add_settings_parser(subparsers: argparse._SubParsersAction) -> argparse.Argu
         "settings",
         help="show or change the settings (kept in profiles.json)",
         description="Show every setting with its value and what it does, or set one. "
-        "Values: true/false, numbers, comma-separated lists, none.",
+        "Values: true/false, numbers, comma-separated lists; none clears a list or an "
+        "optional setting.",
     )
     actions = settings.add_subparsers(dest="settings_command", metavar="{show,set}")
     actions.add_parser("show", help="every setting, its value and what it does (the default)")
@@ -127,8 +129,22 @@ def _value(key: str, info: FieldInfo, text: str) -> Any:
         except ValueError:
             raise SettingError(f"{key} is a number, not {text!r}") from None
     if typing.get_origin(kind) is list or kind is list:
-        return [item.strip() for item in text.split(",") if item.strip()]
+        return _items(key, text)
     return text
+
+
+def _items(key: str, text: str) -> list[str]:
+    """A comma-separated list; ``none`` alone empties it (an optional list is None by then)."""
+    if text.strip().lower() in NONE_WORDS:
+        return []
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    cleared = [item for item in items if item.lower() in NONE_WORDS]
+    if cleared:
+        raise SettingError(
+            f"{key}: {cleared[0]!r} clears the list and cannot be one of its items "
+            f"(to clear it: agent-tui settings set {key} none)"
+        )
+    return items
 
 
 def shown(value: Any) -> str:

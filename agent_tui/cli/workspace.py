@@ -65,7 +65,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--spec",
         type=given,
         metavar="SPEC",
-        help="spec directory path, or a number/name prefix (default: the only spec)",
+        help="spec directory path (a relative one from the current directory), or a "
+        "number/name prefix (default: the only spec)",
     )
 
 
@@ -127,7 +128,7 @@ def _not_running(spec_dir: Path) -> None:
     try:
         RunLock(spec_dir).check()
     except SpecBusy as exc:
-        raise InputError(f"{exc}: stop that run first") from None
+        raise InputError(str(exc)) from None  # it says what to do
 
 
 def _diff(location, subtask: str | None, out: TextIO, err: TextIO) -> int:

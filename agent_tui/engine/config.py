@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agent_tui.engine.accounts.reset_wait import RESET_MARGIN_S
+from agent_tui.engine.control.plan_review import PlanReviewMode
 from agent_tui.engine.failures.retry import RetryPolicy
 from agent_tui.engine.sandbox.containment import SandboxCheck
 
@@ -68,6 +69,25 @@ class LoopConfig:
     qa: bool = False
     """Once every subtask is completed, the QA loop: review, fix, review, until approved."""
     qa_max_iterations: int = 10
+    lanes: int | None = None
+    """Subtasks run at once (``--lanes``); None: the plan's recommendation, else one."""
+    lanes_per_profile: int = 4
+    """The most lanes one profile's account runs at once."""
+    plan_review: PlanReviewMode = PlanReviewMode.OFF
+    """What follows a plan the planner wrote: coding at once, a wait for the user's
+    approve or discard (the app), or the run's end (headless ``new``)."""
+    spend_dir: Path | None = None
+    """Where the spend ledger is kept (the state dir's); None: in memory only."""
+    max_spend_usd: float | None = None
+    """This run's budget (``--max-spend``)."""
+    spec_budget_usd: float | None = None
+    monthly_budget_usd: float | None = None
+    """A profile's monthly budget when it sets none of its own."""
+    billing_day: int | None = None
+    session_budget_usd: float | None = None
+    """Each session's cap, the CLI's ``max_budget_usd``."""
+    runaway_repeats: int = 8
+    runaway_token_growth: int = 100_000
 
     @classmethod
     def from_settings(cls, settings: Settings, **fields: Any) -> LoopConfig:
@@ -85,6 +105,14 @@ class LoopConfig:
             "verification_timeout_s": settings.verification_timeout_s,
             "qa": settings.qa,
             "qa_max_iterations": settings.qa_max_iterations,
+            "lanes": settings.lanes,
+            "lanes_per_profile": settings.lanes_per_profile,
+            "spec_budget_usd": settings.spec_budget_usd,
+            "monthly_budget_usd": settings.monthly_budget_usd,
+            "billing_day": settings.billing_day,
+            "session_budget_usd": settings.session_budget_usd,
+            "runaway_repeats": settings.runaway_repeats,
+            "runaway_token_growth": settings.runaway_token_growth,
         }
         return cls(**{**from_settings, **fields})
 

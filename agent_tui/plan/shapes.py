@@ -105,7 +105,7 @@ def _subtask(result: Normalised, subtask: dict[str, Any], at: list[str | int]) -
         check.setdefault("type", "command")
         check["command"] = check["run"]
         if "expect_status" in check:
-            check["expected"] = str(check["expect_status"])
+            check["expected"] = f"exit {check['expect_status']}"
         out["verification"] = check
     if "id" in out:
         result.paths[str(_text(out["id"]))] = at

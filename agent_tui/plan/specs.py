@@ -9,6 +9,7 @@ from agent_tui.plan.store import PlanError
 SPECS_SUBDIR = Path(".auto-claude") / "specs"
 SPEC_FILES = ("spec.md", "implementation_plan.json")
 """A spec directory has at least one: the task, or its plan."""
+SHOWN_FOLDERS = 5
 
 
 def find_spec_dir(project_dir: Path, spec: str | None) -> Path:
@@ -44,7 +45,7 @@ def _find(project_dir: Path, spec: str | None) -> Path:
         if len(available) == 1:
             return (specs_root / available[0]).resolve()
         if not available:
-            raise PlanError(f"no specs in {specs_root}: create one there or pass --spec PATH")
+            raise PlanError(_no_specs(specs_root, folders))
         raise PlanError(
             f"{len(available)} specs in {specs_root} ({', '.join(available)}): pick one with --spec"
         )
@@ -71,21 +72,39 @@ def _named(specs_root: Path, folders: list[str], available: list[str], spec: str
     raise PlanError(f"spec {spec!r} not found under {specs_root} (available: {listing})")
 
 
+def _no_specs(specs_root: Path, folders: list[str]) -> str:
+    """Why there is no spec to default to: no folder at all, or folders that are not specs."""
+    if not folders:
+        return f'no specs in {specs_root}: agent-tui new "SENTENCE" makes one (or pass --spec PATH)'
+    shown = ", ".join(folders[:SHOWN_FOLDERS]) + (", …" if len(folders) > SHOWN_FOLDERS else "")
+    has = "has" if len(folders) == 1 else "have"
+    return (
+        f"no specs in {specs_root}: {shown} {has} neither spec.md nor implementation_plan.json "
+        "(a spec holds the task, its plan, or both)"
+    )
+
+
 def _looks_like_path(spec: str) -> bool:
     return "/" in spec or spec.startswith(("~", "."))
 
 
 def _spec_path(project_dir: Path, spec: str) -> Path:
-    """A spec given as a path: relative to the project, and inside it.
+    """A spec given as a path: relative to the current directory, as any path on a command
+    line is, and inside the project.
 
     The agent may write only inside the project, so a spec outside it could never be
     marked done: each subtask would burn its sessions on denied edits.
     """
     candidate = Path(spec).expanduser()
-    if not candidate.is_absolute():
-        candidate = project_dir / candidate
     if not candidate.is_dir():
-        raise PlanError(f"spec {spec!r}: no such directory ({candidate})")
+        where = f" ({candidate.absolute()})" if not candidate.is_absolute() else ""
+        hint = ""
+        if not candidate.is_absolute() and (project_dir / candidate).is_dir():
+            hint = (
+                f"; a relative path is read from the current directory, not the project: "
+                f"give {project_dir / candidate}, or run from {project_dir}"
+            )
+        raise PlanError(f"spec {spec!r}: no such directory{where}{hint}")
     resolved = candidate.resolve()
     if resolved != project_dir and project_dir not in resolved.parents:
         raise PlanError(

@@ -157,14 +157,17 @@ def save_plan(path: Path | str, plan: ImplementationPlan) -> None:
     atomic_write_text(path, text)
 
 
-def status_in_text(text: str, subtask_id: str, status: str) -> str:
-    """``text`` with one subtask's status set, every other byte as it was.
+def status_in_text(
+    text: str, subtask_id: str, status: str, plan: ImplementationPlan | None = None
+) -> str:
+    """``text`` with one subtask's status set, every other byte as it was (``plan``: the
+    text already parsed).
 
     ``KeyError`` when the document has no such subtask (the agent may have renamed it).
     """
     if status not in STATUSES:
         raise ValueError(f"unknown status {status!r}")
-    where = parse_plan(text).path_of(subtask_id)
+    where = (plan or parse_plan(text)).path_of(subtask_id)
     if where is None:
         raise KeyError(subtask_id)
     return jsonspan.replace(text, [*where, "status"], status)

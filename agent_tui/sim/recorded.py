@@ -21,6 +21,8 @@ class RecordedRequest:
     tool_results: tuple[str, ...] = ()
     """The text of every ``tool_result`` the request carried: what the agent's tools
     brought back to the model (tests look there for anything that must not reach it)."""
+    streamed: bool = True
+    """False: the CLI's request without streaming (its retry after a broken stream)."""
 
     @property
     def bearer(self) -> str | None:

@@ -16,22 +16,33 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from agent_tui.sim.errors import ErrorName
 from agent_tui.sim.quota_headers import QuotaHeaders
 
-ErrorName = Literal[
-    "tool_concurrency", "rate_limit", "overloaded", "server_error", "auth", "bad_request"
-]
-FaultName = Literal["hang", "drop", "malformed"]
+FaultName = Literal["hang", "drop", "malformed", "credits_ran_out"]
+"""``credits_ran_out``: a reply begins, then an ``error`` event ends it (usage credits used
+up mid-reply); the CLI then asks again without streaming, and gets the step's ``fallback``."""
+
+
+class PlanEdit(BaseModel):
+    """Top-level keys of the plan to ``set`` (replaced) or ``merge`` (into the dict there)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    set: dict[str, Any] = Field(default_factory=dict)
+    merge: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 class ToolCall(BaseModel):
-    """A tool_use block.  ``set_status`` makes an Edit of the plan file, computed at reply time."""
+    """A tool_use block.  ``set_status`` and ``edit_plan`` make an Edit of the plan file,
+    computed at reply time (the agent's Bash cannot write in the spec dir)."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str
     input: dict[str, Any] = Field(default_factory=dict)
     set_status: dict[str, str] | None = None
+    edit_plan: PlanEdit | None = None
 
 
 class Step(BaseModel):
@@ -43,6 +54,16 @@ class Step(BaseModel):
     fault: FaultName | None = None
     quota: QuotaHeaders | None = None
     """The unified rate-limit headers of this reply (else the scenario's)."""
+    wait_for: str | None = None
+    """Answer only once this signal is given (by another session's step, or by the test
+    through ``SimServer.signal``): sessions that must overlap, or run in an order."""
+    signal: str | None = None
+    """Give this signal as this step's request comes in (before any wait of its own)."""
+    delay_s: float = Field(0.0, ge=0)
+    """Wait this long before answering: a model's pace, for benchmarks."""
+    fallback: ErrorName | None = None
+    """What the CLI's request without streaming (its retry after a broken stream) gets;
+    None: the same step, as JSON."""
 
     @model_validator(mode="after")
     def _one_kind(self) -> Step:

@@ -2,7 +2,9 @@
 
 It speaks the public streaming format (server-sent events), answers with text and
 ``tool_use`` blocks so the CLI really runs tools, and with HTTP errors shaped like the real
-API's.  It runs in a daemon thread so both asyncio code and plain tests can use it.
+API's.  A request without streaming (the CLI's retry after a broken stream) gets JSON, as
+from the real API.  It runs in a daemon thread so both asyncio code and plain tests can use
+it.
 """
 
 from __future__ import annotations
@@ -17,30 +19,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from agent_tui.sim.errors import CREDITS_RAN_OUT, ERROR_REPLIES, ErrorReply
 from agent_tui.sim.quota_headers import SendsQuotaHeaders, headers_for
 from agent_tui.sim.reading import prompt_fields, prompt_text, tool_results
 from agent_tui.sim.recorded import RecordedRequest
-from agent_tui.sim.scenario import Scenario, Script, Step, ToolCall
-from agent_tui.sim.stream import message_events
+from agent_tui.sim.scenario import PlanEdit, Scenario, Script, Step, ToolCall
+from agent_tui.sim.stream import message_events, message_json, sse
 
-ERROR_REPLIES: dict[str, tuple[int, str, str]] = {
-    "tool_concurrency": (
-        400,
-        "invalid_request_error",
-        "messages.{n}: `tool_use` ids were found without `tool_result` blocks immediately "
-        "after: toolu_sim_orphan. Each `tool_use` block must have a corresponding "
-        "`tool_result` block in the next message.",
-    ),
-    "bad_request": (400, "invalid_request_error", "max_tokens: field required"),
-    "rate_limit": (
-        429,
-        "rate_limit_error",
-        "This request would exceed the rate limit for your organization.",
-    ),
-    "overloaded": (529, "overloaded_error", "Overloaded"),
-    "server_error": (500, "api_error", "Internal server error"),
-    "auth": (401, "authentication_error", "invalid x-api-key"),
-}
+SIGNAL_WAIT_S = 60.0
+"""The longest a step waits for its signal: past it the session gets an error, and the test
+that expected the signal fails instead of hanging."""
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -66,6 +54,7 @@ class SimServer:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._assigned: dict[str, tuple[Script | None, list[Step]]] = {}
+        self._signals: dict[str, threading.Event] = {}
         self._session_counts: dict[int, int] = {}
         self._ids = itertools.count(1)
         self._httpd = _HTTPServer((host, port), self)
@@ -93,6 +82,23 @@ class SimServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def signal(self, name: str) -> None:
+        """Give signal ``name``: steps waiting for it answer now."""
+        self._signal(name).set()
+
+    def _signal(self, name: str) -> threading.Event:
+        with self._lock:
+            return self._signals.setdefault(name, threading.Event())
+
+    def wait_for(self, name: str, timeout_s: float = SIGNAL_WAIT_S) -> bool:
+        """Until signal ``name`` is given (or the sim stops); False when it timed out."""
+        event = self._signal(name)
+        deadline = time.monotonic() + timeout_s
+        while not event.wait(0.05):
+            if self._stopping.is_set() or time.monotonic() > deadline:
+                return event.is_set()
+        return True
 
     def requests_for(self, script_match: str) -> list[RecordedRequest]:
         with self._lock:
@@ -146,27 +152,41 @@ def status_edit(plan_path: str, subtask_id: str, status: str) -> dict[str, str]:
     return {"file_path": plan_path, "old_string": old, "new_string": new}
 
 
+def plan_edit(plan_path: str, edit: PlanEdit) -> dict[str, str]:
+    """An Edit of the whole plan file that sets or merges top-level keys, as a model that
+    rewrites the JSON would make."""
+    text = Path(plan_path).read_text(encoding="utf-8")
+    plan = json.loads(text)
+    plan.update(edit.set)
+    for key, values in edit.merge.items():
+        plan[key] = {**(plan.get(key) or {}), **values}
+    new = json.dumps(plan, indent=2) + ("\n" if text.endswith("\n") else "")
+    return {"file_path": plan_path, "old_string": text, "new_string": new}
+
+
 def _tool_input(call: ToolCall, fields: dict[str, str]) -> dict[str, Any]:
     if call.set_status:
         return status_edit(fields["plan"], call.set_status["subtask"], call.set_status["status"])
+    if call.edit_plan:
+        return plan_edit(fields["plan"], call.edit_plan)
     return _fill(call.input, fields)
 
 
-def _reply_events(
-    server: SimServer, step: Step, model: str, fields: dict[str, str], prompt_tokens: int
-) -> list[bytes]:
-    """One streamed assistant message: its text, then each tool call."""
+def _reply(
+    server: SimServer, step: Step, fields: dict[str, str]
+) -> tuple[str, list[str] | None, list[tuple[str, str, dict[str, Any]]]]:
+    """One assistant message's id, text (as streamed chunks) and tool calls."""
     message_id = f"msg_sim_{next(server._ids):04d}"  # before the tools': one counter
     words = re.findall(r"\S+\s*", _fill(step.text, fields)) if step.text else None
     tools = []
     for call in step.tools:
         tool_input = _tool_input(call, fields)
         tools.append((server.next_tool_id(), call.name, tool_input))
-    return message_events(message_id, model, prompt_tokens, words, tools)
+    return message_id, words, tools
 
 
 def _error_body(error_type: str, message: str) -> dict[str, Any]:
-    return {"type": "error", "error": {"type": error_type, "message": message}}
+    return ErrorReply(0, error_type, message).body()
 
 
 class _Handler(SendsQuotaHeaders, BaseHTTPRequestHandler):
@@ -178,12 +198,16 @@ class _Handler(SendsQuotaHeaders, BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the CLI's requests are recorded in ``SimServer.requests`` instead."""
 
-    def _json(self, status: int, payload: dict[str, Any]) -> None:
+    def _json(
+        self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("content-type", "application/json")
         self.send_header("request-id", "req_sim")
         self.send_header("content-length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
 
@@ -213,7 +237,11 @@ class _Handler(SendsQuotaHeaders, BaseHTTPRequestHandler):
         prompt = prompt_text(body)
         turn = sum(1 for m in body.get("messages", []) if m.get("role") == "assistant")
         script, step = self._step(body, prompt, turn)
-        status = ERROR_REPLIES[step.error][0] if step.error else 200
+        streamed = bool(body.get("stream"))
+        if not streamed and step.fault and step.fallback:
+            step = Step(error=step.fallback, quota=step.quota)
+        error = ERROR_REPLIES[step.error] if step.error else None
+        status = error.status if error else 200
         self.quota_headers = headers_for(step.quota or sim.scenario.quota)
         sim._record(
             RecordedRequest(
@@ -226,18 +254,30 @@ class _Handler(SendsQuotaHeaders, BaseHTTPRequestHandler):
                 status=status,
                 prompt=prompt,
                 tool_results=tool_results(body),
+                streamed=streamed,
             )
         )
-        if step.error:
-            code, error_type, message = ERROR_REPLIES[step.error]
-            message = message.replace("{n}", str(max(1, len(body.get("messages", [])) - 1)))
-            self._json(code, _error_body(error_type, message))
+        if step.signal is not None:
+            sim.signal(step.signal)
+        if step.wait_for is not None and not sim.wait_for(step.wait_for):
+            message = f"the sim waited {SIGNAL_WAIT_S:g} s for signal {step.wait_for!r}"
+            self._json(400, _error_body("invalid_request_error", message))
             return
-        if step.fault:
-            self._fault(step.fault)
+        if step.delay_s:
+            sim._stopping.wait(step.delay_s)
+        if error is not None:
+            n = str(max(1, len(body.get("messages", [])) - 1))
+            self._json(error.status, error.body(error.message.replace("{n}", n)), error.headers)
             return
         model = body.get("model") or "claude-sim"
-        self._stream(_reply_events(sim, step, model, prompt_fields(prompt), size // 16))
+        if step.fault:
+            self._fault(step.fault, streamed, model, size // 16)
+            return
+        message_id, words, tools = _reply(sim, step, prompt_fields(prompt))
+        if streamed:
+            self._stream(message_events(message_id, model, size // 16, words, tools))
+        else:
+            self._json(200, message_json(message_id, model, size // 16, words, tools))
 
     def _step(self, body: dict[str, Any], prompt: str, turn: int) -> tuple[Script | None, Step]:
         """The scripted step for this turn of its session; side requests (no tools offered,
@@ -268,12 +308,21 @@ class _Handler(SendsQuotaHeaders, BaseHTTPRequestHandler):
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         self.wfile.flush()
 
-    def _fault(self, fault: str) -> None:
+    def _fault(self, fault: str, streamed: bool, model: str, prompt_tokens: int) -> None:
+        if fault == "credits_ran_out" and not streamed:
+            self._json(CREDITS_RAN_OUT.status, CREDITS_RAN_OUT.body())
+            return
         self.send_response(200)
-        self.send_header("content-type", "text/event-stream")
+        self.send_header("content-type", "text/event-stream" if streamed else "application/json")
         self.send_header("transfer-encoding", "chunked")
         self.end_headers()
-        if fault == "malformed":
+        if fault == "credits_ran_out":
+            begun = message_events("msg_sim_cut", model, prompt_tokens, ["Working "], [])
+            for event in begun[:3]:  # message_start, the text block's start and one delta
+                self._chunk(event)
+            self._chunk(sse("error", CREDITS_RAN_OUT.body()))
+            self._chunk(b"")
+        elif fault == "malformed":
             self._chunk(b"event: message_start\ndata: {this is not json\n\n")
             self._chunk(b"")
         elif fault == "drop":

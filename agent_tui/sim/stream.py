@@ -1,4 +1,5 @@
-"""One assistant message as the Messages API streams it: server-sent events."""
+"""One assistant message as the Messages API streams it (server-sent events), or as it
+answers a request without streaming (one JSON object)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def message_events(
         index += 1
     stop_reason = "tool_use" if tools else "end_turn"
     events.append(
-        _sse(
+        sse(
             "message_delta",
             {
                 "type": "message_delta",
@@ -41,11 +42,39 @@ def message_events(
             },
         )
     )
-    events.append(_sse("message_stop", {"type": "message_stop"}))
+    events.append(sse("message_stop", {"type": "message_stop"}))
     return events
 
 
-def _sse(event: str, data: dict[str, Any]) -> bytes:
+def message_json(
+    message_id: str,
+    model: str,
+    prompt_tokens: int,
+    text_chunks: list[str] | None,
+    tools: list[ToolUse],
+) -> dict[str, Any]:
+    """The same message as ``message_events`` streams, whole, with the same usage."""
+    content: list[dict[str, Any]] = []
+    output_tokens = 0
+    if text_chunks is not None:
+        content.append({"type": "text", "text": "".join(text_chunks)})
+        output_tokens += len(text_chunks)
+    for tool_id, name, tool_input in tools:
+        content.append({"type": "tool_use", "id": tool_id, "name": name, "input": tool_input})
+        output_tokens += TOOL_USE_TOKENS
+    return {
+        "id": message_id,
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": content,
+        "stop_reason": "tool_use" if tools else "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": prompt_tokens, "output_tokens": output_tokens},
+    }
+
+
+def sse(event: str, data: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
 
 
@@ -60,20 +89,20 @@ def _message_start(message_id: str, model: str, prompt_tokens: int) -> bytes:
         "stop_sequence": None,
         "usage": {"input_tokens": prompt_tokens, "output_tokens": 1},
     }
-    return _sse("message_start", {"type": "message_start", "message": message})
+    return sse("message_start", {"type": "message_start", "message": message})
 
 
 def _text_block(index: int, chunks: list[str]) -> list[bytes]:
     """A text block streamed one chunk (a word and its spacing) per delta."""
     start = {"type": "text", "text": ""}
     events = [
-        _sse(
+        sse(
             "content_block_start",
             {"type": "content_block_start", "index": index, "content_block": start},
         )
     ]
     events.extend(
-        _sse(
+        sse(
             "content_block_delta",
             {
                 "type": "content_block_delta",
@@ -83,7 +112,7 @@ def _text_block(index: int, chunks: list[str]) -> list[bytes]:
         )
         for chunk in chunks
     )
-    events.append(_sse("content_block_stop", {"type": "content_block_stop", "index": index}))
+    events.append(sse("content_block_stop", {"type": "content_block_stop", "index": index}))
     return events
 
 
@@ -92,12 +121,10 @@ def _tool_block(index: int, tool_id: str, name: str, tool_input: dict[str, Any])
     block = {"type": "tool_use", "id": tool_id, "name": name, "input": {}}
     delta = {"type": "input_json_delta", "partial_json": json.dumps(tool_input)}
     return [
-        _sse(
+        sse(
             "content_block_start",
             {"type": "content_block_start", "index": index, "content_block": block},
         ),
-        _sse(
-            "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
-        ),
-        _sse("content_block_stop", {"type": "content_block_stop", "index": index}),
+        sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}),
+        sse("content_block_stop", {"type": "content_block_stop", "index": index}),
     ]

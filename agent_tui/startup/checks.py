@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from agent_tui.engine.events import core as ev
     from agent_tui.engine.loop import CoderLoop
     from agent_tui.engine.sandbox.containment import SandboxCheck
+    from agent_tui.plan import ImplementationPlan
     from agent_tui.workspace.location import Location
 
 
@@ -41,7 +42,10 @@ class CheckedRun:
     model: str | None
     max_iterations: int | None
     headless: bool
+    lanes: int | None = None
     retry_stuck: bool = False
+    max_spend_usd: float | None = None
+    """``--max-spend``: this run's budget."""
     wait_for_reset: bool = True
     qa: bool = False
     """``--qa``: the QA loop whatever the setting says."""
@@ -49,6 +53,9 @@ class CheckedRun:
     """What the sandbox lacks (None: containment is off)."""
     workspace: Location | None = None
     """Where the agent works: the spec's worktree, or the project in place."""
+    review_plan: bool = False
+    """``--review-plan``: a plan the planner writes waits for the user (headless: the run
+    ends there)."""
 
     @property
     def title(self) -> str:
@@ -71,15 +78,16 @@ def check_cli_available() -> None:
 def check_run(args: argparse.Namespace, on_view: Callable | None = None) -> CheckedRun:
     """Check everything ``run`` needs (one ``InputError`` if not); nothing is written.
 
-    ``on_view``, if given, gets the title and the plan's first view (a ``PlanLoaded``, or
-    None while there is no plan) as soon as the plan has passed its checks, before the
-    profile and its credentials are checked.
+    ``on_view``, if given, gets the title, the plan's first view (a ``PlanLoaded``, or
+    None while there is no plan) and the spec dir as soon as the plan has passed its
+    checks, before the profile and its credentials are checked.
     """
-    project, spec_dir, first_view = _check_spec(args)
+    project, spec_dir, plan, first_view = _check_spec(args)
     if on_view is not None:
-        on_view((title_for(spec_dir), first_view))
+        on_view((title_for(spec_dir), first_view, spec_dir))
     # Only now: the app can draw the plan while these load and check.
     workspace = _check_workspace(project, spec_dir, args.in_place)
+    _check_not_done(workspace, plan)
     profiles = _check_profiles(args)
     sandbox = _check_sandbox(profiles)
     check_cli_available()
@@ -91,11 +99,14 @@ def check_run(args: argparse.Namespace, on_view: Callable | None = None) -> Chec
         model=args.model,
         max_iterations=args.max_iterations,
         headless=args.headless,
+        lanes=getattr(args, "lanes", None),
         retry_stuck=args.retry_stuck,
+        max_spend_usd=getattr(args, "max_spend", None),
         wait_for_reset=not args.no_wait,
         qa=args.qa,
         sandbox=sandbox,
         workspace=workspace,
+        review_plan=args.review_plan,
     )
 
 
@@ -120,9 +131,12 @@ def _check_sandbox(profiles: ProfileStore) -> SandboxCheck | None:
         raise InputError(str(exc)) from None
 
 
-def _check_spec(args: argparse.Namespace) -> tuple[Path, Path, ev.PlanLoaded | None]:
-    """The project, its spec dir and the plan's first view; the spec must not be busy."""
-    from agent_tui.engine.control.runlock import RunLock, SpecBusy
+def _check_spec(
+    args: argparse.Namespace,
+) -> tuple[Path, Path, ImplementationPlan | None, ev.PlanLoaded | None]:
+    """The project, its spec dir, its plan (None: none yet) and the plan's first view; the
+    spec must not be busy, and must hold something to work from."""
+    from agent_tui.engine.control.runlock import RunLock, SpecBusy, UnsafeLockFile
     from agent_tui.engine.progress.history import AttemptHistory, RecoveryError
     from agent_tui.engine.progress.views import plan_view
     from agent_tui.engine.sandbox.containment import check_records
@@ -142,10 +156,43 @@ def _check_spec(args: argparse.Namespace) -> tuple[Path, Path, ev.PlanLoaded | N
         check_records(spec_dir)
         history = AttemptHistory(spec_dir)
         RunLock(spec_dir).check()
-    except (PlanError, RecoveryError, SpecBusy, LinkRefused) as exc:
+    except SpecBusy as exc:
+        hint = "" if isinstance(exc, UnsafeLockFile) else "; agent-tui attach shows that run"
+        raise InputError(str(exc) + hint) from None
+    except (PlanError, RecoveryError, LinkRefused) as exc:
         raise InputError(str(exc)) from None
+    if (plan is None or is_empty(plan)) and not (spec_dir / "spec.md").is_file():
+        raise InputError(
+            f"spec {spec_dir.name!r} has nothing to work from: its plan has no subtasks and "
+            "there is no spec.md for the planner to plan from; write spec.md (the task) or "
+            "the plan's subtasks"
+        )
     first_view = plan_view(plan, spec_dir, history) if plan and not is_empty(plan) else None
-    return project, spec_dir, first_view
+    return project, spec_dir, plan, first_view
+
+
+def _check_not_done(workspace: Location, plan: ImplementationPlan | None) -> None:
+    """A spec whose plan is complete and whose work branch is gone (merged, or thrown
+    away) has nothing left to do: a run would only make its branch and worktree again."""
+    from agent_tui.plan import is_complete
+    from agent_tui.workspace.merge import merged_at
+    from agent_tui.workspace.review import Review
+
+    if plan is None or not workspace.isolated or not is_complete(plan):
+        return
+    assert workspace.worktree is not None
+    if workspace.worktree.exists() or Review.of(workspace).exists():
+        return
+    merged = merged_at(workspace)
+    gone = (
+        f"was merged into your branch at {merged}"
+        if merged
+        else f"its branch {workspace.branch} is gone (merged or discarded)"
+    )
+    raise InputError(
+        f"spec {workspace.spec_dir.name!r} is complete and {gone}: nothing to do (to work on "
+        "it again, set a subtask back to pending in its plan)"
+    )
 
 
 def _check_profiles(args: argparse.Namespace) -> ProfileStore:
@@ -174,11 +221,16 @@ def _check_profiles(args: argparse.Namespace) -> ProfileStore:
 
 
 def _check_starting_profile(store: ProfileStore, name: str | None) -> None:
-    """A run must not start on a profile whose credentials cannot work."""
+    """A run must not start on a profile whose credentials cannot work, nor, with no
+    profile, without the CLI's own default login."""
     from agent_tui.auth.credentials import resolve
+    from agent_tui.auth.login import default_login_problem
 
     profile = store.get(name) if name else store.active_profile()
     if profile is None:
+        problem = default_login_problem()
+        if problem is not None:
+            raise InputError(problem)
         return
     resolution = resolve(profile)
     if not resolution.usable:
@@ -187,8 +239,13 @@ def _check_starting_profile(store: ProfileStore, name: str | None) -> None:
 
 def build_loop(checked: CheckedRun, sink: ev.EventSink) -> CoderLoop:
     """The loop for a run that has passed its checks; nothing is checked again."""
-    from agent_tui.config import quota_path
+    from agent_tui.config import quota_path, spend_dir
+    from agent_tui.engine.control.plan_review import PlanReviewMode
     from agent_tui.engine.loop import CoderLoop, LoopConfig
+
+    review = PlanReviewMode.OFF
+    if checked.review_plan:
+        review = PlanReviewMode.STOP if checked.headless else PlanReviewMode.ASK
 
     config = LoopConfig.from_settings(
         checked.profiles.settings,
@@ -200,9 +257,13 @@ def build_loop(checked: CheckedRun, sink: ev.EventSink) -> CoderLoop:
         retry_stuck=checked.retry_stuck,
         wait_for_reset=checked.wait_for_reset,
         quota_file=quota_path(),
+        spend_dir=spend_dir(),
+        max_spend_usd=checked.max_spend_usd,
         sandbox=checked.sandbox,
         workspace=checked.workspace,
+        plan_review=review,
         **({"model": checked.model} if checked.model else {}),
         **({"qa": True} if checked.qa else {}),
+        **({"lanes": checked.lanes} if checked.lanes else {}),
     )
     return CoderLoop(config, checked.profiles, sink)

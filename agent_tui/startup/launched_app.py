@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from textual import on
 from textual.driver import Driver
@@ -128,17 +129,24 @@ def run_app(
     title: str,
     plan: ev.PlanLoaded | None = None,
     gate: Gate | None = None,
+    plan_discard: str = "",
+    screenshots: Path | None = None,
 ) -> int:
     """Run the app in this terminal; an error raised by ``gate`` is raised here, once the
-    app has ended without showing itself."""
+    app has ended without showing itself.  ``screenshots``: where the app saves them
+    (default: the spec's logs/)."""
     collector.freeze_loaded()
+    shown = {"title": title, "plan": plan, "screenshots": screenshots, "plan_discard": plan_discard}
     if gate is None:
-        app: LaunchedApp = LaunchedApp(make_loop, title=title, plan=plan)
+        app: LaunchedApp = LaunchedApp(make_loop, **shown)
     else:
-        app = GatedApp(make_loop, title=title, plan=plan, gate=gate)
+        app = GatedApp(make_loop, gate=gate, **shown)
     result = app.run()
     if isinstance(app, GatedApp) and app.gate_error is not None:
         raise app.gate_error
+    if app.farewell:
+        with contextlib.suppress(OSError):  # the terminal may be gone (closed window: EIO)
+            print(app.farewell, file=sys.stderr)
     if result is None:
         return app.exit_code if app.exit_code is not None else EXIT_INTERRUPTED
     return result

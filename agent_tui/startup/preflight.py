@@ -177,6 +177,18 @@ class Preflight(Generic[T]):
             self._answer = (_Kind.PASSED, value)
         return value  # type: ignore[return-value]
 
+    def pickled(self) -> bytes:
+        """The check's value pickled, once :meth:`wait` would return: as the child sent it,
+        never loaded here (the run process loads it, with the modules it needs)."""
+        self.wait()
+        assert self._answer is not None
+        value = self._answer[1]
+        if isinstance(value, _Pickled):
+            return bytes(value)
+        import pickle
+
+        return pickle.dumps(value)
+
     def _raise_refusal(self) -> None:
         if self._answer is not None and self._answer[0] is _Kind.REFUSED:
             raise self._refusal(self._answer[1])

@@ -19,6 +19,7 @@ from textual.widgets import Tree
 
 from agent_tui.engine.clock import Clock, RealClock
 from agent_tui.engine.events import core as ev
+from agent_tui.engine.events.review import PlanReview
 from agent_tui.engine.events.state import LoopMode, LoopState
 from agent_tui.exit_codes import EXIT_INTERRUPTED
 from agent_tui.notifications import notification_for
@@ -32,9 +33,12 @@ from agent_tui.tui.widgets.status_bar import Shown
 
 if TYPE_CHECKING:
     from agent_tui.engine.loop import CoderLoop
+    from agent_tui.runproc.client import RemoteRun  # not before the first frame: json
 
-LoopFactory = Callable[[ev.EventSink], "CoderLoop | Awaitable[CoderLoop]"]
-"""Makes the loop; may be async when making it is slow (``agent-tui run`` loads it in a thread)."""
+LoopFactory = Callable[[ev.EventSink], "CoderLoop | RemoteRun | Awaitable[CoderLoop | RemoteRun]"]
+"""What the app steers: the loop itself (in-process: the demo, tests) or a run in its own
+process (``agent-tui run``, ``attach``), which the same calls reach over its socket.  May
+be async when making it or attaching is slow."""
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
 FORCE_QUIT_AFTER_S = 20.0
 """A stop that has not ended the loop by then (a CLI that will not die) exits anyway."""
@@ -54,6 +58,8 @@ PALETTE_HELP = {
     "search_previous": "The previous match in the log, further up (N)",
     "save_log": "Save the session log as Markdown in the spec's logs/ (s)",
     "quit_gracefully": "Quit, asking first while a session runs (q)",
+    "detach": "Leave the app; the run goes on, and agent-tui attach shows it again (ctrl+d)",
+    "screenshot": "Save an SVG screenshot of this screen in the spec's logs/ (else here)",
 }
 QUIT_NOW_HELP = "Exit without asking; a running session is stopped and recorded (ctrl+c)"
 
@@ -90,6 +96,7 @@ class AgentApp(App[int]):
         ),
         Binding("s", "save_log", "Save log", show=False, id="log.save", priority=True),
         Binding("q", "quit_gracefully", "Quit", id="app.quit", priority=True),
+        Binding("ctrl+d", "detach", "Detach", id="app.detach", priority=True),
         # Textual's ctrl+q would exit at once and leave the running session unrecorded, and
         # its ctrl+c only says how to quit; both stop the loop here, as SIGTERM does.
         Binding("ctrl+q", "quit", "Quit now", show=False, priority=True),
@@ -103,19 +110,30 @@ class AgentApp(App[int]):
         title: str = "agent-tui",
         clock: Clock | None = None,
         plan: ev.PlanLoaded | None = None,
+        plan_discard: str = "",
+        screenshots: Path | None = None,
     ) -> None:
-        """``plan``, when the caller has already read it, is in the tree from the first frame."""
+        """``plan``, when the caller has already read it, is in the tree from the first frame;
+        ``plan_discard`` says in a plan review what discarding the plan removes;
+        ``screenshots``: where a screenshot goes (default: the spec's logs/, else the current
+        directory)."""
         super().__init__()
+        self.plan_discard = plan_discard or "the plan stays on disk"
+        self.screenshots = screenshots
         self.title = title
         self.clock = clock or RealClock()
         self._make_loop = make_loop
-        self.loop: CoderLoop | None = None
+        self.loop: CoderLoop | RemoteRun | None = None
         self.main_screen = MainScreen(self.clock, plan)
         self.exit_code: int | None = None
         self.stop_signal: str | None = None
         self._quitting = False
+        self.restarting: str | None = None
+        """The stuck subtask a new run is being made for (its checks run meanwhile)."""
         self.watched_signals: list[int] = []
         self.first_frame_drawn = False
+        self.farewell: str | None = None
+        """A line for the shell once the app has ended (how to attach again, after a detach)."""
 
     def get_default_screen(self) -> MainScreen:
         return self.main_screen
@@ -148,6 +166,8 @@ class AgentApp(App[int]):
             self.watched_signals.append(signum)
 
     def on_unmount(self) -> None:
+        if self.run_is_remote:  # the run goes on; its connections end here
+            self.loop.close()  # type: ignore[union-attr]
         loop = asyncio.get_running_loop()
         for signum in self.watched_signals:
             loop.remove_signal_handler(signum)
@@ -158,6 +178,9 @@ class AgentApp(App[int]):
         hung_up = getattr(running_driver(self), "hung_up", None)
         if signum == signal.SIGHUP and hung_up is not None:
             hung_up()
+        if self.run_is_remote:  # the run is its own process: it goes on
+            self.action_detach()
+            return
         self.action_quit()
 
     async def _sink(self, event: ev.Event) -> None:
@@ -171,16 +194,63 @@ class AgentApp(App[int]):
         """The loop's only home: failures become a message, never a crash."""
         try:
             made = self._make_loop(self._sink)
-            self.loop = await made if inspect.isawaitable(made) else made
+            loop = await made if inspect.isawaitable(made) else made
+        except Exception as exc:
+            self.post_message(LoopDone(EXIT_WORKER_FAILED, f"{type(exc).__name__}: {exc}"))
+            return
+        await self._run(loop)
+
+    @work(exclusive=True, group="loop", exit_on_error=False)
+    async def run_again(self, subtask_id: str) -> None:
+        """A new run of the loop in this app, to try a stuck subtask again once the last run
+        has ended: made as the first was (the run's checks again, then its lock, containment
+        and workspace), while the tree and the log go on.  Refused, the last run's end
+        stands."""
+        try:
+            made = self._make_loop(self._sink)
+            loop = await made if inspect.isawaitable(made) else made
+        except Exception as exc:
+            self.restarting = None
+            self.notify(
+                f"Subtask {subtask_id} is not tried again: {exc}",
+                title="Retry",
+                severity="error",
+                timeout=30,
+                markup=False,
+            )
+            return
+        loop.retry_subtask(subtask_id)  # done once the new run holds the spec
+        self.restarting = None
+        self.exit_code = None
+        await self._run(loop)
+
+    async def _run(self, loop: CoderLoop | RemoteRun) -> None:
+        if self.run_is_remote and self.loop is not loop:  # the ended run's: let it go
+            self.loop.close()  # type: ignore[union-attr]
+        self.loop = loop
+        try:
             # Known now, not only at the first session: a run that starts paused shows it too.
-            self.main_screen.status.profile = self.loop.profile_name
+            self.main_screen.status.profile = loop.profile_name
             self.main_screen.show_quota()
-            self.loop_state = self.loop.state
-            code = await self.loop.run()
+            self.loop_state = loop.state
+            code = await loop.run()
         except Exception as exc:
             self.post_message(LoopDone(EXIT_WORKER_FAILED, f"{type(exc).__name__}: {exc}"))
             return
         self.post_message(LoopDone(code))
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notice is plain text, whatever the caller asks: its message may carry the
+        plan's, the agent's or git's words, and a ``[`` there is no markup."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     @on(LoopDone)
     def loop_done(self, message: LoopDone) -> None:
@@ -213,11 +283,8 @@ class AgentApp(App[int]):
         rollbacks = history.rollbacks(subtask.id) if history is not None else []
 
         def closed(choice: str | None) -> None:
-            if choice == RETRY and self.loop is not None:
-                if self.loop.retry_subtask(subtask.id):
-                    self.notify(f"Subtask {subtask.id} will be tried again.", title="Retry")
-                else:
-                    self.notify("The run has ended: rerun with --retry-stuck.", title="Retry")
+            if choice == RETRY:
+                self.retry_subtask(subtask.id)
 
         self.push_screen(
             SubtaskDetail(
@@ -226,10 +293,48 @@ class AgentApp(App[int]):
                 attempts,
                 stuck_reason,
                 rollbacks,
-                can_retry=self.loop_running,
+                can_retry=self.loop is not None and not self._quitting,
             ),
             closed,
         )
+
+    def review_plan(self, event: PlanReview) -> None:
+        """The run waits at its plan review: show the plan, and pass on the user's word."""
+        from agent_tui.tui.screens.plan_review import APPROVE, PlanReviewScreen
+
+        def decided(choice: str | None) -> None:
+            loop = self.loop
+            if loop is None:
+                return
+            if choice == APPROVE:
+                if loop.approve_plan():
+                    self.notify("Plan approved: coding starts.", title="Plan")
+                return
+            if loop.discard_plan():
+                self._quitting = True  # the run ends with the discard: so does the app
+
+        self.push_screen(PlanReviewScreen(Path(event.plan_path), self.plan_discard), decided)
+
+    def retry_subtask(self, subtask_id: str) -> None:
+        """``t`` in a stuck subtask's detail: the run tries it again; a run that has ended
+        starts again in this app to do so."""
+        if self.restarting is not None:
+            self.notify(f"Starting the run again for {self.restarting}…", title="Retry")
+            return
+        if self.loop_running and self.loop is not None:
+            if self.loop.retry_subtask(subtask_id):
+                self.notify(f"Subtask {subtask_id} will be tried again.", title="Retry")
+            return
+        self.restarting = subtask_id
+        self.notify(
+            f"Subtask {subtask_id} will be tried again: the run starts again.", title="Retry"
+        )
+        self.run_again(subtask_id)
+
+    @property
+    def run_is_remote(self) -> bool:
+        """The run is a process of its own (a ``RemoteRun``): leaving the app leaves it going."""
+        return getattr(self.loop, "detachable", False)
 
     @property
     def loop_running(self) -> bool:
@@ -245,6 +350,8 @@ class AgentApp(App[int]):
 
         The loop's state as it is this moment: ``loop_state`` changing is what makes the
         footer ask again, but a message may lag behind the loop."""
+        if action == "detach":
+            return self.run_is_remote
         state = self.loop.state if self.loop is not None else self.loop_state
         if self.exit_code is not None:
             state = self.loop_state
@@ -264,19 +371,6 @@ class AgentApp(App[int]):
     def _search_changed(self, message: SessionLog.SearchChanged) -> None:
         self.searching = message.searching
 
-    def notify(  # type: ignore[override]
-        self,
-        message: str,
-        *,
-        title: str = "",
-        severity: SeverityLevel = "information",
-        timeout: float | None = None,
-        markup: bool = False,
-    ) -> None:
-        """Textual's, but plain text unless asked: a notice carries what the agent, the
-        plan or git said (a stuck reason, a plan warning), and that is never markup."""
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
-
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The palette offers the footer's keys that apply now, then Textual's own.
 
@@ -291,8 +385,38 @@ class AgentApp(App[int]):
         if not over_dialog:
             yield SystemCommand("Quit now", QUIT_NOW_HELP, self.action_quit)
         for command in super().get_system_commands(screen):
-            if command.title != "Quit":  # Textual's runs action_quit: "Quit now" above
+            if command.title == "Screenshot":  # Textual's saves to a Downloads folder
+                yield SystemCommand(
+                    "Screenshot",
+                    PALETTE_HELP["screenshot"],
+                    lambda: self.call_after_refresh(self.screenshot),  # the palette gone
+                )
+            elif command.title != "Quit":  # Textual's runs action_quit: "Quit now" above
                 yield command
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Textual's screenshot action (its ``filename`` and ``path`` are not used): ours."""
+        self.screenshot()
+
+    def screenshot(self) -> None:
+        """Save the screen as SVG in the spec's logs/ (else the current directory), and say
+        where, or why it could not be saved."""
+        from agent_tui.tui.screenshot import save_screenshot
+
+        places = [self.screenshots] if self.screenshots is not None else []
+        if not places and self.loop is not None:
+            places.append(self.loop.config.logs_dir)
+        elif not places and self.main_screen.spec_dir:
+            places.append(Path(self.main_screen.spec_dir) / "logs")
+        places.append(Path.cwd())
+        try:
+            saved = save_screenshot(self.export_screenshot(), places)
+        except OSError as exc:
+            self.notify(
+                f"Screenshot not saved: {exc}", title="Screenshot", severity="error", markup=False
+            )
+            return
+        self.notify(f"Screenshot saved to {saved}", title="Screenshot", markup=False)
 
     def _after_control(self) -> None:
         """The keys follow a key press at once, not only when the loop reports it."""
@@ -372,6 +496,21 @@ class AgentApp(App[int]):
             self.notify("Move to a subtask in the plan to see its diff.", title="Diff")
             return
         show_diff(self, self.loop, subtask)
+
+    def action_detach(self) -> None:
+        """Leave the app and let the run go on in its own process."""
+        run = self.loop
+        if not self.run_is_remote:
+            return
+        assert run is not None
+        self.workers.cancel_group(self, "loop")
+        run.detach()
+        self.detached(run)
+
+    def detached(self, run: RemoteRun) -> None:
+        """After a detach the app ends, saying how to come back."""
+        self.farewell = f"agent-tui: detached; {run.reattach_hint()}"
+        self._exit_with(0)
 
     def action_follow_log(self) -> None:
         self.main_screen.log_view.toggle_follow()

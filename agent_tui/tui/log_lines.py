@@ -15,10 +15,13 @@ from rich.text import Text
 
 from agent_tui.auth.redaction import redact
 from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import review as rev
+from agent_tui.engine.events import spend as sev
 from agent_tui.engine.events import trust as tev
 from agent_tui.engine.events import workspace as wev
 from agent_tui.engine.events.quota import QuotaStatus, quota_text
 from agent_tui.engine.events.trust import CheckOutcome, QAStep, QAVerdictKind
+from agent_tui.text import counted
 
 NOTICE_STYLES = {"error": "bold red", "warning": "yellow"}
 
@@ -41,9 +44,14 @@ def _tool_result(event: ev.ToolResult, _spec_dir: str | None) -> Text:
 
 
 def _session_ended(event: ev.SessionEnded, _spec_dir: str | None) -> Text:
-    style = "green" if event.outcome == "success" else "yellow"
+    """A session that ended without an error says "ended": whether its work is done is
+    decided after it (its check, the plan), and said then."""
+    if event.outcome == "success":
+        return Text(f"── session {event.session} ended, ${event.cost_usd:.4f}", style="cyan")
     kind = f" ({event.error_kind})" if event.error_kind else ""
-    return Text(f"── session {event.session} {event.outcome}{kind}, ${event.cost_usd:.4f}", style)
+    return Text(
+        f"── session {event.session} {event.outcome}{kind}, ${event.cost_usd:.4f}", "yellow"
+    )
 
 
 def _backoff_started(event: ev.BackoffStarted, _spec_dir: str | None) -> Text:
@@ -78,9 +86,12 @@ def _verification_ended(event: tev.VerificationEnded, _spec_dir: str | None) -> 
     icon, style = CHECK_STYLES[event.outcome]
     line = Text(f"  {icon} {event.subtask_id} {event.outcome}: ", style=style)
     line.append(event.finding())
-    last = event.last_line()
-    if not event.outcome.counts_as_completed and last:
-        line.append(f"\n      {last}", style="dim")
+    if event.refuted:
+        shown = event.tail_lines()
+        for output in shown:
+            line.append(f"\n      │ {output}", style="dim")
+        if not shown:
+            line.append("\n      (no output)", style="dim")
     return line
 
 
@@ -133,6 +144,9 @@ LINES: dict[type[ev.Event], Callable[[Any, str | None], Text | None]] = {
     ev.SessionError: lambda e, _: Text(f"  ✘ {e.error_kind}: {e.message}", style="bold red"),
     ev.SessionEnded: _session_ended,
     ev.BackoffStarted: _backoff_started,
+    sev.SpendPlanned: lambda e, _: Text(f"  $ {e.text()}", style="cyan" if e.fits else "yellow"),
+    sev.BudgetWarning: lambda e, _: Text(f"  $ {e.budget.text()}: past 80 %", style="yellow"),
+    sev.BudgetReached: lambda e, _: Text(f"  $ {e.message}", style="bold yellow"),
     ev.QuotaUpdated: lambda e, _: (
         None
         if e.status == QuotaStatus.ALLOWED
@@ -141,6 +155,7 @@ LINES: dict[type[ev.Event], Callable[[Any, str | None], Text | None]] = {
     ev.BackoffEnded: lambda e, _: (
         Text("  ⏭ retrying now", style="magenta") if e.reason == "retry_now" else None
     ),
+    ev.SubtaskNotCompleted: lambda e, _: Text(f"  ↺ {e.text()}", style="yellow"),
     ev.SubtaskStuck: lambda e, _: Text(
         f"  ⚠ subtask {e.id} is stuck: {e.reason}", style="bold red"
     ),
@@ -156,6 +171,12 @@ LINES: dict[type[ev.Event], Callable[[Any, str | None], Text | None]] = {
     ),
     ev.Notice: lambda e, _: Text(f"  ! {e.message}", style=NOTICE_STYLES.get(e.level, "dim")),
     ev.PlanWarning: lambda e, _: Text(f"  ! plan: {e.message}", style="bold yellow"),
+    rev.PlanReview: lambda e, _: Text(
+        f"  ◆ the plan is written ({counted(e.subtasks, 'subtask')}): "
+        + ("waiting for your review" if e.waiting else "read it, then run again to code it"),
+        style="bold cyan",
+    ),
+    rev.PlanApproved: lambda e, _: Text("  ✔ plan approved: coding starts", style="bold green"),
     tev.VerificationStarted: _verification_started,
     tev.VerificationEnded: _verification_ended,
     tev.QAIteration: _qa_iteration,

@@ -1,12 +1,22 @@
-"""What Claude Code's sandbox leaves behind in a repository: removed after each session.
+"""What Claude Code's sandbox leaves behind where the agent works: removed after each
+session, and at the next start after a session that was killed (CLI 2.1.331).
 
-To keep git's own files read-only for Bash, the sandbox mounts over them, and for a path
-that does not exist it first makes an empty one to mount on; they stay when it ends: in each
-git dir ``NOTES_MERGE_WORKTREE/``, ``glab-cli/``, ``remotes/``, an empty ``config.worktree``
-and ``info/.claude-sandbox-noreplace/``, and ``.claude/.cc-writes/`` in the working
-directory and in the repository's own checkout, which the CLI takes for the project's root
-when it runs in a worktree (CLI 2.1.331).  Only a path of that list that was not there
-before the session and is still empty is removed: anything else is someone's, and stays.
+For every Bash command the sandbox mounts over what must stay read-only, and for a path
+that does not exist it first makes an empty one to mount on:
+
+- in each git dir ``NOTES_MERGE_WORKTREE/``, ``glab-cli/``, ``remotes/``, an empty
+  ``config.worktree`` and ``info/.claude-sandbox-noreplace/``, and ``.claude/.cc-writes/``
+  in the working directory and in the repository's own checkout (which the CLI takes for
+  the project's root in a worktree): these stay when the command ends;
+- for each file the CLI always protects in the working directory (``CLI_PROTECTED``), an
+  empty file of mode 0444, which the CLI deletes when the command ends, unless it was
+  killed (SIGKILL: a kill of agent-tui takes its CLI with it).
+
+After a session only a path of these lists that was not there before and is still empty is
+removed: anything else is someone's, and stays.  A run killed during a session leaves no
+record of what was there before, so at the next start a file goes only with all of a
+placeholder's traits: empty, regular, mode 0444, ours, and last changed while that session
+ran (a user's ``touch`` since moves its change time past it).
 """
 
 from __future__ import annotations
@@ -25,8 +35,22 @@ IN_GIT_DIR = (
     "config.worktree",
     "info/.claude-sandbox-noreplace",
 )
-IN_WORK_DIR = (".claude/.cc-writes", ".claude")
+CLI_PROTECTED = (
+    ".gitconfig", ".gitmodules", ".bashrc", ".bash_profile", ".zshrc", ".zprofile",
+    ".profile", ".ripgreprc", ".mcp.json", ".vscode", ".idea",
+    ".claude/settings.json", ".claude/settings.local.json", ".claude/skills",
+    ".claude/hooks", ".claude/commands", ".claude/agents", ".claude/launch.json",
+    ".claude/workflows", ".claude/routines", ".claude/output-styles",
+    ".claude/scheduled_tasks.json", ".claude/loop.md",
+)  # fmt: skip
+"""What the CLI write-denies in its working directory whatever the settings say; a missing
+one is a file while a command runs, even where the name is a directory's."""
+IN_WORK_DIR = (*CLI_PROTECTED, ".claude/.cc-writes", ".claude")
 """Deepest first: ``.claude`` goes only if the sandbox made it and it is empty after."""
+PLACEHOLDER_MODE = 0o444
+
+Window = tuple[float, float]
+"""When a session ran: epoch seconds, first and last."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +77,33 @@ class Leftovers:
             if path not in keep and _remove_if_empty(path):
                 removed.append(path)
         return removed
+
+    def after_killed(self, window: Window, also: Iterable[Path] = ()) -> list[Path]:
+        """Remove the placeholders of a session killed during ``window`` (the list's, and
+        ``also``: files a rule of an earlier version denied); what was removed."""
+        removed = []
+        for path in [*self.candidates(), *also]:
+            if is_placeholder(path, window):
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+                    removed.append(path)
+        return removed
+
+
+def is_placeholder(path: Path, window: Window) -> bool:
+    """An empty read-only file of ours, changed last during ``window``: what the sandbox
+    makes, and nobody has touched since."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    return (
+        stat.S_ISREG(info.st_mode)
+        and info.st_size == 0
+        and stat.S_IMODE(info.st_mode) == PLACEHOLDER_MODE
+        and info.st_uid == os.getuid()
+        and window[0] <= info.st_ctime <= window[1]
+    )
 
 
 def _remove_if_empty(path: Path) -> bool:

@@ -9,7 +9,8 @@ file under a ``.git`` directory as sensitive (an edit there asks for a permissio
 unattended session can give).
 
 ``locate`` only reads: the checks before a run call it (they write nothing), and the run
-opens, repairs or makes the worktree (``worktree.open_worktree``).
+opens, repairs or makes the worktree (``worktree.open_worktree``).  A project worked on in
+place before, then without a ``.git``, that has one now is refused (``in_place_record``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from agent_tui.workspace.git import Git, GitError, git_installed
+from agent_tui.workspace.in_place_record import became_repository
 
 BRANCH_PREFIX = "agent-tui/"
 _BRANCH_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -168,6 +170,9 @@ def locate(
     """The spec's workspace; ``WorkspaceRefused`` when a worktree is due but cannot be had."""
     if in_place_asked:
         return in_place(project_dir, spec_dir, "--in-place")
+    refused = became_repository(project_dir)
+    if refused:
+        raise WorkspaceRefused(refused)
     if not git_installed(environ):
         return in_place(project_dir, spec_dir, "git is not installed")
     git = Git(project_dir, environ=environ)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,8 +20,8 @@ from dataclasses import dataclass
 from agent_tui.files import LinkRefused, atomic_write_bytes, real_dir
 from agent_tui.text import counted
 from agent_tui.workspace.commits import has_changes, project_pathspecs, uncommitted_diff
-from agent_tui.workspace.git import Git, GitError, first_line
-from agent_tui.workspace.location import Location
+from agent_tui.workspace.git import UNSIGNED, Git, GitError, first_line
+from agent_tui.workspace.location import Location, registered_worktrees
 from agent_tui.workspace.review import Review
 from agent_tui.workspace.scan import masked_bytes
 from agent_tui.workspace.worktree import Worktree, admin_dir_of
@@ -94,20 +95,62 @@ def merge(location: Location, *, squash: bool, environ: Mapping[str, str] | None
         branch.remove()
         return f"{branch.name} is already in {current}: its worktree and branch are removed{kept}"
     before = repo.text("rev-parse", "HEAD")
+    config, unsigned = _signing(repo, location)
     if squash:
-        _squash(repo, branch, ahead)
+        _squash(repo, branch, ahead, config)
     else:
         subject = f"Merge {branch.name} ({counted(len(ahead), 'subtask commit')}) into {current}"
-        _run_merge(repo, branch, ["merge", "--no-ff", "--no-edit", "-m", subject, branch.name])
+        args = ["merge", "--no-ff", "--no-edit", "-m", subject, branch.name]
+        _run_merge(repo, branch, args, config)
     after = repo.text("rev-parse", "--short", "HEAD")
     if repo.text("rev-parse", "HEAD") == before:
         raise MergeRefused(f"git merged nothing from {branch.name}: kept its worktree and branch")
+    repo.lfs_checkout()
     branch.remove()
     how = "squashed into one commit" if squash else "with its history"
     return (
         f"merged {branch.name} ({len(ahead)} commits, {how}) into {current} at {after}; its "
-        f"worktree and branch (was {tip}) are removed{kept}"
+        f"worktree and branch (was {tip}) are removed{kept}{unsigned}"
     )
+
+
+def merged_at(location: Location, *, environ: Mapping[str, str] | None = None) -> str | None:
+    """The commit of the user's HEAD that a ``merge`` of the spec's branch made (short
+    hash), if there is one: a merge's subject and a squash's message both name the branch."""
+    branch = Branch(location, environ)
+    found = branch.repo.run(
+        "log", "-20", "--format=%h%x1f%B%x1e", "--fixed-strings", f"--grep={branch.name}",
+        "HEAD", "--", check=False,
+    )  # fmt: skip
+    named = re.compile(rf"(^|\s){re.escape(branch.name)}(\s|$)")
+    for record in found.out.decode("utf-8", "replace").split("\x1e"):
+        short, _, message = record.strip().partition("\x1f")
+        if short and named.search(message):
+            return short
+    return None
+
+
+def _signing(repo: Git, location: Location) -> tuple[list[str], str]:
+    """The merge's ``-c`` settings: the user's identity, and no signing when a signing
+    setting comes from a file in a working tree (a tracked file a config includes, or
+    one in a worktree: a branch, the agent's among them, can change it, and its
+    ``gpg.program`` would run); the words that say so."""
+    config = repo.identity()
+    pattern = r"^(gpg\.|user\.signingkey$|commit\.gpgsign$)"
+    listed = repo.read_config("-z", "--show-origin", "--name-only", "--get-regexp", pattern)
+    fields = listed.out.decode("utf-8", "surrogateescape").split("\0")
+    trees = [entry.path.resolve() for entry in registered_worktrees(repo)]
+    common = (location.common_dir or repo.cwd / ".git").resolve()
+    for origin, key in zip(fields[::2], fields[1::2], strict=False):
+        if not origin.startswith("file:"):
+            continue
+        path = (repo.cwd / origin.removeprefix("file:")).resolve()
+        if common == path or common in path.parents:
+            continue
+        if any(tree == path or tree in path.parents for tree in trees):
+            note = f"; not signed: {key} is set in {path}, a file a branch can change"
+            return [*config, UNSIGNED], note
+    return config, ""
 
 
 def discard(location: Location, *, environ: Mapping[str, str] | None = None) -> str:
@@ -179,8 +222,8 @@ def _keep_uncommitted(branch: Branch) -> str:
     return f"; what it held uncommitted is in {os.path.relpath(path, branch.location.spec_dir)}"
 
 
-def _run_merge(repo: Git, branch: Branch, args: list[str]) -> None:
-    done = repo.run(*args, check=False, config=repo.identity())
+def _run_merge(repo: Git, branch: Branch, args: list[str], config: list[str]) -> None:
+    done = repo.run(*args, check=False, config=config)
     if done.ok:
         return
     conflicted = _conflicted(repo)
@@ -230,15 +273,13 @@ def _abort(repo: Git) -> None:
         repo.run("reset", "--merge", check=False)
 
 
-def _squash(repo: Git, branch: Branch, commits: list[tuple[str, str]]) -> None:
-    _run_merge(repo, branch, ["merge", "--squash", branch.name])
+def _squash(repo: Git, branch: Branch, commits: list[tuple[str, str]], config: list[str]) -> None:
+    _run_merge(repo, branch, ["merge", "--squash", branch.name], config)
     lines = "\n".join(subject for _, subject in commits)
     subtasks = counted(len(commits), "subtask")
     message = f"{branch.location.spec_dir.name}: {subtasks} from {branch.name}\n\n{lines}\n"
     try:
-        repo.run(
-            "commit", "--quiet", "--no-verify", "-F", "-", config=repo.identity(), stdin=message
-        )
+        repo.run("commit", "--quiet", "--no-verify", "-F", "-", config=config, stdin=message)
     except GitError:
         _abort(repo)
         raise

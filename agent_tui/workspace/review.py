@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from agent_tui.workspace.commits import TRAILER, project_pathspecs, uncommitted_diff
-from agent_tui.workspace.git import Git, GitError
+from agent_tui.workspace.git import Git, GitError, Result
 from agent_tui.workspace.location import Location
 from agent_tui.workspace.worktree import Worktree
 
-_DIFF_OPTIONS = ("--no-color", "--no-ext-diff", "--no-textconv")
+REVIEW_LIMIT = 8 * 1024 * 1024
+"""The most of a diff shown for review; past it, the rest is left out, and a line says so."""
 
 
 @dataclass(frozen=True)
@@ -49,12 +50,17 @@ class Review:
                 found.append((sha, subject))
         return found
 
-    def show(self, sha: str) -> bytes:
+    def show(self, sha: str, limit: int = REVIEW_LIMIT) -> bytes:
         specs = project_pathspecs(self.location)
-        return self.git.run("show", "--stat", "--patch", *_DIFF_OPTIONS, sha, *specs).out
+        return _cut(self.git.run("show", "--stat", "--patch", sha, *specs, limit=limit))
 
     def subtask_diff(self, subtask_id: str) -> bytes:
-        return b"".join(self.show(sha) for sha, _ in self.commits(subtask_id))
+        shown = b""
+        for sha, _ in self.commits(subtask_id):
+            shown += self.show(sha, max(REVIEW_LIMIT - len(shown), 1))
+            if len(shown) >= REVIEW_LIMIT:
+                break
+        return shown
 
     def branch_diff(self) -> bytes:
         """Everything the branch would bring into the user's HEAD."""
@@ -62,8 +68,16 @@ class Review:
         if not base.ok:
             raise GitError(f"{self.branch} shares no history with your HEAD")
         specs = project_pathspecs(self.location)
-        args = ("diff", "--stat", "--patch", *_DIFF_OPTIONS, base.text, self.branch, *specs)
-        return self.git.run(*args).out
+        args = ("diff", "--stat", "--patch", base.text, self.branch, *specs)
+        return _cut(self.git.run(*args, limit=REVIEW_LIMIT))
+
+
+def _cut(result: Result) -> bytes:
+    """The output, and when it was cut a line saying so (git diff shows all of it)."""
+    if not result.truncated:
+        return result.out
+    kept = result.out[: result.out.rfind(b"\n") + 1]
+    return kept + b"[agent-tui: the diff is cut here, at its size limit; git shows the rest]\n"
 
 
 def work_in_progress(worktree: Worktree | None) -> bytes:

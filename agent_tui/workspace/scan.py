@@ -8,13 +8,19 @@ line the diff removes is leaving the branch, not entering it.
 
 from __future__ import annotations
 
+import io
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import IO
 
 from agent_tui.auth.redaction import redact
 from agent_tui.text import printable
 
 SHOWN_CHARS = 120
+PIECE = 64 * 1024
+OVERLAP = 1024
+"""Longer than any token the redaction knows, shorter than a piece."""
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
 
 
@@ -31,10 +37,17 @@ class Finding:
 
 def scan_diff(diff: bytes) -> list[Finding]:
     """Every added line of a ``git diff -U0`` that the redaction would change."""
+    return scan_stream(io.BytesIO(diff))
+
+
+def scan_stream(diff: IO[bytes], most: int | None = None) -> list[Finding]:
+    """``scan_diff`` over a diff read as it comes (at most ``most`` findings): memory stays
+    bounded however large a file, or a line of it, the agent wrote."""
     findings: list[Finding] = []
     path = ""
     number = 0
-    for raw in diff.split(b"\n"):
+    reported = -1
+    for raw, ends in _pieces(diff):
         if raw.startswith(b"+++ "):
             target = raw[4:].decode("utf-8", "replace")
             path = target[2:] if target.startswith("b/") else target
@@ -46,10 +59,28 @@ def scan_diff(diff: bytes) -> list[Finding]:
         if raw.startswith(b"+"):
             text = raw[1:].decode("utf-8", "replace")
             masked = redact(text)
-            if masked != text:
+            if masked != text and reported != number:
                 findings.append(Finding(path, number, _shown(masked)))
-            number += 1
+                reported = number
+                if most is not None and len(findings) >= most:
+                    break
+            if ends:
+                number += 1
     return findings
+
+
+def _pieces(diff: IO[bytes]) -> Iterator[tuple[bytes, bool]]:
+    """Each line of ``diff`` without its line end, and whether the line ends there.  A line
+    longer than ``PIECE`` comes in pieces, each after the first starting with the line's
+    own first byte and the last ``OVERLAP`` bytes of the piece before it, so a token
+    across a cut is whole in one piece."""
+    carry = b""
+    while chunk := diff.readline(PIECE):
+        ends = chunk.endswith(b"\n")
+        body = chunk[:-1] if ends else chunk
+        piece = carry + body
+        yield piece, ends
+        carry = b"" if ends else piece[:1] + piece[-OVERLAP:]
 
 
 def _shown(masked: str) -> str:

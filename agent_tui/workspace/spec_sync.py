@@ -9,7 +9,11 @@ The direction of truth:
   copy what the user's is now.  Files the user deleted go from the copy too, unless the
   agent has changed them since.
 - ``pull`` (after every session, after each tool result, before every decision) brings back
-  what the agent changed in its copy since the last push or pull.  A file the user did not
+  what the agent changed in its copy since the last push or pull, of the spec files
+  agent-tui knows (``SYNCED_BACK``, by their exact names, at the top of the spec dir) and
+  nothing else: not a ``.git`` (the user's git would run its config), not a folder, not a
+  file of another name (on a case-insensitive disk ``pause`` is the user's ``PAUSE``).
+  What is left in the copy is named in a note once.  A file the user did not
   change meanwhile is taken as the agent left it.  When both changed it: for the plan, the
   user's text is kept and the agent's status changes are set in it (a status is what the
   agent is asked to change); any other file stays as the user has it, and the agent's version
@@ -21,16 +25,32 @@ The direction of truth:
 
 from __future__ import annotations
 
+import functools
+import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent_tui.files import TooLarge
-from agent_tui.plan import PlanError, parse_plan, status_in_text
+from agent_tui.plan import ImplementationPlan, PlanError, parse_plan, status_in_text
 from agent_tui.workspace import safe_tree
 
 PLAN_NAME = "implementation_plan.json"
 NOT_SYNCED = frozenset({"logs", "memory", ".agent-tui.lock", "PAUSE", "HUMAN_INPUT.md"})
+"""Never copied into the agent's copy either."""
+SYNCED_BACK = (
+    PLAN_NAME,
+    "spec.md",
+    "requirements.json",
+    "context.json",
+    "complexity_assessment.json",
+    "project_index.json",
+    "build-progress.txt",
+    "qa_report.md",
+    "QA_FIX_REQUEST.md",
+)
+"""What a session may write in its spec copy that comes back to the user's spec dir."""
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_FILES = 2000
 _TEMP = re.compile(r"^\..+\.tmp$|\.corrupt-\d+(-\d+)?$")
@@ -55,6 +75,16 @@ class Tree:
         files, refused = safe_tree.walk(self.root, self.parts, NOT_SYNCED, MAX_FILES)
         return [f for f in files if not _TEMP.search(f.rsplit("/", 1)[-1])], refused
 
+    def top(self) -> list[str]:
+        """The names at the top of the tree (a folder's with a ``/``), links and all."""
+        with safe_tree.opened_dir(self.root, self.parts) as fd:
+            entries = sorted(os.scandir(fd), key=lambda e: e.name)
+        names = []
+        for entry in entries[:MAX_FILES]:
+            folder = entry.is_dir(follow_symlinks=False)
+            names.append(entry.name + ("/" if folder else ""))
+        return names
+
     def read(self, name: str) -> bytes | None:
         return safe_tree.read(self.root, self.rel(name), MAX_FILE_BYTES)
 
@@ -71,6 +101,8 @@ class SpecMirror:
     agent: Tree
     base: dict[str, bytes] = field(default_factory=dict)
     """Each file as the two sides last agreed on it: what a change is measured against."""
+    left: set[str] = field(default_factory=set)
+    """What of the agent's copy a note has named as not synced back."""
 
     def push(self) -> list[str]:
         """Make the agent's copy the user's spec dir as it is now; notes on what was not."""
@@ -90,13 +122,13 @@ class SpecMirror:
             del self.base[name]
         return notes
 
-    def pull(self, keep_as: str = "agent") -> tuple[list[str], list[str]]:
+    def pull(self, keep_as: str | Callable[[], str] = "agent") -> tuple[list[str], list[str]]:
         """Bring back what the agent changed in its copy: (names taken, notes).  The agent's
         version of a file both sides changed is kept as ``logs/<keep_as>/<name>`` in the
-        user's spec dir."""
+        user's spec dir (``keep_as`` is asked only then, when it is a function)."""
         notes: list[str] = []
         taken: list[str] = []
-        files, _ = self._files(self.agent, notes)
+        files = self._known(notes)
         for name in files:
             data = self._read(self.agent, name, notes)
             if data is None or self.base.get(name) == data:
@@ -107,7 +139,8 @@ class SpecMirror:
                     taken.append(name)
             elif name == PLAN_NAME:
                 merged, note = merge_plan(self.base.get(name), data, mine)
-                notes.append(note)
+                if note:
+                    notes.append(note)
                 if (
                     merged is not None
                     and merged != mine
@@ -115,7 +148,8 @@ class SpecMirror:
                 ):
                     taken.append(name)
             else:
-                notes.append(self._keep_agents(name, data, keep_as))
+                kept = keep_as() if callable(keep_as) else keep_as
+                notes.append(self._keep_agents(name, data, kept))
             self.base[name] = data
         return taken, notes
 
@@ -128,6 +162,34 @@ class SpecMirror:
         if not self._write(self.user, rel, data, problems):
             return f"{said}; the agent's was not kept: {problems[0]}"
         return f"{said}; the agent's is in {self.user.path / rel}"
+
+    def _known(self, notes: list[str]) -> list[str]:
+        """The agent's copy's files that may come back; a note naming the rest, once."""
+        try:
+            names = self.agent.top()
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            notes.append(f"{self.agent.path} cannot be read: {_reason(exc)}")
+            return []
+        known = [name for name in names if name in SYNCED_BACK]
+        folders = {name.split("/", 1)[0] + "/" for name in self.base if "/" in name}
+        new = [
+            name for name in names
+            if name not in SYNCED_BACK and name not in self.left and name not in folders
+            and not _TEMP.search(name.rstrip("/")) and not self._as_pushed(name)
+        ]  # fmt: skip
+        if new:
+            self.left.update(new)
+            notes.append(
+                "not synced back from the agent's spec copy (only the spec files agent-tui "
+                f"knows are): {', '.join(new)}"
+            )
+        return known
+
+    def _as_pushed(self, name: str) -> bool:
+        """A file of the user's the push put in the copy, as it was put there."""
+        return name in self.base and self._read(self.agent, name, []) == self.base[name]
 
     def _files(self, tree: Tree, notes: list[str]) -> tuple[list[str], list[str]]:
         try:
@@ -162,12 +224,14 @@ class SpecMirror:
 
 def merge_plan(base: bytes | None, agent: bytes, user: bytes) -> tuple[bytes | None, str]:
     """The user's plan with the statuses the agent changed since ``base`` set in it, and a
-    note saying so; None when the agent's plan cannot be read (the user's stays)."""
+    note saying so ("" when only statuses changed on the user's side: those are agent-tui's
+    own records, as other lanes' subtasks move); None when the agent's plan cannot be read
+    (the user's stays)."""
     try:
-        theirs = parse_plan(agent.decode("utf-8"))
-        before = parse_plan(base.decode("utf-8")) if base is not None else None
+        theirs = _parsed(agent)
+        before = _parsed(base) if base is not None else None
         text = user.decode("utf-8")
-        parse_plan(text)
+        yours = _parsed(user)
     except (PlanError, UnicodeDecodeError):
         return None, (
             "the plan was changed both here and by the agent, and one of them is not a plan: "
@@ -182,12 +246,40 @@ def merge_plan(base: bytes | None, agent: bytes, user: bytes) -> tuple[bytes | N
         except (KeyError, ValueError):
             continue
         applied.append(f"{subtask_id} → {status}")
+    if before is not None and _without_statuses(yours) == _without_statuses(before):
+        return text.encode("utf-8"), ""  # only statuses moved here: agent-tui's own records
     said = ", ".join(applied) if applied else "none"
     note = (
         "the plan was changed both here and by the agent: kept yours, with the agent's "
         f"status changes ({said})"
     )
     return text.encode("utf-8"), note
+
+
+CACHED_PLAN_BYTES = 1024 * 1024
+"""A plan up to this size is kept parsed for the next sync (eight at most)."""
+
+
+def _parsed(data: bytes) -> ImplementationPlan:
+    """A plan's bytes parsed, kept for the next sync when small: with lanes both sides
+    change at every tool result, and most of the three plans merged are the ones merged
+    last time.  Only read, never changed."""
+    if len(data) > CACHED_PLAN_BYTES:
+        return parse_plan(data.decode("utf-8"))
+    return _parsed_small(data)
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed_small(data: bytes) -> ImplementationPlan:
+    return parse_plan(data.decode("utf-8"))
+
+
+def _without_statuses(plan: ImplementationPlan) -> object:
+    data = plan.to_json_data()
+    for phase in data.get("phases", []):
+        for subtask in phase.get("subtasks", []):
+            subtask.pop("status", None)
+    return data
 
 
 def _reason(exc: BaseException) -> str:

@@ -101,7 +101,10 @@ def open_worktree(location: Location, environ: Mapping[str, str] | None = None) 
             )
         lock.unlink()
         repaired.append(f"removed a stale {lock} left by a run that was killed")
-    _on_branch(Worktree(location, admin, environ=environ), repaired)
+    worktree = Worktree(location, admin, tuple(repaired), environ, created)
+    _on_branch(worktree, repaired)
+    if created:
+        worktree.git.lfs_checkout()
     return Worktree(location, admin, tuple(repaired), environ, created)
 
 

@@ -24,10 +24,23 @@ CANARIES = {
     "keychain": "sk-ant-oat01-CANARYkeychainBBBB0123456789bbbb",
     "env": "sk-ant-oat01-CANARYenvCCCCCCCCCCC0123456789cccc",
     "home": "sk-ant-oat01-CANARYhomeDDDDDDDDDD0123456789dddd",
+    "default": "sk-ant-oat01-CANARYdefaultEEEEEEE0123456789eeee",
 }
-"""A .credentials.json, a keychain entry, a token variable, and ~/.claude's own file."""
-CANARY_CORES = tuple(token[13:27] for token in CANARIES.values())
+"""A .credentials.json, a keychain entry, a token variable, ~/.claude's own file, and the
+default login's file in the dir ``CLAUDE_CONFIG_DIR`` names (no profile's)."""
+HOME_FILES = {
+    ".pgpass": "db:5432:*:app:CANARYpgpass7a1",
+    ".vault-token": "hvs.CANARYvault7b2",
+    ".config/hub": "github.com:\n- oauth_token: CANARYhub7c3",
+    ".config/rclone/rclone.conf": "[s3]\nsecret_access_key = CANARYrclone7d4",
+    ".s3cfg": "[default]\nsecret_key = CANARYs3cfg7e5",
+}
+"""Credential files of other tools in the home, each ending in a canary of its own."""
+HOME_CANARIES = tuple(text.rsplit(" ", 1)[-1].rsplit(":", 1)[-1] for text in HOME_FILES.values())
+CANARY_CORES = tuple(token[13:27] for token in CANARIES.values()) + HOME_CANARIES
 """What of each canary would show even in a masked or cut form: none of it may."""
+TOOLCHAIN_CACHE = ".cache/pip/agent-tui-wheel.txt"
+"""A package cache in the home: a build may read it."""
 TOKEN_ENV = "AGENT_TUI_CANARY_TOKEN"
 PROFILE_FOR = {"file": "file-profile", "keychain": "keychain-profile", "env": "env-profile"}
 
@@ -123,14 +136,23 @@ def hostile_setting(tmp_path: Path, monkeypatch, keyring, active: str = "keychai
     (home / ".claude" / ".credentials.json").write_text(credentials(CANARIES["home"]))
     (home / ".ssh").mkdir()
     (home / ".ssh" / "id_ed25519").write_text(f"-----PRIVATE KEY----- {CANARIES['home']}\n")
+    for name, text in HOME_FILES.items():
+        (home / name).parent.mkdir(parents=True, exist_ok=True)
+        (home / name).write_text(text + "\n")
+    (home / TOOLCHAIN_CACHE).parent.mkdir(parents=True)
+    (home / TOOLCHAIN_CACHE).write_text("TOOLCHAIN-CACHE-OK\n")
+    default_login = root / "claude-default"
+    default_login.mkdir()
+    (default_login / ".credentials.json").write_text(credentials(CANARIES["default"]))
     outside = root / "outside"
     outside.mkdir()
     config_dirs = {name: root / f"claude-{name}" for name in ("file", "keychain")}
     for directory in config_dirs.values():
         directory.mkdir()
     (config_dirs["file"] / ".credentials.json").write_text(credentials(CANARIES["file"]))
-    environ = {TOKEN_ENV: CANARIES["env"]}
-    monkeypatch.setenv(TOKEN_ENV, CANARIES["env"])  # inherited by the CLI, as a user's shell
+    environ = {TOKEN_ENV: CANARIES["env"], "CLAUDE_CONFIG_DIR": str(default_login)}
+    for name, value in environ.items():  # inherited by the CLI, as from a user's shell
+        monkeypatch.setenv(name, value)
     keyring.set_password(
         service_name(str(config_dirs["keychain"])),
         account_name(environ),

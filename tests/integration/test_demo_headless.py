@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from agent_tui.cli.demo import (
     DEMO_BRANCH,
     DemoWorkspace,
@@ -111,6 +113,10 @@ async def test_demo_jsonl_events_have_the_documented_fields(tmp_path):
     ended = by_type["session_ended"]
     assert {"subtask_id", "outcome", "error_kind", "cost_usd"} <= ended[0].keys()
     assert [e["error_kind"] for e in ended].count("tool_concurrency") == 2
+    assert "runaway" not in {e["error_kind"] for e in ended}  # detection is on: no false alarm
+    usage = by_type["usage"][-1]
+    assert usage["spec_cost_usd"] == pytest.approx(sum(e["cost_usd"] for e in ended))
+    assert usage["forecast"]["subtasks_left"] == 0
     backoffs = [
         (e["kind"], e["delay_s"], e["retry"], e["max_retries"]) for e in by_type["backoff_started"]
     ]
@@ -128,7 +134,8 @@ async def test_demo_jsonl_events_have_the_documented_fields(tmp_path):
     assert snapshot(project) == before
     # Each check imported the package, which only the worktree has: it ran there.
     checked = [(e["subtask_id"], e["outcome"]) for e in by_type["verification_ended"]]
-    assert [c for c in checked if c[1] == "passed"] == [
+    # After each session, then once more on the final tree before the run completes:
+    assert [c for c in checked if c[1] == "passed"] == 2 * [
         ("1.1", "passed"),
         ("1.2", "passed"),
         ("2.1", "passed"),

@@ -148,6 +148,7 @@ async def test_each_upstream_shape_runs_to_completion_in_its_own_shape(make_run,
     await run.go()
 
     assert run.exit_code == 0, run.of(ev.LoopFinished)
+    assert not [e for e in run.of(ev.SessionError) if e.error_kind == "runaway"]  # on, silent
     said = " ".join(e.message for e in run.of(ev.Notice))
     for note in notes:
         assert note in said

@@ -26,20 +26,13 @@ def write(path: str, content: str) -> dict[str, Any]:
     return {"tools": [{"name": "Write", "input": {"file_path": path, "content": content}}]}
 
 
-def bash(command: str) -> dict[str, Any]:
-    return {"tools": [{"name": "Bash", "input": {"command": command}}]}
-
-
-def set_signoff(name: str, change: str) -> list[dict[str, Any]]:
-    """Steps that change the plan's qa_signoff with a small script, as an agent might."""
-    code = (
-        "import json, sys\n"
-        "path = sys.argv[1]\n"
-        "plan = json.load(open(path))\n"
-        f"{change}\n"
-        "open(path, 'w').write(json.dumps(plan, indent=2))\n"
-    )
-    return [write("{project}/" + name, code), bash(f"python3 {name} {{plan}}")]
+def edit_plan(**change: Any) -> list[dict[str, Any]]:
+    """Steps that change the plan's qa_signoff with the Edit tool (Bash cannot write in the
+    spec dir): ``set`` replaces top-level keys, ``merge`` updates the dict there."""
+    return [
+        {"tools": [{"name": "Read", "input": {"file_path": "{plan}"}}]},
+        {"tools": [{"name": "Edit", "edit_plan": change}]},
+    ]
 
 
 def review(verdict: str, issues: list[dict[str, Any]], n: int) -> list[dict[str, Any]]:
@@ -52,15 +45,15 @@ def review(verdict: str, issues: list[dict[str, Any]], n: int) -> list[dict[str,
     if verdict == "rejected":
         request = "".join(f"- {issue['title']} in {issue['file']}\n" for issue in issues)
         steps.append(write("{spec_dir}/QA_FIX_REQUEST.md", f"# Fix request {n}\n\n{request}"))
-    steps += set_signoff(f"review_{n}.py", f"plan['qa_signoff'] = {signoff!r}")
+    steps += edit_plan(set={"qa_signoff": signoff})
     return [*steps, {"text": f"Review {n}: {verdict}."}]
 
 
 def fix(n: int) -> list[dict[str, Any]]:
-    change = "plan['qa_signoff'].update(status='fixes_applied', ready_for_qa_revalidation=True)"
+    change = {"status": "fixes_applied", "ready_for_qa_revalidation": True}
     return [
         write("{project}/README.md", f"Usage: greet NAME (fix {n})\n"),
-        *set_signoff(f"fix_{n}.py", change),
+        *edit_plan(merge={"qa_signoff": change}),
         {"text": "Fixed."},
     ]
 

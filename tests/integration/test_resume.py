@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
+import time
 
 from agent_tui.sim.scenario import Scenario
 from agent_tui.sim.server import SimServer
@@ -45,6 +47,16 @@ def start(project, sim, home, config_dir) -> subprocess.Popen:
     )
 
 
+RUNS_UNTIL_KILLED = (
+    "python3 -c \"import pathlib, time; pathlib.Path('running').touch(); time.sleep(60)\""
+)
+
+
+def _placeholder(path) -> bool:
+    info = path.lstat()
+    return stat.S_ISREG(info.st_mode) and info.st_size == 0 and stat.S_IMODE(info.st_mode) == 0o444
+
+
 def test_kill_9_mid_session_then_the_same_command_resumes_at_that_subtask(tmp_path):
     project = tmp_path / "project"
     spec = project / ".auto-claude" / "specs" / "001-resume"
@@ -64,6 +76,7 @@ def test_kill_9_mid_session_then_the_same_command_resumes_at_that_subtask(tmp_pa
                         "text": "Reading.",
                         "tools": [{"name": "Read", "input": {"file_path": "{plan}"}}],
                     },
+                    {"tools": [{"name": "Bash", "input": {"command": RUNS_UNTIL_KILLED}}]},
                     {"fault": "hang"},
                 ],
                 coder_steps("1.1"),
@@ -74,11 +87,18 @@ def test_kill_9_mid_session_then_the_same_command_resumes_at_that_subtask(tmp_pa
     with SimServer(Scenario.model_validate({"scripts": scripts})) as sim:
         first = start(project, sim, home, tmp_path / "cfg")
         for line in first.stdout:
-            if json.loads(line)["type"] == "tool_result":  # mid-session; the next reply hangs
+            if json.loads(line)["type"] == "tool_result":  # the Read's; a command comes next
                 break
-        first.kill()
+        deadline = time.monotonic() + 60
+        while not (project / "running").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        first.kill()  # its CLI dies with it, in the middle of a sandboxed command
         first.wait(timeout=30)
         assert first.returncode == -9
+        left = sorted(p.name for p in project.iterdir() if _placeholder(p))
+        assert ".bashrc" in left and ".mcp.json" in left, left
+        legacy = spec / "PAUSE"  # as an earlier version's sandbox left it: not a pause
+        legacy.touch(mode=0o444)
 
         on_disk = json.loads((spec / "implementation_plan.json").read_text())
         assert on_disk == {
@@ -98,9 +118,14 @@ def test_kill_9_mid_session_then_the_same_command_resumes_at_that_subtask(tmp_pa
         assert kinds[0] == "prompt" and "outcome" not in kinds
 
         second = start(project, sim, home, tmp_path / "cfg")
-        out, err = second.communicate(timeout=120)
+        out, err = second.communicate(timeout=120)  # headless, a pause would never end
         assert second.returncode == 0, err
     events = [json.loads(line) for line in out.splitlines()]
+    swept = [
+        e["message"] for e in events if "killed session's sandbox left" in e.get("message", "")
+    ]
+    assert swept and ".bashrc" in swept[0] and "PAUSE" in swept[0]
+    assert not legacy.exists() and not any(_placeholder(p) for p in project.iterdir())
     started = [e["subtask_id"] for e in events if e["type"] == "session_started"]
     assert started == ["1.1", "1.2"]
     final = json.loads((spec / "implementation_plan.json").read_text())

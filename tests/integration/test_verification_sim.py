@@ -65,7 +65,8 @@ async def test_a_claim_without_the_work_is_caught_and_the_next_prompt_carries_th
 
     assert run.exit_code == 0, run.of(ev.LoopFinished)
     ended = run.of(tev.VerificationEnded)
-    assert [e.outcome for e in ended] == [CheckOutcome.FAILED, CheckOutcome.PASSED]
+    passed = CheckOutcome.PASSED  # the last: the final check of the run's tree
+    assert [e.outcome for e in ended] == [CheckOutcome.FAILED, passed, passed]
     assert ended[0].reason == "`cat out_1_1.txt` exited 1 (expected 0)"
     assert "out_1_1.txt: No such file or directory" in ended[0].output_tail
     assert ended[1].reason == "`cat out_1_1.txt` exited 0 and showed '1.1'"
@@ -153,7 +154,8 @@ async def test_unsandboxed_checks_run_and_say_so(make_run, tmp_path):
     started = run.of(tev.VerificationStarted)[0]
     assert not started.sandboxed
     assert "UNSANDBOXED: it runs with your own access" in (format_text(started) or "")
-    assert [e.outcome for e in run.of(tev.VerificationEnded)] == [CheckOutcome.PASSED]
+    passed = CheckOutcome.PASSED  # its own, and the final check's
+    assert [e.outcome for e in run.of(tev.VerificationEnded)] == [passed, passed]
 
 
 @pytest.fixture
@@ -229,18 +231,20 @@ async def test_a_hostile_check_is_contained_by_the_real_sandbox(hostile):
     started = [e for e in hostile.events if isinstance(e, tev.VerificationStarted)]
     assert started and started[0].sandboxed
     ended = [e for e in hostile.events if isinstance(e, tev.VerificationEnded)]
-    assert [e.outcome for e in ended] == [CheckOutcome.PASSED], ended
+    passed = CheckOutcome.PASSED  # its own, and the final check's in the same session
+    assert [e.outcome for e in ended] == [passed, passed], ended
+    assert ended[1].output_tail == ended[0].output_tail
     output = ended[0].output_tail
     assert "attack over" in output
-    assert output.count("refused write Read-only file system") == 2
+    assert output.count("refused write Read-only file system") == 1  # outside the project
     assert output.count("refused read No such file or directory") == 4  # empty in there
     assert "blocked URLError" in output
     for word in ("READ ", "LEAK", "REACHED"):
         assert word not in output, output
     assert list(hostile.outside.iterdir()) == []
     assert not (hostile.home / ".bashrc").exists()
-    # A read-denied directory is an empty scratch mount in the sandbox: the write there
-    # "succeeds" and is gone with it; the real directory is untouched.
+    # A read-denied directory (HOME, a config dir) is an empty scratch mount in the
+    # sandbox: a write there "succeeds" and is gone with it; the real one is untouched.
     assert not (hostile.config_dirs["file"] / "x.json").exists()
     assert hostile.evil.requests == []
     shown = " ".join(format_json(e) for e in hostile.events)

@@ -1,9 +1,11 @@
 """The built wheel works where no checkout is: its stylesheets load from site-packages.
 
-The wheel is built from a copy of the sources (an in-tree build would leave ``build/`` and
-an egg-info in the checkout) without build isolation, so no package is downloaded, and is
-installed into a fresh venv that sees the system's packages (the SDK is large) but imports
-agent_tui only from its own site-packages.
+The wheel is built from a copy of this checkout's sources (an in-tree build would leave
+``build/`` and an egg-info in the checkout) without build isolation, so no package is
+downloaded, and is installed into a fresh venv that imports agent_tui only from its own
+site-packages and everything else (the SDK is large) from the environment running the
+tests: a venv's site-packages or the system's, whichever that is.  (``--system-site-packages``
+would not do: made from inside a venv, it sees the base Python's packages, not the venv's.)
 """
 
 from __future__ import annotations
@@ -11,14 +13,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import site
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
-import agent_tui
-
-REPO = Path(agent_tui.__file__).parent.parent
+REPO = Path(__file__).resolve().parents[2]
+"""The checkout these tests are in (agent_tui may be imported from an installed copy)."""
 
 STYLES_LOAD = textwrap.dedent("""
     import asyncio, inspect, json, sys
@@ -73,15 +75,46 @@ def build_wheel(tmp_path: Path) -> Path:
     return wheel
 
 
+def site_dirs() -> list[str]:
+    """Where this environment's packages are: its site-packages (a venv's, and the base
+    Python's too when the venv sees them) and the user's, if Python reads it."""
+    dirs = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE and os.path.isdir(site.getusersitepackages()):
+        dirs.append(site.getusersitepackages())
+    return dirs
+
+
+def make_venv(venv: Path) -> Path:
+    """A venv whose own site-packages comes first, then this environment's: a ``.pth``
+    file adds its directories as plain paths, so the ``.pth`` files in them (an editable
+    agent-tui among them) are not run there.  Its python."""
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=60
+    )
+    own = next((venv / "lib").glob("python3*/site-packages"))
+    (own / "tests-environment.pth").write_text("".join(f"{d}\n" for d in site_dirs()))
+    return venv / "bin" / "python"
+
+
+def test_the_venv_sees_the_packages_of_the_environment_running_the_tests(tmp_path):
+    python = make_venv(tmp_path / "venv")
+    found = subprocess.run(
+        [str(python), "-c", "import textual, claude_agent_sdk; print(textual.__file__)"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"},
+    )
+    assert found.returncode == 0, found.stderr
+    import textual
+
+    assert found.stdout.strip() == textual.__file__
+
+
 def test_the_installed_wheel_loads_its_stylesheets_from_site_packages(tmp_path):
     wheel = build_wheel(tmp_path)
     venv = tmp_path / "venv"
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--without-pip", "--system-site-packages", str(venv)],
-        check=True,
-        timeout=60,
-    )
-    python = venv / "bin" / "python"
+    python = make_venv(venv)
     # --ignore-installed: the system's agent-tui (an editable install) is neither reused
     # nor touched; this one goes into the venv.
     pip_install = [str(python), "-m", "pip", "install", "--no-deps", "--no-index"]

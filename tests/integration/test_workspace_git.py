@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from agent_tui.workspace import commits
+from agent_tui.workspace import commits, packing
 from agent_tui.workspace.git import GitError
 from agent_tui.workspace.location import WorkspaceMode, WorkspaceRefused, locate
 from agent_tui.workspace.review import Review
@@ -325,3 +325,30 @@ def test_a_subtask_commit_is_not_signed_even_where_the_user_signs(repo, tmp_path
     done = commits.commit_subtask(worktree, "1.1", "add new.py", "Sessions: 1")
     assert done.commit is not None and done.files == 1
     assert git(repo[0], "config", "--get", "commit.gpgsign").strip() == "true"  # theirs, kept
+
+
+def loose_objects(common_dir) -> set[str]:
+    objects = common_dir / "objects"
+    return {d.name + f.name for d in objects.iterdir() if len(d.name) == 2 for f in d.iterdir()}
+
+
+def test_a_runs_commits_are_packed_as_it_goes_and_nothing_of_the_users_is_touched(repo, tmp_path):
+    location = located(repo, tmp_path)
+    worktree = open_worktree(location)
+    common = location.common_dir
+    git(repo[0], "repack", "-q")  # the user's history in a pack of the user's
+    packs_before = set((common / "objects" / "pack").glob("*.pack"))
+    (tmp_path / "blob.txt").write_text("kept loose\n")
+    users_own = git(repo[0], "hash-object", "-w", str(tmp_path / "blob.txt")).strip()
+    since = commits.head(worktree)
+    for n in range(1, 41):
+        (worktree.root / f"out_{n}.txt").write_text(f"{n}\n")
+        assert commits.commit_subtask(worktree, f"1.{n}", f"make out_{n}.txt", "").commit
+        if n % packing.PACK_EVERY == 0:
+            since = packing.pack_since(worktree, since)
+            assert loose_objects(common) == {users_own}  # each commit's 3 objects packed
+    assert len(loose_objects(common)) == 1 + 3 * (40 - packing.PACK_EVERY)
+    assert packs_before <= set((common / "objects" / "pack").glob("*.pack"))
+    git(repo[0], "fsck", "--no-progress", "--no-dangling")
+    assert git(worktree.root, "show", "HEAD~39:out_1.txt") == "1\n"
+    assert git(repo[0], "cat-file", "-p", users_own) == "kept loose\n"

@@ -206,3 +206,96 @@ def test_the_diff_of_a_branch_with_nothing_new_says_so(tmp_path, capsys, monkeyp
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "agent-tui/001-test changes nothing yet: no diff to show" in captured.err
+
+
+@pytest.mark.parametrize("command", ["merge", "discard"])
+def test_merge_or_discard_during_a_run_says_once_to_stop_it(tmp_path, capsys, monkeypatch, command):
+    import os
+
+    from agent_tui.cli.commands import main
+    from agent_tui.engine.control.runlock import RunLock
+
+    monkeypatch.setenv("AGENT_TUI_DATA_DIR", str(tmp_path))  # its worktrees: tmp/worktrees
+    project, spec_dir, _, worktree = with_work(tmp_path)
+    held = RunLock(spec_dir)
+    held.acquire()  # as a run holds it
+    yes = ["--yes"] if command == "discard" else []
+    before = snapshot(project)
+    try:
+        assert main([command, "--project", str(project), *yes]) == 2
+    finally:
+        held.release()
+    err = capsys.readouterr().err
+    assert err.startswith(f"agent-tui: spec '001-test' is already being run (pid {os.getpid()} ")
+    assert err.endswith("): stop that run first, or wait for it to finish\n")
+    assert snapshot(project) == before and worktree.root.exists()
+
+
+COMPLETE_PLAN = {
+    "feature": "f",
+    "phases": [
+        {
+            "id": "1",
+            "name": "P",
+            "subtasks": [
+                {"id": "1.1", "description": "add the feature", "status": "completed"},
+                {"id": "1.2", "description": "document it", "status": "completed"},
+            ],
+        }
+    ],
+}
+
+
+def finished_spec(tmp_path):
+    """A spec whose two subtasks are completed and committed on its work branch."""
+    from agent_tui.config import worktrees_dir
+
+    project, spec_dir = make_repo(tmp_path / "repo", plan=COMPLETE_PLAN)
+    location = locate(project, spec_dir, root=worktrees_dir())
+    worktree = open_worktree(location)
+    (worktree.root / "feature.py").write_text("def feature():\n    return 1\n")
+    commits.commit_subtask(worktree, "1.1", "add the feature", "Sessions: 1")
+    return project, location
+
+
+@pytest.mark.parametrize("squash", [False, True])
+def test_opening_a_merged_spec_says_so_and_makes_no_branch_again(tmp_path, capsys, squash):
+    # Found by a user: a spec already merged got its branch and worktree made again, with
+    # nothing to do.
+    from agent_tui.cli.commands import main
+
+    project, location = finished_spec(tmp_path)
+    merge(location, squash=squash)
+    merged = git(project, "rev-parse", "--short", "HEAD").strip()
+    before = snapshot(project)
+    assert main(["run", "--project", str(project), "--headless"]) == 2
+    assert capsys.readouterr().err == (
+        f"agent-tui: spec '001-test' is complete and was merged into your branch at {merged}: "
+        "nothing to do (to work on it again, set a subtask back to pending in its plan)\n"
+    )
+    assert snapshot(project) == before
+    assert git(project, "branch", "--list", "agent-tui/*") == ""
+    assert not location.worktree.exists()
+
+
+def test_a_complete_spec_whose_branch_was_discarded_has_nothing_to_do_either(tmp_path, capsys):
+    from agent_tui.cli.commands import main
+
+    project, location = finished_spec(tmp_path)
+    discard(location)
+    assert main(["run", "--project", str(project), "--headless"]) == 2
+    assert capsys.readouterr().err == (
+        "agent-tui: spec '001-test' is complete and its branch agent-tui/001-test is gone "
+        "(merged or discarded): nothing to do (to work on it again, set a subtask back to "
+        "pending in its plan)\n"
+    )
+    assert git(project, "branch", "--list", "agent-tui/*") == ""
+
+
+def test_a_complete_spec_not_merged_yet_still_runs(tmp_path, default_login):
+    from agent_tui.cli import commands as cli
+    from agent_tui.startup.checks import check_run
+
+    project, location = finished_spec(tmp_path)
+    args = cli.parse(cli.build_parser(), ["run", "--project", str(project), "--headless"])
+    assert check_run(args).workspace == location  # its branch is there to review or merge

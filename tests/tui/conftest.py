@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from agent_tui.cli.demo import create_workspace, demo_config, demo_loop
-from agent_tui.engine.agents.claude.session import SessionOutcome, SessionSpec
-from agent_tui.engine.agents.protocol import interrupted_outcome
+from agent_tui.engine.agents.protocol import SessionOutcome, SessionSpec, interrupted_outcome
 from agent_tui.engine.checks.verify import CommandRun
 from agent_tui.engine.clock import VirtualClock
 from agent_tui.engine.events import core as ev
@@ -286,3 +285,21 @@ def scripted_app(tmp_path):
         return harness
 
     return build
+
+
+@pytest.fixture
+def hosted(tmp_path):
+    """Runs hosted as the run process hosts them, each in a thread (see tests.hosted_run);
+    every one is stopped at the end."""
+    from tests.hosted_run import hosted_run
+
+    runs = []
+
+    def build(**kwargs):
+        run = hosted_run(tmp_path, **kwargs)
+        runs.append(run)
+        return run
+
+    yield build
+    for run in runs:
+        run.stop()

@@ -401,6 +401,19 @@ def gone(pid: int, timeout_s: float) -> bool:
         time.sleep(0.05)
 
 
+def run_process_pid() -> int:
+    """The pid of the one run process this test started (from its record in the state dir)."""
+    from agent_tui.runproc import registry
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        records = registry.runs()
+        if records:
+            return records[0].pid
+        time.sleep(0.05)
+    raise AssertionError("no run process")
+
+
 def hanging_run(tmp_path, sim_url: str) -> tuple[list[str], dict[str, str]]:
     """A project whose first session hangs waiting for its second reply; args and env."""
     project = tmp_path / "project"
@@ -438,7 +451,9 @@ def test_a_cli_that_stops_answering_is_ended_and_its_session_recorded(tmp_path, 
         cli = None
         try:
             assert read_until(master, b"Read", seen, 60), bytes(seen[-2000:])
-            cli = cli_of(process.pid)
+            # In the app, the run is a process of its own: the CLI is that one's.
+            runner = process.pid if headless else run_process_pid()
+            cli = cli_of(runner)
             os.kill(cli, signal.SIGSTOP)  # it answers nothing now, and only KILL ends it
             asked = time.monotonic()
             if headless:
@@ -458,6 +473,7 @@ def test_a_cli_that_stops_answering_is_ended_and_its_session_recorded(tmp_path, 
             os.close(master)
     assert process.returncode == 130, bytes(seen[-2000:])
     assert gone(cli, 2), "the stopped CLI was left behind"
+    assert gone(runner, 10), "the run process outlived the stop"
     spec_dir = tmp_path / "project" / ".auto-claude" / "specs" / "001-hang"
     history = json.loads((spec_dir / "memory" / "attempt_history.json").read_text())
     assert [a["outcome"] for a in history["subtasks"]["1.1"]["attempts"]] == ["interrupted"]

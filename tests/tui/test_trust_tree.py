@@ -7,7 +7,7 @@ import asyncio
 import json
 
 from agent_tui.cli.demo import create_workspace
-from agent_tui.engine.agents.claude.session import SessionOutcome
+from agent_tui.engine.agents.protocol import SessionOutcome
 from agent_tui.engine.checks.verify import CommandRun
 from agent_tui.engine.clock import VirtualClock
 from agent_tui.engine.events import core as ev

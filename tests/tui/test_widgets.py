@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -171,19 +172,33 @@ class StatusApp(App[None]):
 @pytest.mark.parametrize(
     ("width", "shown", "dropped"),
     [
-        (160, ["work-account", "claude-sonnet-4-5", "session 12 · 3.4", "$0.1234", "in ·"], []),
-        (100, ["work-account", "session 12 · 3.4", "$0.1234"], ["claude-sonnet", " in · "]),
-        (80, ["work-account", "session 12 · 3.4"], ["claude-sonnet", " in · ", "$0.1234"]),
-        (50, ["work-account"], ["claude-sonnet", "$0.1234", "session 12"]),
+        (
+            200,
+            ["work-account", "claude-sonnet-4-5", "session 12 · 3.4", "tokens 120.0k in · 4.0k out",
+             "cost $0.12 session · $1.50 this run · $4.20 this spec"],
+            [],
+        ),
+        (
+            120,
+            ["work-account", "session 12 · 3.4",
+             "cost $0.12 session · $1.50 this run · $4.20 this spec"],
+            ["claude-sonnet", " in · "],
+        ),
+        (
+            100,
+            ["work-account", "session 12 · 3.4", "cost $0.12 · $1.50 run"],
+            ["claude-sonnet", " in · ", "this run", "spec"],
+        ),
+        (60, ["work-account"], ["claude-sonnet", "$0.12", "session 12"]),
     ],
-)
+)  # fmt: skip
 async def test_a_narrow_status_line_keeps_the_loop_state(width, shown, dropped):
     app = StatusApp()
     async with app.run_test(size=(width, 3)):
         bar = app.query_one(StatusBar)
         bar.profile, bar.model = "work-account", "claude-sonnet-4-5"
         bar.session, bar.subtask = 12, "3.4"
-        bar.session_cost, bar.total_cost = 0.1234, 1.5
+        bar.session_cost, bar.total_cost, bar.spec_cost = 0.1234, 1.5, 4.2
         bar.total_tokens = (120_000, 4_000)
         bar.state, bar.detail = "paused", "p resumes"
         text = bar.render().plain
@@ -205,9 +220,14 @@ async def test_each_status_field_says_what_it_is_and_none_is_shown_before_it_has
         bar.session_cost, bar.total_cost, bar.total_tokens = 0.037, 0.2157, (12_300, 450)
         assert bar.render().plain == (
             "profile work │ model claude-sonnet-4-5 │ session 3 · 1.2 │ "
-            "cost $0.0370 session · $0.2157 run │ tokens 12.3k in · 450 out │ ● starting"
+            "cost $0.0370 session · $0.22 this run │ tokens 12.3k in · 450 out │ ● starting"
         )
-        assert bar.text_of("cost") == "cost $0.0370 session · $0.2157 run"
+        assert bar.text_of("cost") == "cost $0.0370 session · $0.22 this run"
+        bar.spec_cost = 4.5
+        bar.budget, bar.forecast = "$4.50 of $5.00 spec budget (90%)", "≈ $6.10 · 40 min left"
+        assert bar.text_of("cost") == "cost $0.0370 session · $0.22 this run · $4.50 this spec"
+        assert bar.text_of("budget") == "budget $4.50 of $5.00 spec budget (90%)"
+        assert bar.text_of("forecast") == "forecast ≈ $6.10 · 40 min left"
 
 
 @pytest.mark.parametrize("width", [160, 60])
@@ -458,6 +478,49 @@ async def test_the_subtask_detail_masks_tokens_shows_why_it_is_stuck_and_cuts_lo
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, SubtaskDetail)
+
+
+async def test_the_subtask_detail_shows_the_end_of_a_failed_checks_output():
+    from agent_tui.engine.events import core as ev
+    from agent_tui.tui.screens.subtask_detail import CHECK_TAIL_LINES, SubtaskDetail
+
+    token = "sk-ant-oat01-CHECKcanary00000000000000000"
+    output = "".join(f"out {n}\n" for n in range(40)) + f"E assert add(3, 4) == 8 {token}\n"
+    check = {
+        "outcome": "failed",
+        "command": "pytest -q",
+        "exit_status": 1,
+        "reason": "`pytest -q` exited 1 (expected 0)",
+        "output_tail": output,
+    }
+    attempts = [
+        {
+            "session": 3,
+            "ts": "2026-11-24T10:00:00",
+            "outcome": "check_failed",
+            "message": check["reason"],
+            "verification": check,
+        },
+        {
+            "session": 4,
+            "ts": "2026-11-24T10:05:00",
+            "outcome": "check_passed",
+            "verification": {**check, "outcome": "passed", "output_tail": "all good"},
+        },
+    ]
+    subtask = ev.SubtaskView(
+        id="1.1", description="add", status="pending", phase_id="1", attempts=2
+    )
+    app = App()
+    async with app.run_test(size=(120, 60)) as pilot:
+        app.push_screen(SubtaskDetail(subtask, "Core", attempts))
+        await pilot.pause()
+        shown = screen_text(app.screen)
+        assert f"check output (last {CHECK_TAIL_LINES} lines):" in shown
+        assert f"│ out {40 - CHECK_TAIL_LINES + 1}" in shown
+        assert re.search(rf"│ out {40 - CHECK_TAIL_LINES}\b", shown) is None
+        assert "│ E assert add(3, 4) == 8 sk-ant-oat01-…" in shown and token not in shown
+        assert "all good" not in shown  # a check that passed needs no output
 
 
 async def test_a_subtask_detail_longer_than_the_screen_scrolls_to_its_sessions():

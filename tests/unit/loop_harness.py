@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from agent_tui.auth.profiles import Profile, ProfileStore
-from agent_tui.engine.agents.claude.session import SessionOutcome, SessionSpec
+from agent_tui.engine.agents.protocol import SessionOutcome, SessionSpec
 from agent_tui.engine.clock import VirtualClock
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.loop import CoderLoop, LoopConfig
@@ -48,7 +48,7 @@ Reports = Callable[[SessionSpec, int], list[ev.Event]]
 
 
 class ScriptedSessions:
-    """Stands in for AgentSession: ``behaviour(spec, n)`` decides each session's outcome."""
+    """Stands in for an AgentSession: ``behaviour(spec, n)`` decides each session's outcome."""
 
     def __init__(self, plan_path: Path, behaviour: Behaviour | None = None) -> None:
         self.plan_path = plan_path

@@ -142,6 +142,7 @@ CASES = [
         [],
         f"spec '001-x' is already being run (pid {os.getpid()} since ",
     ),
+    ("spec already running, said how to see it", json.dumps(GOOD_PLAN), [], "attach shows that"),
 ]
 
 
@@ -193,6 +194,7 @@ SETUP = {
     "dangling active": dangling_active,
     "corrupt history": corrupt_history,
     "spec already running": spec_already_running,
+    "spec already running, said how to see it": spec_already_running,
     "linked logs": linked_logs,
     "linked lock": linked_lock,
     "spec path is not a spec": bare_directory,
@@ -248,16 +250,60 @@ def test_an_empty_value_is_refused_not_taken_as_the_default(
     project = project_with(tmp_path, json.dumps(GOOD_PLAN))
     monkeypatch.chdir(project)
     before = snapshot(tmp_path)
-    with pytest.raises(SystemExit) as caught:
-        main([a.replace("{proj}", str(project)) for a in argv])
-    assert caught.value.code == 2
-    assert (
-        capsys.readouterr()
-        .err.splitlines()[-1]
-        .endswith(f"error: argument {option}: must not be empty")
-    )
+    assert main([a.replace("{proj}", str(project)) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"agent-tui: argument {option}: must not be empty (see agent-tui ")
+    assert len(err.splitlines()) == 1
     assert snapshot(tmp_path) == before
     assert not isolated_config.exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "line"),
+    [
+        (["--bogus"], "unknown option --bogus (see agent-tui run --help)"),
+        (["--projct", "."], "unknown option --projct (see agent-tui run --help)"),
+        (["run", "--project", ".", "--bogus"], "unknown option --bogus (see agent-tui run --help)"),
+        (["run", "--bogus", "-x"], "unknown options --bogus, -x (see agent-tui run --help)"),
+        (
+            ["settings", "show", "KEY"],
+            "unexpected argument 'KEY' (see agent-tui settings show --help)",
+        ),
+        (
+            ["diff", "--project", ".", "--squash"],
+            "unknown option --squash (see agent-tui diff --help)",
+        ),
+        (
+            ["run"],
+            "the following arguments are required: --project (see agent-tui run --help)",
+        ),
+        (
+            ["run", "--project", ".", "--events", "jsonl"],
+            "--events jsonl applies only with --headless (the app shows the events itself): "
+            "add --headless, or drop --events",
+        ),
+        (
+            ["demo", "--events", "text"],
+            "--events text applies only with --headless (the app shows the events itself): "
+            "add --headless, or drop --events",
+        ),
+    ],
+)
+def test_an_argument_error_is_one_line_naming_the_problem(
+    tmp_path, capsys, monkeypatch, isolated_config, argv, line
+):
+    from agent_tui.cli import commands
+
+    def started(args):
+        raise AssertionError("the arguments were taken: the command ran")
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(commands, "_run", started)
+    monkeypatch.setattr(commands, "_demo", started)
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert (captured.err, captured.out) == (f"agent-tui: {line}\n", "")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_ctrl_c_while_the_command_loads_exits_130_without_a_traceback():
@@ -274,7 +320,7 @@ def test_ctrl_c_while_the_command_loads_exits_130_without_a_traceback():
         "            raise KeyboardInterrupt\n"
         "sys.modules.pop('argparse', None)\n"
         "sys.meta_path.insert(0, Interrupt())\n"
-        "from agent_tui.entry import main\n"
+        "from agent_tui.cli import main\n"
         "sys.exit(main())\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -303,11 +349,12 @@ def test_a_word_that_names_no_command_is_one_line(argv, capsys):
     err = capsys.readouterr().err
     assert err == (
         f"agent-tui: no command {argv[0]!r} "
-        "(commands: run, demo, profiles, settings, diff, merge, discard)\n"
+        "(commands: run, new, demo, ls, attach, serve, profiles, settings, spend, diff, "
+        "merge, discard)\n"
     )
 
 
-def test_a_missing_cli_is_one_line(tmp_path, capsys, monkeypatch):
+def test_a_missing_cli_is_one_line(tmp_path, capsys, monkeypatch, default_login):
     import shutil
 
     from agent_tui.startup import checks
@@ -379,7 +426,7 @@ def test_the_checks_fork_before_the_libraries_both_sides_load_anyway():
 
 
 def test_required_containment_without_a_sandbox_is_one_line(
-    tmp_path, capsys, isolated_config, monkeypatch
+    tmp_path, capsys, isolated_config, monkeypatch, default_login
 ):
     project = project_with(tmp_path, json.dumps(GOOD_PLAN))
     isolated_config.mkdir()
@@ -393,3 +440,25 @@ def test_required_containment_without_a_sandbox_is_one_line(
     assert "bwrap not installed; socat not installed" in err[0]
     assert "apt-get install -y bubblewrap socat" in err[0]
     assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("plan", ['{"feature": "f", "phases": []}', '{"phases": [{"id": "1"}]}'])
+def test_an_empty_plan_without_a_spec_md_is_refused_before_any_session(
+    tmp_path, plan, default_login
+):
+    # Found by a user: it ran three planner sessions (with nothing to plan from), made a
+    # branch and a worktree, then exited 3.
+    from agent_tui.cli import commands as cli
+    from agent_tui.exit_codes import InputError
+    from agent_tui.startup.checks import check_run
+
+    project = project_with(tmp_path, plan)
+    args = cli.parse(cli.build_parser(), ["run", "--project", str(project), "--headless"])
+    with pytest.raises(InputError) as refused:
+        check_run(args)
+    assert str(refused.value) == (
+        "spec '001-x' has nothing to work from: its plan has no subtasks and there is no "
+        "spec.md for the planner to plan from; write spec.md (the task) or the plan's subtasks"
+    )
+    (project / ".auto-claude" / "specs" / "001-x" / "spec.md").write_text("# the task\n")
+    assert check_run(args).spec_dir.name == "001-x"  # the planner has a task to plan

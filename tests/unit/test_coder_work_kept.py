@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from agent_tui.engine.agents.claude.session import SessionOutcome
+from agent_tui.engine.agents.protocol import SessionOutcome
 from agent_tui.engine.checks.verify import CommandRun
 from agent_tui.engine.clock import VirtualClock
 from agent_tui.engine.events import core as ev
@@ -207,7 +207,7 @@ async def test_a_claim_left_by_a_quit_session_is_checked_and_its_work_rolled_bac
     again, sessions = in_worktree(repo, works_and_claims_done, checks)
     assert await again.run() == 0
     assert [s.subtask_id for s in sessions.specs] == ["1.1", "1.2"]
-    assert len(checks.calls) == 2
+    assert len(checks.calls) == 4  # one after each session, and each once more at the end
     assert [e.subtask_id for e in of(repo.events, wev.TryRolledBack)] == ["1.1"]
     assert len(diffs(repo)) == 1  # what the quit session left, kept as a diff
     assert commits(repo) == ["subtask 1.2: 1.2", "subtask 1.1: 1.1", "start"]
@@ -247,7 +247,7 @@ async def test_the_other_subtask_gets_its_own_session_and_check(setup):
     loop, sessions = in_worktree(setup, claims_both, checks, worktree=False)
     assert await loop.run() == 0
     assert [s.subtask_id for s in sessions.specs] == ["1.1", "1.2"]
-    assert len(checks.calls) == 2
+    assert len(checks.calls) == 4  # one after each session, and each once more at the end
     assert statuses(setup.plan_path) == {"1.1": "completed", "1.2": "completed"}
 
 
@@ -274,7 +274,7 @@ async def test_a_claim_whose_session_never_ended_is_worked_on_and_checked_again(
     loop, sessions = setup(check_runner=checks)  # each session completes its subtask
     assert await loop.run() == 0
     assert [s.subtask_id for s in sessions.specs] == ["1.1", "1.2"]
-    assert len(checks.calls) == 2
+    assert len(checks.calls) == 4  # one after each session, and each once more at the end
     [notice] = [e for e in of(setup.events, ev.Notice) if "ended before" in e.message]
     assert notice.message.startswith("session 1 ended before 1.1's check")
 

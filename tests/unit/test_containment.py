@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 
 import pytest
@@ -15,9 +17,12 @@ from agent_tui.engine.sandbox.containment import (
     Containment,
     ContainmentRefused,
     SandboxCheck,
+    SpecHoldsProject,
     check_sandbox,
     is_secret_variable,
 )
+from agent_tui.engine.sandbox.reads import HOME_SECRETS, TOOLCHAINS, Workplace
+from agent_tui.engine.sandbox.tmpdirs import TempDirs, UnsafeTmp
 
 
 def fake_which(present):
@@ -89,13 +94,21 @@ def profiles(tmp_path):
 AVAILABLE = SandboxCheck()
 
 
-def build(tmp_path, profiles, sandbox=AVAILABLE, **settings):
+def build(tmp_path, profiles, sandbox=AVAILABLE, environ=None, place=None, **settings):
     spec = tmp_path / "project" / ".auto-claude" / "specs" / "001"
     spec.mkdir(parents=True, exist_ok=True)
     home = tmp_path / "home"
     (home / ".ssh").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "tmp").mkdir(exist_ok=True)
     return Containment.build(
-        Settings(**settings), profiles, tmp_path / "project", spec, sandbox, {"HOME": str(home)}
+        Settings(**settings),
+        profiles,
+        tmp_path / "project",
+        spec,
+        sandbox,
+        {"HOME": str(home), **(environ or {})},
+        place=place,
+        temp=TempDirs.prepare(tmp_path / "tmp"),
     )
 
 
@@ -153,6 +166,47 @@ def test_denies_name_every_credential_store_with_two_slashes(tmp_path, profiles)
         assert f"Edit(/{spec / name}/**)" in rules and f"Read(/{spec / name}/**)" not in rules
 
 
+def test_bash_may_write_in_no_spec_dir_and_no_rule_makes_a_placeholder(tmp_path, profiles):
+    fields = build(tmp_path, profiles).option_fields({}, {})
+    project = tmp_path / "project"
+    specs = project / ".auto-claude" / "specs"
+    assert fields["sandbox"]["filesystem"]["denyWrite"] == [str(specs)]
+    # For each command the sandbox makes an empty file at a missing path a rule denies
+    # inside the project, and deletes it after, whoever wrote it meanwhile (PAUSE, say);
+    # under a denied directory it makes none.
+    rules = json.loads(fields["settings"])["permissions"]["deny"]
+    for rule in rules:
+        path = rule.split("(/", 1)[1][:-1].removesuffix("/**")
+        if path.startswith(f"{project}/") and not os.path.lexists(path):
+            assert path.startswith(f"{specs}/"), rule
+    assert any(rule.endswith("/specs/001/PAUSE)") for rule in rules)  # Write and Edit
+
+
+def test_a_spec_out_of_a_specs_folder_and_the_worktrees_copy_are_denied_too(tmp_path, profiles):
+    project = tmp_path / "project"
+    spec, copy = project / "docs" / "task", tmp_path / "wt" / ".auto-claude" / "specs" / "001"
+    for directory in (spec, copy):
+        directory.mkdir(parents=True)
+    containment = Containment.build(
+        Settings(), profiles, tmp_path / "wt", spec, AVAILABLE, {}, spec_copy=copy
+    )
+    assert containment.sandbox_settings()["filesystem"]["denyWrite"] == [
+        str(spec),
+        str(copy.parent),
+    ]
+
+
+@pytest.mark.parametrize("spec", [".", ".."])
+def test_a_spec_dir_holding_the_project_is_refused_when_sandboxed(tmp_path, profiles, spec):
+    project = tmp_path / "work" / "app"
+    project.mkdir(parents=True)
+    spec_dir = (project / spec).resolve()
+    with pytest.raises(SpecHoldsProject, match="holds the project the agent works in"):
+        Containment.build(Settings(), profiles, project, spec_dir, AVAILABLE, {})
+    off = Containment.build(Settings(containment="off"), profiles, project, spec_dir, AVAILABLE)
+    assert off.sandbox_settings() is None
+
+
 def test_the_env_blanks_every_inherited_secret_but_the_sessions_own(tmp_path, profiles):
     containment = build(tmp_path, profiles)
     inherited = {
@@ -207,3 +261,133 @@ def test_the_mode_setting_is_strict_about_its_values():
         Settings.model_validate({"containment": "sometimes"})
     with pytest.raises(ValueError):
         Settings.model_validate({"allowed_hosts": ["http://x/y"]})
+
+
+def settings_of(fields):
+    return json.loads(fields["settings"])["permissions"], fields["sandbox"]
+
+
+def test_a_session_reads_its_work_and_the_toolchains_but_no_other_part_of_the_home(
+    tmp_path, profiles, monkeypatch
+):
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))  # the user's home and the session's are one
+    for name in (".cache/pip", ".cargo/bin", ".pgpass", ".vault-token", ".config/rclone"):
+        (home / name).mkdir(parents=True, exist_ok=True)
+    agent_tui_dirs = ("agent-tui-config", "agent-tui-state", "agent-tui-data")
+    for name in agent_tui_dirs:
+        (tmp_path / name).mkdir()
+    containment = build(tmp_path, profiles)
+    permissions, sandbox = settings_of(containment.option_fields({}, {}))
+    assert permissions["blockReadsOutsideWorkingDirectories"] is True
+    assert sandbox["autoAllowBashIfSandboxed"] is True  # else the read block asks, unattended
+    hidden, reopened = sandbox["filesystem"]["denyRead"], sandbox["filesystem"]["allowRead"]
+    temp_root = tmp_path / "tmp" / f"agent-tui-{os.getuid()}"
+    for path in (home, *(tmp_path / name for name in agent_tui_dirs), temp_root):
+        assert str(path) in hidden, path
+    tools = sorted([str(home / ".cache/pip"), str(home / ".cargo/bin")])
+    assert all(path in reopened for path in [str(tmp_path / "project"), *tools])
+    assert sorted(permissions["blockReadsExemptPaths"]) == tools  # the file tools read them too
+    assert str(home / ".cargo") not in reopened  # it holds credentials.toml
+    for name in (".pgpass", ".vault-token", ".config/rclone"):
+        assert f"Read(/{home / name}/**)" in permissions["deny"], name
+    shown = "of your home, sessions read only ~/.cargo/bin, ~/.cache/pip"
+    assert containment.status().home_text() == shown
+
+
+def test_in_a_worktree_the_users_checkout_is_hidden_and_git_reads_its_own_dir(tmp_path, profiles):
+    checkout = tmp_path / "repo"
+    (checkout / ".git").mkdir(parents=True)
+    worktree = tmp_path / "agent-tui-data" / "worktrees" / "repo-1" / "001"
+    (worktree / "sub").mkdir(parents=True)
+    place = Workplace(
+        worktree / "sub", worktree=worktree, checkout=checkout, git_common=checkout / ".git"
+    )
+    _, sandbox = settings_of(build(tmp_path, profiles, place=place).option_fields({}, {}))
+    hidden, reopened = sandbox["filesystem"]["denyRead"], sandbox["filesystem"]["allowRead"]
+    assert str(checkout) in hidden and str(tmp_path / "agent-tui-data") in hidden
+    for path in (worktree / "sub", worktree, checkout / ".git"):
+        assert str(path) in reopened, path
+
+
+def test_the_users_own_login_dirs_are_denied_though_no_profile_names_them(tmp_path, profiles):
+    default, storage = tmp_path / "default-login", tmp_path / "storage"
+    default.mkdir()
+    storage.mkdir()
+    environ = {"CLAUDE_CONFIG_DIR": str(default), "CLAUDE_SECURESTORAGE_CONFIG_DIR": str(storage)}
+    permissions, _ = settings_of(build(tmp_path, profiles, environ=environ).option_fields({}, {}))
+    assert f"Read(/{default}/**)" in permissions["deny"]
+    assert f"Read(/{storage}/**)" in permissions["deny"]
+
+
+def test_unsandboxed_only_the_file_tools_are_held_to_the_work(tmp_path, profiles):
+    off = build(tmp_path, profiles, containment="off")
+    permissions, sandbox = settings_of(off.option_fields({}, {}))
+    assert sandbox is None
+    assert permissions["blockFileToolReadsOutsideWorkingDirectories"] is True
+    assert "blockReadsOutsideWorkingDirectories" not in permissions
+
+
+def test_readable_paths_reopen_a_toolchain_under_each_home(tmp_path, profiles):
+    (tmp_path / "home" / ".elan").mkdir(parents=True)
+    (tmp_path / "opt-tool").mkdir()
+    containment = build(
+        tmp_path, profiles, readable_paths=["~/.elan", str(tmp_path / "opt-tool"), "~/.absent"]
+    )
+    _, sandbox = settings_of(containment.option_fields({}, {}))
+    reopened = sandbox["filesystem"]["allowRead"]
+    assert str(tmp_path / "home" / ".elan") in reopened
+    assert str(tmp_path / "opt-tool") in reopened
+    assert not any(".absent" in path for path in reopened)
+
+
+@pytest.mark.parametrize("path", ["relative/dir", "/", "~", "~/", "~/../etc", "~user/x"])
+def test_a_readable_path_must_be_absolute_or_under_the_home(path):
+    with pytest.raises(ValueError, match="readable path"):
+        Settings.model_validate({"readable_paths": [path]})
+
+
+def test_no_toolchain_holds_or_lies_in_a_credential_store():
+    for tool in TOOLCHAINS:
+        for secret in HOME_SECRETS:
+            assert not (tool + "/").startswith(secret + "/"), (tool, secret)
+            assert not (secret + "/").startswith(tool + "/"), (tool, secret)
+
+
+def test_each_session_gets_its_own_temp_dir_which_no_other_can_read(tmp_path, profiles):
+    containment = build(tmp_path, profiles)
+    root = tmp_path / "tmp" / f"agent-tui-{os.getuid()}"
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+    with containment.session_tmp() as first, containment.session_tmp() as second:
+        assert first.parent == second.parent == root and first != second
+        fields = containment.option_fields({}, {}, tmp_dir=first)
+        (first / "task.output").write_text("x")
+    assert not first.exists() and not second.exists()  # gone with the session
+    assert fields["env"]["CLAUDE_CODE_TMPDIR"] == str(first)
+    hidden = fields["sandbox"]["filesystem"]["denyRead"]
+    assert str(root) in hidden and str(tmp_path / "tmp" / f"claude-{os.getuid()}") in hidden
+    assert str(first) in fields["sandbox"]["filesystem"]["allowRead"]
+    assert str(second) not in fields["sandbox"]["filesystem"]["allowRead"]
+    permissions = json.loads(fields["settings"])["permissions"]
+    assert str(first) in permissions["blockReadsExemptPaths"]  # Read its task's output
+
+
+def test_a_temp_root_someone_else_made_is_refused_and_a_loose_one_tightened(
+    tmp_path, profiles, monkeypatch
+):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    root = tmp / f"agent-tui-{os.getuid()}"
+    root.symlink_to(tmp_path)
+    with pytest.raises(UnsafeTmp, match="not a directory of yours"):
+        TempDirs.prepare(tmp)
+    real_prepare = TempDirs.prepare
+    monkeypatch.setattr(TempDirs, "prepare", classmethod(lambda cls: real_prepare(tmp)))
+    project, spec = tmp_path / "project", tmp_path / "project" / ".auto-claude" / "specs" / "1"
+    with pytest.raises(ContainmentRefused, match=f"{root} is not a directory of yours"):
+        Containment.build(Settings(), profiles, project, spec, AVAILABLE, {})
+    root.unlink()
+    root.mkdir()
+    root.chmod(0o777)
+    assert real_prepare(tmp).root == root
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700

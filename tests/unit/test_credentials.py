@@ -111,9 +111,8 @@ def test_a_config_dir_profile_never_uses_the_default_entry_or_file(work, env, ho
     result = resolve(work, environ=env, now=NOW)
     assert result.credential is None and not result.usable
     assert result.problem == (
-        "no credentials for profile 'work': "
-        f"run `CLAUDE_CONFIG_DIR={work.config_dir} claude` and log in, "
-        "or run `claude setup-token` and export the token as WORK_CLAUDE_TOKEN"
+        "no credentials for profile 'work': run `agent-tui profiles login work`, or "
+        "`agent-tui profiles login work --setup-token` and export the token as WORK_CLAUDE_TOKEN"
     )
     assert result.steps[-1] == f"file {work.config_dir}/.credentials.json: not found"
     assert result.summary == "no credentials"
@@ -184,8 +183,8 @@ def test_unusable_files_say_what_is_wrong_and_what_to_run(work, env, content, me
     result = resolve(work, environ=env, now=NOW)
     assert not result.usable
     assert message.format(path=path) in result.problem
-    assert f"`CLAUDE_CONFIG_DIR={work.config_dir} claude`" in result.problem
-    assert "claude setup-token" in result.problem
+    assert "`agent-tui profiles login work`" in result.problem
+    assert "`agent-tui profiles login work --setup-token`" in result.problem
     assert result.summary == summary
     assert result.steps[-1] == f"file {path}: {summary}"
 
@@ -212,7 +211,7 @@ def test_an_expired_file_with_a_refresh_token_is_left_for_the_cli_to_refresh(wor
     )
     assert any(
         notice.startswith(f"the token in {path} expired 2026-11-01 10:00 UTC; the CLI refreshes")
-        and f"`CLAUDE_CONFIG_DIR={work.config_dir} claude`" in notice
+        and "`agent-tui profiles login work`" in notice
         for notice in result.notices
     )
     # The CLI reads the file itself (it could not refresh a token passed in the environment).

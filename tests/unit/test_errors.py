@@ -63,7 +63,7 @@ SERVER = (
             ErrorKind.AUTH,
         ),
         (result("Invalid API key · Fix external API key", None), ErrorKind.AUTH),
-        (assistant("Credit balance is too low", "billing_error"), ErrorKind.AUTH),
+        (assistant("Credit balance is too low", "billing_error"), ErrorKind.CREDIT),
         (assistant(OVERLOADED, "server_error"), ErrorKind.OVERLOADED),
         (result(OVERLOADED, 529), ErrorKind.OVERLOADED),
         (assistant(SERVER, "server_error"), ErrorKind.OTHER),

@@ -7,6 +7,8 @@ import json
 import pytest
 
 from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import lanes as lev
+from agent_tui.engine.events.lanes import MergeOutcome
 from agent_tui.headless import format_json, format_text
 
 CANARY = "sk-ant-oat01-CANARYcanary0123456789abcdef"
@@ -28,6 +30,7 @@ def test_json_lines_have_type_ts_and_fields():
         "deadline": 12.5,
         "remaining_s": None,
         "resets_at": None,
+        "lane": 1,
     }
 
 
@@ -130,11 +133,12 @@ async def test_headless_says_how_the_run_is_contained_and_warns_on_stderr(capsys
 
     from agent_tui.headless import run_headless
 
-    sandboxed = ev.ContainmentStatus(mode="auto", sandboxed=True)
+    sandboxed = ev.ContainmentStatus(mode="auto", sandboxed=True, home_readable=("~/.pyenv",))
     loose = ev.ContainmentStatus(mode="auto", sandboxed=False, missing=("socat not installed",))
     assert "sandbox   sandboxed: Bash and its children write only inside the project" in (
         format_text(sandboxed) or ""
     )
+    assert "unreadable; of your home, sessions read only ~/.pyenv" in (format_text(sandboxed) or "")
     assert json.loads(format_json(loose))["missing"] == ["socat not installed"]
 
     class Loop:
@@ -165,3 +169,18 @@ async def test_headless_says_how_the_run_is_contained_and_warns_on_stderr(capsys
 def test_a_plan_line_names_its_feature_when_it_has_one(feature, line):
     event = ev.PlanLoaded(spec_dir="s", feature=feature, phases=(), total=1, completed=0)
     assert format_text(event).endswith(line)
+
+
+def test_with_lanes_each_sessions_line_names_its_lane_and_the_queue_is_told():
+    started = ev.SessionStarted(
+        session=3, kind="coder", subtask_id="2.1", profile="a", attempt=1, model=None,
+        transcript="t.jsonl", lane=2, ts=0.0,
+    )  # fmt: skip
+    assert " L2 session   #3 coder subtask 2.1" in format_text(started, lanes=True)
+    assert " L2 " not in format_text(started)  # one lane: as before
+    ended = lev.MergeEnded(
+        subtask_id="2.1", outcome=MergeOutcome.CONFLICT, message="conflicts in a.py", ts=0.0
+    )
+    assert format_text(ended, lanes=True).endswith("not merged 2.1 (conflict): conflicts in a.py")
+    merged = lev.MergeEnded(subtask_id="1.1", outcome=MergeOutcome.MERGED, commit="c0ffee" * 7)
+    assert format_text(merged).endswith("merged    1.1 as c0ffeec0ffee")

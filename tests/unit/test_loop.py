@@ -11,7 +11,7 @@ import pytest
 
 from agent_tui.auth.profiles import Profile, ProfileStore
 from agent_tui.config import ContainmentMode
-from agent_tui.engine.agents.claude.session import SessionOutcome, SessionSpec
+from agent_tui.engine.agents.protocol import SessionOutcome, SessionSpec
 from agent_tui.engine.clock import VirtualClock
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.failures.kinds import ErrorKind
@@ -200,7 +200,8 @@ async def test_auto_switch_does_not_go_back_to_a_profile_that_failed(setup):
     finished = of(setup.events, ev.LoopFinished)[0]
     assert finished.message == (
         "auth on profile 'b' and no other profile is usable (a failed too); to fix it, run "
-        "`claude` and log in, or run `claude setup-token` and export the token as TOKEN_B"
+        "`agent-tui profiles login b`, or `agent-tui profiles login b --setup-token` and "
+        "export the token as TOKEN_B"
     )
 
 
@@ -270,6 +271,42 @@ async def test_incomplete_sessions_make_a_subtask_stuck_and_the_loop_moves_on(
     assert [s.id for s in stuck] == ["1.1"] and "after 3 sessions" in stuck[0].reason
     tries = [e.attempts for e in of(setup.events, ev.SubtaskStatus) if e.id == "1.1"]
     assert max(tries) == 3 + interrupted_before
+
+
+async def test_a_session_that_did_not_complete_its_subtask_says_which_try_it_was(setup):
+    # Found by a user: such a session was logged in green as "session 1 success".
+    from agent_tui.headless import format_text
+    from agent_tui.tui.log_lines import log_line
+
+    def never_marks_1_1(spec, n):
+        if spec.subtask_id == "1.1":
+            return SessionOutcome(outcome="success", cost_usd=0.5)
+        return ScriptedSessions.complete(sessions, spec, n)
+
+    loop, sessions = setup(never_marks_1_1)
+    await loop.run()
+    said = of(setup.events, ev.SubtaskNotCompleted)
+    assert [(e.id, e.session, e.tries, e.max_tries, e.reason) for e in said] == [
+        ("1.1", 1, 1, 3, ""),
+        ("1.1", 2, 2, 3, ""),
+        ("1.1", 3, 3, 3, ""),
+    ]
+    ended = of(setup.events, ev.SessionEnded)[0]
+    assert ended.outcome == "success"  # as the CLI said: no error; the try is judged after
+    logged = [log_line(e) for e in (ended, said[0])]
+    assert [t.plain for t in logged if t] == [
+        "── session 1 ended, $0.5000",
+        "  ↺ 1.1 not completed (try 1/3)",
+    ]
+    assert "green" not in str(logged[0].style) and logged[1].style == "yellow"
+    headless = [format_text(e).split(" ", 1)[1] for e in (ended, said[0])]
+    assert headless == ["ended     #1, $0.5000", "try       1.1 not completed (try 1/3)"]
+
+
+async def test_a_session_that_completed_its_subtask_spends_no_try(setup):
+    loop, _ = setup()
+    assert await loop.run() == 0
+    assert of(setup.events, ev.SubtaskNotCompleted) == []
 
 
 async def test_errors_that_made_one_subtask_stuck_do_not_count_against_the_next(setup):
@@ -377,7 +414,8 @@ async def test_a_planner_that_is_not_logged_in_stops_at_once_with_the_reason(no_
     assert finished.outcome == "stopped"
     assert finished.message == (
         "authentication failed on profile 'a': Not logged in · Please run /login; to fix it, "
-        "run `claude` and log in, or run `claude setup-token` and export the token as TOKEN_A"
+        "run `agent-tui profiles login a`, or `agent-tui profiles login a --setup-token` and "
+        "export the token as TOKEN_A"
     )
     assert not any("no such plan file" in n.message for n in of(no_plan.events, ev.Notice))
 

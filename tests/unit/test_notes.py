@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from agent_tui.engine.agents.claude.session import SessionOutcome
+from agent_tui.engine.agents.protocol import SessionOutcome
 from agent_tui.engine.control.notes import MAX_NOTE_BYTES, NoteBox
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.failures.kinds import ErrorKind
 from tests.unit.loop_harness import make_setup, mark_completed, of
+
+LANE = object()
 
 
 def test_notes_are_appended_with_a_blank_line_between(tmp_path):
@@ -22,22 +24,34 @@ def test_notes_are_appended_with_a_blank_line_between(tmp_path):
 def test_what_was_sent_is_taken_and_what_came_since_stays(tmp_path):
     box = NoteBox(tmp_path)
     box.add("first")
-    assert box.offer() == "first\n"
+    assert box.offer(LANE) == "first\n"
     box.add("second")
-    assert box.take(tmp_path / "logs" / "session-001.human-input.md")
+    assert box.take(LANE, tmp_path / "logs" / "session-001.human-input.md")
     assert (tmp_path / "logs" / "session-001.human-input.md").read_text() == "first\n"
     assert box.read() == "second\n"
-    assert box.offer() == "second\n" and box.take(tmp_path / "logs" / "session-002.human-input.md")
+    assert box.offer(LANE) == "second\n"
+    assert box.take(LANE, tmp_path / "logs" / "session-002.human-input.md")
     assert not box.path.exists() and box.read() is None
 
 
 def test_a_note_edited_while_its_session_ran_is_left_whole(tmp_path):
     box = NoteBox(tmp_path)
     box.path.write_text("do X\n")
-    box.offer()
+    box.offer(LANE)
     box.path.write_text("do Y instead\n")
-    assert not box.take(tmp_path / "kept.md")
+    assert not box.take(LANE, tmp_path / "kept.md")
     assert box.read() == "do Y instead\n" and not (tmp_path / "kept.md").exists()
+
+
+def test_with_lanes_the_note_goes_to_one_session_at_a_time(tmp_path):
+    box, other = NoteBox(tmp_path), object()
+    box.add("one note")
+    assert box.offer(LANE) == "one note\n"
+    assert box.offer(other) is None and box.offered_to(other) is None  # LANE's session has it
+    box.release(LANE)  # it never reached the model
+    assert box.offer(other) == "one note\n"
+    assert not box.take(LANE, tmp_path / "not-lanes.md")
+    assert box.take(other, tmp_path / "kept.md") and box.read() is None
 
 
 @pytest.mark.parametrize("make", ["directory", "too large", "not utf-8", "a link"])
@@ -53,7 +67,7 @@ def test_a_file_that_cannot_be_used_is_named_and_left_alone(tmp_path, make):
         box.path.write_bytes(b"x" * (MAX_NOTE_BYTES + 1))
     else:
         box.path.write_bytes(b"\xff\xfe note")
-    assert box.offer() is None
+    assert box.offer(LANE) is None
     assert box.problem.startswith(f"{box.path} is not put in the prompt")
     assert box.path.exists()
 

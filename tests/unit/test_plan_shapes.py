@@ -87,7 +87,7 @@ def test_the_shapes_mean_what_upstream_means():
     assert [(p.name, [s.id for s in p.subtasks]) for p in flat.phases] == [("flat", ["x"])]
     check = parse_plan(json.dumps(UPSTREAM["run / expect_status"][0])).phases[0].subtasks[0]
     assert (check.verification.type, check.verification.command) == ("command", "pytest")
-    assert check.verification.expected == "0"
+    assert check.verification.expected == "exit 0"
 
 
 @pytest.mark.parametrize("name", list(UPSTREAM))

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from agent_tui.engine.agents.claude.session import SessionOutcome
+from agent_tui.engine.agents.protocol import SessionOutcome
 from agent_tui.engine.clock import VirtualClock
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.failures.kinds import ErrorKind
@@ -243,6 +243,49 @@ async def test_retry_stuck_tries_it_again_with_its_tries_afresh(setup):
 
     history = AttemptHistory(setup.spec_dir)
     assert not history.is_stuck("1.1") and history.attempt_count("1.1") == 4
+
+
+async def test_a_retry_asked_before_the_run_holds_the_spec_is_done_once_it_does(setup):
+    """The app's new run, made to try one stuck subtask again: asked before the run began,
+    nothing is written until the run holds the spec's lock, and only that one is tried."""
+    from agent_tui.engine.control.runlock import RunLock
+    from agent_tui.engine.progress.history import AttemptHistory
+
+    write_plan(setup.spec_dir, ["1.1", "1.2", "1.3"])
+    make_stuck(setup.spec_dir)
+    history = AttemptHistory(setup.spec_dir)
+    for session in (4, 5, 6):
+        history.record_attempt("1.3", session, "incomplete", None, "")
+    history.mark_stuck("1.3", "not completed after 3 sessions")
+    edit_plan(
+        setup.spec_dir / "implementation_plan.json",
+        lambda p: p["phases"][0]["subtasks"][2].update(status="failed"),
+    )
+    before = (setup.spec_dir / "memory" / "attempt_history.json").read_bytes()
+    loop, sessions = setup()
+    assert loop.retry_subtask("1.1") and not loop.retry_subtask("1.2")  # 1.2 is not stuck
+    await asyncio.sleep(0)
+    assert (setup.spec_dir / "memory" / "attempt_history.json").read_bytes() == before
+    held = []
+    sessions.behaviour = lambda spec, n: (
+        held.append(_held(RunLock(setup.spec_dir))),
+        ScriptedSessions.complete(sessions, spec, n),
+    )[1]
+    assert await loop.run() == 3  # 1.3 is still stuck
+    assert [s.subtask_id for s in sessions.specs] == ["1.1", "1.2"]
+    assert [e.id for e in of(setup.events, ev.SubtaskRetried)] == ["1.1"]
+    assert held == [True, True]
+    assert AttemptHistory(setup.spec_dir).stuck_ids() == {"1.3"}
+
+
+def _held(lock) -> bool:
+    from agent_tui.engine.control.runlock import SpecBusy
+
+    try:
+        lock.check()
+    except SpecBusy:
+        return True
+    return False
 
 
 async def test_setting_a_stuck_subtask_back_to_pending_in_the_plan_retries_it(setup):

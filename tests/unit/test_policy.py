@@ -34,6 +34,13 @@ TABLE = [
     (K.OTHER, R.CODER, False, False, False, A.BACK_OFF),
     (K.OTHER, R.CODER, True, True, True, A.GIVE_UP),
     (K.OTHER, R.PLANNER, True, False, False, A.GIVE_UP),
+    (K.CREDIT, R.CODER, False, True, True, A.SWITCH_PROFILE),
+    (K.CREDIT, R.CODER, False, True, False, A.NEEDS_USER),
+    (K.CREDIT, R.PLANNER, False, False, True, A.NEEDS_USER),
+    (K.BUDGET, R.CODER, False, True, True, A.NEEDS_USER),  # the user's cap: no switch
+    (K.BUDGET, R.QA_REVIEWER, False, False, False, A.NEEDS_USER),
+    (K.RUNAWAY, R.CODER, False, True, True, A.BACK_OFF),
+    (K.RUNAWAY, R.CODER, True, False, False, A.GIVE_UP),
 ]
 
 
@@ -51,6 +58,7 @@ WAIT_TABLE = [
     (K.RATE_LIMIT, R.CODER, True, True, True, A.SWITCH_PROFILE),  # an open profile first
     (K.RATE_LIMIT, R.CODER, False, False, False, A.NEEDS_USER),
     (K.AUTH, R.CODER, False, False, True, A.NEEDS_USER),  # a login does not reset
+    (K.CREDIT, R.CODER, False, False, True, A.NEEDS_USER),  # a month's credit: not waited
     (K.OVERLOADED, R.CODER, False, False, True, A.BACK_OFF),
 ]
 
@@ -90,6 +98,7 @@ def test_only_errors_of_the_work_spend_the_retry_budget():
     assert {k for k in ErrorKind if uses_retry_budget(k)} == {
         K.TOOL_CONCURRENCY,
         K.OVERLOADED,
+        K.RUNAWAY,
         K.OTHER,
     }
 
@@ -124,4 +133,21 @@ def test_the_reason_names_the_profile_and_what_else_failed(kind, auto_switch, fa
 def test_a_rate_limit_without_a_message_says_so_plainly():
     assert needs_user_reason(K.RATE_LIMIT, "a", "", auto_switch=False) == (
         "rate limited on profile 'a'"
+    )
+
+
+def test_a_credit_error_names_the_profile_and_says_what_would_help():
+    said = "You're out of usage credits · resets Dec 27, 12:59am (UTC)"
+    assert needs_user_reason(K.CREDIT, "a", said, auto_switch=False) == (
+        f"out of credit on profile 'a': {said}; add credits, or use another profile"
+    )
+    assert needs_user_reason(K.CREDIT, "a", said, auto_switch=True, failed={"a", "b"}) == (
+        f"out of credit on profile 'a' and no other profile is usable (b failed too): {said}"
+    )
+
+
+def test_a_session_budget_names_the_setting_and_keeps_the_work():
+    said = "session budget reached: $0.53 spent of its $0.50 (session_budget_usd)"
+    assert needs_user_reason(K.BUDGET, "a", said, auto_switch=True) == (
+        f"{said}; completed work is kept: raise session_budget_usd to go on"
     )

@@ -103,8 +103,8 @@ def test_add_a_missing_dir_is_allowed_with_a_warning(home):
     assert "added profile 'later'" in out
     assert "credentials: not usable: no credentials" in out
     assert err == (
-        f"warning: {home}/not-yet does not exist yet; log in with "
-        f"`CLAUDE_CONFIG_DIR={home}/not-yet claude` before running with this profile\n"
+        f"warning: {home}/not-yet does not exist yet; `agent-tui profiles login later` makes "
+        "it and logs in\n"
     )
     assert ProfileStore.load().names() == ["later"]
 
@@ -191,14 +191,18 @@ def test_use_and_remove_move_the_active_mark(logged_in, home):
 
 
 def test_list_shows_dir_and_credential_status(logged_in, home):
+    import time
+
     run("add", "work", "--config-dir", str(logged_in))
     run("add", "later", "--config-dir", str(home / "later"))
     lines = run("list")[1].splitlines()
     assert len(lines) == 2
     work, later = (line.split() for line in lines)
     assert work[:4] == ["*", "work", str(logged_in), "file,"]
+    month = time.strftime("%B %Y").split()
     assert later == [
-        "later", str(home / "later"), "not", "usable:", "no", "credentials", "(usage", "unknown)",
+        "later", str(home / "later"), "not", "usable:", "no", "credentials", "(usage", "unknown;",
+        *month[:1], f"{month[1]}:", "$0.00", "spent)",
     ]  # fmt: skip
 
 
@@ -217,12 +221,15 @@ def test_list_and_show_give_each_profiles_usage_window_as_last_seen(logged_in, h
     book.record("later", Quota(status=QuotaStatus.WARNING, window="five_hour", utilization=0.91))
     work, later = run("list")[1].splitlines()
     day = time.strftime("%a %d %b", time.gmtime(reset))
-    assert work.endswith(f"(7d limit reached · resets {day} 20:50)")
-    assert later.endswith("(5h 91%)")
+    month = time.strftime("%B %Y")
+    assert work.endswith(f"(7d limit reached · resets {day} 20:50; {month}: $0.00 spent)")
+    assert later.endswith(f"(5h 91%; {month}: $0.00 spent)")
     assert f"usage:       7d limit reached · resets {day} 20:50" in run("show", "work")[1]
 
 
 def test_show_prints_service_account_source_masked_token_expiry_and_steps(logged_in):
+    import time
+
     run("add", "work", "--config-dir", str(logged_in), "--token-env", "WORK_CLAUDE_TOKEN")
     code, out, _ = run("show", "work")
     assert code == 0
@@ -240,13 +247,14 @@ def test_show_prints_service_account_source_masked_token_expiry_and_steps(logged
         lines[7],
     ]
     assert lines[7].startswith("expires:     ") and lines[7].endswith(" UTC")
-    assert lines[8:12] == [
+    assert lines[8:13] == [
         "plan:        pro",
         "status:      usable",
         "usage:       usage unknown",
+        f"spend:       {time.strftime('%B %Y')}: $0.00 spent",
         "steps:",
     ]
-    assert lines[12:] == [
+    assert lines[13:] == [
         "  1. env WORK_CLAUDE_TOKEN: not set",
         f"  2. keychain '{service}' (alice): no entry",
         f"  3. file {path}: found, expires {lines[7].removeprefix('expires:     ')}",
@@ -263,7 +271,7 @@ def test_show_of_an_unusable_profile_says_what_to_run_and_exits_2(logged_in):
     assert code == 2
     status = next(line for line in out.splitlines() if line.startswith("status:"))
     assert "not usable: the token in" in status and "expired" in status
-    assert f"`CLAUDE_CONFIG_DIR={logged_in} claude` and log in" in status
+    assert "run `agent-tui profiles login work`" in status
     # Exit 2 comes with its one line on stderr, as for all bad input or config.
     assert err.startswith("agent-tui: profile 'work': the token in")
     assert err.count("\n") == 1
@@ -307,3 +315,34 @@ def test_add_where_the_store_cannot_be_written_is_one_line_and_exit_2(tmp_path, 
     assert code == 2 and out == ""
     assert err.startswith("agent-tui: cannot save /sys/agent-tui-test/profiles.json")
     assert "nothing was changed" in err and err.count("\n") == 1
+
+
+def test_a_profiles_monthly_budget_is_set_kept_and_shown_with_its_month(logged_in, utc):
+    import time
+
+    from agent_tui.config import spend_dir
+    from agent_tui.engine.accounts.ledger import Entry, Ledger
+
+    run("add", "work", "--config-dir", str(logged_in), "--monthly-budget", "100")
+    assert ProfileStore.load().get("work").monthly_budget_usd == 100.0
+    assert run("budget", "work", "$20", "--billing-day", "15") == (
+        0,
+        "profile 'work': $20 a month, from day 15\n",
+        "",
+    )
+    kept = ProfileStore.load().get("work")
+    assert (kept.monthly_budget_usd, kept.billing_day) == (20.0, 15)
+    now = time.time()
+    Ledger(spend_dir()).append(
+        Entry(run="r1", session=1, profile="work", spec="/p/s", project="/p", role="coder",
+              ts=now, cost_usd=4.5, final=True, estimated=False)
+    )  # fmt: skip
+    line = run("list")[1]
+    assert "$4.50 of $20.00)" in line
+    assert "spend:       " in run("show", "work")[1]
+    assert run("budget", "work", "none")[1] == (
+        "profile 'work': no monthly budget of its own (the setting's)\n"
+    )
+    assert ProfileStore.load().get("work").monthly_budget_usd is None
+    code, _, err = run("budget", "work", "lots")
+    assert code == 2 and "is not an amount of dollars" in err

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from agent_tui.engine.agents.claude.session import SessionOutcome, SessionSpec
+from agent_tui.engine.agents.protocol import SessionOutcome, SessionSpec
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.events import trust as tev
 from agent_tui.engine.events.trust import QAStep, QAVerdictKind

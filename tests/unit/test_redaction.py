@@ -242,3 +242,69 @@ def _decodable(text: str) -> bytes:
             with contextlib.suppress(ValueError):
                 out += decode(chunk)
     return out
+
+
+def test_a_registered_secret_is_masked_reversed_and_in_hex():
+    secret = "sk-ant-oat01-CANARYhexRev0123456789abcd"
+    register_secret(secret)
+    raw = secret.encode()
+    for text in (
+        f"x = '{secret[::-1]}'",
+        f"blob {raw.hex()} end",
+        f"BLOB{raw.hex().upper()}",
+        "0x" + (b"pre" + raw + b"post").hex(),
+    ):
+        masked = redact(text)
+        assert "CANARY" not in masked and secret[::-1] not in masked
+        assert raw.hex() not in masked.lower()
+        assert masked == redact(masked)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("t=ghp_" + "A1b2C3d4e5" * 3 + "XYZ123", "t=ghp_…Z123"),
+        ("github_pat_11AB" + "c" * 40 + "wxyz", "github_pat_…wxyz"),
+        ("key AKIAIOSFODNN7EXAMPLE.", "key AKIA…."),
+        ("ASIAY34FZKBOKMUTVV7A,", "ASIA…,"),
+        ("Stripe sk_live_4eC39HqLyjWDarjtT1zdp7dc", "Stripe sk_live_…p7dc"),
+        ("rk_test_51H8abcdefghij", "rk_test_…"),
+        ("whsec_" + "q" * 32, "whsec_…qqqq"),
+        ("SLACK=xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOpQrSt", "SLACK=xoxb-…QrSt"),
+        ("xapp-1-A012BCDEF-1234567890-abcdef", "xapp-…cdef"),
+        (
+            "https://hooks.slack.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXXXXXX",
+            "https://hooks.slack.com/services/…XXXX",
+        ),
+        (
+            'aws_secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"',
+            'aws_secret_access_key = "…"',
+        ),
+        (
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk=\n"
+            "-----END OPENSSH PRIVATE KEY-----\nnext line",
+            "-----BEGIN OPENSSH PRIVATE KEY-----…\nnext line",
+        ),
+        (
+            "key: -----BEGIN RSA PRIVATE KEY----- MIIEpAIBAAKCAQEA",
+            "key: -----BEGIN RSA PRIVATE KEY-----…",
+        ),
+    ],
+)
+def test_other_services_tokens_and_private_keys_are_masked_by_their_shape(text, expected):
+    assert redact(text) == expected
+    assert redact(expected) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ASIAPACIFIC_REGION_NAME",
+        "the task_live_view and sk_test_short",
+        "-----BEGIN PUBLIC KEY-----",
+        "github_pat_ is a prefix",
+        "xoxb- alone",
+    ],
+)
+def test_a_token_format_leaves_lookalike_text_alone(text):
+    assert redact(text) == text

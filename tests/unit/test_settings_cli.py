@@ -64,6 +64,62 @@ def test_none_clears_an_optional_setting_back_to_its_default():
 
 
 @pytest.mark.parametrize(
+    ("key", "items"), [("allowed_hosts", "pypi.org"), ("extra_tools", "WebFetch")]
+)
+def test_none_empties_a_list_rather_than_naming_an_item_none(capsys, key, items):
+    assert main(["settings", "set", key, items]) == 0
+    assert main(["settings", "set", key, "none"]) == 0
+    assert settings_file()[key] == []
+    assert capsys.readouterr().out.splitlines()[-1].startswith(f"{key} = (empty)  (")
+    assert main(["settings", "set", key, "NONE"]) == 0
+    assert settings_file()[key] == []
+
+
+def test_none_puts_the_optional_bash_allowlist_back_to_the_built_in_one():
+    assert main(["settings", "set", "bash_allowlist", "ls, git"]) == 0
+    assert main(["settings", "set", "bash_allowlist", "none"]) == 0
+    assert settings_file().get("bash_allowlist") is None
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "message"),
+    [
+        (
+            "allowed_hosts",
+            "pypi.org, none",
+            "allowed_hosts: 'none' clears the list and cannot be one of its items "
+            "(to clear it: agent-tui settings set allowed_hosts none)",
+        ),
+        (
+            "extra_tools",
+            "NoSuchTool",
+            "extra_tools: extra tool 'NoSuchTool' is not one of Claude Code's tools (Bash, "
+            "CronCreate,",
+        ),
+        (
+            "extra_tools",
+            "WebFetch, webSearch",
+            "extra_tools: extra tool 'webSearch' is not one of Claude Code's tools: did you "
+            "mean WebSearch?",
+        ),
+        ("extra_tools", "TodoWrite", "extra_tools: extra tool 'TodoWrite' is not one of"),
+    ],
+)
+def test_a_list_item_the_cli_would_not_take_is_refused(capsys, key, text, message):
+    assert main(["settings", "set", key, text]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"agent-tui: {message}") and err.count("\n") == 1
+    assert not profiles_path().exists()
+
+
+def test_every_tool_the_cli_knows_is_taken_and_its_alias_for_one(capsys):
+    from agent_tui.config import CLI_TOOLS
+
+    assert main(["settings", "set", "extra_tools", ", ".join(sorted(CLI_TOOLS)) + ", Agent"]) == 0
+    assert settings_file()["extra_tools"] == [*sorted(CLI_TOOLS), "Agent"]
+
+
+@pytest.mark.parametrize(
     ("key", "text", "message"),
     [
         ("max_reset_wait_h", "-1", "max_reset_wait_h: Input should be greater than or equal to 0"),
@@ -127,7 +183,7 @@ def test_the_readme_lists_every_setting_in_its_own_section():
         assert f"`{name}`" in section, name
 
 
-def test_a_run_takes_its_settings_and_the_command_line_wins(tmp_path):
+def test_a_run_takes_its_settings_and_the_command_line_wins(tmp_path, default_login):
     from agent_tui.cli import commands as cli
     from agent_tui.config import quota_path
     from agent_tui.startup.checks import build_loop, check_run

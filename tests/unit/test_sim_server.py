@@ -49,7 +49,12 @@ def conversation(prompt: str, assistant_turns: int = 0) -> dict:
             {"role": "assistant", "content": [{"type": "text", "text": "..."}]},
             {"role": "user", "content": [{"type": "text", "text": "result"}]},
         ]
-    return {"model": "claude-test", "messages": messages, "tools": [{"name": "Bash"}]}
+    return {
+        "model": "claude-test",
+        "messages": messages,
+        "tools": [{"name": "Bash"}],
+        "stream": True,
+    }
 
 
 SCENARIO = Scenario.model_validate(
@@ -246,3 +251,65 @@ def test_a_reply_without_quota_sends_no_rate_limit_headers():
     with SimServer(SCENARIO) as sim:
         _, headers = reply_headers(sim, conversation("anything"), "s1")
     assert not [name for name in headers if "ratelimit" in name.lower()]
+
+
+CREDIT_SCENARIO = Scenario.model_validate(
+    {
+        "scripts": [
+            {
+                "match": "credits",
+                "sessions": [
+                    [
+                        {
+                            "fault": "credits_ran_out",
+                            "fallback": "out_of_credits",
+                            "quota": {
+                                "status": "rejected",
+                                "window": "overage",
+                                "utilization": 1,
+                                "overage_status": "rejected",
+                                "overage_disabled_reason": "out_of_credits",
+                            },
+                        }
+                    ]
+                ],
+            },
+            {"match": "gateway", "sessions": [[{"error": "spend_cap"}]]},
+            {"match": "plain", "sessions": [[{"text": "Hello there."}]]},
+        ]
+    }
+)
+
+
+def test_a_request_without_streaming_gets_the_reply_as_json():
+    with SimServer(CREDIT_SCENARIO) as sim:
+        status, body = post(sim, {**conversation("plain"), "stream": False})
+    reply = json.loads(body)
+    assert status == 200 and reply["type"] == "message"
+    assert reply["content"] == [{"type": "text", "text": "Hello there."}]
+    assert reply["usage"]["input_tokens"] > 0 and reply["stop_reason"] == "end_turn"
+    assert [r.streamed for r in sim.requests] == [False]
+
+
+def test_credits_running_out_mid_stream_then_the_retry_gets_the_fallback():
+    with SimServer(CREDIT_SCENARIO) as sim:
+        status, body = post(sim, conversation("credits"))
+        assert status == 200
+        events = events_of(body)
+        assert [e["type"] for e in events] == [
+            "message_start", "content_block_start", "content_block_delta", "error",
+        ]  # fmt: skip
+        assert events[-1]["error"]["details"] == {"error_code": "extra_usage_out_of_credits"}
+        status, headers = reply_headers(sim, {**conversation("credits"), "stream": False}, "s1")
+    assert status == 429
+    assert headers["anthropic-ratelimit-unified-representative-claim"] == "overage"
+    assert headers["anthropic-ratelimit-unified-overage-disabled-reason"] == "out_of_credits"
+    assert [r.streamed for r in sim.requests] == [True, False]
+
+
+def test_an_error_reply_carries_its_details_and_headers():
+    with SimServer(CREDIT_SCENARIO) as sim:
+        status, headers = reply_headers(sim, conversation("gateway"), "s1")
+        _, body = post(sim, conversation("gateway"), session="s2")
+    assert status == 429 and headers["x-should-retry"] == "false"
+    assert json.loads(body)["error"]["type"] == "billing_error"

@@ -70,15 +70,44 @@ def test_push_copies_the_spec_but_not_agent_tuis_records_or_the_users_controls(m
 def test_the_agents_edit_comes_back_when_the_user_changed_nothing(mirror):
     mirror.push()
     (agent_dir(mirror) / "implementation_plan.json").write_text(plan_text({"1.1": "completed"}))
-    (agent_dir(mirror) / "findings.md").write_text("what I learnt\n")
+    (agent_dir(mirror) / "qa_report.md").write_text("approved\n")
     taken, notes = mirror.pull()
-    assert sorted(taken) == ["findings.md", "implementation_plan.json"] and notes == []
+    assert sorted(taken) == ["implementation_plan.json", "qa_report.md"] and notes == []
     user = mirror.user.path
     assert json.loads((user / "implementation_plan.json").read_text()) == json.loads(
         plan_text({"1.1": "completed"})
     )
-    assert (user / "findings.md").read_text() == "what I learnt\n"
+    assert (user / "qa_report.md").read_text() == "approved\n"
     assert mirror.pull() == ([], [])  # taken once
+
+
+def test_only_the_spec_files_agent_tui_knows_come_back_and_the_rest_is_named_once(mirror):
+    mirror.push()
+    agent = agent_dir(mirror)
+    (agent / ".git" / "hooks").mkdir(parents=True)
+    (agent / ".git" / "config").write_text("[core]\n\tfsmonitor = touch /tmp/pwned\n")
+    (agent / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (agent / "findings.md").write_text("what I learnt\n")
+    (agent / "pause").write_text("")  # the user's PAUSE, on a case-insensitive disk
+    (agent / "Spec.md").write_text("# the agent's spec\n")
+    (agent / "deep" / "spec.md").parent.mkdir()
+    (agent / "deep" / "spec.md").write_text("# deeper\n")
+    (agent / "spec.md").write_text("# the agent's edit\n")
+    taken, notes = mirror.pull()
+    assert taken == ["spec.md"]
+    assert notes == [
+        "not synced back from the agent's spec copy (only the spec files agent-tui knows "
+        "are): .git/, Spec.md, deep/, findings.md, pause"
+    ]
+    user = mirror.user.path
+    assert sorted(p.name for p in user.iterdir()) == ["implementation_plan.json", "spec.md"]
+    (agent / "findings.md").write_text("more\n")
+    (agent / "other.md").write_text("new\n")
+    assert mirror.pull()[1] == [
+        "not synced back from the agent's spec copy (only the spec files agent-tui knows "
+        "are): other.md"
+    ]
+    assert mirror.pull() == ([], [])
 
 
 def test_both_changed_the_plan_the_users_text_wins_with_the_agents_statuses(mirror):
@@ -101,19 +130,14 @@ def test_both_changed_the_plan_the_users_text_wins_with_the_agents_statuses(mirr
 
 def test_both_changed_another_file_the_users_stays_and_the_agents_is_kept_in_logs(mirror):
     mirror.push()
-    (agent_dir(mirror) / "notes").mkdir()
-    (agent_dir(mirror) / "notes" / "a.md").write_text("# the agent's a\n")
-    (mirror.user.path / "notes").mkdir()
-    (mirror.user.path / "notes" / "a.md").write_text("# the user's a\n")
     (agent_dir(mirror) / "spec.md").write_text("# the agent's\n")
     (mirror.user.path / "spec.md").write_text("# the user's\n")
     taken, notes = mirror.pull("session-004.agent")
     assert taken == [] and (mirror.user.path / "spec.md").read_text() == "# the user's\n"
     kept = mirror.user.path / "logs" / "session-004.agent"
     assert (kept / "spec.md").read_text() == "# the agent's\n"
-    assert (kept / "notes" / "a.md").read_text() == "# the agent's a\n"
-    assert [n for n in notes if str(kept / "spec.md") in n]
-    assert [n for n in notes if str(kept / "notes" / "a.md") in n]
+    said = "spec.md was changed both here and by the agent: kept yours; the agent's is in"
+    assert notes == [f"{said} {kept / 'spec.md'}"]
     mirror.push()  # the next session sees the user's; the agent's stays where the note says
     assert (agent_dir(mirror) / "spec.md").read_text() == "# the user's\n"
     assert (kept / "spec.md").read_text() == "# the agent's\n"

@@ -54,7 +54,7 @@ def test_the_only_spec_is_the_default(tmp_path):
 
 
 def test_no_specs_at_all(tmp_path):
-    with pytest.raises(PlanError, match="no specs in"):
+    with pytest.raises(PlanError, match=r'no specs in .*: agent-tui new "SENTENCE" makes one'):
         find_spec_dir(tmp_path, None)
 
 
@@ -98,14 +98,55 @@ def test_a_number_that_only_starts_a_specs_number_is_not_taken_for_it(tmp_path):
         find_spec_dir(tmp_path, "01")
 
 
-def test_a_relative_path_is_looked_up_in_the_project_not_the_current_dir(
+def test_a_relative_path_is_read_from_the_current_dir_as_any_command_line_path(
+    project, monkeypatch
+):
+    monkeypatch.chdir(project / ".auto-claude")
+    found = find_spec_dir(project, "specs/002-logout")
+    assert found == (project / ".auto-claude" / "specs" / "002-logout").resolve()
+    monkeypatch.chdir(project / ".auto-claude" / "specs" / "001-login")
+    assert find_spec_dir(project, ".").name == "001-login"
+    assert find_spec_dir(project, "../010-billing").name == "010-billing"
+
+
+def test_a_relative_path_meant_for_the_project_says_it_is_read_from_here(
     project, tmp_path, monkeypatch
 ):
     elsewhere = tmp_path / "cwd"
-    spec_dir(elsewhere / ".auto-claude" / "specs" / "001-login")  # a decoy beside us
+    elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
-    found = find_spec_dir(project, "./.auto-claude/specs/001-login")
-    assert found == (project / ".auto-claude" / "specs" / "001-login").resolve()
+    with pytest.raises(PlanError) as refused:
+        find_spec_dir(project, "./.auto-claude/specs/001-login")
+    assert str(refused.value) == (
+        f"spec './.auto-claude/specs/001-login': no such directory "
+        f"({elsewhere}/.auto-claude/specs/001-login); a relative path is read from the "
+        f"current directory, not the project: give {project}/.auto-claude/specs/001-login, "
+        f"or run from {project}"
+    )
+
+
+def test_a_bare_number_or_name_is_still_looked_up_under_the_project(project, tmp_path, monkeypatch):
+    decoy = tmp_path / "cwd"
+    spec_dir(decoy / "001-login")  # a folder of that name here is not what a prefix names
+    monkeypatch.chdir(decoy)
+    assert (
+        find_spec_dir(project, "001-login")
+        == (project / ".auto-claude" / "specs" / "001-login").resolve()
+    )
+
+
+def test_folders_that_are_not_specs_are_named_with_what_they_lack(tmp_path):
+    specs = tmp_path / ".auto-claude" / "specs"
+    (specs / "001-wip").mkdir(parents=True)
+    with pytest.raises(PlanError) as refused:
+        find_spec_dir(tmp_path, None)
+    assert str(refused.value) == (
+        f"no specs in {specs}: 001-wip has neither spec.md nor implementation_plan.json "
+        "(a spec holds the task, its plan, or both)"
+    )
+    (specs / "002-draft").mkdir()
+    with pytest.raises(PlanError, match=r": 001-wip, 002-draft have neither spec\.md"):
+        find_spec_dir(tmp_path, None)
 
 
 def test_a_spec_outside_the_project_is_refused(project, tmp_path):

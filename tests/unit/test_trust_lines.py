@@ -53,7 +53,18 @@ def text(event) -> str:
                 reason="`pytest -q` exited 1 (expected 0)",
                 output_tail="....F\n1 failed, 4 passed\n\n",
             ),
-            "verify    1.1 FAILED: exited 1 (expected 0) | 1 failed, 4 passed",
+            "verify    1.1 FAILED: exited 1 (expected 0)\n"
+            "          │ ....F\n"
+            "          │ 1 failed, 4 passed",
+        ),
+        (
+            tev.VerificationEnded(
+                subtask_id="1.1",
+                outcome=CheckOutcome.TIMED_OUT,
+                command="sleep 9",
+                reason="`sleep 9` did not finish within 5 s",
+            ),
+            "verify    1.1 FAILED: did not finish within 5 s (no output)",
         ),
         (
             tev.VerificationEnded(
@@ -123,4 +134,32 @@ def test_the_apps_log_says_unsandboxed_in_red_and_lists_a_rejections_issues():
         )
     )
     assert failed is not None
-    assert failed.plain == "  ✘ 1.1 failed: exited 2 (expected 0)\n      make: *** [all] Error 2"
+    assert failed.plain == "  ✘ 1.1 failed: exited 2 (expected 0)\n      │ make: *** [all] Error 2"
+
+
+def test_a_failed_checks_lines_show_the_end_of_its_output():
+    output = "".join(f"line {n}\n" for n in range(1, 31)) + "FAILED test_x - assert 7 == 8\n\n"
+    event = tev.VerificationEnded(
+        subtask_id="1.1",
+        outcome=CheckOutcome.FAILED,
+        command="pytest -q",
+        reason="`pytest -q` exited 1 (expected 0)",
+        output_tail=output,
+    )
+    shown = [f"line {n}" for n in range(22, 31)] + ["FAILED test_x - assert 7 == 8"]
+    logged = log_line(event)
+    assert logged is not None
+    assert logged.plain.splitlines() == [
+        "  ✘ 1.1 failed: exited 1 (expected 0)",
+        *(f"      │ {line}" for line in shown),
+    ]
+    assert text(event).splitlines() == [
+        "verify    1.1 FAILED: exited 1 (expected 0)",
+        *(f"          │ {line}" for line in shown),
+    ]
+    passed = log_line(
+        tev.VerificationEnded(
+            subtask_id="1.1", outcome=CheckOutcome.PASSED, reason="exited 0", output_tail=output
+        )
+    )
+    assert passed is not None and "│" not in passed.plain

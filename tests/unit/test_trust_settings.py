@@ -10,7 +10,7 @@ from agent_tui.startup.checks import build_loop, check_run
 
 
 @pytest.fixture
-def project(tmp_path):
+def project(tmp_path, default_login):
     spec_dir = tmp_path / "app" / ".auto-claude" / "specs" / "001-x"
     spec_dir.mkdir(parents=True)
     (spec_dir / "spec.md").write_text("# x\n")

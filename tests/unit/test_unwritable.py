@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from agent_tui.engine.agents.claude.session import SessionOutcome
+from agent_tui.engine.agents.protocol import SessionOutcome
 from agent_tui.engine.events import core as ev
 from tests.unit.loop_harness import ScriptedSessions, make_setup, of
 
@@ -88,7 +88,7 @@ async def test_a_plan_that_cannot_be_set_right_during_a_session_ends_the_run(set
     ends there (no backoff, no second session), and the session is still recorded."""
     from claude_agent_sdk import ToolResultBlock, UserMessage
 
-    from agent_tui.engine.agents.claude.session import AgentSession
+    from agent_tui.engine.agents.claude.session import ClaudeSession
     from agent_tui.engine.progress import tracker as plan_tracker
 
     plan_path = setup.spec_dir / "implementation_plan.json"
@@ -118,7 +118,7 @@ async def test_a_plan_that_cannot_be_set_right_during_a_session_ends_the_run(set
         started.append(spec)
         if len(started) == 1:  # the plan was read and 1.1 marked in progress: now disk full
             monkeypatch.setattr(plan_tracker, "atomic_write_text", disk_full)
-        return AgentSession(spec, emit, clock, client_factory=AgentBreaksThePlan)
+        return ClaudeSession(spec, emit, clock, client_factory=AgentBreaksThePlan)
 
     def disk_full(path, text, **kwargs):
         raise OSError(28, "No space left on device")

@@ -9,7 +9,7 @@ import pytest
 
 from agent_tui.engine.accounts.quota_book import QuotaBook
 from agent_tui.engine.accounts.reset_wait import RESET_MARGIN_S
-from agent_tui.engine.agents.claude.session import SessionOutcome
+from agent_tui.engine.agents.protocol import SessionOutcome
 from agent_tui.engine.clock import VirtualClock
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.events.quota import Quota, QuotaStatus

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agent_tui.engine.agents.claude.session import SessionOutcome
+from agent_tui.engine.agents.protocol import SessionOutcome
 from agent_tui.engine.checks.verify import CommandRun
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.events import trust as tev
@@ -71,6 +71,9 @@ async def test_a_claim_the_check_refutes_goes_back_to_pending_and_the_next_promp
     assert "FAILED test_core.py::test_greet" in second
     assert "IMPORTANT" not in sessions.specs[2].prompt  # 1.2's own history is clean
 
+    said = of(setup.events, ev.SubtaskNotCompleted)
+    assert [e.text() for e in said] == ["1.1 not completed: its check failed (try 1/3)"]
+
     history = json.loads((setup.spec_dir / "memory" / "attempt_history.json").read_text())
     first = history["subtasks"]["1.1"]["attempts"][0]
     assert first["outcome"] == "check_failed"
@@ -81,7 +84,9 @@ async def test_a_claim_the_check_refutes_goes_back_to_pending_and_the_next_promp
     shown = [(e.id, e.status) for e in of(setup.events, ev.SubtaskStatus) if e.id == "1.1"]
     assert ("1.1", "pending") in shown and shown[-1] == ("1.1", "completed")
     ended = of(setup.events, tev.VerificationEnded)
-    assert [e.outcome for e in ended] == ["failed", "passed", "passed"]
+    # After the sessions, then both once more on the final tree:
+    assert [e.outcome for e in ended] == ["failed", "passed", "passed", "passed", "passed"]
+    assert [e.subtask_id for e in ended[3:]] == ["1.1", "1.2"]
     started = of(setup.events, tev.VerificationStarted)
     assert started[0].sandboxed and started[0].timeout_s == 42.0
 
@@ -236,6 +241,7 @@ async def test_i_interrupts_a_running_check_and_the_subtask_is_tried_again_on_re
     assert await asyncio.wait_for(running, 5) == 0
     assert [s.subtask_id for s in sessions.specs] == ["1.1", "1.1", "1.2"]
     assert [a["outcome"] for a in loop.history.attempts("1.1")] == ["interrupted", "success"]
+    assert of(setup.events, ev.SubtaskNotCompleted) == []  # a check the user stopped: no try
 
 
 async def test_the_agents_own_claim_shows_as_in_progress_until_its_check_passes(setup):

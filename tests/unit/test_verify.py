@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from agent_tui.engine.checks.runner import tool_result, unwrap, wrap
+from agent_tui.engine.checks.runner import unwrap, wrap
 from agent_tui.engine.checks.verify import (
     OUTPUT_TAIL_CHARS,
     CommandCheck,
@@ -28,10 +29,12 @@ from agent_tui.plan import parse_plan
         (None, Expectation()),
         ("", Expectation()),
         ("  ", Expectation()),
-        ("0", Expectation(exit_status=0)),
-        ("2", Expectation(exit_status=2)),
-        (3, Expectation(exit_status=3)),
+        # A bare number is what the output shows, as upstream planners mean it.
+        ("0", Expectation(output="0")),
+        ("7", Expectation(output="7")),
+        (3, Expectation(output="3")),
         ("exit 0", Expectation(exit_status=0)),
+        ("exit 2", Expectation(exit_status=2)),
         ("Exit code 1", Expectation(exit_status=1)),
         ("exits with status 4", Expectation(exit_status=4)),
         ("exit code: 5", Expectation(exit_status=5)),
@@ -44,7 +47,9 @@ from agent_tui.plan import parse_plan
         ("Build succeeds", Expectation(described="Build succeeds")),
         ("No errors", Expectation(described="No errors")),
         ("Returns 200", Expectation(described="Returns 200")),
-        ("300", Expectation(output="300")),  # no exit status is that large: text to show
+        ("300", Expectation(output="300")),
+        ("exit 300", Expectation(output="exit 300")),  # no exit status is that large
+        ("status code 201", Expectation(output="status code 201")),  # HTTP's, not an exit
         (True, Expectation()),
     ],
 )
@@ -141,6 +146,34 @@ def test_a_run_passes_only_as_its_check_asks(check, run, outcome, reason):
     assert judge(check, run, 30) == (outcome, reason)
 
 
+SEVEN = CommandCheck("add 3 4", parse_expected("7"))
+
+
+@pytest.mark.parametrize("output", ["7", "7\n", "Result: 7.", "3 + 4 = 7\nok", "(7)"])
+def test_a_bare_number_expected_passes_when_the_output_shows_it(output):
+    assert judge(SEVEN, CommandRun(exit_status=0, output=output), 30) == (
+        CheckOutcome.PASSED,
+        "`add 3 4` exited 0 and showed '7'",
+    )
+
+
+@pytest.mark.parametrize("output", ["17", "70", "7.5", "0.7", "-7", "", "seven"])
+def test_a_bare_number_is_not_shown_inside_another_number(output):
+    assert judge(SEVEN, CommandRun(exit_status=0, output=output), 30) == (
+        CheckOutcome.FAILED,
+        "`add 3 4` exited 0 but its output does not show '7'",
+    )
+
+
+def test_a_bare_number_is_not_an_exit_status():
+    # Found by a user: "expected": "7" with output 7 failed three times, "exited 0
+    # (expected 7)".
+    assert judge(SEVEN, CommandRun(exit_status=7, output="7"), 30) == (
+        CheckOutcome.FAILED,
+        "`add 3 4` exited 7 (expected 0)",
+    )
+
+
 def test_the_tail_keeps_the_end_of_the_output_from_a_whole_line_and_masks_tokens():
     lines = [f"line {n}" for n in range(5000)]
     token = "sk-ant-oat01-" + "T" * 60
@@ -159,23 +192,9 @@ def test_the_wrapped_report_is_read_back_and_output_cannot_fake_it():
     assert unwrap("Sandbox required but unavailable", nonce) is None
 
 
-def test_the_tool_result_is_found_in_the_clis_stream():
-    lines = [
-        json.dumps({"type": "system", "subtype": "init"}),
-        "a stray stderr line",
-        json.dumps(
-            {
-                "type": "user",
-                "message": {"content": [{"type": "tool_result", "content": "out\nX 0"}]},
-            }
-        ),
-    ]
-    assert tool_result("\n".join(lines)) == ("out\nX 0", "")
-    listed = {"type": "tool_result", "content": [{"type": "text", "text": "a"}, {"text": "b"}]}
-    user = json.dumps({"type": "user", "message": {"content": [listed]}})
-    assert tool_result(user) == ("ab", "")
-    failed = json.dumps({"type": "result", "is_error": True, "result": "Sandbox required"})
-    assert tool_result("oops\n" + failed) == (None, "oops Sandbox required")
+def test_a_wrapped_check_starts_in_its_own_directory_whatever_the_shell_was_left_in():
+    script = wrap("pytest -q", "agent-tui-0123456789abcdef", Path("/work/it's here"))
+    assert script.startswith("cd -- '/work/it'\"'\"'s here' || exit 1\n(\npytest -q\n)")
 
 
 def test_the_next_prompt_carries_the_last_failed_check_and_drops_it_once_one_passes():

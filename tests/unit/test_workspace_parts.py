@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -114,6 +116,42 @@ def test_the_scan_finds_a_secret_a_session_has_used_whatever_its_shape():
     assert secret not in finding.masked
 
 
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda s: s[::-1],
+        lambda s: s.encode().hex(),
+        lambda s: s.encode().hex().upper(),
+        lambda s: base64.b64encode(b'{"t": "' + s.encode() + b'"}').decode(),
+        lambda s: urllib.parse.quote(s + "/x", safe=""),
+    ],
+    ids=["reversed", "hex", "HEX", "base64 in a blob", "url-encoded"],
+)
+def test_the_scan_finds_a_resolved_token_however_it_was_encoded(encode):
+    secret = "sk-ant-oat01-ResolvedToken0123456789abcdef"
+    register_secret(secret)
+    try:
+        [finding] = scan_diff(diff_of(f"DATA = '{encode(secret)}'"))
+    finally:
+        forget_secrets()
+    assert encode(secret) not in finding.masked
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "ghp_" + "x1Y2z3" * 6,
+        "AKIAIOSFODNN7EXAMPLE",
+        "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+        "xoxb-1234567890-0987654321-AbCdEfGhIjKl",
+        "-----BEGIN EC PRIVATE KEY-----",
+    ],
+)
+def test_the_scan_finds_other_services_tokens_and_private_keys(token):
+    [finding] = scan_diff(diff_of(f"value = {token!r}"))
+    assert finding.path == "conf.py"
+
+
 def test_a_kept_patch_is_masked_and_keeps_every_other_byte():
     patch = b"+caf\xc3\xa9 \xff\n+key " + TOKEN.encode() + b"\n"
     masked = masked_bytes(patch)
@@ -168,6 +206,19 @@ def test_the_users_checkout_is_tidied_too_keeping_their_own_claude_dir(tmp_path)
         "worktree/.claude/.cc-writes",
     ]
     assert (checkout / ".claude" / "settings.json").is_file()
+
+
+def test_the_files_a_killed_command_left_in_the_working_dir_are_tidied(tmp_path):
+    # The CLI deletes these when a command ends; a SIGKILLed CLI leaves them, mode 0444.
+    (tmp_path / ".profile").write_text("export A=1\n")  # the user's
+    leftovers = Leftovers((), (tmp_path,))
+    existed = leftovers.before()
+    for name in (".bashrc", ".mcp.json", ".idea", ".claude/settings.json", ".claude/hooks"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("")
+        (tmp_path / name).chmod(0o444)
+    leftovers.tidy(existed)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".profile"]
 
 
 def test_only_a_hunks_lines_are_added_or_removed():

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from agent_tui.auth.credentials import Resolution, login_hint, resolve, session_env
+from agent_tui.auth.login import HOW_TO_LOG_IN
 from agent_tui.auth.profiles import Profile, ProfileStore
 from agent_tui.auth.redaction import CREDENTIAL_ENV, redact
 from agent_tui.engine.accounts.quota_book import QuotaBook
@@ -41,13 +42,19 @@ class ProfileRotation:
         extra_env: Mapping[str, str] | None = None,
         quota: QuotaBook | None = None,
         wall: Callable[[], float] = time.time,
+        lane: int = 1,
+        spent: Callable[[str], str | None] | None = None,
     ) -> None:
+        """``spent`` says why a profile's monthly budget keeps it out (None: it does not)."""
         self.store = store
+        self.lane = lane
+        """The lane whose profile this is: its switches say so."""
         self._emit = emit
         self._environ = environ
         self.auto_switch = auto_switch
         self.quota = quota if quota is not None else QuotaBook()
         self.wall = wall
+        self._spent = spent
         self._extra_env = dict(extra_env or {})
         active = store.active_profile()
         self.current: str = start or (active.name if active else IMPLICIT_PROFILE)
@@ -76,7 +83,7 @@ class ProfileRotation:
 
     async def _switch(self, name: str, reason: str) -> None:
         previous, self.current = self.current, name
-        await self._emit(ev.ProfileSwitched(from_=previous, to=name, reason=reason))
+        await self._emit(ev.ProfileSwitched(from_=previous, to=name, reason=reason, lane=self.lane))
 
     def note_failure(self) -> None:
         """The current profile failed on its account: auto-switch leaves it alone for now."""
@@ -96,17 +103,21 @@ class ProfileRotation:
     def login_hint(self, name: str) -> str:
         """What to run to log ``name`` in again."""
         if name not in self.store.names():
-            return "run `claude` and log in, or `claude setup-token`"
+            return HOW_TO_LOG_IN
         return login_hint(self.store.get(name))
 
     def _candidate(self, profile: Profile) -> Resolution:
-        """A profile auto-switch may move to: not failed, window open, credentials usable."""
+        """A profile auto-switch may move to: not failed, window open, monthly budget not
+        spent, credentials usable."""
         if profile.name in self.failed:  # not looked up again (the keychain may prompt)
             return Resolution(profile.name, "", "", problem="failed since the last success")
         until = self.exhausted_until(profile.name)
         if until is not None:
             resets = clock_time(until, self.wall())
             return Resolution(profile.name, "", "", problem=f"usage limit until {resets}")
+        spent = self._spent(profile.name) if self._spent is not None else None
+        if spent is not None:
+            return Resolution(profile.name, "", "", problem=spent)
         return self.resolution(profile)
 
     def next_usable(self) -> str | None:

@@ -1,16 +1,24 @@
-"""What one session is given (``SessionSpec``) and how it ended (``SessionOutcome``)."""
+"""The agent session as the loop sees it: what one session is given (``SessionSpec``), the
+handle it runs through (``AgentSession``), and how it ended (``SessionOutcome``).
+
+The loop knows only this; ``claude/`` is the implementation behind it (the SDK, the CLI's
+process, its messages), so another agent CLI would be one more package beside it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from agent_tui.engine.agents.runaway import RunawayLimits
+from agent_tui.engine.clock import Clock
+from agent_tui.engine.events import core as ev
 from agent_tui.engine.failures.kinds import ErrorKind
 
 if TYPE_CHECKING:
-    from agent_tui.engine.agents.claude.process import CliLauncher
     from agent_tui.engine.sandbox.containment import Containment
     from agent_tui.engine.sandbox.guard import Guard
 
@@ -38,13 +46,16 @@ class SessionSpec:
     containment: Containment
     model: str | None = None
     idle_timeout_s: float = 600.0
-    cli_path: str | None = None
-    launcher: CliLauncher | None = None
-    """Starts the CLI in its own process group, tied to agent-tui's life (see agents.claude.process)."""
     rate_limit_retries: int | None = None
     """Give up on the session after this many CLI retries of a 429 (another profile waits)."""
     profile: str = ""
     """The profile whose account the session runs on: its usage windows are that account's."""
+    lane: int = 1
+    """The lane it runs in: its events carry it."""
+    max_budget_usd: float | None = None
+    """The session's own cap: the CLI ends it there (``BUDGET``)."""
+    runaway: RunawayLimits | None = None
+    """When to stop it as a runaway (None: never)."""
 
 
 class Ending(StrEnum):
@@ -53,23 +64,6 @@ class Ending(StrEnum):
     INTERRUPTED = "interrupted"
     """Stopped by the user or a signal: says nothing of whether the subtask can be done."""
     TIMEOUT = "timeout"
-
-
-INTERRUPT_GRACE_S = 0.8
-"""How long a stop waits for the CLI to take the interrupt before signalling it."""
-TERM_GRACE_S = 0.3
-"""How long a CLI signalled to end gets before it is killed (a stopped one never ends)."""
-
-
-@dataclass
-class Seen:
-    """What a session's messages have said so far."""
-
-    error_kind: ErrorKind | None = None
-    error_text: str = ""
-    tool_calls: int = 0
-    api_retries: list[dict[str, Any]] = field(default_factory=list)
-    outcome: SessionOutcome | None = None
 
 
 @dataclass
@@ -90,3 +84,19 @@ class SessionOutcome:
 
 def interrupted_outcome(message: str = "interrupted", **common: Any) -> SessionOutcome:
     return SessionOutcome(outcome=Ending.INTERRUPTED, message=message, **common)
+
+
+class AgentSession(Protocol):
+    """One session, run once: ``run`` to its end; ``interrupt`` asks it to stop its turn
+    (False: it did not take the request), ``terminate`` ends it for good.  Its events go to
+    the sink it was made with, as they happen."""
+
+    async def run(self) -> SessionOutcome: ...
+
+    async def interrupt(self) -> bool | None: ...
+
+    async def terminate(self) -> None: ...
+
+
+AgentFactory = Callable[[SessionSpec, ev.EventSink, Clock], AgentSession]
+"""Makes the session for a spec: its events go to the sink, its waits are on the clock."""

@@ -20,6 +20,10 @@ from agent_tui.auth.redaction import redact
 from agent_tui.files import real_dir
 
 _SESSION_FILE = re.compile(r"session-(\d+)\.jsonl$")
+UNFINISHED_SLACK_S = 10.0
+"""How long after a transcript's last line its session may still have started a command:
+the sandbox mounts its placeholders just after the tool call that runs it is written."""
+_TAIL_BYTES = 64 * 1024
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC
 _NEW_FILE |= getattr(os, "O_NOFOLLOW", 0)
 
@@ -118,3 +122,32 @@ def last_session(logs_dir: Path) -> LastSession | None:
         return None
     subtask = data.get("subtask_id")
     return LastSession(latest, str(data.get("kind")), subtask if isinstance(subtask, str) else None)
+
+
+def unfinished_window(logs_dir: Path) -> tuple[float, float] | None:
+    """When the latest session ran, if it never recorded its outcome (agent-tui was killed
+    during it): from its prompt's time to its last write, plus ``UNFINISHED_SLACK_S``.
+    None when it did record one, or its transcript cannot be read: nothing is assumed."""
+    latest = next_transcript_path(logs_dir)[0] - 1
+    if latest < 1:
+        return None
+    path = logs_dir / f"session-{latest:03d}.jsonl"
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        first = handle.readline(1 << 20)
+        handle.seek(max(0, info.st_size - _TAIL_BYTES))
+        last = handle.read(_TAIL_BYTES).rstrip(b"\n").rsplit(b"\n", 1)[-1]
+    try:
+        started = float(json.loads(first)["ts"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    with contextlib.suppress(ValueError, TypeError, AttributeError):
+        if json.loads(last).get("type") == "outcome":
+            return None
+    return started, info.st_mtime + UNFINISHED_SLACK_S

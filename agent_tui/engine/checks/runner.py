@@ -1,33 +1,31 @@
 """How a verification command runs: with the agent's own confinement, or, with none to be
 had, plainly (and the screen says so).
 
-``ContainedRunner`` runs it as the agent's Bash tool in a CLI session of its own, under the
-run's ``Containment`` (see ``scripted_turn`` for why the CLI and not a bubblewrap command
-line of ours: the policy is the CLI's, on Linux and macOS alike, network proxy included).
-``DirectRunner`` runs it in a shell, without the secrets of the environment.  Both run it
-in a process group of its own, killed whole at the timeout (and once the command is done,
-so nothing it left behind runs on).
+``ContainedRunner`` runs it as the agent's Bash tool, a turn of a check session
+(``checks.session``) under the lane's ``Containment``: the policy is the CLI's, on Linux
+and macOS alike, network proxy included, rather than a bubblewrap command line of ours.
+``DirectRunner`` runs it in a shell, without the secrets of the environment, in a process
+group of its own, killed whole at the timeout and once the command is done, so nothing it
+left behind runs on.  ``CheckRunners`` gives each lane's checks the runner that matches
+its containment, and ends the check sessions with the run.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
-import json
 import os
 import re
-import secrets
+import shlex
 import shutil
 import signal
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from agent_tui.auth.redaction import CREDENTIAL_ENV
-from agent_tui.engine.checks.scripted_turn import ScriptedTurn
+from agent_tui.engine.agents.claude.process import find_cli
+from agent_tui.engine.checks.scripted_model import ScriptedModel, new_nonce
+from agent_tui.engine.checks.session import CheckSession, CheckSessionFailed, SessionGone
 from agent_tui.engine.checks.verify import CommandRun, CommandRunner
 from agent_tui.engine.clock import Clock
 from agent_tui.engine.config import LoopConfig
@@ -36,15 +34,12 @@ from agent_tui.engine.sandbox.containment import CLI_SECRET_ENV, Containment, is
 OUTPUT_TAIL_BYTES = 16_000
 """What of a command's output comes back: under the CLI's limit for a tool result, past
 which it keeps only the first 2 KB."""
-CLI_OUTPUT_BYTES = 4 * 1024 * 1024
 BASH_TOOL_TIMEOUT_MS = 600_000
 """The Bash tool's own longest timeout: past it the CLI would move the command to the
 background and go on; agent-tui's deadline (at most 600 s) comes first."""
 DRAIN_S = 5.0
 """How long the output may still be read once the command is over (a process that left
 its group may hold the pipe open)."""
-CHECK_API_KEY = "agent-tui-check"
-"""What the check's CLI sends its scripted model: no account is involved."""
 
 
 @dataclass(frozen=True)
@@ -52,18 +47,6 @@ class Finished:
     returncode: int | None
     output: bytes
     timed_out: bool
-
-
-def find_cli(cli_path: str | None) -> str | None:
-    """The CLI a session would use: the configured one, the SDK's bundled one, or PATH's."""
-    if cli_path:
-        return cli_path
-    spec = importlib.util.find_spec("claude_agent_sdk")
-    if spec is not None and spec.origin is not None:
-        bundled = Path(spec.origin).parent / "_bundled" / "claude"
-        if bundled.exists():
-            return str(bundled)
-    return shutil.which("claude")
 
 
 def _kill_group(pid: int) -> None:
@@ -146,12 +129,13 @@ class DirectRunner:
         )
 
 
-def wrap(command: str, nonce: str) -> str:
-    """``command`` in a subshell whose output's end and exit status come back on one
-    line of ours (the CLI cuts a long tool result down to its start)."""
+def wrap(command: str, nonce: str, cwd: Path | None = None) -> str:
+    """``command`` in a subshell, started in ``cwd``, whose output's end and exit status
+    come back on one line of ours (the CLI cuts a long tool result down to its start)."""
     log = f'"${{TMPDIR:-/tmp}}/agent-tui-check-{nonce}.log"'
+    enter = f"cd -- {shlex.quote(str(cwd))} || exit 1\n" if cwd is not None else ""
     return (
-        f"(\n{command}\n) >{log} 2>&1\n"
+        f"{enter}(\n{command}\n) >{log} 2>&1\n"
         "agent_tui_status=$?\n"
         f"tail -c {OUTPUT_TAIL_BYTES} {log}\n"
         f"rm -f {log}\n"
@@ -168,142 +152,130 @@ def unwrap(text: str, nonce: str) -> tuple[int, str] | None:
     return int(found.group(1)), text[: found.start()].removesuffix("\n")
 
 
-def tool_result(stream_json: str) -> tuple[str | None, str]:
-    """The first tool result in the CLI's ``stream-json`` output, and its other lines
-    (what it said instead, when the tool never ran)."""
-    said: list[str] = []
-    for line in stream_json.splitlines():
-        try:
-            message = json.loads(line)
-        except ValueError:
-            said.append(line.strip())
-            continue
-        if not isinstance(message, dict):
-            continue
-        result = _result_of(message)
-        if result is not None:
-            return result, ""
-        if message.get("type") == "result" and message.get("is_error"):
-            said.append(str(message.get("result") or message.get("subtype") or ""))
-    return None, " ".join(s for s in said if s)[-500:]
-
-
-def _result_of(message: dict[str, Any]) -> str | None:
-    """The text of a user message's tool result, if it carries one."""
-    if message.get("type") != "user":
-        return None
-    content = (message.get("message") or {}).get("content")
-    for block in content if isinstance(content, list) else []:
-        if isinstance(block, dict) and block.get("type") == "tool_result":
-            return _block_text(block.get("content"))
-    return None
-
-
-def _block_text(content: Any) -> str:
-    if isinstance(content, list):
-        return "".join(str(b.get("text", "")) for b in content if isinstance(b, dict))
-    return str(content or "")
-
-
 class ContainedRunner:
-    """The command as the agent's own Bash: a CLI session under the run's containment."""
+    """The command as the agent's own Bash: a turn of a check session (``checks.session``)
+    under the run's containment, one session per directory and containment, kept for the
+    next check.  ``close`` ends them all (the run is over)."""
 
     def __init__(
         self,
-        containment: Containment,
         *,
         env: Mapping[str, str],
         clock: Clock,
         cli_path: str | None = None,
         model: str | None = None,
     ) -> None:
-        self._containment = containment
         self._env = dict(env)
         self._clock = clock
-        self._cli = find_cli(cli_path)
-        self._model = model
+        self._cli = cli_path or find_cli()
+        self._model_name = model
+        self._model: ScriptedModel | None = None
+        self._sessions: dict[Path, CheckSession] = {}
+        self._locks: dict[Path, asyncio.Lock] = {}
 
-    async def run(self, command: str, cwd: Path, timeout_s: float) -> CommandRun:
+    def bound(self, containment: Containment) -> BoundRunner:
+        """The runner for checks contained by ``containment`` (a lane's)."""
+        return BoundRunner(self, containment)
+
+    async def run(
+        self, containment: Containment, command: str, cwd: Path, timeout_s: float
+    ) -> CommandRun:
         if self._cli is None:
             return CommandRun(error="the Claude Code CLI was not found")
-        nonce = "agent-tui-" + secrets.token_hex(8)
+        nonce = new_nonce()
         call = {
-            "command": wrap(command, nonce),
+            "command": wrap(command, nonce, cwd),
             "description": "agent-tui runs the subtask's verification",
             "timeout": BASH_TOOL_TIMEOUT_MS,
         }
-        config_dir = tempfile.mkdtemp(prefix="agent-tui-check-")
         try:
-            with ScriptedTurn(call) as turn:
-                argv, env = self._command_line(turn.base_url, config_dir)
-                done = await run_process(argv, cwd, env, self._clock, timeout_s, CLI_OUTPUT_BYTES)
-        finally:
-            shutil.rmtree(config_dir, ignore_errors=True)
-        if done.timed_out:
+            async with self._locks.setdefault(cwd, asyncio.Lock()):  # one check at a time
+                try:
+                    session = await self._session(containment, cwd)
+                    done = await session.run(nonce, call, self._clock, timeout_s)
+                except SessionGone:  # ended while idle: a new one runs the check
+                    session = await self._session(containment, cwd)
+                    done = await session.run(nonce, call, self._clock, timeout_s)
+        except CheckSessionFailed as exc:
+            return CommandRun(error=str(exc))
+        if done is None:
             return CommandRun(timed_out=True)
-        text, said = tool_result(done.output.decode("utf-8", "replace"))
+        text, said = done
         reported = unwrap(text, nonce) if text is not None else None
         if reported is None:
-            why = (text or said or f"the CLI exited {done.returncode}").strip()
+            why = (text or said or "the check's session gave no result").strip()
             return CommandRun(error=why[-500:])
         return CommandRun(exit_status=reported[0], output=reported[1])
 
-    def _command_line(self, base_url: str, config_dir: str) -> tuple[list[str], dict[str, str]]:
+    async def _session(self, containment: Containment, cwd: Path) -> CheckSession:
+        """The session for checks in ``cwd`` under ``containment``: the one kept, or a new
+        one (a worn one, or one made for another containment, is closed)."""
         assert self._cli is not None
-        env = {
-            **self._env,
-            **{name: "" for name in CREDENTIAL_ENV},
-            "ANTHROPIC_API_KEY": CHECK_API_KEY,
-            "ANTHROPIC_BASE_URL": base_url,
-            "CLAUDE_CONFIG_DIR": config_dir,
-            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-            "CLAUDE_CODE_MAX_RETRIES": "0",
-        }
-        fields = self._containment.option_fields(env)
-        settings = {**json.loads(fields["settings"]), "sandbox": fields["sandbox"]}
-        argv = [
-            self._cli,
-            "--print",
-            "Run the check.",
-            "--output-format",
-            "stream-json",
-            "--verbose",
-            "--settings",
-            json.dumps(settings),
-            "--tools",
-            "Bash",
-            "--allowedTools",
-            "Bash",
-            "--setting-sources",
-            "",
-            "--strict-mcp-config",
-            "--permission-mode",
-            "acceptEdits",
-            "--no-session-persistence",
-            *(["--model", self._model] if self._model else []),
-        ]
-        return argv, {**os.environ, **fields["env"]}
-
-
-def runner_for(
-    containment: Containment | None,
-    config: LoopConfig,
-    clock: Clock,
-    override: CommandRunner | None = None,
-) -> tuple[CommandRunner, bool]:
-    """The runner that gives a check the reach of this run's agent (``override`` stands in
-    for it), and whether that is a sandbox (containment off, or ``auto`` where the sandbox
-    cannot start: it is not)."""
-    assert containment is not None, "checks run once the run's containment is decided"
-    if override is not None:
-        return override, containment.sandboxed
-    if containment.sandboxed:
-        runner = ContainedRunner(
-            containment,
-            env=config.extra_env,
-            clock=clock,
-            cli_path=config.cli_path,
-            model=config.model,
+        kept = self._sessions.pop(cwd, None)
+        if kept is not None:
+            if kept.running and kept.containment is containment and not kept.worn:
+                self._sessions[cwd] = kept
+                return kept
+            await kept.close()
+        if self._model is None:
+            self._model = await ScriptedModel().start()
+        session = CheckSession(
+            containment, cwd, self._env, self._cli, self._model, self._model_name
         )
-        return runner, True
-    return DirectRunner({**os.environ, **config.extra_env}, clock, containment.token_env), False
+        await session.start()
+        self._sessions[cwd] = session
+        return session
+
+    async def close(self) -> None:
+        """The run is over: every check session ends, and the scripted model with them."""
+        sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
+            await session.close()
+        if self._model is not None:
+            await self._model.close()
+            self._model = None
+
+
+class BoundRunner:
+    """A ``CommandRunner`` for one containment (a lane's) over the run's check sessions."""
+
+    def __init__(self, runner: ContainedRunner, containment: Containment) -> None:
+        self._runner = runner
+        self._containment = containment
+
+    async def run(self, command: str, cwd: Path, timeout_s: float) -> CommandRun:
+        return await self._runner.run(self._containment, command, cwd, timeout_s)
+
+
+class CheckRunners:
+    """The runner for each lane's checks: its check sessions when the lane is sandboxed, a
+    plain shell when it is not (``override`` stands in for both in tests)."""
+
+    def __init__(
+        self, config: LoopConfig, clock: Clock, override: CommandRunner | None = None
+    ) -> None:
+        self._config = config
+        self._clock = clock
+        self._override = override
+        self._contained: ContainedRunner | None = None
+
+    def __call__(self, containment: Containment | None) -> tuple[CommandRunner, bool]:
+        """The runner that gives a check the reach of this lane's agent, and whether that
+        is a sandbox (containment off, or ``auto`` where the sandbox cannot start: not)."""
+        assert containment is not None, "checks run once the run's containment is decided"
+        config = self._config
+        if self._override is not None:
+            return self._override, containment.sandboxed
+        if not containment.sandboxed:
+            env = {**os.environ, **config.extra_env}
+            return DirectRunner(env, self._clock, containment.token_env), False
+        if self._contained is None:
+            self._contained = ContainedRunner(
+                env=config.extra_env, clock=self._clock, cli_path=config.cli_path,
+                model=config.model,
+            )  # fmt: skip
+        return self._contained.bound(containment), True
+
+    async def close(self) -> None:
+        if self._contained is not None:
+            await self._contained.close()

@@ -5,13 +5,17 @@ untrusted input: it runs through the same guard as the agent's Bash and then wit
 reach than that Bash (``checks.runner``), with a timeout.  The check is the one the subtask had
 when its session started, so a session cannot pass by rewriting its own verification.
 
-What ``expected`` means (upstream planners write all three):
+What ``expected`` means:
 
-- an exit status: ``"exit 2"``, ``"exit code 0"``, a bare number, or ``expect_status``;
+- an exit status: ``"exit 2"`` (also ``"exit code 2"``, ``"exits with status 2"``), or
+  ``expect_status`` in upstream's other style;
 - a description of success (``"All tests pass"``, ``"Build succeeds"``): exit status 0 is
   what is checked, since no output spells a description out;
 - otherwise text the output must show (``"Hello, Ada!"``, ``"OK"``, a quoted part of it),
-  compared with case and runs of blanks ignored; and exit status 0.
+  compared with case and runs of blanks ignored; and exit status 0.  A bare number
+  (``"7"``) is such text, shown as a number of its own (``17`` does not show ``7``): the
+  upstream planner writes ``expected`` as what the output shows (``"OK"``, ``"pong"``),
+  never as an exit status, which it has other fields for.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from agent_tui.engine.events import core as ev
 from agent_tui.engine.events import trust as tev
 from agent_tui.engine.events.trust import CheckOutcome
 from agent_tui.engine.prompts import render
+from agent_tui.engine.sandbox.containment import Containment
+from agent_tui.engine.sandbox.guard import Guard
 from agent_tui.plan.models import Subtask, Verification
 
 COMMAND_TYPES = frozenset({"command", "test", "tests", "shell", "cli", "bash"})
@@ -40,10 +46,10 @@ OUTPUT_TAIL_CHARS = 4000
 where test runners put the failure summary."""
 
 _EXIT = re.compile(
-    r"^(?:exits?(?:\s+with)?(?:\s+(?:code|status))?|exit\s*code|status\s+code)\s*[:=]?\s*(\d{1,3})$",
+    r"^(?:exits?(?:\s+with)?(?:\s+(?:code|status))?|exit\s*code)\s*[:=]?\s*(\d{1,3})$",
     re.IGNORECASE,
 )
-_BARE_STATUS = re.compile(r"^\d{1,3}$")
+_NUMBER = re.compile(r"^[+-]?\d+(?:\.\d+)?$")
 _QUOTED = re.compile(r"""["'`]([^"'`]+)["'`]""")
 _DESCRIPTION = re.compile(
     r"(?i)\b(?:pass(?:es|ed|ing)?|succe(?:eds?|eded|ss|ssful|ssfully)|works?|working|"
@@ -66,6 +72,15 @@ class Expectation:
             return f"exit status {self.exit_status} and output showing {self.output!r}"
         return f"exit status {self.exit_status}"
 
+    def shown_in(self, output: str) -> bool:
+        """Whether ``output`` shows the text expected (a number: as a number of its own)."""
+        if self.output is None:
+            return True
+        if _NUMBER.match(self.output):
+            number = re.escape(self.output)
+            return re.search(rf"(?<![\d.\-+]){number}(?!\d|\.\d)", output) is not None
+        return _blank_folded(self.output) in _blank_folded(output)
+
 
 @dataclass(frozen=True)
 class CommandCheck:
@@ -81,10 +96,8 @@ def parse_expected(expected: Any) -> Expectation:
     if not text:
         return Expectation()
     exit_match = _EXIT.match(text)
-    if exit_match or _BARE_STATUS.match(text):
-        status = int(exit_match.group(1) if exit_match else text)
-        if status <= 255:
-            return Expectation(exit_status=status)
+    if exit_match and int(exit_match.group(1)) <= 255:
+        return Expectation(exit_status=int(exit_match.group(1)))
     quoted = _QUOTED.search(text)
     if quoted and quoted.group(1).strip():
         return Expectation(output=quoted.group(1).strip())
@@ -163,7 +176,7 @@ def judge(check: CommandCheck, run: CommandRun, timeout_s: float) -> tuple[Check
     status = run.exit_status
     if status != want.exit_status:
         return CheckOutcome.FAILED, f"{command} exited {status} (expected {want.exit_status})"
-    if want.output is not None and _blank_folded(want.output) not in _blank_folded(run.output):
+    if not want.shown_in(run.output):
         return (
             CheckOutcome.FAILED,
             f"{command} exited {status} but its output does not show {want.output!r}",
@@ -218,8 +231,19 @@ def tail(text: str, limit: int = OUTPUT_TAIL_CHARS) -> str:
     return "…" + (cut[newline:] if 0 <= newline < limit // 2 else cut)
 
 
+@dataclass(frozen=True)
+class CheckSite:
+    """Where a check runs, and as whose Bash: the session's directory, its lane's
+    containment and guard."""
+
+    cwd: Path
+    containment: Containment | None
+    guard: Guard
+    lane: int = 1
+
+
 class Verifier:
-    """Runs each completed subtask's check; one call, ``check``, from the coder stage."""
+    """Runs each completed subtask's check; one call, ``check``, from the stages."""
 
     def __init__(
         self,
@@ -228,9 +252,8 @@ class Verifier:
         timeout_s: float,
         emit: ev.EventSink,
         clock: Clock,
-        refusal: Callable[[str], str | None],
-        runner: Callable[[], tuple[CommandRunner, bool]],
-        running: Running | None = None,
+        runner: Callable[[Containment | None], tuple[CommandRunner, bool]],
+        running: Callable[[int], Running] | None = None,
     ) -> None:
         self.enabled = enabled
         self.timeout_s = timeout_s
@@ -238,21 +261,19 @@ class Verifier:
         self._clock = clock
         """Times the check (the runner bounds it on the same clock): a real process's time,
         whatever clock the loop's own waits are on."""
-        self._refusal = refusal
-        """The guard's reason to refuse a Bash command, or None: the agent's own policy."""
         self._runner = runner
-        """The runner for this run's containment, and whether it is sandboxed."""
-        self._running = running or _unwatched
-        """While a check runs: what lets the user interrupt it (the loop's control)."""
+        """The runner for a lane's containment, and whether it is sandboxed."""
+        self._running = running or (lambda lane: _unwatched)
+        """While a check runs in a lane: what lets the user interrupt it (the loop's control)."""
 
-    async def check(self, subtask: Subtask, cwd: Path) -> VerifyResult:
-        """Run ``subtask``'s verification in ``cwd`` (where its session ran) and judge it."""
+    async def check(self, subtask: Subtask, site: CheckSite) -> VerifyResult:
+        """Run ``subtask``'s verification where its session ran and judge it."""
         found = check_of(subtask.verification) if self.enabled else "verification is off"
         if isinstance(found, str):
             result = VerifyResult(subtask.id, CheckOutcome.UNVERIFIED, f"unverified: {found}")
             await self._emit(result.event())
             return result
-        runner, sandboxed = self._runner()
+        runner, sandboxed = self._runner(site.containment)
         await self._emit(
             tev.VerificationStarted(
                 subtask_id=subtask.id,
@@ -262,11 +283,11 @@ class Verifier:
             )
         )
         started = self._clock.now()
-        refused = self._refused(found.command)
+        refused = _refused(site.guard, found.command)
         if refused is not None:
             run = CommandRun(error=f"refused as the agent's Bash would be ({refused})")
         else:
-            run = await self._run(runner, found.command, cwd)
+            run = await self._run(runner, found.command, site)
         outcome, reason = judge(found, run, self.timeout_s)
         result = VerifyResult(
             subtask.id,
@@ -280,9 +301,10 @@ class Verifier:
         await self._emit(result.event())
         return result
 
-    async def _run(self, runner: CommandRunner, command: str, cwd: Path) -> CommandRun:
-        check = RunningCheck(asyncio.ensure_future(runner.run(command, cwd, self.timeout_s)))
-        async with self._running(check):
+    async def _run(self, runner: CommandRunner, command: str, site: CheckSite) -> CommandRun:
+        task = asyncio.ensure_future(runner.run(command, site.cwd, self.timeout_s))
+        check = RunningCheck(task)
+        async with self._running(site.lane)(check):
             try:
                 return await check.task
             except asyncio.CancelledError:
@@ -291,12 +313,14 @@ class Verifier:
                     raise
         return CommandRun(interrupted=True)
 
-    def _refused(self, command: str) -> str | None:
-        """The guard's reason to refuse ``command``; one it cannot check is refused."""
-        try:
-            return self._refusal(command)
-        except Exception as exc:  # fail closed, as the guard's own hook does
-            return f"the guard could not check it ({type(exc).__name__})"
+
+def _refused(guard: Guard, command: str) -> str | None:
+    """The guard's reason to refuse ``command`` as the agent's Bash; one it cannot check is
+    refused."""
+    try:
+        return guard.check("Bash", {"command": command})
+    except Exception as exc:  # fail closed, as the guard's own hook does
+        return f"the guard could not check it ({type(exc).__name__})"
 
 
 @contextlib.asynccontextmanager
@@ -305,17 +329,25 @@ async def _unwatched(check: RunningCheck) -> AsyncIterator[None]:
 
 
 def failed_check_prompt(attempts: list[dict[str, Any]]) -> str:
-    """The next prompt's account of the subtask's last check, when that check failed."""
+    """The next prompt's account of the subtask's last try, when its check failed, its
+    merge conflicted, or a check failed once it was merged."""
     for attempt in reversed(attempts):
+        conflict = attempt.get("conflict")
+        if attempt.get("outcome") == "merge_conflict" and isinstance(conflict, dict):
+            files = conflict.get("files")
+            listed = ", ".join(str(f) for f in files) if isinstance(files, list) else ""
+            return render("merge_conflict", files=listed or "(not named)")
         check = attempt.get("verification")
         if not isinstance(check, dict):
             continue
         if check.get("outcome") not in (CheckOutcome.FAILED, CheckOutcome.TIMED_OUT):
             return ""
-        return render(
-            "verification_failed",
-            command=check.get("command") or "",
-            result=check.get("reason") or str(check.get("outcome")),
-            output=check.get("output_tail") or "(no output)",
-        )
+        values = {
+            "command": check.get("command") or "",
+            "result": check.get("reason") or str(check.get("outcome")),
+            "output": check.get("output_tail") or "(no output)",
+        }
+        if attempt.get("outcome") == "recheck_failed":
+            return render("recheck_failed", checked=check.get("subtask_id") or "?", **values)
+        return render("verification_failed", **values)
     return ""

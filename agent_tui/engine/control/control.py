@@ -4,6 +4,9 @@ The user steers through ``pause``, ``resume``, ``interrupt``, ``retry_now`` and 
 (plain calls, safe at any time from the loop's thread); the loop waits through
 ``pause_gate``, ``backoff`` and ``between_sessions``.  Whenever the state the UI derives its
 keys from changes, one ``LoopStateChanged`` event says so.
+
+Several sessions may run at once (one per lane), and each lane may wait at once: a pause
+holds them all, one pause at a time, and ``retry_now`` ends every wait.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import stat
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, Protocol
@@ -59,14 +61,20 @@ class Control:
         self._interrupted = False
         """The pause asked for came with ``interrupt``: the log says so, not a plain pause."""
         self._paused = False
-        self._backing_off = False
-        self._retry_now = False
+        self._pause_over = asyncio.Event()
+        """Set when the pause in force ends: what a second waiter at the gate waits for."""
+        self._waits = 0
+        self._retries_asked = 0
+        """``retry_now`` calls so far: a wait ends when the count moves while it sleeps."""
         self.backoffs = 0
         """Backoff waits so far: a session followed by one needs no pause between sessions."""
         self.stop_reason: str | None = None
-        self.session: Interruptible | None = None
-        self._interrupting: object = None
+        self.sessions: dict[Interruptible, int] = {}
+        """What runs now (a session or a check), and the lane it runs in."""
+        self._interrupting: set[Interruptible] = set()
         self._wake = asyncio.Event()
+        self._nudge = asyncio.Event()
+        """Set by every control call: what a wait for "anything may have changed" waits on."""
         self._resume = asyncio.Event()
         self._shown: LoopState | None = None
         self._tasks: set[asyncio.Future[None]] = set()
@@ -77,8 +85,9 @@ class Control:
     def state(self) -> LoopState:
         return LoopState(
             mode=self._mode(),
-            session_running=self.session is not None,
+            session_running=bool(self.sessions),
             interrupting=self.interrupt_requested,
+            sessions=len(self.sessions),
         )
 
     def _mode(self) -> LoopMode:
@@ -90,7 +99,7 @@ class Control:
             return LoopMode.PAUSED
         if self._pause_requested:
             return LoopMode.PAUSING
-        if self._backing_off:
+        if self._waits:
             return LoopMode.BACKING_OFF
         return LoopMode.RUNNING if self._started else LoopMode.STARTING
 
@@ -108,11 +117,12 @@ class Control:
 
     @property
     def backing_off(self) -> bool:
-        return self._backing_off
+        return self._waits > 0
 
     @property
     def interrupt_requested(self) -> bool:
-        return self.session is not None and self._interrupting is self.session
+        """Every running session has been asked to stop (False when none runs)."""
+        return bool(self.sessions) and self._interrupting >= self.sessions.keys()
 
     async def publish(self) -> None:
         """Emit the state if it differs from the one last emitted."""
@@ -124,6 +134,7 @@ class Control:
                     mode=state.mode,
                     session_running=state.session_running,
                     interrupting=state.interrupting,
+                    sessions=state.sessions,
                 )
             )
 
@@ -143,15 +154,17 @@ class Control:
 
     def pause(self) -> None:
         """Pause at the next session boundary (a backoff wait pauses at once)."""
+        self._nudge.set()
         if self._pause_requested or self._paused:
             return
         self._pause_requested = True
         self._wake.set()
-        if self.session is not None:
+        if self.sessions:
             self.background(self._emit(ev.Pausing()))
         self._publish_soon()
 
     def resume(self) -> None:
+        self._nudge.set()
         self._pause_requested = False
         self._interrupted = False
         with contextlib.suppress(FileNotFoundError):
@@ -160,21 +173,26 @@ class Control:
         self._wake.set()
         self._publish_soon()
 
-    def interrupt(self) -> None:
-        """Stop the running session now and pause (asking a session once is enough)."""
+    def interrupt(self, lane: int | None = None) -> None:
+        """Stop the running sessions now (``lane``'s only, if given) and pause: the others
+        end at their session boundary.  Asking a session once is enough."""
         self.pause()
-        session = self.session
-        if session is not None and not self.interrupt_requested:
+        asked = False
+        for session, its_lane in list(self.sessions.items()):
+            if session in self._interrupting or lane not in (None, its_lane):
+                continue
             self._interrupted = True
-            self._interrupting = session
+            self._interrupting.add(session)
             self.background(self._ask_to_stop(session))
+            asked = True
+        if asked:
             self._publish_soon()
 
     async def _ask_to_stop(self, session: Interruptible) -> None:
         taken = await session.interrupt()
-        if taken is not False or self.stopping or self.session is not session:
+        if taken is not False or self.stopping or session not in self.sessions:
             return  # taken, or the session ended meanwhile (then its answer means nothing)
-        self._interrupting = None  # the CLI did not take it: ``interrupt`` may ask again
+        self._interrupting.discard(session)  # the CLI did not take it: ask again
         await self._emit(
             ev.Notice(
                 level="warning",
@@ -184,36 +202,48 @@ class Control:
         await self.publish()
 
     def retry_now(self) -> None:
-        self._retry_now = True
+        self._nudge.set()
+        self._retries_asked += 1
         self._wake.set()
 
     def wake(self) -> None:
         """Cut a wait between sessions short (a profile switch, say)."""
+        self._nudge.set()
         self._wake.set()
 
     def stop(self, reason: str) -> None:
         """End the run: the session is interrupted; the first reason given is kept."""
+        self._nudge.set()
         if self.stop_reason is None:
             self.stop_reason = reason
         self._wake.set()
         self._resume.set()
-        if self.session is not None:
-            self.background(_end(self.session))
+        for session in list(self.sessions):
+            self.background(_end(session))
         self._publish_soon()
 
     @contextlib.asynccontextmanager
-    async def running(self, session: Interruptible) -> AsyncIterator[None]:
-        """While a session runs: ``interrupt`` and ``stop`` reach it."""
-        self.session = session
+    async def running(self, session: Interruptible, lane: int = 1) -> AsyncIterator[None]:
+        """While a session (or a check) runs in ``lane``: ``interrupt`` and ``stop`` reach it."""
+        self.sessions[session] = lane
         await self.publish()
         try:
             if self.stopping:
                 await session.interrupt()
             yield
         finally:
-            self.session = None
-            self._interrupting = None
+            del self.sessions[session]
+            self._interrupting.discard(session)
             await self.publish()
+
+    def running_in(self, lane: int) -> Callable[[Interruptible], Any]:
+        """``running`` for the sessions and checks of ``lane``."""
+        return lambda session: self.running(session, lane)
+
+    async def nudged(self) -> None:
+        """Until a control call comes (at once if one came since this was last awaited)."""
+        await self._nudge.wait()
+        self._nudge.clear()
 
     def background(self, work: Coroutine[Any, Any, Any]) -> None:
         """Run ``work`` without waiting, keeping a reference until it is done."""
@@ -232,7 +262,8 @@ class Control:
         finally:
             for task in (sleeper, waiter):
                 task.cancel()
-        return event.is_set()
+        # Not ``event.is_set()``: another waiter may have cleared it since it woke this one.
+        return waiter.done() and not waiter.cancelled()
 
     async def sleep_or_wake(self, seconds: float) -> bool:
         """Sleep on the clock; True when a control call cut the wait short."""
@@ -243,18 +274,10 @@ class Control:
         return self._pause_requested or self._pause_file_set()
 
     def _pause_file_set(self) -> bool:
-        """A PAUSE file someone made.  An empty one with no write permission is not theirs:
-        Claude Code's sandbox makes it as a mount point while a Bash command runs (so the
-        agent cannot pause the run), and leaves it when the CLI is killed; it is removed."""
-        try:
-            info = os.lstat(self.pause_file)
-        except OSError:
-            return False
-        if stat.S_ISREG(info.st_mode) and info.st_size == 0 and not info.st_mode & 0o222:
-            with contextlib.suppress(OSError):
-                self.pause_file.unlink()
-            return False
-        return True
+        """A PAUSE file is there, whatever it holds: the user's.  The sandbox never makes
+        one (the spec dir is write-denied as a whole), and one a killed CLI left under
+        older rules is removed before the run's first session (``workspace.leftovers``)."""
+        return os.path.lexists(self.pause_file)
 
     async def pause_gate(self, reason: str | None = None) -> bool:
         """Block while a pause is asked for (key, PAUSE file, or ``reason``: a problem only
@@ -263,6 +286,10 @@ class Control:
         True when it paused: what was decided before the pause may be out of date."""
         if self.stopping or not self._pause_wanted():
             return False
+        if self._paused:  # another lane holds the pause: its resume is this one's too
+            await self._pause_over.wait()
+            return True
+        self._pause_over = asyncio.Event()
         by_user = reason is None and self._pause_requested
         needs_user = reason is not None
         if reason is None:
@@ -283,11 +310,14 @@ class Control:
         self._paused = False
         self._pause_requested = False
         self._interrupted = False
-        if self._after_resume is not None:
-            await self._after_resume()
-        if not self.stopping:
-            await self._emit(ev.Resumed())
-        await self.publish()
+        try:
+            if self._after_resume is not None:
+                await self._after_resume()
+            if not self.stopping:
+                await self._emit(ev.Resumed())
+            await self.publish()
+        finally:
+            self._pause_over.set()
         return True
 
     async def needs_user(self, reason: str) -> None:
@@ -295,7 +325,7 @@ class Control:
         self._pause_requested = True
         await self.pause_gate(reason)
 
-    async def backoff(self, decision: RetryDecision) -> None:
+    async def backoff(self, decision: RetryDecision, lane: int = 1) -> None:
         def started(deadline: float, remaining: float) -> ev.BackoffStarted:
             return ev.BackoffStarted(
                 kind=str(decision.kind),
@@ -304,11 +334,12 @@ class Control:
                 max_retries=decision.max_retries,
                 deadline=deadline,
                 remaining_s=remaining,
+                lane=lane,
             )
 
-        await self._wait(decision.delay_s, None, started)
+        await self._wait(decision.delay_s, None, started, lane)
 
-    async def wait_for_reset(self, seconds: float, resets_at: float) -> None:
+    async def wait_for_reset(self, seconds: float, resets_at: float, lane: int = 1) -> None:
         """Wait out a usage limit until ``resets_at`` (epoch s), ``seconds`` from now: a
         backoff as the keys and the countdown see it (``r`` ends it, ``p`` pauses it).
 
@@ -324,26 +355,32 @@ class Control:
                 deadline=deadline,
                 remaining_s=remaining,
                 resets_at=resets_at,
+                lane=lane,
             )
 
-        await self._wait(seconds, self.clock.wall() + seconds, started)
+        await self._wait(seconds, self.clock.wall() + seconds, started, lane)
 
-    async def _wait(self, seconds: float, until: float | None, started: Announce) -> None:
+    async def _wait(
+        self, seconds: float, until: float | None, started: Announce, lane: int
+    ) -> None:
         if self.stopping:
             return  # a stop asked for before the wait began: the wait would outlive it
-        self._backing_off = True
+        self._waits += 1
         self.backoffs += 1
         await self.publish()
         try:
-            await self._wait_out(seconds, until, started)
+            await self._wait_out(seconds, until, started, lane)
         finally:
-            self._backing_off = False
+            self._waits -= 1
             await self.publish()
 
-    async def _wait_out(self, seconds: float, until: float | None, started: Announce) -> None:
+    async def _wait_out(
+        self, seconds: float, until: float | None, started: Announce, lane: int
+    ) -> None:
         """Wait ``seconds`` of the loop's clock (held while paused), or until the wall time
         ``until``; a pause asked for before or during the wait pauses it."""
         left = seconds
+        retried = False
         while True:
             if self._pause_wanted():
                 await self.pause_gate()
@@ -352,13 +389,13 @@ class Control:
             if self.stopping or left <= 0:
                 break
             self._wake.clear()
-            self._retry_now = False
+            asked = self._retries_asked
             left = await self._sleep_slices(left, until, started)
-            if self.stopping or self._retry_now or left <= 0:
+            retried = self._retries_asked != asked
+            if self.stopping or retried or left <= 0:
                 break
-        reason = "stopped" if self.stopping else "retry_now" if self._retry_now else "elapsed"
-        self._retry_now = False
-        await self._emit(ev.BackoffEnded(reason=reason))
+        reason = "stopped" if self.stopping else "retry_now" if retried else "elapsed"
+        await self._emit(ev.BackoffEnded(reason=reason, lane=lane))
 
     async def _sleep_slices(self, left: float, until: float | None, started: Announce) -> float:
         """Announce the countdown and sleep through ``left`` in slices; return what is left
@@ -377,7 +414,6 @@ class Control:
 
     async def between_sessions(self, seconds: float) -> None:
         if seconds > 0 and not self.stopping:
-            self._retry_now = False
             await self.sleep_or_wake(seconds)
 
 

@@ -4,7 +4,13 @@ The app's ``m`` appends to the file; a file the user writes there themselves is 
 the same.  The next session's prompt carries what the file holds; once that session has
 reached the model, the note is moved beside the session's transcript.  Only what was sent
 goes: words added while the session ran stay for the next one, and a note edited meanwhile
-is left whole, to be sent again, since what the user wrote is never dropped.
+is left whole, to be sent again, since what the user wrote is never dropped.  With several
+lanes the note goes to one session: the first to start while it waits holds it until it
+is taken (or that session ends without reaching the model).
+
+The file is replaced, not written in place, even while a command runs: the agent's sandbox
+denies the spec dir as a whole, so it stays read-only to the command (a file the sandbox
+mounted on its own would be writable once replaced).
 """
 
 from __future__ import annotations
@@ -22,8 +28,9 @@ MAX_NOTE_BYTES = 64 * 1024
 class NoteBox:
     def __init__(self, spec_dir: Path) -> None:
         self.path = spec_dir / NOTE_FILE
-        self.offered: str | None = None
-        """What the last prompt made carries: the text to take out once it was read."""
+        self._offered: str | None = None
+        """What the holder's prompt carries: the text to take out once it was read."""
+        self._holder: object = None
         self.problem: str | None = None
         """Why the file could not be put in the last prompt (it is left as it is)."""
 
@@ -49,22 +56,37 @@ class NoteBox:
         gap = "\n" if current else ""
         atomic_write_text(self.path, f"{current}{gap}{note}\n")
 
-    def offer(self) -> str | None:
-        """The note for the prompt being made, remembered until it is taken or offered anew;
-        None, with ``problem`` set, for a file that cannot be read."""
+    def offer(self, holder: object) -> str | None:
+        """The note for the prompt ``holder`` (a lane) is making, remembered until it is
+        taken, released or offered anew; None while another holder has it, and None with
+        ``problem`` set for a file that cannot be read."""
+        if self._holder not in (None, holder):
+            return None
         self.problem = None
         try:
-            self.offered = self.read()
+            self._offered = self.read()
         except (OSError, UnicodeDecodeError) as exc:
-            self.offered = None
+            self._offered = None
             reason = getattr(exc, "strerror", None) or str(exc)
             self.problem = f"{self.path} is not put in the prompt: {reason}"
-        return self.offered
+        self._holder = holder if self._offered is not None else None
+        return self._offered
 
-    def take(self, keep_as: Path) -> bool:
-        """The session carrying the offered note reached the model: move the note to
+    def offered_to(self, holder: object) -> str | None:
+        """The note ``holder``'s prompt carries, if any."""
+        return self._offered if self._holder is holder else None
+
+    def release(self, holder: object) -> None:
+        """``holder``'s session did not reach the model: the note waits for the next."""
+        if self._holder is holder:
+            self._offered = self._holder = None
+
+    def take(self, holder: object, keep_as: Path) -> bool:
+        """``holder``'s session, which carried the note, reached the model: move the note to
         ``keep_as``, leaving anything added since.  False when nothing was taken."""
-        sent, self.offered = self.offered, None
+        if self._holder is not holder:
+            return False
+        sent, self._offered, self._holder = self._offered, None, None
         if sent is None:
             return False
         current = self.read()

@@ -24,6 +24,10 @@ class RunOutcome(StrEnum):
     ERROR = "error"
     QA_ESCALATED = "qa_escalated"
     """The QA loop stopped short of an approval (QA_ESCALATION.md says why)."""
+    PLANNED = "planned"
+    """The planner wrote the plan and the run ended there, as asked, for the user to read."""
+    DISCARDED = "discarded"
+    """The user discarded the plan the planner wrote: nothing was coded."""
 
 
 DEFAULT_EXIT_CODES = {
@@ -34,6 +38,8 @@ DEFAULT_EXIT_CODES = {
     RunOutcome.INTERRUPTED: EXIT_INTERRUPTED,
     RunOutcome.ERROR: EXIT_BAD_INPUT,
     RunOutcome.QA_ESCALATED: EXIT_STOPPED_SHORT,
+    RunOutcome.PLANNED: EXIT_COMPLETE,
+    RunOutcome.DISCARDED: EXIT_STOPPED_SHORT,
 }
 
 

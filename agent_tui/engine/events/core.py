@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar
 
+from agent_tui.engine.events.money import BudgetLine, Forecast
 from agent_tui.engine.events.quota import Quota, QuotaStatus
 from agent_tui.engine.events.record import Record, field
 from agent_tui.engine.events.state import LoopMode, LoopState
@@ -40,9 +41,16 @@ class Event(Printable):
     ts: float = field(default_factory=time.time)
 
     def to_dict(self) -> dict[str, Any]:
+        """``type`` and ``ts`` first, then the fields; a field named for a Python keyword
+        (``from_``) without its trailing underscore."""
         data = self.as_dict()
         ts = data.pop("ts")
-        return {"type": self.type, "ts": round(ts, 3), **data}
+        return {"type": self.type, "ts": round(ts, 3), **{json_name(k): v for k, v in data.items()}}
+
+
+def json_name(field_name: str) -> str:
+    """A field's key in the JSON lines: ``from_`` is ``from``."""
+    return field_name.removesuffix("_")
 
 
 class SubtaskView(Printable):
@@ -83,6 +91,13 @@ class ContainmentStatus(Event):
     missing: tuple[str, ...] = ()
     """What Claude Code's sandbox needs that this machine lacks (why ``auto`` runs without)."""
     allowed_hosts: tuple[str, ...] = ()
+    home_readable: tuple[str, ...] = ()
+    """What of the user's home a session may read (the toolchains found there)."""
+
+    def home_text(self) -> str:
+        """What of the home sessions read: the toolchains (the rest is unreadable)."""
+        listed = ", ".join(self.home_readable) if self.home_readable else "nothing"
+        return f"of your home, sessions read only {listed}"
 
     def summary(self) -> str:
         """One sentence: what confines the agent, or that nothing does."""
@@ -115,6 +130,8 @@ class SessionStarted(Event):
     attempt: int
     model: str | None
     transcript: str
+    lane: int = 1
+    """The lane it happened in (one lane: always 1)."""
 
     def what(self) -> str:
         """``subtask 1.2``, ``planning``, ``QA review`` or ``QA fixes``."""
@@ -127,6 +144,7 @@ class AssistantText(Event):
     type: ClassVar[str] = "assistant_text"
     session: int
     text: str
+    lane: int = 1
 
 
 class ToolUse(Event):
@@ -135,6 +153,7 @@ class ToolUse(Event):
     tool_use_id: str
     name: str
     summary: str
+    lane: int = 1
 
 
 class ToolResult(Event):
@@ -143,6 +162,7 @@ class ToolResult(Event):
     tool_use_id: str
     is_error: bool
     summary: str
+    lane: int = 1
 
 
 class ApiRetry(Event):
@@ -156,6 +176,7 @@ class ApiRetry(Event):
     error_status: int | None
     error: str | None
     deadline: float  # on the loop's clock
+    lane: int = 1
 
     def what(self) -> str:
         """What is retried: the error's name or status, or just the request."""
@@ -207,10 +228,12 @@ class SessionError(Event):
     session: int
     error_kind: str
     message: str
+    lane: int = 1
 
 
 class Usage(Event):
-    """Cost and tokens so far: for this session and for the whole run."""
+    """Cost and tokens so far: for this session and for the whole run (``total_``), the
+    spec's across every run, the budgets as they stand, and the forecast for the rest."""
 
     type: ClassVar[str] = "usage"
     session: int
@@ -220,6 +243,10 @@ class Usage(Event):
     total_cost_usd: float
     total_input_tokens: int
     total_output_tokens: int
+    lane: int = 1
+    spec_cost_usd: float | None = None
+    budgets: tuple[BudgetLine, ...] = ()
+    forecast: Forecast | None = None
 
 
 class SessionEnded(Event):
@@ -230,6 +257,7 @@ class SessionEnded(Event):
     error_kind: str | None
     cost_usd: float
     message: str = ""
+    lane: int = 1
 
 
 class BackoffStarted(Event):
@@ -244,6 +272,7 @@ class BackoffStarted(Event):
     resets_at: float | None = None
     """A wait for a usage limit: when the window resets (epoch s); the wait ends a little
     after it."""
+    lane: int = 1
 
     def wait_text(self) -> str:
         """``4 s``; or, for a wait that goes on after a pause, what is left: ``the last 3 s``."""
@@ -263,6 +292,7 @@ class BackoffStarted(Event):
 class BackoffEnded(Event):
     type: ClassVar[str] = "backoff_ended"
     reason: str  # "elapsed", "retry_now", "stopped"
+    lane: int = 1
 
 
 class SubtaskStatus(Event):
@@ -270,6 +300,24 @@ class SubtaskStatus(Event):
     id: str
     status: str
     attempts: int = 0
+
+
+class SubtaskNotCompleted(Event):
+    """A coder session ended without its subtask completed (its agent did not mark it, or
+    its check refuted the claim): one of the subtask's tries is spent."""
+
+    type: ClassVar[str] = "subtask_not_completed"
+    id: str
+    session: int
+    tries: int
+    """Its tries so far, this one included."""
+    max_tries: int
+    reason: str = ""
+    """Why, when the agent claimed it: ``its check failed`` or ``its check timed out``."""
+
+    def text(self) -> str:
+        why = f": {self.reason}" if self.reason else ""
+        return f"{self.id} not completed{why} (try {self.tries}/{self.max_tries})"
 
 
 class SubtaskStuck(Event):
@@ -290,11 +338,7 @@ class ProfileSwitched(Event):
     from_: str | None
     to: str
     reason: str
-
-    def to_dict(self) -> dict[str, Any]:
-        data = super().to_dict()
-        data["from"] = data.pop("from_")
-        return data
+    lane: int = 1
 
 
 class Pausing(Event):
@@ -323,11 +367,15 @@ class LoopStateChanged(Event):
     mode: LoopMode
     session_running: bool
     interrupting: bool
+    sessions: int = 0
 
     @property
     def state(self) -> LoopState:
         return LoopState(
-            mode=self.mode, session_running=self.session_running, interrupting=self.interrupting
+            mode=self.mode,
+            session_running=self.session_running,
+            interrupting=self.interrupting,
+            sessions=self.sessions,
         )
 
 
@@ -355,7 +403,7 @@ class Notice(Event):
 
 class LoopFinished(Event):
     type: ClassVar[str] = "loop_finished"
-    outcome: str  # "complete", "stuck", "max_iterations", "stopped", "interrupted", "error"
+    outcome: str  # a RunOutcome: "complete", "stuck", "interrupted", "planned", …
     exit_code: int
     message: str = ""
 

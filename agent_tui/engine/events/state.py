@@ -24,8 +24,11 @@ class LoopMode(StrEnum):
 class LoopState(Record):
     mode: LoopMode = LoopMode.STARTING
     session_running: bool = False
+    """At least one session (or a check) runs."""
     interrupting: bool = False
-    """The running session has been asked to stop and is ending."""
+    """Every running session has been asked to stop and is ending."""
+    sessions: int = 0
+    """How many sessions (or checks) run now: one per busy lane."""
 
     @property
     def active(self) -> bool:

@@ -11,6 +11,10 @@ from typing import ClassVar
 
 from agent_tui.engine.events.core import Event
 
+TAIL_LINES = 10
+"""How much of a failed check's output the log and headless lines show: its end, where
+test runners put the failures (the detail shows more, the history keeps 4000 characters)."""
+
 
 class CheckOutcome(StrEnum):
     """What agent-tui's own run of a subtask's verification found."""
@@ -69,9 +73,14 @@ class VerificationEnded(Event):
         found = self.reason.removeprefix("unverified: ")
         return found.removeprefix(f"`{self.command}` ") if self.command else found
 
-    def last_line(self) -> str:
-        lines = [line for line in self.output_tail.splitlines() if line.strip()]
-        return lines[-1].strip() if lines else ""
+    def tail_lines(self, limit: int = TAIL_LINES) -> list[str]:
+        """The last ``limit`` lines of the check's output, blank ones at its end left out."""
+        return [line.rstrip() for line in self.output_tail.rstrip().splitlines()[-limit:]]
+
+    @property
+    def refuted(self) -> bool:
+        """The check ran and the work did not pass it: its output says why."""
+        return self.outcome in (CheckOutcome.FAILED, CheckOutcome.TIMED_OUT)
 
 
 class QAIteration(Event):

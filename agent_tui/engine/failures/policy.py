@@ -37,14 +37,15 @@ class Action(StrEnum):
     """Coder: the subtask is stuck and the run ends (more sessions would meet the same 400)."""
 
 
-ACCOUNT_ERRORS = frozenset({ErrorKind.RATE_LIMIT, ErrorKind.AUTH})
-"""Errors of the account, not the work: the CLI has already retried them, and another
-session on the same profile would fail the same way."""
+ACCOUNT_ERRORS = frozenset({ErrorKind.RATE_LIMIT, ErrorKind.AUTH, ErrorKind.CREDIT})
+"""Errors of the account, not the work: the CLI has already retried them (or declined to),
+and another session on the same profile would fail the same way."""
 
 
 def uses_retry_budget(kind: ErrorKind) -> bool:
-    """Whether ``kind`` goes through the retry tracker (account errors do not)."""
-    return kind not in ACCOUNT_ERRORS
+    """Whether ``kind`` goes through the retry tracker (account errors and a session's own
+    budget do not: a retry would spend the same again)."""
+    return kind not in ACCOUNT_ERRORS and kind != ErrorKind.BUDGET
 
 
 def decide(
@@ -62,6 +63,8 @@ def decide(
     says whether another profile is usable, has not failed since the last success and has
     an open usage window; ``can_wait`` whether a known reset is within the wait allowed.
     """
+    if kind == ErrorKind.BUDGET:
+        return Action.NEEDS_USER  # the user's cap: only they can raise it, or go on
     if kind in ACCOUNT_ERRORS:
         if auto_switch and can_switch:
             return Action.SWITCH_PROFILE
@@ -94,6 +97,16 @@ def needs_user_reason(
     names a known reset that is not waited for, and why."""
     fix_text = f"; to fix it, {fix}" if kind == ErrorKind.AUTH and fix else ""
     resets_text = f"; {resets}" if kind == ErrorKind.RATE_LIMIT and resets else ""
+    if kind == ErrorKind.BUDGET:
+        return f"{message}; completed work is kept: raise session_budget_usd to go on"
+    if kind == ErrorKind.CREDIT:
+        if auto_switch:
+            others = sorted(set(failed) - {profile})
+            tried = f" ({', '.join(others)} failed too)" if others else ""
+            none_left = f"and no other profile is usable{tried}"
+            return f"out of credit on profile {profile!r} {none_left}: {message}"
+        hint = "add credits, or use another profile"
+        return f"out of credit on profile {profile!r}: {message}; {hint}"
     if kind in ACCOUNT_ERRORS and auto_switch:
         others = sorted(set(failed) - {profile})
         tried = f" ({', '.join(others)} failed too)" if others else ""

@@ -95,3 +95,24 @@ class RetryTracker:
             return RetryDecision(kind, True, 0.0, count, retries, now, reason)
         delay = policy.other_error_delay_s
         return RetryDecision(kind, False, delay, count, retries, now + delay, f"{kind} error")
+
+
+@dataclass
+class RetryBook:
+    """A retry tracker per piece of work: each subtask's errors in a row are its own (two
+    lanes' errors do not add up), as are the planner's and QA's."""
+
+    policy: RetryPolicy
+    clock: Clock
+    _trackers: dict[str, RetryTracker] = field(default_factory=dict)
+
+    def of(self, key: str) -> RetryTracker:
+        """The tracker of a subtask (its id), or of ``PLANNER`` or ``QA``."""
+        if key not in self._trackers:
+            self._trackers[key] = RetryTracker(self.policy, self.clock)
+        return self._trackers[key]
+
+
+PLANNER = "\0planner"
+QA = "\0qa"
+"""The retry book's keys for the planner's and QA's sessions: no subtask id looks like them."""

@@ -67,11 +67,16 @@ class PlanTracker:
         self._text: str | None = None
         """The last text that was a valid plan: what a corrupt file is replaced with."""
         self._signature: Signature | None = None
+        self._adopted = 0
+        """Texts taken so far: a re-read that finds another taken meanwhile is dropped."""
         self._shown: dict[str, tuple[str, int]] = {}
         self._notes_shown: set[str] = set()
         self._writing = asyncio.Lock()
         """Held from the read to the write of a change: two changes at once (the retry key's
         and the loop's) would each write the text without the other's."""
+        self._being_written: str | None = None
+        """A text agent-tui is writing now: a re-read that finds it meanwhile (another lane's
+        sync) takes it as read, not as someone's edit."""
 
     def _stat(self) -> Signature | None:
         try:
@@ -82,6 +87,7 @@ class PlanTracker:
 
     def _adopt(self, text: str, plan: ImplementationPlan) -> None:
         self.plan, self._text, self._signature = plan, text, self._stat()
+        self._adopted += 1
 
     def load_existing(self) -> ImplementationPlan | None:
         """The plan on disk, or None when there is none yet (or it has no subtasks)."""
@@ -113,15 +119,20 @@ class PlanTracker:
         self._notes_shown.update(notes)
         return notes
 
-    def refresh(self) -> Refresh:
-        """Read the file again if it changed since it was last read."""
+    async def refresh(self) -> Refresh:
+        """Read the file again if it changed since it was last read (the reading and
+        parsing run off the event loop: a plan can be large)."""
         if self.plan is None or self._stat() == self._signature:
             return Refresh()
+        adopted = self._adopted
         try:
-            text = read_plan_text(self.path)
-            plan = parse_plan(text, str(self.path))
+            text, plan = await asyncio.to_thread(_read_parsed, self.path)
         except PlanError as exc:
             return Refresh(warning=self._set_aside(exc))
+        if self._adopted != adopted:
+            return Refresh()  # a newer text was taken meanwhile (and what it changed shown)
+        if text == self._being_written:
+            return Refresh()  # our own write, still being made: its statuses are shown by it
         old = self.plan
         self._adopt(text, plan)
         before = {s.id: s.status for s in old.subtasks()}
@@ -154,10 +165,12 @@ class PlanTracker:
         returned; a subtask no longer in the plan is left alone.
         """
         async with self._writing:
-            found = self.refresh()
+            found = await self.refresh()
             assert self._text is not None
             try:
-                changed = status_in_text(self._text, subtask_id, status)
+                changed = await asyncio.to_thread(
+                    status_in_text, self._text, subtask_id, status, self.plan
+                )
             except KeyError:
                 return found
             await self._write(changed)
@@ -167,10 +180,10 @@ class PlanTracker:
         """Set one value at ``path`` (a missing last key is added), as ``set_status`` does;
         a path the document does not have is left alone."""
         async with self._writing:
-            found = self.refresh()
+            found = await self.refresh()
             assert self._text is not None
             try:
-                changed = jsonspan.replace(self._text, path, value)
+                changed = await asyncio.to_thread(jsonspan.replace, self._text, path, value)
             except KeyError:
                 return found
             await self._write(changed)
@@ -178,8 +191,13 @@ class PlanTracker:
 
     async def _write(self, changed: str) -> None:
         if changed != self._text:
-            await asyncio.to_thread(atomic_write_text, self.path, changed)
-            self._adopt(changed, parse_plan(changed, str(self.path)))
+            self._being_written = changed
+            try:
+                await asyncio.to_thread(atomic_write_text, self.path, changed)
+                plan = await asyncio.to_thread(parse_plan, changed, str(self.path))
+                self._adopt(changed, plan)
+            finally:
+                self._being_written = None
 
     def status_event(self, subtask_id: str, status: str, attempts: int) -> ev.SubtaskStatus | None:
         """The event for a subtask's status, or None when the UI already shows exactly that."""
@@ -188,3 +206,8 @@ class PlanTracker:
             return None
         self._shown[subtask_id] = shown
         return ev.SubtaskStatus(id=subtask_id, status=status, attempts=attempts)
+
+
+def _read_parsed(path: Path) -> tuple[str, ImplementationPlan]:
+    text = read_plan_text(path)
+    return text, parse_plan(text, str(path))

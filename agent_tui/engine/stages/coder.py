@@ -1,4 +1,9 @@
-"""The coder stage: one session for a subtask, and what its outcome means for the subtask."""
+"""The coder stage: one attempt at a subtask in a lane, and what its outcome means.
+
+Each call is about one ``Attempt``: lanes run theirs side by side through this one stage.
+With one lane a subtask whose check passed is committed on the spec's own branch; with
+several, on its lane's branch, and the merge queue brings it onto the spec's branch.
+"""
 
 from __future__ import annotations
 
@@ -6,138 +11,240 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from agent_tui.engine.agents.claude.session import SessionOutcome
+from agent_tui.engine.agents.protocol import Ending, SessionOutcome
+from agent_tui.engine.agents.runaway import runaway_prompt
 from agent_tui.engine.agents.transcript import last_session
-from agent_tui.engine.checks.verify import VerifyResult, failed_check_prompt
+from agent_tui.engine.checks.verify import VerifyResult, check_of, failed_check_prompt
 from agent_tui.engine.control.result import RunOutcome, end
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.events.trust import CheckOutcome
 from agent_tui.engine.failures.policy import Action, Role
-from agent_tui.engine.progress.checkpoints import WorkspaceFailed
+from agent_tui.engine.progress.checkpoints import Checkpoints, WorkspaceFailed
 from agent_tui.engine.progress.tracker import Refresh
 from agent_tui.engine.prompts import render
-from agent_tui.engine.stages.base import RunParts, Stage
+from agent_tui.engine.schedule.attempt import Attempt, Claim
+from agent_tui.engine.schedule.lanes import Lane
+from agent_tui.engine.stages.base import Stage
 from agent_tui.plan import Subtask, find_subtask, phase_of
+from agent_tui.text import counted
 
 
 class CoderStage(Stage):
-    def __init__(self, parts: RunParts) -> None:
-        super().__init__(parts)
-        self.session_for: str | None = None
-        """The subtask a coder session works on, from its start to the end of its check:
-        while it is set, a completion the plan gains for any other subtask is the agent's."""
-        self.unchecked: str | None = None
-        """The subtask of a session whose claim its check has not decided yet: a run that
-        ends meanwhile does not leave it completed in the plan."""
+    on_check_passed = None
+    """With several lanes: what takes a subtask whose check passed in its lane (the merge
+    queue); None: it is completed and committed where it was worked on."""
 
-    async def work_on(self, subtask: Subtask) -> None:
-        attempt = self.history.attempt_count(subtask.id) + 1
-        await self.set_status(subtask.id, "in_progress")
-        self.parts.current_subtask = subtask.id
-        await self.emit_status(subtask.id, "in_progress", attempt)
-        await self.try_failed(subtask.id)  # what an interrupted or killed session left
-        self.session_for = self.unchecked = subtask.id
+    def attempt(self, subtask: Subtask, lane: Lane) -> Attempt:
+        """A try at ``subtask`` in ``lane``, which it now holds (``release`` frees it)."""
+        tries = self.history.attempt_count(subtask.id) + 1
+        attempt = Attempt(Role.CODER, lane, subtask, tries=tries)
+        self.parts.attempts[subtask.id] = lane.attempt = lane.last = attempt
+        return attempt
+
+    def release(self, attempt: Attempt) -> None:
+        self.parts.attempts.pop(attempt.subtask_id or "", None)
+        attempt.lane.attempt = None
+
+    async def work_on(self, subtask: Subtask, lane: Lane) -> Attempt:
+        """One try at ``subtask`` in ``lane``, to its end."""
+        attempt = self.attempt(subtask, lane)
         try:
-            prompt = self._prompt(subtask, attempt)
-            outcome = await self.session(Role.CODER, subtask.id, prompt, attempt)
-            if outcome is None:
-                self.unchecked = None
-                return
-            await self.sync_plan()
-            plan = self.tracker.plan
-            check = await self._confirm(subtask, find_subtask(plan, subtask.id) if plan else None)
-            self.unchecked = None
+            await self.work(attempt)
         finally:
-            self.session_for = None
+            self.release(attempt)
+        return attempt
+
+    async def work(self, attempt: Attempt) -> None:
+        """The try to its end: its session, its check, its commit or its place in the merge
+        queue, and the policy for its errors (waits included)."""
+        subtask, lane = attempt.subtask, attempt.lane
+        assert subtask is not None
+        await self.set_status(subtask.id, "in_progress")
+        await self.emit_status(subtask.id, "in_progress", attempt.tries)
+        await self.try_failed(subtask.id, lane.site)  # what an interrupted or killed try left
+        await self.start_from_tip(lane)
+        outcome = await self.session(attempt, self._prompt(attempt))
+        if outcome is None:
+            attempt.claim = Claim.DECIDED
+            return
+        await self.sync_plan(lane)
+        plan = self.tracker.plan
+        check = await self._confirm(attempt, find_subtask(plan, subtask.id) if plan else None)
+        attempt.check = check
+        attempt.claim = Claim.DECIDED
         completed = check is not None and check.counts_as_completed
         current = find_subtask(self.tracker.plan, subtask.id) if self.tracker.plan else None
-        number = self.parts.runner.last_number
         await self.record(
             partial(
                 self.history.record_attempt,
-                profile=self.parts.rotation.current,
+                profile=lane.rotation.current,
                 cost_usd=outcome.cost_usd,
             ),
             subtask.id,
-            number,
+            attempt.number,
             *_attempt(outcome, completed, check),
-            session=number,
+            session=attempt.number,
         )
+        attempt.recorded = True
+        queued = False
         if completed:  # its check passed: the work is kept, however the session ended
-            await self.subtask_done(subtask)
+            queued = await self.subtask_done(subtask, lane.site)
         status = "completed" if completed else current.status if current else "pending"
-        await self._settle(subtask, outcome, status, completed=completed, session=number)
+        if queued:
+            status = "in_progress"
+        await self._settle(attempt, outcome, status, completed=completed)
 
     async def _settle(
-        self,
-        subtask: Subtask,
-        outcome: SessionOutcome,
-        status: str,
-        *,
-        completed: bool,
-        session: int,
+        self, attempt: Attempt, outcome: SessionOutcome, status: str, *, completed: bool
     ) -> None:
         """What the session's end means for its subtask, now ``status`` in the plan: a try
         that did not complete it is rolled back, and a session's error is dealt with."""
+        subtask = attempt.subtask
+        assert subtask is not None
+        site = attempt.lane.site
         attempts = self.history.attempt_count(subtask.id)
-        if outcome.outcome == "interrupted":
+        if outcome.outcome == Ending.INTERRUPTED:
             await self.emit_status(subtask.id, status, attempts)
         elif outcome.ok:
-            self.retry.on_success()
+            self.retry_of(attempt).on_success()
             if not completed:
-                await self.try_failed(subtask.id, session)
+                await self.try_failed(subtask.id, site, attempt.number)
             await self.emit_status(subtask.id, status, attempts)
-            tried = self.history.attempt_count(subtask.id, interrupted=False)
-            if not completed and tried >= self.config.max_attempts:
-                await self.mark_stuck(subtask.id, f"not completed after {tried} sessions")
+            if not completed:
+                tried = self.history.attempt_count(subtask.id, interrupted=False)
+                await self._not_completed(subtask.id, attempt.number, tried)
+                await self.stuck_if_out_of_tries(subtask.id)
         else:
             await self.emit_status(subtask.id, status if completed else "in_progress", attempts)
             if not completed:
-                await self.try_failed(subtask.id, session)
-            await self._after_failure(subtask, outcome, completed=completed)
+                await self.try_failed(subtask.id, site, attempt.number)
+            await self._after_failure(attempt, outcome, completed=completed)
+
+    async def start_from_tip(self, lane: Lane) -> None:
+        """A lane of its own starts each try from the spec branch's tip as it is now."""
+        site = lane.site
+        if site is self.checkpoints or not site.isolated:
+            return
+        try:
+            await site.start_from(await self.checkpoints.tip())
+        except WorkspaceFailed as exc:
+            self.workspace_failed(exc)
+
+    async def final_check(self) -> bool:
+        """Every completed subtask's check once more, on the spec's own tree as the run
+        leaves it: later work (a retry, another subtask) can break what an earlier check
+        passed.  A check that fails reopens its subtask, its next prompt says why, and a try
+        is spent; True when one did."""
+        plan = self.tracker.plan
+        assert plan is not None
+        checked = [
+            s
+            for s in plan.subtasks()
+            if s.status == "completed" and not isinstance(check_of(s.verification), str)
+        ]
+        if not checked or not self.config.verification:
+            return False
+        message = f"final check: {counted(len(checked), 'completed subtask')}' checks run again"
+        await self.emit(ev.Notice(level="info", message=message + " on the final tree"))
+        reopened = False
+        for subtask in checked:
+            check = await self.check(subtask, self.parts.spec_lane)
+            if check.outcome in (CheckOutcome.FAILED, CheckOutcome.TIMED_OUT):
+                reopened = True
+                await self._reopen(subtask, check)
+            elif check.outcome == CheckOutcome.INTERRUPTED:
+                self.end_if_stopped()
+                return True  # stopped by the user: the run pauses, and checks again after
+        return reopened
+
+    async def _reopen(self, subtask: Subtask, check: VerifyResult) -> None:
+        attempts = self.history.attempts(subtask.id)
+        session = next((a["session"] for a in reversed(attempts) if a.get("session")), 0)
+        record = {**check.record(), "subtask_id": subtask.id}
+        await self.record(
+            self.history.record_attempt,
+            subtask.id, session, "recheck_failed", None, check.reason, record,
+            session=session,
+        )  # fmt: skip
+        await self.set_status(subtask.id, "pending")
+        message = f"{subtask.id}'s check fails on the final tree ({check.reason}): it is reopened"
+        await self.emit(ev.Notice(level="warning", message=message))
+        await self.emit_status(subtask.id, "pending", self.history.attempt_count(subtask.id))
+        await self.stuck_if_out_of_tries(subtask.id)
+
+    async def stuck_if_out_of_tries(self, subtask_id: str) -> None:
+        tried = self.history.attempt_count(subtask_id, interrupted=False)
+        if tried >= self.config.max_attempts:
+            await self.mark_stuck(subtask_id, f"not completed after {tried} sessions")
+
+    async def _not_completed(self, subtask_id: str, session: int, tried: int) -> None:
+        """Say that the session's try did not complete its subtask (a check the user
+        stopped spent no try, and says so itself)."""
+        last = (self.history.attempts(subtask_id) or [{}])[-1]
+        word = str(last.get("outcome", ""))
+        if word == "interrupted":
+            return
+        reason = word.removeprefix("check_").replace("_", " ") if word.startswith("check_") else ""
+        await self.emit(
+            ev.SubtaskNotCompleted(
+                id=subtask_id,
+                session=session,
+                tries=tried,
+                max_tries=self.config.max_attempts,
+                reason=f"its check {reason}" if reason else "",
+            )
+        )
 
     async def show(self, refresh: Refresh) -> None:
-        """Show what the plan's re-read found; while a coder session works on one subtask, a
-        completion of another is put back: only agent-tui's own check completes a subtask,
+        """Show what the plan's re-read found; a completion a session wrote for a subtask no
+        attempt is working on is put back: only agent-tui's own check completes a subtask,
         and that runs for the subtask its session was for."""
-        working = self.session_for
-        claims = [i for i, s in refresh.statuses if s == "completed" and working not in (None, i)]
-        # Its own subtask's claim is shown as still in progress: its check decides.
+        working = {i for i, a in self.parts.attempts.items() if a.working}
+        claims = [
+            i for i, s in refresh.statuses if s == "completed" and working and i not in working
+        ]
+        # A working subtask's own claim is shown as still in progress: its check decides.
         rest = [
-            (i, "in_progress" if (i, s) == (working, "completed") else s)
+            (i, "in_progress" if s == "completed" and i in working else s)
             for i, s in refresh.statuses
             if i not in claims
         ]
         await super().show(replace(refresh, statuses=rest))
         for subtask_id in claims:
             await self.set_status(subtask_id, refresh.previous.get(subtask_id, "pending"))
+            during = ", ".join(sorted(working))
             message = (
-                f"{subtask_id} was marked completed while the session for {working} ran; "
+                f"{subtask_id} was marked completed while the session for {during} ran; "
                 "only its own session's check completes it, so it stays to be worked on"
             )
             await self.emit(ev.Notice(level="warning", message=message))
         if claims and refresh.view is not None:  # that view counted the claims: say it again
             await self.emit(self.tracker.view())
 
-    async def subtask_done(self, subtask: Subtask) -> None:
-        """The subtask is completed: its work becomes one commit on the work branch.  A
-        check of the work belongs before this; a check that fails makes it a failed try.
+    async def subtask_done(self, subtask: Subtask, site: Checkpoints) -> bool:
+        """The subtask is completed: its work becomes one commit, on the spec's branch (with
+        several lanes, on its lane's, and the merge queue takes it: True).  A check of the
+        work belongs before this; a check that fails makes it a failed try.
 
         A token-looking string in the work stops it: the user fixes it in the worktree and
         resumes (headless: the run ends, and the next run commits before anything else)."""
-        if not self.checkpoints.isolated:
-            return
+        if not site.isolated:
+            return False
         await self.record(self.history.set_pending_commit, subtask.id)
         while True:
             try:
-                problem = await self.checkpoints.commit(subtask.id, subtask.description)
+                problem = await site.commit(subtask.id, subtask.description)
             except WorkspaceFailed as exc:
                 self.workspace_failed(exc)
             if problem is None:
                 break
             await self.needs_user(problem)
             self.end_if_stopped()
+        handed_on = False
+        if self.on_check_passed is not None:
+            handed_on = await self.on_check_passed(subtask, site)
         await self.record(self.history.set_pending_commit, None)
+        return handed_on
 
     async def resume(self) -> None:
         """What an earlier run left: a completion written by a session whose end was never
@@ -166,55 +273,60 @@ class CoderStage(Stage):
         plan = self.tracker.plan
         subtask = find_subtask(plan, pending) if plan and pending else None
         if subtask is not None and subtask.status == "completed":
-            await self.subtask_done(subtask)
+            await self.subtask_done(subtask, self.checkpoints)
         elif pending is not None:
             await self.record(self.history.set_pending_commit, None)
 
-    async def try_failed(self, subtask_id: str, session: int | None = None) -> None:
+    async def try_failed(
+        self, subtask_id: str, site: Checkpoints, session: int | None = None
+    ) -> None:
         """The try did not complete its subtask: the worktree goes back to the last good
         commit, its patch kept in logs/ (``session`` None: a session of an earlier run).
         A subtask whose commit is still to be made is committed first: its work is done."""
-        if self.history.pending_commit() is not None:
+        if self.history.pending_commit() is not None and site is self.checkpoints:
             await self.commit_pending()
         try:
-            await self.checkpoints.roll_back(subtask_id, session)
+            await site.roll_back(subtask_id, session)
         except WorkspaceFailed as exc:
             self.workspace_failed(exc)
         except OSError as exc:
             self.cannot_write(self.config.logs_dir, exc)
 
-    async def _confirm(self, subtask: Subtask, current: Subtask | None) -> VerifyResult | None:
+    async def _confirm(self, attempt: Attempt, current: Subtask | None) -> VerifyResult | None:
         """The check of a subtask its session marked completed (None: it did not): the one
         it had before the session, run where the session ran.  The plan says in progress
         while it runs, so a run stopped or lost meanwhile leaves no unchecked completion;
         a check that does not pass puts the subtask back to pending.  One that passes is
         recorded as a commit to make before the plan says completed, so no stop between the
         two leaves a completed subtask whose work the next try rolls back."""
+        subtask, lane = attempt.subtask, attempt.lane
+        assert subtask is not None
         if current is None or current.status != "completed":
             return None
         if current.verification != subtask.verification:
             changed = f"subtask {subtask.id}'s verification changed during its session"
             await self.emit(ev.Notice(level="warning", message=f"{changed}: ran the old one"))
         await self.set_status(subtask.id, "in_progress")
-        await self.checkpoints.before_sandbox()  # a check runs under the session's sandbox
-        try:
-            check = await self.parts.verifier.check(subtask, self.parts.runner.cwd)
-        finally:
-            await self.checkpoints.after_sandbox()
-        if check.counts_as_completed and self.checkpoints.isolated:
+        check = await self.check(subtask, lane)
+        passed = check.counts_as_completed
+        if passed and lane.site.isolated:
             await self.record(self.history.set_pending_commit, subtask.id)
-        await self.set_status(subtask.id, "completed" if check.counts_as_completed else "pending")
+        queued = passed and self.on_check_passed is not None and lane.site.isolated
+        status = "completed" if passed and not queued else "in_progress" if queued else "pending"
+        await self.set_status(subtask.id, status)
         return check
 
     async def _after_failure(
-        self, subtask: Subtask, outcome: SessionOutcome, *, completed: bool
+        self, attempt: Attempt, outcome: SessionOutcome, *, completed: bool
     ) -> None:
         """The policy for the session's error; a subtask it completed is not made stuck."""
-        action, decision = await self.after_error(Role.CODER, outcome)
+        subtask = attempt.subtask
+        assert subtask is not None
+        action, decision = await self.after_error(attempt, outcome)
         if action not in (Action.GIVE_UP, Action.STOP_STUCK):
             return
         if completed:  # the errors in a row were this subtask's, and it is done
-            self.retry.reset()
+            self.retry_of(attempt).reset()
             return
         assert decision is not None
         await self.mark_stuck(subtask.id, decision.reason)
@@ -242,27 +354,27 @@ class CoderStage(Stage):
             elif subtask.status == "in_progress":
                 await self.set_status(subtask_id, "failed")
 
-    async def put_back(self) -> None:
-        """The run ends with its subtask unfinished: pending again, not left in progress nor
-        completed by a claim its check never decided."""
-        subtask_id = self.parts.current_subtask
+    async def put_back(self, attempt: Attempt) -> None:
+        """The run ends with ``attempt``'s subtask unfinished: pending again, not left in
+        progress nor completed by a claim its check never decided."""
         plan = self.tracker.plan
-        subtask = find_subtask(plan, subtask_id) if plan and subtask_id else None
-        claimed = subtask is not None and subtask.status == "completed"
-        if subtask is not None and (
-            subtask.status == "in_progress" or (claimed and self.unchecked == subtask.id)
-        ):
+        subtask = find_subtask(plan, attempt.subtask_id) if plan and attempt.subtask_id else None
+        if subtask is None:
+            return
+        claimed = subtask.status == "completed" and attempt.working
+        if subtask.status == "in_progress" or claimed:
             await self.set_status(subtask.id, "pending")
 
     async def mark_stuck(self, subtask_id: str, reason: str) -> None:
-        self.retry.reset()  # the errors in a row were this subtask's: the next starts afresh
+        self.retries.of(subtask_id).reset()  # its errors in a row: a retry starts afresh
         await self.record(self.history.mark_stuck, subtask_id, reason)
         await self.set_status(subtask_id, "failed")
         await self.emit_status(subtask_id, "failed", self.history.attempt_count(subtask_id))
         await self.emit(ev.SubtaskStuck(id=subtask_id, reason=reason))
 
-    def _prompt(self, subtask: Subtask, attempt: int) -> str:
-        assert self.tracker.plan is not None
+    def _prompt(self, attempt: Attempt) -> str:
+        subtask, site = attempt.subtask, attempt.lane.site
+        assert self.tracker.plan is not None and subtask is not None
         phase = phase_of(self.tracker.plan, subtask.id)
         verification = "none"
         if subtask.verification and subtask.verification.command:
@@ -274,17 +386,18 @@ class CoderStage(Stage):
             subtask_id=subtask.id,
             description=subtask.description,
             phase_name=phase.name if phase else "",
-            attempt=attempt,
-            project_dir=self.checkpoints.project_dir,
-            spec_dir=self.checkpoints.spec_dir,
-            plan_path=self.checkpoints.plan_path,
+            attempt=attempt.tries,
+            project_dir=site.project_dir,
+            spec_dir=site.spec_dir,
+            plan_path=site.plan_path,
             files_to_modify=", ".join(subtask.files_to_modify) or "-",
             files_to_create=", ".join(subtask.files_to_create) or "-",
             verification=verification,
-            worktree=render("worktree") if self.checkpoints.isolated else "",
+            worktree=render("worktree") if site.isolated else "",
             failed_check=failed_check_prompt(self.history.attempts(subtask.id)),
-            guidance=render("one_tool_at_a_time") if self.retry.guidance_due else "",
-            human_input=self.note_text(),
+            runaway=runaway_prompt(self.history.attempts(subtask.id)),
+            guidance=render("one_tool_at_a_time") if self.retry_of(attempt).guidance_due else "",
+            human_input=self.note_text(attempt.lane),
         )
 
 

@@ -27,14 +27,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
-from agent_tui.engine.agents.claude.session import SessionOutcome
+from agent_tui.engine.agents.protocol import SessionOutcome
 from agent_tui.engine.control.result import RunOutcome, end
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.events import trust as tev
 from agent_tui.engine.events.trust import CheckOutcome, QAStep, QAVerdictKind
 from agent_tui.engine.failures.policy import Action, Role
+from agent_tui.engine.failures.retry import QA
 from agent_tui.engine.progress.checkpoints import WorkspaceFailed
 from agent_tui.engine.prompts import render
+from agent_tui.engine.schedule.attempt import Attempt
 from agent_tui.engine.stages.base import Stage
 from agent_tui.engine.stages.qa_bounds import (
     QABounds,
@@ -71,7 +73,6 @@ class QAStage(Stage):
         """Take the completed build to an approval (the run ends), or return when a QA
         session reopened a subtask.  ``fresh_work``: this run completed subtasks, so an
         approval already in the plan is out of date."""
-        self.parts.current_subtask = None  # no subtask is worked on: QA sessions have none
         signoff = signoff_of(self.tracker.plan)
         feedback = await self._begin(signoff)
         approved = signoff is not None and signoff.get("status") == "approved"
@@ -179,8 +180,10 @@ class QAStage(Stage):
             iteration=iteration, step=step, max_iterations=self.config.qa_max_iterations
         )
 
+    retry_key = QA
+
     async def _session(
-        self, role: Role, prompt: Callable[[], str], attempt: int
+        self, role: Role, prompt: Callable[[], str], iteration: int
     ) -> SessionOutcome | None:
         """A QA session run to its end, through the same backoff, quota and profile rules
         as a coder's; None when the retry policy gave up on it."""
@@ -188,13 +191,14 @@ class QAStage(Stage):
             await self.control.between_sessions(self.config.pause_between_s)
             await self.control.pause_gate()
             self.end_if_stopped()
-            outcome = await self.session(role, None, prompt(), attempt)
+            attempt = Attempt(role, self.parts.spec_lane, tries=iteration)
+            outcome = await self.session(attempt, prompt())
             if outcome is None or outcome.outcome == "interrupted":
                 continue
             if outcome.ok:
-                self.retry.on_success()
+                self.retry_of(attempt).on_success()
                 return outcome
-            action, _ = await self.after_error(role, outcome)
+            action, _ = await self.after_error(attempt, outcome)
             if action == Action.GIVE_UP:
                 return None
 
@@ -295,7 +299,7 @@ class QAStage(Stage):
             "plan_path": where.plan_path,
             "fix_request_path": where.spec_dir / FIX_REQUEST,
             "worktree": render("qa_worktree") if where.isolated else "",
-            "human_input": self.note_text(),
+            "human_input": self.note_text(self.parts.spec_lane),
         }
 
     def _review_prompt(self, iteration: int) -> str:

@@ -1,115 +1,89 @@
-"""Runs one session for the loop: its env, spec and transcript, its start and end events,
-and the run's running totals of cost and tokens."""
+"""Runs the lanes' sessions for the loop: each one's env, spec and transcript, its start and
+end events, and its spend in the ledger (the run's totals are read back from there)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from dataclasses import dataclass
 
-from agent_tui.engine.accounts.rotation import ProfileRotation
-from agent_tui.engine.agents.claude.process import CliLauncher
-from agent_tui.engine.agents.claude.session import AgentSession, SessionOutcome, SessionSpec
-from agent_tui.engine.agents.protocol import interrupted_outcome
+from agent_tui.engine.accounts.quota_book import QuotaBook
+from agent_tui.engine.accounts.spend import RunSpend
+from agent_tui.engine.agents.protocol import (
+    AgentFactory,
+    SessionOutcome,
+    SessionSpec,
+    interrupted_outcome,
+)
+from agent_tui.engine.agents.runaway import RunawayLimits
 from agent_tui.engine.agents.transcript import next_transcript_path
-from agent_tui.engine.clock import Clock
 from agent_tui.engine.config import LoopConfig
 from agent_tui.engine.control.control import Control
 from agent_tui.engine.control.result import RunEnded
 from agent_tui.engine.events import core as ev
-from agent_tui.engine.events.quota import Quota, QuotaStatus
+from agent_tui.engine.events.quota import CREDIT_WINDOW, Quota, QuotaStatus
+from agent_tui.engine.events.spend import SessionSpend
 from agent_tui.engine.failures.kinds import ErrorKind
-from agent_tui.engine.sandbox.containment import Containment, prepare_records
-from agent_tui.engine.sandbox.guard import Guard
-
-SessionFactory = Callable[[SessionSpec, ev.EventSink, Clock], AgentSession]
-
-
-@dataclass
-class Totals:
-    cost_usd: float = 0.0
-    input_tokens: int = 0
-    output_tokens: int = 0
-
-    def add(self, outcome: SessionOutcome) -> None:
-        self.cost_usd += outcome.cost_usd
-        self.input_tokens += outcome.input_tokens
-        self.output_tokens += outcome.output_tokens
+from agent_tui.engine.sandbox.containment import prepare_records
+from agent_tui.engine.schedule.attempt import Attempt
 
 
 class SessionRunner:
+    """Runs the sessions of every lane: they share one numbering per spec and the run's
+    spend, and each runs as its lane says (where, on which profile, how contained)."""
+
     def __init__(
         self,
         config: LoopConfig,
-        rotation: ProfileRotation,
         control: Control,
-        guard: Guard,
-        factory: SessionFactory,
+        factory: AgentFactory,
         emit: ev.EventSink,
         session_sink: ev.EventSink,
+        quota: QuotaBook,
+        spend: RunSpend,
     ) -> None:
         self.config = config
-        self.rotation = rotation
         self.control = control
-        self.guard = guard
+        self.quota = quota
+        self.spend = spend
         self._factory = factory
         self._emit = emit
         self._session_sink = session_sink
         self.last_number = 0
-        self.containment: Containment | None = None
-        """Decided when the run starts (``CoderLoop.run``), the same for every session."""
-        self.launcher: CliLauncher | None = None
-        """Starts each session's CLI (``CoderLoop.run`` makes it; None: the SDK's way)."""
-        self.cwd = config.project_dir
-        """Where the agent works: the project, or its place in the spec's worktree; a
-        subtask's verification runs there too."""
-        self.totals = Totals()
 
     async def run(
-        self,
-        kind: str,
-        subtask_id: str | None,
-        prompt: str,
-        attempt: int,
-        *,
-        note: str | None = None,
+        self, attempt: Attempt, prompt: str, *, note: str | None = None
     ) -> SessionOutcome:
-        """One session to its end (``note``: the user's note its prompt carries, announced
-        under its start).  Raises ``NoUsableProfile`` (before it starts) and
+        """``attempt``'s session to its end (``note``: the user's note its prompt carries,
+        announced under its start).  Raises ``NoUsableProfile`` (before it starts) and
         ``TranscriptError`` (it cannot be recorded): neither is a session's outcome."""
-        env = await self.rotation.session_env()
+        lane = attempt.lane
+        rotation = lane.rotation
+        env = await rotation.session_env()
         config = self.config
         prepare_records(config.spec_dir)  # a link put there since is refused, not used
         number, transcript = next_transcript_path(config.logs_dir, self.last_number)
-        self.last_number = number
+        self.last_number = attempt.number = number
+        attempt.transcript = transcript
+        subtask_id = attempt.subtask_id
+        assert lane.containment is not None, "sessions run once the run's containment is decided"
         spec = SessionSpec(
             number=number,
-            kind=kind,
+            kind=str(attempt.role),
             subtask_id=subtask_id,
             prompt=prompt,
-            cwd=self.cwd,
+            cwd=lane.site.project_dir,
             env=env,
             transcript_path=transcript,
-            guard=self.guard,
+            guard=lane.guard,
             model=config.model,
-            containment=self.containment,
+            containment=lane.containment,
             idle_timeout_s=config.idle_timeout_s,
-            cli_path=config.cli_path,
-            launcher=self.launcher,
-            rate_limit_retries=self.rotation.rate_limit_retries(),
-            profile=self.rotation.current,
+            rate_limit_retries=rotation.rate_limit_retries(),
+            profile=rotation.current,
+            lane=lane.id,
+            max_budget_usd=config.session_budget_usd,
+            runaway=RunawayLimits(config.runaway_repeats, config.runaway_token_growth),
         )
-        await self._emit(
-            ev.SessionStarted(
-                session=number,
-                kind=kind,
-                subtask_id=subtask_id,
-                profile=self.rotation.current,
-                attempt=attempt,
-                model=config.model,
-                transcript=str(transcript),
-            )
-        )
+        await self._started(attempt, spec)
         if note is not None:
             await self._emit(ev.NoteSent(text=note))
         reported: list[ev.QuotaUpdated] = []
@@ -118,26 +92,56 @@ class SessionRunner:
             if isinstance(event, ev.QuotaUpdated):
                 reported.append(event)
                 await self._keep_quota(event.profile, event.quota)
+            elif isinstance(event, SessionSpend):
+                await self.spend.so_far(
+                    number, event.cost_usd, event.input_tokens, event.output_tokens, event.model
+                )
             await self._session_sink(event)
 
         session = self._factory(spec, sink, self.control.clock)
-        async with self.control.running(session):
+        async with self.control.running(session, lane.id):
             try:
                 outcome = await session.run()
             except RunEnded as ended:  # the session is recorded as cut short by it
-                await self._report(number, subtask_id, interrupted_outcome(str(ended)))
+                await self._report(attempt, interrupted_outcome(str(ended)))
                 raise
         if not reported:
             await self._settle_quota(spec.profile, outcome)
-        await self._report(number, subtask_id, outcome)
+        attempt.outcome = outcome
+        await self._report(attempt, outcome)
         return outcome
+
+    async def _started(self, attempt: Attempt, spec: SessionSpec) -> None:
+        """The session starts: its spend is counted from now, and the UI hears of it."""
+        await self.spend.start(
+            spec.number,
+            profile=spec.profile,
+            role=spec.kind,
+            subtask=spec.subtask_id,
+            model=spec.model,
+        )
+        await self._emit(
+            ev.SessionStarted(
+                session=spec.number,
+                kind=spec.kind,
+                subtask_id=spec.subtask_id,
+                profile=spec.profile,
+                attempt=attempt.tries,
+                model=spec.model,
+                transcript=str(spec.transcript_path),
+                lane=spec.lane,
+            )
+        )
 
     async def _settle_quota(self, profile: str, outcome: SessionOutcome) -> None:
         """A session the CLI reported no window for (an API key sends none): a rate limit
         is a rejection with no known reset; a success shows a kept rejection is over."""
-        book = self.rotation.quota
-        if outcome.error_kind == ErrorKind.RATE_LIMIT:
-            rejected = Quota(status=QuotaStatus.REJECTED, seen_at=self.control.clock.wall())
+        book = self.quota
+        if outcome.error_kind in (ErrorKind.RATE_LIMIT, ErrorKind.CREDIT):
+            window = CREDIT_WINDOW if outcome.error_kind == ErrorKind.CREDIT else None
+            rejected = Quota(
+                status=QuotaStatus.REJECTED, window=window, seen_at=self.control.clock.wall()
+            )
             await self._keep_quota(profile, rejected)
             await self._emit(ev.QuotaUpdated.of(profile, rejected))
             return
@@ -146,7 +150,7 @@ class SessionRunner:
             await self._keep_quota(profile, None)
 
     async def _keep_quota(self, profile: str, quota: Quota | None) -> None:
-        book = self.rotation.quota
+        book = self.quota
         try:
             if quota is None:
                 await asyncio.to_thread(book.forget, profile)
@@ -155,22 +159,15 @@ class SessionRunner:
         except OSError as exc:
             await self._emit(ev.Notice(level="warning", message=f"usage window not saved: {exc}"))
 
-    async def _report(self, number: int, subtask_id: str | None, outcome: SessionOutcome) -> None:
-        totals = self.totals
-        totals.add(outcome)
+    async def _report(self, attempt: Attempt, outcome: SessionOutcome) -> None:
+        number, subtask_id, lane = attempt.number, attempt.subtask_id, attempt.lane
+        tokens = (outcome.input_tokens, outcome.output_tokens)
+        await self.spend.end(number, outcome.cost_usd, *tokens, outcome.outcome)
         await self._emit(
-            ev.Usage(
-                session=number,
-                session_cost_usd=outcome.cost_usd,
-                session_input_tokens=outcome.input_tokens,
-                session_output_tokens=outcome.output_tokens,
-                total_cost_usd=totals.cost_usd,
-                total_input_tokens=totals.input_tokens,
-                total_output_tokens=totals.output_tokens,
-            )
+            self.spend.usage(number, outcome.cost_usd, tokens, lane.id, lane.rotation.current)
         )
         if outcome.ok:
-            self.rotation.forgive()
+            lane.rotation.forgive()
         await self._emit(
             ev.SessionEnded(
                 session=number,
@@ -179,5 +176,6 @@ class SessionRunner:
                 error_kind=str(outcome.error_kind) if outcome.error_kind else None,
                 cost_usd=outcome.cost_usd,
                 message=outcome.message,
+                lane=lane.id,
             )
         )

@@ -51,7 +51,8 @@ class DiffView(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="diff") as box:
-            box.border_title = printable(f"{self.subtask.id} {self.subtask.description}")[:80]
+            title = printable(f"{self.subtask.id} {self.subtask.description}")[:80]
+            box.border_title = Text(title)  # the plan's words: no markup
             box.border_subtitle = "Esc: close · ↑ ↓ ← → PgUp PgDn Home End: scroll"
             yield RichLog(id="diff-lines", wrap=False, highlight=False, markup=False)
 

@@ -13,6 +13,8 @@ from textual.screen import Screen
 from agent_tui.engine.clock import Clock
 from agent_tui.engine.control.control import USER_PAUSE
 from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import review as rev
+from agent_tui.engine.events import spend as sev
 from agent_tui.engine.events import trust as tev
 from agent_tui.engine.events import workspace as wev
 from agent_tui.engine.events.quota import quota_text
@@ -158,7 +160,14 @@ class MainScreen(Screen[None]):
         status = self.status
         status.session_cost = event.session_cost_usd
         status.total_cost = event.total_cost_usd
+        status.spec_cost = event.spec_cost_usd
         status.total_tokens = (event.total_input_tokens, event.total_output_tokens)
+        tightest = max(event.budgets, key=lambda b: b.share, default=None)
+        status.budget = tightest.text() if tightest is not None else ""
+        status.forecast = event.forecast.text() if event.forecast is not None else ""
+
+    def _session_spend(self, event: sev.SessionSpend) -> None:
+        self.status.session_cost = event.cost_usd
 
     def _session_ended(self, event: ev.SessionEnded) -> None:
         if self.countdown.active:
@@ -206,6 +215,14 @@ class MainScreen(Screen[None]):
     def _qa_escalated(self, event: tev.QAEscalated) -> None:
         self.plan_tree.qa_escalated(event)
         self.app.notify(event.reason, title="QA escalated", severity="error", timeout=30)
+
+    def _plan_review(self, event: rev.PlanReview) -> None:
+        if event.waiting:
+            self.set_state(Shown.REVIEWING, "approve, edit or discard the plan")
+            self.app.review_plan(event)
+
+    def _plan_approved(self, event: rev.PlanApproved) -> None:
+        self.set_state(Shown.RUNNING)
 
     def _containment(self, event: ev.ContainmentStatus) -> None:
         self.status.sandboxed = event.sandboxed
@@ -267,6 +284,7 @@ class MainScreen(Screen[None]):
         ev.SessionStarted: _session_started,
         ev.ApiRetry: _api_retry,
         ev.Usage: _usage,
+        sev.SessionSpend: _session_spend,
         ev.SessionEnded: _session_ended,
         ev.BackoffStarted: _backoff_started,
         ev.BackoffEnded: _backoff_ended,
@@ -280,6 +298,8 @@ class MainScreen(Screen[None]):
         tev.QAIteration: _qa_iteration,
         tev.QAVerdict: _qa_verdict,
         tev.QAEscalated: _qa_escalated,
+        rev.PlanReview: _plan_review,
+        rev.PlanApproved: _plan_approved,
         ev.ProfileSwitched: _profile_switched,
         ev.QuotaUpdated: _quota_updated,
         ev.Pausing: _pausing,

@@ -15,14 +15,18 @@ from textual.widgets import Label, Static
 
 from agent_tui.auth.redaction import redact
 from agent_tui.engine.events import core as ev
+from agent_tui.engine.events.trust import CheckOutcome
 from agent_tui.text import printable
 from agent_tui.tui.widgets.subtask_tree import ICONS
 
 OUTCOME_STYLES = {"success": "green", "interrupted": "yellow", "incomplete": "yellow"}
 MESSAGE_CHARS = 300
+CHECK_TAIL_LINES = 20
+"""Of a failed check's output, the end the detail shows (what the history keeps of it)."""
 
 
 RETRY = "retry"
+REFUTED = (CheckOutcome.FAILED, CheckOutcome.TIMED_OUT)
 
 
 class SubtaskDetail(ModalScreen[str | None]):
@@ -115,9 +119,24 @@ class SubtaskDetail(ModalScreen[str | None]):
                 if len(message) > MESSAGE_CHARS:
                     message = message[: MESSAGE_CHARS - 1] + "…"
                 row.append(f"\n{message}", style="dim")
+            row.append_text(_check_output(attempt.get("verification")))
             kept = self.rollbacks.get(attempt.get("session"))
             if kept:
                 row.append(f"\n↶ rolled back; its diff is in {printable(kept)}", style="yellow")
             rows.add_row(f"{number}.", row)
         parts.append(rows)
         return Group(*parts)
+
+
+def _check_output(check: Any) -> Text:
+    """The end of a failed check's output, as the history kept it (masked already, and
+    masked again: the file is read back)."""
+    if not isinstance(check, dict) or check.get("outcome") not in REFUTED:
+        return Text()
+    output = printable(redact(str(check.get("output_tail") or ""))).rstrip()
+    lines = output.splitlines()[-CHECK_TAIL_LINES:]
+    shown = Text(f"\ncheck output (last {len(lines)} lines):" if lines else "\ncheck: no output")
+    shown.stylize("bold")
+    for line in lines:
+        shown.append(f"\n  │ {line.rstrip()}", style="dim")
+    return shown

@@ -1,4 +1,5 @@
-"""One line of labelled fields: profile, model, session, cost, tokens, containment and the
+"""One line of labelled fields: profile, model, session and subtask, cost (this session,
+this run, this spec), the tightest budget and the forecast, tokens, containment and the
 loop's state."""
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from agent_tui.engine.events.money import money
+
 
 class Shown(StrEnum):
     """What the status line says the loop is doing (the value is the words shown)."""
@@ -20,6 +23,7 @@ class Shown(StrEnum):
     PAUSED = "paused"
     BACKING_OFF = "backing off"
     WAITING_FOR_RESET = "waiting for the usage limit"
+    REVIEWING = "plan review"
     STUCK = "stuck"
     COMPLETE = "complete"
     STOPPED = "stopped"
@@ -33,6 +37,7 @@ STATE_STYLES = {
     Shown.PAUSED: "bold yellow",
     Shown.BACKING_OFF: "bold magenta",
     Shown.WAITING_FOR_RESET: "bold magenta",
+    Shown.REVIEWING: "bold cyan",
     Shown.STUCK: "bold red",
     Shown.COMPLETE: "bold green",
     Shown.STOPPED: "bold red",
@@ -49,7 +54,7 @@ class Field(NamedTuple):
     value: Text
 
 
-DROP_ORDER = ("tokens", "model", "cost", "session", "quota")
+DROP_ORDER = ("tokens", "model", "forecast", "cost", "session", "budget", "quota")
 """What a narrow status line gives up first; profile, containment and state stay."""
 SEPARATOR = " │ "
 
@@ -74,6 +79,13 @@ class StatusBar(Widget):
     subtask: reactive[str] = reactive("")
     session_cost: reactive[float] = reactive(0.0)
     total_cost: reactive[float] = reactive(0.0)
+    """This run's."""
+    spec_cost: reactive[float | None] = reactive(None)
+    """The spec's, over every run (None until the first session ends)."""
+    budget: reactive[str] = reactive("")
+    """The budget closest to its limit: ``$4.10 of $5.00 --max-spend (82%)``."""
+    forecast: reactive[str] = reactive("")
+    """``≈ $4.20 · 1 h 10 min left``."""
     total_tokens: reactive[tuple[int, int]] = reactive((0, 0))
     state: reactive[Shown] = reactive(Shown.STARTING)
     detail: reactive[str] = reactive("")
@@ -89,18 +101,9 @@ class StatusBar(Widget):
             Field("quota", "usage", Text(self.quota, style="cyan")),
             Field("model", "model", Text(self.model)),
             Field("session", "session", self._session()),
-            Field(
-                "cost",
-                "cost",
-                Text.assemble(
-                    f"${self.session_cost:.4f}",
-                    (" session · ", "dim"),
-                    f"${self.total_cost:.4f}",
-                    (" run", "dim"),
-                )
-                if ran
-                else Text(),
-            ),
+            Field("cost", "cost", self._cost() if ran or self.spec_cost is not None else Text()),
+            Field("budget", "budget", Text(self.budget, style="yellow")),
+            Field("forecast", "forecast", Text(self.forecast)),
             Field(
                 "tokens",
                 "tokens",
@@ -111,13 +114,21 @@ class StatusBar(Widget):
         ]
 
     def render(self) -> Text:
-        """Everything that fits; a narrow terminal drops tokens, then the model, then costs,
-        so the loop's state (the one thing a glance must find) always shows."""
+        """Everything that fits; a narrow terminal drops tokens, then the model and the
+        forecast, then says the costs in fewer words, then drops them, so the loop's state
+        (the one thing a glance must find) always shows."""
         fields = [field for field in self.fields() if field.value.plain]
         width = self.content_size.width
         for name in DROP_ORDER:
             if not width or self._joined(fields).cell_len <= width:
                 break
+            if name == "cost":  # first in fewer words
+                fields = [
+                    field._replace(value=self._cost(short=True)) if field.name == name else field
+                    for field in fields
+                ]
+                if self._joined(fields).cell_len <= width:
+                    break
             fields = [field for field in fields if field.name != name]
         text = self._joined(fields)
         if width:
@@ -154,6 +165,20 @@ class StatusBar(Widget):
         if self.detail:  # "● complete · all 5 subtasks completed", not run together
             state.append(f" · {self.detail}", style=style)
         return state
+
+    def _cost(self, *, short: bool = False) -> Text:
+        """``$0.42 session · $1.20 this run · $4.50 this spec`` (short: ``$0.42 · $1.20 run``)."""
+        if short:
+            return Text.assemble(
+                money(self.session_cost), (f" · {money(self.total_cost)} run", "dim")
+            )
+        cost = Text.assemble(
+            f"{money(self.session_cost)} session",
+            (f" · {money(self.total_cost)} this run", "dim"),
+        )
+        if self.spec_cost is not None:
+            cost.append(f" · {money(self.spec_cost)} this spec", style="dim")
+        return cost
 
     def _containment(self) -> list[Field]:
         """Loud and permanent when unsandboxed: the guard alone is no boundary."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import AsyncIterator
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -15,23 +14,28 @@ if TYPE_CHECKING:
     from claude_agent_sdk import AssistantMessage, ResultMessage
 
 
+_loaded: ModuleType | None = None
+"""The SDK once its import has finished (``sys.modules`` has it from the import's start)."""
+
+
 def sdk() -> ModuleType:
     """``claude_agent_sdk``, imported on first use.
 
     Importing it takes about a second (it pulls in mcp, httpx, starlette…), so nothing on
     the way to the app's first frame imports it; ``load_sdk`` does, off the event loop.
     """
-    import claude_agent_sdk
+    global _loaded
+    if _loaded is None:
+        import claude_agent_sdk  # a second thread here waits for the first one's import
 
-    return claude_agent_sdk
+        _loaded = claude_agent_sdk
+    return _loaded
 
 
 async def load_sdk() -> ModuleType:
-    """Import the SDK in a worker thread, so the app keeps drawing while it loads."""
-    module = sys.modules.get("claude_agent_sdk")
-    if module is not None:
-        return module
-    return await asyncio.to_thread(sdk)
+    """Import the SDK in a worker thread, so the app keeps drawing while it loads; lanes
+    starting at once all wait for the one import."""
+    return _loaded or await asyncio.to_thread(sdk)
 
 
 async def idle_guarded(stream: AsyncIterator[Any], idle_timeout_s: float) -> AsyncIterator[Any]:
@@ -45,18 +49,37 @@ async def idle_guarded(stream: AsyncIterator[Any], idle_timeout_s: float) -> Asy
 
 
 def usage_of(message: ResultMessage) -> dict[str, Any]:
-    """A result's cost and tokens (cache reads and writes count as input)."""
-    usage = message.usage or {}
-    input_tokens = (
-        int(usage.get("input_tokens") or 0)
-        + int(usage.get("cache_read_input_tokens") or 0)
-        + int(usage.get("cache_creation_input_tokens") or 0)
-    )
+    """A result's cost and tokens (cache reads and writes count as input).  The tokens are
+    ``model_usage``'s where the CLI gives it: every reply of every model, where ``usage``
+    leaves out the reply that crossed a ``max_budget_usd``."""
+    by_model = message.model_usage if isinstance(message.model_usage, dict) else {}
+    models = [u for u in by_model.values() if isinstance(u, dict)]
+    if models:
+        input_tokens = sum(
+            _count(u, "inputTokens")
+            + _count(u, "cacheReadInputTokens")
+            + _count(u, "cacheCreationInputTokens")
+            for u in models
+        )
+        output_tokens = sum(_count(u, "outputTokens") for u in models)
+    else:
+        usage = message.usage or {}
+        input_tokens = (
+            _count(usage, "input_tokens")
+            + _count(usage, "cache_read_input_tokens")
+            + _count(usage, "cache_creation_input_tokens")
+        )
+        output_tokens = _count(usage, "output_tokens")
     return {
         "cost_usd": float(message.total_cost_usd or 0.0),
         "input_tokens": input_tokens,
-        "output_tokens": int(usage.get("output_tokens") or 0),
+        "output_tokens": output_tokens,
     }
+
+
+def _count(usage: dict[str, Any], key: str) -> int:
+    value = usage.get(key)
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
 
 def raise_if_sandbox_refused(text: str) -> None:

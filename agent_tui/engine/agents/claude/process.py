@@ -95,8 +95,8 @@ def find_cli() -> str | None:
 
 
 class CliLauncher:
-    """One run's launcher script (in a private temp dir, removed by :meth:`close`).  A run
-    has one session at a time, so one pid file serves them all."""
+    """A lane's launcher script (in a private temp dir, removed by :meth:`close`).  A lane
+    runs one session at a time, so one pid file serves them all."""
 
     def __init__(self, cli: str) -> None:
         self.cli = cli

@@ -1,0 +1,127 @@
+"""``agent-tui new "SENTENCE"``: a spec from a sentence, then its plan, stopped for review.
+
+The spec dir is made first (``NNN-slug`` with ``spec.md``), then checked as ``run`` checks
+its spec (a refusal removes it again: bad input changes nothing); the planner writes the
+plan and the run stops there.  In the app the plan review screen offers approve (coding
+starts in the same app), edit and discard; headless, the plan is printed and the run ends
+with exit 0, for ``agent-tui run`` to code it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from agent_tui.exit_codes import InputError
+
+if TYPE_CHECKING:
+    from agent_tui.startup.checks import CheckedRun
+
+Launch = Callable[..., int]
+"""Runs a loop factory in the app or headless, as ``run`` does (``commands._launch``)."""
+
+
+def run_new(args: argparse.Namespace, launch: Launch, in_terminal: bool) -> int:
+    from agent_tui.plan import PlanError
+    from agent_tui.plan.new_spec import create_spec, spec_from
+    from agent_tui.plan.specs import SPECS_SUBDIR
+
+    project = _project(args.project)
+    try:
+        text, title = spec_from(args.sentence, args.from_file)
+    except PlanError as exc:
+        raise InputError(str(exc)) from None
+    if not args.no_plan and not args.headless and not in_terminal:
+        raise InputError(
+            "stdout is not a terminal: use --headless to plan without the app, or --no-plan"
+        )
+    made = [d for d in (project / ".auto-claude", project / SPECS_SUBDIR) if not d.exists()]
+    try:
+        spec_dir = create_spec(project, text, title)
+    except (OSError, PlanError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InputError(f"cannot create the spec in {project}: {reason}") from None
+    if args.no_plan:
+        from agent_tui.cli.plan_review import run_command
+
+        print(f"created {spec_dir / 'spec.md'}")
+        print(f"next: {run_command(project, spec_dir)}")
+        return 0
+    try:
+        checked = _checked(args, project, spec_dir)
+    except InputError:
+        _unmake(spec_dir, made)  # refused: nothing of it stays
+        raise
+    return _plan(args, project, spec_dir, checked, launch)
+
+
+def _unmake(spec_dir: Path, made: list[Path]) -> None:
+    """Remove the spec dir, and the dirs made to hold it if they hold nothing else."""
+    import contextlib
+    import shutil
+
+    shutil.rmtree(spec_dir, ignore_errors=True)
+    for directory in reversed(made):
+        with contextlib.suppress(OSError):
+            directory.rmdir()
+
+
+def _project(given: str) -> Path:
+    project = Path(given).expanduser()
+    if not project.is_dir():
+        problem = "is not a directory" if project.exists() else "does not exist"
+        raise InputError(f"project directory {given!r} {problem}")
+    return project.resolve()
+
+
+def _checked(args: argparse.Namespace, project: Path, spec_dir: Path) -> CheckedRun:
+    """The new spec checked as ``run --review-plan`` checks its spec."""
+    from agent_tui.cli.commands import build_parser
+    from agent_tui.startup.checks import check_run
+
+    run_argv = ["run", "--project", str(project), "--spec", str(spec_dir), "--review-plan"]
+    if args.headless:
+        run_argv.append("--headless")
+    if args.in_place:
+        run_argv.append("--in-place")
+    return check_run(build_parser().parse_args(run_argv))
+
+
+def _plan(
+    args: argparse.Namespace, project: Path, spec_dir: Path, checked: CheckedRun, launch: Launch
+) -> int:
+    """Plan the new spec and stop for review; then do what the review's outcome asks."""
+    from agent_tui.cli import plan_review
+    from agent_tui.engine.control.result import RunOutcome
+    from agent_tui.startup.checks import build_loop
+
+    branch_was_there = plan_review.branch_exists(checked.workspace)
+    discards = f"the spec {spec_dir.name} goes"
+    if checked.workspace is not None and checked.workspace.isolated:
+        discards += ", with the work branch its planner ran on"
+    end = plan_review.RunEnd()
+
+    def make_loop(sink):
+        return build_loop(checked, sink)
+
+    code = launch(
+        args,
+        end.watching(make_loop),
+        title=checked.title,
+        plan_discard=discards,
+    )
+    if end.discarded:
+        said = plan_review.discard_new_spec(spec_dir, checked.workspace, branch_was_there)
+        print(f"agent-tui: {said}", file=sys.stderr)
+    elif end.planned and args.events == "text":
+        plan_review.print_plan(spec_dir, project, sys.stdout)
+    elif end.planned:
+        next_step = plan_review.run_command(project, spec_dir)
+        print(f"agent-tui: planned {spec_dir.name}; next: {next_step}", file=sys.stderr)
+    elif end.outcome != RunOutcome.COMPLETE:
+        next_step = plan_review.run_command(project, spec_dir)
+        print(f"agent-tui: the spec is kept in {spec_dir}: {next_step}", file=sys.stderr)
+    return code

@@ -1,0 +1,67 @@
+"""The events of parallel lanes and their merge queue (same base class and rules as the
+others: printable text, a stable ``type``).  With one lane only ``lanes`` is sent."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import ClassVar
+
+from agent_tui.engine.events.core import Event
+
+
+class LanesPlanned(Event):
+    """How many lanes the run has, and why that many (sent once, before the first)."""
+
+    type: ClassVar[str] = "lanes"
+    lanes: int
+    reason: str
+
+
+class LaneBusy(Event):
+    """A lane took a subtask (its session starts next, after any wait)."""
+
+    type: ClassVar[str] = "lane_busy"
+    lane: int
+    subtask_id: str
+
+
+class LaneFree(Event):
+    type: ClassVar[str] = "lane_free"
+    lane: int
+
+
+class MergeOutcome(StrEnum):
+    MERGED = "merged"
+    CONFLICT = "conflict"
+    """The replay met work merged meanwhile on the same lines: the subtask is redone."""
+    RECHECK_FAILED = "recheck_failed"
+    """Merged, a check failed on the result: undone, and the subtask is redone."""
+    DROPPED = "dropped"
+    """The subtask left the plan, or is no longer to be completed, while it waited."""
+
+
+class MergeQueued(Event):
+    """A subtask's check passed in its lane: its commit waits to be merged."""
+
+    type: ClassVar[str] = "merge_queued"
+    subtask_id: str
+    lane: int
+    waiting: int
+    """How many wait now, this one counted."""
+
+
+class MergeStarted(Event):
+    type: ClassVar[str] = "merge_started"
+    subtask_id: str
+    checks: tuple[str, ...] = ()
+    """The subtasks whose checks run on the result: its own, and those its files touch."""
+
+
+class MergeEnded(Event):
+    type: ClassVar[str] = "merge_ended"
+    subtask_id: str
+    outcome: MergeOutcome
+    commit: str | None = None
+    """The spec branch's new commit (merged only)."""
+    message: str = ""
+    waiting: int = 0

@@ -1,0 +1,244 @@
+"""The verified merge queue: a subtask whose check passed in its lane is completed only once
+its work is on the spec's branch and the checks still pass there.
+
+In the order their checks passed, one at a time: the lane's commit is replayed onto the
+branch's tip (``workspace.lanes``); then the subtask's own check, and those of the completed
+subtasks whose declared files its commit touched (every completed one's, where a subtask
+declares none), run on the result, contained as a session's Bash is.  Only then does the
+plan say completed.  A conflict or a failed check undoes the merge: the subtask is pending
+again, its next prompt says what happened, and it is redone from the new tip.  Nothing is
+resolved by guessing.
+
+The queue is on disk (``memory/attempt_history.json``): a run killed during a merge undoes
+it as the next one starts, and merges what was waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict, dataclass
+from functools import partial
+from typing import Any
+
+from agent_tui.engine.checks.verify import VerifyResult
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import lanes as lev
+from agent_tui.engine.events import workspace as wev
+from agent_tui.engine.events.lanes import MergeOutcome
+from agent_tui.engine.progress.checkpoints import Checkpoints, WorkspaceFailed
+from agent_tui.engine.schedule.lanes import Lane
+from agent_tui.engine.schedule.ready import declared_files
+from agent_tui.engine.stages.base import Stage
+from agent_tui.engine.stages.coder import CoderStage
+from agent_tui.plan import Subtask, find_subtask
+
+
+@dataclass(frozen=True)
+class Queued:
+    subtask_id: str
+    lane: int
+    commit: str
+    ref: str
+    """The ref that keeps the commit while its lane moves on."""
+    session: int
+    """The session whose work it is."""
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> Queued | None:
+        try:
+            return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+        except (KeyError, TypeError):
+            return None
+
+
+class MergeQueue(Stage):
+    def __init__(self, parts: Any, coder: CoderStage) -> None:
+        super().__init__(parts)
+        self.coder = coder
+        self.lane: Lane | None = None
+        """The spec's worktree as the merges' checks see it (a lane id of its own, so an
+        interrupt of a coder lane does not reach them); None: the spec's lane."""
+        self.waiting: dict[str, Queued] = {}
+        """Queued or being merged, by subtask: none of them may start in a lane."""
+        self._entries: asyncio.Queue[Queued] = asyncio.Queue()
+        self._settled = asyncio.Event()
+
+    @property
+    def idle(self) -> bool:
+        return not self.waiting
+
+    async def settled(self) -> None:
+        """Until a merge has ended (at once if one has since this was last awaited)."""
+        await self._settled.wait()
+        self._settled.clear()
+
+    async def take(self, subtask: Subtask, site: Checkpoints) -> bool:
+        """The coder's hand-over: ``subtask``'s check passed in ``site``'s lane and its work
+        is the commit just made there.  Always taken (True)."""
+        assert site.last_commit is not None
+        ref = await self._workspace(site.keep(subtask.id, site.last_commit))
+        attempt = self.parts.attempts.get(subtask.id)
+        entry = Queued(
+            subtask.id, site.lane, site.last_commit, ref, attempt.number if attempt else 0
+        )
+        await self.record(self.history.queue_merge, asdict(entry))
+        self._add(entry)
+        await self.emit(
+            lev.MergeQueued(subtask_id=subtask.id, lane=site.lane, waiting=len(self.waiting))
+        )
+        return True
+
+    def _add(self, entry: Queued) -> None:
+        self.waiting[entry.subtask_id] = entry
+        self._entries.put_nowait(entry)
+
+    async def resume(self) -> None:
+        """What a run that stopped left: a merge under way is undone, and what waited is
+        queued again, in its order."""
+        merging = self.history.merging()
+        if merging is not None:
+            spec = self.checkpoints
+            tip, made, before = (
+                await self._workspace(spec.tip()),
+                merging.get("to"),
+                merging.get("from"),
+            )
+            if made and before and tip == made:
+                await self._workspace(spec.move_to(before, made))
+                message = (
+                    f"merge queue: the merge of {merging.get('subtask_id')} was cut short; "
+                    "it is undone and merged again"
+                )
+                await self.emit(ev.Notice(level="warning", message=message))
+            await self.record(self.history.set_merging, None)
+        for data in self.history.queued_merges():
+            entry = Queued.of(data)
+            if entry is not None and entry.subtask_id not in self.waiting:
+                self._add(entry)
+
+    async def run(self) -> None:
+        """Merge what is queued, one at a time, for as long as the run goes on."""
+        while True:
+            entry = await self._entries.get()
+            try:
+                await self._merge(entry)
+            finally:
+                self.waiting.pop(entry.subtask_id, None)
+                self._settled.set()
+
+    async def _merge(self, entry: Queued) -> None:
+        plan = self.tracker.plan
+        subtask = find_subtask(plan, entry.subtask_id) if plan else None
+        if subtask is None or subtask.status not in ("in_progress", "completed"):
+            await self._done(entry, MergeOutcome.DROPPED, message="no longer to be completed")
+            return
+        spec = self.checkpoints
+        tip = await self._workspace(spec.tip())
+        await self.record(
+            self.history.set_merging,
+            {"subtask_id": subtask.id, "from": tip, "to": None, "commit": entry.commit},
+        )
+        replayed = await self._workspace(spec.replay(entry.commit))
+        if replayed.commit is None:
+            files = ", ".join(replayed.conflicts) or "(not named)"
+            await self._back(
+                entry,
+                MergeOutcome.CONFLICT,
+                f"conflicts in {files}",
+                conflict=list(replayed.conflicts),
+            )
+            return
+        await self.record(
+            self.history.set_merging,
+            {"subtask_id": subtask.id, "from": tip, "to": replayed.commit, "commit": entry.commit},
+        )
+        # On the tip it began from, the result is the tree its lane's check passed on: as
+        # with one lane, the final check looks at the others once the plan is complete.
+        checks = [] if replayed.fast_forward else self._to_check(subtask, files=replayed.files)
+        await self.emit(lev.MergeStarted(subtask_id=subtask.id, checks=tuple(s.id for s in checks)))
+        failed = await self._recheck(checks)
+        if failed is not None:
+            await self._workspace(spec.move_to(replayed.previous, replayed.commit))
+            await self._back(entry, MergeOutcome.RECHECK_FAILED, failed.reason, check=failed)
+            return
+        await self.set_status(subtask.id, "completed")
+        await self.emit(
+            wev.SubtaskCommitted(id=subtask.id, commit=replayed.commit, files=len(replayed.files))
+        )
+        await self._done(entry, MergeOutcome.MERGED, commit=replayed.commit)
+        attempts = self.history.attempt_count(subtask.id)
+        await self.emit_status(subtask.id, "completed", attempts)
+
+    def _to_check(self, subtask: Subtask, files: tuple[str, ...] | None) -> list[Subtask]:
+        """Its own check first, then the completed subtasks' whose declared files the merge
+        touched (all of them where one declares none)."""
+        plan = self.tracker.plan
+        assert plan is not None
+        touched = {f.strip("./") for f in files or ()}
+        found = [subtask]
+        for other in plan.subtasks():
+            if other.id == subtask.id or other.status != "completed":
+                continue
+            declared = declared_files(other)
+            if not declared or declared & touched:
+                found.append(other)
+        return found
+
+    async def _recheck(self, subtasks: list[Subtask]) -> VerifyResult | None:
+        """The first check that does not pass on the spec's branch, or None."""
+        lane = self.lane or self.parts.spec_lane
+        for subtask in subtasks:
+            check = await self.check(subtask, lane)
+            if not check.counts_as_completed:
+                return check
+        return None
+
+    async def _back(
+        self,
+        entry: Queued,
+        outcome: MergeOutcome,
+        reason: str,
+        *,
+        check: VerifyResult | None = None,
+        conflict: list[str] | None = None,
+    ) -> None:
+        """Not merged: the subtask is pending again, its next prompt says why, and a try is
+        spent (the tries bound a subtask that keeps meeting the same conflict)."""
+        record = {**check.record(), "subtask_id": check.subtask_id} if check else None
+        met = {"files": conflict} if conflict is not None else None
+        await self.record(
+            partial(self.history.record_attempt, conflict=met),
+            entry.subtask_id,
+            entry.session,
+            "merge_conflict" if outcome == MergeOutcome.CONFLICT else "recheck_failed",
+            None,
+            reason,
+            record,
+            session=entry.session,
+        )
+        await self.set_status(entry.subtask_id, "pending")
+        await self._done(entry, outcome, message=reason)
+        attempts = self.history.attempt_count(entry.subtask_id)
+        await self.emit_status(entry.subtask_id, "pending", attempts)
+        await self.coder.stuck_if_out_of_tries(entry.subtask_id)
+
+    async def _done(
+        self, entry: Queued, outcome: MergeOutcome, *, commit: str | None = None, message: str = ""
+    ) -> None:
+        await self.record(self.history.unqueue_merge, entry.subtask_id)
+        await self._workspace(self.checkpoints.let_go(entry.ref))
+        await self.emit(
+            lev.MergeEnded(
+                subtask_id=entry.subtask_id,
+                outcome=outcome,
+                commit=commit,
+                message=message,
+                waiting=len(self.waiting) - 1,
+            )
+        )
+
+    async def _workspace(self, step: Any) -> Any:
+        try:
+            return await step
+        except WorkspaceFailed as exc:
+            self.workspace_failed(exc)

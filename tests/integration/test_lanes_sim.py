@@ -1,0 +1,250 @@
+"""Parallel lanes through the real CLI and the sim, in a git project: independent phases run
+at once in worktrees of their own, and each subtask reaches the spec's branch only through
+the merge queue, which replays it on the tip and runs the checks again."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from agent_tui.auth.profiles import Profile, ProfileStore
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import lanes as lev
+from agent_tui.engine.events import workspace as wev
+from agent_tui.engine.events.lanes import MergeOutcome
+from tests.integration.git_repo import branch_log, git
+from tests.integration.helpers import plan_doc, script
+
+pytestmark = pytest.mark.integration
+
+BRANCH = "agent-tui/001-test"
+
+
+@pytest.fixture
+def lanes_run(make_run):
+    """``make_run`` on a git project with one commit, run with lanes."""
+
+    def build(plan, scripts, **config):
+        run = make_run(plan, scripts, **config)
+        (run.project / "shared.txt").write_text("base\n")
+        (run.project / ".gitignore").write_text(".auto-claude/\n")
+        git(run.project, "init", "--quiet", "--initial-branch=main")
+        git(run.project, "add", "--all")
+        git(run.project, "commit", "--quiet", "-m", "start")
+        return run
+
+    return build
+
+
+def write(name: str, content: str) -> dict:
+    return {"name": "Write", "input": {"file_path": "{project}/" + name, "content": content}}
+
+
+def read(name: str) -> dict:
+    return {"name": "Read", "input": {"file_path": "{project}/" + name}}
+
+
+def done(subtask_id: str) -> list[dict]:
+    """The two steps that mark the subtask completed (the CLI edits only what was read)."""
+    return [
+        {"tools": [{"name": "Read", "input": {"file_path": "{plan}"}}]},
+        {"tools": [{"name": "Edit", "set_status": {"subtask": subtask_id, "status": "completed"}}]},
+    ]
+
+
+def session(*steps: dict) -> list[dict]:
+    return list(steps)
+
+
+def with_check(plan: dict, checks: dict[str, str]) -> dict:
+    for phase in plan["phases"]:
+        for subtask in phase["subtasks"]:
+            if subtask["id"] in checks:
+                subtask["verification"] = {"type": "command", "command": checks[subtask["id"]]}
+    return plan
+
+
+def merged(run) -> list[tuple[str, MergeOutcome]]:
+    return [(e.subtask_id, e.outcome) for e in run.of(lev.MergeEnded)]
+
+
+async def test_two_independent_phases_run_at_once_and_both_land_in_order(lanes_run):
+    plan = plan_doc([("1", [], ["1.1"]), ("2", [], ["2.1"])])
+    # Each session's first reply waits for the other's to have started: run one after the
+    # other, neither would ever get its answer (the sim gives up, and the test fails).
+    scripts = [
+        script(
+            "1.1",
+            [
+                session(
+                    {
+                        "signal": "1.1 started",
+                        "wait_for": "2.1 started",
+                        "tools": [write("a.txt", "a\n")],
+                    },
+                    *done("1.1"),
+                    {"text": "Done with 1.1."},
+                )
+            ],
+        ),
+        script(
+            "2.1",
+            [
+                session(
+                    {
+                        "signal": "2.1 started",
+                        "wait_for": "1.1 started",
+                        "tools": [write("b.txt", "b\n")],
+                    },
+                    *done("2.1"),
+                    {"text": "Done with 2.1."},
+                )
+            ],
+        ),
+    ]
+    run = lanes_run(plan, scripts, lanes=2)
+    await run.go()
+
+    assert run.exit_code == 0, run.of(ev.LoopFinished)
+    [planned] = run.of(lev.LanesPlanned)
+    assert planned.lanes == 2
+    started = {e.subtask_id: e.lane for e in run.of(ev.SessionStarted)}
+    assert sorted(started.values()) == [1, 2]  # each in its own lane
+    assert sorted(s for s, outcome in merged(run) if outcome == MergeOutcome.MERGED) == [
+        "1.1",
+        "2.1",
+    ]
+    order = [e.subtask_id for e in run.of(lev.MergeEnded)]
+    assert branch_log(run.project, BRANCH) == [f"subtask {i}: make {i}" for i in order]
+    assert git(run.project, "show", f"{BRANCH}:a.txt") == "a\n"
+    assert git(run.project, "show", f"{BRANCH}:b.txt") == "b\n"
+    assert run.statuses() == {"1.1": "completed", "2.1": "completed"}
+    assert [e.id for e in run.of(wev.SubtaskCommitted)].count("1.1") >= 1
+    listed = git(run.project, "worktree", "list", "--porcelain")
+    assert ".lane-" not in listed  # the lanes' worktrees go when the run ends
+
+
+def signal_when_merged(run, subtask_id: str) -> None:
+    """Give the sim the signal ``<id> merged`` as the queue merges that subtask."""
+
+    def watch(events: list) -> None:
+        last = events[-1]
+        if isinstance(last, lev.MergeEnded) and last.subtask_id == subtask_id:
+            run.sim.signal(f"{subtask_id} merged")
+
+    run.on_event = watch
+
+
+def overlapping(first: str, other: str, head: dict) -> list[dict]:
+    """The first step of a session whose reply waits for ``other``'s session to start."""
+    return [{"signal": f"{first} started", "wait_for": f"{other} started", **head}]
+
+
+async def test_two_subtasks_on_the_same_line_one_merges_the_other_is_redone_on_the_tip(
+    lanes_run,
+):
+    plan = plan_doc([("1", [], ["1.1"]), ("2", [], ["2.1"])])
+    first = overlapping("1.1", "2.1", {"tools": [read("shared.txt")]})
+    first += [{"tools": [write("shared.txt", "base\nfrom 1.1\n")]}, *done("1.1"), {"text": "."}]
+    second = overlapping("2.1", "1.1", {"tools": [read("shared.txt")]})
+    # Its write waits for 1.1's merge: then it is sure to conflict with the new tip.
+    second += [
+        {"wait_for": "1.1 merged", "tools": [write("shared.txt", "base\nfrom 2.1\n")]},
+        *done("2.1"),
+        {"text": "."},
+    ]
+    redo = [
+        {"tools": [read("shared.txt")]},
+        {"tools": [write("shared.txt", "base\nfrom 1.1\nfrom 2.1\n")]},
+        *done("2.1"),
+        {"text": "Done again."},
+    ]
+    scripts = [script("1.1", [first]), script("2.1", [second, redo])]
+    run = lanes_run(plan, scripts, lanes=2)
+    signal_when_merged(run, "1.1")
+    await run.go()
+
+    assert run.exit_code == 0, run.of(ev.LoopFinished)
+    assert merged(run) == [
+        ("1.1", MergeOutcome.MERGED),
+        ("2.1", MergeOutcome.CONFLICT),
+        ("2.1", MergeOutcome.MERGED),
+    ]
+    prompts = [r.prompt for r in run.sim.requests_for(r"Subtask ID: 2\.1\b") if r.turn == 0]
+    assert "could not be merged" in prompts[-1] and "shared.txt" in prompts[-1]
+    assert git(run.project, "show", f"{BRANCH}:shared.txt") == "base\nfrom 1.1\nfrom 2.1\n"
+    assert branch_log(run.project, BRANCH) == ["subtask 1.1: make 1.1", "subtask 2.1: make 2.1"]
+    assert run.statuses() == {"1.1": "completed", "2.1": "completed"}
+
+
+async def test_a_merge_that_breaks_an_earlier_subtasks_check_is_undone_and_redone(lanes_run):
+    plan = with_check(
+        plan_doc([("1", [], ["1.1"]), ("2", [], ["2.1"])]),
+        {"1.1": "grep -q fast config.txt && test ! -e override.txt"},
+    )
+    first = overlapping("1.1", "2.1", {"tools": [write("config.txt", "mode=fast\n")]})
+    first += [*done("1.1"), {"text": "."}]
+    second = overlapping("2.1", "1.1", {"tools": [read("shared.txt")]})
+    second += [
+        {"wait_for": "1.1 merged", "tools": [write("override.txt", "mode=slow\n")]},
+        *done("2.1"),
+        {"text": "."},
+    ]
+    redo = [{"tools": [write("notes.txt", "no override\n")]}, *done("2.1"), {"text": "."}]
+    scripts = [script("1.1", [first]), script("2.1", [second, redo])]
+    run = lanes_run(plan, scripts, lanes=2)
+    signal_when_merged(run, "1.1")
+    await run.go()
+
+    assert run.exit_code == 0, run.of(ev.LoopFinished)
+    assert merged(run) == [
+        ("1.1", MergeOutcome.MERGED),
+        ("2.1", MergeOutcome.RECHECK_FAILED),
+        ("2.1", MergeOutcome.MERGED),
+    ]
+    prompts = [r.prompt for r in run.sim.requests_for(r"Subtask ID: 2\.1\b") if r.turn == 0]
+    assert "once its work was put together" in prompts[-1] and "subtask 1.1" in prompts[-1]
+    tree = git(run.project, "ls-tree", "--name-only", BRANCH).split()
+    assert "override.txt" not in tree and {"config.txt", "notes.txt"} <= set(tree)
+    assert branch_log(run.project, BRANCH) == ["subtask 1.1: make 1.1", "subtask 2.1: make 2.1"]
+
+
+def oauth_profiles(tmp_path, names: str) -> tuple[ProfileStore, dict[str, str]]:
+    """One logged-in profile per letter (the CLI reports usage windows for OAuth only)."""
+    profiles, tokens = [], {}
+    for name in names:
+        tokens[name] = f"sk-ant-oat01-lane-profile-{name * 12}"
+        config_dir = tmp_path / f"claude-{name}"
+        config_dir.mkdir()
+        login = {
+            "accessToken": tokens[name],
+            "refreshToken": "sk-ant-ort01-x",
+            "expiresAt": int((time.time() + 3600) * 1000),
+            "scopes": ["user:inference"],
+        }
+        (config_dir / ".credentials.json").write_text(json.dumps({"claudeAiOauth": login}))
+        profiles.append(Profile(name=name, config_dir=str(config_dir)))
+    return ProfileStore.in_memory(profiles, active=names[0]), tokens
+
+
+async def test_a_usage_limit_on_one_lanes_profile_moves_that_lane_only(lanes_run, tmp_path):
+    profiles, tokens = oauth_profiles(tmp_path, "abc")
+    limit = {"error": "rate_limit", "quota": {"status": "rejected", "resets_in_s": 3600}}
+    honest = [{"tools": [write("a.txt", "a\n")]}, *done("1.1"), {"text": "."}]
+    other = [{"tools": [write("b.txt", "b\n")]}, *done("2.1"), {"text": "."}]
+    scripts = [script("1.1", [[limit], honest]), script("2.1", [other])]
+    plan = plan_doc([("1", [], ["1.1"]), ("2", [], ["2.1"])])
+    run = lanes_run(plan, scripts, lanes=2, profiles=profiles, environ={}, auto_switch=True)
+    await run.go()
+
+    assert run.exit_code == 0, run.of(ev.LoopFinished)
+    by_lane: dict[int, list[str]] = {}
+    for started in run.of(ev.SessionStarted):
+        by_lane.setdefault(started.lane, []).append(started.profile)
+    assert by_lane[2] == ["b"]  # the other lane kept its profile
+    assert by_lane[1][0] == "a" and "a" not in by_lane[1][1:]
+    assert {s.lane for s in run.of(ev.ProfileSwitched)} == {1}
+    limited = [r for r in run.sim.requests if r.status == 429]
+    assert limited and {r.bearer for r in limited} == {tokens["a"]}

@@ -1,0 +1,147 @@
+"""The app attached to a run in its own process (hosted here in a thread, over the real
+socket): a late app shows what one that watched all along shows, control from any
+attached app applies, and leaving it leaves the run going."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from pytest_textual_snapshot import normalize_svg
+
+from agent_tui.runproc import registry
+from agent_tui.runproc.client import RemoteRun
+from agent_tui.runproc.record import RunState
+from agent_tui.tui.app import AgentApp
+from agent_tui.tui.runs_app import RunsApp
+from agent_tui.tui.screens.main import MainScreen
+from tests.tui.conftest import wait_until
+from tests.tui.test_app_process import finish, launch, read_until
+
+SIZE = (130, 34)
+TITLE = "agent-tui — 001-greeter"
+
+
+def attached_app(run) -> AgentApp:
+    async def attach(sink):
+        return await RemoteRun.attach(run.socket, sink)
+
+    return AgentApp(attach, title=TITLE, clock=run.clock)
+
+
+def test_an_app_attached_mid_run_shows_what_one_watching_all_along_shows(snap_compare, hosted):
+    run = hosted(failures={"1.1": 2}).start(when_watched=True)
+    screens: list[str] = []
+    lines: list[int] = []
+
+    def shown_all(app) -> bool:
+        screen = app.main_screen
+        return screen.events_seen == len(run.events) and not screen.log_view.backlog
+
+    async def from_the_start(pilot):
+        app = pilot.app
+        await wait_until(pilot, lambda: run.clock.sleepers == 1, "the backoff's wait")
+        run.call(run.clock.advance, 0.5)
+        await wait_until(pilot, lambda: app.main_screen.countdown.display, "the countdown")
+        await wait_until(pilot, lambda: app.main_screen.status.detail == "retry 1/5", "retry")
+        await wait_until(pilot, lambda: shown_all(app), "every event, and the log written")
+        app.main_screen.countdown.refresh()
+        await pilot.pause()
+        lines.append(app.main_screen.log_view.lines_written)
+        screens.append(app.export_screenshot())
+
+    async def mid_run(pilot):
+        app = pilot.app
+        await wait_until(pilot, lambda: app.loop is not None, "the attach")
+        await wait_until(pilot, lambda: app.main_screen.countdown.display, "the countdown")
+        await wait_until(pilot, lambda: shown_all(app), "every event, and the log written")
+        assert app.main_screen.log_view.lines_written == lines[0]
+        app.main_screen.countdown.refresh()
+        await pilot.pause()
+        screens.append(app.export_screenshot())
+
+    assert snap_compare(attached_app(run), terminal_size=SIZE, run_before=from_the_start)
+    assert run.host.loop.backing_off  # the run went on waiting between the two apps
+    assert snap_compare(attached_app(run), terminal_size=SIZE, run_before=mid_run)
+    assert normalize_svg(screens[1]) == normalize_svg(screens[0])
+
+
+async def test_control_from_a_second_attached_app_pauses_and_resumes(hosted):
+    run = hosted(failures={"1.1": 1}).start()
+    app = attached_app(run)
+    async with app.run_test(size=SIZE) as pilot:
+        status = app.main_screen.status
+        await wait_until(pilot, lambda: status.state == "backing off", "the backoff")
+        second, terminal = launch("attach", "--project", str(run.host.project_dir), "--spec", "001")
+        seen = bytearray()
+        try:
+            assert read_until(terminal, b"retry 1/5", seen, 60), bytes(seen[-2000:])
+            os.write(terminal, b"p")
+            await wait_until(pilot, lambda: status.state == "paused", "the pause, here too")
+            assert run.call(lambda: run.host.loop.paused)
+            assert app.check_action("resume", ()) and not app.check_action("pause", ())
+            assert read_until(terminal, b"p resumes", seen, 30), bytes(seen[-2000:])
+            os.write(terminal, b"p")
+            await wait_until(pilot, lambda: status.state == "backing off", "the resume")
+            assert not run.call(lambda: run.host.loop.paused)
+            os.write(terminal, b"\x04")  # ctrl+d: that app leaves, the run goes on
+        finally:
+            code = finish(second, terminal, seen)
+        assert code == 0, bytes(seen[-2000:])
+        assert b"agent-tui: detached; the run goes on" in seen
+        assert b"Traceback" not in seen
+        assert run.host.loop.state.mode != "finished"
+        assert app.loop_running  # the first app still watches
+
+
+async def test_ctrl_d_leaves_the_run_going_and_says_how_to_come_back(hosted):
+    run = hosted(hold={"1.2"}).start()
+    app = attached_app(run)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "1.2" in run.sessions.started, "session 2")
+        assert app.check_action("detach", ())
+        await pilot.press("ctrl+d")
+        await wait_until(pilot, lambda: app.return_code is not None, "the app to leave")
+    assert app.return_code == 0
+    assert app.farewell is not None
+    assert "agent-tui attach --project" in app.farewell and "--spec 001-greeter" in app.farewell
+    run.until(lambda: not run.host.server.attached, "the run to see the app gone")
+    assert run.host.loop.session_running  # the session goes on
+    run.call(run.sessions.release.set)
+    run.until(lambda: run.code is not None, "the run to complete with no app")
+    assert run.code == 0
+    record = registry.runs()[0]
+    assert (record.state, record.outcome, record.done) == (RunState.FINISHED, "complete", 5)
+
+
+async def test_a_signal_to_an_attached_app_leaves_the_run_going(hosted):
+    run = hosted(hold={"1.1"}).start()
+    app = attached_app(run)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "1.1" in run.sessions.started, "session 1")
+        await wait_until(pilot, lambda: app.loop is not None, "the attach")
+        app._on_stop_signal(signal.SIGTERM)
+        await wait_until(pilot, lambda: app.return_code is not None, "the app to leave")
+    assert app.return_code == 0
+    assert run.host.loop.session_running
+
+
+async def test_the_runs_list_attaches_on_enter_and_ctrl_d_comes_back_to_it(hosted):
+    run = hosted(hold={"1.1"}).start()
+    run.until(lambda: registry.runs() and registry.runs()[0].last_event, "the run's record")
+    app = RunsApp(registry.runs, registry.dismiss, clock=run.clock)
+    async with app.run_test(size=SIZE) as pilot:
+        listing = app.runs_list
+        await wait_until(pilot, lambda: len(listing.records) == 1, "the run in the list")
+        assert not app.check_action("pause", ()) and not app.check_action("follow_log", ())
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, MainScreen), "the run's screen")
+        await wait_until(pilot, lambda: app.main_screen.plan_tree.counts() == (0, 5), "the tree")
+        assert app.title == TITLE
+        await pilot.press("ctrl+d")
+        await wait_until(pilot, lambda: app.screen is listing, "the list again")
+        assert app.loop is None and app.return_code is None
+        await pilot.press("q")
+        await wait_until(pilot, lambda: app.return_code is not None, "the app to leave")
+    assert app.return_code == 0
+    assert run.host.loop.session_running
