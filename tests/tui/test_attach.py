@@ -94,6 +94,24 @@ async def test_control_from_a_second_attached_app_pauses_and_resumes(hosted):
         assert app.loop_running  # the first app still watches
 
 
+async def test_s_in_an_attached_app_saves_the_log_in_the_runs_spec_dir(hosted):
+    run = hosted(hold={"1.2"}).start()
+    app = attached_app(run)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "1.2" in run.sessions.started, "session 2")
+        await wait_until(
+            pilot,
+            lambda: "Working on subtask 1.2." in app.main_screen.log_view.plain_lines(),
+            "session 2's text in the log",
+        )
+        await pilot.press("s")
+        logs = run.spec_dir / "logs"
+        await wait_until(pilot, lambda: list(logs.glob("app-log-*.md")), "the saved log")
+        (saved,) = logs.glob("app-log-*.md")
+        assert "## Session 2" in saved.read_text()
+        assert app.return_code is None  # the app goes on
+
+
 async def test_ctrl_d_leaves_the_run_going_and_says_how_to_come_back(hosted):
     run = hosted(hold={"1.2"}).start()
     app = attached_app(run)
