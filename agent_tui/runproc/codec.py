@@ -14,31 +14,17 @@ import typing
 from typing import Any
 
 from agent_tui.engine.events import core as ev
-from agent_tui.engine.events import lanes, review, trust, workspace
 from agent_tui.engine.events.record import Record
+from agent_tui.engine.events.schema import EVENT_MODULES
+from agent_tui.engine.events.schema import classes_by_type as event_classes
 
-EVENT_MODULES = (ev, lanes, review, trust, workspace)
-"""Where the event classes are defined: importing them here makes every one known."""
+__all__ = ["EVENT_MODULES", "DecodeError", "event_classes", "event_from_dict", "record_from_dict"]
 RENAMED = {"from": "from_"}
 """Keys ``to_dict()`` renames from a field that is a Python keyword."""
 
 
 class DecodeError(ValueError):
     """A value that is not the record its type names."""
-
-
-@functools.cache
-def event_classes() -> dict[str, type[ev.Event]]:
-    """Every event class by its ``type``."""
-    found: dict[str, type[ev.Event]] = {}
-    pending = list(ev.Event.__subclasses__())
-    while pending:
-        cls = pending.pop()
-        pending.extend(cls.__subclasses__())
-        if cls.type in found and found[cls.type] is not cls:
-            raise RuntimeError(f"two event classes say type {cls.type!r}")
-        found[cls.type] = cls
-    return found
 
 
 def event_from_dict(data: dict[str, Any]) -> ev.Event | None:

@@ -13,6 +13,7 @@ and a test fails while the file and the classes disagree.
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import sys
 import types
@@ -28,8 +29,9 @@ EVENT_MODULES = (core, trust, workspace, review, lanes, spend)
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
-def event_classes() -> list[type[Event]]:
-    """Every event class with a ``type`` of its own, by ``type``."""
+@functools.cache
+def classes_by_type() -> dict[str, type[Event]]:
+    """Every event class with a ``type`` of its own, by ``type`` (two alike is a bug)."""
     found: dict[str, type[Event]] = {}
     pending = list(Event.__subclasses__())
     while pending:
@@ -38,6 +40,12 @@ def event_classes() -> list[type[Event]]:
         if cls.type in found and found[cls.type] is not cls:
             raise ValueError(f"two events are typed {cls.type!r}: {found[cls.type]} and {cls}")
         found[cls.type] = cls
+    return found
+
+
+def event_classes() -> list[type[Event]]:
+    """Every event class with a ``type`` of its own, sorted by ``type``."""
+    found = classes_by_type()
     return [found[name] for name in sorted(found)]
 
 
