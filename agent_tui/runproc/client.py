@@ -85,12 +85,13 @@ class ShownResolution:
 
 
 class RemoteConfig:
-    """What the app reads of the run's settings: whether to ring for an event, and where
-    the spec's logs are (a screenshot goes there)."""
+    """What the app reads of the run's settings: whether to ring for an event, the spec
+    dir and its logs (a saved log and a screenshot go there)."""
 
     def __init__(self, notifications: bool, spec_dir: Path) -> None:
         self.wanted = notifications
         self.replaying = True
+        self.spec_dir = spec_dir
         self.logs_dir = spec_dir / "logs"
 
     @property

@@ -13,7 +13,7 @@ from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Tree
 
@@ -53,11 +53,15 @@ PALETTE_HELP = {
     "diff": "Show what the highlighted subtask changed (d)",
     "follow_log": "Jump to the end of the session log and follow it (l)",
     "unfollow_log": "Stop following the session log (l)",
+    "search": "Find text in the session log (/)",
+    "search_next": "The next match in the log, further down (n)",
+    "search_previous": "The previous match in the log, further up (N)",
+    "save_log": "Save the session log as Markdown in the spec's logs/ (s)",
     "quit_gracefully": "Quit, asking first while a session runs (q)",
-    "quit": "Exit without asking; a running session is stopped and recorded (ctrl+c)",
-    "screenshot": "Save an SVG screenshot of this screen in the spec's logs/ (else here)",
     "detach": "Leave the app; the run goes on, and agent-tui attach shows it again (ctrl+d)",
+    "screenshot": "Save an SVG screenshot of this screen in the spec's logs/ (else here)",
 }
+QUIT_NOW_HELP = "Exit without asking; a running session is stopped and recorded (ctrl+c)"
 
 
 class AgentApp(App[int]):
@@ -66,11 +70,15 @@ class AgentApp(App[int]):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "agent-tui"
     ENABLE_COMMAND_PALETTE = True
-    loop_state: reactive[LoopState | None] = reactive(None, bindings=True)
+    # ``var``, not ``reactive``: an app's reactive repaints the whole screen when it changes,
+    # and these change several times a session; the keys they steer redraw their own line.
+    loop_state: var[LoopState | None] = var(None, bindings=True)
     """The loop's state as last reported (None until the loop exists): the keys follow it."""
-    log_following: reactive[bool] = reactive(True, bindings=True)
-    has_worktree: reactive[bool] = reactive(False, bindings=True)
+    log_following: var[bool] = var(True, bindings=True)
+    has_worktree: var[bool] = var(False, bindings=True)
     """The run works in the spec's own worktree: its subtasks have diffs to show."""
+    searching: var[bool] = var(False, bindings=True)
+    """A search of the log is on: ``n`` and ``N`` move between its matches."""
     BINDINGS = [
         Binding("p", "pause", "Pause", id="loop.pause", priority=True),
         Binding("p", "resume", "Resume", id="loop.resume", priority=True),
@@ -81,6 +89,12 @@ class AgentApp(App[int]):
         Binding("d", "diff", "Diff", id="loop.diff", priority=True),
         Binding("l", "follow_log", "Follow log", id="log.follow", priority=True),
         Binding("l", "unfollow_log", "Stop following", id="log.unfollow", priority=True),
+        Binding("slash", "search", "Search", key_display="/", id="log.search", priority=True),
+        Binding("n", "search_next", "Next match", show=False, id="log.next", priority=True),
+        Binding(
+            "N", "search_previous", "Previous match", show=False, id="log.previous", priority=True
+        ),
+        Binding("s", "save_log", "Save log", show=False, id="log.save", priority=True),
         Binding("q", "quit_gracefully", "Quit", id="app.quit", priority=True),
         Binding("ctrl+d", "detach", "Detach", id="app.detach", priority=True),
         # Textual's ctrl+q would exit at once and leave the running session unrecorded, and
@@ -240,6 +254,7 @@ class AgentApp(App[int]):
 
     @on(LoopDone)
     def loop_done(self, message: LoopDone) -> None:
+        self.main_screen.show_events()  # the last of them, before the state says it ended
         self.exit_code = message.exit_code
         if message.error:
             self.notify(
@@ -340,11 +355,21 @@ class AgentApp(App[int]):
         state = self.loop.state if self.loop is not None else self.loop_state
         if self.exit_code is not None:
             state = self.loop_state
-        return available(action, state, following=self.log_following, diffs=self.has_worktree)
+        return available(
+            action,
+            state,
+            following=self.log_following,
+            diffs=self.has_worktree,
+            searching=self.searching,
+        )
 
     @on(SessionLog.FollowChanged)
     def _follow_changed(self, message: SessionLog.FollowChanged) -> None:
         self.log_following = message.following
+
+    @on(SessionLog.SearchChanged)
+    def _search_changed(self, message: SessionLog.SearchChanged) -> None:
+        self.searching = message.searching
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The palette offers the footer's keys that apply now, then Textual's own.
@@ -353,11 +378,12 @@ class AgentApp(App[int]):
         current screen by now), but ``screen`` is the one it was opened from."""
         over_dialog = isinstance(screen, ModalScreen)
         for binding in self.BINDINGS:
-            if binding.show and not over_dialog and self._available(binding.action):
+            help_text = PALETTE_HELP.get(binding.action)
+            if help_text and not over_dialog and self._available(binding.action):
                 action = getattr(self, f"action_{binding.action}")
-                yield SystemCommand(binding.description, PALETTE_HELP[binding.action], action)
+                yield SystemCommand(binding.description, help_text, action)
         if not over_dialog:
-            yield SystemCommand("Quit now", PALETTE_HELP["quit"], self.action_quit)
+            yield SystemCommand("Quit now", QUIT_NOW_HELP, self.action_quit)
         for command in super().get_system_commands(screen):
             if command.title == "Screenshot":  # Textual's saves to a Downloads folder
                 yield SystemCommand(
@@ -491,6 +517,51 @@ class AgentApp(App[int]):
 
     def action_unfollow_log(self) -> None:
         self.main_screen.log_view.toggle_follow()
+
+    def action_search(self) -> None:
+        from agent_tui.tui.screens.log_search import SearchPrompt
+
+        log = self.main_screen.log_view
+
+        def typed(query: str | None) -> None:
+            if not query:
+                return
+            if log.find(query):
+                log.focus()
+            else:
+                log.end_search()
+                self.notify(f"No line in the log has “{query}”.", title="Search")
+
+        self.push_screen(SearchPrompt(log.search.query if log.search else ""), typed)
+
+    def action_search_next(self) -> None:
+        self.main_screen.log_view.next_match(1)
+
+    def action_search_previous(self) -> None:
+        self.main_screen.log_view.next_match(-1)
+
+    def action_save_log(self) -> None:
+        """The log as shown, as Markdown in the spec's ``logs/``; the notice says where."""
+        from agent_tui.tui.log_markdown import log_markdown, save_log
+
+        spec_dir = self.loop.config.spec_dir if self.loop is not None else None
+        if spec_dir is None and self.main_screen.spec_dir:
+            spec_dir = Path(self.main_screen.spec_dir)
+        if spec_dir is None:
+            self.notify("No spec dir yet to save the log in.", title="Save log")
+            return
+        self.main_screen.show_events()  # what has come in belongs in it too
+        log = self.main_screen.log_view
+        now = self.clock.wall()
+        text = log_markdown(
+            log.plain_lines(), spec_dir=spec_dir, saved_at=now, dropped=log.lines_dropped
+        )
+        try:
+            path = save_log(spec_dir, text, now)
+        except OSError as exc:
+            self.notify(f"The log was not saved: {exc}", title="Save log", severity="error")
+            return
+        self.notify(f"Saved to {path}", title="Log saved", timeout=10)
 
     def action_quit(self) -> None:  # type: ignore[override]  # Textual's is async
         """Quit now: stop the loop without asking (the session is interrupted and recorded).

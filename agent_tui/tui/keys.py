@@ -15,6 +15,10 @@ LOOP_ACTIONS = frozenset(
         "diff",
         "follow_log",
         "unfollow_log",
+        "search",
+        "search_next",
+        "search_previous",
+        "save_log",
         "quit_gracefully",
     }
 )
@@ -24,18 +28,32 @@ _PAUSABLE = frozenset({LoopMode.STARTING, LoopMode.RUNNING, LoopMode.BACKING_OFF
 _RESUMABLE = frozenset({LoopMode.PAUSING, LoopMode.PAUSED})
 
 
+ALWAYS = frozenset({"search", "save_log"})
+"""The log's own keys: they apply whatever the loop does, also once it has ended."""
+
+
 def available(
-    action: str, state: LoopState | None, *, following: bool, diffs: bool = False
+    action: str,
+    state: LoopState | None,
+    *,
+    following: bool,
+    diffs: bool = False,
+    searching: bool = False,
 ) -> bool:
     """Whether ``action`` applies now; ``state`` is None while there is no loop yet.
 
     ``p`` says Pause or Resume and ``l`` Follow log or Stop following, whichever it will do;
     ``i`` only while a session runs and has not been asked to stop (also while a pause
     waits for it); ``r`` only during a backoff wait that is not paused; ``d`` whenever the
-    run has a worktree (``diffs``), also once it has ended: that is when work is reviewed.
+    run has a worktree (``diffs``), also once it has ended: that is when work is reviewed;
+    ``n`` and ``N`` while a search of the log is on (``searching``).
     """
     if action in ("follow_log", "unfollow_log"):
         return following == (action == "unfollow_log")
+    if action in ALWAYS:
+        return True
+    if action in ("search_next", "search_previous"):
+        return searching
     if action == "diff":
         return diffs
     if action not in LOOP_ACTIONS - {"quit_gracefully"}:

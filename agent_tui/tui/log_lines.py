@@ -115,6 +115,13 @@ def _qa_verdict(event: tev.QAVerdict, _spec_dir: str | None) -> Text:
     return line
 
 
+def _paused(event: ev.Paused, _spec_dir: str | None) -> Text:
+    """``⏸ interrupted by the user · p resumes``; a pause the user did not ask for says why."""
+    if event.by_user:
+        return Text(f"  ⏸ {event.reason} · p resumes", style="yellow")
+    return Text(f"  ⏸ paused: {event.reason}", style="yellow")
+
+
 LINES: dict[type[ev.Event], Callable[[Any, str | None], Text | None]] = {
     ev.ContainmentStatus: lambda e, _: Text(
         f"  ◆ {e.summary()}", style="green" if e.sandboxed else "bold red"
@@ -156,7 +163,7 @@ LINES: dict[type[ev.Event], Callable[[Any, str | None], Text | None]] = {
     ev.ProfileSwitched: lambda e, _: Text(
         f"  ⇄ profile {e.from_} → {e.to} ({e.reason})", style="cyan"
     ),
-    ev.Paused: lambda e, _: Text(f"  ⏸ paused: {e.reason}", style="yellow"),
+    ev.Paused: _paused,
     ev.Resumed: lambda e, _: Text("  ▶ resumed", style="yellow"),
     ev.NoteQueued: lambda e, _: Text(f"  ✉ note for the next session: {e.text}", style="cyan"),
     ev.NoteSent: lambda e, _: Text(

@@ -12,33 +12,38 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-# Footer's per-key widget, not exported by textual.widgets: KeyFooter finds the key widgets
-# it composed to relabel one in place (p: Pause / Resume) instead of rebuilding them all.
-# https://github.com/Textualize/textual/blob/v8.2.8/src/textual/widgets/_footer.py
-from textual.widgets._footer import FooterKey
+from textual.widget import Widget
 
 if TYPE_CHECKING:
     from textual.app import App
     from textual.driver import Driver
     from textual.drivers._writer_thread import WriterThread
-    from textual.widgets import Footer, Tree
+    from textual.geometry import Size
+    from textual.scroll_view import ScrollView
+    from textual.widgets import Tree
 
 __all__ = [
-    "FooterKey",
     "LinuxDriverHooks",
-    "footer_bindings_ready",
+    "grow_in_place",
     "renumber_tree_lines",
     "running_driver",
 ]
 
 
-def footer_bindings_ready(footer: Footer) -> bool:
-    """Whether ``Footer.compose`` yields keys yet: it yields none until the first bindings
-    signal sets ``_bindings_ready``, so KeyFooter records what it showed only from then on.
+def grow_in_place(view: ScrollView, size: Size) -> None:
+    """Give a scrolling widget a new virtual size without laying the screen out again.
 
-    https://github.com/Textualize/textual/blob/v8.2.8/src/textual/widgets/_footer.py
+    ``virtual_size`` is a reactive with ``layout=True``: set plainly, every change (the log
+    growing by a batch of lines) reflows and repaints the whole screen.  A widget whose
+    scrollbars are fixed by its styles (``overflow-y: scroll``, ``overflow-x: hidden``)
+    changes no geometry by growing: its scrollbar and scroll limits are all that need to
+    follow, which is what Textual itself does for a size found during a layout
+    (``Widget._size_updated`` with ``layout=False``: ``set_reactive`` and ``_scroll_update``).
+
+    https://github.com/Textualize/textual/blob/v8.2.8/src/textual/widget.py
     """
-    return footer._bindings_ready
+    view.set_reactive(Widget.virtual_size, size)
+    view._scroll_update(size)
 
 
 def running_driver(app: App) -> Driver | None:

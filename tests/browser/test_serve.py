@@ -1,5 +1,6 @@
 """``agent-tui serve``: nothing is answered without the token, and a real headless Chromium
-loads the page, shows the runs list, attaches, and a ``p`` pressed there pauses the run."""
+loads the page, shows the runs list, attaches, and a ``p`` pressed there pauses the run; the
+keys shown follow the run's state, also when another app resumes it."""
 
 from __future__ import annotations
 
@@ -72,13 +73,17 @@ async def test_a_browser_attaches_from_the_runs_list_and_p_pauses_the_run(
         await page.wait_for_text("Core library", "retry 1/5", "Detach")  # the run, attached
         await page.press("p")
         run.until(lambda: run.host.loop.paused, "the run to pause")
-        await page.wait_for_text("p resumes")
+        await page.wait_for_text("p resumes", "p Resume")
         shot = await page.screenshot(tmp_path / "serve-paused.png")
+        run.until(lambda: registry.runs()[0].state == RunState.PAUSED, "the record's pause")
+        # Another window takes the focus and another app resumes the run: the keys here
+        # follow it, as the status line does.
+        await page.evaluate("window.__textual.terminal.blur()")
+        run.call(run.host.loop.resume)
+        await page.wait_for_text("● backing off", "p Pause", timeout_s=20)
         assert served.note_apps()  # the tab's app, a process of the server's
     with capsys.disabled():
         print(f"\nscreenshot of the paused run in the browser: {shot}")
     assert shot.stat().st_size > 10_000
-    record = registry.runs()[0]
-    assert record.state == RunState.PAUSED
     assert served.stop() == 0
     assert served.apps and not any(alive(pid) for pid in served.apps)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from agent_tui.cli.demo import create_workspace, demo_config, demo_loop
-from agent_tui.engine.agents.protocol import SessionOutcome, SessionSpec
+from agent_tui.engine.agents.protocol import SessionOutcome, SessionSpec, interrupted_outcome
 from agent_tui.engine.checks.verify import CommandRun
 from agent_tui.engine.clock import VirtualClock
 from agent_tui.engine.events import core as ev
@@ -36,6 +36,14 @@ async def wait_until(pilot, predicate: Callable[[], bool], what: str) -> None:
     pytest.fail(f"timed out waiting for {what}")
 
 
+def count_layouts(screen) -> list[object]:
+    """A list that gets an item each time ``screen`` is laid out again (every widget's
+    place worked out anew, then the screen repainted): the costly refresh to avoid."""
+    layouts: list[object] = []
+    screen.screen_layout_refresh_signal.subscribe(screen, layouts.append)
+    return layouts
+
+
 def screen_text(screen) -> str:
     """The text a screen's labels and statics show, wrapped as on screen."""
     return "\n".join(
@@ -43,6 +51,12 @@ def screen_text(screen) -> str:
         for widget in screen.query("Static, Label")
         for strip in widget.render_lines(widget.region.reset_offset)
     )
+
+
+def all_shown(harness: Harness) -> bool:
+    """Every event the loop has sent is on the screen (the screen shows them in batches)."""
+    screen = harness.app.main_screen
+    return screen.events_seen == len(harness.events) and screen.log_view.backlog == 0
 
 
 @dataclass
@@ -125,6 +139,8 @@ class ScriptedSessions:
         sessions = self
 
         class Session:
+            interrupted = False
+
             async def run(self) -> SessionOutcome:
                 sid = spec.subtask_id or "plan"
                 sessions.started.append(sid)
@@ -150,6 +166,8 @@ class ScriptedSessions:
                 )
                 if sid in sessions.hold:
                     await sessions.release.wait()
+                if self.interrupted:  # as the CLI ends a session it was asked to stop
+                    return interrupted_outcome()
                 if sessions.limits.get(sid, 0) > 0:
                     sessions.limits[sid] -= 1
                     return await sessions.limited(spec, emit, clock)
@@ -186,6 +204,7 @@ class ScriptedSessions:
 
             async def interrupt(self) -> bool:
                 sessions.interrupts += 1
+                self.interrupted = sessions.interrupt_taken
                 if sessions.interrupt_ends:
                     sessions.release.set()
                 return sessions.interrupt_taken

@@ -11,7 +11,7 @@ from agent_tui.tui.screens.confirm_quit import ConfirmQuit
 from agent_tui.tui.screens.diff_view import DiffView
 from agent_tui.tui.screens.profile_picker import ProfilePicker
 from agent_tui.tui.widgets.countdown import Countdown
-from tests.tui.conftest import screen_text, wait_until
+from tests.tui.conftest import all_shown, screen_text, wait_until
 
 SIZE = (150, 40)
 
@@ -206,9 +206,11 @@ async def test_the_countdown_says_p_resumes_while_a_backoff_is_paused(scripted_a
     app = harness.app
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: harness.clock.sleepers == 1, "the backoff wait")
+        await wait_until(pilot, lambda: all_shown(harness), "the wait shown")
         assert "r: now" in str(app.main_screen.countdown.render())
         await pilot.press("p")
         await wait_until(pilot, lambda: app.loop.paused, "the pause")
+        await wait_until(pilot, lambda: all_shown(harness), "the pause shown")
         shown = str(app.main_screen.countdown.render())
         assert "(paused)" in shown and "p: resume" in shown and "r: now" not in shown
         await pilot.press("p")
@@ -365,7 +367,7 @@ async def test_a_switch_waiting_for_the_next_session_shows_and_can_be_taken_back
         await wait_until(pilot, lambda: isinstance(app.screen, ProfilePicker), "the picker")
         await pilot.press("down", "enter")
         await wait_until(pilot, lambda: app.screen is app.main_screen, "the picker to close")
-        assert status.render().plain.startswith("demo-a → demo-b │")
+        assert status.render().plain.startswith("profile demo-a → demo-b │")
         await pilot.press("a")
         await wait_until(pilot, lambda: isinstance(app.screen, ProfilePicker), "the picker")
         picker_text = [str(o.prompt) for o in app.screen.query_one("OptionList").options]
@@ -373,7 +375,7 @@ async def test_a_switch_waiting_for_the_next_session_shows_and_can_be_taken_back
         assert app.screen.query_one("OptionList").highlighted == 1
         await pilot.press("up", "enter")
         await wait_until(pilot, lambda: app.screen is app.main_screen, "the picker to close")
-        assert status.render().plain.startswith("demo-a │")
+        assert status.render().plain.startswith("profile demo-a │")
         assert any("switch cancelled" in str(n.message) for n in app._notifications)
         harness.sessions.release.set()
         await wait_until(pilot, lambda: "1.2" in harness.sessions.started, "session 2")
@@ -393,17 +395,21 @@ async def test_the_command_palette_offers_the_keys_that_apply_now(scripted_app):
     app = harness.app
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: "1.1" in harness.sessions.started, "session 1")
+        await wait_until(pilot, lambda: all_shown(harness), "the events shown")
         titles = palette_titles(app)
-        assert titles[:8] == [
+        assert titles[:10] == [
             "Pause",
             "Interrupt",
             "Profiles",
             "Note",
             "Diff",  # the demo's sample is a git repository: the run is in its worktree
             "Stop following",
+            "Search",
+            "Save log",
             "Quit",
             "Quit now",
         ]
+        assert "Next match" not in titles  # only while a search of the log is on
         assert "Resume" not in titles and "Retry now" not in titles
         assert titles.count("Quit") == 1  # Textual's own, which quits at once, is "Quit now"
         # Opened over a dialog (ctrl+p works there too), none of the loop's: found in review,
@@ -497,7 +503,8 @@ def _picker(app):
 
 
 def footer_keys(app) -> dict[str, str]:
-    return {key.key: key.description for key in app.main_screen.query("FooterKey")}
+    """Each key the bar shows now and what it says at the bar's width."""
+    return app.main_screen.keys.shown
 
 
 async def test_the_footer_says_pause_or_resume_as_the_loop_moves(scripted_app):
@@ -663,7 +670,7 @@ async def test_enter_on_a_subtask_shows_its_description_and_every_session(script
         await wait_until(pilot, lambda: app.exit_code == 0, "the run to complete")
         tree = app.main_screen.plan_tree
         tree.focus()
-        tree.move_cursor(tree._subtask_nodes["1.1"])
+        tree.move_cursor(tree.node_of("1.1"))
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.screen is not app.main_screen, "the detail view")
         shown = detail_text(app)
@@ -697,13 +704,13 @@ async def test_t_in_a_stuck_subtasks_detail_tries_it_again(scripted_app):
         await wait_until(pilot, lambda: tree.is_built("1.1"), "the plan in the tree")
         assert tree.status_of("1.1") == "stuck"
         tree.focus()
-        tree.move_cursor(tree._subtask_nodes["1.1"])
+        tree.move_cursor(tree.node_of("1.1"))
         await pilot.press("enter")
         await wait_until(pilot, lambda: app.screen is not app.main_screen, "the detail view")
         assert "t: try again" in app.screen.query_one("#detail").border_subtitle
         await pilot.press("t")
         await wait_until(pilot, lambda: harness.of(ev.SubtaskRetried), "the retry")
-        assert tree.status_of("1.1") == "pending"
+        await wait_until(pilot, lambda: tree.status_of("1.1") == "pending", "1.1 shown pending")
         harness.sessions.release.set()
         await wait_until(pilot, lambda: "1.1" in harness.sessions.started, "1.1 tried again")
         await wait_until(pilot, lambda: app.exit_code == 0, "the run to complete")
@@ -743,18 +750,23 @@ async def test_every_key_stays_in_sight_in_a_40_column_footer(scripted_app):
     async with app.run_test(size=(40, 12)) as pilot:
         await wait_until(pilot, lambda: "i" in footer_keys(app), "the session's keys")
         await pilot.pause()
-        keys = list(app.main_screen.query("FooterKey"))
-        assert [k.key for k in keys] == ["p", "i", "a", "m", "d", "l", "q"]
-        assert all(k.region.right <= 40 and k.region.width > 0 for k in keys)
+        assert list(footer_keys(app)) == ["p", "i", "a", "m", "d", "l", "/", "q"]
         assert footer_keys(app)["i"] == "Stop" and footer_keys(app)["l"] == ""
+        assert bar_line(app).rstrip() == "p Pause i Stop a m d Diff l / q Quit"
         await pilot.resize_terminal(56, 20)
         await wait_until(pilot, lambda: footer_keys(app).get("l") == "Pin", "short labels")
-        assert all(k.region.right <= 56 for k in app.main_screen.query("FooterKey"))
+        assert len(bar_line(app).rstrip()) <= 56 and "q Quit" in bar_line(app)
         await pilot.resize_terminal(120, 40)
         await wait_until(pilot, lambda: footer_keys(app).get("i") == "Interrupt", "wide labels")
         assert footer_keys(app)["l"] == "Stop following"
+        assert bar_line(app).rstrip().endswith("^p palette")
         harness.sessions.release.set()
         await wait_until(pilot, lambda: app.exit_code == 0, "the run to complete")
+
+
+def bar_line(app) -> str:
+    bar = app.main_screen.keys
+    return bar.render().plain.ljust(bar.size.width)
 
 
 @pytest.mark.parametrize(("running", "offered"), [(True, True), (False, False)])

@@ -27,7 +27,7 @@ async def test_a_wait_for_a_reset_shows_when_and_r_cuts_it_short(scripted_app, u
         status = screen.status
         assert (status.state, status.detail) == ("waiting for the usage limit", "resets 19:00")
         assert status.quota == "5h limit reached · resets 19:00"
-        assert "demo-a │ 5h limit reached · resets 19:00 │" in status.render().plain
+        assert "profile demo-a │ usage 5h limit reached · resets 19:00 │" in status.render().plain
         line = "waiting 1 h 01 min: the usage limit resets at 19:00"
         await wait_until(pilot, lambda: line in log_text(app), "the log line")
         await wait_until(pilot, lambda: "r" in footer_keys(app), "r in the footer")

@@ -8,6 +8,7 @@ import os
 import signal
 
 from pytest_textual_snapshot import normalize_svg
+from textual import events
 
 from agent_tui.runproc import registry
 from agent_tui.runproc.client import RemoteRun
@@ -92,6 +93,44 @@ async def test_control_from_a_second_attached_app_pauses_and_resumes(hosted):
         assert b"Traceback" not in seen
         assert run.host.loop.state.mode != "finished"
         assert app.loop_running  # the first app still watches
+
+
+async def test_the_keys_follow_the_runs_state_while_the_app_has_no_focus(hosted):
+    # A browser tab or a terminal in the background, and the run paused from another app:
+    # Textual's Footer skips every change while the app has no focus, and went on saying
+    # "p Pause" under a status line that said paused.
+    run = hosted(failures={"1.1": 1}).start()
+    app = attached_app(run)
+    async with app.run_test(size=SIZE) as pilot:
+        status, keys = app.main_screen.status, app.main_screen.keys
+        await wait_until(pilot, lambda: status.state == "backing off", "the backoff")
+        assert keys.shown["p"] == "Pause" and keys.shown["^d"] == "Detach"
+        app.post_message(events.AppBlur())
+        await wait_until(pilot, lambda: not app.app_focus, "the app to lose the focus")
+        run.call(run.host.loop.pause)
+        await wait_until(pilot, lambda: status.state == "paused", "the pause")
+        assert keys.shown["p"] == "Resume" and "r" not in keys.shown
+        run.call(run.host.loop.resume)
+        await wait_until(pilot, lambda: status.state == "backing off", "the resume")
+        assert keys.shown["p"] == "Pause" and keys.shown["r"] == "Retry now"
+
+
+async def test_s_in_an_attached_app_saves_the_log_in_the_runs_spec_dir(hosted):
+    run = hosted(hold={"1.2"}).start()
+    app = attached_app(run)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "1.2" in run.sessions.started, "session 2")
+        await wait_until(
+            pilot,
+            lambda: "Working on subtask 1.2." in app.main_screen.log_view.plain_lines(),
+            "session 2's text in the log",
+        )
+        await pilot.press("s")
+        logs = run.spec_dir / "logs"
+        await wait_until(pilot, lambda: list(logs.glob("app-log-*.md")), "the saved log")
+        (saved,) = logs.glob("app-log-*.md")
+        assert "## Session 2" in saved.read_text()
+        assert app.return_code is None  # the app goes on
 
 
 async def test_ctrl_d_leaves_the_run_going_and_says_how_to_come_back(hosted):

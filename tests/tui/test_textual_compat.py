@@ -11,9 +11,13 @@ import signal
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.drivers.linux_driver import LinuxDriver
-from textual.widgets import Footer, Tree
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+from textual.widgets import Footer, Static, Tree
 
 from agent_tui.tui import textual_compat as compat
+from tests.tui.conftest import count_layouts
 
 
 class FooterApp(App[None]):
@@ -23,17 +27,6 @@ class FooterApp(App[None]):
         yield Footer()
 
 
-async def test_footer_keys_are_footer_key_widgets_composed_once_the_bindings_are_ready():
-    app = FooterApp()
-    assert not compat.footer_bindings_ready(Footer())
-    async with app.run_test() as pilot:
-        await pilot.pause()
-        footer = app.query_one(Footer)
-        assert compat.footer_bindings_ready(footer)
-        keys = list(footer.query(compat.FooterKey))
-        assert [(key.key, key.description) for key in keys][:1] == [("p", "Pause")]
-
-
 async def test_the_running_driver_is_the_one_the_app_draws_through():
     app = FooterApp()
     assert compat.running_driver(app) is None
@@ -41,6 +34,37 @@ async def test_the_running_driver_is_the_one_the_app_draws_through():
         driver = compat.running_driver(app)
         assert driver is not None and driver.is_headless
         assert app.is_headless
+
+
+class Lines(ScrollView):
+    DEFAULT_CSS = "Lines { overflow-y: scroll; overflow-x: hidden; height: 10; }"
+
+    def render_line(self, y: int) -> Strip:
+        return Strip.blank(self.size.width)
+
+
+class GrowApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield Lines()
+        yield Static("below")
+
+
+async def test_a_scroll_view_grown_in_place_scrolls_to_its_new_end_without_a_layout():
+    app = GrowApp()
+    async with app.run_test(size=(40, 20)) as pilot:
+        view = app.query_one(Lines)
+        await pilot.pause()
+        layouts = count_layouts(app.screen)
+        compat.grow_in_place(view, Size(38, 50))
+        assert view.virtual_size == Size(38, 50) and view.max_scroll_y == 40
+        assert view.vertical_scrollbar.window_virtual_size == 50
+        view.scroll_end(animate=False, immediate=True)
+        await pilot.pause()
+        assert view.scroll_y == 40
+        assert layouts == []
+        view.virtual_size = Size(38, 60)  # the plain way lays the screen out
+        await pilot.pause()
+        assert len(layouts) >= 1
 
 
 class TreeApp(App[None]):

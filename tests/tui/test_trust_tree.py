@@ -126,8 +126,8 @@ async def test_the_tree_shows_failed_checks_unverified_subtasks_and_each_qa_step
 
         assert "check failed" not in tree.label_of("1.1")
         assert "unverified" not in tree.label_of("1.1")  # its second check passed
-        assert tree.label_of("1.3").endswith("  unverified")  # no command to run
-        assert tree.label_of("2.2").endswith("  unverified")
+        assert tree.label_of("1.3").startswith("✔ 1.3 unverified ")  # no command to run
+        assert tree.label_of("2.2").startswith("✔ 2.2 unverified ")
         assert tree.qa_lines() == [
             "✔ QA approved",
             "✘ review 1 rejected: 1 issue",

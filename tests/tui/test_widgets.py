@@ -1,4 +1,4 @@
-"""The widgets on their own, in a bare app: the tree's cursor and the footer's rebuilds."""
+"""The widgets on their own, in a bare app: the tree, the key bar, the status line."""
 
 from __future__ import annotations
 
@@ -6,16 +6,17 @@ import re
 from collections.abc import Callable
 
 import pytest
+from rich.markup import escape
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 
 from agent_tui.tui.app import AgentApp
-from agent_tui.tui.widgets.key_footer import KeyFooter
+from agent_tui.tui.widgets.key_bar import KeyBar
 from agent_tui.tui.widgets.session_log import SessionLog
 from agent_tui.tui.widgets.status_bar import StatusBar
 from agent_tui.tui.widgets.subtask_tree import EXPAND_ALL_UP_TO, NO_PLAN_YET, SubtaskTree
 from benchmarks.common import big_plan, plan_view
-from tests.tui.conftest import screen_text, wait_until
+from tests.tui.conftest import count_layouts, screen_text, wait_until
 
 
 class TreeApp(App[None]):
@@ -52,7 +53,7 @@ async def test_the_same_plan_again_leaves_the_tree_alone():
         assert tree.status_of("1.2") == "pending" and tree.counts() == (0, 30)
 
 
-class FooterApp(App[None]):
+class KeysApp(App[None]):
     BINDINGS = [
         Binding("x", "toggle", "Toggle"),
         Binding("y", "noop", "Other"),
@@ -63,7 +64,7 @@ class FooterApp(App[None]):
     on = False
 
     def compose(self) -> ComposeResult:
-        yield KeyFooter()
+        yield KeyBar()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("on", "off"):
@@ -83,44 +84,48 @@ class FooterApp(App[None]):
         self.refresh_bindings()
 
 
-async def test_the_footer_rebuilds_only_when_its_keys_change():
-    app = FooterApp()
+async def test_the_key_bar_follows_the_keys_that_apply_without_widgets_or_a_layout():
+    # Textual's Footer mounted a widget per key afresh on each change, each time a full
+    # layout; its old key widgets stayed alive, bound to the footer (~8 per session).
+    app = KeysApp()
     async with app.run_test() as pilot:
         await pilot.pause()
-        footer = app.query_one(KeyFooter)
-        keys = {key for key, *_ in footer.shown}
-        assert {"x", "y"} <= keys
-        first = footer.rebuilds
-        app.refresh_bindings()
-        app.refresh_bindings()
-        await pilot.pause()
-        assert footer.rebuilds == first
+        bar = app.query_one(KeyBar)
+        assert {"x", "y"} <= set(bar.shown)
+        layouts = count_layouts(app.screen)
         await pilot.press("x")
         await pilot.pause()
-        assert footer.rebuilds == first + 1
-        assert "y" not in {key for key, *_ in footer.shown}
-        assert "y" not in {key.key for key in footer.query("FooterKey")}
+        assert "y" not in bar.shown and "Other" not in bar.render().plain
+        await pilot.press("x")
+        await pilot.pause()
+        assert bar.shown["y"] == "Other"
+        assert not bar.children and layouts == []
 
 
-async def test_a_key_that_changes_what_it_says_is_relabelled_in_place():
-    # Found measuring the log flood: l saying Follow log / Stop following rebuilt the footer
-    # on each press, and the next press waited up to 120 ms.
-    app = FooterApp()
+async def test_a_key_that_changes_what_it_says_is_redrawn_in_place():
+    app = KeysApp()
     async with app.run_test() as pilot:
         await pilot.pause()
-        footer = app.query_one(KeyFooter)
-        first = footer.rebuilds
-        labels = {key.key: key.description for key in footer.query("FooterKey")}
-        assert labels["z"] == "Switch on"
+        bar = app.query_one(KeyBar)
+        assert bar.shown["z"] == "Switch on"
         await pilot.press("z")
         await pilot.pause()
-        labels = {key.key: key.description for key in footer.query("FooterKey")}
-        assert labels["z"] == "Switch off" and footer.rebuilds == first
+        assert bar.shown["z"] == "Switch off"
         assert "Switch off" in app.export_screenshot().replace("&#160;", " ")
         await pilot.press("z")
         await pilot.pause()
-        assert {k.key: k.description for k in footer.query("FooterKey")}["z"] == "Switch on"
-        assert footer.rebuilds == first
+        assert bar.shown["z"] == "Switch on"
+
+
+async def test_a_click_on_a_key_presses_it():
+    app = KeysApp()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        bar = app.query_one(KeyBar)
+        line = bar.render().plain
+        await pilot.click(KeyBar, offset=(line.index("Toggle"), 0))
+        await pilot.pause()
+        assert not app.shown
 
 
 async def test_a_collapsed_phase_gets_its_subtasks_when_opened_with_their_latest_status():
@@ -156,7 +161,7 @@ async def test_the_tree_says_there_is_no_plan_yet_until_one_is_shown():
         tree = app.query_one(SubtaskTree)
         assert [str(node.label) for node in tree.root.children] == [NO_PLAN_YET]
         tree.show_plan(plan_view(big_plan(3, per_phase=3)))
-        assert [str(node.label) for node in tree.root.children] == ["▸ Phase 1 (0/3)"]
+        assert [str(node.label) for node in tree.root.children] == ["○ Phase 1 (0/3)"]
 
 
 class StatusApp(App[None]):
@@ -168,17 +173,23 @@ class StatusApp(App[None]):
     ("width", "shown", "dropped"),
     [
         (
-            160,
-            ["work-account", "claude-sonnet-4-5", "session 12 · 3.4", "in ·",
-             "$0.12 session · $1.50 this run · $4.20 this spec"],
+            200,
+            ["work-account", "claude-sonnet-4-5", "session 12 · 3.4", "tokens 120.0k in · 4.0k out",
+             "cost $0.12 session · $1.50 this run · $4.20 this spec"],
             [],
         ),
         (
-            80,
-            ["work-account", "session 12 · 3.4", "$0.12 · $1.50 run"],
+            120,
+            ["work-account", "session 12 · 3.4",
+             "cost $0.12 session · $1.50 this run · $4.20 this spec"],
+            ["claude-sonnet", " in · "],
+        ),
+        (
+            100,
+            ["work-account", "session 12 · 3.4", "cost $0.12 · $1.50 run"],
             ["claude-sonnet", " in · ", "this run", "spec"],
         ),
-        (50, ["work-account"], ["claude-sonnet", "$0.12", "session 12"]),
+        (60, ["work-account"], ["claude-sonnet", "$0.12", "session 12"]),
     ],
 )  # fmt: skip
 async def test_a_narrow_status_line_keeps_the_loop_state(width, shown, dropped):
@@ -197,6 +208,26 @@ async def test_a_narrow_status_line_keeps_the_loop_state(width, shown, dropped):
             assert part in text
         for part in dropped:
             assert part not in text
+
+
+async def test_each_status_field_says_what_it_is_and_none_is_shown_before_it_has_a_value():
+    app = StatusApp()
+    async with app.run_test(size=(200, 3)):
+        bar = app.query_one(StatusBar)
+        bar.profile = "work"
+        assert bar.render().plain == "profile work │ model default │ ● starting"
+        bar.model, bar.session, bar.subtask = "claude-sonnet-4-5", 3, "1.2"
+        bar.session_cost, bar.total_cost, bar.total_tokens = 0.037, 0.2157, (12_300, 450)
+        assert bar.render().plain == (
+            "profile work │ model claude-sonnet-4-5 │ session 3 · 1.2 │ "
+            "cost $0.0370 session · $0.22 this run │ tokens 12.3k in · 450 out │ ● starting"
+        )
+        assert bar.text_of("cost") == "cost $0.0370 session · $0.22 this run"
+        bar.spec_cost = 4.5
+        bar.budget, bar.forecast = "$4.50 of $5.00 spec budget (90%)", "≈ $6.10 · 40 min left"
+        assert bar.text_of("cost") == "cost $0.0370 session · $0.22 this run · $4.50 this spec"
+        assert bar.text_of("budget") == "budget $4.50 of $5.00 spec budget (90%)"
+        assert bar.text_of("forecast") == "forecast ≈ $6.10 · 40 min left"
 
 
 @pytest.mark.parametrize("width", [160, 60])
@@ -515,3 +546,71 @@ async def test_a_subtask_detail_longer_than_the_screen_scrolls_to_its_sessions()
         await pilot.pause()
         assert body.region.contains_region(sessions.region)
         assert "1. session 7" in screen_text(app.screen)
+
+
+async def test_a_wrapped_line_continues_under_its_text_not_at_the_margin():
+    # Found by a newcomer: wrapped lines lost their indent, so a long Bash command read as
+    # lines of the agent's own text.
+    lines = [
+        '  ▶ Bash python3 -c "import tests.test_core as t; t.test_greet(); t.test_farewell()"',
+        "── session 12: coder subtask 3.4  profile work, attempt 2  → logs/session-012.jsonl",
+        "The agent's own words wrap at the margin, as any paragraph does in a terminal.",
+        "  ✘ 1.2 failed: exited 1\n      AssertionError: expected 'Goodbye, Ada.' but got more",
+    ]
+    app = LogApp()
+    async with app.run_test(size=(50, 20)) as pilot:
+        log = app.query_one(SessionLog)
+        write(log, lines)
+        await pilot.pause()
+        rows = [row.text.rstrip() for row in log.lines]
+        bash = rows[: rows.index(next(r for r in rows if r.startswith("──")))]
+        assert bash[0].startswith("  ▶ Bash") and len(bash) > 1
+        assert all(row.startswith("    ") and row[4] != " " for row in bash[1:])
+        session = [r for r in rows if r.startswith("   ") and "session-012" in r]
+        assert session  # under "session", three cells in
+        words = rows.index(next(r for r in rows if r.startswith("The agent")))
+        assert rows[words + 1][0] != " "
+        assert rows[-1].startswith("      ") and rows[-2].startswith("      AssertionError")
+        assert "".join(rows).replace(" ", "") == "".join(lines).replace(" ", "").replace("\n", "")
+
+
+async def test_a_search_marks_its_matches_and_steps_between_them_round_the_end():
+    app = LogApp()
+    async with app.run_test(size=(80, 6)) as pilot:
+        log = app.query_one(SessionLog)
+        write(log, [f"line {n}: {'needle' if n % 10 == 3 else 'hay'}" for n in range(40)])
+        await pilot.pause()
+        assert log.find("NEEDLE") == 4  # any case
+        assert log.search.line == 33  # the nearest above the bottom of the pane, not the first
+        assert not log.following
+        assert str(log.border_subtitle).startswith("/NEEDLE: 4 of 4")
+        log.next_match(1)
+        assert log.search.line == 3  # round the end, to the top
+        log.next_match(-1)
+        log.next_match(-1)
+        assert log.search.line == 23
+        await pilot.pause()
+        shown = [log.render_line(y) for y in range(log.size.height)]
+        marked = [
+            segment
+            for strip in shown
+            for segment in strip
+            if segment.text == "needle" and segment.style and segment.style.bgcolor
+        ]
+        assert marked and any("line 23" in strip.text for strip in shown)
+        write(log, ["line 40: needle"])
+        assert len(log.search.matches) == 5  # a line written during a search is found too
+        log.end_search()
+        assert log.search is None and log.border_subtitle is None
+
+
+async def test_a_search_is_the_users_text_not_a_pattern_nor_markup():
+    app = LogApp()
+    async with app.run_test(size=(80, 6)) as pilot:
+        log = app.query_one(SessionLog)
+        write(log, ["a [b]bold[/b] and (x+", "nothing"])
+        await pilot.pause()
+        assert log.find("[b]bold[/b] and (x+") == 1
+        # Textual hands a title back as markup: the brackets come back escaped, so they
+        # were kept as text.
+        assert log.border_subtitle.startswith(escape("/[b]bold[/b] and (x+") + ": 1 of 1")

@@ -80,6 +80,26 @@ async def test_a_pause_asked_during_a_session_takes_effect_at_the_gate(control):
     assert any(isinstance(e, ev.Pausing) for e in control.events)
 
 
+async def test_the_pause_after_an_interrupt_says_interrupted_and_the_next_pause_does_not(control):
+    await control.start()
+    async with control.running(Session()):
+        control.interrupt()
+        await settle()
+    gate = asyncio.create_task(control.pause_gate())
+    await settle()
+    control.resume()
+    await gate
+    async with control.running(Session()):
+        control.pause()
+        await settle()
+    gate = asyncio.create_task(control.pause_gate())
+    await settle()
+    control.resume()
+    await gate
+    paused = [(e.reason, e.by_user) for e in control.events if isinstance(e, ev.Paused)]
+    assert paused == [("interrupted by the user", True), ("paused by the user", True)]
+
+
 async def test_a_problem_pause_is_not_the_users(control):
     await control.start()
     gate = asyncio.create_task(control.needs_user("auth failed on profile 'a'"))

@@ -27,6 +27,7 @@ from agent_tui.engine.failures.retry import RetryDecision
 PAUSE_FILE_POLL_S = 1.0
 """How often a pause held by a PAUSE file looks whether the file is gone."""
 USER_PAUSE = "paused by the user"
+USER_INTERRUPT = "interrupted by the user"
 WAIT_SLICE_S = 60.0
 """The longest sleep of a backoff: between slices it looks again at the PAUSE file and,
 for a wait until a reset, at the wall clock (a suspended machine's monotonic clock stops)."""
@@ -57,6 +58,8 @@ class Control:
         self._started = False
         self._finished = False
         self._pause_requested = False
+        self._interrupted = False
+        """The pause asked for came with ``interrupt``: the log says so, not a plain pause."""
         self._paused = False
         self._pause_over = asyncio.Event()
         """Set when the pause in force ends: what a second waiter at the gate waits for."""
@@ -163,6 +166,7 @@ class Control:
     def resume(self) -> None:
         self._nudge.set()
         self._pause_requested = False
+        self._interrupted = False
         with contextlib.suppress(FileNotFoundError):
             self.pause_file.unlink()
         self._resume.set()
@@ -177,6 +181,7 @@ class Control:
         for session, its_lane in list(self.sessions.items()):
             if session in self._interrupting or lane not in (None, its_lane):
                 continue
+            self._interrupted = True
             self._interrupting.add(session)
             self.background(self._ask_to_stop(session))
             asked = True
@@ -288,7 +293,9 @@ class Control:
         by_user = reason is None and self._pause_requested
         needs_user = reason is not None
         if reason is None:
-            reason = USER_PAUSE if by_user else "PAUSE file"
+            reason = "PAUSE file"
+            if by_user:
+                reason = USER_INTERRUPT if self._interrupted else USER_PAUSE
         self._paused = True
         self._resume.clear()
         await self._emit(ev.Paused(reason=reason, by_user=by_user, needs_user=needs_user))
@@ -302,6 +309,7 @@ class Control:
                 await self._sleep_or(PAUSE_FILE_POLL_S, self._resume)
         self._paused = False
         self._pause_requested = False
+        self._interrupted = False
         try:
             if self._after_resume is not None:
                 await self._after_resume()

@@ -9,9 +9,9 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Header
 
 from agent_tui.engine.clock import Clock
+from agent_tui.engine.control.control import USER_PAUSE
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.events import review as rev
 from agent_tui.engine.events import spend as sev
@@ -22,12 +22,17 @@ from agent_tui.engine.events.state import LoopMode
 from agent_tui.tui.log_lines import log_line
 from agent_tui.tui.messages import EngineEvent
 from agent_tui.tui.widgets.countdown import Countdown
-from agent_tui.tui.widgets.key_footer import KeyFooter
+from agent_tui.tui.widgets.key_bar import KeyBar
 from agent_tui.tui.widgets.session_log import SessionLog
 from agent_tui.tui.widgets.status_bar import Shown, StatusBar
 from agent_tui.tui.widgets.subtask_tree import SubtaskTree
+from agent_tui.tui.widgets.title_bar import TitleBar
 
 FINISHED_STATES = {"complete": Shown.COMPLETE, "stuck": Shown.STUCK}
+SHOW_EVERY_S = 0.25
+"""How often the events that came in are shown, together: one repaint of what they changed
+(a frame of this screen costs tens of milliseconds of CPU, and a session sends its events
+a few milliseconds apart)."""
 QUOTA_REFRESH_S = 30.0
 """How often the status line's usage window is said again: a reset time that has passed
 reads "window reset at …", not "limit reached", though no event came."""
@@ -42,11 +47,13 @@ class MainScreen(Screen[None]):
         self.initial_plan = plan
         self.spec_dir: str | None = None
         self.feature = ""
+        self._title_bar = TitleBar(id="title")
         self.events_seen = 0
+        self._incoming: list[ev.Event] = []
         self.finished: ev.LoopFinished | None = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield self._title_bar
         with Horizontal(id="panes"):
             tree = SubtaskTree(id="tree")
             if self.initial_plan is not None:
@@ -56,13 +63,14 @@ class MainScreen(Screen[None]):
                 yield SessionLog(id="log")
                 yield Countdown(self.clock, id="countdown")
         yield StatusBar(id="status")
-        yield KeyFooter()
+        yield KeyBar(id="keys")
 
     def on_mount(self) -> None:
         self.plan_tree.border_title = "Plan"
         self.plan_tree.border_subtitle = "enter: details"
         self.log_view.border_title = "Session log"
         self.countdown.border_title = "Backoff"
+        self.set_interval(SHOW_EVERY_S, self.show_events)
         self.set_interval(QUOTA_REFRESH_S, self._refresh_quota)
 
     def _refresh_quota(self) -> None:
@@ -85,6 +93,14 @@ class MainScreen(Screen[None]):
     def countdown(self) -> Countdown:
         return self.query_one(Countdown)
 
+    @property
+    def keys(self) -> KeyBar:
+        return self.query_one(KeyBar)
+
+    @property
+    def title_bar(self) -> TitleBar:
+        return self._title_bar
+
     def _show_plan(self, tree: SubtaskTree, plan: ev.PlanLoaded) -> None:
         self.spec_dir = plan.spec_dir
         tree.show_plan(plan)
@@ -92,17 +108,29 @@ class MainScreen(Screen[None]):
         self._show_progress(plan.completed, plan.total)
 
     def _show_progress(self, done: int, total: int) -> None:
-        progress = f"{done}/{total} completed"
-        self.sub_title = f"{self.feature} — {progress}" if self.feature else progress
+        self._title_bar.feature = self.feature
+        self._title_bar.progress = f"{done}/{total} completed"
 
     def set_state(self, state: Shown, detail: str = "") -> None:
         self.status.state = state
         self.status.detail = detail
 
     @on(EngineEvent)
-    def handle_event(self, message: EngineEvent) -> None:
-        """Each event: its log line, then whatever else it changes on screen."""
-        event = message.event
+    def queue_event(self, message: EngineEvent) -> None:
+        self._incoming.append(message.event)
+
+    def show_events(self) -> None:
+        """Show the events that came in since the last time, in order, then write their
+        log lines: whatever they changed is drawn in one frame."""
+        if not self._incoming:
+            return
+        events, self._incoming = self._incoming, []
+        for event in events:
+            self.handle_event(event)
+        self.log_view.flush()
+
+    def handle_event(self, event: ev.Event) -> None:
+        """One event: its log line, then whatever else it changes on screen."""
         self.events_seen += 1
         line = log_line(event, self.spec_dir)
         if line is not None:
@@ -225,8 +253,8 @@ class MainScreen(Screen[None]):
 
     def _paused(self, event: ev.Paused) -> None:
         self.countdown.freeze()
-        detail = "p resumes" if event.by_user else f"{event.reason} · p resumes"
-        self.set_state(Shown.PAUSED, detail)
+        said = event.reason != USER_PAUSE  # "interrupted by the user", a PAUSE file, a problem
+        self.set_state(Shown.PAUSED, f"{event.reason} · p resumes" if said else "p resumes")
         if not event.by_user:
             self.app.notify(f"Loop paused: {event.reason}", severity="warning")
 

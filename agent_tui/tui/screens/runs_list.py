@@ -15,11 +15,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Header, Label
+from textual.widgets import DataTable, Label
 
 from agent_tui.runproc.record import RunRecord, RunState
 from agent_tui.text import printable
-from agent_tui.tui.widgets.key_footer import KeyFooter
+from agent_tui.tui.widgets.key_bar import KeyBar
+from agent_tui.tui.widgets.title_bar import TitleBar
 
 REFRESH_S = 2.0
 COLUMNS = ("State", "Spec", "Progress", "Lanes", "Spend", "Last event", "Project")
@@ -72,10 +73,10 @@ class RunsList(Screen[None]):
         self.records: list[RunRecord] = []
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar(id="title")
         yield Label(NO_RUNS, id="no-runs")
         yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
-        yield KeyFooter()
+        yield KeyBar(id="keys")
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

@@ -81,8 +81,9 @@ class SubtaskDetail(ModalScreen[str | None]):
                 ),
                 id="detail-title",
             )
+            # From the plan: text, never markup (a "[link=…]" in it is the agent's words).
             description = redact(self.subtask.description) or "(no description)"
-            yield Static(Text(description), id="detail-text")  # the plan's words: no markup
+            yield Static(Text(description), id="detail-text")
             yield Static(self._attempts_text(), id="detail-attempts")
 
     def on_mount(self) -> None:

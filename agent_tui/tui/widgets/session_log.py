@@ -7,37 +7,25 @@ log never gets, and it styles each blank line afresh on every frame.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from threading import Thread
 
-from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
+from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from agent_tui.tui.log_search import LogSearch
+from agent_tui.tui.log_wrap import Line, wrapper
+from agent_tui.tui.textual_compat import grow_in_place
+
 FLUSH_INTERVAL_S = 0.05
 MAX_LINES = 5000
 RENDERED_LINES = 256
 """Drawn lines kept for redrawing: a few screens' worth."""
-
-
-class Line(tuple):
-    """One screen line: its segments, wrapped and padded to the width it was written at.
-
-    Kept as plain segments, not as a ``Strip``: each ``Strip`` carries seven caches, so
-    5 000 kept strips were some 60 000 objects for the collector to walk on every full
-    pass (25-56 ms each, a delayed key press when one met a flush).  A ``Strip`` is made
-    only to draw a line, and only the last few hundred drawn are kept."""
-
-    __slots__ = ()
-
-    @property
-    def text(self) -> str:
-        return "".join(segment.text for segment in self)
 
 
 class SessionLog(ScrollView, can_focus=True):
@@ -57,6 +45,13 @@ class SessionLog(ScrollView, can_focus=True):
             super().__init__()
             self.following = following
 
+    class SearchChanged(Message):
+        """A search began or ended (``n`` and ``N`` apply only during one)."""
+
+        def __init__(self, searching: bool) -> None:
+            super().__init__()
+            self.searching = searching
+
     class Rewrapped(Message):
         """The kept lines, wrapped again by rewrap ``serial`` (sent from its thread)."""
 
@@ -65,6 +60,9 @@ class SessionLog(ScrollView, can_focus=True):
             self.serial = serial
             self.first = first
             self.wrapped = wrapped
+
+    COMPONENT_CLASSES = {"session-log--match", "session-log--current-match"}
+    BINDINGS = [Binding("escape", "end_search", "End search", show=False, id="log.end_search")]
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -83,8 +81,11 @@ class SessionLog(ScrollView, can_focus=True):
         self.lines_written = 0
         self._pending: list[Text] = []
         self._dropped = 0  # screen lines trimmed from the top so far: keeps cache keys apart
-        self._cache: LRUCache[tuple[int, int, int], Strip] = LRUCache(RENDERED_LINES)
+        self._cache: LRUCache[tuple[int, int, int, int], Strip] = LRUCache(RENDERED_LINES)
         self._style: Style | None = None
+        self.search: LogSearch | None = None
+        self._searches = 0  # search changes so far: part of a drawn line's cache key
+        self._current_rows = range(0)  # screen lines of the current match, since the log began
 
     def on_mount(self) -> None:
         self.set_interval(FLUSH_INTERVAL_S, self.flush)
@@ -109,28 +110,18 @@ class SessionLog(ScrollView, can_focus=True):
         if not self._pending:
             return
         pending, self._pending = self._pending, []
-        wrap = self._wrapper(width)
+        wrap = wrapper(self.app.console, width)
         for text in pending:
             text.expand_tabs()
             rows = wrap(text)
             self.lines.extend(rows)
+            if self.search is not None:
+                self.search.add(self._first + len(self._texts), text.plain)
             self._texts.append(text)
             self._counts.append(len(rows))
         self._trim()
         self.lines_written += len(pending)
         self._resized()
-
-    def _wrapper(self, width: int) -> Callable[[Text], list[Line]]:
-        """A function wrapping one line at ``width``; it may run in another thread."""
-        console = self.app.console
-        options = console.options.update_width(width)
-
-        def wrap(line: Text) -> list[Line]:
-            rendered = Segment.split_lines(console.render(line, options))
-            lines = [Line(Segment.adjust_line_length(segments, width)) for segments in rendered]
-            return lines or [Line((Segment(" " * width),))]
-
-        return wrap
 
     def _trim(self) -> None:
         """Keep the last ``MAX_LINES`` screen lines, dropping whole written lines."""
@@ -144,9 +135,13 @@ class SessionLog(ScrollView, can_focus=True):
         del self.lines[:lines], self._texts[:dropped], self._counts[:dropped]
         self._first += dropped
         self._dropped += lines
+        if self.search is not None:
+            self.search.drop_before(self._first)
 
     def _resized(self) -> None:
-        self.virtual_size = Size(self.wrap_width, len(self.lines))
+        # Growing changes no geometry (both scrollbars are fixed by the styles): the
+        # scrollbar follows, and nothing else on the screen is laid out again.
+        grow_in_place(self, Size(self.wrap_width, len(self.lines)))
         if self.following:
             self.scroll_end(animate=False, immediate=False, x_axis=False)
         self.refresh()
@@ -158,7 +153,7 @@ class SessionLog(ScrollView, can_focus=True):
         A's lines would miss those written at B."""
         self._rewraps += 1
         self.rewrapping, serial = width, self._rewraps
-        texts, first, wrap = list(self._texts), self._first, self._wrapper(width)
+        texts, first, wrap = list(self._texts), self._first, wrapper(self.app.console, width)
 
         def wrap_all() -> None:
             wrapped = []
@@ -182,6 +177,7 @@ class SessionLog(ScrollView, can_focus=True):
         self._counts[: len(wrapped)] = [len(rows) for rows in wrapped]
         self._cache.clear()
         self._trim()
+        self._mark_current()
         following, away = self.following, self.scrolled_away
         self._resized()
         if not following:
@@ -211,13 +207,17 @@ class SessionLog(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         index = scroll_y + y
         written = index < len(self.lines)
-        key = (index + self._dropped, scroll_x, width) if written else (-1, 0, width)
+        row = index + self._dropped
+        key = (row, scroll_x, width, self._searches) if written else (-1, 0, width, 0)
         strip = self._cache.get(key)
         if strip is None:
             if written:
-                strip = Strip(self.lines[index]).crop_extend(
-                    scroll_x, scroll_x + width, self._style
-                )
+                segments = self.lines[index]
+                if self.search is not None:
+                    current = row in self._current_rows
+                    mark = "session-log--current-match" if current else "session-log--match"
+                    segments = self.search.marked(segments, self.get_component_rich_style(mark))
+                strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, self._style)
                 strip = strip.apply_style(self._style)
             else:  # below the last line: one blank strip serves them all
                 strip = Strip.blank(width, self._style)
@@ -251,3 +251,75 @@ class SessionLog(ScrollView, can_focus=True):
             self.scroll_end(animate=False)
         self.post_message(self.FollowChanged(self.follow))
         return self.follow
+
+    # ------------------------------------------------------------------- search
+
+    def find(self, query: str) -> int:
+        """Search the kept lines for ``query`` (as typed, any case) and show the nearest
+        match at or above the bottom of the pane; the number of matching lines."""
+        self.search = LogSearch(query)
+        for index, text in enumerate(self._texts):
+            self.search.add(self._first + index, text.plain)
+        bottom = self._line_at(int(self.scroll_y) + self.scrollable_content_region.height - 1)
+        self.search.nearest_up_to(self._first + bottom)
+        self._show_match()
+        return len(self.search.matches)
+
+    def next_match(self, by: int = 1) -> None:
+        """Show the next match (``by`` 1: further down, newer) or the previous (-1)."""
+        if self.search is not None:
+            self.search.step(by)
+            self._show_match()
+
+    def action_end_search(self) -> None:
+        self.end_search()
+
+    def end_search(self) -> None:
+        if self.search is None:
+            return
+        self.search = None
+        self._current_rows = range(0)
+        self._searches += 1
+        self.border_subtitle = None
+        self.post_message(self.SearchChanged(False))
+        self.refresh()
+
+    def _mark_current(self) -> None:
+        """Note the screen lines of the current match, to draw it apart from the others."""
+        line = self.search.line if self.search is not None else None
+        if line is None or line < self._first:
+            self._current_rows = range(0)
+            return
+        index = line - self._first
+        top = self._dropped + sum(self._counts[:index])
+        self._current_rows = range(top, top + self._counts[index])
+
+    def _show_match(self) -> None:
+        """Scroll the current match into the upper third of the pane and stop following,
+        so new lines do not carry it away."""
+        assert self.search is not None
+        self._searches += 1
+        self._cache.clear()
+        self._mark_current()
+        self.border_subtitle = Text(self.search.status())  # the user's text: never markup
+        self.post_message(self.SearchChanged(True))
+        if self._current_rows:
+            following = self.following
+            top = self._current_rows.start - self._dropped
+            height = self.scrollable_content_region.height
+            self.scroll_to(y=max(top - height // 3, 0), animate=False, immediate=True)
+            self.scrolled_away = True
+            if following:
+                self.post_message(self.FollowChanged(False))
+        self.refresh()
+
+    # ------------------------------------------------------------------- reading
+
+    def plain_lines(self) -> list[str]:
+        """The kept lines as written, in plain text (what a saved log holds)."""
+        return [text.plain for text in self._texts]
+
+    @property
+    def lines_dropped(self) -> int:
+        """Written lines trimmed from the top: only the transcripts still have them."""
+        return self._first

@@ -1,13 +1,15 @@
-"""One line: profile, model, session, subtask, cost (this session, this run, this spec),
-the tightest budget and the forecast, tokens, containment and the loop's state."""
+"""One line of labelled fields: profile, model, session and subtask, cost (this session,
+this run, this spec), the tightest budget and the forecast, tokens, containment and the
+loop's state."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import NamedTuple
 
 from rich.text import Text
 from textual.reactive import reactive
-from textual.widgets import Static
+from textual.widget import Widget
 
 from agent_tui.engine.events.money import money
 
@@ -43,11 +45,29 @@ STATE_STYLES = {
 }
 
 
+class Field(NamedTuple):
+    """One field of the status line: ``label value``; a field with no value is left out."""
+
+    name: str
+    """What it is, for the order in which a narrow line drops fields."""
+    label: str
+    value: Text
+
+
+DROP_ORDER = ("tokens", "model", "forecast", "cost", "session", "budget", "quota")
+"""What a narrow status line gives up first; profile, containment and state stay."""
+SEPARATOR = " │ "
+
+
 def _tokens(count: int) -> str:
     return f"{count / 1000:.1f}k" if count >= 1000 else str(count)
 
 
-class StatusBar(Static):
+class StatusBar(Widget):
+    """Each field is a reactive; a change repaints this line and nothing else."""
+
+    COMPONENT_CLASSES = {"status-bar--label", "status-bar--separator"}
+
     profile: reactive[str] = reactive("-")
     next_profile: reactive[str] = reactive("")
     """A profile switched to in the app that the next session brings in."""
@@ -55,7 +75,8 @@ class StatusBar(Static):
     """The active profile's usage window in a few words: ``5h 91% · resets 20:50``."""
     model: reactive[str] = reactive("default")
     session: reactive[int] = reactive(0)
-    subtask: reactive[str] = reactive("-")
+    """The running (or last) session's number; 0 until the first."""
+    subtask: reactive[str] = reactive("")
     session_cost: reactive[float] = reactive(0.0)
     total_cost: reactive[float] = reactive(0.0)
     """This run's."""
@@ -71,44 +92,79 @@ class StatusBar(Static):
     sandboxed: reactive[bool | None] = reactive(None)
     """Whether the run's sessions are sandboxed; None until the loop has said."""
 
+    def fields(self) -> list[Field]:
+        """The fields in the order shown; a field to add (lanes busy/total, say) goes here."""
+        tokens_in, tokens_out = self.total_tokens
+        ran = self.session > 0
+        return [
+            Field("profile", "profile", self._profile()),
+            Field("quota", "usage", Text(self.quota, style="cyan")),
+            Field("model", "model", Text(self.model)),
+            Field("session", "session", self._session()),
+            Field("cost", "cost", self._cost() if ran or self.spec_cost is not None else Text()),
+            Field("budget", "budget", Text(self.budget, style="yellow")),
+            Field("forecast", "forecast", Text(self.forecast)),
+            Field(
+                "tokens",
+                "tokens",
+                Text(f"{_tokens(tokens_in)} in · {_tokens(tokens_out)} out") if ran else Text(),
+            ),
+            *self._containment(),
+            Field("state", "", self._state()),
+        ]
+
     def render(self) -> Text:
         """Everything that fits; a narrow terminal drops tokens, then the model and the
         forecast, then says the costs in fewer words, then drops them, so the loop's state
         (the one thing a glance must find) always shows."""
-        tokens_in, tokens_out = self.total_tokens
-        state_style = STATE_STYLES.get(self.state, "bold")
-        state = Text.assemble((f"● {self.state}", state_style))
-        if self.detail:  # "● complete · all 5 subtasks completed", not run together
-            state.append(f" · {self.detail}", style=state_style)
-        fields: list[tuple[str, Text]] = [
-            ("profile", self._profile()),
-            ("quota", Text(self.quota, style="cyan")),
-            ("model", Text(self.model)),
-            (
-                "session",
-                Text.assemble(f"session {self.session or '-'}", (f" · {self.subtask}", "bold")),
-            ),
-            ("cost", self._cost()),
-            ("budget", Text(self.budget, style="yellow")),
-            ("forecast", Text(self.forecast, style="dim")),
-            ("tokens", Text(f"{_tokens(tokens_in)} in · {_tokens(tokens_out)} out", style="dim")),
-            *self._containment(),
-            ("state", state),
-        ]
-        fields = [field for field in fields if field[1].plain]
+        fields = [field for field in self.fields() if field.value.plain]
         width = self.content_size.width
         for name in DROP_ORDER:
-            if not width or _joined(fields).cell_len <= width:
+            if not width or self._joined(fields).cell_len <= width:
                 break
             if name == "cost":  # first in fewer words
-                fields = [(n, self._cost(short=True) if n == name else t) for n, t in fields]
-                if _joined(fields).cell_len <= width:
+                fields = [
+                    field._replace(value=self._cost(short=True)) if field.name == name else field
+                    for field in fields
+                ]
+                if self._joined(fields).cell_len <= width:
                     break
-            fields = [field for field in fields if field[0] != name]
-        text = _joined(fields)
+            fields = [field for field in fields if field.name != name]
+        text = self._joined(fields)
         if width:
             text.truncate(width, overflow="ellipsis")
         return text
+
+    def text_of(self, name: str) -> str:
+        """A field as shown, label and value, in plain text ("" when it is left out)."""
+        for field in self.fields():
+            if field.name == name and field.value.plain:
+                return f"{field.label} {field.value.plain}".strip()
+        return ""
+
+    def _joined(self, fields: list[Field]) -> Text:
+        label_style = self.get_component_rich_style("status-bar--label")
+        separator = Text(SEPARATOR, style=self.get_component_rich_style("status-bar--separator"))
+        shown = []
+        for field in fields:
+            text = Text(f"{field.label} ", style=label_style) if field.label else Text()
+            shown.append(text.append_text(field.value))
+        return separator.join(shown)
+
+    def _session(self) -> Text:
+        if not self.session:
+            return Text()
+        session = Text(str(self.session))
+        if self.subtask:
+            session.append(f" · {self.subtask}", style="bold")
+        return session
+
+    def _state(self) -> Text:
+        style = STATE_STYLES.get(self.state, "bold")
+        state = Text(f"● {self.state}", style=style)
+        if self.detail:  # "● complete · all 5 subtasks completed", not run together
+            state.append(f" · {self.detail}", style=style)
+        return state
 
     def _cost(self, *, short: bool = False) -> Text:
         """``$0.42 session · $1.20 this run · $4.50 this spec`` (short: ``$0.42 · $1.20 run``)."""
@@ -124,25 +180,16 @@ class StatusBar(Static):
             cost.append(f" · {money(self.spec_cost)} this spec", style="dim")
         return cost
 
-    def _containment(self) -> list[tuple[str, Text]]:
+    def _containment(self) -> list[Field]:
         """Loud and permanent when unsandboxed: the guard alone is no boundary."""
         if self.sandboxed is None:
             return []
         if self.sandboxed:
-            return [("containment", Text("sandboxed", style="green"))]
-        return [("containment", Text(" UNSANDBOXED ", style="bold white on red"))]
+            return [Field("containment", "", Text("sandboxed", style="green"))]
+        return [Field("containment", "", Text(" UNSANDBOXED ", style="bold white on red"))]
 
     def _profile(self) -> Text:
         profile = Text(self.profile, style="bold cyan")
         if self.next_profile and self.next_profile != self.profile:
             profile.append(f" → {self.next_profile}", style="cyan")
         return profile
-
-
-DROP_ORDER = ("tokens", "model", "forecast", "cost", "session", "budget", "quota")
-"""What a narrow status line gives up first; profile, containment and state stay."""
-
-
-def _joined(fields: list[tuple[str, Text]]) -> Text:
-    # The separator's style as a span, not its base style: ``join`` would dim everything.
-    return Text.assemble((" │ ", "dim")).join(text for _, text in fields)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.style import Style
 from rich.text import Text
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
@@ -27,12 +28,14 @@ QA_VERDICT_ICONS: dict[str, tuple[str, str]] = {
 
 
 CHECK_MARKS: dict[str, tuple[str, str]] = {
-    "checking": ("  checking…", "cyan"),
-    "unverified": ("  unverified", "yellow"),
-    "failed": ("  check failed", "bold red"),
-    "timed_out": ("  check timed out", "bold red"),
+    "checking": ("checking…", "cyan"),
+    "unverified": ("unverified", "yellow"),
+    "failed": ("check failed", "bold red"),
+    "timed_out": ("check timed out", "bold red"),
 }
 """What the tree says of a subtask's last check; a pass needs no word beyond its ✔."""
+PHASE_ICONS = {"none": ("○", "bold"), "some": ("◐", "bold"), "all": ("✔", "bold green")}
+"""A phase's own mark beside the tree's ▼/▶: how much of it is done, not a second arrow."""
 
 NO_PLAN_YET = "no plan yet: a planner session writes it"
 QA_NODE = "qa"
@@ -46,6 +49,12 @@ class SubtaskTree(Tree[str]):
 
     A collapsed phase gets its subtask nodes only when it is first opened (by the user, or
     because the loop moves into it): a 2 000-subtask plan builds one screenful, not 2 000.
+
+    A label is cut to the pane with an ellipsis, its badges (``try 4``, ``unverified``,
+    ``stuck``) before the description so they are the last thing to go; the whole
+    description is in the tooltip and in the detail (``enter``).  Every line is as wide as
+    the pane, so a label that changes never changes the tree's width: that would lay the
+    whole screen out again.
     """
 
     def __init__(self, **kwargs) -> None:
@@ -101,6 +110,25 @@ class SubtaskTree(Tree[str]):
         self._qa_nodes.clear()
         if self._qa_title is not None:
             self._build_qa()
+        self._place_cursor()
+
+    def on_mount(self) -> None:
+        self._place_cursor()
+
+    def _place_cursor(self) -> None:
+        """Put the cursor on a subtask when none is being worked on (a run opened paused,
+        finished, or stuck): on the first not completed, else the last.  Left on no line,
+        the first ``enter`` would land on a phase and fold it."""
+        if self.current is not None or self.cursor_node is not None or not self._subtasks:
+            return
+        views = list(self._subtasks.values())
+        target = next((v for v in views if v.status != "completed"), views[-1])
+        self._add_leaves(target.phase_id)
+        node = self._subtask_nodes[target.id]
+        if node.parent is not None and not node.parent.is_expanded:
+            node.parent.expand()
+        renumber_tree_lines(self)
+        self.move_cursor(node)
 
     def _add_leaves(self, phase_id: str) -> None:
         """Give a phase its subtask nodes, once."""
@@ -116,6 +144,29 @@ class SubtaskTree(Tree[str]):
         if event.node.parent is self.root and event.node.data in self._phase_nodes:
             self._add_leaves(event.node.data)
 
+    def render_label(self, node: TreeNode[str], base_style: Style, style: Style) -> Text:
+        label = super().render_label(node, base_style, style)
+        label.truncate(self._label_room(node), overflow="ellipsis")
+        return label
+
+    def get_label_width(self, node: TreeNode[str]) -> int:
+        return self._label_room(node)
+
+    def _label_room(self, node: TreeNode[str]) -> int:
+        """The cells a node's label has: the pane's width less the guides before it."""
+        depth = 0
+        parent = node.parent
+        while parent is not None and parent is not self.root:
+            depth, parent = depth + 1, parent.parent
+        return max(self.scrollable_content_region.width - depth * self.guide_depth, 1)
+
+    def watch_hover_line(self, previous_hover_line: int, hover_line: int) -> None:
+        """The tooltip is the whole description of the subtask under the pointer."""
+        super().watch_hover_line(previous_hover_line, hover_line)
+        node = self.get_node_at_line(hover_line) if hover_line >= 0 else None
+        subtask = self.selected_subtask(node) if node is not None else None
+        self.tooltip = Text(f"{subtask.id} {subtask.description}") if subtask else None
+
     def phase_name(self, phase_id: str) -> str:
         return self._phase_names.get(phase_id, f"Phase {phase_id}")
 
@@ -124,6 +175,10 @@ class SubtaskTree(Tree[str]):
         if node.parent is None or node.parent is self.root or node.data is None:
             return None
         return self._subtasks.get(node.data)
+
+    def node_of(self, subtask_id: str) -> TreeNode[str] | None:
+        """The subtask's node, once its phase has been open."""
+        return self._subtask_nodes.get(subtask_id)
 
     def is_built(self, subtask_id: str) -> bool:
         """Whether the subtask has a node yet (its phase has been open)."""
@@ -153,8 +208,8 @@ class SubtaskTree(Tree[str]):
         self._subtasks[subtask_id] = view
         node = self._subtask_nodes.get(subtask_id)
         if node is not None:
-            node.set_label(self._label(view))
-        if view.status == "in_progress" and not view.stuck:
+            _relabel(node, self._label(view))
+        if view.status == "in_progress" and not view.stuck and self.current != subtask_id:
             self.set_current(subtask_id)
         self._refresh_phase(view.phase_id)
 
@@ -165,7 +220,7 @@ class SubtaskTree(Tree[str]):
             self._add_leaves(view.phase_id)
         for changed in {previous, subtask_id} - {None}:
             if changed in self._subtask_nodes:
-                self._subtask_nodes[changed].set_label(self._label(self._subtasks[changed]))
+                _relabel(self._subtask_nodes[changed], self._label(self._subtasks[changed]))
         node = self._subtask_nodes.get(subtask_id)
         if node is not None:
             if node.parent is not None and not node.parent.is_expanded:
@@ -262,7 +317,7 @@ class SubtaskTree(Tree[str]):
             return
         members = self._phase_members[phase_id]
         done = sum(1 for sid in members if self._subtasks[sid].status == "completed")
-        node.set_label(self._phase_text(self._phase_names[phase_id], done, len(members)))
+        _relabel(node, self._phase_text(self._phase_names[phase_id], done, len(members)))
 
     def _phase_label(self, phase: ev.PhaseView) -> Text:
         done = sum(1 for s in phase.subtasks if s.status == "completed")
@@ -270,27 +325,41 @@ class SubtaskTree(Tree[str]):
 
     @staticmethod
     def _phase_text(name: str, done: int, total: int) -> Text:
-        style = "bold green" if total and done == total else "bold"
-        return Text.assemble(
-            ("▸ " if done < total else "✔ ", style), (name, style), (f" ({done}/{total})", "dim")
-        )
+        icon, style = PHASE_ICONS["all" if done == total else "some" if done else "none"]
+        return Text.assemble((f"{icon} ", style), (name, style), (f" ({done}/{total})", "dim"))
 
     def _label(self, view: ev.SubtaskView) -> Text:
+        """``◐ 1.3 try 4 checking… Write tests/…``: the badges first, cut last."""
         icon, style = ICONS["stuck" if view.stuck else view.status]
         completed = view.status == "completed"
         if completed and view.verification == "unverified":
             style = "yellow"
-        label = Text.assemble((icon + " ", style), (view.id, "bold"), " ", view.description)
-        if view.attempts > 1:
-            label.append(f"  try {view.attempts}", style="yellow")
-        mark = CHECK_MARKS.get(_shown_check(view))
-        if mark is not None:
-            label.append(*mark)
-        if view.stuck:
-            label.append("  stuck", style="bold red")
+        label = Text.assemble((icon + " ", style), (view.id, "bold"), " ")
+        for badge in _badges(view):
+            label.append(badge[0], style=badge[1])
+            label.append(" ")
+        label.append(view.description)  # from the plan: text, never markup
         if view.id == self.current and view.status == "in_progress":
             label.stylize("reverse")
         return label
+
+
+def _relabel(node: TreeNode[str], label: Text) -> None:
+    """Set a label that changed: a phase's repaints every line of the phase, as set."""
+    if node.label != label:
+        node.set_label(label)
+
+
+def _badges(view: ev.SubtaskView) -> list[tuple[str, str]]:
+    badges = []
+    if view.stuck:
+        badges.append(("stuck", "bold red"))
+    if view.attempts > 1:
+        badges.append((f"try {view.attempts}", "yellow"))
+    mark = CHECK_MARKS.get(_shown_check(view))
+    if mark is not None:
+        badges.append(mark)
+    return badges
 
 
 def _shown_check(view: ev.SubtaskView) -> str:

@@ -455,7 +455,7 @@ class ClaudeSession:
                         lane=self.spec.lane,
                         tool_use_id=block.tool_use_id,
                         is_error=bool(block.is_error),
-                        summary=summarize_result(block.content, self.spec.cwd),
+                        summary=summarize_result(block.content, self.spec.cwd, tool=name or None),
                     )
                 )
 
