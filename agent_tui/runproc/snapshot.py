@@ -40,9 +40,9 @@ KEYS: dict[type[ev.Event], Key] = {
     lev.LanesPlanned: lambda e: "lanes",
     lev.LaneBusy: lambda e: ("lane", e.lane),
     lev.LaneFree: lambda e: ("lane", e.lane),
-    lev.MergeQueued: lambda e: "merge",
-    lev.MergeStarted: lambda e: "merge",
-    lev.MergeEnded: lambda e: "merge",
+    lev.MergeQueued: lambda e: ("merge", e.subtask_id),  # each waiting one, not the last
+    lev.MergeStarted: lambda e: ("merge", e.subtask_id),
+    lev.MergeEnded: lambda e: ("merge", e.subtask_id),
     ev.SessionStarted: lambda e: ("session", e.lane),
     ev.SessionEnded: lambda e: ("ended", e.lane),
     ev.ApiRetry: lambda e: ("api retry", e.lane),

@@ -53,6 +53,8 @@ PALETTE_HELP = {
     "diff": "Show what the highlighted subtask changed (d)",
     "follow_log": "Jump to the end of the session log and follow it (l)",
     "unfollow_log": "Stop following the session log (l)",
+    "cycle_lane": "The log follows the next lane: all lanes, lane 1, lane 2, … (v)",
+    "pick_lane": "Pick the lane the log follows, or all of them (V)",
     "search": "Find text in the session log (/)",
     "search_next": "The next match in the log, further down (n)",
     "search_previous": "The previous match in the log, further up (N)",
@@ -78,6 +80,8 @@ class AgentApp(App[int]):
     has_worktree: var[bool] = var(False, bindings=True)
     """The run works in the spec's own worktree: its subtasks have diffs to show."""
     searching: var[bool] = var(False, bindings=True)
+    several_lanes: var[bool] = var(False, bindings=True)
+    """The run has more than one lane: the log can follow one of them."""
     """A search of the log is on: ``n`` and ``N`` move between its matches."""
     BINDINGS = [
         Binding("p", "pause", "Pause", id="loop.pause", priority=True),
@@ -89,6 +93,8 @@ class AgentApp(App[int]):
         Binding("d", "diff", "Diff", id="loop.diff", priority=True),
         Binding("l", "follow_log", "Follow log", id="log.follow", priority=True),
         Binding("l", "unfollow_log", "Stop following", id="log.unfollow", priority=True),
+        Binding("v", "cycle_lane", "Lane", id="log.lane", priority=True),
+        Binding("V", "pick_lane", "Pick lane", show=False, id="log.pick_lane", priority=True),
         Binding("slash", "search", "Search", key_display="/", id="log.search", priority=True),
         Binding("n", "search_next", "Next match", show=False, id="log.next", priority=True),
         Binding(
@@ -361,6 +367,7 @@ class AgentApp(App[int]):
             following=self.log_following,
             diffs=self.has_worktree,
             searching=self.searching,
+            lanes=self.several_lanes,
         )
 
     @on(SessionLog.FollowChanged)
@@ -439,8 +446,12 @@ class AgentApp(App[int]):
         assert self.loop is not None
         if not self.loop.session_running or self.loop.interrupt_requested:
             return  # chosen from a palette opened while a session ran: nothing to stop now
-        self.loop.interrupt()
-        self.notify("Interrupting the session; the loop will pause.")
+        lane = self.main_screen.lanes.interrupt_target()
+        self.loop.interrupt(lane)
+        if lane is None:
+            self.notify("Interrupting the session; the loop will pause.")
+        else:
+            self.notify(f"Interrupting lane {lane}'s session; the loop will pause.")
         self._after_control()
 
     def action_retry_now(self) -> None:
@@ -517,6 +528,25 @@ class AgentApp(App[int]):
 
     def action_unfollow_log(self) -> None:
         self.main_screen.log_view.toggle_follow()
+
+    def action_cycle_lane(self) -> None:
+        """The log follows the next lane: all of them, then each, then all again."""
+        screen = self.main_screen
+        screen.lanes.cycle()
+        screen.show_lane()
+
+    def action_pick_lane(self) -> None:
+        from agent_tui.tui.screens.lane_picker import EVERY, LanePicker
+
+        screen = self.main_screen
+
+        def picked(lane: int | str | None) -> None:
+            if lane is None:
+                return
+            screen.lanes.follow(None if lane == EVERY else int(lane))
+            screen.show_lane()
+
+        self.push_screen(LanePicker(screen.lanes), picked)
 
     def action_search(self) -> None:
         from agent_tui.tui.screens.log_search import SearchPrompt

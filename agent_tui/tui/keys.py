@@ -39,6 +39,7 @@ def available(
     following: bool,
     diffs: bool = False,
     searching: bool = False,
+    lanes: bool = False,
 ) -> bool:
     """Whether ``action`` applies now; ``state`` is None while there is no loop yet.
 
@@ -46,8 +47,11 @@ def available(
     ``i`` only while a session runs and has not been asked to stop (also while a pause
     waits for it); ``r`` only during a backoff wait that is not paused; ``d`` whenever the
     run has a worktree (``diffs``), also once it has ended: that is when work is reviewed;
-    ``n`` and ``N`` while a search of the log is on (``searching``).
+    ``n`` and ``N`` while a search of the log is on (``searching``); ``v`` and ``V`` (the
+    lane the log follows) only with several lanes (``lanes``).
     """
+    if action in ("cycle_lane", "pick_lane"):
+        return lanes
     if action in ("follow_log", "unfollow_log"):
         return following == (action == "unfollow_log")
     if action in ALWAYS:

@@ -15,6 +15,7 @@ from rich.text import Text
 
 from agent_tui.auth.redaction import redact
 from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import lanes as lev
 from agent_tui.engine.events import review as rev
 from agent_tui.engine.events import spend as sev
 from agent_tui.engine.events import trust as tev
@@ -188,6 +189,31 @@ LINES: dict[type[ev.Event], Callable[[Any, str | None], Text | None]] = {
         f"── finished: {e.outcome} — {redact(e.message)}", style="bold"
     ),
 }
+
+
+def _merge_ended(event: lev.MergeEnded, _spec_dir: str | None) -> Text:
+    if event.outcome == lev.MergeOutcome.MERGED:
+        commit = (event.commit or "")[:12]
+        return Text(f"  ⤵ {event.subtask_id} merged as {commit}", style="green")
+    why = f": {event.message}" if event.message else ""
+    return Text(f"  ⤵ {event.subtask_id} not merged ({event.outcome}){why}", style="yellow")
+
+
+LINES.update(
+    {
+        lev.LanesPlanned: lambda e, _: (
+            Text(f"  ≡ {e.lanes} lanes: {e.reason}", style="magenta") if e.lanes > 1 else None
+        ),
+        lev.LaneBusy: lambda e, _: Text(f"  ≡ lane {e.lane} takes {e.subtask_id}", "magenta"),
+        lev.MergeQueued: lambda e, _: Text(
+            f"  ⤵ {e.subtask_id} waits to be merged ({e.waiting} waiting)", style="cyan"
+        ),
+        lev.MergeStarted: lambda e, _: Text(
+            f"  ⤵ merging {e.subtask_id}, checks {', '.join(e.checks) or 'none'}", style="cyan"
+        ),
+        lev.MergeEnded: _merge_ended,
+    }
+)
 
 
 def log_line(event: ev.Event, spec_dir: str | None = None) -> Text | None:

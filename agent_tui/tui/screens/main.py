@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -19,11 +21,12 @@ from agent_tui.engine.events import trust as tev
 from agent_tui.engine.events import workspace as wev
 from agent_tui.engine.events.quota import quota_text
 from agent_tui.engine.events.state import LoopMode
+from agent_tui.tui.lanes_view import LanesView
 from agent_tui.tui.log_lines import log_line
 from agent_tui.tui.messages import EngineEvent
 from agent_tui.tui.widgets.countdown import Countdown
 from agent_tui.tui.widgets.key_bar import KeyBar
-from agent_tui.tui.widgets.session_log import SessionLog
+from agent_tui.tui.widgets.session_log import MAX_LINES, SessionLog
 from agent_tui.tui.widgets.status_bar import Shown, StatusBar
 from agent_tui.tui.widgets.subtask_tree import SubtaskTree
 from agent_tui.tui.widgets.title_bar import TitleBar
@@ -51,6 +54,10 @@ class MainScreen(Screen[None]):
         self.events_seen = 0
         self._incoming: list[ev.Event] = []
         self.finished: ev.LoopFinished | None = None
+        self.lanes = LanesView()
+        self._kept: deque[tuple[ev.Event, Text]] = deque(maxlen=MAX_LINES)
+        """Every log line with its event, whichever lane the log follows: following another
+        lane writes the log anew from these."""
 
     def compose(self) -> ComposeResult:
         yield self._title_bar
@@ -132,12 +139,42 @@ class MainScreen(Screen[None]):
     def handle_event(self, event: ev.Event) -> None:
         """One event: its log line, then whatever else it changes on screen."""
         self.events_seen += 1
+        changed = self.lanes.apply(event)
+        if changed:
+            self._lanes_changed(changed)
         line = log_line(event, self.spec_dir)
         if line is not None:
-            self.log_view.add(line)
+            self._kept.append((event, line))
+            if self.lanes.shows(event):
+                self.log_view.add(self._in_log(event, line))
         handler = self._handlers.get(type(event))
         if handler is not None:
             handler(self, event)
+
+    def _in_log(self, event: ev.Event, line: Text) -> Text:
+        """``line`` as the log shows it: after its lane when the log shows several."""
+        prefix = self.lanes.prefix(event)
+        return Text.assemble((prefix, "magenta"), line) if prefix else line
+
+    def _lanes_changed(self, changed: set[str]) -> None:
+        lanes = self.lanes
+        for subtask_id in changed - {""}:
+            self.plan_tree.set_lane_badge(subtask_id, lanes.badge(subtask_id))
+        if "" in changed:
+            self.status.lanes = lanes.status()
+            self.app.several_lanes = lanes.parallel
+
+    def show_lane(self) -> None:
+        """Write the log anew for the lane it follows now (or all of them)."""
+        self.show_events()
+        lanes = self.lanes
+        self.log_view.replace(
+            [self._in_log(event, line) for event, line in self._kept if lanes.shows(event)]
+        )
+        self.log_view.border_title = (
+            "Session log" if not lanes.parallel else f"Session log · {lanes.followed()}"
+        )
+        self.status.lanes = lanes.status()
 
     def _plan_loaded(self, event: ev.PlanLoaded) -> None:
         self._show_plan(self.plan_tree, event)

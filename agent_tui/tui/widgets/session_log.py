@@ -93,6 +93,24 @@ class SessionLog(ScrollView, can_focus=True):
     def add(self, line: Text | str) -> None:
         self._pending.append(line if isinstance(line, Text) else Text(line))
 
+    def replace(self, lines: list[Text]) -> None:
+        """Show ``lines`` instead of what the log holds (another lane's, say), following
+        again at the end; a search ends with the lines it searched."""
+        self.end_search()
+        self._rewraps += 1  # a rewrap under way is of the lines that go
+        self.rewrapping = None
+        self._dropped += len(self.lines)  # drawn lines cached before are never shown again
+        self._first += len(self._texts)
+        self.lines, self._texts, self._counts = [], [], []
+        self._cache.clear()
+        self._pending = list(lines)
+        self.follow, self.scrolled_away = True, False
+        self.flush()
+        if self.wrap_width:
+            self._resized()  # also when nothing was written: the old lines' height goes
+        self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.post_message(self.FollowChanged(True))
+
     @property
     def backlog(self) -> int:
         """Lines received but not written yet (they go out on the next flush)."""

@@ -54,7 +54,7 @@ class Field(NamedTuple):
     value: Text
 
 
-DROP_ORDER = ("tokens", "model", "forecast", "cost", "session", "budget", "quota")
+DROP_ORDER = ("tokens", "model", "forecast", "cost", "session", "budget", "lanes", "quota")
 """What a narrow status line gives up first; profile, containment and state stay."""
 SEPARATOR = " │ "
 
@@ -87,6 +87,8 @@ class StatusBar(Widget):
     forecast: reactive[str] = reactive("")
     """``≈ $4.20 · 1 h 10 min left``."""
     total_tokens: reactive[tuple[int, int]] = reactive((0, 0))
+    lanes: reactive[str] = reactive("")
+    """With several lanes: ``2/4 busy · merging 1.2 · 1 queued · log: all lanes``."""
     state: reactive[Shown] = reactive(Shown.STARTING)
     detail: reactive[str] = reactive("")
     sandboxed: reactive[bool | None] = reactive(None)
@@ -101,6 +103,7 @@ class StatusBar(Widget):
             Field("quota", "usage", Text(self.quota, style="cyan")),
             Field("model", "model", Text(self.model)),
             Field("session", "session", self._session()),
+            Field("lanes", "lanes", Text(self.lanes, style="magenta")),
             Field("cost", "cost", self._cost() if ran or self.spec_cost is not None else Text()),
             Field("budget", "budget", Text(self.budget, style="yellow")),
             Field("forecast", "forecast", Text(self.forecast)),

@@ -67,6 +67,8 @@ class SubtaskTree(Tree[str]):
         self._phase_members: dict[str, list[str]] = {}
         self._subtasks: dict[str, ev.SubtaskView] = {}
         self.current: str | None = None
+        self.lane_badges: dict[str, str] = {}
+        """Subtask → where it is among the lanes; none with one lane."""
         self.shown: tuple[str, tuple[ev.PhaseView, ...]] | None = None
         self._qa_title: Text | None = None
         self._qa_labels: dict[tuple[int, str], Text] = {}
@@ -229,6 +231,20 @@ class SubtaskTree(Tree[str]):
             self.move_cursor(node)
             self.scroll_to_node(node, animate=False)
 
+    def set_lane_badge(self, subtask_id: str, badge: str) -> None:
+        """Where a subtask is among the lanes (``L2``, ``queued 1``, ``merging``; "" for
+        nowhere): shown before its other badges."""
+        if self.lane_badges.get(subtask_id, "") == badge:
+            return
+        if badge:
+            self.lane_badges[subtask_id] = badge
+        else:
+            self.lane_badges.pop(subtask_id, None)
+        node = self._subtask_nodes.get(subtask_id)
+        view = self._subtasks.get(subtask_id)
+        if node is not None and view is not None:
+            _relabel(node, self._label(view))
+
     def verification_of(self, subtask_id: str) -> str:
         return self._subtasks[subtask_id].verification
 
@@ -335,6 +351,10 @@ class SubtaskTree(Tree[str]):
         if completed and view.verification == "unverified":
             style = "yellow"
         label = Text.assemble((icon + " ", style), (view.id, "bold"), " ")
+        lane = self.lane_badges.get(view.id)
+        if lane:
+            label.append(lane, style="bold magenta" if lane.startswith("L") else "cyan")
+            label.append(" ")
         for badge in _badges(view):
             label.append(badge[0], style=badge[1])
             label.append(" ")

@@ -1,0 +1,96 @@
+"""The app with several lanes: the tree says which lane works on which subtask and what waits
+to merge, the status line counts lanes and the queue, and the log follows all lanes (each
+line after its lane) or one, cycled with v or picked with V; i interrupts the lane the log
+follows.  The lanes' events are the engine's own, posted as the loop would send them."""
+
+from __future__ import annotations
+
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import lanes as lev
+from agent_tui.tui.messages import EngineEvent
+from agent_tui.tui.screens.lane_picker import LanePicker
+from tests.tui.conftest import wait_until
+
+SIZE = (150, 34)
+
+
+def log_text(app) -> str:
+    log = app.main_screen.log_view
+    return "\n".join("".join(segment.text for segment in strip) for strip in log.lines)
+
+
+def said(lane: int, text: str) -> ev.AssistantText:
+    return ev.AssistantText(session=lane, text=text, lane=lane)
+
+
+LANES = (
+    lev.LanesPlanned(lanes=3, reason="three subtasks may run at once"),
+    lev.LaneBusy(lane=2, subtask_id="1.2"),
+    lev.LaneBusy(lane=3, subtask_id="1.3"),
+    said(2, "working on the second"),
+    said(3, "working on the third"),
+    lev.MergeQueued(subtask_id="1.3", lane=3, waiting=1),
+    lev.LaneFree(lane=3),
+)
+
+
+async def test_the_tree_status_and_log_show_the_lanes_and_v_follows_one(scripted_app):
+    harness = scripted_app(hold={"1.1"})
+    app = harness.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "1.1" in harness.sessions.started, "session 1")
+        screen = app.main_screen
+        assert screen.status.text_of("lanes") == ""  # one lane so far: nothing of lanes
+        assert not app._available("cycle_lane")
+        for event in LANES:
+            screen.post_message(EngineEvent(event))
+        await wait_until(pilot, lambda: "working on the third" in log_text(app), "the lines")
+        tree = screen.plan_tree
+        assert tree.label_of("1.2") == "○ 1.2 L2 Add farewell(name) to greeter/core.py"
+        assert tree.label_of("1.3").startswith("○ 1.3 queued 1 Write tests/")
+        assert screen.status.text_of("lanes") == "lanes 1/3 busy · 1 queued · log: all lanes"
+        shown = log_text(app)
+        assert "L2 working on the second" in shown.replace("  ", " ")
+        assert "≡ 3 lanes: three subtasks may run at once" in shown
+        assert "≡ lane 2 takes 1.2" in shown and "L2 ≡" not in shown  # it names its lane
+        assert "⤵ 1.3 waits to be merged (1 waiting)" in shown
+        assert app._available("cycle_lane") and app._available("pick_lane")
+
+        await pilot.press("v")  # lane 1: the held session's lane, none of the others' lines
+        await wait_until(pilot, lambda: "working on" not in log_text(app), "lane 1 alone")
+        assert screen.status.text_of("lanes").endswith("log: lane 1")
+        await pilot.press("v")
+        await wait_until(pilot, lambda: "working on the second" in log_text(app), "lane 2")
+        assert "working on the third" not in log_text(app)
+        assert "L2 working" not in log_text(app)  # one lane: no prefix
+
+        asked: list[int | None] = []
+        real_interrupt = app.loop.interrupt
+
+        def interrupt(lane: int | None = None) -> None:
+            asked.append(lane)
+            real_interrupt(lane)
+
+        app.loop.interrupt = interrupt
+        await pilot.press("i")
+        await wait_until(pilot, lambda: asked, "the interrupt")
+        assert asked == [2]  # the lane the log follows
+
+        await pilot.press("V")
+        await wait_until(pilot, lambda: isinstance(app.screen, LanePicker), "the picker")
+        await pilot.press("home", "enter")  # "all lanes", first in the list
+        await wait_until(pilot, lambda: "working on the third" in log_text(app), "all again")
+        assert screen.status.text_of("lanes").endswith("log: all lanes")
+
+        screen.post_message(EngineEvent(lev.MergeStarted(subtask_id="1.3", checks=("1.3",))))
+        await wait_until(pilot, lambda: "merging" in tree.label_of("1.3"), "the merge")
+        screen.post_message(
+            EngineEvent(
+                lev.MergeEnded(subtask_id="1.3", outcome=lev.MergeOutcome.MERGED, commit="abc")
+            )
+        )
+        await wait_until(pilot, lambda: "merging" not in tree.label_of("1.3"), "merged")
+        await wait_until(pilot, lambda: "⤵ 1.3 merged as abc" in log_text(app), "its line")
+        harness.sessions.release.set()
+        await pilot.press("ctrl+c")
+        await wait_until(pilot, lambda: app.exit_code is not None, "the exit")
