@@ -133,4 +133,7 @@ def remove(worktree: Worktree) -> None:
     own, or was rolled back and kept as a diff first)."""
     repo = worktree.repo_git
     repo.run("worktree", "remove", "--force", "--force", str(worktree.root), check=False)
-    repo.run("branch", "-D", "--quiet", worktree.branch, check=False)
+    # Not ``branch -D``: it rewrites .git/config (dropping a branch section), and the
+    # config.lock it takes for that makes another lane's sandboxed command fail to start
+    # (the CLI's bwrap mounts what .git holds at that moment: a lock gone meanwhile).
+    repo.run("update-ref", "-d", f"refs/heads/{worktree.branch}", check=False)

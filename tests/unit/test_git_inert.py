@@ -161,3 +161,16 @@ def test_a_spec_a_nested_repository_broke_still_commits_diffs_and_merges(lab):
     merge(worktree.location, squash=True, environ=lab.environ)
     assert (lab.user / "sub" / "f.txt").read_text() == "nested changed\n"
     assert lab.fired() == []
+
+
+def test_a_lanes_removal_leaves_the_repositorys_config_untouched(lab):
+    # `git branch -D` rewrote .git/config through config.lock; another lane's sandboxed
+    # command starting then failed in bwrap on the lock that had gone meanwhile.
+    worktree = lab.worktree()
+    lane = open_worktree(lane_location(worktree.location, 2), lab.environ)
+    config = worktree.location.common_dir / "config"
+    before = (os.stat(config).st_ino, config.read_bytes())
+    lanes.remove(lane)
+    assert (os.stat(config).st_ino, config.read_bytes()) == before
+    assert not lane.root.exists()
+    assert look(lab, lab.user, "branch", "--list", lane.branch) == ""
