@@ -116,7 +116,9 @@ async def test_the_tree_shows_failed_checks_unverified_subtasks_and_each_qa_step
         await wait_until(
             pilot,
             lambda: (
-                tree.label_of("1.1").startswith("◐ 1.1 ") and "check failed" in tree.label_of("1.1")
+                tree.is_built("1.1")  # the screen shows what came in every quarter second
+                and tree.label_of("1.1").startswith("◐ 1.1 ")
+                and "check failed" in tree.label_of("1.1")
             ),
             "1.1 in progress with its failed check marked",
         )
