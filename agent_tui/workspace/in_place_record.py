@@ -15,12 +15,12 @@ import contextlib
 import hashlib
 import json
 import os
-import stat
 import time
 from pathlib import Path
 
 from agent_tui.config import app_state_dir
 from agent_tui.files import atomic_write_text
+from agent_tui.workspace.leftovers import is_placeholder
 
 
 def record_path(project_dir: Path) -> Path:
@@ -50,7 +50,8 @@ def became_repository(project_dir: Path) -> str | None:
     record = record_path(project_dir)
     if not record.exists():
         return None
-    if _sandbox_placeholder(git_dir):
+    if is_placeholder(git_dir):  # the sandbox's mount point for the denied .git, left
+        # by a session killed with its run: an empty .git is no repository, and holds nothing
         with contextlib.suppress(OSError):
             os.unlink(git_dir)
         return None
@@ -60,20 +61,4 @@ def became_repository(project_dir: Path) -> str | None:
         f"({git_dir} made {when}): agent-tui will not run git in a repository the agent may "
         f"have made; remove {git_dir}, or if you made it, check its config and hooks and "
         f"remove {record}, then run again"
-    )
-
-
-def _sandbox_placeholder(git_dir: Path) -> bool:
-    """An empty read-only file of ours: the mount point the sandbox makes for the denied
-    ``.git`` while a command runs, left by a session killed with its run.  It cannot be a
-    repository (git takes an empty ``.git`` file for a broken one), and holds nothing."""
-    try:
-        info = os.lstat(git_dir)
-    except OSError:
-        return False
-    return (
-        stat.S_ISREG(info.st_mode)
-        and info.st_size == 0
-        and stat.S_IMODE(info.st_mode) == 0o444
-        and info.st_uid == os.getuid()
     )

@@ -90,9 +90,9 @@ class Leftovers:
         return removed
 
 
-def is_placeholder(path: Path, window: Window) -> bool:
-    """An empty read-only file of ours, changed last during ``window``: what the sandbox
-    makes, and nobody has touched since."""
+def is_placeholder(path: Path, window: Window | None = None) -> bool:
+    """An empty read-only file of ours, as the sandbox makes one to mount on; with
+    ``window``, also changed last during it (nobody has touched it since)."""
     try:
         info = os.lstat(path)
     except OSError:
@@ -102,7 +102,7 @@ def is_placeholder(path: Path, window: Window) -> bool:
         and info.st_size == 0
         and stat.S_IMODE(info.st_mode) == PLACEHOLDER_MODE
         and info.st_uid == os.getuid()
-        and window[0] <= info.st_ctime <= window[1]
+        and (window is None or window[0] <= info.st_ctime <= window[1])
     )
 
 
