@@ -53,8 +53,9 @@ SYNCED_BACK = (
 """What a session may write in its spec copy that comes back to the user's spec dir."""
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_FILES = 2000
-_TEMP = re.compile(r"^\..+\.tmp$|\.corrupt-\d+(-\d+)?$")
-"""An atomic write's temp file, or a plan set aside as corrupt: no spec content."""
+_TEMP = re.compile(r"^\..+\.tmp$|\.tmp\.\d+\.[0-9a-f]+$|\.corrupt-\d+(-\d+)?$")
+"""An atomic write's temp file (agent-tui's ``.NAME.…tmp``, the CLI's ``NAME.tmp.PID.HEX``),
+or a plan set aside as corrupt: no spec content."""
 
 
 @dataclass(frozen=True)

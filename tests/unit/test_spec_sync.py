@@ -103,6 +103,7 @@ def test_only_the_spec_files_agent_tui_knows_come_back_and_the_rest_is_named_onc
     assert sorted(p.name for p in user.iterdir()) == ["implementation_plan.json", "spec.md"]
     (agent / "findings.md").write_text("more\n")
     (agent / "other.md").write_text("new\n")
+    (agent / "implementation_plan.json.tmp.22755.dca37c64fdcc").write_text("{")  # the CLI's
     assert mirror.pull()[1] == [
         "not synced back from the agent's spec copy (only the spec files agent-tui knows "
         "are): other.md"

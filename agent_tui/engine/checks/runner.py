@@ -152,6 +152,13 @@ def unwrap(text: str, nonce: str) -> tuple[int, str] | None:
     return int(found.group(1)), text[: found.start()].removesuffix("\n")
 
 
+SANDBOX_SETUP_RACE = re.compile(r"(?m)^bwrap: Can't (find source path|create file at) ")
+"""The CLI's sandbox failing to start a command, not the command failing: it lists what
+to mount, then mounts it, and with lanes another lane's sandbox may make or remove a mount
+point in the shared git dir in between (``.git/config.lock``, ``.git/glab-cli``)."""
+SETUP_TRIES = 3
+
+
 class ContainedRunner:
     """The command as the agent's own Bash: a turn of a check session (``checks.session``)
     under the run's containment, one session per directory and containment, kept for the
@@ -178,6 +185,17 @@ class ContainedRunner:
         return BoundRunner(self, containment)
 
     async def run(
+        self, containment: Containment, command: str, cwd: Path, timeout_s: float
+    ) -> CommandRun:
+        """The check's run; one the sandbox failed to set up is tried again (see
+        ``SANDBOX_SETUP_RACE``), up to ``SETUP_TRIES`` times in all."""
+        for _ in range(SETUP_TRIES - 1):
+            run = await self._run_once(containment, command, cwd, timeout_s)
+            if not SANDBOX_SETUP_RACE.search(run.error):
+                return run
+        return await self._run_once(containment, command, cwd, timeout_s)
+
+    async def _run_once(
         self, containment: Containment, command: str, cwd: Path, timeout_s: float
     ) -> CommandRun:
         if self._cli is None:

@@ -1,0 +1,43 @@
+"""A check the sandbox failed to set up (another lane's sandbox changed the shared git dir
+between its listing and its mounts) runs again; a command that failed is not run again."""
+
+import asyncio
+from pathlib import Path
+
+from agent_tui.engine.checks.runner import SETUP_TRIES, CommandRun, ContainedRunner
+from agent_tui.engine.clock import VirtualClock
+
+RACE = "Exit code 1\nbwrap: Can't find source path /p/.git/config.lock: No such file or directory"
+
+
+def runner_answering(*answers: CommandRun) -> tuple[ContainedRunner, list[str]]:
+    runner = ContainedRunner(env={}, clock=VirtualClock(), cli_path="/bin/false")
+    asked: list[str] = []
+    replies = list(answers)
+
+    async def run_once(containment, command, cwd, timeout_s):
+        asked.append(command)
+        return replies.pop(0)
+
+    runner._run_once = run_once  # type: ignore[method-assign]
+    return runner, asked
+
+
+def test_a_sandbox_that_failed_to_start_the_check_is_tried_again():
+    runner, asked = runner_answering(CommandRun(error=RACE), CommandRun(exit_status=0))
+    run = asyncio.run(runner.run(None, "test -e f", Path("/p"), 10))  # type: ignore[arg-type]
+    assert run == CommandRun(exit_status=0) and asked == ["test -e f", "test -e f"]
+
+
+def test_it_is_tried_a_bounded_number_of_times_and_then_reported():
+    create = RACE.replace("find source path", "create file at")
+    runner, asked = runner_answering(*[CommandRun(error=create)] * SETUP_TRIES)
+    run = asyncio.run(runner.run(None, "test -e f", Path("/p"), 10))  # type: ignore[arg-type]
+    assert run.error == create and len(asked) == SETUP_TRIES == 3
+
+
+def test_a_check_that_ran_and_failed_or_another_error_is_not_run_again():
+    for answer in (CommandRun(exit_status=1), CommandRun(error="the guard refused it")):
+        runner, asked = runner_answering(answer)
+        run = asyncio.run(runner.run(None, "x", Path("/p"), 10))  # type: ignore[arg-type]
+        assert run == answer and asked == ["x"]
