@@ -64,8 +64,12 @@ def demo_app(tmp_path):
     """The app over the real demo: bundled CLI, sim on 127.0.0.1, virtual clock for waits."""
     servers: list[SimServer] = []
 
-    def build(pace_s: float = 0.0) -> Harness:
+    def build(pace_s: float = 0.0, subtasks: tuple[str, ...] | None = None) -> Harness:
+        """``subtasks``: the plan keeps only these (a session each costs a CLI start-up);
+        a test that needs the whole demo run leaves it None."""
         workspace = create_workspace(tmp_path / "demo")
+        if subtasks is not None:
+            keep_subtasks(workspace.spec_dir / "implementation_plan.json", subtasks)
         scenario = Scenario.bundled("demo").model_copy(update={"pace_s": pace_s})
         sim = SimServer(scenario).start()
         servers.append(sim)
@@ -86,6 +90,17 @@ def demo_app(tmp_path):
     yield build
     for server in servers:
         server.stop()
+
+
+def keep_subtasks(plan_path: Path, ids: tuple[str, ...]) -> None:
+    """Cut the demo's plan down to the subtasks ``ids`` (and the phases that hold them)."""
+    plan = json.loads(plan_path.read_text())
+    for phase in plan["phases"]:
+        phase["subtasks"] = [s for s in phase["subtasks"] if s["id"] in ids]
+    plan["phases"] = [p for p in plan["phases"] if p["subtasks"]]
+    kept = [s["id"] for p in plan["phases"] for s in p["subtasks"]]
+    assert kept == list(ids), f"the demo plan has no subtask(s) {set(ids) - set(kept)}"
+    plan_path.write_text(json.dumps(plan, indent=2))
 
 
 class PassingChecks:
