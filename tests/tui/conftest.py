@@ -23,6 +23,7 @@ from agent_tui.engine.sandbox.containment import SandboxCheck
 from agent_tui.sim.scenario import Scenario
 from agent_tui.sim.server import SimServer
 from agent_tui.tui.app import AgentApp
+from tests.integration.helpers import keep_subtasks
 
 WAIT_STEPS = 1200  # x 0.05 s: the real CLI runs up to 7 sessions of ~1-2 s each
 
@@ -90,17 +91,6 @@ def demo_app(tmp_path):
     yield build
     for server in servers:
         server.stop()
-
-
-def keep_subtasks(plan_path: Path, ids: tuple[str, ...]) -> None:
-    """Cut the demo's plan down to the subtasks ``ids`` (and the phases that hold them)."""
-    plan = json.loads(plan_path.read_text())
-    for phase in plan["phases"]:
-        phase["subtasks"] = [s for s in phase["subtasks"] if s["id"] in ids]
-    plan["phases"] = [p for p in plan["phases"] if p["subtasks"]]
-    kept = [s["id"] for p in plan["phases"] for s in p["subtasks"]]
-    assert kept == list(ids), f"the demo plan has no subtask(s) {set(ids) - set(kept)}"
-    plan_path.write_text(json.dumps(plan, indent=2))
 
 
 class PassingChecks:
