@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 
@@ -49,3 +51,14 @@ def script(subtask_id: str, sessions: list[list[dict[str, Any]]]) -> dict[str, A
         "match": rf"Subtask ID: {subtask_id.replace('.', chr(92) + '.')}\b",
         "sessions": sessions,
     }
+
+
+def keep_subtasks(plan_path: Path, ids: tuple[str, ...]) -> None:
+    """Cut the demo's plan down to the subtasks ``ids`` (and the phases that hold them)."""
+    plan = json.loads(plan_path.read_text())
+    for phase in plan["phases"]:
+        phase["subtasks"] = [s for s in phase["subtasks"] if s["id"] in ids]
+    plan["phases"] = [p for p in plan["phases"] if p["subtasks"]]
+    kept = [s["id"] for p in plan["phases"] for s in p["subtasks"]]
+    assert kept == list(ids), f"the demo plan has no subtask(s) {set(ids) - set(kept)}"
+    plan_path.write_text(json.dumps(plan, indent=2))

@@ -28,6 +28,7 @@ from agent_tui.headless import run_headless
 from agent_tui.sim.scenario import Scenario
 from agent_tui.sim.server import SimServer
 from tests.integration.git_repo import branch_log, git, snapshot
+from tests.integration.helpers import keep_subtasks
 
 SUBJECTS = [
     "subtask 1.1: Create greeter/core.py with greet(name)",
@@ -38,7 +39,12 @@ SUBJECTS = [
 ]
 
 
-async def run_demo(workspace: DemoWorkspace, events: str) -> tuple[int, str]:
+async def run_demo(
+    workspace: DemoWorkspace, events: str, subtasks: tuple[str, ...] | None = None
+) -> tuple[int, str]:
+    """``subtasks``: the plan keeps only these (each session costs a CLI start-up)."""
+    if subtasks is not None:
+        keep_subtasks(workspace.spec_dir / "implementation_plan.json", subtasks)
     scenario = Scenario.bundled("demo").model_copy(update={"pace_s": 0.0})
     with SimServer(scenario) as sim:
         config = demo_config(workspace, sim, pause_between_s=0.0, pause_on_problem=False)
@@ -146,7 +152,9 @@ async def test_demo_jsonl_events_have_the_documented_fields(tmp_path):
 async def test_without_git_the_demo_runs_in_place_and_says_so(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(bin_without(tmp_path, "git")))
     workspace = create_workspace(tmp_path / "no-git")
-    code, text = await run_demo(workspace, "text")
+    # Two subtasks: in place, the second builds on the first's file in the project itself;
+    # the whole demo's run is the tests' above.
+    code, text = await run_demo(workspace, "text", subtasks=("1.1", "1.2"))
     assert code == 0, text
     said = [line for line in text.splitlines() if "git is not installed" in line]
     assert len(said) == 1
@@ -154,8 +162,8 @@ async def test_without_git_the_demo_runs_in_place_and_says_so(tmp_path, monkeypa
         "workspace in place (git is not installed): no branch, no commits, no rollback"
     )
     assert "demo: " not in text and " commit " not in text
-    assert "finished  complete (exit 0) all 5 subtasks completed" in text
-    assert (workspace.project_dir / "greeter" / "__main__.py").is_file()
+    assert "finished  complete (exit 0) all 2 subtasks completed" in text
+    assert "def farewell(" in (workspace.project_dir / "greeter" / "core.py").read_text()
     assert not (workspace.project_dir / ".git").exists()
 
 

@@ -23,6 +23,7 @@ from agent_tui.engine.sandbox.containment import SandboxCheck
 from agent_tui.sim.scenario import Scenario
 from agent_tui.sim.server import SimServer
 from agent_tui.tui.app import AgentApp
+from tests.integration.helpers import keep_subtasks
 
 WAIT_STEPS = 1200  # x 0.05 s: the real CLI runs up to 7 sessions of ~1-2 s each
 
@@ -78,8 +79,12 @@ def demo_app(tmp_path):
     """The app over the real demo: bundled CLI, sim on 127.0.0.1, virtual clock for waits."""
     servers: list[SimServer] = []
 
-    def build(pace_s: float = 0.0) -> Harness:
+    def build(pace_s: float = 0.0, subtasks: tuple[str, ...] | None = None) -> Harness:
+        """``subtasks``: the plan keeps only these (a session each costs a CLI start-up);
+        a test that needs the whole demo run leaves it None."""
         workspace = create_workspace(tmp_path / "demo")
+        if subtasks is not None:
+            keep_subtasks(workspace.spec_dir / "implementation_plan.json", subtasks)
         scenario = Scenario.bundled("demo").model_copy(update={"pace_s": pace_s})
         sim = SimServer(scenario).start()
         servers.append(sim)

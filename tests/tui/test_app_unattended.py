@@ -64,7 +64,9 @@ async def test_the_picker_shows_every_profiles_window(scripted_app, utc):
 
 
 async def test_m_puts_a_note_into_the_next_prompt_which_the_sim_records(demo_app):
-    harness = demo_app(pace_s=0.02)
+    # Paced, so the note is typed while the first session runs; three subtasks, so a
+    # session carries it and the one after it does not.
+    harness = demo_app(pace_s=0.02, subtasks=("1.1", "1.2", "1.3"))
     app = harness.app
     note = "Make main() quiet: prefer a real list, print nothing."  # every key letter
     async with app.run_test(size=SIZE) as pilot:
@@ -77,6 +79,7 @@ async def test_m_puts_a_note_into_the_next_prompt_which_the_sim_records(demo_app
         await pilot.press(*note, "enter")
         await wait_until(pilot, lambda: app.screen is app.main_screen, "the input to close")
         assert harness.of(ev.NoteQueued)[0].text == note
+        harness.sim.scenario.pace_s = 0.0  # the note is in: the rest need not be watched
         assert any("carries your note" in str(n.message) for n in app._notifications)
         await wait_until(pilot, lambda: harness.of(ev.NoteSent), "a session carrying the note")
         await wait_until(pilot, lambda: app.exit_code is not None, "the run to finish")
@@ -88,6 +91,8 @@ async def test_m_puts_a_note_into_the_next_prompt_which_the_sim_records(demo_app
     first = harness.sim.requests[0]
     assert carried and note not in first.prompt
     assert len({r.session_id for r in carried}) == 1  # one session, then it was taken
+    after = harness.sim.requests[harness.sim.requests.index(carried[-1]) + 1 :]
+    assert {r.session_id for r in after} - {carried[0].session_id}  # a later session ran
     spec_dir = harness.workspace.spec_dir
     assert not (spec_dir / "HUMAN_INPUT.md").exists()
     kept = list((spec_dir / "logs").glob("session-*.human-input.md"))
