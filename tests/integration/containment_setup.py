@@ -73,6 +73,8 @@ class Hostile:
     sim: SimServer | None = None
     events: list[ev.Event] = field(default_factory=list)
     exit_code: int | None = None
+    idle_timeout_s: float = 60.0
+    """A session waiting on purpose for longer (on another run) needs more."""
 
     def write_plan(self, subtasks: list[str]) -> None:
         plan = plan_doc([("1", [], subtasks)])
@@ -90,7 +92,7 @@ class Hostile:
             spec_dir=self.spec_dir,
             model="claude-sonnet-4-5",
             pause_between_s=0.0,
-            idle_timeout_s=60.0,
+            idle_timeout_s=self.idle_timeout_s,
             pause_on_problem=False,
             extra_env={
                 "ANTHROPIC_BASE_URL": self.sim.base_url,

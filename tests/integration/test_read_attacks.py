@@ -179,7 +179,15 @@ def _first_session(canary: str) -> list[dict[str, Any]]:
         "    print('OWN', path, repr(open(path).read()))\n"
     )
     return [
-        *python("task.py", f"print({canary!r})\n")[:1],
+        # A task still running while the other run attacks its output: the CLI may tidy a
+        # finished task's output away once it has told the model, whatever the other run did.
+        *python(
+            "task.py",
+            f"import os, time\nprint({canary!r}, flush=True)\n"
+            f"deadline = time.monotonic() + {WAIT_S}\n"
+            "while not os.path.exists('go-on') and time.monotonic() < deadline:\n"
+            "    time.sleep(0.1)\n",
+        )[:1],
         {
             "tools": [
                 {
@@ -234,6 +242,9 @@ async def test_a_session_cannot_read_or_append_to_another_sessions_task_output(
     second = hostile_setting(tmp_path / "second", monkeypatch, memory_keyring)
     try:
         first.write_plan(["1.1"])
+        # Its wait outlasts the second run, however slow the machine: no idle timeout may
+        # end it meanwhile (the loop's clock is virtual and moves on with every wait).
+        first.idle_timeout_s = WAIT_S * 10
         first.start({"1.1": [[*_first_session(canary), *coder_steps("1.1")]]})
         running = asyncio.ensure_future(first.go())
         output = await _first_output(canary, running)
