@@ -14,10 +14,10 @@ from typing import Any
 
 from agent_tui.cli.demo import create_workspace
 from agent_tui.engine.clock import VirtualClock
-from agent_tui.engine.loop import CoderLoop, LoopConfig
+from agent_tui.engine.loop import LoopConfig
 from agent_tui.engine.sandbox.containment import SandboxCheck
 from agent_tui.runproc.host import RunHost
-from tests.tui.conftest import PassingChecks, ScriptedSessions, same_on_every_run
+from tests.tui.conftest import PassingChecks, ScriptedSessions, scripted_loop
 
 WAIT_S = 30.0
 
@@ -118,22 +118,9 @@ def hosted_run(
         sandbox=SandboxCheck(),
     )
     clock = clock or VirtualClock(auto_advance=False)
-    run: HostedRun
-
-    def make_loop(sink):
-        async def recording(event):
-            run.events.append(event)
-            await sink(same_on_every_run(event))
-
-        return CoderLoop(
-            config,
-            workspace.profiles,
-            recording,
-            clock=clock,
-            session_factory=sessions,
-            check_runner=PassingChecks(),
-        )
-
+    events: list = []
+    make_loop = scripted_loop(config, workspace, sessions, PassingChecks(), clock, events)
     host = RunHost(make_loop, workspace.spec_dir, workspace.project_dir, clock=clock)
     run = HostedRun(host, clock, sessions)
+    run.events = events
     return run

@@ -232,6 +232,27 @@ SHOWN_WORKTREE = "~/.local/share/agent-tui/worktrees/greeter-1a2b3c4d/001-greete
 SHOWN_COMMIT = "5e1ec7ed" * 5
 
 
+def scripted_loop(config, workspace, sessions, checks, clock, events: list) -> Callable:
+    """The app's loop factory over scripted sessions and checks: each event is kept in
+    ``events`` as the loop sent it, and reaches the app as ``same_on_every_run`` makes it."""
+
+    def make_loop(sink):
+        async def recording(event: ev.Event) -> None:
+            events.append(event)
+            await sink(same_on_every_run(event))
+
+        return CoderLoop(
+            config,
+            workspace.profiles,
+            recording,
+            clock=clock,
+            session_factory=sessions,
+            check_runner=checks,
+        )
+
+    return make_loop
+
+
 def same_on_every_run(event: ev.Event) -> ev.Event:
     """The event as the scripted app shows it: the worktree's path (under the test's tmp
     dir) and a commit's hash (its time is in it) differ on each run, and would make the
@@ -271,21 +292,9 @@ def scripted_app(tmp_path):
         harness = Harness(app=None, clock=clock, workspace=workspace)  # type: ignore[arg-type]
         harness.sessions = sessions
         harness.checks = PassingChecks()
-
-        def make_loop(sink):
-            async def recording(event: ev.Event) -> None:
-                harness.events.append(event)
-                await sink(same_on_every_run(event))
-
-            return CoderLoop(
-                config,
-                workspace.profiles,
-                recording,
-                clock=clock,
-                session_factory=sessions,
-                check_runner=harness.checks,
-            )
-
+        make_loop = scripted_loop(
+            config, workspace, sessions, harness.checks, clock, harness.events
+        )
         harness.app = AgentApp(make_loop, title="agent-tui demo", clock=clock)
         return harness
 

@@ -15,15 +15,15 @@ from textual.widgets import Static
 from agent_tui.cli.demo import create_workspace
 from agent_tui.engine.clock import VirtualClock
 from agent_tui.engine.events import core as ev
-from agent_tui.engine.loop import CoderLoop, LoopConfig
+from agent_tui.engine.loop import LoopConfig
 from agent_tui.engine.sandbox.containment import SandboxCheck
 from agent_tui.tui.app import AgentApp
 from tests.tui.conftest import (
     Harness,
     PassingChecks,
     ScriptedSessions,
-    same_on_every_run,
     screen_text,
+    scripted_loop,
     wait_until,
 )
 
@@ -80,20 +80,7 @@ def hostile_app(tmp_path):
     clock = VirtualClock(auto_advance=False)
     harness = Harness(app=None, clock=clock, workspace=workspace, sessions=sessions)  # type: ignore[arg-type]
 
-    def make_loop(sink):
-        async def recording(event: ev.Event) -> None:
-            harness.events.append(event)
-            await sink(same_on_every_run(event))
-
-        return CoderLoop(
-            config,
-            workspace.profiles,
-            recording,
-            clock=clock,
-            session_factory=sessions,
-            check_runner=PassingChecks(),
-        )
-
+    make_loop = scripted_loop(config, workspace, sessions, PassingChecks(), clock, harness.events)
     harness.app = AgentApp(make_loop, title="agent-tui hostile", clock=clock)
     harness.app.NOTIFICATION_TIMEOUT = 600  # in sight for the snapshot, however slow the machine
     return harness
