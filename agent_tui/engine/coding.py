@@ -24,7 +24,7 @@ from agent_tui.engine.schedule.ready import ready
 from agent_tui.engine.stages.base import RunParts
 from agent_tui.engine.stages.coder import CoderStage
 from agent_tui.engine.stages.merge import MergeQueue
-from agent_tui.plan import is_complete
+from agent_tui.plan import ImplementationPlan, Subtask, find_subtask, is_complete
 from agent_tui.text import counted
 
 
@@ -41,6 +41,9 @@ class Coding:
         self._merging: asyncio.Future[None] | None = None
         self._cut_short: list[Attempt] = []
         """Attempts the run's end went through: their subtasks are put back."""
+        self.left_in_spec: str | None = None
+        """The subtask whose try alone in the spec's worktree did not complete it: what it
+        left there is rolled back before a lane's work can be merged onto it."""
 
     async def run(self, complete: object) -> None:
         """Until ``end`` is called; ``complete(plan)`` is awaited whenever every subtask is
@@ -86,15 +89,19 @@ class Coding:
                 end(RunOutcome.STUCK, f"cannot go on ({detail})")
             await self._wait()
 
-    async def _start(self, plan: object) -> int:
+    async def _start(self, plan: ImplementationPlan) -> int:
         """Start what may start now on the lanes that are free and rested; how many."""
         now = self.control.clock.now()
         free = [lane for lane in self.parts.lanes if not lane.busy and lane.free_at <= now]
-        if not free:
-            return 0
+        if not free or any(lane.alone for lane in self.parts.lanes):
+            return 0  # one works in the spec's worktree: nothing may merge onto it meanwhile
         busy = set(self.parts.attempts) | set(self.queue.waiting)
         stuck = self.parts.history.stuck_ids()
-        chosen = ready(plan, busy=busy, skip=stuck, room=len(free))  # type: ignore[arg-type]
+        chosen = ready(plan, busy=busy, skip=stuck, room=len(free))
+        alone = self._alone(plan, chosen, stuck)
+        if not alone and chosen and self.left_in_spec is not None:
+            await self.coder.try_failed(self.left_in_spec, self.parts.checkpoints)
+            self.left_in_spec = None
         limit = self.config.max_iterations
         if limit is not None and chosen:
             if self.iterations >= limit:
@@ -105,9 +112,21 @@ class Coding:
             chosen = chosen[: limit - self.iterations]
         for subtask, lane in zip(chosen, free, strict=False):
             self.iterations += 1
+            if alone:  # its try rolls back what an earlier one left there
+                lane.work_alone_in(self.parts.spec_lane)
+                self.left_in_spec = None
             attempt = self.coder.attempt(subtask, lane)
             self._running[asyncio.ensure_future(self._work(attempt))] = lane
         return len(chosen)
+
+    def _alone(self, plan: ImplementationPlan, chosen: list[Subtask], stuck: set[str]) -> bool:
+        """Whether the one subtask chosen works in the spec's own worktree, committed there
+        as with one lane: nothing else runs or waits to be merged, and nothing else could
+        start beside it (a plan that is a chain pays nothing for lanes it cannot use)."""
+        lanes = self.parts.lanes
+        if len(lanes) < 2 or len(chosen) != 1 or any(lane.busy for lane in lanes):
+            return False  # (a try that has just ended may not have been waited for yet)
+        return self.queue.idle and len(ready(plan, skip=stuck, room=2)) == 1
 
     async def _work(self, attempt: Attempt) -> None:
         lane, several = attempt.lane, len(self.parts.lanes) > 1
@@ -120,10 +139,19 @@ class Coding:
             raise
         finally:
             self.coder.release(attempt)
+            if lane.alone:
+                lane.come_back()
+                if not self._completed(attempt):
+                    self.left_in_spec = attempt.subtask_id
             if several:
                 await self.parts.emit(lev.LaneFree(lane=lane.id))
         pause = self.config.pause_between_s
         lane.free_at = 0.0 if attempt.backed_off else self.control.clock.now() + pause
+
+    def _completed(self, attempt: Attempt) -> bool:
+        plan = self.parts.tracker.plan
+        subtask = find_subtask(plan, attempt.subtask_id or "") if plan else None
+        return subtask is not None and subtask.status == "completed"
 
     async def _wait(self) -> None:
         """Until a lane's attempt ends, a merge ends, a lane's rest is over, or a control

@@ -28,6 +28,7 @@ from agent_tui.engine.accounts.rotation import IMPLICIT_PROFILE, ProfileRotation
 from agent_tui.engine.accounts.spend import RunSpend
 from agent_tui.engine.agents.claude.agent import ClaudeAgent
 from agent_tui.engine.agents.protocol import AgentFactory, CLIMissingError, SandboxRefused
+from agent_tui.engine.agents.transcript import last_session
 from agent_tui.engine.checks.runner import CheckRunners
 from agent_tui.engine.checks.verify import CommandRunner, Verifier
 from agent_tui.engine.clock import Clock, RealClock
@@ -198,6 +199,9 @@ class CoderLoop:
         if self._contained_by is not None:
             for lane in {self.spec_lane, *self.lanes}:
                 lane.containment = self._containment(lane.site, *self._contained_by)
+                if lane.own is not None:  # working alone in the spec's: its own, for after
+                    site, guard, _ = lane.own
+                    lane.own = (site, guard, self._containment(site, *self._contained_by))
         return None
 
     @property
@@ -369,6 +373,8 @@ class CoderLoop:
             lane.containment = self._containment(site, *self._contained_by)
             lanes.append(lane)
         self.parts.lanes[:] = lanes
+        last = last_session(self.config.logs_dir)  # a try of a run killed in the spec's own
+        self._coding.left_in_spec = last.subtask_id if last is not None else None
         self._queue.lane = Lane(
             0, self.checkpoints, self.rotation, self.spec_lane.guard, self.spec_lane.containment
         )

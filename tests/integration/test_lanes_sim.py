@@ -167,11 +167,9 @@ async def test_two_subtasks_on_the_same_line_one_merges_the_other_is_redone_on_t
     await run.go()
 
     assert run.exit_code == 0, run.of(ev.LoopFinished)
-    assert merged(run) == [
-        ("1.1", MergeOutcome.MERGED),
-        ("2.1", MergeOutcome.CONFLICT),
-        ("2.1", MergeOutcome.MERGED),
-    ]
+    # Nothing else runs or waits when it is redone: it works alone, on the tip itself.
+    assert merged(run) == [("1.1", MergeOutcome.MERGED), ("2.1", MergeOutcome.CONFLICT)]
+    assert run.of(ev.SessionStarted)[-1].subtask_id == "2.1"
     prompts = [r.prompt for r in run.sim.requests_for(r"Subtask ID: 2\.1\b") if r.turn == 0]
     assert "could not be merged" in prompts[-1] and "shared.txt" in prompts[-1]
     assert git(run.project, "show", f"{BRANCH}:shared.txt") == "base\nfrom 1.1\nfrom 2.1\n"
@@ -199,11 +197,7 @@ async def test_a_merge_that_breaks_an_earlier_subtasks_check_is_undone_and_redon
     await run.go()
 
     assert run.exit_code == 0, run.of(ev.LoopFinished)
-    assert merged(run) == [
-        ("1.1", MergeOutcome.MERGED),
-        ("2.1", MergeOutcome.RECHECK_FAILED),
-        ("2.1", MergeOutcome.MERGED),
-    ]
+    assert merged(run) == [("1.1", MergeOutcome.MERGED), ("2.1", MergeOutcome.RECHECK_FAILED)]
     prompts = [r.prompt for r in run.sim.requests_for(r"Subtask ID: 2\.1\b") if r.turn == 0]
     assert "once its work was put together" in prompts[-1] and "subtask 1.1" in prompts[-1]
     tree = git(run.project, "ls-tree", "--name-only", BRANCH).split()
@@ -248,3 +242,76 @@ async def test_a_usage_limit_on_one_lanes_profile_moves_that_lane_only(lanes_run
     assert {s.lane for s in run.of(ev.ProfileSwitched)} == {1}
     limited = [r for r in run.sim.requests if r.status == 429]
     assert limited and {r.bearer for r in limited} == {tokens["a"]}
+
+
+async def test_a_chain_works_alone_in_the_specs_worktree_and_merges_nothing(lanes_run):
+    plan = with_check(
+        plan_doc([("1", [], ["1.1"]), ("2", ["1"], ["2.1"])]),
+        {"2.1": "grep -q one a.txt && grep -q two b.txt"},
+    )
+    first = [{"tools": [write("a.txt", "one\n")]}, *done("1.1"), {"text": "."}]
+    second = [{"tools": [write("b.txt", "two\n")]}, *done("2.1"), {"text": "."}]
+    run = lanes_run(plan, [script("1.1", [first]), script("2.1", [second])], lanes=2)
+    await run.go()
+
+    assert run.exit_code == 0, run.of(ev.LoopFinished)
+    assert run.of(lev.LanesPlanned)[0].lanes == 2
+    # Only one subtask could ever start: no lane worktree, no merge, as one lane would run.
+    assert run.of(lev.MergeQueued) == [] and run.of(lev.MergeEnded) == []
+    assert [e.lane for e in run.of(ev.SessionStarted)] == [1, 1]
+    spec_worktree = run.of(wev.WorkspaceStatus)[0].path
+    prompts = [r.prompt for r in run.sim.requests if r.turn == 0 and "Subtask ID: " in r.prompt]
+    assert len(prompts) == 2
+    assert all(f"Project directory: {spec_worktree}\n" in p for p in prompts)
+    assert branch_log(run.project, BRANCH) == ["subtask 1.1: make 1.1", "subtask 2.1: make 2.1"]
+    assert [e.id for e in run.of(wev.SubtaskCommitted)] == ["1.1", "2.1"]
+    assert run.statuses() == {"1.1": "completed", "2.1": "completed"}
+
+
+async def test_what_a_stopped_try_alone_left_is_rolled_back_before_lanes_merge(lanes_run):
+    # 1.1 works alone (2.1 depends on it) and is stopped with shared.txt half edited in the
+    # spec's worktree; the user then makes 2.1 independent: the next run starts both in
+    # lanes, and their merges must not land on what the stopped try left.
+    plan = plan_doc([("1", [], ["1.1"]), ("2", ["1"], ["2.1"])])
+    stopped = [
+        {"tools": [read("shared.txt")]},
+        {"tools": [write("shared.txt", "base\nhalf-done\n")]},
+        {"wait_for": "run 1 over", "text": "."},
+    ]
+    honest = [{"tools": [write("a.txt", "a\n")]}, *done("1.1"), {"text": "."}]
+    other = [{"tools": [write("b.txt", "b\n")]}, *done("2.1"), {"text": "."}]
+    run = lanes_run(plan, [script("1.1", [stopped, honest]), script("2.1", [other])], lanes=2)
+
+    def stop_after_the_write(events: list) -> None:
+        last = events[-1]
+        if isinstance(last, ev.ToolResult) and len(run.of(ev.ToolResult)) == 2:
+            run.loop.stop("the user quit")
+        elif isinstance(last, ev.LoopFinished):
+            run.sim.signal("run 1 over")
+
+    run.on_event = stop_after_the_write
+    await run.go()
+    worktree = run.of(wev.WorkspaceStatus)[0].path
+    assert git(worktree, "status", "--porcelain") == " M shared.txt\n"  # left as it was
+    run.on_event = None
+    edited = run.plan
+    edited["phases"][1]["depends_on"] = []
+    (run.spec_dir / "implementation_plan.json").write_text(json.dumps(edited))
+    first_run = len(run.events)
+    await run.go()
+
+    assert run.exit_code == 0, run.of(ev.LoopFinished)
+    second = run.events[first_run:]
+    assert {e.lane for e in second if isinstance(e, ev.SessionStarted)} == {1, 2}
+    [rolled] = [e for e in second if isinstance(e, wev.TryRolledBack)]
+    assert rolled.subtask_id == "1.1"
+    assert second.index(rolled) < next(
+        i for i, e in enumerate(second) if isinstance(e, ev.SessionStarted)
+    )
+    assert "+half-done" in (run.spec_dir / rolled.diff).read_text()
+    assert git(worktree, "status", "--porcelain") == ""
+    assert git(run.project, "show", f"{BRANCH}:shared.txt") == "base\n"
+    assert sorted(s for s, outcome in merged(run) if outcome == MergeOutcome.MERGED) == [
+        "1.1",
+        "2.1",
+    ]

@@ -64,9 +64,10 @@ async def test_the_picker_shows_every_profiles_window(scripted_app, utc):
 
 
 async def test_m_puts_a_note_into_the_next_prompt_which_the_sim_records(demo_app):
-    # Paced, so the note is typed while the first session runs; three subtasks, so a
-    # session carries it and the one after it does not.
-    harness = demo_app(pace_s=0.02, subtasks=("1.1", "1.2", "1.3"))
+    # Paced until the note is in, so it is typed while an early session runs (a loaded
+    # machine may take a session or two to type it); four subtasks, so a session carries
+    # it and one after it does not.
+    harness = demo_app(pace_s=0.05, subtasks=("1.1", "1.2", "1.3", "2.1"))
     app = harness.app
     note = "Make main() quiet: prefer a real list, print nothing."  # every key letter
     async with app.run_test(size=SIZE) as pilot:

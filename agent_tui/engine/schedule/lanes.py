@@ -32,7 +32,24 @@ class Lane:
     """What it worked on last: a run that ends puts its subtask back if it is unfinished."""
     free_at: float = 0.0
     """On the loop's clock: when it may start its next session (its rest between two)."""
+    own: tuple[Checkpoints, Guard, Containment | None] | None = None
+    """While it works alone in the spec's worktree: its own place, guard and containment."""
 
     @property
     def busy(self) -> bool:
         return self.attempt is not None
+
+    @property
+    def alone(self) -> bool:
+        return self.own is not None
+
+    def work_alone_in(self, spec: Lane) -> None:
+        """Work where ``spec`` (the spec's own lane) does, as one lane would, until
+        ``come_back``: the only subtask that can start needs no worktree nor merge."""
+        self.own = (self.site, self.guard, self.containment)
+        self.site, self.guard, self.containment = spec.site, spec.guard, spec.containment
+
+    def come_back(self) -> None:
+        if self.own is not None:
+            self.site, self.guard, self.containment = self.own
+            self.own = None

@@ -241,10 +241,15 @@ class CoderStage(Stage):
             await self.needs_user(problem)
             self.end_if_stopped()
         handed_on = False
-        if self.on_check_passed is not None:
+        if self._queues(site):
             handed_on = await self.on_check_passed(subtask, site)
         await self.record(self.history.set_pending_commit, None)
         return handed_on
+
+    def _queues(self, site: Checkpoints) -> bool:
+        """Whether work done in ``site`` reaches the spec's branch through the merge queue
+        (a lane's worktree), or is committed there (the spec's own)."""
+        return self.on_check_passed is not None and site.isolated and site is not self.checkpoints
 
     async def resume(self) -> None:
         """What an earlier run left: a completion written by a session whose end was never
@@ -311,7 +316,7 @@ class CoderStage(Stage):
         passed = check.counts_as_completed
         if passed and lane.site.isolated:
             await self.record(self.history.set_pending_commit, subtask.id)
-        queued = passed and self.on_check_passed is not None and lane.site.isolated
+        queued = passed and self._queues(lane.site)
         status = "completed" if passed and not queued else "in_progress" if queued else "pending"
         await self.set_status(subtask.id, status)
         return check
