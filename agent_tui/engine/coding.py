@@ -162,9 +162,12 @@ class Coding:
         waits.add(changes)
         timeout = None
         if self._running and not self.control.pause_requested:
-            resting = [lane.free_at for lane in self.parts.lanes if not lane.busy]
+            now = self.control.clock.now()  # a lane free and rested has nothing to wait for
+            resting = [
+                lane.free_at for lane in self.parts.lanes if not lane.busy and lane.free_at > now
+            ]
             if resting:
-                timeout = max(0.0, min(resting) - self.control.clock.now())
+                timeout = min(resting) - now
         try:
             done, _ = await asyncio.wait(
                 waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED

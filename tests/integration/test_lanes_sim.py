@@ -10,6 +10,7 @@ import time
 import pytest
 
 from agent_tui.auth.profiles import Profile, ProfileStore
+from agent_tui.engine.coding import Coding
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.events import lanes as lev
 from agent_tui.engine.events import workspace as wev
@@ -244,7 +245,7 @@ async def test_a_usage_limit_on_one_lanes_profile_moves_that_lane_only(lanes_run
     assert limited and {r.bearer for r in limited} == {tokens["a"]}
 
 
-async def test_a_chain_works_alone_in_the_specs_worktree_and_merges_nothing(lanes_run):
+async def test_a_chain_works_alone_in_the_specs_worktree_and_merges_nothing(lanes_run, monkeypatch):
     plan = with_check(
         plan_doc([("1", [], ["1.1"]), ("2", ["1"], ["2.1"])]),
         {"2.1": "grep -q one a.txt && grep -q two b.txt"},
@@ -252,10 +253,21 @@ async def test_a_chain_works_alone_in_the_specs_worktree_and_merges_nothing(lane
     first = [{"tools": [write("a.txt", "one\n")]}, *done("1.1"), {"text": "."}]
     second = [{"tools": [write("b.txt", "two\n")]}, *done("2.1"), {"text": "."}]
     run = lanes_run(plan, [script("1.1", [first]), script("2.1", [second])], lanes=2)
+    asked = []
+    start = Coding._start
+
+    async def counted_start(self, plan):
+        asked.append(1)
+        return await start(self, plan)
+
+    monkeypatch.setattr(Coding, "_start", counted_start)
     await run.go()
 
     assert run.exit_code == 0, run.of(ev.LoopFinished)
     assert run.of(lev.LanesPlanned)[0].lanes == 2
+    # The free lane waits for a change while the other works: it does not ask again and
+    # again (a loop that did spun a core for the whole session).
+    assert len(asked) < 20
     # Only one subtask could ever start: no lane worktree, no merge, as one lane would run.
     assert run.of(lev.MergeQueued) == [] and run.of(lev.MergeEnded) == []
     assert [e.lane for e in run.of(ev.SessionStarted)] == [1, 1]
