@@ -207,6 +207,7 @@ def _run(args: argparse.Namespace) -> int:
         from agent_tui.startup.launch import run_in_app
 
         code = run_in_app(args, end.watching, plan_discard=PLAN_DISCARD)
+        _say_how_it_ended(args, end)
     else:
         from agent_tui.startup.checks import build_loop, check_run
 
@@ -219,6 +220,22 @@ def _run(args: argparse.Namespace) -> int:
     if args.review_plan and (end.discarded or end.planned):
         _after_review(args, end)
     return code
+
+
+def _say_how_it_ended(args: argparse.Namespace, end) -> None:
+    """Once the app has gone, the terminal keeps how the run ended and what comes next."""
+    from agent_tui.plan import PlanError
+    from agent_tui.plan.specs import find_spec_dir
+
+    project = Path(args.project).expanduser().resolve()
+    try:
+        spec_dir = find_spec_dir(project, args.spec)
+    except (PlanError, OSError):
+        spec_dir = None
+    said = end.summary(project, spec_dir)
+    if said is not None:
+        with contextlib.suppress(OSError):  # the terminal may be gone (closed window: EIO)
+            print(said, file=sys.stderr)
 
 
 PLAN_DISCARD = "the plan the planner wrote is removed (spec.md stays): the next run plans again"

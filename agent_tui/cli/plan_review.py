@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 LoopFactory = Callable[["ev.EventSink"], Any]
 PLANNED = "planned"
 DISCARDED = "discarded"
+COMPLETE = "complete"
 """``RunOutcome`` values, written out: this module loads before ``run`` forks its checks,
 and the engine must not load with it."""
 
@@ -33,21 +34,47 @@ class RunEnd:
 
     def __init__(self) -> None:
         self.outcome: str | None = None
+        self.message = ""
+        self.branch: str | None = None
+        """The work branch, where the run worked in a worktree."""
+        self.base = ""
 
     def watching(self, make_loop: LoopFactory) -> LoopFactory:
         """``make_loop`` with a sink that notes the run's end on the way."""
 
         def make(sink: ev.EventSink) -> Any:
             from agent_tui.engine.events import core as ev
+            from agent_tui.engine.events.workspace import WorkspaceStatus
 
             async def noting(event: ev.Event) -> None:
                 if isinstance(event, ev.LoopFinished):
-                    self.outcome = event.outcome
+                    self.outcome, self.message = event.outcome, event.message
+                elif isinstance(event, WorkspaceStatus):
+                    self.branch = event.branch if event.mode == "worktree" else None
+                    self.base = event.base
                 await sink(event)
 
             return make_loop(noting)
 
         return make
+
+    def summary(self, project_dir: Path, spec_dir: Path | None) -> str | None:
+        """What the terminal says once the app has gone: how the run ended and what to do
+        next (None: the app saw no end, and has said why itself)."""
+        from agent_tui.auth.redaction import redact
+        from agent_tui.text import printable
+
+        if self.outcome is None:
+            return None
+        said = f"agent-tui: {self.outcome}"
+        if self.message:
+            said += f": {printable(redact(self.message))}"
+        if self.outcome == COMPLETE and self.branch:
+            steps = review_commands(project_dir, spec_dir, self.base)
+            return "\n".join([said, f"the work is on {self.branch}:", *steps])
+        if self.outcome not in (COMPLETE, DISCARDED, PLANNED) and spec_dir is not None:
+            return f"{said}\nto go on: {run_command(project_dir, spec_dir)}"
+        return said
 
     @property
     def discarded(self) -> bool:
@@ -56,6 +83,20 @@ class RunEnd:
     @property
     def planned(self) -> bool:
         return self.outcome == PLANNED
+
+
+def review_commands(project_dir: Path, spec_dir: Path | None, base: str = "") -> list[str]:
+    """How to review and finish a run's work: one command a line, as it runs when pasted."""
+    where = f"--project {shlex.quote(str(project_dir))}"
+    if spec_dir is not None:
+        where += f" --spec {shlex.quote(spec_dir.name)}"
+    commands = [
+        (f"agent-tui diff {where}", "shows it"),
+        (f"agent-tui merge {where}", f"brings it into {base}" if base else "brings it in"),
+        (f"agent-tui discard {where}", "drops it"),
+    ]
+    width = max(len(command) for command, _ in commands)
+    return [f"  {command.ljust(width)}   {what}" for command, what in commands]
 
 
 def run_command(project_dir: Path, spec_dir: Path) -> str:
