@@ -202,6 +202,20 @@ async def test_e_edits_the_plan_and_only_a_valid_edit_is_saved(review_app, edito
         await wait_until(pilot, lambda: app.exit_code is not None, "the loop to stop")
 
 
+async def test_a_refused_edit_kept_as_the_draft_goes_with_the_app(review_app, editor):
+    app = review_app.app
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await at_the_review(pilot, app)
+        editor(broken=True)
+        await pilot.press("e")
+        await pilot.pause()
+        kept = screen.draft.path
+        assert kept.is_file()  # for the next edit, while the review is up
+        await pilot.press("ctrl+c")
+        await wait_until(pilot, lambda: app.exit_code is not None, "the app to end")
+    assert not kept.parent.exists()  # no private copy of the plan left in the temp dir
+
+
 async def test_d_asks_then_discards_ending_the_run_and_new_removes_its_spec(review_app):
     app = review_app.app
     workspace = review_app.workspace

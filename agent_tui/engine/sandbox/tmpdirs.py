@@ -43,6 +43,7 @@ class TempDirs:
         when the root is a link, or another user's."""
         uid = os.getuid()
         root = private_dir(tmp / f"agent-tui-{uid}")
+        sweep(root)
         dirs = {tmp / f"claude-{uid}", Path(tempfile.gettempdir()) / f"claude-{uid}"}
         shared = []
         for path in sorted(dirs):
@@ -56,11 +57,46 @@ class TempDirs:
         """A new private dir under the root for one session, removed with what it holds
         when the session ends."""
         private_dir(self.root)  # a cleaner may have removed it since
-        path = Path(tempfile.mkdtemp(prefix="session-", dir=self.root))
+        path = Path(tempfile.mkdtemp(prefix=f"{SESSION_PREFIX}{os.getpid()}-", dir=self.root))
         try:
             yield path
         finally:
             shutil.rmtree(path, ignore_errors=True)
+
+
+SESSION_PREFIX = "session-"
+"""``session-<pid>-…``: the process whose session it is, so another can tell it was left."""
+
+
+def sweep(root: Path) -> list[str]:
+    """Remove the session dirs under ``root`` whose process is gone (killed: its own
+    clean-up never ran); their names.  A name agent-tui did not make is left alone."""
+    gone = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(root):
+            owner = _owner(entry.name)
+            if owner is None or _alive(owner) or not entry.is_dir(follow_symlinks=False):
+                continue
+            shutil.rmtree(entry.path, ignore_errors=True)
+            gone.append(entry.name)
+    return gone
+
+
+def _owner(name: str) -> int | None:
+    pid, dash, _ = name.removeprefix(SESSION_PREFIX).partition("-")
+    if not name.startswith(SESSION_PREFIX) or not dash or not pid.isdigit():
+        return None
+    return int(pid)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's (EPERM): alive as far as this one can tell
+        return True
+    return True
 
 
 def private_dir(path: Path) -> Path:

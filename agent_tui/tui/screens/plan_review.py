@@ -61,6 +61,9 @@ class PlanReviewScreen(ModalScreen[str]):
         self._show(self._load())
         self.query_one(Tree).focus()
 
+    def on_unmount(self) -> None:
+        self.draft.discard()  # a refused edit kept for the next one: no next one now
+
     def _load(self) -> ImplementationPlan | None:
         try:
             return load_plan(self.plan_path)
