@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 
+from agent_tui.engine.agents.claude.process import CliLauncher
 from agent_tui.engine.sandbox.tmpdirs import TempDirs
 
 
@@ -36,3 +38,19 @@ def test_a_killed_runs_session_dirs_go_as_the_next_run_prepares(tmp_path):
         assert mine.is_dir()  # this process's own, in use
         assert old_style.is_dir() and elsewhere.is_dir() and link.is_symlink()
     assert not mine.exists()  # its own clean-up, as the session ends
+
+
+def test_a_killed_runs_cli_launchers_go_as_the_next_launcher_is_made(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    left = tmp_path / f"agent-tui-cli-{dead_pid()}-q1w2e3r4"
+    left.mkdir()
+    (left / "launch.py").write_text("# a killed agent-tui's launcher\n")
+    alive = tmp_path / f"agent-tui-cli-{os.getpid()}-a1s2d3f4"  # another lane's, in use
+    alive.mkdir()
+    launcher = CliLauncher("/bin/sh")
+    try:
+        assert launcher.path.parent.name.startswith(f"agent-tui-cli-{os.getpid()}-")
+        assert not left.exists() and alive.is_dir()
+    finally:
+        launcher.close()
+    assert not launcher.path.parent.exists()

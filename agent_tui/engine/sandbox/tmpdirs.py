@@ -68,23 +68,27 @@ SESSION_PREFIX = "session-"
 """``session-<pid>-…``: the process whose session it is, so another can tell it was left."""
 
 
-def sweep(root: Path) -> list[str]:
-    """Remove the session dirs under ``root`` whose process is gone (killed: its own
-    clean-up never ran); their names.  A name agent-tui did not make is left alone."""
+def sweep(root: Path, prefix: str = SESSION_PREFIX) -> list[str]:
+    """Remove this user's ``<prefix><pid>-…`` dirs under ``root`` whose process is gone
+    (killed: its own clean-up never ran); their names.  A name without an owner, a link,
+    or another user's is left alone."""
     gone = []
     with contextlib.suppress(OSError):
         for entry in os.scandir(root):
-            owner = _owner(entry.name)
+            owner = _owner(entry.name, prefix)
             if owner is None or _alive(owner) or not entry.is_dir(follow_symlinks=False):
                 continue
-            shutil.rmtree(entry.path, ignore_errors=True)
-            gone.append(entry.name)
+            with contextlib.suppress(OSError):
+                if entry.stat(follow_symlinks=False).st_uid != os.getuid():
+                    continue
+                shutil.rmtree(entry.path)
+                gone.append(entry.name)
     return gone
 
 
-def _owner(name: str) -> int | None:
-    pid, dash, _ = name.removeprefix(SESSION_PREFIX).partition("-")
-    if not name.startswith(SESSION_PREFIX) or not dash or not pid.isdigit():
+def _owner(name: str, prefix: str) -> int | None:
+    pid, dash, _ = name.removeprefix(prefix).partition("-")
+    if not name.startswith(prefix) or not dash or not pid.isdigit():
         return None
     return int(pid)
 

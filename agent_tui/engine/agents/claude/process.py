@@ -21,6 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from agent_tui.engine.sandbox.tmpdirs import sweep
+
 _LAUNCHER = """\
 import os, signal, sys
 
@@ -94,13 +96,17 @@ def find_cli() -> str | None:
     return shutil.which("claude")
 
 
+LAUNCHER_PREFIX = "agent-tui-cli-"
+
+
 class CliLauncher:
     """A lane's launcher script (in a private temp dir, removed by :meth:`close`).  A lane
     runs one session at a time, so one pid file serves them all."""
 
     def __init__(self, cli: str) -> None:
         self.cli = cli
-        self._dir = Path(tempfile.mkdtemp(prefix="agent-tui-cli-"))
+        sweep(Path(tempfile.gettempdir()), LAUNCHER_PREFIX)  # a killed agent-tui's
+        self._dir = Path(tempfile.mkdtemp(prefix=f"{LAUNCHER_PREFIX}{os.getpid()}-"))
         launcher = self._dir / "launch.py"
         launcher.write_text(_LAUNCHER)
         self.pid_file = self._dir / "cli.pid"
