@@ -3,6 +3,7 @@ in the sample's own worktree, with a commit per subtask."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -11,6 +12,7 @@ import shlex
 import signal
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,7 +26,7 @@ from agent_tui.cli.demo import (
     review_commands,
 )
 from agent_tui.engine.clock import VirtualClock
-from agent_tui.headless import run_headless
+from agent_tui.headless import format_json, run_headless
 from agent_tui.sim.scenario import Scenario
 from agent_tui.sim.server import SimServer
 from tests.integration.git_repo import branch_log, git, snapshot
@@ -40,9 +42,13 @@ SUBJECTS = [
 
 
 async def run_demo(
-    workspace: DemoWorkspace, events: str, subtasks: tuple[str, ...] | None = None
+    workspace: DemoWorkspace,
+    events: str,
+    subtasks: tuple[str, ...] | None = None,
+    jsonl: list[str] | None = None,
 ) -> tuple[int, str]:
-    """``subtasks``: the plan keeps only these (each session costs a CLI start-up)."""
+    """``subtasks``: the plan keeps only these (each session costs a CLI start-up);
+    ``jsonl``: gets each event as ``--events jsonl`` prints it, beside the ``events`` output."""
     if subtasks is not None:
         keep_subtasks(workspace.spec_dir / "implementation_plan.json", subtasks)
     scenario = Scenario.bundled("demo").model_copy(update={"pace_s": 0.0})
@@ -50,11 +56,48 @@ async def run_demo(
         config = demo_config(workspace, sim, pause_between_s=0.0, pause_on_problem=False)
         clock = VirtualClock()
         out = io.StringIO()
-        code = await run_headless(
-            lambda sink: demo_loop(workspace, config, sink, clock=clock), events, out
-        )
+
+        def make_loop(sink):
+            async def both(event) -> None:
+                if jsonl is not None:
+                    jsonl.append(format_json(event))
+                await sink(event)
+
+            return demo_loop(workspace, config, both, clock=clock)
+
+        code = await run_headless(make_loop, events, out)
     workspace.release()
     return code, out.getvalue()
+
+
+@dataclass
+class DemoRun:
+    workspace: DemoWorkspace
+    before: dict[str, str]
+    """The sample's checkout as the demo laid it out, before the run."""
+    code: int
+    text: str
+    events: list[dict]
+    env: dict[str, str]
+    """agent-tui's own dirs as the run had them: where ``diff`` and ``merge`` find its work."""
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """The whole demo, once, in a --workdir with a space in it: its text output and its
+    events as JSON lines (a whole demo costs seven CLI sessions)."""
+    root = tmp_path_factory.mktemp("demo")
+    env = {
+        f"AGENT_TUI_{name}_DIR": str(root / name.lower()) for name in ("CONFIG", "STATE", "DATA")
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        workspace = create_workspace(root / "a demo dir")
+        before = snapshot(workspace.project_dir)
+        lines: list[str] = []
+        code, text = asyncio.run(run_demo(workspace, "text", jsonl=lines))
+    return DemoRun(workspace, before, code, text, [json.loads(line) for line in lines], env)
 
 
 def run_printed(command: str) -> subprocess.CompletedProcess:
@@ -68,46 +111,10 @@ def run_printed(command: str) -> subprocess.CompletedProcess:
     )
 
 
-async def test_demo_text_output_shows_the_backoff_the_worktree_and_how_to_finish(tmp_path):
-    workspace = create_workspace(tmp_path / "a demo dir")  # a --workdir, with a space in it
-    code, text = await run_demo(workspace, "text")
-    assert code == 0
-    assert "backoff   tool_concurrency: waiting 2 s (retry 1/5)" in text
-    assert "backoff   tool_concurrency: waiting 4 s (retry 2/5)" in text
-    assert re.search(
-        r"workspace worktree \S+/001-greeter on agent-tui/001-greeter, from main", text
-    )
-    assert len(re.findall(r" commit    \d\.\d: [0-9a-f]{12} \(\d files?\)", text)) == 5
-    assert "sk-ant-oat01-demo" not in text
-    *_, notice, finished = text.splitlines()
-    assert finished.endswith("finished  complete (exit 0) all 5 subtasks completed")
-    assert notice.endswith(
-        f"info      demo: the work is on {DEMO_BRANCH}: " + review_commands(workspace.project_dir)
-    )
-    printed = re.findall(r"agent-tui \w+ --project (?:'[^']*'|\S+)", notice)
-    commands = {shlex.split(command)[1]: command for command in printed}
-    assert sorted(commands) == ["diff", "discard", "merge"]
-    diff = run_printed(commands["diff"])
-    assert diff.returncode == 0, diff.stderr
-    assert (
-        "+def greet(name: str) -> str:" in diff.stdout
-        and "+++ b/greeter/__main__.py" in diff.stdout
-    )
-    merged = run_printed(commands["merge"])
-    assert merged.returncode == 0, merged.stderr
-    project = workspace.project_dir
-    assert git(project, "log", "-1", "--format=%s").startswith(f"Merge {DEMO_BRANCH}")
-    assert (project / "greeter" / "__main__.py").is_file()
-    assert git(project, "branch", "--list", DEMO_BRANCH) == ""  # merged: branch and worktree gone
-
-
-async def test_demo_jsonl_events_have_the_documented_fields(tmp_path):
-    workspace = create_workspace(tmp_path / "jsonl")
-    project = workspace.project_dir
-    before = snapshot(project)
-    code, text = await run_demo(workspace, "jsonl")
-    assert code == 0
-    events = [json.loads(line) for line in text.splitlines()]
+def test_demo_jsonl_events_have_the_documented_fields(demo_run):
+    project = demo_run.workspace.project_dir
+    assert demo_run.code == 0
+    events = demo_run.events
     assert all("type" in e and isinstance(e["ts"], float) for e in events)
     by_type: dict[str, list[dict]] = {}
     for event in events:
@@ -137,7 +144,7 @@ async def test_demo_jsonl_events_have_the_documented_fields(tmp_path):
     assert Path(status["path"]) != project
     assert [e["id"] for e in by_type["subtask_committed"]] == ["1.1", "1.2", "1.3", "2.1", "2.2"]
     assert branch_log(project, DEMO_BRANCH) == SUBJECTS
-    assert snapshot(project) == before
+    assert snapshot(project) == demo_run.before
     # Each check imported the package, which only the worktree has: it ran there.
     checked = [(e["subtask_id"], e["outcome"]) for e in by_type["verification_ended"]]
     # After each session, then once more on the final tree before the run completes:
@@ -147,6 +154,41 @@ async def test_demo_jsonl_events_have_the_documented_fields(tmp_path):
         ("2.1", "passed"),
     ]
     assert not (project / "greeter").exists()
+
+
+def test_demo_text_output_shows_the_backoff_the_worktree_and_how_to_finish(demo_run, monkeypatch):
+    # After the JSONL test: this one merges the work.
+    workspace, text = demo_run.workspace, demo_run.text
+    for name, value in demo_run.env.items():
+        monkeypatch.setenv(name, value)
+    assert demo_run.code == 0
+    assert "backoff   tool_concurrency: waiting 2 s (retry 1/5)" in text
+    assert "backoff   tool_concurrency: waiting 4 s (retry 2/5)" in text
+    assert re.search(
+        r"workspace worktree \S+/001-greeter on agent-tui/001-greeter, from main", text
+    )
+    assert len(re.findall(r" commit    \d\.\d: [0-9a-f]{12} \(\d files?\)", text)) == 5
+    assert "sk-ant-oat01-demo" not in text
+    *_, notice, finished = text.splitlines()
+    assert finished.endswith("finished  complete (exit 0) all 5 subtasks completed")
+    assert notice.endswith(
+        f"info      demo: the work is on {DEMO_BRANCH}: " + review_commands(workspace.project_dir)
+    )
+    printed = re.findall(r"agent-tui \w+ --project (?:'[^']*'|\S+)", notice)
+    commands = {shlex.split(command)[1]: command for command in printed}
+    assert sorted(commands) == ["diff", "discard", "merge"]
+    diff = run_printed(commands["diff"])
+    assert diff.returncode == 0, diff.stderr
+    assert (
+        "+def greet(name: str) -> str:" in diff.stdout
+        and "+++ b/greeter/__main__.py" in diff.stdout
+    )
+    merged = run_printed(commands["merge"])
+    assert merged.returncode == 0, merged.stderr
+    project = workspace.project_dir
+    assert git(project, "log", "-1", "--format=%s").startswith(f"Merge {DEMO_BRANCH}")
+    assert (project / "greeter" / "__main__.py").is_file()
+    assert git(project, "branch", "--list", DEMO_BRANCH) == ""  # merged: branch and worktree gone
 
 
 async def test_without_git_the_demo_runs_in_place_and_says_so(tmp_path, monkeypatch):
