@@ -232,10 +232,7 @@ def _say_how_it_ended(args: argparse.Namespace, end) -> None:
         spec_dir = find_spec_dir(project, args.spec)
     except (PlanError, OSError):
         spec_dir = None
-    said = end.summary(project, spec_dir)
-    if said is not None:
-        with contextlib.suppress(OSError):  # the terminal may be gone (closed window: EIO)
-            print(said, file=sys.stderr)
+    end.say(project, spec_dir)
 
 
 PLAN_DISCARD = "the plan the planner wrote is removed (spec.md stays): the next run plans again"

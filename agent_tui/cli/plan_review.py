@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import shlex
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -75,6 +76,13 @@ class RunEnd:
         if self.outcome not in (COMPLETE, DISCARDED, PLANNED) and spec_dir is not None:
             return f"{said}\nto go on: {run_command(project_dir, spec_dir)}"
         return said
+
+    def say(self, project_dir: Path, spec_dir: Path | None) -> None:
+        """Print ``summary`` for the terminal the app has left (if it is still there)."""
+        said = self.summary(project_dir, spec_dir)
+        if said is not None:
+            with contextlib.suppress(OSError):  # the terminal may be gone (closed window: EIO)
+                print(said, file=sys.stderr)
 
     @property
     def discarded(self) -> bool:

@@ -87,10 +87,15 @@ def run_attach(args: argparse.Namespace) -> int:
 
         return runs_app()
     record = _the_run(Path(args.project or "."), args.spec)
+    from agent_tui.cli.plan_review import RunEnd
     from agent_tui.startup.attach import attach_app
     from agent_tui.startup.checks import title_for
 
-    return attach_app(Path(record.socket), title_for(Path(record.spec_dir)))
+    end = RunEnd()
+    spec_dir = Path(record.spec_dir)
+    code = attach_app(Path(record.socket), title_for(spec_dir), wrap=end.watching)
+    end.say(Path(record.project_dir), spec_dir)  # the run ended while attached: how
+    return code
 
 
 def _the_run(project: Path, spec: str | None):

@@ -6,6 +6,7 @@ The app is the one ``agent-tui run`` shows, with the hangup-safe driver; in a br
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from agent_tui.runproc import registry
@@ -19,9 +20,11 @@ class LaunchedRunsApp(LaunchedApp, RunsApp):
     """``RunsApp`` through the driver ``LaunchedApp`` picks."""
 
 
-def attach_app(socket: Path, title: str) -> int:
-    """The app attached to the run listening at ``socket`` until it ends or is left."""
-    return run_app(attaching(socket), title=title)
+def attach_app(socket: Path, title: str, wrap: Callable[[Callable], Callable] | None = None) -> int:
+    """The app attached to the run listening at ``socket`` until it ends or is left
+    (``wrap``: given the loop factory, returns the one the app uses, to watch the events)."""
+    factory = attaching(socket)
+    return run_app(wrap(factory) if wrap is not None else factory, title=title)
 
 
 def runs_app() -> int:
