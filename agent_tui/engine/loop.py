@@ -108,6 +108,7 @@ class CoderLoop:
         self.notes = NoteBox(config.spec_dir)
         self.plan_review = PlanReviewGate(config.plan_review, emit)
         self.checkpoints = Checkpoints(config, emit, self.history)
+        self.checkpoints.plan_lock = self.tracker.writing  # and every lane's, through it
         self._contained_by: tuple[Settings, SandboxCheck] | None = None  # as the run began
         self.agents = session_factory or ClaudeAgent(config.cli_path)
         """What makes each session: Claude Code's, unless a test says otherwise."""

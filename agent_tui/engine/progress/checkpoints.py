@@ -57,6 +57,9 @@ class Checkpoints:
         self.history = history
         self.lane = lane
         self.of_spec = of_spec
+        self.plan_lock: asyncio.Lock = of_spec.plan_lock if of_spec else asyncio.Lock()
+        """Held while a sync reads or writes the user's spec dir: the plan tracker's (the
+        loop shares it), so no status it writes and no lane's pulled edit undoes another."""
         self.last_commit: str | None = None
         """The commit ``commit`` made last."""
         self.location: Location | None = config.workspace
@@ -151,7 +154,8 @@ class Checkpoints:
             # The user's spec dir is the truth while no session runs: the copy is an earlier
             # run's (a claim its check refuted, one made as that run was killed), and a pull
             # measured against no base would take all of it as the agent's new edits.
-            self._opening_notes = await asyncio.to_thread(self.mirror.push)
+            async with self.plan_lock:
+                self._opening_notes = await asyncio.to_thread(self.mirror.push)
             self._packed_at = await self._git(commits.head)
         else:
             self._leftovers = Leftovers((), (self.project_dir,))
@@ -203,7 +207,9 @@ class Checkpoints:
         await self.before_sandbox()
         if self.mirror is None:
             return
-        await self._notes(await asyncio.to_thread(self.mirror.push))
+        async with self.plan_lock:
+            notes = await asyncio.to_thread(self.mirror.push)
+        await self._notes(notes)
 
     async def before_sandbox(self) -> None:
         """Before the CLI runs here (a session, a check): what of its sandbox's leftovers
@@ -221,7 +227,8 @@ class Checkpoints:
         user changed too is kept as ``logs/session-NNN.agent/<name>``, NNN its session)."""
         if self.mirror is None:
             return
-        _, notes = await asyncio.to_thread(self.mirror.pull, self._keep_as)
+        async with self.plan_lock:
+            _, notes = await asyncio.to_thread(self.mirror.pull, self._keep_as)
         await self._notes(notes)
 
     def _keep_as(self) -> str:

@@ -71,9 +71,11 @@ class PlanTracker:
         """Texts taken so far: a re-read that finds another taken meanwhile is dropped."""
         self._shown: dict[str, tuple[str, int]] = {}
         self._notes_shown: set[str] = set()
-        self._writing = asyncio.Lock()
-        """Held from the read to the write of a change: two changes at once (the retry key's
-        and the loop's) would each write the text without the other's."""
+        self.writing = asyncio.Lock()
+        """Held from the read to the write of a change to the plan's file, by this tracker
+        and by each lane's spec sync: two changes at once (the retry key's and the loop's, a
+        merge's status and a lane's pulled claim) would each write the text without the
+        other's."""
         self._being_written: str | None = None
         """A text agent-tui is writing now: a re-read that finds it meanwhile (another lane's
         sync) takes it as read, not as someone's edit."""
@@ -164,7 +166,7 @@ class PlanTracker:
         What the re-read found (edits since the last read, a corrupt file set aside) is
         returned; a subtask no longer in the plan is left alone.
         """
-        async with self._writing:
+        async with self.writing:
             found = await self.refresh()
             assert self._text is not None
             try:
@@ -179,7 +181,7 @@ class PlanTracker:
     async def set_value(self, path: list[str | int], value: object) -> Refresh:
         """Set one value at ``path`` (a missing last key is added), as ``set_status`` does;
         a path the document does not have is left alone."""
-        async with self._writing:
+        async with self.writing:
             found = await self.refresh()
             assert self._text is not None
             try:
