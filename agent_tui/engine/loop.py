@@ -359,6 +359,7 @@ class CoderLoop:
         if count.lanes == 1:
             return
         profiles = self._lane_profiles()
+        await self.checkpoints.hold_shared_mount_points()
         lanes = []
         for number in range(1, count.lanes + 1):
             site = Checkpoints(
@@ -384,6 +385,8 @@ class CoderLoop:
     async def _close_lanes(self) -> None:
         """The lanes' worktrees go as the run ends; what an unfinished try left in one is
         rolled back first, its patch kept in logs/ (the spec's own worktree stays)."""
+        with contextlib.suppress(OSError):
+            await self.checkpoints.release_shared_mount_points()
         for lane in self.lanes:
             if lane.site is self.checkpoints:
                 continue

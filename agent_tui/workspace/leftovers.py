@@ -35,6 +35,8 @@ IN_GIT_DIR = (
     "config.worktree",
     "info/.claude-sandbox-noreplace",
 )
+FILES_IN_GIT_DIR = frozenset({"config.worktree"})
+"""Of ``IN_GIT_DIR``, what the sandbox leaves as an empty file (the rest: empty dirs)."""
 CLI_PROTECTED = (
     ".gitconfig", ".gitmodules", ".bashrc", ".bash_profile", ".zshrc", ".zprofile",
     ".profile", ".ripgreprc", ".mcp.json", ".vscode", ".idea",
@@ -88,6 +90,29 @@ class Leftovers:
                     os.unlink(path)
                     removed.append(path)
         return removed
+
+
+def hold(git_dir: Path) -> list[Path]:
+    """Make ``git_dir``'s missing mount points now, as the sandbox leaves them, so that
+    they stay while several lanes share it: one made or removed between another sandbox's
+    listing and its mounts fails that command.  What was made (``release`` removes it)."""
+    made = []
+    for name in IN_GIT_DIR:
+        path = git_dir / name
+        if os.path.lexists(path) or not git_dir.is_dir():
+            continue
+        with contextlib.suppress(OSError):
+            if name in FILES_IN_GIT_DIR:
+                path.touch(exist_ok=False)
+            else:
+                path.mkdir(parents=True)
+            made.append(path)
+    return made
+
+
+def release(made: Iterable[Path]) -> list[Path]:
+    """Remove what ``hold`` made that is still empty; what was removed."""
+    return [path for path in reversed(list(made)) if _remove_if_empty(path)]
 
 
 def is_placeholder(path: Path, window: Window | None = None) -> bool:

@@ -15,6 +15,7 @@ from agent_tui.engine.events import core as ev
 from agent_tui.engine.events import lanes as lev
 from agent_tui.engine.events import workspace as wev
 from agent_tui.engine.events.lanes import MergeOutcome
+from agent_tui.workspace.leftovers import IN_GIT_DIR
 from tests.integration.git_repo import branch_log, git
 from tests.integration.helpers import plan_doc, script
 
@@ -125,6 +126,8 @@ async def test_two_independent_phases_run_at_once_and_both_land_in_order(lanes_r
     assert [e.id for e in run.of(wev.SubtaskCommitted)].count("1.1") >= 1
     listed = git(run.project, "worktree", "list", "--porcelain")
     assert ".lane-" not in listed  # the lanes' worktrees go when the run ends
+    # The sandbox's mount points, held in the shared git dir while lanes ran, go too.
+    assert [n for n in IN_GIT_DIR if (run.project / ".git" / n).exists()] == []
 
 
 def signal_when_merged(run, subtask_id: str) -> None:

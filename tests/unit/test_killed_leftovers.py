@@ -12,7 +12,7 @@ import pytest
 
 from agent_tui.engine.agents.transcript import UNFINISHED_SLACK_S, unfinished_window
 from agent_tui.engine.events import core as ev
-from agent_tui.workspace.leftovers import Leftovers, is_placeholder
+from agent_tui.workspace.leftovers import Leftovers, hold, is_placeholder, release
 from tests.unit.loop_harness import make_setup, of
 
 
@@ -132,3 +132,30 @@ async def test_a_read_only_empty_pause_the_user_touched_or_made_pauses(setup, wh
 async def until(condition):
     while not condition():
         await asyncio.sleep(0)
+
+
+def test_lanes_hold_the_shared_git_dirs_mount_points_and_release_only_theirs(tmp_path):
+    git_dir = tmp_path / ".git"
+    (git_dir / "info").mkdir(parents=True)
+    (git_dir / "remotes").mkdir()  # the user's own: not made, not removed
+    made = hold(git_dir)
+    assert sorted(p.relative_to(git_dir).as_posix() for p in made) == [
+        "NOTES_MERGE_WORKTREE",
+        "config.worktree",
+        "glab-cli",
+        "info/.claude-sandbox-noreplace",
+    ]
+    assert (git_dir / "config.worktree").is_file() and (git_dir / "glab-cli").is_dir()
+    # Held, they exist before every session: a session's tidy keeps them.
+    leftovers = Leftovers((git_dir,), ())
+    existed = leftovers.before()
+    assert leftovers.tidy(existed) == []
+    assert all(p.exists() for p in made)
+    (git_dir / "glab-cli" / "config.yml").write_text("someone's\n")  # no longer empty: stays
+    removed = release(made)
+    assert sorted(p.name for p in removed) == [
+        ".claude-sandbox-noreplace",
+        "NOTES_MERGE_WORKTREE",
+        "config.worktree",
+    ]
+    assert (git_dir / "glab-cli" / "config.yml").is_file() and (git_dir / "remotes").is_dir()

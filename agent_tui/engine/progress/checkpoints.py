@@ -23,7 +23,7 @@ from agent_tui.engine.progress.history import AttemptHistory
 from agent_tui.engine.sandbox.containment import USER_CONTROLS_IN_SPEC
 from agent_tui.engine.sandbox.reads import Workplace
 from agent_tui.files import atomic_write_bytes, real_dir
-from agent_tui.workspace import commits, in_place_record, lanes, packing, review
+from agent_tui.workspace import commits, in_place_record, lanes, leftovers, packing, review
 from agent_tui.workspace.config_secrets import credentials_in_config
 from agent_tui.workspace.git import GitError
 from agent_tui.workspace.lanes import Replayed, lane_location
@@ -66,6 +66,8 @@ class Checkpoints:
         self.worktree: Worktree | None = None
         self.mirror: SpecMirror | None = None
         self._leftovers: Leftovers | None = None
+        self._held: list[Path] = []
+        """Mount points made for the lanes' time: see ``hold_shared_mount_points``."""
         self._existed: frozenset[Path] = frozenset()
         self._opening_notes: list[str] = []
         self._swept: list[Path] = []
@@ -216,6 +218,18 @@ class Checkpoints:
         is there already, and so is not its to remove."""
         if self._leftovers is not None:
             self._existed = await asyncio.to_thread(self._leftovers.before)
+
+    async def hold_shared_mount_points(self) -> None:
+        """Several lanes are about to share the repository's git dir: its sandbox mount
+        points are made now and kept until ``release_shared_mount_points``, rather than
+        made and tidied by each session while another lane's sandbox is mounting them."""
+        common = self.location.common_dir if self.location is not None else None
+        if common is not None and self.worktree is not None:
+            self._held = await asyncio.to_thread(leftovers.hold, common)
+
+    async def release_shared_mount_points(self) -> None:
+        await asyncio.to_thread(leftovers.release, self._held)
+        self._held = []
 
     async def after_sandbox(self) -> None:
         """What the CLI's sandbox made and left empty, removed."""
