@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.events import lanes as lev
+from agent_tui.engine.events import trust as tev
+from agent_tui.engine.events.trust import RECHECK_LANE, CheckOutcome
 from agent_tui.tui.messages import EngineEvent
 from agent_tui.tui.screens.lane_picker import LanePicker
 from tests.tui.conftest import wait_until
@@ -91,6 +93,57 @@ async def test_the_tree_status_and_log_show_the_lanes_and_v_follows_one(scripted
         )
         await wait_until(pilot, lambda: "merging" not in tree.label_of("1.3"), "merged")
         await wait_until(pilot, lambda: "⤵ 1.3 merged as abc" in log_text(app), "its line")
+        harness.sessions.release.set()
+        await pilot.press("ctrl+c")
+        await wait_until(pilot, lambda: app.exit_code is not None, "the exit")
+
+
+def post(app, *events: ev.Event) -> None:
+    for event in events:
+        app.main_screen.post_message(EngineEvent(event))
+
+
+MERGE = (
+    lev.MergeStarted(subtask_id="1.3", checks=("1.3", "1.2")),
+    tev.VerificationStarted(
+        subtask_id="1.3", command="pytest -q", sandboxed=True, timeout_s=300, lane=RECHECK_LANE
+    ),
+    tev.VerificationEnded(
+        subtask_id="1.3", outcome=CheckOutcome.PASSED, command="pytest -q",
+        reason="`pytest -q` exited 0", lane=RECHECK_LANE,
+    ),
+)  # fmt: skip
+OWN_CHECK = (
+    tev.VerificationStarted(
+        subtask_id="1.2", command="pytest -q", sandboxed=True, timeout_s=300, lane=2
+    ),
+    tev.VerificationEnded(
+        subtask_id="1.2", outcome=CheckOutcome.FAILED, command="pytest -q",
+        reason="`pytest -q` exited 1 (expected 0)",
+        output_tail="FAILED tests/test_core.py::test_farewell - AssertionError\n", lane=2,
+    ),
+)  # fmt: skip
+
+
+async def test_the_all_lanes_log_shows_a_lanes_check_apart_from_a_merges(scripted_app):
+    harness = scripted_app(hold={"1.1"})
+    app = harness.app
+    async with app.run_test(size=(110, 40)) as pilot:
+        await wait_until(pilot, lambda: "1.1" in harness.sessions.started, "session 1")
+        post(app, *LANES, *OWN_CHECK, *MERGE)
+        await wait_until(pilot, lambda: "re-check of 1.3" in log_text(app), "the lines")
+        rows = [row.rstrip() for row in log_text(app).splitlines()]
+        # A lane's check after its lane; the merge's check on the spec's branch after no
+        # lane, saying it is one.
+        assert "L2   ⚖ checking 1.2: pytest -q  (sandboxed)" in rows
+        assert "L2   ✘ 1.2 failed: exited 1 (expected 0)" in rows
+        assert "  ⚖ re-checking 1.3: pytest -q  (sandboxed)" in rows
+        assert "  ✔ re-check of 1.3 passed: exited 0" in rows
+
+        await pilot.press("v")  # lane 1: the merge's checks, not lane 2's
+        await wait_until(pilot, lambda: "working on" not in log_text(app), "lane 1 alone")
+        shown = log_text(app)
+        assert "⚖ re-checking 1.3" in shown and "checking 1.2" not in shown
         harness.sessions.release.set()
         await pilot.press("ctrl+c")
         await wait_until(pilot, lambda: app.exit_code is not None, "the exit")
