@@ -125,20 +125,49 @@ OWN_CHECK = (
 )  # fmt: skip
 
 
-async def test_the_all_lanes_log_shows_a_lanes_check_apart_from_a_merges(scripted_app):
+def rows_after(rows: list[str], first: str) -> list[str]:
+    """The screen rows of the log line whose first row starts with ``first``: that row and
+    the ones its text wrapped to (each starting with a blank), up to the next line."""
+    start = next(n for n, row in enumerate(rows) if row.startswith(first))
+    end = next((n for n in range(start + 1, len(rows)) if not rows[n].startswith(" ")), None)
+    return rows[start:end]
+
+
+WRITTEN = "/tmp/project/.auto-claude/specs/001-greeter/implementation_plan.json"
+
+
+async def test_the_all_lanes_log_shows_checks_by_lane_and_wraps_under_the_prefix(scripted_app):
     harness = scripted_app(hold={"1.1"})
     app = harness.app
     async with app.run_test(size=(110, 40)) as pilot:
         await wait_until(pilot, lambda: "1.1" in harness.sessions.started, "session 1")
         post(app, *LANES, *OWN_CHECK, *MERGE)
-        await wait_until(pilot, lambda: "re-check of 1.3" in log_text(app), "the lines")
-        rows = [row.rstrip() for row in log_text(app).splitlines()]
-        # A lane's check after its lane; the merge's check on the spec's branch after no
-        # lane, saying it is one.
-        assert "L2   ⚖ checking 1.2: pytest -q  (sandboxed)" in rows
-        assert "L2   ✘ 1.2 failed: exited 1 (expected 0)" in rows
-        assert "  ⚖ re-checking 1.3: pytest -q  (sandboxed)" in rows
-        assert "  ✔ re-check of 1.3 passed: exited 0" in rows
+        post(
+            app,
+            ev.ToolResult(
+                session=2, tool_use_id="t", is_error=False, lane=2,
+                summary=f"The file {WRITTEN} has been updated successfully.",
+            ),
+            said(3, "Both tests pass now: greet and farewell handle empty names.\n\nNext: docs."),
+        )  # fmt: skip
+        await wait_until(pilot, lambda: "Next: docs." in log_text(app), "the lines")
+        rows = log_text(app).splitlines()
+        # A lane's check after its lane, its failed output under its text; the merge's
+        # check on the spec's branch after no lane, saying it is one.
+        assert rows_after(rows, "L2   ⚖ checking 1.2: pytest -q") == [
+            "L2   ⚖ checking 1.2: pytest -q  (sandboxed)".ljust(len(rows[0]))
+        ]
+        failed = rows_after(rows, "L2   ✘ 1.2 failed: exited 1")
+        assert failed[1].startswith("         │ FAILED tests/test_core.py::test_farewell")
+        assert any(row.startswith("  ⚖ re-checking 1.3: pytest -q") for row in rows)
+        assert any(row.startswith("  ✔ re-check of 1.3 passed: exited 0") for row in rows)
+        # Wrapped rows hang under the text after the lane's prefix and marker.
+        result = rows_after(rows, "L2     ◀ The file")
+        assert len(result) > 1
+        assert all(row.startswith(" " * 9) and row[9] != " " for row in result[1:])
+        paragraph = rows_after(rows, "L3 Both tests pass now")
+        assert paragraph[-1].startswith("   Next: docs.")
+        assert all(row.startswith("   ") and row[3] != " " for row in paragraph[1:] if row.strip())
 
         await pilot.press("v")  # lane 1: the merge's checks, not lane 2's
         await wait_until(pilot, lambda: "working on" not in log_text(app), "lane 1 alone")

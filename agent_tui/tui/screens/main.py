@@ -152,9 +152,14 @@ class MainScreen(Screen[None]):
             handler(self, event)
 
     def _in_log(self, event: ev.Event, line: Text) -> Text:
-        """``line`` as the log shows it: after its lane when the log shows several."""
+        """``line`` as the log shows it: after its lane when the log shows several, each of
+        its rows under the first's text (a failed check's output, an agent's paragraphs)."""
         prefix = self.lanes.prefix(event)
-        return Text.assemble((prefix, "magenta"), line) if prefix else line
+        if not prefix:
+            return line
+        if "\n" in line.plain:
+            line = Text("\n" + " " * len(prefix)).join(line.split("\n", allow_blank=True))
+        return Text.assemble((prefix, "magenta"), line)
 
     def _lanes_changed(self, changed: set[str]) -> None:
         lanes = self.lanes
