@@ -21,7 +21,7 @@ from agent_tui.engine.events import trust as tev
 from agent_tui.engine.events import workspace as wev
 from agent_tui.engine.events.lanes import MergeOutcome
 from agent_tui.engine.events.quota import QuotaStatus, quota_text
-from agent_tui.engine.events.trust import CheckOutcome, QAStep, QAVerdictKind
+from agent_tui.engine.events.trust import RECHECK_LANE, CheckOutcome, QAStep, QAVerdictKind
 from agent_tui.exit_codes import EXIT_INTERRUPTED
 from agent_tui.notifications import notification_for, terminal_escape
 from agent_tui.text import counted
@@ -80,18 +80,24 @@ def _quota_updated(e: ev.QuotaUpdated) -> str | None:
     return f"quota     {e.profile}: {quota_text(e.quota, e.ts)}"
 
 
+def _check_column(lane: int) -> str:
+    """``verify`` for a lane's check; ``recheck`` for one run again on the spec's branch (a
+    merge's, the final check), which is no lane's."""
+    return f"{'recheck' if lane == RECHECK_LANE else 'verify':<10}"
+
+
 def _verification_started(e: tev.VerificationStarted) -> str:
     how = "sandboxed" if e.sandboxed else "UNSANDBOXED: it runs with your own access"
-    return f"verify    {e.subtask_id}: {e.command} ({how}, up to {e.timeout_s:g} s)"
+    return f"{_check_column(e.lane)}{e.subtask_id}: {e.command} ({how}, up to {e.timeout_s:g} s)"
 
 
 def _verification_ended(e: tev.VerificationEnded) -> str:
-    said = e.finding()
+    said, column = e.finding(), _check_column(e.lane)
     if e.outcome in (CheckOutcome.PASSED, CheckOutcome.UNVERIFIED, CheckOutcome.INTERRUPTED):
         took = f" ({e.duration_s:.1f} s)" if e.outcome == CheckOutcome.PASSED else ""
-        return f"verify    {e.subtask_id} {e.outcome}: {said}{took}"
+        return f"{column}{e.subtask_id} {e.outcome}: {said}{took}"
     shown = "".join(f"\n          │ {line}" for line in e.tail_lines()) or " (no output)"
-    return f"verify    {e.subtask_id} FAILED: {said}{shown}"
+    return f"{column}{e.subtask_id} FAILED: {said}{shown}"
 
 
 def _qa_iteration(e: tev.QAIteration) -> str:

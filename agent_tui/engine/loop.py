@@ -43,6 +43,7 @@ from agent_tui.engine.events import core as ev
 from agent_tui.engine.events import lanes as lev
 from agent_tui.engine.events.quota import Quota
 from agent_tui.engine.events.state import LoopState
+from agent_tui.engine.events.trust import RECHECK_LANE
 from agent_tui.engine.failures.retry import RetryBook
 from agent_tui.engine.progress.checkpoints import Checkpoints, WorkspaceFailed
 from agent_tui.engine.progress.history import AttemptHistory
@@ -378,7 +379,11 @@ class CoderLoop:
         last = last_session(self.config.logs_dir)  # a try of a run killed in the spec's own
         self._coding.left_in_spec = last.subtask_id if last is not None else None
         self._queue.lane = Lane(
-            0, self.checkpoints, self.rotation, self.spec_lane.guard, self.spec_lane.containment
+            RECHECK_LANE,
+            self.checkpoints,
+            self.rotation,
+            self.spec_lane.guard,
+            self.spec_lane.containment,
         )
         self._coder.on_check_passed = self._queue.take
 
@@ -474,7 +479,7 @@ class CoderLoop:
         """Every subtask is completed: every check runs once more on the final tree (a
         failure reopens its subtask), then the run ends, through QA when it is on (which
         returns when a QA session reopened a subtask)."""
-        if await self._coder.final_check():
+        if await self._coder.final_check(self._queue.lane):
             return
         if not self.config.qa:
             end(RunOutcome.COMPLETE, f"all {counted(progress(plan)[1], 'subtask')} completed")

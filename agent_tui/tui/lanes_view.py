@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.events import lanes as lev
+from agent_tui.engine.events.trust import RECHECK_LANE
 
 ALL = None
 """``following`` when the log shows every lane, each line prefixed with its lane."""
@@ -109,15 +110,16 @@ class LanesView:
 
     def shows(self, event: ev.Event) -> bool:
         """Whether the log shows ``event`` now: every event when following all lanes; else
-        the followed lane's, and those of no lane (the plan, the queue, the loop)."""
-        lane = getattr(event, "lane", None)
+        the followed lane's, and those of no lane (the plan, the queue and its checks, the
+        loop)."""
+        lane = _lane_of(event)
         if self.following is ALL or lane is None or isinstance(event, lev.MergeQueued):
             return True
         return lane == self.following
 
     def prefix(self, event: ev.Event) -> str:
         """``L2 `` before a line of lane 2 when the log shows several lanes."""
-        lane = getattr(event, "lane", None)
+        lane = _lane_of(event)
         if not self.parallel or self.following is not ALL or lane is None:
             return ""
         if isinstance(event, (lev.LaneBusy, lev.LaneFree, lev.MergeQueued)):
@@ -127,3 +129,10 @@ class LanesView:
     def interrupt_target(self) -> int | None:
         """The lane ``i`` interrupts: the followed one, or with all shown, every lane."""
         return self.following
+
+
+def _lane_of(event: ev.Event) -> int | None:
+    """The coder lane ``event`` belongs to; None for the run's own (a check run again on the
+    spec's branch is one of these: it is the merge queue's, or the final check)."""
+    lane = getattr(event, "lane", None)
+    return None if lane == RECHECK_LANE else lane

@@ -21,7 +21,7 @@ from agent_tui.engine.events import spend as sev
 from agent_tui.engine.events import trust as tev
 from agent_tui.engine.events import workspace as wev
 from agent_tui.engine.events.quota import QuotaStatus, quota_text
-from agent_tui.engine.events.trust import CheckOutcome, QAStep, QAVerdictKind
+from agent_tui.engine.events.trust import RECHECK_LANE, CheckOutcome, QAStep, QAVerdictKind
 from agent_tui.text import counted
 
 NOTICE_STYLES = {"error": "bold red", "warning": "yellow"}
@@ -68,7 +68,10 @@ def _backoff_started(event: ev.BackoffStarted, _spec_dir: str | None) -> Text:
 
 
 def _verification_started(event: tev.VerificationStarted, _spec_dir: str | None) -> Text:
-    line = Text(f"  ⚖ checking {event.subtask_id}: {event.command}", style="cyan")
+    """``⚖ checking 1.1: …`` in its lane; ``⚖ re-checking 1.1: …`` on the spec's branch (a
+    merge's check, the final check), which is no lane's."""
+    doing = "re-checking" if event.lane == RECHECK_LANE else "checking"
+    line = Text(f"  ⚖ {doing} {event.subtask_id}: {event.command}", style="cyan")
     if event.sandboxed:
         return line.append("  (sandboxed)", style="dim")
     return line.append("  UNSANDBOXED: it runs with your own access", style="bold red")
@@ -85,7 +88,8 @@ CHECK_STYLES = {
 
 def _verification_ended(event: tev.VerificationEnded, _spec_dir: str | None) -> Text:
     icon, style = CHECK_STYLES[event.outcome]
-    line = Text(f"  {icon} {event.subtask_id} {event.outcome}: ", style=style)
+    what = f"re-check of {event.subtask_id}" if event.lane == RECHECK_LANE else event.subtask_id
+    line = Text(f"  {icon} {what} {event.outcome}: ", style=style)
     line.append(event.finding())
     if event.refuted:
         shown = event.tail_lines()

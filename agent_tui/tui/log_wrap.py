@@ -10,9 +10,10 @@ from rich.console import Console
 from rich.segment import Segment
 from rich.text import Text
 
-MARKER = re.compile(r" *(?:[^\w\s]{1,2} )?")
-"""What a continuation row hangs under: the line's indent and its marker (``  ▶ ``,
-``── ``, ``- ``).  A line that starts with a word hangs under nothing."""
+MARKER = re.compile(r"(?:L\d+ )? *(?:[^\w\s]{1,2} )?")
+"""What a continuation row hangs under: the lane's prefix in the all-lanes view (``L2 ``),
+the line's indent and its marker (``  ▶ ``, ``── ``, ``- ``).  A line that starts with a
+word hangs under nothing; after a lane's prefix, under that word."""
 
 
 class Line(tuple):
@@ -35,8 +36,9 @@ def wrapper(console: Console, width: int) -> Callable[[Text], list[Line]]:
 
     Each row of a line (it may hold newlines) that is too long wraps under its own text:
     ``  ▶ Bash`` and ``  ⚖ checking 1.3: …`` continue under ``Bash`` and ``checking``, a
-    verification's output under its first character, so a wrapped line still reads as
-    one and the markers down the left stay the only thing there."""
+    verification's output under its first character, ``L2   ◀ The file …`` under ``The``,
+    so a wrapped line still reads as one and the markers and lanes down the left stay the
+    only thing there."""
     options = console.options.update_width(width)
     blank = Line((Segment(" " * width),))
 

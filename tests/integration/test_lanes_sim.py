@@ -13,8 +13,10 @@ from agent_tui.auth.profiles import Profile, ProfileStore
 from agent_tui.engine.coding import Coding
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.events import lanes as lev
+from agent_tui.engine.events import trust as tev
 from agent_tui.engine.events import workspace as wev
 from agent_tui.engine.events.lanes import MergeOutcome
+from agent_tui.engine.events.trust import RECHECK_LANE
 from agent_tui.workspace.leftovers import IN_GIT_DIR
 from tests.integration.git_repo import branch_log, git
 from tests.integration.helpers import plan_doc, script
@@ -207,6 +209,13 @@ async def test_a_merge_that_breaks_an_earlier_subtasks_check_is_undone_and_redon
     tree = git(run.project, "ls-tree", "--name-only", BRANCH).split()
     assert "override.txt" not in tree and {"config.txt", "notes.txt"} <= set(tree)
     assert branch_log(run.project, BRANCH) == ["subtask 1.1: make 1.1", "subtask 2.1: make 2.1"]
+    # 1.1's check ran in its lane, then again on the spec's branch as 2.1 merged and at the
+    # end: those say so (the log shows them apart from a lane's own checks).
+    [lane] = [e.lane for e in run.of(ev.SessionStarted) if e.subtask_id == "1.1"]
+    checks = [(e.subtask_id, e.lane) for e in run.of(tev.VerificationStarted)]
+    assert checks == [("1.1", lane), ("1.1", RECHECK_LANE), ("1.1", RECHECK_LANE)]
+    ended = [(e.subtask_id, e.lane) for e in run.of(tev.VerificationEnded)]
+    assert [c for c in ended if c[0] == "1.1"] == checks
 
 
 def oauth_profiles(tmp_path, names: str) -> tuple[ProfileStore, dict[str, str]]:

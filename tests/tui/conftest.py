@@ -54,10 +54,11 @@ def screen_text(screen) -> str:
     )
 
 
-def all_shown(harness: Harness) -> bool:
-    """Every event the loop has sent is on the screen (the screen shows them in batches)."""
+def all_shown(harness: Harness, extra: int = 0) -> bool:
+    """Every event the loop has sent, and ``extra`` the test posted, is on the screen (the
+    screen shows them in batches)."""
     screen = harness.app.main_screen
-    return screen.events_seen == len(harness.events) and screen.log_view.backlog == 0
+    return screen.events_seen == len(harness.events) + extra and screen.log_view.backlog == 0
 
 
 @dataclass

@@ -6,7 +6,10 @@ import json
 
 from agent_tui.engine.agents.claude.summary import summarize_result
 from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import lanes as lev
+from agent_tui.engine.events import spend as sev
 from agent_tui.engine.events import trust as tev
+from agent_tui.engine.events.trust import RECHECK_LANE, CheckOutcome
 from agent_tui.tui.messages import EngineEvent
 from agent_tui.tui.screens.profile_picker import ProfilePicker
 from tests.tui.conftest import all_shown, wait_until
@@ -274,3 +277,75 @@ def test_log_search(snap_compare, scripted_app):
         await pilot.pause()
 
     assert snap_compare(harness.app, terminal_size=SIZE, run_before=run_before)
+
+
+def lanes_run(spec_dir: str) -> list[ev.Event]:
+    """Three lanes at work as the engine reports them: a lane's failed check, a merge's
+    re-check, lines that wrap after their lane, and the running sessions' spend so far."""
+
+    def started(session: int, lane: int, subtask_id: str) -> ev.SessionStarted:
+        return ev.SessionStarted(
+            session=session, kind="coder", subtask_id=subtask_id, profile="demo-a",
+            attempt=1, model="claude-sonnet-4-5", lane=lane,
+            transcript=f"{spec_dir}/logs/session-{session:03}.jsonl",
+        )  # fmt: skip
+
+    written = ".auto-claude/specs/001-greeter/implementation_plan.json"  # as the CLI's is shown
+    return [
+        lev.LanesPlanned(lanes=3, reason="three subtasks may run at once"),
+        lev.LaneBusy(lane=2, subtask_id="1.2"),
+        started(5, 2, "1.2"),
+        lev.LaneBusy(lane=3, subtask_id="1.3"),
+        started(6, 3, "1.3"),
+        ev.ToolResult(
+            session=5, tool_use_id="w5", is_error=False, lane=2,
+            summary=f"The file {written} has been updated successfully.",
+        ),
+        sev.SessionSpend(session=5, cost_usd=0.031, input_tokens=9000, output_tokens=300, lane=2),
+        ev.AssistantText(
+            session=6, lane=3,
+            text="Both tests pass now: greet and farewell handle empty and blank names.\n\n"
+            "Next I mark the subtask completed in the plan.",
+        ),
+        sev.SessionSpend(session=6, cost_usd=0.012, input_tokens=4000, output_tokens=90, lane=3),
+        tev.VerificationStarted(
+            subtask_id="1.2", command="python3 -m pytest -q tests/test_core.py", sandboxed=True,
+            timeout_s=300, lane=2,
+        ),
+        tev.VerificationEnded(
+            subtask_id="1.2", outcome=CheckOutcome.FAILED,
+            command="python3 -m pytest -q tests/test_core.py",
+            reason="`python3 -m pytest -q tests/test_core.py` exited 1 (expected 0)",
+            output_tail="FAILED tests/test_core.py::test_farewell - AssertionError: "
+            "assert 'Goodbye, !' == 'Goodbye.'\n1 failed, 3 passed in 0.04s\n",
+            lane=2,
+        ),
+        lev.MergeQueued(subtask_id="2.1", lane=1, waiting=1),
+        lev.MergeStarted(subtask_id="2.1", checks=("2.1", "1.1")),
+        tev.VerificationStarted(
+            subtask_id="2.1", command="python3 -m greeter Ada", sandboxed=True, timeout_s=300,
+            lane=RECHECK_LANE,
+        ),
+        tev.VerificationEnded(
+            subtask_id="2.1", outcome=CheckOutcome.PASSED, command="python3 -m greeter Ada",
+            reason="`python3 -m greeter Ada` exited 0", lane=RECHECK_LANE,
+        ),
+    ]  # fmt: skip
+
+
+def test_three_lanes_in_the_all_lanes_log(snap_compare, scripted_app):
+    """Each lane's lines after it, wrapped rows under their text, a merge's re-check in no
+    lane, and a run cost that counts the running sessions' spend so far."""
+    harness = scripted_app(hold={"1.1"})
+
+    async def run_before(pilot):
+        app = harness.app
+        await wait_until(pilot, lambda: "1.1" in harness.sessions.started, "session 1")
+        await wait_until(pilot, lambda: all_shown(harness), "the loop's events shown")
+        extra = lanes_run(str(harness.workspace.spec_dir))
+        for event in extra:
+            app.main_screen.post_message(EngineEvent(event))
+        await wait_until(pilot, lambda: all_shown(harness, extra=len(extra)), "every event")
+        await pilot.pause()
+
+    assert snap_compare(harness.app, terminal_size=(160, 34), run_before=run_before)

@@ -271,6 +271,26 @@ async def test_the_log_wraps_long_lines_to_a_narrow_pane_and_loses_nothing():
         assert "".join(rendered).replace(" ", "") == line.replace(" ", "")
 
 
+async def test_a_line_after_its_lanes_prefix_wraps_under_the_text_after_it():
+    # Found watching four lanes: "L1     ◀ The file … has been updated" went on at column 0.
+    lines = [
+        "L1     ◀ The file .auto-claude/specs/001-x/plan.json has been updated successfully.",
+        "L2 The agent reads greeter/core.py and writes tests for it, empty names included.",
+    ]
+    app = LogApp()
+    async with app.run_test(size=(50, 10)) as pilot:
+        log = app.query_one(SessionLog)
+        write(log, lines)
+        await pilot.pause()
+        rows = [strip.text.rstrip() for strip in log.lines]
+        second = next(n for n, row in enumerate(rows) if row.startswith("L2 "))
+        result, said = rows[:second], rows[second:]
+        assert len(result) > 1 and len(said) > 1
+        assert all(row.startswith(" " * 9) and row[9] != " " for row in result[1:])
+        assert all(row.startswith(" " * 3) and row[3] != " " for row in said[1:])
+        assert unwrapped(log) == "".join(lines).replace(" ", "")
+
+
 async def test_a_very_narrow_pane_still_shows_every_character():
     # Found trying a 50-column terminal: lines were wrapped at 20 columns in a 16-column pane,
     # so four characters of every screen line were cut off.

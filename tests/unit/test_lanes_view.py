@@ -4,6 +4,8 @@ import pytest
 
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.events import lanes as lev
+from agent_tui.engine.events import trust as tev
+from agent_tui.engine.events.trust import RECHECK_LANE
 from agent_tui.tui.lanes_view import ALL, LanesView
 
 
@@ -85,3 +87,19 @@ def test_following_a_lane_that_does_not_exist_is_refused():
     view.follow(3)
     view.apply(lev.LanesPlanned(lanes=2, reason="resumed with fewer"))
     assert view.following is ALL
+
+
+def test_a_lanes_check_goes_with_its_lane_and_a_re_check_on_the_spec_branch_with_none():
+    view = three_lanes()
+    own = tev.VerificationStarted(
+        subtask_id="2.1", command="make", sandboxed=True, timeout_s=9, lane=2
+    )
+    again = tev.VerificationEnded(
+        subtask_id="1.1", outcome=tev.CheckOutcome.PASSED, lane=RECHECK_LANE
+    )
+    assert (view.prefix(own), view.prefix(again)) == ("L2 ", "")
+    view.follow(1)
+    assert not view.shows(own)
+    assert view.shows(again)  # the merge queue's, as its merge lines are: shown with any lane
+    view.follow(2)
+    assert view.shows(own) and view.prefix(own) == ""

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from agent_tui.engine.events import trust as tev
-from agent_tui.engine.events.trust import CheckOutcome, QAStep, QAVerdictKind
+from agent_tui.engine.events.trust import RECHECK_LANE, CheckOutcome, QAStep, QAVerdictKind
 from agent_tui.headless import format_json, format_text
 from agent_tui.tui.log_lines import log_line
 
@@ -163,3 +163,40 @@ def test_a_failed_checks_lines_show_the_end_of_its_output():
         )
     )
     assert passed is not None and "│" not in passed.plain
+
+
+def test_a_check_run_again_on_the_spec_branch_says_so_in_the_log_and_headless():
+    started = tev.VerificationStarted(
+        subtask_id="1.1", command="pytest -q", sandboxed=True, timeout_s=300, lane=RECHECK_LANE
+    )
+    failed = tev.VerificationEnded(
+        subtask_id="1.1",
+        outcome=CheckOutcome.FAILED,
+        command="pytest -q",
+        reason="`pytest -q` exited 1 (expected 0)",
+        output_tail="1 failed\n",
+        lane=RECHECK_LANE,
+    )
+    passed = tev.VerificationEnded(
+        subtask_id="2.1", outcome=CheckOutcome.PASSED, command="make",
+        reason="`make` exited 0", duration_s=0.5, lane=RECHECK_LANE,
+    )  # fmt: skip
+    shown = [log_line(e) for e in (started, failed, passed)]
+    assert [line.plain if line else None for line in shown] == [
+        "  ⚖ re-checking 1.1: pytest -q  (sandboxed)",
+        "  ✘ re-check of 1.1 failed: exited 1 (expected 0)\n      │ 1 failed",
+        "  ✔ re-check of 2.1 passed: exited 0",
+    ]
+    assert [text(e) for e in (started, failed, passed)] == [
+        "recheck   1.1: pytest -q (sandboxed, up to 300 s)",
+        "recheck   1.1 FAILED: exited 1 (expected 0)\n          │ 1 failed",
+        "recheck   2.1 passed: exited 0 (0.5 s)",
+    ]
+    # Its lane's own check, in a run of several lanes: after the lane, as its session's lines.
+    own = tev.VerificationStarted(
+        subtask_id="2.1", command="make", sandboxed=True, timeout_s=300, lane=2
+    )
+    assert (format_text(own, lanes=True) or "").split(" ", 1)[1] == (
+        "L2 verify    2.1: make (sandboxed, up to 300 s)"
+    )
+    assert (format_text(started, lanes=True) or "").split(" ", 1)[1].startswith("recheck ")

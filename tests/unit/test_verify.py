@@ -10,17 +10,22 @@ import pytest
 from agent_tui.engine.checks.runner import unwrap, wrap
 from agent_tui.engine.checks.verify import (
     OUTPUT_TAIL_CHARS,
+    CheckSite,
     CommandCheck,
     CommandRun,
     Expectation,
+    Verifier,
     check_of,
     failed_check_prompt,
     judge,
     parse_expected,
     tail,
 )
-from agent_tui.engine.events.trust import CheckOutcome
-from agent_tui.plan import parse_plan
+from agent_tui.engine.clock import VirtualClock
+from agent_tui.engine.events import trust as tev
+from agent_tui.engine.events.trust import RECHECK_LANE, CheckOutcome
+from agent_tui.engine.sandbox.guard import Guard
+from agent_tui.plan import Subtask, parse_plan
 
 
 @pytest.mark.parametrize(
@@ -213,3 +218,34 @@ def test_the_next_prompt_carries_the_last_failed_check_and_drops_it_once_one_pas
     assert failed_check_prompt([{"outcome": "incomplete"}]) == ""
     timed_out = {**failed, "outcome": "timed_out", "output_tail": ""}
     assert "(no output)" in failed_check_prompt([{"verification": timed_out}])
+
+
+class PassingRunner:
+    async def run(self, command: str, cwd: Path, timeout_s: float) -> CommandRun:
+        return CommandRun(exit_status=0, output="ok")
+
+
+@pytest.mark.parametrize("lane", [1, 3, RECHECK_LANE])
+async def test_a_checks_events_say_which_lanes_work_it_checks(tmp_path, lane):
+    events: list = []
+
+    async def emit(event) -> None:
+        events.append(event)
+
+    verifier = Verifier(
+        enabled=True,
+        timeout_s=5.0,
+        emit=emit,
+        clock=VirtualClock(),
+        runner=lambda containment: (PassingRunner(), True),
+    )
+    site = CheckSite(tmp_path, None, Guard(tmp_path), lane)
+    command = {"type": "command", "command": "test -e a.txt"}
+    await verifier.check(Subtask(id="1.1", verification=command), site)
+    await verifier.check(Subtask(id="1.2", verification={"type": "manual"}), site)
+    assert [(type(e), e.subtask_id, e.lane) for e in events] == [
+        (tev.VerificationStarted, "1.1", lane),
+        (tev.VerificationEnded, "1.1", lane),
+        (tev.VerificationEnded, "1.2", lane),  # unverified: nothing ran, still its lane's
+    ]
+    assert events[1].outcome == CheckOutcome.PASSED

@@ -199,7 +199,8 @@ class VerifyResult:
     def counts_as_completed(self) -> bool:
         return self.outcome.counts_as_completed
 
-    def event(self) -> tev.VerificationEnded:
+    def event(self, lane: int) -> tev.VerificationEnded:
+        """What the check found, as the check of ``lane``'s work."""
         return tev.VerificationEnded(
             subtask_id=self.subtask_id,
             outcome=self.outcome,
@@ -208,6 +209,7 @@ class VerifyResult:
             duration_s=round(self.duration_s, 3),
             reason=self.reason,
             output_tail=self.output_tail,
+            lane=lane,
         )
 
     def record(self) -> dict[str, Any]:
@@ -271,7 +273,7 @@ class Verifier:
         found = check_of(subtask.verification) if self.enabled else "verification is off"
         if isinstance(found, str):
             result = VerifyResult(subtask.id, CheckOutcome.UNVERIFIED, f"unverified: {found}")
-            await self._emit(result.event())
+            await self._emit(result.event(site.lane))
             return result
         runner, sandboxed = self._runner(site.containment)
         await self._emit(
@@ -280,6 +282,7 @@ class Verifier:
                 command=found.command,
                 sandboxed=sandboxed,
                 timeout_s=self.timeout_s,
+                lane=site.lane,
             )
         )
         started = self._clock.now()
@@ -298,7 +301,7 @@ class Verifier:
             output_tail=tail(run.output),
             duration_s=self._clock.now() - started,
         )
-        await self._emit(result.event())
+        await self._emit(result.event(site.lane))
         return result
 
     async def _run(self, runner: CommandRunner, command: str, site: CheckSite) -> CommandRun:

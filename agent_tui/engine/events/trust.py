@@ -11,6 +11,11 @@ from typing import ClassVar
 
 from agent_tui.engine.events.core import Event
 
+RECHECK_LANE = 0
+"""The ``lane`` of a check run again on the spec's own branch while several lanes work: the
+merge queue's re-checks and the final check.  No coder lane has it, so a lane's interrupt
+does not reach them, and the log shows them apart from any lane's own checks."""
+
 TAIL_LINES = 10
 """How much of a failed check's output the log and headless lines show: its end, where
 test runners put the failures (the detail shows more, the history keeps 4000 characters)."""
@@ -55,6 +60,8 @@ class VerificationStarted(Event):
     sandboxed: bool
     """False: the command runs with the user's own access (containment off or missing)."""
     timeout_s: float
+    lane: int = 1
+    """The lane whose work it checks (one lane: always 1), or ``RECHECK_LANE``."""
 
 
 class VerificationEnded(Event):
@@ -67,6 +74,8 @@ class VerificationEnded(Event):
     reason: str = ""
     """One line: what was checked and what was found (why a check failed, or why none ran)."""
     output_tail: str = ""
+    lane: int = 1
+    """As ``verification_started``'s."""
 
     def finding(self) -> str:
         """The reason without the command (``verification_started`` showed it)."""

@@ -130,11 +130,12 @@ class CoderStage(Stage):
         except WorkspaceFailed as exc:
             self.workspace_failed(exc)
 
-    async def final_check(self) -> bool:
+    async def final_check(self, lane: Lane | None = None) -> bool:
         """Every completed subtask's check once more, on the spec's own tree as the run
         leaves it: later work (a retry, another subtask) can break what an earlier check
         passed.  A check that fails reopens its subtask, its next prompt says why, and a try
-        is spent; True when one did."""
+        is spent; True when one did.  ``lane``: the spec's tree as the merges' checks see it
+        (None: the spec's lane, as with one lane)."""
         plan = self.tracker.plan
         assert plan is not None
         checked = [
@@ -148,7 +149,7 @@ class CoderStage(Stage):
         await self.emit(ev.Notice(level="info", message=message + " on the final tree"))
         reopened = False
         for subtask in checked:
-            check = await self.check(subtask, self.parts.spec_lane)
+            check = await self.check(subtask, lane or self.parts.spec_lane)
             if check.outcome in (CheckOutcome.FAILED, CheckOutcome.TIMED_OUT):
                 reopened = True
                 await self._reopen(subtask, check)

@@ -24,6 +24,7 @@ from agent_tui.engine.events.state import LoopMode
 from agent_tui.tui.lanes_view import LanesView
 from agent_tui.tui.log_lines import log_line
 from agent_tui.tui.messages import EngineEvent
+from agent_tui.tui.run_cost import RunCost
 from agent_tui.tui.widgets.countdown import Countdown
 from agent_tui.tui.widgets.key_bar import KeyBar
 from agent_tui.tui.widgets.session_log import MAX_LINES, SessionLog
@@ -55,6 +56,7 @@ class MainScreen(Screen[None]):
         self._incoming: list[ev.Event] = []
         self.finished: ev.LoopFinished | None = None
         self.lanes = LanesView()
+        self.cost = RunCost()
         self._kept: deque[tuple[ev.Event, Text]] = deque(maxlen=MAX_LINES)
         """Every log line with its event, whichever lane the log follows: following another
         lane writes the log anew from these."""
@@ -152,9 +154,14 @@ class MainScreen(Screen[None]):
             handler(self, event)
 
     def _in_log(self, event: ev.Event, line: Text) -> Text:
-        """``line`` as the log shows it: after its lane when the log shows several."""
+        """``line`` as the log shows it: after its lane when the log shows several, each of
+        its rows under the first's text (a failed check's output, an agent's paragraphs)."""
         prefix = self.lanes.prefix(event)
-        return Text.assemble((prefix, "magenta"), line) if prefix else line
+        if not prefix:
+            return line
+        if "\n" in line.plain:
+            line = Text("\n" + " " * len(prefix)).join(line.split("\n", allow_blank=True))
+        return Text.assemble((prefix, "magenta"), line)
 
     def _lanes_changed(self, changed: set[str]) -> None:
         lanes = self.lanes
@@ -186,6 +193,7 @@ class MainScreen(Screen[None]):
         status.subtask = event.subtask_id or event.what()
         status.model = event.model or "default"
         status.session_cost = 0.0
+        self.cost.started(event)
         if self.app.loop_state is None or self.app.loop_state.mode != LoopMode.PAUSING:
             self.set_state(Shown.RUNNING)
 
@@ -194,17 +202,23 @@ class MainScreen(Screen[None]):
         self.countdown.start(event.deadline, event.delay_s, caption)
 
     def _usage(self, event: ev.Usage) -> None:
-        status = self.status
-        status.session_cost = event.session_cost_usd
-        status.total_cost = event.total_cost_usd
-        status.spec_cost = event.spec_cost_usd
+        status, cost = self.status, self.cost
+        if event.session == status.session:
+            status.session_cost = event.session_cost_usd
+        cost.ended(event)
+        status.total_cost, status.spec_cost = cost.run, cost.spec
         status.total_tokens = (event.total_input_tokens, event.total_output_tokens)
         tightest = max(event.budgets, key=lambda b: b.share, default=None)
         status.budget = tightest.text() if tightest is not None else ""
         status.forecast = event.forecast.text() if event.forecast is not None else ""
 
     def _session_spend(self, event: sev.SessionSpend) -> None:
-        self.status.session_cost = event.cost_usd
+        """The running sessions' spend so far moves the figures before their ends."""
+        status, cost = self.status, self.cost
+        if event.session == status.session:
+            status.session_cost = event.cost_usd
+        cost.spent(event)
+        status.total_cost, status.spec_cost = cost.run, cost.spec
 
     def _session_ended(self, event: ev.SessionEnded) -> None:
         if self.countdown.active:
