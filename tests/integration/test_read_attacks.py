@@ -147,9 +147,9 @@ async def test_nothing_around_the_worktree_is_readable_and_honest_work_is_commit
 
 def _task_outputs(canary: str) -> list[Path]:
     """Background task outputs holding ``canary`` in any session's private temp dir."""
-    root = Path("/tmp") / f"agent-tui-{os.getuid()}"
+    root = Path("/tmp") / f"at-{os.getuid()}"
     found = []
-    for path in root.glob("session-*/claude-*/**/tasks/*.output"):
+    for path in root.glob("*/claude-*/**/tasks/*.output"):
         try:
             if canary in path.read_text(errors="replace"):
                 found.append(path)
@@ -206,7 +206,7 @@ def _second_session(others: list[Path]) -> list[dict[str, Any]]:
         "import glob, os\n"
         "own = os.environ['TMPDIR']\n"
         f"named = {[str(p) for p in others]!r}\n"
-        f"roots = ['/tmp/agent-tui-{os.getuid()}', '/tmp/claude-{os.getuid()}']\n"
+        f"roots = ['/tmp/at-{os.getuid()}', '/tmp/claude-{os.getuid()}']\n"
         "found = [p for r in roots for p in glob.glob(r + '/**/*.output', recursive=True)]\n"
         "print('own', own)\n"
         "for path in named + [p for p in found if not p.startswith(own)]:\n"

@@ -24,6 +24,10 @@ from agent_tui.engine.sandbox.containment import (
 from agent_tui.engine.sandbox.reads import HOME_SECRETS, TOOLCHAINS, Workplace
 from agent_tui.engine.sandbox.tmpdirs import TempDirs, UnsafeTmp
 
+PYTEST_PATHS = 4096
+"""The CLI's limit on its temp dir's length (``tmpdirs.CLI_TEMP_MAX_BYTES``) is about the
+real ``/tmp``: pytest's temp paths are longer, and no CLI runs in these tests."""
+
 
 def fake_which(present):
     def which(name, path=None):
@@ -108,7 +112,7 @@ def build(tmp_path, profiles, sandbox=AVAILABLE, environ=None, place=None, **set
         sandbox,
         {"HOME": str(home), **(environ or {})},
         place=place,
-        temp=TempDirs.prepare(tmp_path / "tmp"),
+        temp=TempDirs.prepare(tmp_path / "tmp", limit=PYTEST_PATHS),
     )
 
 
@@ -282,7 +286,7 @@ def test_a_session_reads_its_work_and_the_toolchains_but_no_other_part_of_the_ho
     assert permissions["blockReadsOutsideWorkingDirectories"] is True
     assert sandbox["autoAllowBashIfSandboxed"] is True  # else the read block asks, unattended
     hidden, reopened = sandbox["filesystem"]["denyRead"], sandbox["filesystem"]["allowRead"]
-    temp_root = tmp_path / "tmp" / f"agent-tui-{os.getuid()}"
+    temp_root = tmp_path / "tmp" / f"at-{os.getuid()}"
     for path in (home, *(tmp_path / name for name in agent_tui_dirs), temp_root):
         assert str(path) in hidden, path
     tools = sorted([str(home / ".cache/pip"), str(home / ".cargo/bin")])
@@ -356,7 +360,7 @@ def test_no_toolchain_holds_or_lies_in_a_credential_store():
 
 def test_each_session_gets_its_own_temp_dir_which_no_other_can_read(tmp_path, profiles):
     containment = build(tmp_path, profiles)
-    root = tmp_path / "tmp" / f"agent-tui-{os.getuid()}"
+    root = tmp_path / "tmp" / f"at-{os.getuid()}"
     assert stat.S_IMODE(root.stat().st_mode) == 0o700
     with containment.session_tmp() as first, containment.session_tmp() as second:
         assert first.parent == second.parent == root and first != second
@@ -377,17 +381,19 @@ def test_a_temp_root_someone_else_made_is_refused_and_a_loose_one_tightened(
 ):
     tmp = tmp_path / "tmp"
     tmp.mkdir()
-    root = tmp / f"agent-tui-{os.getuid()}"
+    root = tmp / f"at-{os.getuid()}"
     root.symlink_to(tmp_path)
     with pytest.raises(UnsafeTmp, match="not a directory of yours"):
-        TempDirs.prepare(tmp)
+        TempDirs.prepare(tmp, limit=PYTEST_PATHS)
     real_prepare = TempDirs.prepare
-    monkeypatch.setattr(TempDirs, "prepare", classmethod(lambda cls: real_prepare(tmp)))
+    monkeypatch.setattr(
+        TempDirs, "prepare", classmethod(lambda cls: real_prepare(tmp, limit=PYTEST_PATHS))
+    )
     project, spec = tmp_path / "project", tmp_path / "project" / ".auto-claude" / "specs" / "1"
     with pytest.raises(ContainmentRefused, match=f"{root} is not a directory of yours"):
         Containment.build(Settings(), profiles, project, spec, AVAILABLE, {})
     root.unlink()
     root.mkdir()
     root.chmod(0o777)
-    assert real_prepare(tmp).root == root
+    assert real_prepare(tmp, limit=PYTEST_PATHS).root == root
     assert stat.S_IMODE(root.stat().st_mode) == 0o700

@@ -258,7 +258,7 @@ class Containment:
         ``spec_copy`` is the agent's copy of the spec in a worktree; ``place`` is where the
         session works (default: the project, in place), and ``worktrees`` where agent-tui
         keeps the worktrees (default: its data dir's); the sessions' temp dirs go under
-        ``temp`` (default: ``/tmp/agent-tui-<uid>``)."""
+        ``temp`` (default: ``/tmp/at-<uid>``)."""
         env = os.environ if environ is None else environ
         mode = settings.containment
         if mode is ContainmentMode.REQUIRED and not sandbox.available:

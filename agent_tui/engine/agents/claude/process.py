@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from agent_tui.engine.sandbox.tmpdirs import sweep
+from agent_tui.engine.sandbox.tmpdirs import sweep_named
 
 _LAUNCHER = """\
 import os, signal, sys
@@ -105,7 +105,7 @@ class CliLauncher:
 
     def __init__(self, cli: str) -> None:
         self.cli = cli
-        sweep(Path(tempfile.gettempdir()), LAUNCHER_PREFIX)  # a killed agent-tui's
+        sweep_named(Path(tempfile.gettempdir()), LAUNCHER_PREFIX)  # a killed agent-tui's
         self._dir = Path(tempfile.mkdtemp(prefix=f"{LAUNCHER_PREFIX}{os.getpid()}-"))
         launcher = self._dir / "launch.py"
         launcher.write_text(_LAUNCHER)
