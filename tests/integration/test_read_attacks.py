@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from agent_tui.engine.events import core as ev
+from agent_tui.engine.sandbox.tmpdirs import CLI_TEMP_MAX_BYTES, SYSTEM_TMP, TempDirs
 from tests.integration.containment_setup import (
     CANARIES,
     CANARY_CORES,
@@ -145,9 +146,8 @@ async def test_nothing_around_the_worktree_is_readable_and_honest_work_is_commit
 # ------------------------------------------------------------------ another's temp dir
 
 
-def _task_outputs(canary: str) -> list[Path]:
+def _task_outputs(canary: str, root: Path) -> list[Path]:
     """Background task outputs holding ``canary`` in any session's private temp dir."""
-    root = Path("/tmp") / f"at-{os.getuid()}"
     found = []
     for path in root.glob("*/claude-*/**/tasks/*.output"):
         try:
@@ -158,11 +158,11 @@ def _task_outputs(canary: str) -> list[Path]:
     return found
 
 
-async def _first_output(canary: str, run: asyncio.Future) -> Path:
+async def _first_output(canary: str, run: asyncio.Future, root: Path) -> Path:
     """Where the first session's background task wrote (bounded: a run that ended, or a
     file never written, fails the test)."""
     async with asyncio.timeout(RUN_TIMEOUT_S):
-        while not (found := _task_outputs(canary)):
+        while not (found := _task_outputs(canary, root)):
             assert not run.done(), "the first run ended before its task wrote"
             await asyncio.sleep(0.1)
     [path] = found
@@ -201,12 +201,12 @@ def _first_session(canary: str) -> list[dict[str, Any]]:
     ]
 
 
-def _second_session(others: list[Path]) -> list[dict[str, Any]]:
+def _second_session(others: list[Path], root: Path) -> list[dict[str, Any]]:
     code = (
         "import glob, os\n"
         "own = os.environ['TMPDIR']\n"
         f"named = {[str(p) for p in others]!r}\n"
-        f"roots = ['/tmp/at-{os.getuid()}', '/tmp/claude-{os.getuid()}']\n"
+        f"roots = [{str(root)!r}, '/tmp/claude-{os.getuid()}']\n"
         "found = [p for r in roots for p in glob.glob(r + '/**/*.output', recursive=True)]\n"
         "print('own', own)\n"
         "for path in named + [p for p in found if not p.startswith(own)]:\n"
@@ -228,11 +228,25 @@ def _second_session(others: list[Path]) -> list[dict[str, Any]]:
     ]
 
 
+def _at_the_limit() -> Path:
+    """A ``/tmp`` dir whose sessions' CLI temp dirs are exactly as long as the CLI keeps
+    (``CLI_TEMP_MAX_BYTES``) for this uid: what the largest uid gets in ``/tmp`` itself."""
+    tail = len(f"/at-{os.getuid()}/xxxxxx/claude-{os.getuid()}")
+    return Path("/tmp") / ("p" * (CLI_TEMP_MAX_BYTES - len("/tmp/") - tail))
+
+
+@pytest.mark.parametrize("tmp_root", [SYSTEM_TMP, _at_the_limit()], ids=["real", "at-limit"])
 async def test_a_session_cannot_read_or_append_to_another_sessions_task_output(
-    tmp_path, monkeypatch, memory_keyring
+    tmp_path, monkeypatch, memory_keyring, tmp_root
 ):
+    # At the limit too: one byte past it, the CLI hands its commands the shared dir, which
+    # its sandbox binds back in through the hiding (a CLI upgrade may move the limit).
     for name in ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
+    tmp_root.mkdir(exist_ok=True)
+    real_prepare = TempDirs.prepare
+    monkeypatch.setattr(TempDirs, "prepare", classmethod(lambda cls: real_prepare(tmp_root)))
+    root = tmp_root / f"at-{os.getuid()}"
     canary = f"CANARYtask{secrets.token_hex(6)}"
     shared = Path("/tmp") / f"claude-{os.getuid()}" / f"-agent-tui-test-{secrets.token_hex(4)}"
     (shared / "tasks").mkdir(parents=True)
@@ -247,16 +261,18 @@ async def test_a_session_cannot_read_or_append_to_another_sessions_task_output(
         first.idle_timeout_s = WAIT_S * 10
         first.start({"1.1": [[*_first_session(canary), *coder_steps("1.1")]]})
         running = asyncio.ensure_future(first.go())
-        output = await _first_output(canary, running)
+        output = await _first_output(canary, running, root)
 
         second.write_plan(["1.1"])
-        second.start({"1.1": [[*_second_session([output, stray]), *coder_steps("1.1")]]})
+        second.start({"1.1": [[*_second_session([output, stray], root), *coder_steps("1.1")]]})
         await asyncio.wait_for(second.go(), RUN_TIMEOUT_S)
         kept = output.read_text(), stray.read_text()  # as the first session still runs
         (first.project / "go-on").touch()
         await asyncio.wait_for(running, RUN_TIMEOUT_S)
     finally:
         shutil.rmtree(shared, ignore_errors=True)
+        if tmp_root != SYSTEM_TMP:
+            shutil.rmtree(tmp_root, ignore_errors=True)
         for setting in (first, second):
             setting.evil.stop()
             if setting.sim is not None:
