@@ -11,7 +11,6 @@ a commit per subtask, ``d`` for a subtask's diff, then ``agent-tui diff``/``merg
 from __future__ import annotations
 
 import json
-import shlex
 import shutil
 import tempfile
 import time
@@ -20,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 
 from agent_tui.auth.profiles import Profile, ProfileStore
+from agent_tui.cli.plan_review import finish_steps
 from agent_tui.engine.clock import Clock
 from agent_tui.engine.control.runlock import RunLock, SpecBusy
 from agent_tui.engine.events import core as ev
@@ -278,10 +278,8 @@ def ending_notice(workspace: DemoWorkspace) -> str:
 
 def review_commands(project_dir: Path) -> str:
     """How to review and finish the demo's work, as commands that run as printed."""
-    project = shlex.quote(str(project_dir))
-    return (
-        f"agent-tui diff --project {project} shows it, agent-tui merge --project {project} "
-        f"brings it into main, agent-tui discard --project {project} drops it"
+    return ", ".join(
+        f"{command} {what}" for command, what in finish_steps(project_dir, None, "main")
     )
 
 

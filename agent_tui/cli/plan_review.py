@@ -93,18 +93,24 @@ class RunEnd:
         return self.outcome == PLANNED
 
 
-def review_commands(project_dir: Path, spec_dir: Path | None, base: str = "") -> list[str]:
-    """How to review and finish a run's work: one command a line, as it runs when pasted."""
+def finish_steps(project_dir: Path, spec_dir: Path | None, base: str = "") -> list[tuple[str, str]]:
+    """How to review and finish a run's work: each command, as it runs when pasted, and
+    what it does (``spec_dir`` None: the project's only spec)."""
     where = f"--project {shlex.quote(str(project_dir))}"
     if spec_dir is not None:
         where += f" --spec {shlex.quote(spec_dir.name)}"
-    commands = [
+    return [
         (f"agent-tui diff {where}", "shows it"),
         (f"agent-tui merge {where}", f"brings it into {base}" if base else "brings it in"),
         (f"agent-tui discard {where}", "drops it"),
     ]
-    width = max(len(command) for command, _ in commands)
-    return [f"  {command.ljust(width)}   {what}" for command, what in commands]
+
+
+def review_commands(project_dir: Path, spec_dir: Path | None, base: str = "") -> list[str]:
+    """``finish_steps`` one a line, their words aligned."""
+    steps = finish_steps(project_dir, spec_dir, base)
+    width = max(len(command) for command, _ in steps)
+    return [f"  {command.ljust(width)}   {what}" for command, what in steps]
 
 
 def run_command(project_dir: Path, spec_dir: Path) -> str:

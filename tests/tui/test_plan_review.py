@@ -17,13 +17,13 @@ from agent_tui.engine.clock import VirtualClock
 from agent_tui.engine.control.plan_review import PlanReviewMode
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.events.review import PlanApproved, PlanReview
-from agent_tui.engine.loop import CoderLoop, LoopConfig
+from agent_tui.engine.loop import LoopConfig
 from agent_tui.engine.sandbox.containment import SandboxCheck
 from agent_tui.tui.app import AgentApp
 from agent_tui.tui.screens.confirm_discard import ConfirmDiscard
 from agent_tui.tui.screens.plan_review import PlanReviewScreen
 from tests.integration.git_repo import git
-from tests.tui.conftest import Harness, PassingChecks, ScriptedSessions, wait_until
+from tests.tui.conftest import Harness, PassingChecks, ScriptedSessions, scripted_loop, wait_until
 
 SIZE = (130, 40)
 EDITOR = """\
@@ -86,20 +86,7 @@ def review_app(tmp_path):
     harness = Harness(app=None, clock=clock, workspace=workspace)  # type: ignore[arg-type]
     harness.sessions = sessions
 
-    def make_loop(sink):
-        async def recording(event: ev.Event) -> None:
-            harness.events.append(event)
-            await sink(event)
-
-        return CoderLoop(
-            config,
-            workspace.profiles,
-            recording,
-            clock=clock,
-            session_factory=sessions,
-            check_runner=PassingChecks(),
-        )
-
+    make_loop = scripted_loop(config, workspace, sessions, PassingChecks(), clock, harness.events)
     harness.app = AgentApp(
         make_loop, title="agent-tui new", clock=clock, plan_discard="the spec is removed"
     )

@@ -11,10 +11,10 @@ from agent_tui.engine.agents.protocol import SessionOutcome
 from agent_tui.engine.checks.verify import CommandRun
 from agent_tui.engine.clock import VirtualClock
 from agent_tui.engine.events import core as ev
-from agent_tui.engine.loop import CoderLoop, LoopConfig
+from agent_tui.engine.loop import LoopConfig
 from agent_tui.engine.sandbox.containment import SandboxCheck
 from agent_tui.tui.app import AgentApp
-from tests.tui.conftest import wait_until
+from tests.tui.conftest import scripted_loop, wait_until
 
 
 class Checks:
@@ -94,20 +94,7 @@ async def test_the_tree_shows_failed_checks_unverified_subtasks_and_each_qa_step
     clock = VirtualClock()
     events: list[ev.Event] = []
 
-    def make_loop(sink):
-        async def recording(event: ev.Event) -> None:
-            events.append(event)
-            await sink(event)
-
-        return CoderLoop(
-            config,
-            workspace.profiles,
-            recording,
-            clock=clock,
-            session_factory=sessions,
-            check_runner=Checks(),
-        )
-
+    make_loop = scripted_loop(config, workspace, sessions, Checks(), clock, events)
     app = AgentApp(make_loop, title="trust", clock=clock)
     async with app.run_test(size=(130, 40)) as pilot:
         tree = app.main_screen.plan_tree
