@@ -8,6 +8,8 @@ the log shows every event, as before lanes.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.events import lanes as lev
 from agent_tui.engine.events.trust import RECHECK_LANE
@@ -108,31 +110,53 @@ class LanesView:
             self.following += 1
         return self.following
 
-    def shows(self, event: ev.Event) -> bool:
-        """Whether the log shows ``event`` now: every event when following all lanes; else
-        the followed lane's, and those of no lane (the plan, the queue and its checks, the
-        loop)."""
-        lane = _lane_of(event)
-        if self.following is ALL or lane is None or isinstance(event, lev.MergeQueued):
+    def shows(self, place: LogPlace) -> bool:
+        """Whether the log shows a line from ``place`` now: every line when following all
+        lanes; else the followed lane's, and those of no lane (the plan, the queue and its
+        checks, the loop)."""
+        if self.following is ALL or place.lane is None or place.every_lane:
             return True
-        return lane == self.following
+        return place.lane == self.following
 
-    def prefix(self, event: ev.Event) -> str:
+    def prefix(self, place: LogPlace) -> str:
         """``L2 `` before a line of lane 2 when the log shows several lanes."""
-        lane = _lane_of(event)
-        if not self.parallel or self.following is not ALL or lane is None:
+        if not self.parallel or self.following is not ALL or place.lane is None:
             return ""
-        if isinstance(event, (lev.LaneBusy, lev.LaneFree, lev.MergeQueued)):
+        if place.names_lane:
             return ""  # these lines name their lane themselves
-        return f"L{lane} "
+        return f"L{place.lane} "
 
     def interrupt_target(self) -> int | None:
         """The lane ``i`` interrupts: the followed one, or with all shown, every lane."""
         return self.following
 
 
-def _lane_of(event: ev.Event) -> int | None:
-    """The coder lane ``event`` belongs to; None for the run's own (a check run again on the
-    spec's branch is one of these: it is the merge queue's, or the final check)."""
+class LogPlace(NamedTuple):
+    """Where a log line comes from, all the log needs of its event to show or hide it and
+    to prefix it: the app keeps thousands of lines, and their events (a whole tool result
+    each) would cost megabytes for three fields."""
+
+    lane: int | None
+    """The coder lane; None for the run's own (a check run again on the spec's branch is
+    one of these: it is the merge queue's, or the final check)."""
+    every_lane: bool = False
+    """Shown whichever lane the log follows (the merge queue's line)."""
+    names_lane: bool = False
+    """The line says its lane itself: no prefix."""
+
+
+_PLACES: dict[tuple[int | None, bool, bool], LogPlace] = {}
+
+
+def log_place(event: ev.Event) -> LogPlace:
+    """``event``'s place, one shared object per distinct place."""
     lane = getattr(event, "lane", None)
-    return None if lane == RECHECK_LANE else lane
+    key = (
+        None if lane == RECHECK_LANE else lane,
+        isinstance(event, lev.MergeQueued),
+        isinstance(event, (lev.LaneBusy, lev.LaneFree, lev.MergeQueued)),
+    )
+    place = _PLACES.get(key)
+    if place is None:
+        place = _PLACES[key] = LogPlace(*key)
+    return place

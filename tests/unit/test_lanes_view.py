@@ -6,7 +6,15 @@ from agent_tui.engine.events import core as ev
 from agent_tui.engine.events import lanes as lev
 from agent_tui.engine.events import trust as tev
 from agent_tui.engine.events.trust import RECHECK_LANE
-from agent_tui.tui.lanes_view import ALL, LanesView
+from agent_tui.tui.lanes_view import ALL, LanesView, log_place
+
+
+def shows(view: LanesView, event: ev.Event) -> bool:
+    return view.shows(log_place(event))
+
+
+def prefix(view: LanesView, event: ev.Event) -> str:
+    return view.prefix(log_place(event))
 
 
 def three_lanes() -> LanesView:
@@ -20,9 +28,9 @@ def test_one_lane_shows_nothing_of_lanes():
     view.apply(lev.LaneBusy(lane=1, subtask_id="1.1"))
     assert view.badge("1.1") == ""
     assert view.status() == ""
-    assert view.prefix(ev.AssistantText(session=1, text="hi", lane=1)) == ""
+    assert prefix(view, ev.AssistantText(session=1, text="hi", lane=1)) == ""
     assert view.cycle() is ALL  # nothing to cycle through
-    assert view.shows(ev.AssistantText(session=1, text="hi", lane=1))
+    assert shows(view, ev.AssistantText(session=1, text="hi", lane=1))
 
 
 def test_badges_follow_a_subtask_from_its_lane_through_the_queue():
@@ -68,14 +76,14 @@ def test_the_log_cycles_all_then_each_lane_and_filters_and_prefixes_lines():
     view = three_lanes()
     from_two = ev.AssistantText(session=1, text="working", lane=2)
     plan = ev.SubtaskStatus(id="1.1", status="completed")
-    assert view.prefix(from_two) == "L2 "
-    assert view.prefix(lev.LaneBusy(lane=2, subtask_id="2.1")) == ""  # names its lane
+    assert prefix(view, from_two) == "L2 "
+    assert prefix(view, lev.LaneBusy(lane=2, subtask_id="2.1")) == ""  # names its lane
     assert [view.cycle() for _ in range(4)] == [1, 2, 3, ALL]
     view.follow(2)
-    assert view.shows(from_two) and view.prefix(from_two) == ""
-    assert not view.shows(ev.AssistantText(session=1, text="elsewhere", lane=1))
-    assert view.shows(plan)
-    assert view.shows(lev.MergeQueued(subtask_id="1.1", lane=1, waiting=1))
+    assert shows(view, from_two) and prefix(view, from_two) == ""
+    assert not shows(view, ev.AssistantText(session=1, text="elsewhere", lane=1))
+    assert shows(view, plan)
+    assert shows(view, lev.MergeQueued(subtask_id="1.1", lane=1, waiting=1))
     assert view.interrupt_target() == 2
     assert view.status().endswith("log: lane 2")
 
@@ -97,9 +105,19 @@ def test_a_lanes_check_goes_with_its_lane_and_a_re_check_on_the_spec_branch_with
     again = tev.VerificationEnded(
         subtask_id="1.1", outcome=tev.CheckOutcome.PASSED, lane=RECHECK_LANE
     )
-    assert (view.prefix(own), view.prefix(again)) == ("L2 ", "")
+    assert (prefix(view, own), prefix(view, again)) == ("L2 ", "")
     view.follow(1)
-    assert not view.shows(own)
-    assert view.shows(again)  # the merge queue's, as its merge lines are: shown with any lane
+    assert not shows(view, own)
+    assert shows(view, again)  # the merge queue's, as its merge lines are: shown with any lane
     view.follow(2)
-    assert view.shows(own) and view.prefix(own) == ""
+    assert shows(view, own) and prefix(view, own) == ""
+
+
+def test_a_line_keeps_its_place_not_its_event():
+    # thousands of kept lines share a handful of places, none holding its event's text
+    one = log_place(
+        ev.ToolResult(session=1, tool_use_id="t", is_error=False, summary="x" * 500, lane=2)
+    )
+    two = log_place(ev.AssistantText(session=2, text="other", lane=2))
+    assert one is two and one == (2, False, False)
+    assert log_place(ev.AssistantText(session=2, text="again", lane=RECHECK_LANE)).lane is None

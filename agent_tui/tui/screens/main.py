@@ -21,7 +21,7 @@ from agent_tui.engine.events import trust as tev
 from agent_tui.engine.events import workspace as wev
 from agent_tui.engine.events.quota import quota_text
 from agent_tui.engine.events.state import LoopMode
-from agent_tui.tui.lanes_view import LanesView
+from agent_tui.tui.lanes_view import LanesView, LogPlace, log_place
 from agent_tui.tui.log_lines import log_line
 from agent_tui.tui.messages import EngineEvent
 from agent_tui.tui.run_cost import RunCost
@@ -57,9 +57,9 @@ class MainScreen(Screen[None]):
         self.finished: ev.LoopFinished | None = None
         self.lanes = LanesView()
         self.cost = RunCost()
-        self._kept: deque[tuple[ev.Event, Text]] = deque(maxlen=MAX_LINES)
-        """Every log line with its event, whichever lane the log follows: following another
-        lane writes the log anew from these."""
+        self._kept: deque[tuple[LogPlace, Text]] = deque(maxlen=MAX_LINES)
+        """Every log line with where it came from, whichever lane the log follows:
+        following another lane writes the log anew from these."""
 
     def compose(self) -> ComposeResult:
         yield self._title_bar
@@ -146,17 +146,18 @@ class MainScreen(Screen[None]):
             self._lanes_changed(changed)
         line = log_line(event, self.spec_dir)
         if line is not None:
-            self._kept.append((event, line))
-            if self.lanes.shows(event):
-                self.log_view.add(self._in_log(event, line))
+            place = log_place(event)
+            self._kept.append((place, line))
+            if self.lanes.shows(place):
+                self.log_view.add(self._in_log(place, line))
         handler = self._handlers.get(type(event))
         if handler is not None:
             handler(self, event)
 
-    def _in_log(self, event: ev.Event, line: Text) -> Text:
+    def _in_log(self, place: LogPlace, line: Text) -> Text:
         """``line`` as the log shows it: after its lane when the log shows several, each of
         its rows under the first's text (a failed check's output, an agent's paragraphs)."""
-        prefix = self.lanes.prefix(event)
+        prefix = self.lanes.prefix(place)
         if not prefix:
             return line
         if "\n" in line.plain:
@@ -176,7 +177,7 @@ class MainScreen(Screen[None]):
         self.show_events()
         lanes = self.lanes
         self.log_view.replace(
-            [self._in_log(event, line) for event, line in self._kept if lanes.shows(event)]
+            [self._in_log(place, line) for place, line in self._kept if lanes.shows(place)]
         )
         self.log_view.border_title = (
             "Session log" if not lanes.parallel else f"Session log · {lanes.followed()}"
