@@ -3,8 +3,9 @@
 The spec dir is made first (``NNN-slug`` with ``spec.md``), then checked as ``run`` checks
 its spec (a refusal removes it again: bad input changes nothing); the planner writes the
 plan and the run stops there.  In the app the plan review screen offers approve (coding
-starts in the same app), edit and discard; headless, the plan is printed and the run ends
-with exit 0, for ``agent-tui run`` to code it.
+starts in the same app), edit and discard, and the app left once the run has ended leaves
+``run``'s end summary in the terminal; headless, the plan is printed and the run ends with
+exit 0, for ``agent-tui run`` to code it.
 """
 
 from __future__ import annotations
@@ -121,7 +122,9 @@ def _plan(
     elif end.planned:
         next_step = plan_review.run_command(project, spec_dir)
         print(f"agent-tui: planned {spec_dir.name}; next: {next_step}", file=sys.stderr)
-    elif end.outcome != RunOutcome.COMPLETE:
-        next_step = plan_review.run_command(project, spec_dir)
-        print(f"agent-tui: the spec is kept in {spec_dir}: {next_step}", file=sys.stderr)
+    else:  # the app's end as run's app says it; else where the spec is, if not complete
+        said = not args.headless and end.say(project, spec_dir)
+        if not said and end.outcome != RunOutcome.COMPLETE:
+            next_step = plan_review.run_command(project, spec_dir)
+            print(f"agent-tui: the spec is kept in {spec_dir}: {next_step}", file=sys.stderr)
     return code

@@ -77,12 +77,15 @@ class RunEnd:
             return f"{said}\nto go on: {run_command(project_dir, spec_dir)}"
         return said
 
-    def say(self, project_dir: Path, spec_dir: Path | None) -> None:
-        """Print ``summary`` for the terminal the app has left (if it is still there)."""
+    def say(self, project_dir: Path, spec_dir: Path | None) -> bool:
+        """Print ``summary`` for the terminal the app has left (if it is still there);
+        False: there was nothing to say."""
         said = self.summary(project_dir, spec_dir)
-        if said is not None:
-            with contextlib.suppress(OSError):  # the terminal may be gone (closed window: EIO)
-                print(said, file=sys.stderr)
+        if said is None:
+            return False
+        with contextlib.suppress(OSError):  # the terminal may be gone (closed window: EIO)
+            print(said, file=sys.stderr)
+        return True
 
     @property
     def discarded(self) -> bool:

@@ -44,6 +44,7 @@ def test_the_run_budget_counts_only_this_runs_sessions():
     check = budgets(ledger, run_limit=5.0)
     [line] = check.lines("a")
     assert (line.kind, line.spent_usd, line.reached) == (BudgetKind.RUN, 3.0, False)
+    assert line.profile is None  # every profile's sessions count towards it
     spent(ledger, 2.0)
     assert check.reached("a").text() == "$5.00 of $5.00 --max-spend (100%)"
 
@@ -68,6 +69,7 @@ def test_a_profiles_month_counts_every_spec_of_that_month_only():
     check = budgets(ledger, profile_budget=lambda name: ProfileBudget(monthly_usd=100.0))
     [line] = check.lines("a")
     assert (line.spent_usd, line.name) == (30.0, "profile 'a' monthly budget (June 2026)")
+    assert (line.profile, check.lines("b")[0].profile) == ("a", "b")  # whose month it is
     assert check.profile_spent("a") is None
 
 

@@ -84,6 +84,7 @@ class Budgets:
                     limit_usd=monthly,
                     spent_usd=spent,
                     name=f"profile {profile!r} monthly budget ({period.label})",
+                    profile=profile,
                 )
             )
         return lines
@@ -120,7 +121,8 @@ class Budgets:
             return None
         period, spent = self.month(name)
         line = BudgetLine(kind=BudgetKind.PROFILE, limit_usd=monthly, spent_usd=spent,
-                          name=f"profile {name!r} monthly budget ({period.label})")  # fmt: skip
+                          name=f"profile {name!r} monthly budget ({period.label})",
+                          profile=name)  # fmt: skip
         if not line.reached or _key(line) in self.lifted:
             return None
         return (

@@ -33,6 +33,9 @@ class BudgetLine(Record):
     name: str
     """What the user set it with: ``--max-spend``, ``spec_budget_usd``, ``profile 'a'
     monthly budget (June 2026)``."""
+    profile: str | None = None
+    """Whose month it is (a profile's monthly budget; None for the others): the sessions
+    that count towards it."""
 
     @property
     def share(self) -> float:

@@ -203,23 +203,30 @@ class MainScreen(Screen[None]):
         self.countdown.start(event.deadline, event.delay_s, caption)
 
     def _usage(self, event: ev.Usage) -> None:
-        status, cost = self.status, self.cost
-        if event.session == status.session:
-            status.session_cost = event.session_cost_usd
-        cost.ended(event)
-        status.total_cost, status.spec_cost = cost.run, cost.spec
-        status.total_tokens = (event.total_input_tokens, event.total_output_tokens)
-        tightest = max(event.budgets, key=lambda b: b.share, default=None)
-        status.budget = tightest.text() if tightest is not None else ""
-        status.forecast = event.forecast.text() if event.forecast is not None else ""
+        if event.session == self.status.session:
+            self.status.session_cost = event.session_cost_usd
+        self.cost.ended(event)
+        self._show_spend()
 
     def _session_spend(self, event: sev.SessionSpend) -> None:
         """The running sessions' spend so far moves the figures before their ends."""
+        if event.session == self.status.session:
+            self.status.session_cost = event.cost_usd
+        self.cost.spent(event)
+        self._show_spend()
+
+    def _spend_planned(self, event: sev.SpendPlanned) -> None:
+        self.cost.planned(event)
+        self._show_spend()
+
+    def _show_spend(self) -> None:
+        """The run's and the spec's cost, the tightest budget, the forecast and the tokens."""
         status, cost = self.status, self.cost
-        if event.session == status.session:
-            status.session_cost = event.cost_usd
-        cost.spent(event)
         status.total_cost, status.spec_cost = cost.run, cost.spec
+        status.total_tokens = cost.tokens
+        tightest = cost.tightest_budget()
+        status.budget = tightest.text() if tightest is not None else ""
+        status.forecast = cost.forecast.text() if cost.forecast is not None else ""
 
     def _session_ended(self, event: ev.SessionEnded) -> None:
         if self.countdown.active:
@@ -337,6 +344,7 @@ class MainScreen(Screen[None]):
         ev.ApiRetry: _api_retry,
         ev.Usage: _usage,
         sev.SessionSpend: _session_spend,
+        sev.SpendPlanned: _spend_planned,
         ev.SessionEnded: _session_ended,
         ev.BackoffStarted: _backoff_started,
         ev.BackoffEnded: _backoff_ended,

@@ -83,10 +83,12 @@ class StatusBar(Widget):
     spec_cost: reactive[float | None] = reactive(None)
     """The spec's, over every run (None until the first session ends)."""
     budget: reactive[str] = reactive("")
-    """The budget closest to its limit: ``$4.10 of $5.00 --max-spend (82%)``."""
+    """The budget closest to its limit: ``$4.10 of $5.00 --max-spend (82%)``, running
+    sessions' spend so far counted."""
     forecast: reactive[str] = reactive("")
     """``≈ $4.20 · 1 h 10 min left``."""
     total_tokens: reactive[tuple[int, int]] = reactive((0, 0))
+    """This run's input and output tokens, running sessions' so far counted."""
     lanes: reactive[str] = reactive("")
     """With several lanes: ``2/4 busy · merging 1.2 · 1 queued · log: all lanes``."""
     state: reactive[Shown] = reactive(Shown.STARTING)

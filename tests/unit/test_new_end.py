@@ -1,0 +1,116 @@
+"""What ``agent-tui new`` leaves in the terminal once its app has gone: the same end summary
+as ``run``'s and ``attach``'s app (``RunEnd.say``), one message whatever the outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from agent_tui.cli import new
+from agent_tui.cli.commands import build_parser
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.events.workspace import WorkspaceStatus
+from agent_tui.startup import checks
+
+SPEC = "001-add-a-verbose-flag"
+
+
+@pytest.fixture
+def new_in_app(tmp_path, monkeypatch, capsys):
+    """``new`` run as in a terminal, its app standing in as a launch that runs the loop's
+    factory over ``events`` (through the sink ``new`` watches) and returns ``code``."""
+    project = tmp_path / "my project"
+    project.mkdir()
+    monkeypatch.setattr(new, "_checked", lambda *_: SimpleNamespace(workspace=None, title="t"))
+
+    def run(*events: ev.Event, code: int = 0, headless: bool = False) -> tuple[str, Path]:
+        async def loop(sink: ev.EventSink) -> None:
+            for event in events:
+                await sink(event)
+
+        async def shown(event: ev.Event) -> None:
+            """The app's (or headless) sink: what it shows is not this test's."""
+
+        monkeypatch.setattr(checks, "build_loop", lambda _checked, sink: loop(sink))
+
+        def launch(args, make_loop, **_) -> int:
+            assert args.headless is headless
+            asyncio.run(make_loop(shown))
+            return code
+
+        argv = ["new", "Add a --verbose flag", "--project", str(project)]
+        args = build_parser().parse_args(argv + (["--headless"] if headless else []))
+        assert new.run_new(args, launch, in_terminal=True) == code
+        said = capsys.readouterr()
+        assert said.out == ""
+        return said.err, project
+
+    return run
+
+
+def worktree() -> WorkspaceStatus:
+    return WorkspaceStatus(mode="worktree", path="/w", branch=f"agent-tui/{SPEC}", base="main")
+
+
+def finished(outcome: str, message: str, code: int) -> ev.LoopFinished:
+    return ev.LoopFinished(outcome=outcome, exit_code=code, message=message)
+
+
+def test_a_run_approved_and_complete_says_where_the_work_is_and_how_to_finish(new_in_app):
+    err, project = new_in_app(worktree(), finished("complete", "all 1 subtask completed", 0))
+    first, where, *steps = err.splitlines()
+    assert first == "agent-tui: complete: all 1 subtask completed"
+    assert where == f"the work is on agent-tui/{SPEC}:"
+    argv = [shlex.split(step.split("   ")[0]) for step in steps]
+    assert [words[:2] for words in argv] == [
+        ["agent-tui", "diff"],
+        ["agent-tui", "merge"],
+        ["agent-tui", "discard"],
+    ]
+    assert all(words[2:] == ["--project", str(project), "--spec", SPEC] for words in argv)
+
+
+def test_a_run_that_stopped_short_says_so_once_with_the_command_that_goes_on(new_in_app):
+    err, project = new_in_app(worktree(), finished("stuck", "subtask 1.1 is stuck", 3), code=3)
+    assert err.splitlines() == [
+        "agent-tui: stuck: subtask 1.1 is stuck",
+        f"to go on: agent-tui run --project {shlex.quote(str(project))} --spec {SPEC}",
+    ]
+
+
+def test_leaving_at_the_review_keeps_the_spec_and_says_how_to_go_on(new_in_app):
+    err, project = new_in_app(finished("interrupted", "stopped by the user", 130), code=130)
+    assert err.splitlines() == [
+        "agent-tui: interrupted: stopped by the user",
+        f"to go on: agent-tui run --project {shlex.quote(str(project))} --spec {SPEC}",
+    ]
+    assert (project / ".auto-claude" / "specs" / SPEC / "spec.md").is_file()
+
+
+def test_an_app_that_saw_no_end_still_says_where_the_spec_is(new_in_app):
+    err, project = new_in_app(worktree(), code=1)
+    spec_dir = project / ".auto-claude" / "specs" / SPEC
+    assert err.splitlines() == [
+        f"agent-tui: the spec is kept in {spec_dir}: "
+        f"agent-tui run --project {shlex.quote(str(project))} --spec {SPEC}"
+    ]
+
+
+def test_a_discarded_plan_says_only_what_was_removed(new_in_app):
+    err, project = new_in_app(finished("discarded", "the plan was discarded", 3), code=3)
+    spec_dir = project / ".auto-claude" / "specs" / SPEC
+    assert err.splitlines() == [f"agent-tui: discarded: removed {spec_dir}"]
+    assert not spec_dir.exists()
+
+
+def test_headless_a_planner_that_failed_says_where_the_spec_is_once(new_in_app):
+    err, project = new_in_app(finished("error", "the planner wrote no plan", 2), headless=True)
+    spec_dir = project / ".auto-claude" / "specs" / SPEC
+    assert err.splitlines() == [
+        f"agent-tui: the spec is kept in {spec_dir}: "
+        f"agent-tui run --project {shlex.quote(str(project))} --spec {SPEC}"
+    ]
