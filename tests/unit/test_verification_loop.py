@@ -132,12 +132,17 @@ async def test_with_verification_off_a_claim_is_taken_and_shown_as_unverified(se
     assert reasons == {"unverified: verification is off"}
 
 
-async def test_the_check_run_is_the_one_the_subtask_had_when_its_session_began(setup):
+async def test_a_check_a_session_changes_is_put_back_and_one_it_adds_stays(setup):
     set_verification(setup.plan_path, {"1.1": CHECK})
+    added = {"type": "command", "command": "make lint", "expected": "exit 0"}
 
     def weaken_and_claim(spec, n) -> SessionOutcome:
-        if spec.subtask_id == "1.1":
-            set_verification(setup.plan_path, {"1.1": {"type": "command", "command": "true"}})
+        if n == 1:  # its own check made to pass, and one where there was none
+            plan = json.loads(setup.plan_path.read_text())
+            plan["phases"][0]["subtasks"][0]["verification"] = {"command": "true"}
+            plan["phases"][0]["subtasks"][1]["verification"] = added
+            plan["reviewer"] = "the agent's own field"
+            setup.plan_path.write_text(json.dumps(plan))
         mark_completed(setup.plan_path, spec.subtask_id)
         return SessionOutcome(outcome="success")
 
@@ -145,11 +150,44 @@ async def test_the_check_run_is_the_one_the_subtask_had_when_its_session_began(s
     loop, sessions = setup(weaken_and_claim, check_runner=checks)
 
     assert await loop.run() == 0
-    assert checks.calls[0][0] == "pytest -q"
+    # every run of 1.1's check is the one the plan had before: the agent's never ran
+    # the first try, the second, 1.2's, then the final check of both
+    tries, final = ["pytest -q", "pytest -q", "make lint"], ["pytest -q", "make lint"]
+    assert [c[0] for c in checks.calls] == [*tries, *final]
+    assert len(sessions.specs) == 3
     notices = [e.message for e in of(setup.events, ev.Notice)]
-    assert "subtask 1.1's verification changed during its session: ran the old one" in notices
-    # The user's (or agent's) edit stands for the next try: the plan is the truth.
-    assert checks.calls[1][0] == "true" and len(sessions.specs) == 3
+    put_back = (
+        "subtask 1.1's check changed during session 1: put back as it was "
+        "(change a check while the run is paused)"
+    )
+    assert notices.count(put_back) == 1
+    plan = json.loads(setup.plan_path.read_text())
+    assert plan["phases"][0]["subtasks"][0]["verification"] == CHECK
+    assert plan["phases"][0]["subtasks"][1]["verification"] == added
+    assert plan["reviewer"] == "the agent's own field"  # the rest of its edit stands
+
+
+async def test_a_check_the_user_changes_while_paused_is_the_one_run(setup):
+    set_verification(setup.plan_path, {"1.1": CHECK})
+    mine = {"type": "command", "command": "pytest -q tests/unit", "expected": "exit 0"}
+    checks = ScriptedChecks(CommandRun(exit_status=1), CommandRun(exit_status=0))
+    loop, sessions = setup(check_runner=checks)
+
+    def claim(spec, n) -> SessionOutcome:
+        if n == 1:
+            loop.pause()  # the user pauses, then edits while paused
+        mark_completed(setup.plan_path, spec.subtask_id)
+        return SessionOutcome(outcome="success")
+
+    sessions.behaviour = claim
+    task = asyncio.create_task(loop.run())
+    while not loop.paused:
+        await asyncio.sleep(0)
+    set_verification(setup.plan_path, {"1.1": mine})
+    loop.resume()
+    assert await asyncio.wait_for(task, 10) == 0
+    assert [c[0] for c in checks.calls][:2] == ["pytest -q", "pytest -q tests/unit"]
+    assert not [e for e in of(setup.events, ev.Notice) if "put back" in e.message]
 
 
 async def test_a_command_the_agents_bash_may_not_run_is_refused_before_it_runs(setup):

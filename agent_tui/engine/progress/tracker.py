@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -191,6 +192,38 @@ class PlanTracker:
             await self._write(changed)
             return found
 
+    def checks(self) -> dict[str, object]:
+        """Each subtask's ``verification`` as the plan's text has it now (its JSON value;
+        subtasks without one are left out): what a session is measured against."""
+        if self.plan is None or self._text is None:
+            return {}
+        return _checks(self._text, self.plan)
+
+    async def put_back_checks(self, before: dict[str, object]) -> list[str]:
+        """Set each check in ``before`` that is no longer as it was back in the file, every
+        other byte as it is; the ids of the subtasks whose check was put back.
+
+        The one checked must not choose its check: a session that rewrites its own (or an
+        earlier subtask's) verification to something that passes proves nothing.  A check
+        added where there was none stays; a subtask gone from the plan is not put back."""
+        async with self.writing:
+            await self.refresh()
+            if self.plan is None or self._text is None:
+                return []
+            now = _checks(self._text, self.plan)
+            text, put_back = self._text, []
+            for subtask_id, check in before.items():
+                where = self.plan.path_of(subtask_id)
+                if where is None or now.get(subtask_id) == check:
+                    continue
+                try:
+                    text = jsonspan.replace(text, [*where, "verification"], check)
+                except KeyError:
+                    continue
+                put_back.append(subtask_id)
+            await self._write(text)
+            return put_back
+
     async def _write(self, changed: str) -> None:
         if changed != self._text:
             self._being_written = changed
@@ -208,6 +241,21 @@ class PlanTracker:
             return None
         self._shown[subtask_id] = shown
         return ev.SubtaskStatus(id=subtask_id, status=status, attempts=attempts)
+
+
+def _checks(text: str, plan: ImplementationPlan) -> dict[str, object]:
+    document = json.loads(text)
+    found: dict[str, object] = {}
+    for subtask in plan.subtasks():
+        where = plan.path_of(subtask.id)
+        if where is None:
+            continue
+        node: object = document
+        for step in where:
+            node = node[step]  # type: ignore[index]
+        if isinstance(node, dict) and "verification" in node:
+            found[subtask.id] = node["verification"]
+    return found
 
 
 def _read_parsed(path: Path) -> tuple[str, ImplementationPlan]:

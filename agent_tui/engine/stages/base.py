@@ -288,6 +288,21 @@ class Stage:
             await each.site.pull()
         await self.refresh_plan()
 
+    async def keep_checks(self, before: dict[str, object], session: int) -> None:
+        """Put back each check that changed during ``session`` (``before``: the tracker's
+        ``checks`` as it started), and say which: the agent does not choose what proves
+        its work (a check the user means to change is changed while the run is paused)."""
+        try:
+            put_back = await self.tracker.put_back_checks(before)
+        except OSError as exc:
+            self.cannot_write(self.config.plan_path, exc)
+        for subtask_id in put_back:
+            message = (
+                f"subtask {subtask_id}'s check changed during session {session}: put back as "
+                "it was (change a check while the run is paused)"
+            )
+            await self.emit(ev.Notice(level="warning", message=message))
+
     async def refresh_plan(self) -> None:
         """Read the plan again if it changed on disk, and show what changed."""
         try:

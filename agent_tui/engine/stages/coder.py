@@ -26,7 +26,6 @@ from agent_tui.engine.schedule.attempt import Attempt, Claim
 from agent_tui.engine.schedule.lanes import Lane
 from agent_tui.engine.stages.base import Stage
 from agent_tui.plan import Subtask, find_subtask, phase_of
-from agent_tui.text import counted
 
 
 class CoderStage(Stage):
@@ -63,11 +62,13 @@ class CoderStage(Stage):
         await self.emit_status(subtask.id, "in_progress", attempt.tries)
         await self.try_failed(subtask.id, lane.site)  # what an interrupted or killed try left
         await self.start_from_tip(lane)
+        checks = self.tracker.checks()
         outcome = await self.session(attempt, self._prompt(attempt))
         if outcome is None:
             attempt.claim = Claim.DECIDED
             return
         await self.sync_plan(lane)
+        await self.keep_checks(checks, attempt.number)
         plan = self.tracker.plan
         check = await self._confirm(attempt, find_subtask(plan, subtask.id) if plan else None)
         attempt.check = check
@@ -145,8 +146,13 @@ class CoderStage(Stage):
         ]
         if not checked or not self.config.verification:
             return False
-        message = f"final check: {counted(len(checked), 'completed subtask')}' checks run again"
-        await self.emit(ev.Notice(level="info", message=message + " on the final tree"))
+        which = (
+            "1 completed subtask's check runs"
+            if len(checked) == 1
+            else (f"{len(checked)} completed subtasks' checks run")
+        )
+        message = f"final check: {which} again on the final tree"
+        await self.emit(ev.Notice(level="info", message=message))
         reopened = False
         for subtask in checked:
             check = await self.check(subtask, lane or self.parts.spec_lane)
