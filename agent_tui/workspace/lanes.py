@@ -56,7 +56,15 @@ def let_go(worktree: Worktree, ref: str) -> None:
 
 
 def _ref_part(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "._-" else "-" for c in text).strip(".") or "x"
+    """``text`` (a subtask id: the plan's, so anyone's) as one component of a ref name that
+    git takes: no ``..``, no leading or trailing dot, no ``.lock`` at the end."""
+    part = "".join(c if c.isalnum() or c in "._-" else "-" for c in text)
+    while ".." in part:
+        part = part.replace("..", ".-")
+    part = part.strip(".")
+    if part.endswith(".lock"):
+        part = part[: -len(".lock")] + "-lock"
+    return part or "x"
 
 
 @dataclass(frozen=True)

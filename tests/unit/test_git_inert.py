@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 
 import pytest
 
@@ -174,3 +175,12 @@ def test_a_lanes_removal_leaves_the_repositorys_config_untouched(lab):
     assert (os.stat(config).st_ino, config.read_bytes()) == before
     assert not lane.root.exists()
     assert look(lab, lab.user, "branch", "--list", lane.branch) == ""
+
+
+@pytest.mark.parametrize(
+    "subtask_id", ["1..2", "1.lock", "..", ".", "", "a/b", "x@{1}", "~^:?*[\\", "été 1", "1.2"]
+)
+def test_a_subtask_id_from_the_plan_makes_a_ref_git_takes(subtask_id):
+    ref = lanes.KEPT_REFS + lanes._ref_part("agent-tui/001-x") + "/" + lanes._ref_part(subtask_id)
+    checked = subprocess.run(["git", "check-ref-format", ref], capture_output=True)
+    assert checked.returncode == 0, ref
