@@ -3,9 +3,10 @@
 Every event goes into a ring of the latest ``RECENT`` (the log's tail, and for a short run
 everything), and the events that set what stays on screen are also kept by what they set:
 the plan, each subtask's last status, stuck mark and check, the containment, workspace and
-lanes, each lane's last session, backoff and CLI retry, the last pause or resume, profile,
-usage window, usage, loop state and end.  Sent in the order they happened, they rebuild
-the tree, the log tail, the countdown and the status line.
+lanes, each lane's last session, spend so far, usage, backoff and CLI retry, the budgets
+planned, the last pause or resume, profile, usage window, loop state and end.  Sent in the
+order they happened, they rebuild the tree, the log tail, the countdown and the status
+line.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from agent_tui.engine.clock import Clock
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.events import lanes as lev
 from agent_tui.engine.events import review as rev
+from agent_tui.engine.events import spend as sev
 from agent_tui.engine.events import trust as tev
 from agent_tui.engine.events import workspace as wev
 
@@ -53,7 +55,9 @@ KEYS: dict[type[ev.Event], Key] = {
     ev.Resumed: lambda e: "pause",
     ev.ProfileSwitched: lambda e: "profile",
     ev.QuotaUpdated: lambda e: ("quota", e.profile),
-    ev.Usage: lambda e: "usage",
+    ev.Usage: lambda e: ("usage", e.lane),  # each lane's: its session's estimate ends
+    sev.SessionSpend: lambda e: ("spend", e.lane),
+    sev.SpendPlanned: lambda e: "spend planned",
     ev.LoopStateChanged: lambda e: "state",
     rev.PlanReview: lambda e: "review",
     rev.PlanApproved: lambda e: "review",
