@@ -207,7 +207,8 @@ def _run(args: argparse.Namespace) -> int:
         from agent_tui.startup.launch import run_in_app
 
         code = run_in_app(args, end.watching, plan_discard=PLAN_DISCARD)
-        _say_how_it_ended(args, end)
+        if not (args.review_plan and end.discarded):  # _after_review says what went
+            _say_how_it_ended(args, end)
     else:
         from agent_tui.startup.checks import build_loop, check_run
 

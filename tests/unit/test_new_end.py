@@ -114,3 +114,32 @@ def test_headless_a_planner_that_failed_says_where_the_spec_is_once(new_in_app):
         f"agent-tui: the spec is kept in {spec_dir}: "
         f"agent-tui run --project {shlex.quote(str(project))} --spec {SPEC}"
     ]
+
+
+def test_run_review_plan_discarded_in_the_app_says_it_once(tmp_path, monkeypatch, capsys):
+    # `run --review-plan`'s app: a discard at the review says what it removed, once.
+    from agent_tui.cli import commands
+    from agent_tui.startup import launch
+
+    spec = tmp_path / ".auto-claude" / "specs" / SPEC
+    spec.mkdir(parents=True)
+    (spec / "spec.md").write_text("# a verbose flag\n")
+    (spec / "implementation_plan.json").write_text("{}")
+
+    def run_in_app(args, wrap, plan_discard="") -> int:
+        async def loop(sink: ev.EventSink) -> None:
+            await sink(finished("discarded", "the plan was discarded at its review", 0))
+
+        async def shown(event: ev.Event) -> None:
+            """The app's sink."""
+
+        asyncio.run(wrap(loop)(shown))
+        return 0
+
+    monkeypatch.setattr(launch, "run_in_app", run_in_app)
+    monkeypatch.setenv("AGENT_TUI_FORCE_APP", "1")
+    argv = ["run", "--project", str(tmp_path), "--spec", SPEC, "--review-plan"]
+    assert commands.main(argv) == 0
+    said = capsys.readouterr().err
+    assert said.count("agent-tui:") == 1, said
+    assert "discarded: removed" in said and not (spec / "implementation_plan.json").exists()
