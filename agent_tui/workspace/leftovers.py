@@ -64,8 +64,11 @@ class Leftovers:
     """Where the session works, and the user's checkout of the repository."""
 
     def candidates(self) -> list[Path]:
-        found = [d / name for d in self.git_dirs for name in IN_GIT_DIR]
-        return found + [w / name for w in dict.fromkeys(self.work_dirs) for name in IN_WORK_DIR]
+        """Where the sandbox may have left a mount point; none through a link (a
+        ``.claude`` the agent made a link would point the removals elsewhere)."""
+        found = [(d, name) for d in self.git_dirs for name in IN_GIT_DIR]
+        found += [(w, name) for w in dict.fromkeys(self.work_dirs) for name in IN_WORK_DIR]
+        return [base / name for base, name in found if not _through_a_link(base, name)]
 
     def before(self) -> frozenset[Path]:
         """What of the list exists before a session: never removed after it."""
@@ -129,6 +132,16 @@ def is_placeholder(path: Path, window: Window | None = None) -> bool:
         and info.st_uid == os.getuid()
         and (window is None or window[0] <= info.st_ctime <= window[1])
     )
+
+
+def _through_a_link(base: Path, name: str) -> bool:
+    """Whether a dir between ``base`` and ``base / name`` is a link."""
+    path = base
+    for part in Path(name).parts[:-1]:
+        path = path / part
+        if os.path.islink(path):
+            return True
+    return False
 
 
 def _remove_if_empty(path: Path) -> bool:

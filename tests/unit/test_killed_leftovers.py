@@ -159,3 +159,26 @@ def test_lanes_hold_the_shared_git_dirs_mount_points_and_release_only_theirs(tmp
         "config.worktree",
     ]
     assert (git_dir / "glab-cli" / "config.yml").is_file() and (git_dir / "remotes").is_dir()
+
+
+def test_nothing_is_removed_through_a_claude_dir_made_a_link(tmp_path):
+    # The CLI's mounts keep the agent from making .claude a link; if one were made, the
+    # tidy after a session and after a kill would empty dirs elsewhere. Neither follows it.
+    elsewhere = tmp_path / "yours"
+    (elsewhere / "skills").mkdir(parents=True)
+    (elsewhere / "settings.json").write_text("")
+    now = time.time()
+    placeholder(elsewhere / "settings.local.json")
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / ".claude").symlink_to(elsewhere)
+    leftovers = Leftovers(git_dirs=(), work_dirs=(work,))
+
+    assert leftovers.tidy(existed=()) == []
+    assert leftovers.after_killed((now - 60, now + 60)) == []
+    assert sorted(p.name for p in elsewhere.iterdir()) == [
+        "settings.json",
+        "settings.local.json",
+        "skills",
+    ]
+    assert (work / ".claude").is_symlink()
