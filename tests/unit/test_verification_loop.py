@@ -298,3 +298,22 @@ async def test_the_agents_own_claim_shows_as_in_progress_until_its_check_passes(
     ]
     # The refuted claim never showed as completed; the one that passed did, after its check.
     assert len(completed) == 1 and completed[0] > checked[1]
+
+
+async def test_a_check_changed_by_a_session_the_user_stops_is_put_back(setup):
+    set_verification(setup.plan_path, {"1.1": CHECK})
+
+    def weaken_then_stopped(spec, n) -> SessionOutcome:
+        set_verification(setup.plan_path, {"1.1": {"type": "command", "command": "true"}})
+        mark_completed(setup.plan_path, spec.subtask_id)
+        return SessionOutcome(outcome="interrupted")
+
+    loop, sessions = setup(weaken_then_stopped, check_runner=ScriptedChecks())
+    sessions.gate = asyncio.Event()
+    task = asyncio.create_task(loop.run())
+    while not sessions.specs:
+        await asyncio.sleep(0)
+    loop.stop()
+    assert await asyncio.wait_for(task, 10) == 130
+    plan = json.loads(setup.plan_path.read_text())
+    assert plan["phases"][0]["subtasks"][0]["verification"] == CHECK
