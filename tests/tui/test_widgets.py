@@ -363,6 +363,26 @@ async def test_a_narrower_pane_wraps_the_kept_lines_again_and_loses_nothing():
         assert shown[-1] and "029" in "".join(shown[-3:])
 
 
+async def test_lines_long_out_of_the_wrapped_ones_are_drawn_as_they_were_written():
+    # Only the last WRAPPED_TEXTS lines are kept wrapped; a reader scrolled far back gets
+    # the older ones wrapped again, the same rows at the same places.
+    from agent_tui.tui.widgets.session_log import WRAPPED_TEXTS
+
+    lines = numbered(WRAPPED_TEXTS * 3)
+    app = LogApp()
+    async with app.run_test(size=(40, 10)) as pilot:
+        log = app.query_one(SessionLog)
+        write(log, lines)
+        await pilot.pause()
+        rows = [row.text.rstrip() for row in log.lines]
+        assert len(rows) == 2 * len(lines)  # two screen lines each at this width
+        assert unwrapped(log) == "".join(lines).replace(" ", "")
+        log.scroll_to(y=2 * 10, animate=False, immediate=True)
+        await pilot.pause()
+        shown = [log.render_line(y).text.rstrip() for y in range(log.size.height)]
+        assert shown[0].startswith("010") and shown[:4] == rows[20:24]
+
+
 async def test_a_reader_scrolled_up_keeps_their_line_at_the_top_when_the_pane_narrows():
     app = LogApp()
     async with app.run_test(size=(80, 10)) as pilot:

@@ -7,6 +7,8 @@ log never gets, and it styles each blank line afresh on every frame.
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Sequence
 from threading import Thread
 
 from rich.style import Style
@@ -26,6 +28,8 @@ FLUSH_INTERVAL_S = 0.05
 MAX_LINES = 5000
 RENDERED_LINES = 256
 """Drawn lines kept for redrawing: a few screens' worth."""
+WRAPPED_TEXTS = 128
+"""Kept lines kept wrapped, newest and last drawn: the rest are wrapped again when drawn."""
 
 
 class SessionLog(ScrollView, can_focus=True):
@@ -34,8 +38,11 @@ class SessionLog(ScrollView, can_focus=True):
     Writing each event as it arrives would cost a layout per line when events flood in;
     batching keeps the app responsive.  A line is wrapped to the pane's width when it is
     written, and only the last ``MAX_LINES`` screen lines are kept: the full transcript is
-    on disk anyway.  When the pane's width changes, the kept lines are wrapped again in a
-    thread (a full log takes a few hundred milliseconds) and swapped in when done.
+    on disk anyway.  Of those, only the newest lines' rows (and those drawn last) are kept
+    wrapped; a line further back is wrapped again when it is drawn, so a full log holds its
+    texts and their row counts, not 5 000 rows of segments (a few MB over a night).  When
+    the pane's width changes, the kept lines are counted again in a thread (a full log
+    takes a few hundred milliseconds) and the counts swapped in when done.
     """
 
     class FollowChanged(Message):
@@ -53,23 +60,28 @@ class SessionLog(ScrollView, can_focus=True):
             self.searching = searching
 
     class Rewrapped(Message):
-        """The kept lines, wrapped again by rewrap ``serial`` (sent from its thread)."""
+        """How many screen lines each kept line takes at the width of rewrap ``serial``
+        (sent from its thread)."""
 
-        def __init__(self, serial: int, first: int, wrapped: list[list[Line]]) -> None:
+        def __init__(self, serial: int, first: int, counts: list[int]) -> None:
             super().__init__()
             self.serial = serial
             self.first = first
-            self.wrapped = wrapped
+            self.counts = counts
 
     COMPONENT_CLASSES = {"session-log--match", "session-log--current-match"}
     BINDINGS = [Binding("escape", "end_search", "End search", show=False, id="log.end_search")]
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.lines: list[Line] = []
-        """The written screen lines, oldest first (a long line is several)."""
+        self.lines = _Rows(self)
+        """The written screen lines, oldest first (a long line is several), wrapped when
+        asked for: only the last few hundred kept lines are kept wrapped."""
         self._texts: list[Text] = []  # the kept lines as written, to wrap again
         self._counts: list[int] = []  # how many screen lines each of them takes
+        self._ends: list[int] = []  # where each ends, in screen lines since the log began
+        self._wrapped: LRUCache[int, list[Line]] = LRUCache(WRAPPED_TEXTS)
+        """Kept line (numbered since the log began) → its screen lines at ``wrap_width``."""
         self._first = 0  # kept lines dropped from the top so far
         self.wrap_width = 0
         """The width the newest lines were wrapped at."""
@@ -101,8 +113,9 @@ class SessionLog(ScrollView, can_focus=True):
         self.rewrapping = None
         self._dropped += len(self.lines)  # drawn lines cached before are never shown again
         self._first += len(self._texts)
-        self.lines, self._texts, self._counts = [], [], []
+        self._texts, self._counts, self._ends = [], [], []
         self._cache.clear()
+        self._wrapped.clear()
         self._pending = list(lines)
         self.follow, self.scrolled_away = True, False
         self.flush()
@@ -123,20 +136,25 @@ class SessionLog(ScrollView, can_focus=True):
             return
         if width != self.wrap_width:
             self.wrap_width = width
+            self._wrapped.clear()
             if self._texts:
                 self._rewrap(width)
         if not self._pending:
             return
         pending, self._pending = self._pending, []
         wrap = wrapper(self.app.console, width)
+        end = self._ends[-1] if self._ends else self._dropped
         for text in pending:
             text.expand_tabs()
             rows = wrap(text)
-            self.lines.extend(rows)
+            number = self._first + len(self._texts)
             if self.search is not None:
-                self.search.add(self._first + len(self._texts), text.plain)
+                self.search.add(number, text.plain)
+            self._wrapped[number] = rows
             self._texts.append(text)
             self._counts.append(len(rows))
+            end += len(rows)
+            self._ends.append(end)
         self._trim()
         self.lines_written += len(pending)
         self._resized()
@@ -150,7 +168,7 @@ class SessionLog(ScrollView, can_focus=True):
         while lines < excess and dropped < len(self._counts) - 1:
             lines += self._counts[dropped]
             dropped += 1
-        del self.lines[:lines], self._texts[:dropped], self._counts[:dropped]
+        del self._texts[:dropped], self._counts[:dropped], self._ends[:dropped]
         self._first += dropped
         self._dropped += lines
         if self.search is not None:
@@ -174,12 +192,12 @@ class SessionLog(ScrollView, can_focus=True):
         texts, first, wrap = list(self._texts), self._first, wrapper(self.app.console, width)
 
         def wrap_all() -> None:
-            wrapped = []
+            counts = []
             for line in texts:
                 if self._rewraps != serial:
                     return
-                wrapped.append(wrap(line))
-            self.post_message(self.Rewrapped(serial, first, wrapped))
+                counts.append(len(wrap(line)))
+            self.post_message(self.Rewrapped(serial, first, counts))
 
         Thread(target=wrap_all, name="log-rewrap", daemon=True).start()
 
@@ -188,12 +206,12 @@ class SessionLog(ScrollView, can_focus=True):
             return
         self.rewrapping = None
         # Lines trimmed since the snapshot are gone; lines written since are already at width.
-        wrapped = message.wrapped[self._first - message.first :]
-        replaced = sum(self._counts[: len(wrapped)])
+        counts = message.counts[self._first - message.first :]
         top = self._first + self._line_at(int(self.scroll_y))
-        self.lines[:replaced] = [row for rows in wrapped for row in rows]
-        self._counts[: len(wrapped)] = [len(rows) for rows in wrapped]
+        self._counts[: len(counts)] = counts
+        self._count_ends()
         self._cache.clear()
+        self._wrapped.clear()
         self._trim()
         self._mark_current()
         following, away = self.following, self.scrolled_away
@@ -201,17 +219,41 @@ class SessionLog(ScrollView, can_focus=True):
         if not following:
             # The line that was at the top of the pane stays there.
             top = max(top - self._first, 0)
-            self.scroll_to(y=sum(self._counts[:top]), animate=False, immediate=True)
+            self.scroll_to(y=self._start_of(top), animate=False, immediate=True)
             self.scrolled_away = away
 
     def _line_at(self, y: int) -> int:
         """Index of the kept line that screen line ``y`` belongs to."""
-        total = 0
-        for index, count in enumerate(self._counts):
-            total += count
-            if total > y:
-                return index
-        return max(len(self._counts) - 1, 0)
+        index = bisect_right(self._ends, y + self._dropped)
+        return min(index, max(len(self._counts) - 1, 0))
+
+    def _start_of(self, index: int) -> int:
+        """The screen line kept line ``index`` starts at."""
+        return (self._ends[index - 1] if index else self._dropped) - self._dropped
+
+    def _count_ends(self) -> None:
+        end, ends = self._dropped, []
+        for count in self._counts:
+            end += count
+            ends.append(end)
+        self._ends = ends
+
+    def row(self, y: int) -> Line:
+        """Screen line ``y`` of the kept ones, wrapped at ``wrap_width``."""
+        if not 0 <= y < len(self.lines):
+            raise IndexError(y)
+        index = self._line_at(y)
+        number = self._first + index
+        rows = self._wrapped.get(number)
+        if rows is None:
+            rows = wrapper(self.app.console, self.wrap_width)(self._texts[index])
+            self._wrapped[number] = rows
+        return rows[min(y - self._start_of(index), len(rows) - 1)]
+
+    @property
+    def screen_lines(self) -> int:
+        """The kept lines' screen lines, at the width they were counted at."""
+        return (self._ends[-1] - self._dropped) if self._ends else 0
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -230,7 +272,7 @@ class SessionLog(ScrollView, can_focus=True):
         strip = self._cache.get(key)
         if strip is None:
             if written:
-                segments = self.lines[index]
+                segments = self.row(index)
                 if self.search is not None:
                     current = row in self._current_rows
                     mark = "session-log--current-match" if current else "session-log--match"
@@ -309,7 +351,7 @@ class SessionLog(ScrollView, can_focus=True):
             self._current_rows = range(0)
             return
         index = line - self._first
-        top = self._dropped + sum(self._counts[:index])
+        top = self._dropped + self._start_of(index)
         self._current_rows = range(top, top + self._counts[index])
 
     def _show_match(self) -> None:
@@ -341,3 +383,20 @@ class SessionLog(ScrollView, can_focus=True):
     def lines_dropped(self) -> int:
         """Written lines trimmed from the top: only the transcripts still have them."""
         return self._first
+
+
+class _Rows(Sequence):
+    """A log's screen lines as a sequence, each wrapped when it is asked for."""
+
+    __slots__ = ("_log",)
+
+    def __init__(self, log: SessionLog) -> None:
+        self._log = log
+
+    def __len__(self) -> int:
+        return self._log.screen_lines
+
+    def __getitem__(self, y):  # type: ignore[override]
+        if isinstance(y, slice):
+            return [self._log.row(i) for i in range(*y.indices(len(self)))]
+        return self._log.row(y if y >= 0 else len(self) + y)
