@@ -444,6 +444,26 @@ async def test_lines_written_or_dropped_while_rewrapping_are_kept_in_order(
         assert unwrapped(log) == "".join(lines[15:]).replace(" ", "")
 
 
+async def test_while_a_rewrap_runs_each_line_is_drawn_whole_as_it_was_counted(held_rewraps):
+    # Found in review: with rows wrapped only when drawn, the older lines were wrapped at the
+    # new width but placed by their old counts until the rewrap landed: half of each line
+    # narrowed, each line twice widened.
+    started = held_rewraps
+    lines = numbered(8)
+    app = LogApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        log = app.query_one(SessionLog)
+        write(log, lines[:4])
+        await pilot.resize_terminal(40, 10)
+        await wait_until(pilot, lambda: started, "a rewrap to start")
+        write(log, lines[4:])  # at the new width: two rows each
+        assert len(log.lines) == 4 + 8
+        assert unwrapped(log) == "".join(lines).replace(" ", "")
+        await pilot.resize_terminal(100, 10)
+        await wait_until(pilot, lambda: len(started) == 2, "a second rewrap to start")
+        assert unwrapped(log) == "".join(lines).replace(" ", "")
+
+
 async def test_only_the_newest_rewrap_is_used_when_the_width_comes_back(held_rewraps):
     # Found in review: narrowed, widened with lines written, then narrowed to the first
     # width again, the first rewrap was taken and left the lines written between unwrapped.

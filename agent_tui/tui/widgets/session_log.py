@@ -79,9 +79,10 @@ class SessionLog(ScrollView, can_focus=True):
         asked for: only the last few hundred kept lines are kept wrapped."""
         self._texts: list[Text] = []  # the kept lines as written, to wrap again
         self._counts: list[int] = []  # how many screen lines each of them takes
+        self._widths: list[int] = []  # the width each was counted at (and is drawn at)
         self._ends: list[int] = []  # where each ends, in screen lines since the log began
-        self._wrapped: LRUCache[int, list[Line]] = LRUCache(WRAPPED_TEXTS)
-        """Kept line (numbered since the log began) → its screen lines at ``wrap_width``."""
+        self._wrapped: LRUCache[tuple[int, int], list[Line]] = LRUCache(WRAPPED_TEXTS)
+        """(Kept line, numbered since the log began; width) → its screen lines."""
         self._first = 0  # kept lines dropped from the top so far
         self.wrap_width = 0
         """The width the newest lines were wrapped at."""
@@ -113,7 +114,7 @@ class SessionLog(ScrollView, can_focus=True):
         self.rewrapping = None
         self._dropped += len(self.lines)  # drawn lines cached before are never shown again
         self._first += len(self._texts)
-        self._texts, self._counts, self._ends = [], [], []
+        self._texts, self._counts, self._widths, self._ends = [], [], [], []
         self._cache.clear()
         self._wrapped.clear()
         self._pending = list(lines)
@@ -135,8 +136,7 @@ class SessionLog(ScrollView, can_focus=True):
         if not width:
             return
         if width != self.wrap_width:
-            self.wrap_width = width
-            self._wrapped.clear()
+            self.wrap_width = width  # the lines kept are drawn as counted till recounted
             if self._texts:
                 self._rewrap(width)
         if not self._pending:
@@ -150,9 +150,10 @@ class SessionLog(ScrollView, can_focus=True):
             number = self._first + len(self._texts)
             if self.search is not None:
                 self.search.add(number, text.plain)
-            self._wrapped[number] = rows
+            self._wrapped[number, width] = rows
             self._texts.append(text)
             self._counts.append(len(rows))
+            self._widths.append(width)
             end += len(rows)
             self._ends.append(end)
         self._trim()
@@ -169,6 +170,7 @@ class SessionLog(ScrollView, can_focus=True):
             lines += self._counts[dropped]
             dropped += 1
         del self._texts[:dropped], self._counts[:dropped], self._ends[:dropped]
+        del self._widths[:dropped]
         self._first += dropped
         self._dropped += lines
         if self.search is not None:
@@ -202,16 +204,17 @@ class SessionLog(ScrollView, can_focus=True):
         Thread(target=wrap_all, name="log-rewrap", daemon=True).start()
 
     def on_session_log_rewrapped(self, message: Rewrapped) -> None:
-        if message.serial != self._rewraps or self.rewrapping is None:
+        width = self.rewrapping
+        if message.serial != self._rewraps or width is None:
             return
         self.rewrapping = None
         # Lines trimmed since the snapshot are gone; lines written since are already at width.
         counts = message.counts[self._first - message.first :]
         top = self._first + self._line_at(int(self.scroll_y))
         self._counts[: len(counts)] = counts
+        self._widths[: len(counts)] = [width] * len(counts)
         self._count_ends()
         self._cache.clear()
-        self._wrapped.clear()
         self._trim()
         self._mark_current()
         following, away = self.following, self.scrolled_away
@@ -239,16 +242,17 @@ class SessionLog(ScrollView, can_focus=True):
         self._ends = ends
 
     def row(self, y: int) -> Line:
-        """Screen line ``y`` of the kept ones, wrapped at ``wrap_width``."""
+        """Screen line ``y`` of the kept ones, wrapped at the width its line was counted
+        at (while a rewrap runs, the older lines' old width)."""
         if not 0 <= y < len(self.lines):
             raise IndexError(y)
         index = self._line_at(y)
-        number = self._first + index
-        rows = self._wrapped.get(number)
+        key = (self._first + index, self._widths[index])
+        rows = self._wrapped.get(key)
         if rows is None:
-            rows = wrapper(self.app.console, self.wrap_width)(self._texts[index])
-            self._wrapped[number] = rows
-        return rows[min(y - self._start_of(index), len(rows) - 1)]
+            rows = wrapper(self.app.console, key[1])(self._texts[index])
+            self._wrapped[key] = rows
+        return rows[y - self._start_of(index)]
 
     @property
     def screen_lines(self) -> int:
