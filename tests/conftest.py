@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+import faulthandler
+
 import keyring
 import pytest
 from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError
 
 from agent_tui.auth.redaction import forget_secrets
+
+TEST_BOUND_S = 900
+"""No test runs longer: past it every thread's traceback is printed and the run ends, failed
+(a loop that waits for something that never comes ends here, not in a hung CI job)."""
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    faulthandler.dump_traceback_later(TEST_BOUND_S, exit=True)
+    try:
+        yield
+    finally:
+        faulthandler.cancel_dump_traceback_later()
 
 
 class MemoryKeyring(KeyringBackend):

@@ -26,6 +26,7 @@ The direction of truth:
 from __future__ import annotations
 
 import functools
+import json
 import os
 import re
 from collections.abc import Callable
@@ -33,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from agent_tui.files import TooLarge
-from agent_tui.plan import ImplementationPlan, PlanError, parse_plan, status_in_text
+from agent_tui.plan import ImplementationPlan, PlanError, Subtask, parse_plan, status_in_text
 from agent_tui.workspace import safe_tree
 
 PLAN_NAME = "implementation_plan.json"
@@ -135,7 +136,18 @@ class SpecMirror:
             if data is None or self.base.get(name) == data:
                 continue
             mine = self._read(self.user, name, notes)
-            if mine is None or mine == self.base.get(name) or mine == data:
+            touched = _checks_touched(mine, data) if name == PLAN_NAME and mine else []
+            if touched:  # the agent's copy changed or dropped a check: the user's stands
+                merged, _ = merge_plan(self.base.get(name), data, mine)  # type: ignore[arg-type]
+                said = ", ".join(touched)
+                notes.append(
+                    f"the agent changed or removed the check of {said} in its copy of the "
+                    "plan: kept yours, with its status changes"
+                )
+                wrote = merged is not None and merged != mine
+                if wrote and self._write(self.user, name, merged, notes):  # type: ignore[arg-type]
+                    taken.append(name)
+            elif mine is None or mine == self.base.get(name) or mine == data:
                 if mine != data and self._write(self.user, name, data, notes):
                     taken.append(name)
             elif name == PLAN_NAME:
@@ -255,6 +267,29 @@ def merge_plan(base: bytes | None, agent: bytes, user: bytes) -> tuple[bytes | N
         f"status changes ({said})"
     )
     return text.encode("utf-8"), note
+
+
+def _checks_touched(user: bytes, agent: bytes) -> list[str]:
+    """The subtasks of the user's plan whose check the agent's plan changed or dropped
+    (with the subtask, or renamed); none when either is not a plan (that is said apart).
+    The agent does not choose what proves its work: its copy's checks never come back."""
+    try:
+        yours, theirs = _parsed(user), _parsed(agent)
+    except (PlanError, UnicodeDecodeError):
+        return []
+    kept = {s.id: _check_json(s) for s in theirs.subtasks()}
+    return [
+        s.id
+        for s in yours.subtasks()
+        if s.verification is not None and kept.get(s.id) != _check_json(s)
+    ]
+
+
+def _check_json(subtask: Subtask) -> str | None:
+    check = subtask.verification
+    if check is None:
+        return None
+    return json.dumps(check.model_dump(mode="json", by_alias=True), sort_keys=True)
 
 
 CACHED_PLAN_BYTES = 1024 * 1024

@@ -105,36 +105,6 @@ async def wait_for(predicate, what: str, limit_s: float = 60.0) -> None:
         await asyncio.sleep(0.05)
 
 
-async def test_a_session_that_rewrites_its_check_is_checked_by_the_old_one(make_run):
-    # The plan is written only through the Write and Edit tools (Bash sees it read-only):
-    # the agent writes it whole, its check made to pass and its subtask claimed.
-    check = {"type": "command", "command": "cat out_1_1.txt", "expected": "1.1"}
-    weakened = plan_with_check({"type": "command", "command": "echo 1.1", "expected": "1.1"})
-    weakened["phases"][0]["subtasks"][0]["status"] = "completed"
-    write = {"file_path": "{plan}", "content": json.dumps(weakened, indent=2)}
-    weaken = [
-        {"tools": [{"name": "Read", "input": {"file_path": "{plan}"}}]},
-        {"tools": [{"name": "Write", "input": write}]},
-        {"text": "1.1 is complete."},
-    ]
-    run = make_run(plan_with_check(check), [script("1.1", [weaken, coder_steps("1.1")])])
-    await run.go()
-
-    assert run.exit_code == 0, run.of(ev.LoopFinished)
-    written = run.of(ev.ToolResult)[1]
-    assert written.session == 1 and not written.is_error, written
-    ended = run.of(tev.VerificationEnded)
-    assert [e.reason for e in ended][:2] == [
-        "`cat out_1_1.txt` exited 1 (expected 0)",
-        "`cat out_1_1.txt` exited 0 and showed '1.1'",
-    ]
-    notices = [e.message for e in run.of(ev.Notice)]
-    assert "subtask 1.1's check changed during session 1: put back as it was" in " ".join(notices)
-    plan = json.loads((run.spec_dir / "implementation_plan.json").read_text())
-    assert plan["phases"][0]["subtasks"][0]["verification"] == check
-    assert len(session_prompts(run, "1.1")) == 2
-
-
 @pytest.mark.parametrize("mode", [ContainmentMode.REQUIRED, ContainmentMode.OFF])
 async def test_a_check_that_hangs_times_out_as_a_failure_and_is_killed(make_run, tmp_path, mode):
     name = f"hang_{uuid.uuid4().hex}.py"

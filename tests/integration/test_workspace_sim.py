@@ -326,3 +326,49 @@ async def test_changes_the_user_has_not_committed_are_named_as_left_out(git_run)
     notices = [n.message for n in run.of(ev.Notice)]
     assert any("1 file changed in your checkout and not committed" in n for n in notices)
     assert (run.project / "app.py").read_text() == "print('not committed')\n"
+
+
+@pytest.mark.parametrize("where", ["in place", "worktree"])
+async def test_a_session_that_rewrites_its_check_is_checked_by_the_old_one(
+    make_run, git_run, where
+):
+    # The plan is written only through the Write and Edit tools (Bash sees it read-only):
+    # the agent writes it whole, its check made to pass and its subtask claimed. In place it
+    # is the user's plan, put back after the session; in a worktree, its copy's checks
+    # never come back.
+    check = {"type": "command", "command": "cat out_1_1.txt", "expected": "1.1"}
+    plan = plan_doc([("1", [], ["1.1"])])
+    plan["phases"][0]["subtasks"][0]["verification"] = check
+    weakened = json.loads(json.dumps(plan))
+    weakened["phases"][0]["subtasks"][0]["verification"] = {**check, "command": "echo 1.1"}
+    weakened["phases"][0]["subtasks"][0]["status"] = "completed"
+    write = {"file_path": "{plan}", "content": json.dumps(weakened, indent=2)}
+    weaken = [
+        {"tools": [{"name": "Read", "input": {"file_path": "{plan}"}}]},
+        {"tools": [{"name": "Write", "input": write}]},
+        {"text": "1.1 is complete."},
+    ]
+    build = make_run if where == "in place" else git_run
+    run = build(plan, [script("1.1", [weaken, coder_steps("1.1")])])
+    await run.go()
+
+    assert run.exit_code == 0, run.of(ev.LoopFinished)
+    assert worktree_of(run).mode == ("in_place" if where == "in place" else "worktree")
+    written = run.of(ev.ToolResult)[1]
+    assert written.session == 1 and not written.is_error, written
+    from agent_tui.engine.events import trust as tev
+
+    ended = run.of(tev.VerificationEnded)
+    assert [e.reason for e in ended][:2] == [
+        "`cat out_1_1.txt` exited 1 (expected 0)",
+        "`cat out_1_1.txt` exited 0 and showed '1.1'",
+    ]
+    notices = " ".join(e.message for e in run.of(ev.Notice))
+    said = (
+        "subtask 1.1's check changed during session 1: put back as it was"
+        if where == "in place"
+        else "the agent changed or removed the check of 1.1 in its copy of the plan"
+    )
+    assert said in notices, notices
+    kept = json.loads((run.spec_dir / "implementation_plan.json").read_text())
+    assert kept["phases"][0]["subtasks"][0]["verification"] == check

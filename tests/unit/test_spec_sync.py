@@ -129,6 +129,41 @@ def test_both_changed_the_plan_the_users_text_wins_with_the_agents_statuses(mirr
     ]
 
 
+@pytest.mark.parametrize("how", ["weakened", "as false", "dropped", "renamed"])
+def test_the_agents_copy_never_brings_back_a_check(mirror, how):
+    check = {"type": "command", "command": "pytest -q", "expected": "exit 0", "expect_status": 0}
+    plan = json.loads(plan_text())
+    plan["phases"][0]["subtasks"][0]["verification"] = check
+    users = json.dumps(plan, indent=2) + "\n"
+    (mirror.user.path / "implementation_plan.json").write_text(users)
+    mirror.push()
+    theirs = json.loads(users)
+    first = theirs["phases"][0]["subtasks"][0]
+    first["status"] = "completed"
+    if how == "weakened":
+        first["verification"] = {"type": "command", "command": "true"}
+    elif how == "as false":  # equal to 0 in Python, not as JSON
+        first["verification"] = {**check, "expect_status": False}
+    elif how == "dropped":
+        del first["verification"]
+    else:
+        first["id"] = "1.1a"
+    theirs["phases"][0]["subtasks"][1]["description"] = "the agent's words"
+    (agent_dir(mirror) / "implementation_plan.json").write_text(json.dumps(theirs))
+    taken, notes = mirror.pull()
+
+    assert taken == ([] if how == "renamed" else ["implementation_plan.json"])  # no status
+    kept = json.loads((mirror.user.path / "implementation_plan.json").read_text())
+    assert json.dumps(kept["phases"][0]["subtasks"][0]["verification"]) == json.dumps(check)
+    assert kept["phases"][0]["subtasks"][1]["description"] == "b"  # the user's plan stands
+    status = "pending" if how == "renamed" else "completed"  # its status changes are taken
+    assert kept["phases"][0]["subtasks"][0]["status"] == status
+    assert notes == [
+        "the agent changed or removed the check of 1.1 in its copy of the plan: kept yours, "
+        "with its status changes"
+    ]
+
+
 def test_both_changed_another_file_the_users_stays_and_the_agents_is_kept_in_logs(mirror):
     mirror.push()
     (agent_dir(mirror) / "spec.md").write_text("# the agent's\n")

@@ -317,3 +317,21 @@ async def test_a_check_changed_by_a_session_the_user_stops_is_put_back(setup):
     assert await asyncio.wait_for(task, 10) == 130
     plan = json.loads(setup.plan_path.read_text())
     assert plan["phases"][0]["subtasks"][0]["verification"] == CHECK
+
+
+async def test_a_check_changed_to_an_equal_looking_value_is_put_back_too(setup):
+    # expect_status 0 made false passes Python's == (and made the check unverifiable).
+    check = {**CHECK, "expect_status": 0}
+    set_verification(setup.plan_path, {"1.1": check})
+
+    def retype(spec, n) -> SessionOutcome:
+        if n == 1:
+            set_verification(setup.plan_path, {"1.1": {**check, "expect_status": False}})
+        mark_completed(setup.plan_path, spec.subtask_id)
+        return SessionOutcome(outcome="success")
+
+    loop, _ = setup(retype, check_runner=ScriptedChecks())
+    assert await loop.run() == 0
+    plan = json.loads(setup.plan_path.read_text())
+    kept = plan["phases"][0]["subtasks"][0]["verification"]
+    assert json.dumps(kept, sort_keys=True) == json.dumps(check, sort_keys=True)

@@ -199,22 +199,29 @@ class PlanTracker:
             return {}
         return _checks(self._text, self.plan)
 
-    async def put_back_checks(self, before: dict[str, object]) -> list[str]:
+    async def put_back_checks(
+        self, before: dict[str, object]
+    ) -> tuple[Refresh, list[str], list[str]]:
         """Set each check in ``before`` that is no longer as it was back in the file, every
-        other byte as it is; the ids of the subtasks whose check was put back.
+        other byte as it is: what the re-read found, the ids whose check was put back, and
+        the ids no longer in the plan.
 
         The one checked must not choose its check: a session that rewrites its own (or an
-        earlier subtask's) verification to something that passes proves nothing.  A check
-        added where there was none stays; a subtask gone from the plan is not put back."""
+        earlier subtask's) verification to something that passes proves nothing.  Checks
+        are compared as JSON (``0`` and ``false`` differ); a check added where there was
+        none stays; a subtask gone from the plan cannot be put back: its id is returned."""
         async with self.writing:
-            await self.refresh()
+            found = await self.refresh()
             if self.plan is None or self._text is None:
-                return []
+                return found, [], []
             now = _checks(self._text, self.plan)
-            text, put_back = self._text, []
+            text, put_back, gone = self._text, [], []
             for subtask_id, check in before.items():
                 where = self.plan.path_of(subtask_id)
-                if where is None or now.get(subtask_id) == check:
+                if where is None:
+                    gone.append(subtask_id)
+                    continue
+                if subtask_id in now and _same(now[subtask_id], check):
                     continue
                 try:
                     text = jsonspan.replace(text, [*where, "verification"], check)
@@ -222,7 +229,7 @@ class PlanTracker:
                     continue
                 put_back.append(subtask_id)
             await self._write(text)
-            return put_back
+            return found, put_back, gone
 
     async def _write(self, changed: str) -> None:
         if changed != self._text:
@@ -241,6 +248,11 @@ class PlanTracker:
             return None
         self._shown[subtask_id] = shown
         return ev.SubtaskStatus(id=subtask_id, status=status, attempts=attempts)
+
+
+def _same(one: object, other: object) -> bool:
+    """Equal as JSON: Python's ``==`` takes ``0``, ``0.0`` and ``false`` for one another."""
+    return json.dumps(one, sort_keys=True) == json.dumps(other, sort_keys=True)
 
 
 def _checks(text: str, plan: ImplementationPlan) -> dict[str, object]:

@@ -101,11 +101,14 @@ class Stage:
             await self.emit(ev.Notice(level="warning", message=notes.problem))
         try:
             await lane.site.push()
+            checks = await self._checks_before(lane)
             try:
                 note = notes.offered_to(lane)
                 outcome = await self.parts.runner.run(attempt, prompt, note=note)
             finally:  # a session that could not be recorded may still have left things
                 await lane.site.after_session()
+                if checks is not None:
+                    await self.keep_checks(checks, attempt.number)
             await self._take_note(attempt, outcome)
             return outcome
         except NoUsableProfile as refusal:
@@ -288,18 +291,34 @@ class Stage:
             await each.site.pull()
         await self.refresh_plan()
 
+    async def _checks_before(self, lane: Lane) -> dict[str, object] | None:
+        """In place, the checks as a session starts (the plan read again: the user may
+        have changed one while paused); None in a worktree, where the agent edits a copy
+        whose checks never come back (``SpecMirror.pull``)."""
+        if lane.site.isolated:
+            return None
+        await self.refresh_plan()
+        return self.tracker.checks()
+
     async def keep_checks(self, before: dict[str, object], session: int) -> None:
         """Put back each check that changed during ``session`` (``before``: the tracker's
         ``checks`` as it started), and say which: the agent does not choose what proves
         its work (a check the user means to change is changed while the run is paused)."""
         try:
-            put_back = await self.tracker.put_back_checks(before)
+            refresh, put_back, gone = await self.tracker.put_back_checks(before)
         except OSError as exc:
             self.cannot_write(self.config.plan_path, exc)
+        await self.show(refresh)
         for subtask_id in put_back:
             message = (
                 f"subtask {subtask_id}'s check changed during session {session}: put back as "
                 "it was (change a check while the run is paused)"
+            )
+            await self.emit(ev.Notice(level="warning", message=message))
+        for subtask_id in gone:
+            message = (
+                f"subtask {subtask_id} left the plan during session {session}, and its check "
+                "with it: look at the plan (agent-tui runs only the checks the plan has)"
             )
             await self.emit(ev.Notice(level="warning", message=message))
 

@@ -62,13 +62,11 @@ class CoderStage(Stage):
         await self.emit_status(subtask.id, "in_progress", attempt.tries)
         await self.try_failed(subtask.id, lane.site)  # what an interrupted or killed try left
         await self.start_from_tip(lane)
-        checks = self.tracker.checks()
         outcome = await self.session(attempt, self._prompt(attempt))
         if outcome is None:
             attempt.claim = Claim.DECIDED
             return
         await self.sync_plan(lane)
-        await self.keep_checks(checks, attempt.number)
         plan = self.tracker.plan
         check = await self._confirm(attempt, find_subtask(plan, subtask.id) if plan else None)
         attempt.check = check

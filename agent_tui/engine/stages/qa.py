@@ -134,12 +134,10 @@ class QAStage(Stage):
         """One review; the verdict it left in the plan (None: none, or a subtask reopened)."""
         before = signoff_of(self.tracker.plan)
         await self.emit(self._step(iteration, QAStep.REVIEWING))
-        checks = self.tracker.checks()
         outcome = await self._session(
             Role.QA_REVIEWER, lambda: self._review_prompt(iteration), iteration
         )
         await self.sync_plan()
-        await self.keep_checks(checks, self.parts.runner.last_number)
         if outcome is None or not self._still_complete():
             return None
         after = signoff_of(self.tracker.plan)
@@ -153,7 +151,6 @@ class QAStage(Stage):
         request = self._read_request()
         found = [] if by_user else issues_of(signoff_of(self.tracker.plan) or {})
         await self.emit(self._step(iteration, QAStep.FIXING))
-        checks = self.tracker.checks()
         source = "written by the person supervising this build" if by_user else "from the review"
         outcome = await self._session(
             Role.QA_FIXER, lambda: self._fix_prompt(iteration, request, source), iteration
@@ -163,7 +160,6 @@ class QAStage(Stage):
         number = self.parts.runner.last_number
         await self._set_request_aside(f"session-{number:03d}.qa-fix-request.md")
         await self.sync_plan()
-        await self.keep_checks(checks, number)
         await self._commit_fix(iteration, found)
         if not self._still_complete():
             await self.emit(ev.Notice(level="info", message="QA reopened a subtask: coding again"))
