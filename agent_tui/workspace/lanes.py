@@ -10,6 +10,7 @@ differ are written, and the spec dir (not in any commit) is never touched.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 
 from agent_tui.workspace.commits import head, pathspecs, survey
@@ -55,16 +56,26 @@ def let_go(worktree: Worktree, ref: str) -> None:
     worktree.git.run("update-ref", "-d", ref, check=False)
 
 
+REF_PART_MAX = 80
+"""Characters of a subtask id kept in a ref name (a file name in the git dir)."""
+
+
 def _ref_part(text: str) -> str:
     """``text`` (a subtask id: the plan's, so anyone's) as one component of a ref name that
-    git takes: no ``..``, no leading or trailing dot, no ``.lock`` at the end."""
-    part = "".join(c if c.isalnum() or c in "._-" else "-" for c in text)
+    git takes: no ``..``, no leading or trailing dot, no ``.lock`` at the end, not too long
+    for a file name; one that had to change ends with a hash of it, so two ids never share
+    a name (``a:b`` and ``a/b``)."""
+    part = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "-" for c in text)
     while ".." in part:
         part = part.replace("..", ".-")
     part = part.strip(".")
     if part.endswith(".lock"):
         part = part[: -len(".lock")] + "-lock"
-    return part or "x"
+    part = part[:REF_PART_MAX]
+    if part != text or not part:
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+        part = f"{part}-{digest}" if part else digest
+    return part
 
 
 @dataclass(frozen=True)

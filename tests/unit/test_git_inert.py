@@ -177,10 +177,33 @@ def test_a_lanes_removal_leaves_the_repositorys_config_untouched(lab):
     assert look(lab, lab.user, "branch", "--list", lane.branch) == ""
 
 
-@pytest.mark.parametrize(
-    "subtask_id", ["1..2", "1.lock", "..", ".", "", "a/b", "x@{1}", "~^:?*[\\", "été 1", "1.2"]
-)
-def test_a_subtask_id_from_the_plan_makes_a_ref_git_takes(subtask_id):
+IDS = [
+    "1..2",
+    "1.lock",
+    "..",
+    ".",
+    "",
+    "a/b",
+    "a:b",
+    "x@{1}",
+    "~^:?*[\\",
+    "été 1",
+    "1.2",
+    "9" * 300,
+]
+
+
+def test_subtask_ids_make_distinct_ref_names():
+    assert len({lanes._ref_part(i) for i in IDS}) == len(IDS)
+    assert lanes._ref_part("1.2") == "1.2"  # one git takes as it is stays as it is
+
+
+@pytest.mark.parametrize("subtask_id", IDS)
+def test_a_subtask_id_from_the_plan_makes_a_ref_git_takes(subtask_id, tmp_path):
+    # made for real: git takes the name, and the file system the ref file's
     ref = lanes.KEPT_REFS + lanes._ref_part("agent-tui/001-x") + "/" + lanes._ref_part(subtask_id)
-    checked = subprocess.run(["git", "check-ref-format", ref], capture_output=True)
-    assert checked.returncode == 0, ref
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "start"], check=True)
+    made = subprocess.run([*git, "update-ref", ref, "HEAD"], capture_output=True, text=True)
+    assert made.returncode == 0, (ref, made.stderr)
