@@ -9,6 +9,10 @@ enter (``/root``: pyenv, a venv, the clone itself). The command therefore runs i
 namespace made with bwrap (as root, so no user namespace of its own): each such directory is
 covered with an empty tmpfs into which the paths the command needs are bound back, read-only,
 so the user reaches them and nothing else there. The rest of the file system is the host's.
+
+What it needs: bwrap and setpriv (installed by the test command), and unprivileged user
+namespaces for that user (the CLI's own bwrap): on Ubuntu 24.04, AppArmor's
+``apparmor_restrict_unprivileged_userns`` must be off, as for any user's sandbox.
 """
 
 from __future__ import annotations
@@ -40,8 +44,6 @@ def _views(needed: Iterable[Path]) -> list[str]:
     covers: dict[Path, list[Path]] = {}
     for path in {p.resolve() for p in needed}:
         closed = next((a for a in reversed(path.parents) if _closed_to_others(a)), None)
-        if closed is None and _closed_to_others(path):
-            closed = path
         if closed is not None:
             covers.setdefault(closed, []).append(path)
     args: list[str] = []
@@ -74,7 +76,7 @@ def python_paths() -> list[Path]:
 def run_as_nobody(
     argv: Sequence[str],
     *,
-    needed: Iterable[Path],
+    needed: list[Path],
     env: dict[str, str],
     cwd: Path,
     timeout_s: float,
@@ -83,7 +85,15 @@ def run_as_nobody(
     (and this Python) are reachable; its output as text."""
     bwrap, setpriv = shutil.which("bwrap"), shutil.which("setpriv")
     assert bwrap and setpriv, "bwrap and setpriv are needed (scripts/install-sandbox)"
-    view = _views([*needed, *python_paths(), cwd])
+    needed = [*needed, cwd]
+    for path in needed:
+        assert not _closed_to_others(path.resolve()), (
+            f"{path} is closed to other users (made under umask 077?): the user the test "
+            "runs as cannot read it"
+        )
+    # this Python's own: one closed to others (a user site dir) is left out of reach
+    python = [p for p in python_paths() if not _closed_to_others(p.resolve())]
+    view = _views([*needed, *python])
     command = [
         bwrap,
         "--dev-bind", "/", "/",

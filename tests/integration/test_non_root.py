@@ -43,7 +43,9 @@ TIMEOUT_S = 600
 
 def test_the_attacks_fail_for_a_user_who_is_not_root():
     assert os.getuid() == 0, "the suite runs as root (CI); as a user, it already runs as one"
-    home = Path(tempfile.mkdtemp(prefix="agent-tui-nobody-"))
+    temp_root = Path("/tmp") / f"at-{NOBODY}"
+    shutil.rmtree(temp_root, ignore_errors=True)  # made anew by the run as that user
+    home = Path(tempfile.mkdtemp(prefix="agent-tui-nobody-", dir="/tmp"))  # not root's TMPDIR
     try:
         os.chown(home, NOBODY, NOBODY)
         env = {
@@ -60,6 +62,6 @@ def test_the_attacks_fail_for_a_user_who_is_not_root():
         assert done.returncode == 0, out[-6000:]
         assert re.search(rf"\b{len(AS_A_USER)} passed\b", out), out[-3000:]
         # as that user: its own temp root, the CLI's dir for its uid
-        assert (Path("/tmp") / f"at-{NOBODY}").stat().st_uid == NOBODY
+        assert temp_root.stat().st_uid == NOBODY
     finally:
         shutil.rmtree(home, ignore_errors=True)
