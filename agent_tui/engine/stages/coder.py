@@ -313,9 +313,12 @@ class CoderStage(Stage):
         assert subtask is not None
         if current is None or current.status != "completed":
             return None
-        if current.verification != subtask.verification:
-            changed = f"subtask {subtask.id}'s verification changed during its session"
-            await self.emit(ev.Notice(level="warning", message=f"{changed}: ran the old one"))
+        if current.verification != subtask.verification:  # the user's (no session's: put back)
+            message = (
+                f"subtask {subtask.id}'s check changed since this try began (while paused): "
+                "this try is checked by the one it began with, the next by the plan's"
+            )
+            await self.emit(ev.Notice(level="warning", message=message))
         await self.set_status(subtask.id, "in_progress")
         check = await self.check(subtask, lane)
         passed = check.counts_as_completed
