@@ -145,7 +145,9 @@ class LogPlace(NamedTuple):
     """The line says its lane itself: no prefix."""
 
 
-_PLACES: dict[tuple[int | None, bool, bool], LogPlace] = {}
+RUN_PLACE = LogPlace(None)
+"""The run's own lines (the plan, the loop): shown whichever lane the log follows."""
+_PLACES: dict[tuple[int | None, bool, bool], LogPlace] = {(None, False, False): RUN_PLACE}
 
 
 def log_place(event: ev.Event) -> LogPlace:

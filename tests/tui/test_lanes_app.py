@@ -84,6 +84,8 @@ async def test_the_tree_status_and_log_show_the_lanes_and_v_follows_one(scripted
         await pilot.press("home", "enter")  # "all lanes", first in the list
         await wait_until(pilot, lambda: "working on the third" in log_text(app), "all again")
         assert screen.status.text_of("lanes").endswith("log: all lanes")
+        # the lines from before the lanes were planned (one lane kept none twice) are back
+        assert "session 1: coder subtask 1.1" in log_text(app).replace("  ", " ")
 
         screen.post_message(EngineEvent(lev.MergeStarted(subtask_id="1.3", checks=("1.3",))))
         await wait_until(pilot, lambda: "merging" in tree.label_of("1.3"), "the merge")

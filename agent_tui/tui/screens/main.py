@@ -21,7 +21,7 @@ from agent_tui.engine.events import trust as tev
 from agent_tui.engine.events import workspace as wev
 from agent_tui.engine.events.quota import quota_text
 from agent_tui.engine.events.state import LoopMode
-from agent_tui.tui.lanes_view import LanesView, LogPlace, log_place
+from agent_tui.tui.lanes_view import RUN_PLACE, LanesView, LogPlace, log_place
 from agent_tui.tui.log_lines import log_line
 from agent_tui.tui.messages import EngineEvent
 from agent_tui.tui.run_cost import RunCost
@@ -58,8 +58,9 @@ class MainScreen(Screen[None]):
         self.lanes = LanesView()
         self.cost = RunCost()
         self._kept: deque[tuple[LogPlace, Text]] = deque(maxlen=MAX_LINES)
-        """Every log line with where it came from, whichever lane the log follows:
-        following another lane writes the log anew from these."""
+        """With several lanes, every log line with where it came from, whichever lane the
+        log follows: following another lane writes the log anew from these.  With one lane
+        (the log has them all) none is kept twice."""
 
     def compose(self) -> ComposeResult:
         yield self._title_bar
@@ -147,7 +148,8 @@ class MainScreen(Screen[None]):
         line = log_line(event, self.spec_dir)
         if line is not None:
             place = log_place(event)
-            self._kept.append((place, line))
+            if self.lanes.parallel:
+                self._kept.append((place, line))
             if self.lanes.shows(place):
                 self.log_view.add(self._in_log(place, line))
         handler = self._handlers.get(type(event))
@@ -171,11 +173,15 @@ class MainScreen(Screen[None]):
         if "" in changed:
             self.status.lanes = lanes.status()
             self.app.several_lanes = lanes.parallel
+            if lanes.parallel and not self._kept:  # the run's own lines so far: no lane's
+                self._kept.extend((RUN_PLACE, text) for text in self.log_view.kept_texts())
 
     def show_lane(self) -> None:
         """Write the log anew for the lane it follows now (or all of them)."""
         self.show_events()
         lanes = self.lanes
+        if not lanes.parallel:
+            return  # one lane: the log shows it already
         self.log_view.replace(
             [self._in_log(place, line) for place, line in self._kept if lanes.shows(place)]
         )

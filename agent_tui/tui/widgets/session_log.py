@@ -379,6 +379,10 @@ class SessionLog(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------- reading
 
+    def kept_texts(self) -> list[Text]:
+        """The kept lines as written, and those waiting for the next flush."""
+        return [*self._texts, *self._pending]
+
     def plain_lines(self) -> list[str]:
         """The kept lines as written, in plain text (what a saved log holds)."""
         return [text.plain for text in self._texts]
