@@ -40,20 +40,50 @@ async def test_a_cli_killed_mid_session_is_recorded_and_retried(make_run):
     run = make_run(ONE, [script("1.1", [read, coder_steps("1.1")])])
     killed: list[int] = []
 
+    groups: set[int] = set()
+
     def kill_the_cli(events):
         if not killed and any(isinstance(e, ev.ToolUse) for e in events):
             killed.extend(_cli_children())
+            groups.update(_groups_below(killed))  # the CLI's own, with its sandbox's relays
             for pid in killed:
                 os.kill(pid, signal.SIGKILL)
 
     run.on_event = kill_the_cli
     await run.go()
     assert killed and run.exit_code == 0
+    assert groups and not _in_groups(groups)  # nothing of the killed session lives on
     first = run.of(ev.SessionEnded)[0]
     assert first.outcome == "error"
     history = json.loads((run.spec_dir / "memory" / "attempt_history.json").read_text())
     outcomes = [a["outcome"] for a in history["subtasks"]["1.1"]["attempts"]]
     assert outcomes == ["error", "success"]
+
+
+def _stat(pid: str) -> list[str] | None:
+    try:
+        return open(f"/proc/{pid}/stat").read().rpartition(")")[2].split()
+    except OSError:
+        return None
+
+
+def _groups_below(parents: list[int]) -> set[int]:
+    """The process groups of ``parents``' children (the launcher's CLI leads its own)."""
+    found = set()
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        fields = _stat(entry)
+        if fields is not None and int(fields[1]) in parents:
+            found.add(int(fields[2]))
+    return found
+
+
+def _in_groups(groups: set[int]) -> list[int]:
+    alive = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        fields = _stat(entry)
+        if fields is not None and int(fields[2]) in groups and fields[0] != "Z":
+            alive.append(int(entry))
+    return alive
 
 
 def _cli_children() -> list[int]:

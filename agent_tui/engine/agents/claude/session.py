@@ -189,6 +189,9 @@ class ClaudeSession:
         finally:
             self._ended.set()
             if self._launcher is not None:
+                pid = self._launcher.pid()
+                if pid is not None:  # what outlived a launcher killed with its CLI (socat)
+                    kill_group(pid)
                 self._launcher.forget()
 
     @contextlib.contextmanager
