@@ -223,7 +223,9 @@ async def test_a_lane_reaches_no_other_worktree_git_dir_temp_root_or_socket(
     results = "\n".join(dict.fromkeys(t for r in run.sim.requests for t in r.tool_results))
     assert "READ" not in results and LANE2_CANARY not in results  # lane 2's work, unseen
     assert "WROTE" not in results
-    assert results.count("Read-only file system") >= 16  # each of git's files was tried
+    # each of git's files was tried (the whole output if not: once in four full suite runs
+    # none was, under load; not reproduced alone)
+    assert results.count("Read-only file system") >= 16, results[-4000:]
     assert "UPDATE-REF 0" not in results and "LINKED" not in results
     assert "CONNECTED" not in results and "LISTED [" in results
     assert results.count("Write denied: outside the project") == 2  # the guard's
