@@ -19,6 +19,7 @@ from agent_tui.engine.events.trust import RECHECK_LANE
 from tests.integration.conftest import TOKEN_ENV
 from tests.integration.git_repo import git
 from tests.integration.helpers import plan_doc, script
+from tests.integration.test_lanes_sim import lanes_run  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.integration
 
@@ -128,7 +129,7 @@ worktree's ``.git`` file, the spec copy's controls."""
 
 
 @pytest.fixture
-def lanes_contained(make_run, tmp_path):
+def lanes_contained(lanes_run, tmp_path):  # noqa: F811
     config_dir = tmp_path / "claude-config"
     config_dir.mkdir()
     store = ProfileStore.in_memory(
@@ -136,16 +137,7 @@ def lanes_contained(make_run, tmp_path):
     )
     store.data.settings.containment = ContainmentMode.REQUIRED
 
-    def build(plan, scripts):
-        run = make_run(plan, scripts, profiles=store, lanes=2)
-        (run.project / "shared.txt").write_text("base\n")
-        (run.project / ".gitignore").write_text(".auto-claude/\n")
-        git(run.project, "init", "--quiet", "--initial-branch=main")
-        git(run.project, "add", "--all")
-        git(run.project, "commit", "--quiet", "-m", "start")
-        return run
-
-    return build
+    return lambda plan, scripts: lanes_run(plan, scripts, profiles=store, lanes=2)
 
 
 def tool(name: str, **tool_input) -> dict:
