@@ -95,11 +95,12 @@ def review_app(tmp_path):
 
 
 async def at_the_review(pilot, app) -> PlanReviewScreen:
-    def shown() -> bool:  # the screen is current before its on_mount has filled the tree
+    def shown() -> bool:  # the screen is current before it is composed and its tree filled
         screen = app.screen
-        return isinstance(screen, PlanReviewScreen) and bool(
-            screen.query_one("#review-tree").root.children
-        )
+        if not isinstance(screen, PlanReviewScreen):
+            return False
+        trees = screen.query("#review-tree")
+        return bool(trees) and bool(trees.first().root.children)
 
     await wait_until(pilot, shown, "the review, filled")
     return app.screen
