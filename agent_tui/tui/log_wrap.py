@@ -61,3 +61,21 @@ def wrapper(console: Console, width: int) -> Callable[[Text], list[Line]]:
         return rows or [blank]
 
     return wrap
+
+
+def counter(console: Console, width: int) -> Callable[[Text], int]:
+    """A function telling how many screen lines one line takes at ``width``, as
+    ``wrapper`` would wrap it; it may run in another thread.
+
+    Most lines fit: each of their rows is counted by its cells alone, without the render a
+    wrap costs (a flood of short lines was mostly that render).  A line with a row too long
+    is wrapped to be counted."""
+    wrap = wrapper(console, width)
+
+    def count(line: Text) -> int:
+        parts = line.plain.split("\n")
+        if all(cell_len(part) <= width for part in parts):
+            return len(parts)
+        return len(wrap(line))
+
+    return count

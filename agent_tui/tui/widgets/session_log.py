@@ -21,7 +21,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from agent_tui.tui.log_search import LogSearch
-from agent_tui.tui.log_wrap import Line, wrapper
+from agent_tui.tui.log_wrap import Line, counter, wrapper
 from agent_tui.tui.textual_compat import grow_in_place
 
 FLUSH_INTERVAL_S = 0.05
@@ -29,18 +29,19 @@ MAX_LINES = 5000
 RENDERED_LINES = 256
 """Drawn lines kept for redrawing: a few screens' worth."""
 WRAPPED_TEXTS = 128
-"""Kept lines kept wrapped, newest and last drawn: the rest are wrapped again when drawn."""
+"""Kept lines kept wrapped, those drawn last: the others are wrapped when drawn."""
 
 
 class SessionLog(ScrollView, can_focus=True):
     """Lines are queued by ``add`` and written together on a short timer.
 
     Writing each event as it arrives would cost a layout per line when events flood in;
-    batching keeps the app responsive.  A line is wrapped to the pane's width when it is
-    written, and only the last ``MAX_LINES`` screen lines are kept: the full transcript is
-    on disk anyway.  Of those, only the newest lines' rows (and those drawn last) are kept
-    wrapped; a line further back is wrapped again when it is drawn, so a full log holds its
-    texts and their row counts, not 5 000 rows of segments (a few MB over a night).  When
+    batching keeps the app responsive.  A line's screen lines at the pane's width are
+    counted when it is written (a line that fits by its cells is not rendered for that),
+    and only the last ``MAX_LINES`` screen lines are kept: the full transcript is on disk
+    anyway.  A line is wrapped when it is drawn and kept wrapped only among those drawn
+    last, so a full log holds its texts and their row counts, not 5 000 rows of segments
+    (a few MB over a night).  When
     the pane's width changes, the kept lines are counted again in a thread (a full log
     takes a few hundred milliseconds) and the counts swapped in when done.
     """
@@ -142,19 +143,18 @@ class SessionLog(ScrollView, can_focus=True):
         if not self._pending:
             return
         pending, self._pending = self._pending, []
-        wrap = wrapper(self.app.console, width)
+        count = counter(self.app.console, width)  # the lines are wrapped when drawn
         end = self._ends[-1] if self._ends else self._dropped
         for text in pending:
             text.expand_tabs()
-            rows = wrap(text)
+            rows = count(text)
             number = self._first + len(self._texts)
             if self.search is not None:
                 self.search.add(number, text.plain)
-            self._wrapped[number, width] = rows
             self._texts.append(text)
-            self._counts.append(len(rows))
+            self._counts.append(rows)
             self._widths.append(width)
-            end += len(rows)
+            end += rows
             self._ends.append(end)
         self._trim()
         self.lines_written += len(pending)
@@ -191,14 +191,14 @@ class SessionLog(ScrollView, can_focus=True):
         A's lines would miss those written at B."""
         self._rewraps += 1
         self.rewrapping, serial = width, self._rewraps
-        texts, first, wrap = list(self._texts), self._first, wrapper(self.app.console, width)
+        texts, first, count = list(self._texts), self._first, counter(self.app.console, width)
 
         def wrap_all() -> None:
             counts = []
             for line in texts:
                 if self._rewraps != serial:
                     return
-                counts.append(len(wrap(line)))
+                counts.append(count(line))
             self.post_message(self.Rewrapped(serial, first, counts))
 
         Thread(target=wrap_all, name="log-rewrap", daemon=True).start()
