@@ -90,13 +90,10 @@ def run_side(project: Path, spec: Path, rate: float) -> None:
 
 
 async def latency(root: Path, rate: float) -> tuple[list[float], list[float]]:
-    from textual import on
-
     from agent_tui.engine.events import core as ev
     from agent_tui.runproc.client import RemoteRun
     from agent_tui.startup import collector
     from agent_tui.tui.app import AgentApp
-    from agent_tui.tui.messages import EngineEvent
     from agent_tui.tui.screens.main import MainScreen
 
     project, spec = write_spec(root / f"at-{rate}", 1)
@@ -119,11 +116,11 @@ async def latency(root: Path, rate: float) -> tuple[list[float], list[float]]:
         return None
 
     class TimedScreen(MainScreen):
-        @on(EngineEvent)
-        def timed(self, message: EngineEvent) -> None:
-            """Beside the screen's own handling of the same message."""
-            if (took := delay(message.event)) is not None:
+        def handle_event(self, event: ev.Event) -> None:
+            """The screen applies it: its line is in the log for the next frame."""
+            if (took := delay(event)) is not None:
                 delays.append(took)
+            super().handle_event(event)
 
     class TimedApp(AgentApp):
         async def _sink(self, event: ev.Event) -> None:

@@ -24,7 +24,7 @@ from agent_tui.engine.events.state import LoopMode, LoopState
 from agent_tui.exit_codes import EXIT_INTERRUPTED
 from agent_tui.notifications import notification_for
 from agent_tui.tui.keys import LOOP_ACTIONS, available
-from agent_tui.tui.messages import EngineEvent, LoopDone
+from agent_tui.tui.messages import LoopDone
 from agent_tui.tui.notify import send_notification
 from agent_tui.tui.screens.main import MainScreen
 from agent_tui.tui.textual_compat import running_driver
@@ -190,7 +190,7 @@ class AgentApp(App[int]):
         self.action_quit()
 
     async def _sink(self, event: ev.Event) -> None:
-        self.main_screen.post_message(EngineEvent(event))
+        self.main_screen.take(event)  # the loop runs on the app's own event loop
         notification = notification_for(event)
         if notification is not None and self.loop is not None and self.loop.config.notifications:
             send_notification(self, notification)

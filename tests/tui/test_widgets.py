@@ -674,3 +674,57 @@ async def test_a_search_is_the_users_text_not_a_pattern_nor_markup():
         # Textual hands a title back as markup: the brackets come back escaped, so they
         # were kept as text.
         assert log.border_subtitle.startswith(escape("/[b]bold[/b] and (x+") + ": 1 of 1")
+
+
+def test_a_lines_count_is_the_number_of_rows_its_wrap_makes():
+    # The log counts a written line's rows without wrapping it when it fits; the count
+    # must be what drawing it wraps it into, or the lines below would be drawn off by one.
+    from rich.console import Console
+    from rich.text import Text
+
+    from agent_tui.tui.log_wrap import counter, wrapper
+
+    console = Console(width=200, color_system=None)
+    samples = [
+        "",
+        "x",
+        "a" * 39,
+        "a" * 40,
+        "a" * 41,
+        "  ▶ Bash pytest -q tests/test_core.py",
+        "  ▶ Bash " + "word " * 20,
+        "L2   ◀ The file greeter/core.py has been updated successfully.",
+        "界" * 19 + "a",
+        "界" * 20,
+        "界" * 21,
+        "first\nsecond",
+        "fits\n" + "b" * 60,
+        "\n\n",
+        "── session 3 ──",
+        "a\tb",
+    ]
+    for width in (10, 20, 40):
+        count, wrap = counter(console, width), wrapper(console, width)
+        for sample in samples:
+            text = Text(sample)
+            text.expand_tabs()
+            assert count(text) == len(wrap(text)), (width, sample)
+
+
+async def test_a_flood_of_events_is_shown_in_passes_in_order_and_none_is_lost():
+    from agent_tui.engine.events import core as ev
+    from agent_tui.tui.screens import main as main_screen
+
+    app = AgentApp(None)
+    flood = [ev.AssistantText(session=1, text=f"line {n}") for n in range(1200)]
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = app.main_screen
+        for event in flood:
+            screen.take(event)
+        screen._show_some()
+        assert screen.events_seen == main_screen.SHOWN_AT_ONCE  # the rest a moment later
+        await wait_until(pilot, lambda: not screen._incoming, "the rest shown")
+        assert screen.events_seen == len(flood)
+        texts = [text.plain for text in screen.log_view.kept_texts()]
+        shown = [t for t in texts if t.strip().startswith("line ")]
+        assert [t.split()[-1] for t in shown] == [str(n) for n in range(1200)]

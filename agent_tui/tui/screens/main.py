@@ -37,6 +37,10 @@ SHOW_EVERY_S = 0.25
 """How often the events that came in are shown, together: one repaint of what they changed
 (a frame of this screen costs tens of milliseconds of CPU, and a session sends its events
 a few milliseconds apart)."""
+SHOWN_AT_ONCE = 500
+"""Events a timed pass shows at most: the rest go on a moment later, so that in a flood
+the app reads the run's next events (and keys) between passes, not after all of them."""
+SHOW_MORE_AFTER_S = 0.005
 QUOTA_REFRESH_S = 30.0
 """How often the status line's usage window is said again: a reset time that has passed
 reads "window reset at …", not "limit reached", though no event came."""
@@ -54,6 +58,7 @@ class MainScreen(Screen[None]):
         self._title_bar = TitleBar(id="title")
         self.events_seen = 0
         self._incoming: list[ev.Event] = []
+        self._more_soon = False  # a pass is due for what the last one left
         self.finished: ev.LoopFinished | None = None
         self.lanes = LanesView()
         self.cost = RunCost()
@@ -80,7 +85,7 @@ class MainScreen(Screen[None]):
         self.plan_tree.border_subtitle = "enter: details"
         self.log_view.border_title = "Session log"
         self.countdown.border_title = "Backoff"
-        self.set_interval(SHOW_EVERY_S, self.show_events)
+        self.set_interval(SHOW_EVERY_S, self._show_some)
         self.set_interval(QUOTA_REFRESH_S, self._refresh_quota)
 
     def _refresh_quota(self) -> None:
@@ -125,19 +130,36 @@ class MainScreen(Screen[None]):
         self.status.state = state
         self.status.detail = detail
 
+    def take(self, event: ev.Event) -> None:
+        """An event to show with the next ones: the loop's sink hands it over directly (a
+        message per event cost two dispatches each, a third of a flood's time)."""
+        self._incoming.append(event)
+
     @on(EngineEvent)
     def queue_event(self, message: EngineEvent) -> None:
         self._incoming.append(message.event)
 
-    def show_events(self) -> None:
-        """Show the events that came in since the last time, in order, then write their
-        log lines: whatever they changed is drawn in one frame."""
+    def show_events(self, at_most: int | None = None) -> None:
+        """Show the events that came in since the last time (or the first ``at_most`` of
+        them), in order, then write their log lines: whatever they changed is drawn in one
+        frame."""
         if not self._incoming:
             return
-        events, self._incoming = self._incoming, []
+        events = self._incoming[:at_most]
+        del self._incoming[: len(events)]
         for event in events:
             self.handle_event(event)
         self.log_view.flush()
+
+    def _show_some(self) -> None:
+        self.show_events(SHOWN_AT_ONCE)
+        if self._incoming and not self._more_soon:
+            self._more_soon = True
+            self.set_timer(SHOW_MORE_AFTER_S, self._show_more)
+
+    def _show_more(self) -> None:
+        self._more_soon = False
+        self._show_some()
 
     def handle_event(self, event: ev.Event) -> None:
         """One event: its log line, then whatever else it changes on screen."""
