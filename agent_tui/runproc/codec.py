@@ -43,41 +43,82 @@ def record_from_dict(cls: type[Record], data: dict[str, Any]) -> Any:
     """``cls`` made from ``data``; keys it has no field for are left out."""
     if not isinstance(data, dict):
         raise DecodeError(f"{cls.__name__} needs an object, not {type(data).__name__}")
-    hints = _hints(cls)
-    values = {name: _value(data[name], hints[name]) for name in cls._fields if name in data}
+    values = {}
+    for name, convert in _fields(cls):
+        if name in data:
+            value = data[name]
+            values[name] = value if convert is None else convert(value)
     try:
         return cls(**values)
     except TypeError as exc:
         raise DecodeError(str(exc)) from None
 
 
+Convert = typing.Callable[[Any], Any]
+
+
 @functools.cache
-def _hints(cls: type[Record]) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+def _fields(cls: type[Record]) -> tuple[tuple[str, Convert | None], ...]:
+    """Each field of ``cls`` with what turns its JSON value into the field's (None: the
+    value as it is), worked out once per class: a flood of events decodes each the same."""
+    hints = typing.get_type_hints(cls)
+    return tuple((name, _converter(hints[name])) for name in cls._fields)
 
 
-def _value(value: Any, hint: Any) -> Any:
+def _converter(hint: Any) -> Convert | None:
     origin = typing.get_origin(hint)
     if origin in (types.UnionType, typing.Union):
-        if value is None:
-            return None
         options = [arg for arg in typing.get_args(hint) if arg is not type(None)]
-        return _value(value, options[0]) if len(options) == 1 else value
+        inner = _converter(options[0]) if len(options) == 1 else None
+        if inner is None:
+            return None
+        return lambda value: None if value is None else inner(value)
     if origin is tuple:
-        if not isinstance(value, list | tuple):
-            raise DecodeError(f"expected a list, not {type(value).__name__}")
-        args = typing.get_args(hint)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_value(item, args[0]) for item in value)
-        return tuple(_value(item, arg) for item, arg in zip(value, args, strict=True))
+        return _tuple_of(typing.get_args(hint))
     if isinstance(hint, type):
         if issubclass(hint, Record):
-            return record_from_dict(hint, value)
+            return functools.partial(record_from_dict, hint)
         if issubclass(hint, enum.Enum):
-            try:
-                return hint(value)
-            except ValueError:
-                raise DecodeError(f"{value!r} is not a {hint.__name__}") from None
-        if hint is float and isinstance(value, int) and not isinstance(value, bool):
-            return float(value)
+            return functools.partial(_member, hint)
+        if hint is float:
+            return _float
+    return None
+
+
+def _tuple_of(args: tuple[Any, ...]) -> Convert:
+    if len(args) == 2 and args[1] is Ellipsis:
+        item = _converter(args[0]) or _same
+
+        def convert(value: Any) -> tuple[Any, ...]:
+            return tuple(item(one) for one in _listed(value))
+
+        return convert
+    items = [_converter(arg) or _same for arg in args]
+
+    def convert_each(value: Any) -> tuple[Any, ...]:
+        return tuple(item(one) for item, one in zip(items, _listed(value), strict=True))
+
+    return convert_each
+
+
+def _listed(value: Any) -> list[Any] | tuple[Any, ...]:
+    if not isinstance(value, list | tuple):
+        raise DecodeError(f"expected a list, not {type(value).__name__}")
+    return value
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _member(kind: type[enum.Enum], value: Any) -> enum.Enum:
+    try:
+        return kind(value)
+    except ValueError:
+        raise DecodeError(f"{value!r} is not a {kind.__name__}") from None
+
+
+def _float(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
     return value
