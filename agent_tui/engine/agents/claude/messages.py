@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
+import sys
+import threading
 from collections.abc import AsyncIterator
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -16,20 +19,92 @@ if TYPE_CHECKING:
 
 _loaded: ModuleType | None = None
 """The SDK once its import has finished (``sys.modules`` has it from the import's start)."""
+_loading = threading.Lock()
+
+LEFT_OUT = (
+    "mcp",
+    "mcp.types",
+    "mcp.server",
+    "mcp.shared",
+    "mcp.shared.message",
+    "mcp.shared.memory",
+    "jsonschema",
+)
+"""What the SDK imports only to host MCP servers in this process (``create_sdk_mcp_server``
+and ``mcp_servers`` of type ``sdk``), which agent-tui never does: the MCP library's server
+and client stacks (starlette, uvicorn, httpx, opentelemetry, cryptography, ~430 modules in
+all) and jsonschema.  Loading them cost each run process ~37 MB and a second of CPU."""
 
 
 def sdk() -> ModuleType:
-    """``claude_agent_sdk``, imported on first use.
+    """``claude_agent_sdk``, imported on first use, without its in-process MCP servers.
 
-    Importing it takes about a second (it pulls in mcp, httpx, starlette…), so nothing on
-    the way to the app's first frame imports it; ``load_sdk`` does, off the event loop.
+    Nothing on the way to the app's first frame imports it; ``load_sdk`` does, off the
+    event loop.  While the SDK's modules load, each name in ``LEFT_OUT`` is a stand-in
+    whose every attribute is a class that refuses to be made; the stand-ins leave
+    ``sys.modules`` with the import, so a later ``import mcp`` is the real one.  Should the
+    SDK no longer load that way (another version), it is imported in full.
     """
     global _loaded
     if _loaded is None:
-        import claude_agent_sdk  # a second thread here waits for the first one's import
-
-        _loaded = claude_agent_sdk
+        with _loading:  # a second thread here waits for the first one's import
+            if _loaded is None:
+                _loaded = _import_without_servers()
     return _loaded
+
+
+def _import_without_servers() -> ModuleType:
+    if "claude_agent_sdk" in sys.modules or any(name in sys.modules for name in LEFT_OUT):
+        return importlib.import_module("claude_agent_sdk")  # loaded already: nothing saved
+    stand_ins = {name: _StandIn(name) for name in LEFT_OUT}
+    for name, module in stand_ins.items():
+        parent, _, child = name.rpartition(".")
+        if parent in stand_ins:
+            setattr(stand_ins[parent], child, module)
+    sys.modules.update(stand_ins)
+    try:
+        return importlib.import_module("claude_agent_sdk")
+    except Exception:
+        for name in [n for n in sys.modules if n.partition(".")[0] == "claude_agent_sdk"]:
+            del sys.modules[name]
+        _drop(stand_ins)
+        return importlib.import_module("claude_agent_sdk")
+    finally:
+        _drop(stand_ins)
+
+
+def _drop(stand_ins: dict[str, ModuleType]) -> None:
+    for name, module in stand_ins.items():
+        if sys.modules.get(name) is module:
+            del sys.modules[name]
+
+
+class _LeftOut:
+    """A class of a library the SDK was loaded without: made, it says so."""
+
+    def __init_subclass__(cls, **_options: Any) -> None:  # the SDK subclasses one
+        pass
+
+    def __init__(self, *_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError(
+            f"{type(self).__module__}.{type(self).__name__}: agent-tui loads claude-agent-sdk "
+            "without in-process MCP servers"
+        )
+
+
+class _StandIn(ModuleType):
+    """A module of ``LEFT_OUT`` while the SDK loads: any name in it is a ``_LeftOut``."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.__path__: list[str] = []
+
+    def __getattr__(self, name: str) -> type:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        left_out = type(name, (_LeftOut,), {"__module__": self.__name__})
+        setattr(self, name, left_out)
+        return left_out
 
 
 async def load_sdk() -> ModuleType:
