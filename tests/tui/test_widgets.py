@@ -728,3 +728,30 @@ async def test_a_flood_of_events_is_shown_in_passes_in_order_and_none_is_lost():
         texts = [text.plain for text in screen.log_view.kept_texts()]
         shown = [t for t in texts if t.strip().startswith("line ")]
         assert [t.split()[-1] for t in shown] == [str(n) for n in range(1200)]
+
+
+async def test_a_flood_is_written_a_few_lines_a_flush_and_what_cannot_be_kept_is_skipped(
+    monkeypatch,
+):
+    from agent_tui.tui.widgets import session_log
+
+    monkeypatch.setattr(session_log, "MAX_LINES", 5)
+    app = LogApp()
+    async with app.run_test(size=(40, 4)) as pilot:
+        log = app.query_one(SessionLog)
+        for number in range(1, 4):
+            log.add(f"old {number}")
+        log.flush(None)
+        for number in range(1, 13):
+            log.add(f"line {number}")
+        log.flush(3)  # of 12 queued only the newest 5 could be kept: 7 go, 3 are written
+        assert log.backlog == 2
+        assert log.lines_written == 3 + 7 + 3
+        assert log.lines_dropped == 3 + 7  # the old lines went with the skipped ones
+        assert log.plain_lines() == ["line 8", "line 9", "line 10"]
+        log.flush(3)
+        await pilot.pause()
+        assert log.backlog == 0
+        assert [strip.text.rstrip() for strip in log.lines] == [f"line {n}" for n in range(8, 13)]
+        shown = [log.render_line(y).text.rstrip() for y in range(log.size.height)]
+        assert shown[-1] == "line 12"

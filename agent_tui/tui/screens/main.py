@@ -27,7 +27,7 @@ from agent_tui.tui.messages import EngineEvent
 from agent_tui.tui.run_cost import RunCost
 from agent_tui.tui.widgets.countdown import Countdown
 from agent_tui.tui.widgets.key_bar import KeyBar
-from agent_tui.tui.widgets.session_log import MAX_LINES, SessionLog
+from agent_tui.tui.widgets.session_log import MAX_LINES, WRITTEN_AT_ONCE, SessionLog
 from agent_tui.tui.widgets.status_bar import Shown, StatusBar
 from agent_tui.tui.widgets.subtask_tree import SubtaskTree
 from agent_tui.tui.widgets.title_bar import TitleBar
@@ -139,27 +139,30 @@ class MainScreen(Screen[None]):
     def queue_event(self, message: EngineEvent) -> None:
         self._incoming.append(message.event)
 
-    def show_events(self, at_most: int | None = None) -> None:
+    def show_events(self, at_most: int | None = None, write: bool = True) -> None:
         """Show the events that came in since the last time (or the first ``at_most`` of
-        them), in order, then write their log lines: whatever they changed is drawn in one
-        frame."""
+        them), in order, then write their log lines (unless not ``write``: the next pass
+        that writes does): whatever they changed is drawn in one frame."""
         if not self._incoming:
             return
         events = self._incoming[:at_most]
         del self._incoming[: len(events)]
         for event in events:
             self.handle_event(event)
-        self.log_view.flush()
+        if write:
+            self.log_view.flush(None if at_most is None else WRITTEN_AT_ONCE)
 
-    def _show_some(self) -> None:
-        self.show_events(SHOWN_AT_ONCE)
+    def _show_some(self, write: bool = True) -> None:
+        self.show_events(SHOWN_AT_ONCE, write)
         if self._incoming and not self._more_soon:
             self._more_soon = True
             self.set_timer(SHOW_MORE_AFTER_S, self._show_more)
 
     def _show_more(self) -> None:
+        """What a timed pass left: taken in, its log lines written with the next timed
+        pass's (each write redraws the log, and a flood would redraw it every few ms)."""
         self._more_soon = False
-        self._show_some()
+        self._show_some(write=False)
 
     def handle_event(self, event: ev.Event) -> None:
         """One event: its log line, then whatever else it changes on screen."""

@@ -26,6 +26,9 @@ from agent_tui.tui.textual_compat import grow_in_place
 
 FLUSH_INTERVAL_S = 0.05
 MAX_LINES = 5000
+WRITTEN_AT_ONCE = 250
+"""Lines a timed flush writes at most (a long line is wrapped to be counted, ~80 µs): in a
+flood the rest wait for the next flush, and keys are handled between them."""
 RENDERED_LINES = 256
 """Drawn lines kept for redrawing: a few screens' worth."""
 WRAPPED_TEXTS = 128
@@ -120,7 +123,7 @@ class SessionLog(ScrollView, can_focus=True):
         self._wrapped.clear()
         self._pending = list(lines)
         self.follow, self.scrolled_away = True, False
-        self.flush()
+        self.flush(None)
         if self.wrap_width:
             self._resized()  # also when nothing was written: the old lines' height goes
         self.scroll_end(animate=False, immediate=True, x_axis=False)
@@ -131,8 +134,9 @@ class SessionLog(ScrollView, can_focus=True):
         """Lines received but not written yet (they go out on the next flush)."""
         return len(self._pending)
 
-    def flush(self) -> None:
-        """Write what is queued; before the pane has a width, it waits in the queue."""
+    def flush(self, at_most: int | None = WRITTEN_AT_ONCE) -> None:
+        """Write what is queued (the oldest ``at_most`` lines of it); before the pane has a
+        width, it waits in the queue."""
         width = self.scrollable_content_region.width
         if not width:
             return
@@ -142,7 +146,11 @@ class SessionLog(ScrollView, can_focus=True):
                 self._rewrap(width)
         if not self._pending:
             return
-        pending, self._pending = self._pending, []
+        self._skip_unkeepable()
+        pending, self._pending = (
+            self._pending[:at_most],
+            self._pending[len(self._pending[:at_most]) :],
+        )
         count = counter(self.app.console, width)  # the lines are wrapped when drawn
         end = self._ends[-1] if self._ends else self._dropped
         for text in pending:
@@ -159,6 +167,21 @@ class SessionLog(ScrollView, can_focus=True):
         self._trim()
         self.lines_written += len(pending)
         self._resized()
+
+    def _skip_unkeepable(self) -> None:
+        """With more than ``MAX_LINES`` lines queued, only the newest ``MAX_LINES`` of them
+        can be kept (each takes a screen line at least): the kept lines and the older
+        queued ones go as trimmed, without being counted."""
+        skipped = len(self._pending) - MAX_LINES
+        if skipped <= 0:
+            return
+        del self._pending[:skipped]
+        self._first += len(self._texts) + skipped
+        self._dropped = self._ends[-1] if self._ends else self._dropped
+        self._texts, self._counts, self._widths, self._ends = [], [], [], []
+        self.lines_written += skipped
+        if self.search is not None:
+            self.search.drop_before(self._first)
 
     def _trim(self) -> None:
         """Keep the last ``MAX_LINES`` screen lines, dropping whole written lines."""
