@@ -5,7 +5,8 @@ are processes of their own, not counted).
 Latency: a run process (this module with ``--run-side``: ``RunHost`` over a loop whose one
 session emits ``EVENTS`` events as fast as it can, each stamped with the machine's
 monotonic clock) and the app attached to it in this process (``run_test``); each event is
-timed from its emission to the app's screen handling it.  The run starts paused (PAUSE
+timed from its emission to the app taking it in (the target's figure) and to the screen
+applying it (its next timed pass).  The run starts paused (PAUSE
 file) and the app's ``p`` starts the flood, so the app sees every event live.  As
 ``run_app`` does, what is loaded before the app is made is frozen out of the collector's
 passes; while the flood runs the test only sleeps (``pilot.pause`` would draw the screen
