@@ -755,3 +755,22 @@ async def test_a_flood_is_written_a_few_lines_a_flush_and_what_cannot_be_kept_is
         assert [strip.text.rstrip() for strip in log.lines] == [f"line {n}" for n in range(8, 13)]
         shown = [log.render_line(y).text.rstrip() for y in range(log.size.height)]
         assert shown[-1] == "line 12"
+
+
+async def test_showing_everything_writes_what_earlier_passes_took_in_without_writing():
+    # Found by review: after a pass that did not write, show_events() found no events and
+    # returned, so a log saved then missed the lines already taken in.
+    from agent_tui.engine.events import core as ev
+
+    app = AgentApp(None)
+    async with app.run_test(size=(100, 30)):
+        screen = app.main_screen
+        for n in range(600):
+            screen.take(ev.AssistantText(session=1, text=f"line {n}"))
+        screen._show_some()  # 500 taken in, some written
+        screen._show_more()  # the other 100 taken in, none written
+        assert not screen._incoming and screen.log_view.backlog
+        screen.show_events()  # as saving the log and the loop's end do
+        assert screen.log_view.backlog == 0
+        written = [t.strip() for t in screen.log_view.plain_lines() if "line " in t]
+        assert written == [f"line {n}" for n in range(600)]

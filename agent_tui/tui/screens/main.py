@@ -142,9 +142,8 @@ class MainScreen(Screen[None]):
     def show_events(self, at_most: int | None = None, write: bool = True) -> None:
         """Show the events that came in since the last time (or the first ``at_most`` of
         them), in order, then write their log lines (unless not ``write``: the next pass
-        that writes does): whatever they changed is drawn in one frame."""
-        if not self._incoming:
-            return
+        that writes does): whatever they changed is drawn in one frame.  The log's queue is
+        written even with no event to show: a pass that did not write left lines there."""
         events = self._incoming[:at_most]
         del self._incoming[: len(events)]
         for event in events:

@@ -137,6 +137,7 @@ class SessionLog(ScrollView, can_focus=True):
     def flush(self, at_most: int | None = WRITTEN_AT_ONCE) -> None:
         """Write what is queued (the oldest ``at_most`` lines of it); before the pane has a
         width, it waits in the queue."""
+        self._skip_unkeepable()
         width = self.scrollable_content_region.width
         if not width:
             return
@@ -146,7 +147,6 @@ class SessionLog(ScrollView, can_focus=True):
                 self._rewrap(width)
         if not self._pending:
             return
-        self._skip_unkeepable()
         pending, self._pending = (
             self._pending[:at_most],
             self._pending[len(self._pending[:at_most]) :],
@@ -176,6 +176,8 @@ class SessionLog(ScrollView, can_focus=True):
         if skipped <= 0:
             return
         del self._pending[:skipped]
+        self._rewraps += 1  # a recount under way is of lines that go
+        self.rewrapping = None
         self._first += len(self._texts) + skipped
         self._dropped = self._ends[-1] if self._ends else self._dropped
         self._texts, self._counts, self._widths, self._ends = [], [], [], []
