@@ -719,6 +719,7 @@ async def test_a_flood_of_events_is_shown_in_passes_in_order_and_none_is_lost():
     flood = [ev.AssistantText(session=1, text=f"line {n}") for n in range(1200)]
     async with app.run_test(size=(100, 30)) as pilot:
         screen = app.main_screen
+        await wait_until(pilot, lambda: bool(screen.query(SessionLog)), "the screen composed")
         for event in flood:
             screen.take(event)
         screen._show_some()
@@ -763,8 +764,9 @@ async def test_showing_everything_writes_what_earlier_passes_took_in_without_wri
     from agent_tui.engine.events import core as ev
 
     app = AgentApp(None)
-    async with app.run_test(size=(100, 30)):
+    async with app.run_test(size=(100, 30)) as pilot:
         screen = app.main_screen
+        await wait_until(pilot, lambda: bool(screen.query(SessionLog)), "the screen composed")
         for n in range(600):
             screen.take(ev.AssistantText(session=1, text=f"line {n}"))
         screen._show_some()  # 500 taken in, some written
