@@ -776,3 +776,4 @@ async def test_showing_everything_writes_what_earlier_passes_took_in_without_wri
         assert screen.log_view.backlog == 0
         written = [t.strip() for t in screen.log_view.plain_lines() if "line " in t]
         assert written == [f"line {n}" for n in range(600)]
+    screen.show_events()  # as the loop's end may, once the app's widgets are gone

@@ -144,12 +144,18 @@ class MainScreen(Screen[None]):
         them), in order, then write their log lines (unless not ``write``: the next pass
         that writes does): whatever they changed is drawn in one frame.  The log's queue is
         written even with no event to show: a pass that did not write left lines there."""
+        if not self._incoming and not self._log_waiting():
+            return  # also once the screen's widgets are gone, as the app ends
         events = self._incoming[:at_most]
         del self._incoming[: len(events)]
         for event in events:
             self.handle_event(event)
         if write:
             self.log_view.flush(None if at_most is None else WRITTEN_AT_ONCE)
+
+    def _log_waiting(self) -> bool:
+        logs = self.query(SessionLog)
+        return bool(logs) and logs.first().backlog > 0
 
     def _show_some(self, write: bool = True) -> None:
         self.show_events(SHOWN_AT_ONCE, write)
