@@ -144,6 +144,11 @@ def tool(name: str, **tool_input) -> dict:
     return {"tools": [{"name": name, "input": tool_input}]}
 
 
+def _a_file_op(result: str) -> bool:
+    """A tool result of a Read, Write or Edit (not of a command)."""
+    return result.startswith(("File created successfully", "The file ")) or '"phases"' in result
+
+
 def python(name: str, code: str, **step) -> list[dict]:
     return [
         tool("Write", file_path="{project}/" + name, content=code),
@@ -193,6 +198,9 @@ async def test_a_lane_reaches_no_other_worktree_git_dir_temp_root_or_socket(
     lane_1 = [
         {"signal": "1.1 started", "wait_for": "2.1 wrote", **tool("Read", file_path="{plan}")},
         *python("reach.py", code(REACH)),
+        # again: a command whose sandbox failed to start (a lock in the shared git dir gone
+        # between the CLI's listing and its mounts, CHANGELOG "Known") tried nothing
+        tool("Bash", command="python3 reach.py"),
         tool("Write", file_path="{project}/../001-test.lane-2/written.txt", content="x"),
         tool("Write", file_path="{project}/../001-test/written.txt", content="x"),
         tool("Write", file_path="{project}/check.py", content=CHECK),
@@ -215,9 +223,10 @@ async def test_a_lane_reaches_no_other_worktree_git_dir_temp_root_or_socket(
     results = "\n".join(dict.fromkeys(t for r in run.sim.requests for t in r.tool_results))
     assert "READ" not in results and LANE2_CANARY not in results  # lane 2's work, unseen
     assert "WROTE" not in results
-    # each of git's files was tried (the whole output if not: once in four full suite runs
-    # none was, under load; not reproduced alone)
-    assert results.count("Read-only file system") >= 16, results[-4000:]
+    # each of git's files was tried, in one of the probe's two runs at least (if not, what
+    # its commands gave)
+    ran = [t for r in run.sim.requests for t in r.tool_results if not _a_file_op(t)]
+    assert results.count("Read-only file system") >= 16, ran
     assert "UPDATE-REF 0" not in results and "LINKED" not in results
     assert "CONNECTED" not in results and "LISTED [" in results
     assert results.count("Write denied: outside the project") == 2  # the guard's

@@ -152,7 +152,9 @@ def unwrap(text: str, nonce: str) -> tuple[int, str] | None:
     return int(found.group(1)), text[: found.start()].removesuffix("\n")
 
 
-SANDBOX_SETUP_RACE = re.compile(r"(?m)^bwrap: Can't (find source path|create file at) ")
+SANDBOX_SETUP_RACE = re.compile(
+    r"(?m)^bwrap: Can't (find source path|create file at|get type of source) "
+)
 """The CLI's sandbox failing to start a command, not the command failing: it lists what
 to mount, then mounts it, and with lanes another lane's sandbox may make or remove a mount
 point in the shared git dir in between (``.git/config.lock``, ``.git/glab-cli``)."""
