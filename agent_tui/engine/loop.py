@@ -386,6 +386,7 @@ class CoderLoop:
             self.spec_lane.containment,
         )
         self._coder.on_check_passed = self._queue.take
+        self._coder.recheck_lane = self._queue.lane
 
     async def _close_lanes(self) -> None:
         """The lanes' worktrees go as the run ends; what an unfinished try left in one is

@@ -93,6 +93,48 @@ async def test_a_lanes_checks_share_one_session_and_nothing_one_leaves_reaches_t
         await runner.close()
 
 
+def processes_in(path: Path) -> list[int]:
+    """The processes whose working directory is ``path``."""
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            if os.readlink(f"/proc/{pid}/cwd") == str(path):
+                found.append(int(pid))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+async def test_a_warmed_session_runs_the_next_check_and_one_starting_ends_with_the_run(
+    project, isolated_home
+):
+    runner = ContainedRunner(
+        env={"HOME": str(isolated_home)}, clock=VirtualClock(auto_advance=False)
+    )
+    containment = contained(project)
+    try:
+        runner.warm(containment, project)
+        runner.warm(containment, project)  # already starting: not a second CLI
+        assert len(runner._warming) == 1
+        await wait_for(lambda: project in runner._sessions, "the warmed session")
+        session = runner._sessions[project]
+        ran = await asyncio.wait_for(runner.run(containment, "cat data.txt", project, 30), CHECK_S)
+        assert (ran.exit_status, ran.output) == (0, "hello\n")
+        assert runner._sessions[project] is session and session.checks == 1
+        runner.warm(containment, project)  # one is kept: nothing to start
+        assert not runner._warming
+
+        other = project / "other"
+        other.mkdir()
+        runner.warm(containment, other)
+        await wait_for(lambda: processes_in(other), "its CLI to start")
+        await runner.close()  # the run ends while it starts
+        assert not runner._warming and not runner._sessions
+        await wait_for(lambda: not processes_in(other), "its CLI to end", 10)
+    finally:
+        await runner.close()
+
+
 CHILD = """
 import asyncio, sys
 from pathlib import Path

@@ -222,6 +222,44 @@ async def test_a_command_the_guard_cannot_check_is_refused(setup, monkeypatch):
     assert failed.reason.endswith("(the guard could not check it (KeyError))")
 
 
+class WarmingChecks(ScriptedChecks):
+    """A runner that can start ahead of its checks (a check session's CLI): when it was
+    told to, and how many checks had run by then."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.warmed: list[tuple[Path, int]] = []
+
+    def warm(self, cwd: Path) -> None:
+        self.warmed.append((cwd, len(self.calls)))
+
+
+def reporting(spec, n) -> list[ev.Event]:
+    return [ev.AssistantText(session=spec.number, text="on it")]
+
+
+@pytest.mark.parametrize(
+    ("checks_of", "reports", "warmed"),
+    [
+        ({"1.1": CHECK}, reporting, [0]),  # 1.2 has no command to run: nothing to start
+        ({"1.1": CHECK, "1.2": CHECK}, reporting, [0, 1]),
+        ({"1.1": CHECK}, lambda spec, n: [], []),  # its CLI never said it had started
+        ({"1.1": {"type": "command", "command": "rm -rf build"}}, reporting, []),  # refused
+    ],
+)
+async def test_once_a_session_has_started_its_checks_runner_starts_too(
+    setup, checks_of, reports, warmed
+):
+    set_verification(setup.plan_path, checks_of)
+    checks = WarmingChecks()
+    loop, sessions = setup(check_runner=checks, max_attempts=1)
+    sessions.reports = reports
+
+    await loop.run()
+    project = setup.spec_dir.parents[2]
+    assert checks.warmed == [(project, ran) for ran in warmed]
+
+
 class BlockingChecks(ScriptedChecks):
     """The first check waits until cancelled; it notes what the plan said meanwhile."""
 

@@ -181,6 +181,7 @@ class ContainedRunner:
         self._model: ScriptedModel | None = None
         self._sessions: dict[Path, CheckSession] = {}
         self._locks: dict[Path, asyncio.Lock] = {}
+        self._warming: dict[Path, asyncio.Task[None]] = {}
 
     def bound(self, containment: Containment) -> BoundRunner:
         """The runner for checks contained by ``containment`` (a lane's)."""
@@ -227,6 +228,21 @@ class ContainedRunner:
             return CommandRun(error=why[-500:])
         return CommandRun(exit_status=reported[0], output=reported[1])
 
+    def warm(self, containment: Containment, cwd: Path) -> None:
+        """A check is coming in ``cwd``: its session starts now, in the background, unless
+        one is kept or starting (its check then does not wait for the CLI to start).  One
+        that fails to start is left to the check, which starts one itself and says why."""
+        if self._cli is None or cwd in self._sessions or cwd in self._warming:
+            return
+        task = asyncio.ensure_future(self._warm(containment, cwd))
+        self._warming[cwd] = task
+        task.add_done_callback(lambda _: self._warming.pop(cwd, None))
+
+    async def _warm(self, containment: Containment, cwd: Path) -> None:
+        async with self._locks.setdefault(cwd, asyncio.Lock()):
+            with contextlib.suppress(CheckSessionFailed):
+                await self._session(containment, cwd)
+
     async def _session(self, containment: Containment, cwd: Path) -> CheckSession:
         """The session for checks in ``cwd`` under ``containment``: the one kept, or a new
         one (a worn one, or one made for another containment, is closed)."""
@@ -248,6 +264,10 @@ class ContainedRunner:
 
     async def close(self) -> None:
         """The run is over: every check session ends, and the scripted model with them."""
+        warming = list(self._warming.values())
+        for task in warming:
+            task.cancel()
+        await asyncio.gather(*warming, return_exceptions=True)
         sessions, self._sessions = list(self._sessions.values()), {}
         for session in sessions:
             await session.close()
@@ -265,6 +285,9 @@ class BoundRunner:
 
     async def run(self, command: str, cwd: Path, timeout_s: float) -> CommandRun:
         return await self._runner.run(self._containment, command, cwd, timeout_s)
+
+    def warm(self, cwd: Path) -> None:
+        self._runner.warm(self._containment, cwd)
 
 
 class CheckRunners:

@@ -304,6 +304,17 @@ class Verifier:
         await self._emit(result.event(site.lane))
         return result
 
+    def warm(self, subtask: Subtask, site: CheckSite) -> None:
+        """``subtask``'s check will run at ``site``: a runner that starts something for it
+        (a check session's CLI) may start it now, while the session works."""
+        found = check_of(subtask.verification) if self.enabled else None
+        if found is None or isinstance(found, str) or site.containment is None:
+            return
+        runner, _ = self._runner(site.containment)
+        warm = getattr(runner, "warm", None)
+        if warm is not None and _refused(site.guard, found.command) is None:
+            warm(site.cwd)
+
     async def _run(self, runner: CommandRunner, command: str, site: CheckSite) -> CommandRun:
         task = asyncio.ensure_future(runner.run(command, site.cwd, self.timeout_s))
         check = RunningCheck(task)

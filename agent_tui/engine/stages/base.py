@@ -89,9 +89,12 @@ class Stage:
         if self.control.stop_reason is not None:
             end(RunOutcome.INTERRUPTED, self.control.stop_reason)
 
-    async def session(self, attempt: Attempt, prompt: str) -> SessionOutcome | None:
+    async def session(
+        self, attempt: Attempt, prompt: str, up: Callable[[], None] | None = None
+    ) -> SessionOutcome | None:
         """Run ``attempt``'s session; None when the run must not count it (no usable profile,
-        paused, or a wait for a usage limit: the prompt is made again after it)."""
+        paused, or a wait for a usage limit: the prompt is made again after it).  ``up``:
+        called once its CLI has started."""
         lane = attempt.lane
         await lane.rotation.apply_pending()
         if await self.quota_gate(attempt) or await budget_gate(self, attempt):
@@ -104,7 +107,7 @@ class Stage:
             checks = await self._checks_before(lane)
             try:
                 note = notes.offered_to(lane)
-                outcome = await self.parts.runner.run(attempt, prompt, note=note)
+                outcome = await self.parts.runner.run(attempt, prompt, note=note, up=up)
             finally:  # a session that could not be recorded may still have left things
                 await lane.site.after_session()
                 if checks is not None:
@@ -335,10 +338,14 @@ class Stage:
         site = lane.site
         await site.before_sandbox()  # a check runs under the session's sandbox
         try:
-            where = CheckSite(site.project_dir, lane.containment, lane.guard, lane.id)
-            return await self.parts.verifier.check(subtask, where)
+            return await self.parts.verifier.check(subtask, self.check_site(lane))
         finally:
             await site.after_sandbox()
+
+    @staticmethod
+    def check_site(lane: Lane) -> CheckSite:
+        """Where a check runs in ``lane``, and as whose Bash."""
+        return CheckSite(lane.site.project_dir, lane.containment, lane.guard, lane.id)
 
     async def show(self, refresh: Refresh) -> None:
         if refresh.warning is not None:

@@ -32,6 +32,8 @@ class CoderStage(Stage):
     on_check_passed = None
     """With several lanes: what takes a subtask whose check passed in its lane (the merge
     queue); None: it is completed and committed where it was worked on."""
+    recheck_lane: Lane | None = None
+    """With several lanes: where the merge queue checks a subtask again."""
 
     def attempt(self, subtask: Subtask, lane: Lane) -> Attempt:
         """A try at ``subtask`` in ``lane``, which it now holds (``release`` frees it)."""
@@ -62,7 +64,8 @@ class CoderStage(Stage):
         await self.emit_status(subtask.id, "in_progress", attempt.tries)
         await self.try_failed(subtask.id, lane.site)  # what an interrupted or killed try left
         await self.start_from_tip(lane)
-        outcome = await self.session(attempt, self._prompt(attempt))
+        up = partial(self._warm_checks, subtask, lane)
+        outcome = await self.session(attempt, self._prompt(attempt), up)
         if outcome is None:
             attempt.claim = Claim.DECIDED
             return
@@ -118,6 +121,13 @@ class CoderStage(Stage):
             if not completed:
                 await self.try_failed(subtask.id, site, attempt.number)
             await self._after_failure(attempt, outcome, completed=completed)
+
+    def _warm_checks(self, subtask: Subtask, lane: Lane) -> None:
+        """The session has started: what runs ``subtask``'s check in its lane, and in the
+        merge queue, may start now, while the model works, rather than hold up the check."""
+        for where in (lane, self.recheck_lane):
+            if where is not None:
+                self.parts.verifier.warm(subtask, self.check_site(where))
 
     async def start_from_tip(self, lane: Lane) -> None:
         """A lane of its own starts each try from the spec branch's tip as it is now."""

@@ -4,6 +4,7 @@ end events, and its spend in the ledger (the run's totals are read back from the
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from agent_tui.engine.accounts.quota_book import QuotaBook
 from agent_tui.engine.accounts.spend import RunSpend
@@ -50,10 +51,16 @@ class SessionRunner:
         self.last_number = 0
 
     async def run(
-        self, attempt: Attempt, prompt: str, *, note: str | None = None
+        self,
+        attempt: Attempt,
+        prompt: str,
+        *,
+        note: str | None = None,
+        up: Callable[[], None] | None = None,
     ) -> SessionOutcome:
         """``attempt``'s session to its end (``note``: the user's note its prompt carries,
-        announced under its start).  Raises ``NoUsableProfile`` (before it starts) and
+        announced under its start; ``up``: called once, when the session first reports,
+        its CLI started).  Raises ``NoUsableProfile`` (before it starts) and
         ``TranscriptError`` (it cannot be recorded): neither is a session's outcome."""
         lane = attempt.lane
         rotation = lane.rotation
@@ -87,8 +94,11 @@ class SessionRunner:
         if note is not None:
             await self._emit(ev.NoteSent(text=note))
         reported: list[ev.QuotaUpdated] = []
+        waiting_up = [up] if up is not None else []
 
         async def sink(event: ev.Event) -> None:
+            while waiting_up:
+                waiting_up.pop()()
             if isinstance(event, ev.QuotaUpdated):
                 reported.append(event)
                 await self._keep_quota(event.profile, event.quota)
