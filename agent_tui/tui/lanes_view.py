@@ -24,7 +24,7 @@ class LanesView:
         self.busy: dict[int, str] = {}
         """Lane → the subtask it works on."""
         self.queued: list[str] = []
-        self.merging: str | None = None
+        self.merging: list[str] = []
         self.following: int | None = ALL
 
     @property
@@ -50,19 +50,20 @@ class LanesView:
                 self.queued.append(event.subtask_id)
             return {"", event.subtask_id}
         if isinstance(event, lev.MergeStarted):
-            self.merging = event.subtask_id
+            if event.subtask_id not in self.merging:
+                self.merging.append(event.subtask_id)
             return {"", event.subtask_id}
         if isinstance(event, lev.MergeEnded):
             if event.subtask_id in self.queued:
                 self.queued.remove(event.subtask_id)
-            if self.merging == event.subtask_id:
-                self.merging = None
+            if event.subtask_id in self.merging:
+                self.merging.remove(event.subtask_id)
             return {"", event.subtask_id}
         if isinstance(event, ev.LoopFinished):
-            changed = {"", *self.busy.values(), *self.queued}
+            changed = {"", *self.busy.values(), *self.queued, *self.merging}
             self.busy.clear()
             self.queued.clear()
-            self.merging = None
+            self.merging.clear()
             return changed
         return set()
 
@@ -70,7 +71,7 @@ class LanesView:
         """What the tree shows before a subtask's description: where it is among the lanes."""
         if not self.parallel:
             return ""
-        if self.merging == subtask_id:
+        if subtask_id in self.merging:
             return "merging"
         if subtask_id in self.queued:
             return f"queued {self.queued.index(subtask_id) + 1}"
@@ -84,8 +85,8 @@ class LanesView:
         if not self.parallel:
             return ""
         parts = [f"{len(self.busy)}/{self.lanes} busy"]
-        if self.merging is not None:
-            parts.append(f"merging {self.merging}")
+        if self.merging:
+            parts.append(f"merging {', '.join(self.merging)}")
         if self.queued:
             parts.append(f"{len(self.queued)} queued")
         parts.append(f"log: {self.followed()}")

@@ -213,7 +213,8 @@ LINES.update(
             f"  ⤵ {e.subtask_id} waits to be merged ({e.waiting} waiting)", style="cyan"
         ),
         lev.MergeStarted: lambda e, _: Text(
-            f"  ⤵ merging {e.subtask_id}, checks {', '.join(e.checks) or 'none'}", style="cyan"
+            f"  ⤵ merging {e.subtask_id}{e.merged_with()}, checks {', '.join(e.checks) or 'none'}",
+            style="cyan",
         ),
         lev.MergeEnded: _merge_ended,
     }

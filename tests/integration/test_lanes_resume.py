@@ -23,7 +23,26 @@ pytestmark = pytest.mark.integration
 BRANCH = "agent-tui/001-lanes"
 
 
-def start(project: Path, sim: SimServer, tmp_path: Path) -> subprocess.Popen:
+HELD = """
+import asyncio, sys
+from agent_tui.cli.commands import main
+from agent_tui.engine.stages.merge import MergeQueue
+
+run_queue = MergeQueue.run
+
+async def held(self):
+    while len(self.waiting) < 2:  # both wait: they are merged together
+        await asyncio.sleep(0.01)
+    await run_queue(self)
+
+MergeQueue.run = held
+sys.argv = ["agent-tui", *sys.argv[1:]]
+sys.exit(main())
+"""
+"""A run whose merge queue starts once two subtasks wait in it."""
+
+
+def start(project: Path, sim: SimServer, tmp_path: Path, *, held: bool = False) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_"))}
     env.update(
         {
@@ -35,7 +54,8 @@ def start(project: Path, sim: SimServer, tmp_path: Path) -> subprocess.Popen:
             "PYTHONUNBUFFERED": "1",
         }
     )
-    argv = [sys.executable, "-m", "agent_tui.cli", "run", "--project", str(project)]
+    argv = [sys.executable, *(["-c", HELD] if held else ["-m", "agent_tui.cli"])]
+    argv += ["run", "--project", str(project)]
     argv += ["--headless", "--events", "jsonl", "--model", "claude-sonnet-4-5", "--lanes", "2"]
     return subprocess.Popen(
         argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
@@ -134,7 +154,7 @@ def test_kill_9_during_two_lanes_and_during_a_merge_then_resume(tmp_path):
         assert third.returncode == 0, err[-2000:]
     events = [json.loads(line) for line in out.splitlines()]
     notices = [e["message"] for e in events if e["type"] == "notice"]
-    assert any("the merge of 1.1 was cut short" in n for n in notices), notices
+    assert any("the merge of 1.1" in n and "was cut short" in n for n in notices), notices
     log = branch_log(project, BRANCH)
     assert sorted(log) == [
         "subtask 1.1: make 1.1",
@@ -144,6 +164,54 @@ def test_kill_9_during_two_lanes_and_during_a_merge_then_resume(tmp_path):
     for name, text in (("a.txt", "1.1\n"), ("b.txt", "2.1\n"), ("c.txt", "3.1\n")):
         assert git(project, "show", f"{BRANCH}:{name}") == text
     assert "half.txt" not in git(project, "ls-tree", "--name-only", BRANCH)
+    statuses = {
+        s["id"]: s["status"]
+        for p in json.loads((spec_dir / "implementation_plan.json").read_text())["phases"]
+        for s in p["subtasks"]
+    }
+    assert set(statuses.values()) == {"completed"}
+    assert ".lane-" not in git(project, "worktree", "list", "--porcelain")
+    assert git(project, "for-each-ref", "refs/agent-tui/") == ""
+    assert none_left(tmp_path) == []
+
+
+def test_kill_9_during_a_batch_merge_undoes_the_whole_batch_then_merges_each_once(tmp_path):
+    (tmp_path / "home").mkdir()
+    (tmp_path / "cfg").mkdir()
+    (tmp_path / "cfg" / "profiles.json").write_text('{"settings": {"pause_between_s": 0}}')
+    plan = plan_doc([("1", [], ["1.1"]), ("2", [], ["2.1"])])
+    plan["phases"][0]["subtasks"][0]["verification"] = {
+        "type": "command",
+        "command": "test -e a.txt",
+    }
+    project, spec_dir = make_repo(tmp_path / "project", plan=plan, spec="001-lanes")
+    scripts = [script("1.1", [finish("1.1", "a.txt")]), script("2.1", [finish("2.1", "b.txt")])]
+    with SimServer(Scenario.model_validate({"scripts": scripts})) as sim:
+
+        def merging_both(events: list[dict]) -> bool:
+            last = events[-1]
+            return last["type"] == "merge_started" and len(last["batch"]) == 2
+
+        first = read_until(start(project, sim, tmp_path, held=True), merging_both)
+        assert sorted(first[-1]["batch"]) == ["1.1", "2.1"]
+        assert not [e for e in first if e["type"] == "merge_ended"]
+        assert none_left(tmp_path) == []
+
+        second = start(project, sim, tmp_path)
+        out, err = second.communicate(timeout=300)
+        assert second.returncode == 0, err[-2000:]
+    events = [json.loads(line) for line in out.splitlines()]
+    notices = [e["message"] for e in events if e["type"] == "notice"]
+    batch = ", ".join(first[-1]["batch"])
+    assert f"merge queue: the merge of {batch} was cut short; it is undone and merged again" in (
+        notices
+    )
+    # Nothing was sent back or done again: the two commits are merged once each.
+    assert [e["outcome"] for e in events if e["type"] == "merge_ended"] == ["merged", "merged"]
+    assert not [e for e in events if e["type"] == "session_started"]
+    assert sorted(branch_log(project, BRANCH)) == ["subtask 1.1: make 1.1", "subtask 2.1: make 2.1"]
+    for name, text in (("a.txt", "1.1\n"), ("b.txt", "2.1\n")):
+        assert git(project, "show", f"{BRANCH}:{name}") == text
     statuses = {
         s["id"]: s["status"]
         for p in json.loads((spec_dir / "implementation_plan.json").read_text())["phases"]

@@ -4,6 +4,7 @@ the merge queue, which replays it on the tip and runs the checks again."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 
@@ -17,6 +18,7 @@ from agent_tui.engine.events import trust as tev
 from agent_tui.engine.events import workspace as wev
 from agent_tui.engine.events.lanes import MergeOutcome
 from agent_tui.engine.events.trust import RECHECK_LANE
+from agent_tui.engine.stages.merge import MergeQueue
 from agent_tui.workspace.leftovers import IN_GIT_DIR
 from tests.integration.git_repo import branch_log, git
 from tests.integration.helpers import plan_doc, script
@@ -216,6 +218,97 @@ async def test_a_merge_that_breaks_an_earlier_subtasks_check_is_undone_and_redon
     assert checks == [("1.1", lane), ("1.1", RECHECK_LANE), ("1.1", RECHECK_LANE)]
     ended = [(e.subtask_id, e.lane) for e in run.of(tev.VerificationEnded)]
     assert [c for c in ended if c[0] == "1.1"] == checks
+
+
+def hold_the_queue(monkeypatch, until: int) -> None:
+    """The merge queue starts once ``until`` subtasks wait in it (it would otherwise merge
+    the first at once), so that they are merged together."""
+    run_queue = MergeQueue.run
+
+    async def held(self) -> None:
+        while len(self.waiting) < until:  # bounded by the test's timeout
+            await asyncio.sleep(0.01)
+        await run_queue(self)
+
+    monkeypatch.setattr(MergeQueue, "run", held)
+
+
+def signal_when_queued(run, subtask_id: str) -> None:
+    """Give the sim the signal ``<id> queued`` as that subtask waits to be merged."""
+
+    def watch(events: list) -> None:
+        last = events[-1]
+        if isinstance(last, lev.MergeQueued) and last.subtask_id == subtask_id:
+            run.sim.signal(f"{subtask_id} queued")
+
+    run.on_event = watch
+
+
+async def test_subtasks_waiting_at_once_merge_together_and_their_checks_run_once(
+    lanes_run, monkeypatch
+):
+    plan = with_check(
+        plan_doc([("1", [], ["1.1"]), ("2", [], ["2.1"])]),
+        {"1.1": "test -e a.txt", "2.1": "test -e b.txt"},
+    )
+    first = overlapping("1.1", "2.1", {"tools": [write("a.txt", "a\n")]})
+    second = overlapping("2.1", "1.1", {"tools": [write("b.txt", "b\n")]})
+    second += [*done("2.1"), {"wait_for": "1.1 queued", "text": "."}]  # queued second
+    scripts = [script("1.1", [[*first, *done("1.1"), {"text": "."}]]), script("2.1", [second])]
+    run = lanes_run(plan, scripts, lanes=2)
+    signal_when_queued(run, "1.1")
+    hold_the_queue(monkeypatch, until=2)
+    await run.go()
+
+    assert run.exit_code == 0, run.of(ev.LoopFinished)
+    started = [(e.subtask_id, e.batch, e.checks) for e in run.of(lev.MergeStarted)]
+    both = ("1.1", "2.1")
+    assert started == [("1.1", both, both), ("2.1", both, both)]
+    assert merged(run) == [("1.1", MergeOutcome.MERGED), ("2.1", MergeOutcome.MERGED)]
+    # Each check ran in its lane, once on the two merged, and once in the final check.
+    rechecks = [e.subtask_id for e in run.of(tev.VerificationStarted) if e.lane == RECHECK_LANE]
+    assert rechecks == ["1.1", "2.1", "1.1", "2.1"]
+    assert branch_log(run.project, BRANCH) == ["subtask 1.1: make 1.1", "subtask 2.1: make 2.1"]
+    commits = {e.id: e.commit for e in run.of(wev.SubtaskCommitted)}
+    assert git(run.project, "rev-parse", BRANCH).strip() == commits["2.1"]
+    assert run.statuses() == {"1.1": "completed", "2.1": "completed"}
+    history = json.loads((run.spec_dir / "memory" / "attempt_history.json").read_text())
+    assert history["merge_queue"] == [] and "merging" not in history
+
+
+async def test_a_batch_whose_check_fails_is_merged_apart_and_only_the_culprit_is_redone(
+    lanes_run, monkeypatch
+):
+    plan = with_check(
+        plan_doc([("1", [], ["1.1"]), ("2", [], ["2.1"])]),
+        {"1.1": "grep -q fast config.txt && test ! -e override.txt"},
+    )
+    first = overlapping("1.1", "2.1", {"tools": [write("config.txt", "mode=fast\n")]})
+    second = overlapping("2.1", "1.1", {"tools": [write("override.txt", "mode=slow\n")]})
+    second += [*done("2.1"), {"wait_for": "1.1 queued", "text": "."}]
+    redo = [{"tools": [write("notes.txt", "no override\n")]}, *done("2.1"), {"text": "."}]
+    scripts = [
+        script("1.1", [[*first, *done("1.1"), {"text": "."}]]),
+        script("2.1", [second, redo]),
+    ]
+    run = lanes_run(plan, scripts, lanes=2)
+    signal_when_queued(run, "1.1")
+    hold_the_queue(monkeypatch, until=2)
+    await run.go()
+
+    assert run.exit_code == 0, run.of(ev.LoopFinished)
+    started = [(e.subtask_id, e.batch) for e in run.of(lev.MergeStarted)]
+    both = ("1.1", "2.1")
+    assert started[:3] == [("1.1", both), ("2.1", both), ("1.1", ())]
+    said = [e.message for e in run.of(ev.Notice) if "together" in e.message]
+    assert said == ["merge queue: 1.1, 2.1 together: 1.1's check fails; merged apart to find which"]
+    # Apart, 1.1 lands on the tip its lane began from; 2.1 then breaks 1.1's check alone,
+    # and is redone (alone, in the spec's own worktree: nothing else is left to run).
+    assert merged(run) == [("1.1", MergeOutcome.MERGED), ("2.1", MergeOutcome.RECHECK_FAILED)]
+    tree = git(run.project, "ls-tree", "--name-only", BRANCH).split()
+    assert "override.txt" not in tree and {"config.txt", "notes.txt"} <= set(tree)
+    assert branch_log(run.project, BRANCH) == ["subtask 1.1: make 1.1", "subtask 2.1: make 2.1"]
+    assert run.statuses() == {"1.1": "completed", "2.1": "completed"}
 
 
 def oauth_profiles(tmp_path, names: str) -> tuple[ProfileStore, dict[str, str]]:

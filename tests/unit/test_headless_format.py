@@ -184,6 +184,11 @@ def test_with_lanes_each_sessions_line_names_its_lane_and_the_queue_is_told():
     assert format_text(ended, lanes=True).endswith("not merged 2.1 (conflict): conflicts in a.py")
     merged = lev.MergeEnded(subtask_id="1.1", outcome=MergeOutcome.MERGED, commit="c0ffee" * 7)
     assert format_text(merged).endswith("merged    1.1 as c0ffeec0ffee")
+    both = ("1.1", "2.1")
+    together = lev.MergeStarted(subtask_id="2.1", checks=both, batch=both)
+    assert format_text(together).endswith("merging   2.1 (with 1.1): checks 1.1, 2.1")
+    alone = lev.MergeStarted(subtask_id="2.1", checks=())
+    assert format_text(alone).endswith("merging   2.1: checks -")
 
 
 def test_a_home_with_no_toolchain_found_reads_as_unreadable():

@@ -55,6 +55,22 @@ def test_badges_follow_a_subtask_from_its_lane_through_the_queue():
     assert view.badge("1.1") == "queued 1"
 
 
+def test_subtasks_merged_together_all_show_merging_until_each_has_ended():
+    view = three_lanes()
+    for waiting, subtask_id in enumerate(("2.1", "1.1"), start=1):
+        view.apply(lev.MergeQueued(subtask_id=subtask_id, lane=waiting, waiting=waiting))
+    both = ("2.1", "1.1")
+    for subtask_id in both:
+        view.apply(lev.MergeStarted(subtask_id=subtask_id, checks=both, batch=both))
+    assert (view.badge("2.1"), view.badge("1.1")) == ("merging", "merging")
+    assert view.status() == "0/3 busy · merging 2.1, 1.1 · 2 queued · log: all lanes"
+    view.apply(lev.MergeEnded(subtask_id="2.1", outcome=lev.MergeOutcome.MERGED, commit="a"))
+    assert (view.badge("2.1"), view.badge("1.1")) == ("", "merging")
+    assert view.status() == "0/3 busy · merging 1.1 · 1 queued · log: all lanes"
+    assert view.apply(ev.LoopFinished(outcome="complete", exit_code=0)) >= {"1.1"}
+    assert view.status() == "0/3 busy · log: all lanes"
+
+
 def test_a_lane_taking_another_subtask_clears_the_old_badge():
     view = three_lanes()
     view.apply(lev.LaneBusy(lane=1, subtask_id="1.1"))

@@ -55,6 +55,14 @@ class MergeStarted(Event):
     subtask_id: str
     checks: tuple[str, ...] = ()
     """The subtasks whose checks run on the result: its own, and those its files touch."""
+    batch: tuple[str, ...] = ()
+    """The subtasks merged together with it, in order, itself included (each gets this
+    event), their checks run once on the result; empty: merged alone."""
+
+    def merged_with(self) -> str:
+        """`` (with 1.2, 1.3)`` when others are merged together with it; else nothing."""
+        others = [i for i in self.batch if i != self.subtask_id]
+        return f" (with {', '.join(others)})" if others else ""
 
 
 class MergeEnded(Event):

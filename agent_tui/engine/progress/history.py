@@ -217,12 +217,14 @@ class AttemptHistory:
         self.save(("merge_queue",))
 
     @_one_writer
-    def unqueue_merge(self, subtask_id: str) -> None:
-        """The subtask left the queue (merged, or sent back); a merge under way is over."""
+    def unqueue_merge(self, *subtask_ids: str) -> None:
+        """The subtasks left the queue (merged, or sent back), in one write; a merge under
+        way of any of them is over."""
+        gone = set(subtask_ids)
         queue = self.queued_merges()
-        self.data["merge_queue"] = [q for q in queue if q.get("subtask_id") != subtask_id]
+        self.data["merge_queue"] = [q for q in queue if q.get("subtask_id") not in gone]
         merging = self.merging()
-        if merging is not None and merging.get("subtask_id") == subtask_id:
+        if merging is not None and merging.get("subtask_id") in gone:
             self.data.pop("merging", None)
         self.save(("merge_queue",), ("merging",))
 

@@ -9,8 +9,13 @@ plan say completed.  A conflict or a failed check undoes the merge: the subtask 
 again, its next prompt says what happened, and it is redone from the new tip.  Nothing is
 resolved by guessing.
 
+Several waiting at once are merged together: each is replayed in turn, and the checks of
+all of them (and of the completed subtasks their files touch) run once on the result.  If
+one fails, or a replay conflicts, the batch is undone and its halves are merged apart, down
+to one at a time, which decides as above (as CI merge queues bisect).
+
 The queue is on disk (``memory/attempt_history.json``): a run killed during a merge undoes
-it as the next one starts, and merges what was waiting.
+it (a whole batch) as the next one starts, and merges what was waiting.
 """
 
 from __future__ import annotations
@@ -31,6 +36,9 @@ from agent_tui.engine.schedule.ready import declared_files
 from agent_tui.engine.stages.base import Stage
 from agent_tui.engine.stages.coder import CoderStage
 from agent_tui.plan import Subtask, find_subtask
+
+MAX_BATCH = 8
+"""The most waiting subtasks merged together, their checks run once."""
 
 
 @dataclass(frozen=True)
@@ -105,8 +113,9 @@ class MergeQueue(Stage):
             )
             if made and before and tip == made:
                 await self._workspace(spec.move_to(before, made))
+                batch = merging.get("batch") or [merging.get("subtask_id")]
                 message = (
-                    f"merge queue: the merge of {merging.get('subtask_id')} was cut short; "
+                    f"merge queue: the merge of {', '.join(map(str, batch))} was cut short; "
                     "it is undone and merged again"
                 )
                 await self.emit(ev.Notice(level="warning", message=message))
@@ -117,20 +126,98 @@ class MergeQueue(Stage):
                 self._add(entry)
 
     async def run(self) -> None:
-        """Merge what is queued, one at a time, for as long as the run goes on."""
+        """Merge what is queued, all that waits at once together, for as long as the run
+        goes on."""
         while True:
-            entry = await self._entries.get()
+            batch = [await self._entries.get()]
+            while len(batch) < MAX_BATCH and not self._entries.empty():
+                batch.append(self._entries.get_nowait())
             try:
-                await self._merge(entry)
+                await self._merge_some(batch)
             finally:
-                self.waiting.pop(entry.subtask_id, None)
+                for entry in batch:
+                    self.waiting.pop(entry.subtask_id, None)
                 self._settled.set()
 
-    async def _merge(self, entry: Queued) -> None:
+    async def _merge_some(self, batch: list[Queued]) -> None:
+        """``batch`` together; if that does not merge, its halves one after the other."""
+        wanted = [entry for entry in batch if await self._wanted(entry) is not None]
+        if len(wanted) == 1:
+            await self._merge(wanted[0])
+            self._leave(wanted[0])  # what waited on it may start while the rest merge
+        elif wanted and not await self._together(wanted):
+            half = len(wanted) // 2
+            await self._merge_some(wanted[:half])
+            await self._merge_some(wanted[half:])
+
+    async def _wanted(self, entry: Queued) -> Subtask | None:
+        """The entry's subtask, if it is still to be completed; else its merge is dropped."""
         plan = self.tracker.plan
         subtask = find_subtask(plan, entry.subtask_id) if plan else None
         if subtask is None or subtask.status not in ("in_progress", "completed"):
             await self._done(entry, MergeOutcome.DROPPED, message="no longer to be completed")
+            self._leave(entry)
+            return None
+        return subtask
+
+    def _leave(self, entry: Queued) -> None:
+        self.waiting.pop(entry.subtask_id, None)
+        self._settled.set()
+
+    async def _together(self, entries: list[Queued]) -> bool:
+        """Replay every one of ``entries`` and run their checks once on the result: True
+        when all of them are merged; False when a replay conflicted or a check failed, and
+        the spec's branch is back where it was."""
+        plan = self.tracker.plan
+        assert plan is not None
+        subtasks = [find_subtask(plan, entry.subtask_id) for entry in entries]
+        ids = [entry.subtask_id for entry in entries]
+        spec = self.checkpoints
+        start = tip = await self._workspace(spec.tip())
+        merging = {"subtask_id": ids[0], "batch": ids, "from": start, "to": None}
+        await self.record(self.history.set_merging, merging)
+        made: list[tuple[str, int]] = []
+        files: set[str] = set()
+        for entry in entries:
+            replayed = await self._workspace(spec.replay(entry.commit))
+            if replayed.commit is None:
+                return await self._apart(start, tip, ids, f"{entry.subtask_id} conflicts")
+            tip = replayed.commit
+            made.append((tip, len(replayed.files)))
+            files.update(replayed.files)
+            await self.record(self.history.set_merging, {**merging, "to": tip})
+        checks = self._to_check([s for s in subtasks if s is not None], files=tuple(files))
+        for entry in entries:
+            started = lev.MergeStarted(
+                subtask_id=entry.subtask_id, checks=tuple(s.id for s in checks), batch=tuple(ids)
+            )
+            await self.emit(started)
+        failed = await self._recheck(checks)
+        if failed is not None:
+            return await self._apart(start, tip, ids, f"{failed.subtask_id}'s check fails")
+        for subtask_id in ids:
+            await self.set_status(subtask_id, "completed")
+        await self.record(self.history.unqueue_merge, *ids)  # one write: all merged, or none
+        for entry, (commit, count) in zip(entries, made, strict=True):
+            await self.emit(wev.SubtaskCommitted(id=entry.subtask_id, commit=commit, files=count))
+            await self._done(entry, MergeOutcome.MERGED, commit=commit, recorded=True)
+            attempts = self.history.attempt_count(entry.subtask_id)
+            await self.emit_status(entry.subtask_id, "completed", attempts)
+            self._leave(entry)
+        return True
+
+    async def _apart(self, start: str, tip: str, ids: list[str], why: str) -> bool:
+        """A batch that did not merge is undone, to be merged in halves (False)."""
+        if tip != start:
+            await self._workspace(self.checkpoints.move_to(start, tip))
+        await self.record(self.history.set_merging, None)
+        message = f"merge queue: {', '.join(ids)} together: {why}; merged apart to find which"
+        await self.emit(ev.Notice(level="info", message=message))
+        return False
+
+    async def _merge(self, entry: Queued) -> None:
+        subtask = await self._wanted(entry)
+        if subtask is None:
             return
         spec = self.checkpoints
         tip = await self._workspace(spec.tip())
@@ -154,7 +241,7 @@ class MergeQueue(Stage):
         )
         # On the tip it began from, the result is the tree its lane's check passed on: as
         # with one lane, the final check looks at the others once the plan is complete.
-        checks = [] if replayed.fast_forward else self._to_check(subtask, files=replayed.files)
+        checks = [] if replayed.fast_forward else self._to_check([subtask], files=replayed.files)
         await self.emit(lev.MergeStarted(subtask_id=subtask.id, checks=tuple(s.id for s in checks)))
         failed = await self._recheck(checks)
         if failed is not None:
@@ -169,15 +256,16 @@ class MergeQueue(Stage):
         attempts = self.history.attempt_count(subtask.id)
         await self.emit_status(subtask.id, "completed", attempts)
 
-    def _to_check(self, subtask: Subtask, files: tuple[str, ...] | None) -> list[Subtask]:
-        """Its own check first, then the completed subtasks' whose declared files the merge
-        touched (all of them where one declares none)."""
+    def _to_check(self, merged: list[Subtask], files: tuple[str, ...] | None) -> list[Subtask]:
+        """The merged subtasks' own checks first, then the completed subtasks' whose
+        declared files the merge touched (all of them where one declares none)."""
         plan = self.tracker.plan
         assert plan is not None
         touched = {f.strip("./") for f in files or ()}
-        found = [subtask]
+        found = list(merged)
+        ids = {subtask.id for subtask in merged}
         for other in plan.subtasks():
-            if other.id == subtask.id or other.status != "completed":
+            if other.id in ids or other.status != "completed":
                 continue
             declared = declared_files(other)
             if not declared or declared & touched:
@@ -223,9 +311,17 @@ class MergeQueue(Stage):
         await self.coder.stuck_if_out_of_tries(entry.subtask_id)
 
     async def _done(
-        self, entry: Queued, outcome: MergeOutcome, *, commit: str | None = None, message: str = ""
+        self,
+        entry: Queued,
+        outcome: MergeOutcome,
+        *,
+        commit: str | None = None,
+        message: str = "",
+        recorded: bool = False,
     ) -> None:
-        await self.record(self.history.unqueue_merge, entry.subtask_id)
+        """``entry`` has left the queue (``recorded``: the history says so already)."""
+        if not recorded:
+            await self.record(self.history.unqueue_merge, entry.subtask_id)
         await self._workspace(self.checkpoints.let_go(entry.ref))
         await self.emit(
             lev.MergeEnded(
@@ -233,7 +329,7 @@ class MergeQueue(Stage):
                 outcome=outcome,
                 commit=commit,
                 message=message,
-                waiting=len(self.waiting) - 1,
+                waiting=len(self.waiting.keys() - {entry.subtask_id}),
             )
         )
 
