@@ -3,9 +3,9 @@
 With several lanes, each works in a worktree of its own beside the spec's, on a branch of
 its own (``agent-tui/<spec>.lane-2``), started from the spec branch's tip as it is when a
 subtask begins there.  A subtask's commit is replayed onto the spec's branch as a three-way
-merge computed by ``git merge-tree`` (nothing on disk changes until it is clean), then the
-spec's worktree moves to it the way a fast-forward checkout would: only the files that
-differ are written, and the spec dir (not in any commit) is never touched.
+merge computed by ``git merge-tree`` (nothing on disk changes), then the spec's worktree
+moves to it the way a fast-forward checkout would: only the files that differ are written,
+and the spec dir (not in any commit) is never touched.
 """
 
 from __future__ import annotations
@@ -95,13 +95,13 @@ class Replayed:
 def replay(onto: Worktree, commit: str) -> Replayed:
     """``commit`` (one commit on a lane's branch) onto the tip of ``onto``'s branch, as a
     commit of its own with the same message and author (the commit itself when it sits on
-    the tip already); the worktree moves to it.  A conflict changes nothing and names the
-    files."""
+    the tip already).  Nothing moves yet: the caller notes the new commit, then moves the
+    branch to it (``move_to(onto, replayed.commit, replayed.previous)``), so a run killed
+    in between knows what to undo.  A conflict names the files."""
     git = onto.git
     tip = head(onto)
     files = _changed_files(onto, commit)
     if git.text("rev-parse", f"{commit}^") == tip:
-        move_to(onto, commit, tip)
         return Replayed(commit, tip, files=files, fast_forward=True)
     merged = git.run("merge-tree", "--write-tree", "--name-only", "-z", tip, commit, check=False)
     if merged.code not in (0, 1):
@@ -126,7 +126,6 @@ def replay(onto: Worktree, commit: str) -> Replayed:
         config=[*git.identity(), UNSIGNED],
         stdin=message.rstrip("\n") + "\n",
     ).text  # fmt: skip
-    move_to(onto, made, tip)
     return Replayed(made, tip, files=files)
 
 

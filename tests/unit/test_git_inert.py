@@ -115,6 +115,7 @@ def test_no_command_agent_tui_runs_runs_anything_the_repository_controls(lab):
     step("the spec's commit", lambda: commits.commit_subtask(worktree, "1.2", "spec", ""))
     replayed = step("replay", lambda: lanes.replay(worktree, commits.head(lane)))
     assert replayed.commit is not None, replayed.conflicts  # merge-file merged it
+    step("the move", lambda: lanes.move_to(worktree, replayed.commit, replayed.previous))
     merged_text = (worktree.root / "data.u").read_text()
     assert "line 5 spec" in merged_text and "line 18 lane" in merged_text
 

@@ -352,7 +352,8 @@ class Checkpoints:
         await self._git(lanes.let_go, ref)
 
     async def replay(self, commit: str) -> Replayed:
-        """A lane's commit onto this (the spec's) branch; its worktree moves to the result."""
+        """A lane's commit made onto this (the spec's) branch's tip; ``move_to`` then puts
+        the branch and its worktree there."""
         replayed = await self._git(lanes.replay, commit)
         if replayed.commit is not None:
             await self._committed()
@@ -389,7 +390,8 @@ class Checkpoints:
             self.worktree = None
 
     async def move_to(self, commit: str, expected: str) -> None:
-        """Put this branch (and its files) at ``commit`` from ``expected`` (an undo)."""
+        """Put this branch (and its files) at ``commit`` from ``expected`` (a replay's
+        result, or an undo)."""
         await self._git(lanes.move_to, commit, expected)
 
     # ------------------------------------------------------------------------ review

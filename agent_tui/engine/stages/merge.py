@@ -106,13 +106,11 @@ class MergeQueue(Stage):
         merging = self.history.merging()
         if merging is not None:
             spec = self.checkpoints
-            tip, made, before = (
-                await self._workspace(spec.tip()),
-                merging.get("to"),
-                merging.get("from"),
-            )
-            if made and before and tip == made:
-                await self._workspace(spec.move_to(before, made))
+            tip, before = await self._workspace(spec.tip()), merging.get("from")
+            made = merging.get("made")  # a batch's: each commit it moved to
+            made = made if isinstance(made, list) else [merging.get("to")]
+            if before and tip != before and tip in made:
+                await self._workspace(spec.move_to(before, tip))
                 batch = merging.get("batch") or [merging.get("subtask_id")]
                 message = (
                     f"merge queue: the merge of {', '.join(map(str, batch))} was cut short; "
@@ -182,10 +180,14 @@ class MergeQueue(Stage):
             replayed = await self._workspace(spec.replay(entry.commit))
             if replayed.commit is None:
                 return await self._apart(start, tip, ids, f"{entry.subtask_id} conflicts")
-            tip = replayed.commit
-            made.append((tip, len(replayed.files)))
+            made.append((replayed.commit, len(replayed.files)))
             files.update(replayed.files)
-            await self.record(self.history.set_merging, {**merging, "to": tip})
+            moved = [commit for commit, _ in made]
+            await self.record(
+                self.history.set_merging, {**merging, "to": replayed.commit, "made": moved}
+            )
+            await self._workspace(spec.move_to(replayed.commit, tip))
+            tip = replayed.commit
         checks = self._to_check([s for s in subtasks if s is not None], files=tuple(files))
         for entry in entries:
             started = lev.MergeStarted(
@@ -239,6 +241,7 @@ class MergeQueue(Stage):
             self.history.set_merging,
             {"subtask_id": subtask.id, "from": tip, "to": replayed.commit, "commit": entry.commit},
         )
+        await self._workspace(spec.move_to(replayed.commit, tip))
         # On the tip it began from, the result is the tree its lane's check passed on: as
         # with one lane, the final check looks at the others once the plan is complete.
         checks = [] if replayed.fast_forward else self._to_check([subtask], files=replayed.files)
