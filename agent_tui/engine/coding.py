@@ -27,6 +27,9 @@ from agent_tui.engine.stages.merge import MergeQueue
 from agent_tui.plan import ImplementationPlan, Subtask, find_subtask, is_complete
 from agent_tui.text import counted
 
+MERGE_UNDO_S = 30.0
+"""How long a stopping run lets the merge queue undo a merge whose checks it interrupted."""
+
 
 class Coding:
     def __init__(self, parts: RunParts, coder: CoderStage, queue: MergeQueue) -> None:
@@ -53,6 +56,10 @@ class Coding:
             await self._loop(complete)
         finally:
             await self._wind_down()
+            if self.control.stopping and not self.queue.idle:
+                # A stop interrupts the merge's checks: the queue undoes the merge, so the
+                # spec's branch holds nothing unchecked (bounded: a check's CLI may hang).
+                await asyncio.wait({self._merging}, timeout=MERGE_UNDO_S)
             self._merging.cancel()
             with contextlib.suppress(asyncio.CancelledError, RunEnded):
                 await self._merging

@@ -49,10 +49,10 @@ class LanesView:
             if event.subtask_id not in self.queued:
                 self.queued.append(event.subtask_id)
             return {"", event.subtask_id}
-        if isinstance(event, lev.MergeStarted):
-            if event.subtask_id not in self.merging:
-                self.merging.append(event.subtask_id)
-            return {"", event.subtask_id}
+        if isinstance(event, lev.MergeStarted):  # which merge now (a split batch: fewer)
+            before = set(self.merging)
+            self.merging = list(event.batch or (event.subtask_id,))
+            return {"", event.subtask_id} | before
         if isinstance(event, lev.MergeEnded):
             if event.subtask_id in self.queued:
                 self.queued.remove(event.subtask_id)

@@ -311,6 +311,56 @@ async def test_a_batch_whose_check_fails_is_merged_apart_and_only_the_culprit_is
     assert run.statuses() == {"1.1": "completed", "2.1": "completed"}
 
 
+async def test_a_stop_during_a_batchs_checks_keeps_its_work_for_the_next_run(
+    lanes_run, monkeypatch
+):
+    plan = with_check(
+        plan_doc([("1", [], ["1.1"]), ("2", [], ["2.1"])]),
+        {"1.1": "test -e a.txt", "2.1": "test -e b.txt"},
+    )
+    first = overlapping("1.1", "2.1", {"tools": [write("a.txt", "a\n")]})
+    second = overlapping("2.1", "1.1", {"tools": [write("b.txt", "b\n")]})
+    second += [*done("2.1"), {"wait_for": "1.1 queued", "text": "."}]
+    # One session each: a subtask started again would find no script, and fail the run.
+    scripts = [script("1.1", [[*first, *done("1.1"), {"text": "."}]]), script("2.1", [second])]
+    run = lanes_run(plan, scripts, lanes=2)
+    unheld = MergeQueue.run
+    hold_the_queue(monkeypatch, until=2)
+
+    def stop_at_the_batch(events: list) -> None:
+        last = events[-1]
+        if isinstance(last, lev.MergeQueued) and last.subtask_id == "1.1":
+            run.sim.signal("1.1 queued")
+        if isinstance(last, lev.MergeStarted) and len(last.batch) == 2:
+            run.loop.control.stop("the user quit")
+
+    run.on_event = stop_at_the_batch
+    await run.go()
+
+    assert run.of(ev.LoopFinished)[-1].outcome == "interrupted"
+    assert run.of(lev.MergeEnded) == []  # neither merged, neither sent back
+    assert run.statuses() == {"1.1": "in_progress", "2.1": "in_progress"}
+    assert branch_log(run.project, BRANCH) == []  # the batch was undone
+    history = json.loads((run.spec_dir / "memory" / "attempt_history.json").read_text())
+    assert [q["subtask_id"] for q in history["merge_queue"]] == ["1.1", "2.1"]
+    assert "merging" not in history
+
+    run.on_event = None
+    monkeypatch.setattr(MergeQueue, "run", unheld)  # the next run's starts as always
+    before = len(run.events)
+    await run.go()
+    again = run.events[before:]
+    assert run.exit_code == 0, run.of(ev.LoopFinished)[-1]
+    assert not [e for e in again if isinstance(e, ev.SessionStarted)]
+    ended = [(e.subtask_id, e.outcome) for e in again if isinstance(e, lev.MergeEnded)]
+    assert sorted(ended) == [("1.1", MergeOutcome.MERGED), ("2.1", MergeOutcome.MERGED)]
+    assert sorted(branch_log(run.project, BRANCH)) == [
+        "subtask 1.1: make 1.1",
+        "subtask 2.1: make 2.1",
+    ]
+    assert run.statuses() == {"1.1": "completed", "2.1": "completed"}
+
+
 def oauth_profiles(tmp_path, names: str) -> tuple[ProfileStore, dict[str, str]]:
     """One logged-in profile per letter (the CLI reports usage windows for OAuth only)."""
     profiles, tokens = [], {}

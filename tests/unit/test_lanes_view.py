@@ -64,6 +64,10 @@ def test_subtasks_merged_together_all_show_merging_until_each_has_ended():
         view.apply(lev.MergeStarted(subtask_id=subtask_id, checks=both, batch=both))
     assert (view.badge("2.1"), view.badge("1.1")) == ("merging", "merging")
     assert view.status() == "0/3 busy · merging 2.1, 1.1 · 2 queued · log: all lanes"
+    view.apply(lev.MergeStarted(subtask_id="2.1", checks=("2.1",)))  # the batch was split
+    assert (view.badge("2.1"), view.badge("1.1")) == ("merging", "queued 2")
+    for subtask_id in both:  # merged together again
+        view.apply(lev.MergeStarted(subtask_id=subtask_id, checks=both, batch=both))
     view.apply(lev.MergeEnded(subtask_id="2.1", outcome=lev.MergeOutcome.MERGED, commit="a"))
     assert (view.badge("2.1"), view.badge("1.1")) == ("", "merging")
     assert view.status() == "0/3 busy · merging 1.1 · 1 queued · log: all lanes"

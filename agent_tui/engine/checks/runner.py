@@ -182,6 +182,7 @@ class ContainedRunner:
         self._sessions: dict[Path, CheckSession] = {}
         self._locks: dict[Path, asyncio.Lock] = {}
         self._warming: dict[Path, asyncio.Task[None]] = {}
+        self._model_lock = asyncio.Lock()
 
     def bound(self, containment: Containment) -> BoundRunner:
         """The runner for checks contained by ``containment`` (a lane's)."""
@@ -240,7 +241,7 @@ class ContainedRunner:
 
     async def _warm(self, containment: Containment, cwd: Path) -> None:
         async with self._locks.setdefault(cwd, asyncio.Lock()):
-            with contextlib.suppress(CheckSessionFailed):
+            with contextlib.suppress(Exception):  # the check meets it again, and says so
                 await self._session(containment, cwd)
 
     async def _session(self, containment: Containment, cwd: Path) -> CheckSession:
@@ -253,8 +254,9 @@ class ContainedRunner:
                 self._sessions[cwd] = kept
                 return kept
             await kept.close()
-        if self._model is None:
-            self._model = await ScriptedModel().start()
+        async with self._model_lock:  # one for every session, however many start at once
+            if self._model is None:
+                self._model = await ScriptedModel().start()
         session = CheckSession(
             containment, cwd, self._env, self._cli, self._model, self._model_name
         )

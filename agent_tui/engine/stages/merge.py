@@ -30,6 +30,7 @@ from agent_tui.engine.events import core as ev
 from agent_tui.engine.events import lanes as lev
 from agent_tui.engine.events import workspace as wev
 from agent_tui.engine.events.lanes import MergeOutcome
+from agent_tui.engine.events.trust import CheckOutcome
 from agent_tui.engine.progress.checkpoints import Checkpoints, WorkspaceFailed
 from agent_tui.engine.schedule.lanes import Lane
 from agent_tui.engine.schedule.ready import declared_files
@@ -125,28 +126,38 @@ class MergeQueue(Stage):
 
     async def run(self) -> None:
         """Merge what is queued, all that waits at once together, for as long as the run
-        goes on."""
-        while True:
+        goes on, or, once the run is stopping, until a merge under way is undone.  An entry
+        leaves ``waiting`` only once its merge has ended: one the run's end cut short stays,
+        so its subtask stays in progress for the next run to merge."""
+        while not self.control.stopping:
             batch = [await self._entries.get()]
             while len(batch) < MAX_BATCH and not self._entries.empty():
                 batch.append(self._entries.get_nowait())
             try:
                 await self._merge_some(batch)
             finally:
-                for entry in batch:
-                    self.waiting.pop(entry.subtask_id, None)
                 self._settled.set()
 
     async def _merge_some(self, batch: list[Queued]) -> None:
-        """``batch`` together; if that does not merge, its halves one after the other."""
-        wanted = [entry for entry in batch if await self._wanted(entry) is not None]
-        if len(wanted) == 1:
-            await self._merge(wanted[0])
-            self._leave(wanted[0])  # what waited on it may start while the rest merge
-        elif wanted and not await self._together(wanted):
-            half = len(wanted) // 2
-            await self._merge_some(wanted[:half])
-            await self._merge_some(wanted[half:])
+        """``batch`` together; if that does not merge, its halves one after the other.  A
+        check the user interrupted (``i``) is no failure: the merge goes again."""
+        while not self.control.stopping:
+            wanted = [(e, s) for e in batch if (s := await self._wanted(e)) is not None]
+            batch = [entry for entry, _ in wanted]  # a dropped one has ended: not again
+            if len(wanted) == 1:
+                entry, subtask = wanted[0]
+                if await self._merge(entry, subtask):
+                    self._leave(entry)  # what waited on it may start while the rest merge
+                    return
+                continue
+            merged = await self._together(batch) if batch else True
+            if merged is None:
+                continue
+            if not merged:
+                half = len(batch) // 2
+                await self._merge_some(batch[:half])
+                await self._merge_some(batch[half:])
+            return
 
     async def _wanted(self, entry: Queued) -> Subtask | None:
         """The entry's subtask, if it is still to be completed; else its merge is dropped."""
@@ -159,13 +170,15 @@ class MergeQueue(Stage):
         return subtask
 
     def _leave(self, entry: Queued) -> None:
-        self.waiting.pop(entry.subtask_id, None)
+        """``entry``'s merge has ended (not a later entry of the same subtask's)."""
+        if self.waiting.get(entry.subtask_id) is entry:
+            del self.waiting[entry.subtask_id]
         self._settled.set()
 
-    async def _together(self, entries: list[Queued]) -> bool:
+    async def _together(self, entries: list[Queued]) -> bool | None:
         """Replay every one of ``entries`` and run their checks once on the result: True
-        when all of them are merged; False when a replay conflicted or a check failed, and
-        the spec's branch is back where it was."""
+        when all of them are merged; False when a replay conflicted or a check failed;
+        None when the user interrupted a check (False and None: undone, still queued)."""
         plan = self.tracker.plan
         assert plan is not None
         subtasks = [find_subtask(plan, entry.subtask_id) for entry in entries]
@@ -195,6 +208,9 @@ class MergeQueue(Stage):
             )
             await self.emit(started)
         failed = await self._recheck(checks)
+        if failed is not None and failed.outcome == CheckOutcome.INTERRUPTED:
+            await self._undo(start, tip)
+            return None
         if failed is not None:
             return await self._apart(start, tip, ids, f"{failed.subtask_id}'s check fails")
         for subtask_id in ids:
@@ -208,19 +224,22 @@ class MergeQueue(Stage):
             self._leave(entry)
         return True
 
-    async def _apart(self, start: str, tip: str, ids: list[str], why: str) -> bool:
-        """A batch that did not merge is undone, to be merged in halves (False)."""
+    async def _undo(self, start: str, tip: str) -> None:
+        """The spec's branch back from ``tip`` to where the merge began; no merge under way."""
         if tip != start:
             await self._workspace(self.checkpoints.move_to(start, tip))
         await self.record(self.history.set_merging, None)
+
+    async def _apart(self, start: str, tip: str, ids: list[str], why: str) -> bool:
+        """A batch that did not merge is undone, to be merged in halves (False)."""
+        await self._undo(start, tip)
         message = f"merge queue: {', '.join(ids)} together: {why}; merged apart to find which"
         await self.emit(ev.Notice(level="info", message=message))
         return False
 
-    async def _merge(self, entry: Queued) -> None:
-        subtask = await self._wanted(entry)
-        if subtask is None:
-            return
+    async def _merge(self, entry: Queued, subtask: Subtask) -> bool:
+        """``entry`` alone: True when its merge has ended (merged, or sent back); False
+        when the user interrupted its check (undone, still queued)."""
         spec = self.checkpoints
         tip = await self._workspace(spec.tip())
         await self.record(
@@ -236,7 +255,7 @@ class MergeQueue(Stage):
                 f"conflicts in {files}",
                 conflict=list(replayed.conflicts),
             )
-            return
+            return True
         await self.record(
             self.history.set_merging,
             {"subtask_id": subtask.id, "from": tip, "to": replayed.commit, "commit": entry.commit},
@@ -247,10 +266,13 @@ class MergeQueue(Stage):
         checks = [] if replayed.fast_forward else self._to_check([subtask], files=replayed.files)
         await self.emit(lev.MergeStarted(subtask_id=subtask.id, checks=tuple(s.id for s in checks)))
         failed = await self._recheck(checks)
+        if failed is not None and failed.outcome == CheckOutcome.INTERRUPTED:
+            await self._undo(tip, replayed.commit)
+            return False
         if failed is not None:
             await self._workspace(spec.move_to(replayed.previous, replayed.commit))
             await self._back(entry, MergeOutcome.RECHECK_FAILED, failed.reason, check=failed)
-            return
+            return True
         await self.set_status(subtask.id, "completed")
         await self.emit(
             wev.SubtaskCommitted(id=subtask.id, commit=replayed.commit, files=len(replayed.files))
@@ -258,6 +280,7 @@ class MergeQueue(Stage):
         await self._done(entry, MergeOutcome.MERGED, commit=replayed.commit)
         attempts = self.history.attempt_count(subtask.id)
         await self.emit_status(subtask.id, "completed", attempts)
+        return True
 
     def _to_check(self, merged: list[Subtask], files: tuple[str, ...] | None) -> list[Subtask]:
         """The merged subtasks' own checks first, then the completed subtasks' whose
@@ -268,8 +291,8 @@ class MergeQueue(Stage):
         found = list(merged)
         ids = {subtask.id for subtask in merged}
         for other in plan.subtasks():
-            if other.id in ids or other.status != "completed":
-                continue
+            if other.id in ids or other.id in self.waiting or other.status != "completed":
+                continue  # one still waiting is not on the branch, whatever its status
             declared = declared_files(other)
             if not declared or declared & touched:
                 found.append(other)
