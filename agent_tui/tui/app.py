@@ -260,8 +260,10 @@ class AgentApp(App[int]):
 
     @on(LoopDone)
     def loop_done(self, message: LoopDone) -> None:
-        self.main_screen.show_events()  # the last of them, before the state says it ended
         self.exit_code = message.exit_code
+        if not self.screen_stack:  # the app is closing (its loop ended with it): no screen
+            return
+        self.main_screen.show_events()  # the last of them, before the state says it ended
         if message.error:
             self.notify(
                 f"The loop failed: {message.error}. State on disk is kept.",
