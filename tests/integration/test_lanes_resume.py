@@ -109,6 +109,20 @@ def finish(subtask_id: str, name: str) -> list[dict]:
     ]
 
 
+def all_completed_and_tidy(project: Path, spec_dir: Path, tmp_path: Path) -> None:
+    """Every subtask completed, and nothing of the lanes left: no worktree, no kept ref, no
+    process of the runs."""
+    statuses = {
+        s["id"]: s["status"]
+        for p in json.loads((spec_dir / "implementation_plan.json").read_text())["phases"]
+        for s in p["subtasks"]
+    }
+    assert set(statuses.values()) == {"completed"}
+    assert ".lane-" not in git(project, "worktree", "list", "--porcelain")
+    assert git(project, "for-each-ref", "refs/agent-tui/") == ""
+    assert none_left(tmp_path) == []
+
+
 def test_kill_9_during_two_lanes_and_during_a_merge_then_resume(tmp_path):
     (tmp_path / "home").mkdir()
     (tmp_path / "cfg").mkdir()
@@ -164,15 +178,7 @@ def test_kill_9_during_two_lanes_and_during_a_merge_then_resume(tmp_path):
     for name, text in (("a.txt", "1.1\n"), ("b.txt", "2.1\n"), ("c.txt", "3.1\n")):
         assert git(project, "show", f"{BRANCH}:{name}") == text
     assert "half.txt" not in git(project, "ls-tree", "--name-only", BRANCH)
-    statuses = {
-        s["id"]: s["status"]
-        for p in json.loads((spec_dir / "implementation_plan.json").read_text())["phases"]
-        for s in p["subtasks"]
-    }
-    assert set(statuses.values()) == {"completed"}
-    assert ".lane-" not in git(project, "worktree", "list", "--porcelain")
-    assert git(project, "for-each-ref", "refs/agent-tui/") == ""
-    assert none_left(tmp_path) == []
+    all_completed_and_tidy(project, spec_dir, tmp_path)
 
 
 def test_kill_9_during_a_batch_merge_undoes_the_whole_batch_then_merges_each_once(tmp_path):
@@ -212,12 +218,4 @@ def test_kill_9_during_a_batch_merge_undoes_the_whole_batch_then_merges_each_onc
     assert sorted(branch_log(project, BRANCH)) == ["subtask 1.1: make 1.1", "subtask 2.1: make 2.1"]
     for name, text in (("a.txt", "1.1\n"), ("b.txt", "2.1\n")):
         assert git(project, "show", f"{BRANCH}:{name}") == text
-    statuses = {
-        s["id"]: s["status"]
-        for p in json.loads((spec_dir / "implementation_plan.json").read_text())["phases"]
-        for s in p["subtasks"]
-    }
-    assert set(statuses.values()) == {"completed"}
-    assert ".lane-" not in git(project, "worktree", "list", "--porcelain")
-    assert git(project, "for-each-ref", "refs/agent-tui/") == ""
-    assert none_left(tmp_path) == []
+    all_completed_and_tidy(project, spec_dir, tmp_path)

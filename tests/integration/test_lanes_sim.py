@@ -134,13 +134,17 @@ async def test_two_independent_phases_run_at_once_and_both_land_in_order(lanes_r
     assert [n for n in IN_GIT_DIR if (run.project / ".git" / n).exists()] == []
 
 
-def signal_when_merged(run, subtask_id: str) -> None:
-    """Give the sim the signal ``<id> merged`` as the queue merges that subtask."""
+SIGNALLED_BY = {"merged": lev.MergeEnded, "queued": lev.MergeQueued}
+
+
+def signal_when(run, subtask_id: str, word: str) -> None:
+    """Give the sim the signal ``<id> <word>`` as the queue has ``merged`` that subtask, or
+    as it is ``queued`` there."""
 
     def watch(events: list) -> None:
         last = events[-1]
-        if isinstance(last, lev.MergeEnded) and last.subtask_id == subtask_id:
-            run.sim.signal(f"{subtask_id} merged")
+        if isinstance(last, SIGNALLED_BY[word]) and last.subtask_id == subtask_id:
+            run.sim.signal(f"{subtask_id} {word}")
 
     run.on_event = watch
 
@@ -171,7 +175,7 @@ async def test_two_subtasks_on_the_same_line_one_merges_the_other_is_redone_on_t
     ]
     scripts = [script("1.1", [first]), script("2.1", [second, redo])]
     run = lanes_run(plan, scripts, lanes=2)
-    signal_when_merged(run, "1.1")
+    signal_when(run, "1.1", "merged")
     await run.go()
 
     assert run.exit_code == 0, run.of(ev.LoopFinished)
@@ -201,7 +205,7 @@ async def test_a_merge_that_breaks_an_earlier_subtasks_check_is_undone_and_redon
     redo = [{"tools": [write("notes.txt", "no override\n")]}, *done("2.1"), {"text": "."}]
     scripts = [script("1.1", [first]), script("2.1", [second, redo])]
     run = lanes_run(plan, scripts, lanes=2)
-    signal_when_merged(run, "1.1")
+    signal_when(run, "1.1", "merged")
     await run.go()
 
     assert run.exit_code == 0, run.of(ev.LoopFinished)
@@ -233,49 +237,6 @@ def hold_the_queue(monkeypatch, until: int) -> None:
     monkeypatch.setattr(MergeQueue, "run", held)
 
 
-def signal_when_queued(run, subtask_id: str) -> None:
-    """Give the sim the signal ``<id> queued`` as that subtask waits to be merged."""
-
-    def watch(events: list) -> None:
-        last = events[-1]
-        if isinstance(last, lev.MergeQueued) and last.subtask_id == subtask_id:
-            run.sim.signal(f"{subtask_id} queued")
-
-    run.on_event = watch
-
-
-async def test_subtasks_waiting_at_once_merge_together_and_their_checks_run_once(
-    lanes_run, monkeypatch
-):
-    plan = with_check(
-        plan_doc([("1", [], ["1.1"]), ("2", [], ["2.1"])]),
-        {"1.1": "test -e a.txt", "2.1": "test -e b.txt"},
-    )
-    first = overlapping("1.1", "2.1", {"tools": [write("a.txt", "a\n")]})
-    second = overlapping("2.1", "1.1", {"tools": [write("b.txt", "b\n")]})
-    second += [*done("2.1"), {"wait_for": "1.1 queued", "text": "."}]  # queued second
-    scripts = [script("1.1", [[*first, *done("1.1"), {"text": "."}]]), script("2.1", [second])]
-    run = lanes_run(plan, scripts, lanes=2)
-    signal_when_queued(run, "1.1")
-    hold_the_queue(monkeypatch, until=2)
-    await run.go()
-
-    assert run.exit_code == 0, run.of(ev.LoopFinished)
-    started = [(e.subtask_id, e.batch, e.checks) for e in run.of(lev.MergeStarted)]
-    both = ("1.1", "2.1")
-    assert started == [("1.1", both, both), ("2.1", both, both)]
-    assert merged(run) == [("1.1", MergeOutcome.MERGED), ("2.1", MergeOutcome.MERGED)]
-    # Each check ran in its lane, once on the two merged, and once in the final check.
-    rechecks = [e.subtask_id for e in run.of(tev.VerificationStarted) if e.lane == RECHECK_LANE]
-    assert rechecks == ["1.1", "2.1", "1.1", "2.1"]
-    assert branch_log(run.project, BRANCH) == ["subtask 1.1: make 1.1", "subtask 2.1: make 2.1"]
-    commits = {e.id: e.commit for e in run.of(wev.SubtaskCommitted)}
-    assert git(run.project, "rev-parse", BRANCH).strip() == commits["2.1"]
-    assert run.statuses() == {"1.1": "completed", "2.1": "completed"}
-    history = json.loads((run.spec_dir / "memory" / "attempt_history.json").read_text())
-    assert history["merge_queue"] == [] and "merging" not in history
-
-
 async def test_a_batch_whose_check_fails_is_merged_apart_and_only_the_culprit_is_redone(
     lanes_run, monkeypatch
 ):
@@ -292,7 +253,7 @@ async def test_a_batch_whose_check_fails_is_merged_apart_and_only_the_culprit_is
         script("2.1", [second, redo]),
     ]
     run = lanes_run(plan, scripts, lanes=2)
-    signal_when_queued(run, "1.1")
+    signal_when(run, "1.1", "queued")
     hold_the_queue(monkeypatch, until=2)
     await run.go()
 
@@ -311,7 +272,7 @@ async def test_a_batch_whose_check_fails_is_merged_apart_and_only_the_culprit_is
     assert run.statuses() == {"1.1": "completed", "2.1": "completed"}
 
 
-async def test_a_stop_during_a_batchs_checks_keeps_its_work_for_the_next_run(
+async def test_a_batch_stopped_during_its_checks_is_kept_then_merged_together_once(
     lanes_run, monkeypatch
 ):
     plan = with_check(
@@ -345,20 +306,33 @@ async def test_a_stop_during_a_batchs_checks_keeps_its_work_for_the_next_run(
     assert [q["subtask_id"] for q in history["merge_queue"]] == ["1.1", "2.1"]
     assert "merging" not in history
 
+    # The next run: its queue, as it always starts, finds both waiting, and merges them
+    # together, their checks run once on the two merged, each landing once, in order.
     run.on_event = None
-    monkeypatch.setattr(MergeQueue, "run", unheld)  # the next run's starts as always
+    monkeypatch.setattr(MergeQueue, "run", unheld)
     before = len(run.events)
     await run.go()
     again = run.events[before:]
     assert run.exit_code == 0, run.of(ev.LoopFinished)[-1]
     assert not [e for e in again if isinstance(e, ev.SessionStarted)]
+    both = ("1.1", "2.1")
+    started = [(e.subtask_id, e.batch, e.checks) for e in again if isinstance(e, lev.MergeStarted)]
+    assert started == [("1.1", both, both), ("2.1", both, both)]
     ended = [(e.subtask_id, e.outcome) for e in again if isinstance(e, lev.MergeEnded)]
-    assert sorted(ended) == [("1.1", MergeOutcome.MERGED), ("2.1", MergeOutcome.MERGED)]
-    assert sorted(branch_log(run.project, BRANCH)) == [
-        "subtask 1.1: make 1.1",
-        "subtask 2.1: make 2.1",
+    assert ended == [("1.1", MergeOutcome.MERGED), ("2.1", MergeOutcome.MERGED)]
+    # Each check: once on the two merged, once in the final check.
+    rechecks = [
+        e.subtask_id
+        for e in again
+        if isinstance(e, tev.VerificationStarted) and e.lane == RECHECK_LANE
     ]
+    assert rechecks == ["1.1", "2.1", "1.1", "2.1"]
+    assert branch_log(run.project, BRANCH) == ["subtask 1.1: make 1.1", "subtask 2.1: make 2.1"]
+    commits = {e.id: e.commit for e in again if isinstance(e, wev.SubtaskCommitted)}
+    assert git(run.project, "rev-parse", BRANCH).strip() == commits["2.1"]
     assert run.statuses() == {"1.1": "completed", "2.1": "completed"}
+    history = json.loads((run.spec_dir / "memory" / "attempt_history.json").read_text())
+    assert history["merge_queue"] == [] and "merging" not in history
 
 
 def oauth_profiles(tmp_path, names: str) -> tuple[ProfileStore, dict[str, str]]:
