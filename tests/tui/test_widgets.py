@@ -11,9 +11,10 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 
 from agent_tui.tui.app import AgentApp
+from agent_tui.tui.messages import LoopDone
 from agent_tui.tui.widgets.key_bar import KeyBar
 from agent_tui.tui.widgets.session_log import SessionLog
-from agent_tui.tui.widgets.status_bar import Shown, StatusBar
+from agent_tui.tui.widgets.status_bar import StatusBar
 from agent_tui.tui.widgets.subtask_tree import EXPAND_ALL_UP_TO, NO_PLAN_YET, SubtaskTree
 from benchmarks.common import big_plan, plan_view
 from tests.tui.conftest import count_layouts, screen_text, wait_until
@@ -777,4 +778,5 @@ async def test_showing_everything_writes_what_earlier_passes_took_in_without_wri
         written = [t.strip() for t in screen.log_view.plain_lines() if "line " in t]
         assert written == [f"line {n}" for n in range(600)]
     screen.show_events()  # as the loop's end may, once the app's widgets are gone
-    screen.set_state(Shown.ERROR, "the loop failed")  # so may a loop that failed
+    app.loop_done(LoopDone(exit_code=2, error="the loop failed"))  # a loop ending late
+    assert app.exit_code == 2

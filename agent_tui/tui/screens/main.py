@@ -127,11 +127,8 @@ class MainScreen(Screen[None]):
         self._title_bar.progress = f"{done}/{total} completed"
 
     def set_state(self, state: Shown, detail: str = "") -> None:
-        """What the status line says of the run (nothing once the app's widgets are gone:
-        a loop that fails as the app exits)."""
-        for status in self.query(StatusBar):
-            status.state = state
-            status.detail = detail
+        self.status.state = state
+        self.status.detail = detail
 
     def take(self, event: ev.Event) -> None:
         """An event to show with the next ones: the loop's sink hands it over directly (a
