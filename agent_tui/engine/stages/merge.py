@@ -142,14 +142,7 @@ class MergeQueue(Stage):
         """``batch`` together; if that does not merge, its halves one after the other.  A
         check the user interrupted (``i``) is no failure: the merge goes again."""
         while not self.control.stopping:
-            wanted = [(e, s) for e in batch if (s := await self._wanted(e)) is not None]
-            batch = [entry for entry, _ in wanted]  # a dropped one has ended: not again
-            if len(wanted) == 1:
-                entry, subtask = wanted[0]
-                if await self._merge(entry, subtask):
-                    self._leave(entry)  # what waited on it may start while the rest merge
-                    return
-                continue
+            batch = [entry for entry in batch if await self._wanted(entry) is not None]
             merged = await self._together(batch) if batch else True
             if merged is None:
                 continue
@@ -177,12 +170,14 @@ class MergeQueue(Stage):
 
     async def _together(self, entries: list[Queued]) -> bool | None:
         """Replay every one of ``entries`` and run their checks once on the result: True
-        when all of them are merged; False when a replay conflicted or a check failed;
-        None when the user interrupted a check (False and None: undone, still queued)."""
+        when their merges have ended (all merged; one alone may have been sent back);
+        False when a batch conflicted or failed a check; None when the user interrupted a
+        check (False and None: undone, still queued)."""
         plan = self.tracker.plan
         assert plan is not None
         subtasks = [find_subtask(plan, entry.subtask_id) for entry in entries]
         ids = [entry.subtask_id for entry in entries]
+        alone = entries[0] if len(entries) == 1 else None
         spec = self.checkpoints
         start = tip = await self._workspace(spec.tip())
         merging = {"subtask_id": ids[0], "batch": ids, "from": start, "to": None}
@@ -191,6 +186,10 @@ class MergeQueue(Stage):
         files: set[str] = set()
         for entry in entries:
             replayed = await self._workspace(spec.replay(entry.commit))
+            if replayed.commit is None and alone is not None:
+                conflicts = list(replayed.conflicts)
+                why = f"conflicts in {', '.join(conflicts) or '(not named)'}"
+                return await self._back(alone, MergeOutcome.CONFLICT, why, conflict=conflicts)
             if replayed.commit is None:
                 return await self._apart(start, tip, ids, f"{entry.subtask_id} conflicts")
             made.append((replayed.commit, len(replayed.files)))
@@ -201,16 +200,27 @@ class MergeQueue(Stage):
             )
             await self._workspace(spec.move_to(replayed.commit, tip))
             tip = replayed.commit
-        checks = self._to_check([s for s in subtasks if s is not None], files=tuple(files))
+        # One alone on the tip it began from: the result is the tree its lane's check passed
+        # on (as with one lane, the final check looks at the others once the plan is done).
+        checks = (
+            []
+            if alone is not None and replayed.fast_forward
+            else self._to_check([s for s in subtasks if s is not None], files=tuple(files))
+        )
         for entry in entries:
             started = lev.MergeStarted(
-                subtask_id=entry.subtask_id, checks=tuple(s.id for s in checks), batch=tuple(ids)
+                subtask_id=entry.subtask_id,
+                checks=tuple(s.id for s in checks),
+                batch=tuple(ids) if alone is None else (),
             )
             await self.emit(started)
         failed = await self._recheck(checks)
         if failed is not None and failed.outcome == CheckOutcome.INTERRUPTED:
             await self._undo(start, tip)
             return None
+        if failed is not None and alone is not None:
+            await self._undo(start, tip)
+            return await self._back(alone, MergeOutcome.RECHECK_FAILED, failed.reason, check=failed)
         if failed is not None:
             return await self._apart(start, tip, ids, f"{failed.subtask_id}'s check fails")
         for subtask_id in ids:
@@ -236,51 +246,6 @@ class MergeQueue(Stage):
         message = f"merge queue: {', '.join(ids)} together: {why}; merged apart to find which"
         await self.emit(ev.Notice(level="info", message=message))
         return False
-
-    async def _merge(self, entry: Queued, subtask: Subtask) -> bool:
-        """``entry`` alone: True when its merge has ended (merged, or sent back); False
-        when the user interrupted its check (undone, still queued)."""
-        spec = self.checkpoints
-        tip = await self._workspace(spec.tip())
-        await self.record(
-            self.history.set_merging,
-            {"subtask_id": subtask.id, "from": tip, "to": None, "commit": entry.commit},
-        )
-        replayed = await self._workspace(spec.replay(entry.commit))
-        if replayed.commit is None:
-            files = ", ".join(replayed.conflicts) or "(not named)"
-            await self._back(
-                entry,
-                MergeOutcome.CONFLICT,
-                f"conflicts in {files}",
-                conflict=list(replayed.conflicts),
-            )
-            return True
-        await self.record(
-            self.history.set_merging,
-            {"subtask_id": subtask.id, "from": tip, "to": replayed.commit, "commit": entry.commit},
-        )
-        await self._workspace(spec.move_to(replayed.commit, tip))
-        # On the tip it began from, the result is the tree its lane's check passed on: as
-        # with one lane, the final check looks at the others once the plan is complete.
-        checks = [] if replayed.fast_forward else self._to_check([subtask], files=replayed.files)
-        await self.emit(lev.MergeStarted(subtask_id=subtask.id, checks=tuple(s.id for s in checks)))
-        failed = await self._recheck(checks)
-        if failed is not None and failed.outcome == CheckOutcome.INTERRUPTED:
-            await self._undo(tip, replayed.commit)
-            return False
-        if failed is not None:
-            await self._workspace(spec.move_to(replayed.previous, replayed.commit))
-            await self._back(entry, MergeOutcome.RECHECK_FAILED, failed.reason, check=failed)
-            return True
-        await self.set_status(subtask.id, "completed")
-        await self.emit(
-            wev.SubtaskCommitted(id=subtask.id, commit=replayed.commit, files=len(replayed.files))
-        )
-        await self._done(entry, MergeOutcome.MERGED, commit=replayed.commit)
-        attempts = self.history.attempt_count(subtask.id)
-        await self.emit_status(subtask.id, "completed", attempts)
-        return True
 
     def _to_check(self, merged: list[Subtask], files: tuple[str, ...] | None) -> list[Subtask]:
         """The merged subtasks' own checks first, then the completed subtasks' whose
@@ -315,9 +280,10 @@ class MergeQueue(Stage):
         *,
         check: VerifyResult | None = None,
         conflict: list[str] | None = None,
-    ) -> None:
+    ) -> bool:
         """Not merged: the subtask is pending again, its next prompt says why, and a try is
-        spent (the tries bound a subtask that keeps meeting the same conflict)."""
+        spent (the tries bound a subtask that keeps meeting the same conflict).  Its merge
+        has ended (True)."""
         record = {**check.record(), "subtask_id": check.subtask_id} if check else None
         met = {"files": conflict} if conflict is not None else None
         await self.record(
@@ -335,6 +301,8 @@ class MergeQueue(Stage):
         attempts = self.history.attempt_count(entry.subtask_id)
         await self.emit_status(entry.subtask_id, "pending", attempts)
         await self.coder.stuck_if_out_of_tries(entry.subtask_id)
+        self._leave(entry)
+        return True
 
     async def _done(
         self,
