@@ -167,7 +167,7 @@ TEXT_LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
     tev.QAVerdict: _qa_verdict,
     tev.QAEscalated: lambda e: f"escalated {e.reason}: see {e.path}",
     lev.LanesPlanned: lambda e: f"lanes     {e.lanes} ({e.reason})",
-    lev.LaneBusy: lambda e: f"lane      {e.lane} takes {e.subtask_id}",
+    lev.LaneBusy: lambda e: f"lane      {e.lane} takes {e.taken()}",
     lev.MergeQueued: lambda e: f"queued    {e.subtask_id} to be merged ({e.waiting} waiting)",
     lev.MergeStarted: lambda e: (
         f"merging   {e.subtask_id}{e.merged_with()}: checks {', '.join(e.checks) or '-'}"

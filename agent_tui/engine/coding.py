@@ -20,7 +20,7 @@ from agent_tui.engine.control.result import RunEnded, RunOutcome, end
 from agent_tui.engine.events import lanes as lev
 from agent_tui.engine.schedule.attempt import Attempt
 from agent_tui.engine.schedule.lanes import Lane
-from agent_tui.engine.schedule.ready import ready
+from agent_tui.engine.schedule.ready import ready, starts
 from agent_tui.engine.stages.base import RunParts
 from agent_tui.engine.stages.coder import CoderStage
 from agent_tui.engine.stages.merge import MergeQueue
@@ -102,10 +102,11 @@ class Coding:
         free = [lane for lane in self.parts.lanes if not lane.busy and lane.free_at <= now]
         if not free or any(lane.alone for lane in self.parts.lanes):
             return 0  # one works in the spec's worktree: nothing may merge onto it meanwhile
-        busy = set(self.parts.attempts) | set(self.queue.waiting)
         stuck = self.parts.history.stuck_ids()
-        chosen = ready(plan, busy=busy, skip=stuck, room=len(free))
-        alone = self._alone(plan, chosen, stuck)
+        queued = {i: entry.on for i, entry in self.queue.waiting.items()}
+        running = self.parts.attempts
+        chosen = starts(plan, running=running, queued=queued, skip=stuck, room=len(free))
+        alone = self._alone(plan, [start.subtask for start in chosen], stuck)
         if not alone and chosen and self.left_in_spec is not None:
             await self.coder.try_failed(self.left_in_spec, self.parts.checkpoints)
             self.left_in_spec = None
@@ -117,12 +118,14 @@ class Coding:
                 message = f"stopped after {counted(self.iterations, 'session')} (--max-iterations)"
                 end(RunOutcome.MAX_ITERATIONS, message)
             chosen = chosen[: limit - self.iterations]
-        for subtask, lane in zip(chosen, free, strict=False):
+        for start, lane in zip(chosen, free, strict=False):
             self.iterations += 1
             if alone:  # its try rolls back what an earlier one left there
                 lane.work_alone_in(self.parts.spec_lane)
                 self.left_in_spec = None
-            attempt = self.coder.attempt(subtask, lane)
+            on = self.queue.waiting.get(start.on or "")
+            base = (on.subtask_id, on.commit) if on is not None else None
+            attempt = self.coder.attempt(start.subtask, lane, base)
             self._running[asyncio.ensure_future(self._work(attempt))] = lane
         return len(chosen)
 
@@ -138,7 +141,10 @@ class Coding:
     async def _work(self, attempt: Attempt) -> None:
         lane, several = attempt.lane, len(self.parts.lanes) > 1
         if several:
-            await self.parts.emit(lev.LaneBusy(lane=lane.id, subtask_id=attempt.subtask_id or ""))
+            on = attempt.on or ""
+            await self.parts.emit(
+                lev.LaneBusy(lane=lane.id, subtask_id=attempt.subtask_id or "", on=on)
+            )
         try:
             await self.coder.work(attempt)
         except RunEnded:

@@ -208,7 +208,7 @@ LINES.update(
         lev.LanesPlanned: lambda e, _: (
             Text(f"  ≡ {e.lanes} lanes: {e.reason}", style="magenta") if e.lanes > 1 else None
         ),
-        lev.LaneBusy: lambda e, _: Text(f"  ≡ lane {e.lane} takes {e.subtask_id}", "magenta"),
+        lev.LaneBusy: lambda e, _: Text(f"  ≡ lane {e.lane} takes {e.taken()}", "magenta"),
         lev.MergeQueued: lambda e, _: Text(
             f"  ⤵ {e.subtask_id} waits to be merged ({e.waiting} waiting)", style="cyan"
         ),

@@ -18,6 +18,7 @@ from agent_tui.engine.events import trust as tev
 from agent_tui.engine.events import workspace as wev
 from agent_tui.engine.events.lanes import MergeOutcome
 from agent_tui.engine.events.trust import RECHECK_LANE
+from agent_tui.engine.progress.history import AttemptHistory
 from agent_tui.engine.stages.merge import MergeQueue
 from agent_tui.workspace.leftovers import IN_GIT_DIR
 from tests.integration.git_repo import branch_log, git
@@ -224,13 +225,18 @@ async def test_a_merge_that_breaks_an_earlier_subtasks_check_is_undone_and_redon
     assert [c for c in ended if c[0] == "1.1"] == checks
 
 
+HOLD_S = 30.0
+
+
 def hold_the_queue(monkeypatch, until: int) -> None:
     """The merge queue starts once ``until`` subtasks wait in it (it would otherwise merge
     the first at once), so that they are merged together."""
     run_queue = MergeQueue.run
 
     async def held(self) -> None:
-        while len(self.waiting) < until:  # bounded by the test's timeout
+        # Bounded: a run that never queues that many (a failing test) merges after all.
+        deadline = time.monotonic() + HOLD_S
+        while len(self.waiting) < until and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
         await run_queue(self)
 
@@ -333,6 +339,82 @@ async def test_a_batch_stopped_during_its_checks_is_kept_then_merged_together_on
     assert run.statuses() == {"1.1": "completed", "2.1": "completed"}
     history = json.loads((run.spec_dir / "memory" / "attempt_history.json").read_text())
     assert history["merge_queue"] == [] and "merging" not in history
+
+
+def one_phase_of_two_beside_another() -> dict:
+    """Phase 1 holds 1.1 then 1.2 (in that order), phase 2 holds 2.1; 1.2's check passes only
+    on a tree that holds 1.1's work."""
+    return with_check(
+        plan_doc([("1", [], ["1.1", "1.2"]), ("2", [], ["2.1"])]),
+        {"1.2": "grep -q 'from 1.1' shared.txt && test -e c.txt"},
+    )
+
+
+async def test_the_next_subtask_of_a_phase_starts_on_work_waiting_to_be_merged(
+    lanes_run, monkeypatch
+):
+    first = [{"tools": [read("shared.txt")]}, {"tools": [write("shared.txt", "base\nfrom 1.1\n")]}]
+    first += [*done("1.1"), {"text": "."}]
+    then = [{"tools": [write("c.txt", "c\n")]}, *done("1.2"), {"text": "."}]
+    beside = [{"tools": [write("b.txt", "b\n")]}, *done("2.1"), {"text": "."}]
+    scripts = [script("1.1", [first]), script("1.2", [then]), script("2.1", [beside])]
+    run = lanes_run(one_phase_of_two_beside_another(), scripts, lanes=2)
+    hold_the_queue(monkeypatch, until=3)  # nothing merges before 1.2 has been done
+    await run.go()
+
+    assert run.exit_code == 0, run.of(ev.LoopFinished)
+    taken = {e.subtask_id: e.on for e in run.of(lev.LaneBusy)}
+    assert taken == {"1.1": "", "2.1": "", "1.2": "1.1"}
+    assert [e.subtask_id for e in run.of(lev.MergeQueued)][-1] == "1.2"
+    assert [outcome for _, outcome in merged(run)] == [MergeOutcome.MERGED] * 3
+    order = [e.subtask_id for e in run.of(lev.MergeEnded)]
+    assert order.index("1.1") < order.index("1.2")
+    assert branch_log(run.project, BRANCH) == [f"subtask {i}: make {i}" for i in order]
+    assert git(run.project, "show", f"{BRANCH}:shared.txt") == "base\nfrom 1.1\n"
+    assert run.statuses() == {"1.1": "completed", "1.2": "completed", "2.1": "completed"}
+
+
+async def test_work_started_on_work_that_does_not_merge_is_redone_without_a_try_spent(
+    lanes_run, monkeypatch
+):
+    # 2.1 and 1.1 write the same line; 2.1 waits first, so 1.1 conflicts and goes back, and
+    # 1.2, started on 1.1's work meanwhile, goes back with it.
+    edit = [{"tools": [read("shared.txt")]}]  # the CLI writes only a file it has read
+    first = [*edit, {"tools": [write("shared.txt", "base\nfrom 1.1\n")]}, *done("1.1")]
+    first += [{"wait_for": "2.1 queued", "text": "."}]
+    redo_first = [*edit, {"tools": [write("shared.txt", "base\nfrom 2.1\nfrom 1.1\n")]}]
+    redo_first += [*done("1.1"), {"text": "."}]
+    then = [{"tools": [write("c.txt", "c\n")]}, *done("1.2"), {"text": "."}]
+    beside = [*edit, {"tools": [write("shared.txt", "base\nfrom 2.1\n")]}]
+    beside += [*done("2.1"), {"text": "."}]
+    scripts = [
+        script("1.1", [first, redo_first]),
+        script("1.2", [then]),  # the same session again: the check decides
+        script("2.1", [beside]),
+    ]
+    run = lanes_run(one_phase_of_two_beside_another(), scripts, lanes=2)
+    signal_when(run, "2.1", "queued")
+    hold_the_queue(monkeypatch, until=3)
+    await run.go()
+
+    assert run.exit_code == 0, run.of(ev.LoopFinished)
+    assert run.of(lev.LaneBusy)[2].on == "1.1"
+    assert merged(run)[:3] == [
+        ("2.1", MergeOutcome.MERGED),
+        ("1.1", MergeOutcome.CONFLICT),
+        ("1.2", MergeOutcome.UNMERGED_BASE),
+    ]
+    history = AttemptHistory(run.spec_dir)
+    outcomes = [a["outcome"] for a in history.attempts("1.2")]
+    assert outcomes == ["success", "unmerged_base", "success"]
+    assert history.attempt_count("1.2", interrupted=False) == 0  # no try of its own spent
+    assert branch_log(run.project, BRANCH) == [
+        "subtask 2.1: make 2.1",
+        "subtask 1.1: make 1.1",
+        "subtask 1.2: make 1.2",
+    ]
+    assert git(run.project, "show", f"{BRANCH}:shared.txt") == "base\nfrom 2.1\nfrom 1.1\n"
+    assert run.statuses() == {"1.1": "completed", "1.2": "completed", "2.1": "completed"}
 
 
 def oauth_profiles(tmp_path, names: str) -> tuple[ProfileStore, dict[str, str]]:

@@ -78,3 +78,12 @@ async def test_a_merge_cut_short_is_undone_only_from_where_it_moved_the_branch(
     assert said == ([expected] if named else [])
     assert AttemptHistory(tmp_path).merging() is None
     assert list(queue.waiting) == ["1.1", "2.1"]  # both merged again, in their order
+
+
+def test_a_queue_entry_keeps_what_it_was_started_on_and_an_older_one_reads_as_on_the_tip():
+    stacked = asdict(Queued("1.2", 2, "L12", "ref", 3, on="1.1"))
+    assert Queued.of(stacked) == Queued("1.2", 2, "L12", "ref", 3, on="1.1")
+    older = {k: v for k, v in stacked.items() if k != "on"}  # written before ``on`` was
+    assert Queued.of(older) == Queued("1.2", 2, "L12", "ref", 3)
+    assert Queued.of({**stacked, "on": 7}).on is None  # not an id: taken as the tip
+    assert Queued.of({k: v for k, v in stacked.items() if k != "commit"}) is None

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agent_tui.engine.schedule.ready import lane_count, ready, recommended_workers
+from agent_tui.engine.schedule.ready import lane_count, ready, recommended_workers, starts
 from agent_tui.plan import ImplementationPlan, next_subtask, parse_plan
 
 GIB = 1024**3
@@ -109,6 +109,42 @@ def test_what_runs_or_waits_to_merge_is_busy_and_stuck_ones_are_skipped():
     # A phase whose subtask waits in the merge queue is not complete: its dependants wait.
     waiting = plan(phase("1", [sub("1.1", "in_progress")]), phase("2", [sub("2.1")], ["1"]))
     assert ids(ready(waiting, busy={"1.1"}, room=2)) == []
+
+
+def on(found) -> list[tuple[str, str | None]]:
+    return [(start.subtask.id, start.on) for start in found]
+
+
+def test_the_next_in_a_phase_starts_on_the_work_waiting_to_be_merged_before_it():
+    shape = plan(
+        phase("1", [sub("1.1", "in_progress"), sub("1.2", "in_progress"), sub("1.3")]),
+        phase("2", [sub("2.1", "in_progress"), sub("2.2")]),
+    )
+    # 1.1 waits to be merged: 1.2 starts on it; 2.1 still runs, so 2.2 waits for it.
+    assert on(starts(shape, running={"2.1"}, queued={"1.1": None}, room=4)) == [("1.2", "1.1")]
+    # 1.1 and 1.2 (started on 1.1) both wait: 1.3 starts on 1.2, whose work holds 1.1's.
+    both = {"1.1": None, "1.2": "1.1"}
+    assert on(starts(shape, running={"2.1"}, queued=both, room=4)) == [("1.3", "1.2")]
+    # Two waiting that were not started one on the other: nothing holds both, so it waits.
+    apart = {"1.1": None, "1.2": None}
+    assert on(starts(shape, running={"2.1"}, queued=apart, room=4)) == []
+    # What ``ready`` is asked counts a queued one as busy, as before.
+    assert ids(ready(shape, busy={"1.1", "2.1"}, room=4)) == []
+
+
+def test_nothing_starts_on_work_after_it_nor_past_one_unfinished_or_running():
+    shape = plan(
+        phase("1", [sub("1.1"), sub("1.2", "in_progress"), sub("1.3")]),
+        phase("2", [sub("2.1", files=("a.py",))]),
+        phase("3", [sub("3.1", "in_progress", files=("a.py",))]),
+    )
+    # 1.1 went back to pending while 1.2, started on it, waits: 1.1 is not built on 1.2,
+    # nor is 1.3 (its work would hold 1.1's, which did not merge).
+    assert on(starts(shape, queued={"1.2": "1.1"}, room=4)) == [("2.1", None)]
+    # 2.1 shares a file with 3.1, of another phase: it waits for 3.1's merge.
+    assert on(starts(shape, queued={"1.2": "1.1", "3.1": None}, room=4)) == []
+    # One of its phase runs (1.1): the next ones wait, however the rest stands.
+    assert on(starts(shape, running={"1.1"}, queued={"3.1": None}, room=4)) == []
 
 
 def test_the_planners_recommendation_sets_the_lanes_and_the_caps_say_why():

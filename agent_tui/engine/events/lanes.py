@@ -23,6 +23,17 @@ class LaneBusy(Event):
     type: ClassVar[str] = "lane_busy"
     lane: int
     subtask_id: str
+    on: str = ""
+    """The subtask whose work, done and waiting to be merged, this one starts on (it comes
+    before it in their phase); empty: it starts from the spec branch's tip."""
+
+    def taken(self) -> str:
+        """``1.2`` or ``1.2, on 1.1's work (not merged yet)``."""
+        return (
+            f"{self.subtask_id}, on {self.on}'s work (not merged yet)"
+            if self.on
+            else self.subtask_id
+        )
 
 
 class LaneFree(Event):
@@ -38,6 +49,9 @@ class MergeOutcome(StrEnum):
     """Merged, a check failed on the result: undone, and the subtask is redone."""
     DROPPED = "dropped"
     """The subtask left the plan, or is no longer to be completed, while it waited."""
+    UNMERGED_BASE = "unmerged_base"
+    """It was started on the work of one before it that did not merge: it is redone from
+    the spec branch's tip (no try spent)."""
 
 
 class MergeQueued(Event):

@@ -31,9 +31,10 @@ from agent_tui.engine.progress.journal import (
 from agent_tui.files import LinkRefused, NotRegularFile, read_bounded, real_dir
 
 MAX_HISTORY_BYTES = 16 * 1024 * 1024
-NOT_A_TRY = frozenset({"interrupted", "success"})
-"""Sessions the user stopped (they say nothing of whether the subtask can be done), and the
-one that completed it (a later merge conflict or failed re-check is the failed try)."""
+NOT_A_TRY = frozenset({"interrupted", "success", "unmerged_base"})
+"""Sessions the user stopped (they say nothing of whether the subtask can be done), the one
+that completed it (a later merge conflict or failed re-check is the failed try), and work
+started on another's that was not merged (that one's try failed)."""
 ACCOUNT_ERRORS = frozenset({"auth", "rate_limit", "credit", "budget"})
 """A failure of the account (or a session stopped at the budget the user set), not of the
 subtask: it spends none of the subtask's tries."""

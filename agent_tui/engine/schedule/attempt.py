@@ -37,6 +37,11 @@ class Attempt:
     lane: Lane
     subtask: Subtask | None = None
     """The subtask as the plan had it when the try began (None: a planner or QA session)."""
+    on: str | None = None
+    """The subtask waiting in the merge queue whose work this try starts on (None: the
+    spec branch's tip)."""
+    on_commit: str | None = None
+    """That work's commit in its lane."""
     tries: int = 1
     """Which session of its subtask this is, counting every one it had (the tree's count)."""
     number: int = 0

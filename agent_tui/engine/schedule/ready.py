@@ -6,11 +6,16 @@ false`` keeps a phase to itself; subtasks of one phase keep their order unless i
 ``parallel_safe: true`` and both declare their files), and when the files they declare do
 not overlap.  These hints decide only what is tried side by side: the merge queue's
 checks decide what is kept.  In plan order, so one lane takes subtasks as before.
+
+A subtask kept back only by the ones before it in its phase, each of them done in its lane
+and waiting in the merge queue, need not wait for their merges: it starts on the work of
+the last of them (its commit in the lane, which holds the others'), and the queue merges it
+after them, or sends it back if one of them does not merge.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from agent_tui.plan import ImplementationPlan, Phase, Subtask
@@ -80,24 +85,81 @@ def ready(
 ) -> list[Subtask]:
     """Up to ``room`` subtasks that may start beside the ``busy`` ones (running, or waiting
     to be merged), in plan order; ``skip`` holds the stuck ones."""
+    return [start.subtask for start in starts(plan, running=busy, skip=skip, room=room)]
+
+
+@dataclass(frozen=True)
+class Start:
+    subtask: Subtask
+    on: str | None = None
+    """The subtask waiting in the merge queue whose work this one starts on (None: the spec
+    branch's tip)."""
+
+
+def starts(
+    plan: ImplementationPlan,
+    *,
+    running: Collection[str] = (),
+    queued: Mapping[str, str | None] | None = None,
+    skip: Collection[str] = (),
+    room: int = 1,
+) -> list[Start]:
+    """Up to ``room`` subtasks that may start now, in plan order, beside the ``running``
+    ones and those ``queued`` to be merged (each with the one it was started on, if any);
+    ``skip`` holds the stuck ones.  One kept back only by queued ones before it in its
+    phase starts on the last of them."""
+    queued = queued or {}
     placed = {s.id: Placed(s, p) for p in plan.phases for s in p.subtasks}
     complete = {p.id for p in plan.phases if p.complete}
     deps = ancestors(plan)
-    taken = [placed[i] for i in busy if i in placed]
-    chosen: list[Subtask] = []
+    taken = [placed[i] for i in [*running, *queued] if i in placed]
+    chosen: list[Start] = []
     for phase in plan.phases:
         if not all(dep in complete for dep in phase.depends_on):
             continue
         for subtask in phase.subtasks:
             if len(chosen) >= room:
                 return chosen
-            if subtask.status not in WORKABLE or subtask.id in skip or subtask.id in busy:
+            if subtask.status not in WORKABLE or subtask.id in skip:
+                continue
+            if subtask.id in running or subtask.id in queued:
                 continue
             candidate = placed[subtask.id]
-            if all(side_by_side(candidate, other, deps) for other in taken):
-                chosen.append(subtask)
+            blockers = [o for o in taken if not side_by_side(candidate, o, deps)]
+            on = _stacked_on(candidate, blockers, queued) if blockers else None
+            if not blockers or on is not None:
+                chosen.append(Start(subtask, on))
                 taken.append(candidate)
     return chosen
+
+
+def _stacked_on(
+    candidate: Placed, blockers: list[Placed], queued: Mapping[str, str | None]
+) -> str | None:
+    """The queued subtask ``candidate`` may start on: every one keeping it back is of its
+    phase and waits in the queue, and the work of one of them holds theirs and that of
+    every unfinished one before it in its phase (it was started on them); None when it
+    must wait."""
+    ids = {b.subtask.id for b in blockers}
+    mine = candidate.phase.id
+    if not all(b.subtask.id in queued and b.phase.id == mine for b in blockers):
+        return None
+    before = []
+    for subtask in candidate.phase.subtasks:
+        if subtask.id == candidate.subtask.id:
+            break
+        if subtask.status != "completed":
+            before.append(subtask.id)
+    if not ids <= set(before):
+        return None  # one after it waits: it is not built on that
+    for last in ids:
+        held, step = set(), last
+        while step is not None and step in queued and step not in held:
+            held.add(step)
+            step = queued[step]
+        if held >= set(before):
+            return last
+    return None
 
 
 def recommended_workers(plan: ImplementationPlan) -> int | None:

@@ -35,10 +35,13 @@ class CoderStage(Stage):
     recheck_lane: Lane | None = None
     """With several lanes: where the merge queue checks a subtask again."""
 
-    def attempt(self, subtask: Subtask, lane: Lane) -> Attempt:
-        """A try at ``subtask`` in ``lane``, which it now holds (``release`` frees it)."""
+    def attempt(self, subtask: Subtask, lane: Lane, on: tuple[str, str] | None = None) -> Attempt:
+        """A try at ``subtask`` in ``lane``, which it now holds (``release`` frees it);
+        ``on``: the subtask, and its commit, whose work waiting to be merged it starts on."""
         tries = self.history.attempt_count(subtask.id) + 1
         attempt = Attempt(Role.CODER, lane, subtask, tries=tries)
+        if on is not None:
+            attempt.on, attempt.on_commit = on
         self.parts.attempts[subtask.id] = lane.attempt = lane.last = attempt
         return attempt
 
@@ -63,7 +66,7 @@ class CoderStage(Stage):
         await self.set_status(subtask.id, "in_progress")
         await self.emit_status(subtask.id, "in_progress", attempt.tries)
         await self.try_failed(subtask.id, lane.site)  # what an interrupted or killed try left
-        await self.start_from_tip(lane)
+        await self.start_from_tip(lane, attempt.on_commit)
         up = partial(self._warm_checks, subtask, lane)
         outcome = await self.session(attempt, self._prompt(attempt), up)
         if outcome is None:
@@ -129,13 +132,14 @@ class CoderStage(Stage):
             if where is not None:
                 self.parts.verifier.warm(subtask, self.check_site(where))
 
-    async def start_from_tip(self, lane: Lane) -> None:
-        """A lane of its own starts each try from the spec branch's tip as it is now."""
+    async def start_from_tip(self, lane: Lane, on: str | None = None) -> None:
+        """A lane of its own starts each try from the spec branch's tip as it is now (or
+        from ``on``, the commit of work waiting to be merged that the try builds on)."""
         site = lane.site
         if site is self.checkpoints or not site.isolated:
             return
         try:
-            await site.start_from(await self.checkpoints.tip())
+            await site.start_from(on or await self.checkpoints.tip())
         except WorkspaceFailed as exc:
             self.workspace_failed(exc)
 

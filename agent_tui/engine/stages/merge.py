@@ -14,6 +14,10 @@ all of them (and of the completed subtasks their files touch) run once on the re
 one fails, or a replay conflicts, the batch is undone and its halves are merged apart, down
 to one at a time, which decides as above (as CI merge queues bisect).
 
+A subtask started on the work of one before it that was still waiting here (``ready``) is
+merged after it, or, when that one did not merge, sent back to be redone from the tip: its
+work holds what was not kept (no try is spent).
+
 The queue is on disk (``memory/attempt_history.json``): a run killed during a merge undoes
 it (a whole batch) as the next one starts, and merges what was waiting.
 """
@@ -21,7 +25,7 @@ it (a whole batch) as the next one starts, and merges what was waiting.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -40,6 +44,8 @@ from agent_tui.plan import Subtask, find_subtask
 
 MAX_BATCH = 8
 """The most waiting subtasks merged together, their checks run once."""
+_WORDS = {MergeOutcome.CONFLICT: "merge_conflict", MergeOutcome.UNMERGED_BASE: "unmerged_base"}
+"""The attempt history's word for a merge that sent its subtask back."""
 
 
 @dataclass(frozen=True)
@@ -51,13 +57,17 @@ class Queued:
     """The ref that keeps the commit while its lane moves on."""
     session: int
     """The session whose work it is."""
+    on: str | None = None
+    """The subtask whose work, then waiting here too, this one was started on."""
 
     @classmethod
     def of(cls, data: dict[str, Any]) -> Queued | None:
         try:
-            return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+            entry = cls(**{name: data[name] for name in cls.__dataclass_fields__ if name != "on"})
         except (KeyError, TypeError):
             return None
+        on = data.get("on")
+        return replace(entry, on=on) if isinstance(on, str) else entry
 
 
 class MergeQueue(Stage):
@@ -87,9 +97,8 @@ class MergeQueue(Stage):
         assert site.last_commit is not None
         ref = await self._workspace(site.keep(subtask.id, site.last_commit))
         attempt = self.parts.attempts.get(subtask.id)
-        entry = Queued(
-            subtask.id, site.lane, site.last_commit, ref, attempt.number if attempt else 0
-        )
+        number, on = (attempt.number, attempt.on) if attempt else (0, None)
+        entry = Queued(subtask.id, site.lane, site.last_commit, ref, number, on)
         await self.record(self.history.queue_merge, asdict(entry))
         self._add(entry)
         await self.emit(
@@ -142,7 +151,11 @@ class MergeQueue(Stage):
         """``batch`` together; if that does not merge, its halves one after the other.  A
         check the user interrupted (``i``) is no failure: the merge goes again."""
         while not self.control.stopping:
-            batch = [entry for entry in batch if await self._wanted(entry) is not None]
+            kept: list[Queued] = []
+            for entry in batch:
+                if await self._wanted(entry, kept) is not None:
+                    kept.append(entry)
+            batch = kept
             merged = await self._together(batch) if batch else True
             if merged is None:
                 continue
@@ -152,14 +165,22 @@ class MergeQueue(Stage):
                 await self._merge_some(batch[half:])
             return
 
-    async def _wanted(self, entry: Queued) -> Subtask | None:
-        """The entry's subtask, if it is still to be completed; else its merge is dropped."""
+    async def _wanted(self, entry: Queued, ahead: list[Queued]) -> Subtask | None:
+        """The entry's subtask, if it is still to be completed; else its merge is dropped.
+        One started on another's work goes back unless that is merged, or is ``ahead`` of
+        it in its batch."""
         plan = self.tracker.plan
         subtask = find_subtask(plan, entry.subtask_id) if plan else None
         if subtask is None or subtask.status not in ("in_progress", "completed"):
             await self._done(entry, MergeOutcome.DROPPED, message="no longer to be completed")
             self._leave(entry)
             return None
+        if entry.on is not None and entry.on not in {e.subtask_id for e in ahead}:
+            base = find_subtask(plan, entry.on) if plan else None
+            if base is None or base.status != "completed" or entry.on in self.waiting:
+                why = f"started on {entry.on}'s work, which was not merged: redone from the tip"
+                await self._back(entry, MergeOutcome.UNMERGED_BASE, why)
+                return None
         return subtask
 
     def _leave(self, entry: Queued) -> None:
@@ -282,15 +303,15 @@ class MergeQueue(Stage):
         conflict: list[str] | None = None,
     ) -> bool:
         """Not merged: the subtask is pending again, its next prompt says why, and a try is
-        spent (the tries bound a subtask that keeps meeting the same conflict).  Its merge
-        has ended (True)."""
+        spent (the tries bound a subtask that keeps meeting the same conflict; none for
+        work started on work that was not merged).  Its merge has ended (True)."""
         record = {**check.record(), "subtask_id": check.subtask_id} if check else None
         met = {"files": conflict} if conflict is not None else None
         await self.record(
             partial(self.history.record_attempt, conflict=met),
             entry.subtask_id,
             entry.session,
-            "merge_conflict" if outcome == MergeOutcome.CONFLICT else "recheck_failed",
+            _WORDS.get(outcome, "recheck_failed"),
             None,
             reason,
             record,
