@@ -326,13 +326,16 @@ async def test_a_batch_stopped_during_its_checks_is_kept_then_merged_together_on
     assert started == [("1.1", both, both), ("2.1", both, both)]
     ended = [(e.subtask_id, e.outcome) for e in again if isinstance(e, lev.MergeEnded)]
     assert ended == [("1.1", MergeOutcome.MERGED), ("2.1", MergeOutcome.MERGED)]
-    # Each check: once on the two merged, once in the final check.
+    # Each check once, on the two merged: that is the final tree, so the final check runs
+    # neither again, and says why.
     rechecks = [
         e.subtask_id
         for e in again
         if isinstance(e, tev.VerificationStarted) and e.lane == RECHECK_LANE
     ]
-    assert rechecks == ["1.1", "2.1", "1.1", "2.1"]
+    assert rechecks == ["1.1", "2.1"]
+    final = [e.message for e in again if isinstance(e, ev.Notice) and "final check" in e.message]
+    assert final == ["final check: 1.1, 2.1 passed on the final tree as they merged"]
     assert branch_log(run.project, BRANCH) == ["subtask 1.1: make 1.1", "subtask 2.1: make 2.1"]
     commits = {e.id: e.commit for e in again if isinstance(e, wev.SubtaskCommitted)}
     assert git(run.project, "rev-parse", BRANCH).strip() == commits["2.1"]

@@ -7,6 +7,7 @@ several, on its lane's branch, and the merge queue brings it onto the spec's bra
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -14,7 +15,12 @@ from typing import Any
 from agent_tui.engine.agents.protocol import Ending, SessionOutcome
 from agent_tui.engine.agents.runaway import runaway_prompt
 from agent_tui.engine.agents.transcript import last_session
-from agent_tui.engine.checks.verify import VerifyResult, check_of, failed_check_prompt
+from agent_tui.engine.checks.verify import (
+    CommandCheck,
+    VerifyResult,
+    check_of,
+    failed_check_prompt,
+)
 from agent_tui.engine.control.result import RunOutcome, end
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.events.trust import CheckOutcome
@@ -143,12 +149,18 @@ class CoderStage(Stage):
         except WorkspaceFailed as exc:
             self.workspace_failed(exc)
 
-    async def final_check(self, lane: Lane | None = None) -> bool:
+    async def final_check(
+        self,
+        lane: Lane | None = None,
+        passed_on: Mapping[str, tuple[str, CommandCheck | str]] | None = None,
+    ) -> bool:
         """Every completed subtask's check once more, on the spec's own tree as the run
         leaves it: later work (a retry, another subtask) can break what an earlier check
         passed.  A check that fails reopens its subtask, its next prompt says why, and a try
         is spent; True when one did.  ``lane``: the spec's tree as the merges' checks see it
-        (None: the spec's lane, as with one lane)."""
+        (None: the spec's lane, as with one lane); ``passed_on``: the merge queue's last
+        pass of each check, and the commit it passed on (one that passed on the final
+        commit itself, as its merge's, is not run again)."""
         plan = self.tracker.plan
         assert plan is not None
         checked = [
@@ -158,12 +170,25 @@ class CoderStage(Stage):
         ]
         if not checked or not self.config.verification:
             return False
+        tip = await self.checkpoints.tip() if passed_on and self.checkpoints.isolated else None
+        fresh = [
+            s.id
+            for s in checked
+            if passed_on and passed_on.get(s.id) == (tip, check_of(s.verification))
+        ]
+        checked = [s for s in checked if s.id not in fresh]
         which = (
             "1 completed subtask's check runs"
             if len(checked) == 1
             else (f"{len(checked)} completed subtasks' checks run")
         )
         message = f"final check: {which} again on the final tree"
+        if fresh:
+            passed = (
+                f"{', '.join(fresh)} passed on it as {'it' if len(fresh) == 1 else 'they'} merged"
+            )
+            alone = f"final check: {passed.replace(' on it ', ' on the final tree ')}"
+            message = f"{message} ({passed})" if checked else alone
         await self.emit(ev.Notice(level="info", message=message))
         reopened = False
         for subtask in checked:

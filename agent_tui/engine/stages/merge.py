@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, replace
 from functools import partial
 from typing import Any
 
-from agent_tui.engine.checks.verify import VerifyResult
+from agent_tui.engine.checks.verify import CommandCheck, VerifyResult, check_of
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.events import lanes as lev
 from agent_tui.engine.events import workspace as wev
@@ -81,6 +81,9 @@ class MergeQueue(Stage):
         """Queued or being merged, by subtask: none of them may start in a lane."""
         self._entries: asyncio.Queue[Queued] = asyncio.Queue()
         self._settled = asyncio.Event()
+        self.passed_on: dict[str, tuple[str, CommandCheck | str]] = {}
+        """Each subtask whose check last passed here: the spec branch's commit it passed
+        on, and the check (the final check need not run it again on that very tree)."""
 
     @property
     def idle(self) -> bool:
@@ -244,6 +247,8 @@ class MergeQueue(Stage):
             return await self._back(alone, MergeOutcome.RECHECK_FAILED, failed.reason, check=failed)
         if failed is not None:
             return await self._apart(start, tip, ids, f"{failed.subtask_id}'s check fails")
+        for checked in checks:
+            self.passed_on[checked.id] = (tip, check_of(checked.verification))
         for subtask_id in ids:
             await self.set_status(subtask_id, "completed")
         await self.record(self.history.unqueue_merge, *ids)  # one write: all merged, or none
