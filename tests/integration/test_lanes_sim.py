@@ -77,57 +77,41 @@ def merged(run) -> list[tuple[str, MergeOutcome]]:
     return [(e.subtask_id, e.outcome) for e in run.of(lev.MergeEnded)]
 
 
-async def test_two_independent_phases_run_at_once_and_both_land_in_order(lanes_run):
-    plan = plan_doc([("1", [], ["1.1"]), ("2", [], ["2.1"])])
+async def test_two_independent_phases_run_at_once_and_all_land_in_order(lanes_run, monkeypatch):
+    # Phase 1 is 1.1 then 1.2 (whose check needs 1.1's work), phase 2 is 2.1.
+    plan = with_check(
+        plan_doc([("1", [], ["1.1", "1.2"]), ("2", [], ["2.1"])]),
+        {"1.2": "test -e a.txt && test -e c.txt"},
+    )
     # Each session's first reply waits for the other's to have started: run one after the
     # other, neither would ever get its answer (the sim gives up, and the test fails).
+    first = overlapping("1.1", "2.1", {"tools": [write("a.txt", "a\n")]})
+    second = overlapping("2.1", "1.1", {"tools": [write("b.txt", "b\n")]})
+    then = [{"tools": [write("c.txt", "c\n")]}, *done("1.2"), {"text": "."}]
     scripts = [
-        script(
-            "1.1",
-            [
-                session(
-                    {
-                        "signal": "1.1 started",
-                        "wait_for": "2.1 started",
-                        "tools": [write("a.txt", "a\n")],
-                    },
-                    *done("1.1"),
-                    {"text": "Done with 1.1."},
-                )
-            ],
-        ),
-        script(
-            "2.1",
-            [
-                session(
-                    {
-                        "signal": "2.1 started",
-                        "wait_for": "1.1 started",
-                        "tools": [write("b.txt", "b\n")],
-                    },
-                    *done("2.1"),
-                    {"text": "Done with 2.1."},
-                )
-            ],
-        ),
+        script("1.1", [[*first, *done("1.1"), {"text": "Done with 1.1."}]]),
+        script("2.1", [[*second, *done("2.1"), {"text": "Done with 2.1."}]]),
+        script("1.2", [then]),
     ]
     run = lanes_run(plan, scripts, lanes=2)
+    # Nothing merges before 1.2 is done: it can only have started on 1.1's work, queued.
+    hold_the_queue(monkeypatch, until=3)
     await run.go()
 
     assert run.exit_code == 0, run.of(ev.LoopFinished)
     [planned] = run.of(lev.LanesPlanned)
     assert planned.lanes == 2
     started = {e.subtask_id: e.lane for e in run.of(ev.SessionStarted)}
-    assert sorted(started.values()) == [1, 2]  # each in its own lane
-    assert sorted(s for s, outcome in merged(run) if outcome == MergeOutcome.MERGED) == [
-        "1.1",
-        "2.1",
-    ]
+    assert sorted([started["1.1"], started["2.1"]]) == [1, 2]  # each in its own lane
+    taken = {e.subtask_id: e.on for e in run.of(lev.LaneBusy)}
+    assert taken == {"1.1": "", "2.1": "", "1.2": "1.1"}
+    assert [outcome for _, outcome in merged(run)] == [MergeOutcome.MERGED] * 3
     order = [e.subtask_id for e in run.of(lev.MergeEnded)]
+    assert order.index("1.1") < order.index("1.2")
     assert branch_log(run.project, BRANCH) == [f"subtask {i}: make {i}" for i in order]
-    assert git(run.project, "show", f"{BRANCH}:a.txt") == "a\n"
-    assert git(run.project, "show", f"{BRANCH}:b.txt") == "b\n"
-    assert run.statuses() == {"1.1": "completed", "2.1": "completed"}
+    for name, text in (("a.txt", "a\n"), ("b.txt", "b\n"), ("c.txt", "c\n")):
+        assert git(run.project, "show", f"{BRANCH}:{name}") == text
+    assert run.statuses() == {"1.1": "completed", "1.2": "completed", "2.1": "completed"}
     assert [e.id for e in run.of(wev.SubtaskCommitted)].count("1.1") >= 1
     listed = git(run.project, "worktree", "list", "--porcelain")
     assert ".lane-" not in listed  # the lanes' worktrees go when the run ends
@@ -190,41 +174,6 @@ async def test_two_subtasks_on_the_same_line_one_merges_the_other_is_redone_on_t
     assert run.statuses() == {"1.1": "completed", "2.1": "completed"}
 
 
-async def test_a_merge_that_breaks_an_earlier_subtasks_check_is_undone_and_redone(lanes_run):
-    plan = with_check(
-        plan_doc([("1", [], ["1.1"]), ("2", [], ["2.1"])]),
-        {"1.1": "grep -q fast config.txt && test ! -e override.txt"},
-    )
-    first = overlapping("1.1", "2.1", {"tools": [write("config.txt", "mode=fast\n")]})
-    first += [*done("1.1"), {"text": "."}]
-    second = overlapping("2.1", "1.1", {"tools": [read("shared.txt")]})
-    second += [
-        {"wait_for": "1.1 merged", "tools": [write("override.txt", "mode=slow\n")]},
-        *done("2.1"),
-        {"text": "."},
-    ]
-    redo = [{"tools": [write("notes.txt", "no override\n")]}, *done("2.1"), {"text": "."}]
-    scripts = [script("1.1", [first]), script("2.1", [second, redo])]
-    run = lanes_run(plan, scripts, lanes=2)
-    signal_when(run, "1.1", "merged")
-    await run.go()
-
-    assert run.exit_code == 0, run.of(ev.LoopFinished)
-    assert merged(run) == [("1.1", MergeOutcome.MERGED), ("2.1", MergeOutcome.RECHECK_FAILED)]
-    prompts = [r.prompt for r in run.sim.requests_for(r"Subtask ID: 2\.1\b") if r.turn == 0]
-    assert "once its work was put together" in prompts[-1] and "subtask 1.1" in prompts[-1]
-    tree = git(run.project, "ls-tree", "--name-only", BRANCH).split()
-    assert "override.txt" not in tree and {"config.txt", "notes.txt"} <= set(tree)
-    assert branch_log(run.project, BRANCH) == ["subtask 1.1: make 1.1", "subtask 2.1: make 2.1"]
-    # 1.1's check ran in its lane, then again on the spec's branch as 2.1 merged and at the
-    # end: those say so (the log shows them apart from a lane's own checks).
-    [lane] = [e.lane for e in run.of(ev.SessionStarted) if e.subtask_id == "1.1"]
-    checks = [(e.subtask_id, e.lane) for e in run.of(tev.VerificationStarted)]
-    assert checks == [("1.1", lane), ("1.1", RECHECK_LANE), ("1.1", RECHECK_LANE)]
-    ended = [(e.subtask_id, e.lane) for e in run.of(tev.VerificationEnded)]
-    assert [c for c in ended if c[0] == "1.1"] == checks
-
-
 HOLD_S = 30.0
 
 
@@ -272,10 +221,20 @@ async def test_a_batch_whose_check_fails_is_merged_apart_and_only_the_culprit_is
     # Apart, 1.1 lands on the tip its lane began from; 2.1 then breaks 1.1's check alone,
     # and is redone (alone, in the spec's own worktree: nothing else is left to run).
     assert merged(run) == [("1.1", MergeOutcome.MERGED), ("2.1", MergeOutcome.RECHECK_FAILED)]
+    prompts = [r.prompt for r in run.sim.requests_for(r"Subtask ID: 2\.1\b") if r.turn == 0]
+    assert "once its work was put together" in prompts[-1] and "subtask 1.1" in prompts[-1]
     tree = git(run.project, "ls-tree", "--name-only", BRANCH).split()
     assert "override.txt" not in tree and {"config.txt", "notes.txt"} <= set(tree)
     assert branch_log(run.project, BRANCH) == ["subtask 1.1: make 1.1", "subtask 2.1: make 2.1"]
     assert run.statuses() == {"1.1": "completed", "2.1": "completed"}
+    # 1.1's check ran in its lane, then on the spec's branch (the merges', the final one):
+    # those say so (the log shows them apart from a lane's own checks), and each ends.
+    [lane] = [e.lane for e in run.of(ev.SessionStarted) if e.subtask_id == "1.1"]
+    checks = [(e.subtask_id, e.lane) for e in run.of(tev.VerificationStarted)]
+    ones = [where for subtask_id, where in checks if subtask_id == "1.1"]
+    assert ones[0] == lane and len(ones) > 2 and set(ones[1:]) == {RECHECK_LANE}
+    ended = [(e.subtask_id, e.lane) for e in run.of(tev.VerificationEnded)]
+    assert [c for c in ended if c[0] == "1.1"] == [c for c in checks if c[0] == "1.1"]
 
 
 async def test_a_batch_stopped_during_its_checks_is_kept_then_merged_together_once(
@@ -351,30 +310,6 @@ def one_phase_of_two_beside_another() -> dict:
         plan_doc([("1", [], ["1.1", "1.2"]), ("2", [], ["2.1"])]),
         {"1.2": "grep -q 'from 1.1' shared.txt && test -e c.txt"},
     )
-
-
-async def test_the_next_subtask_of_a_phase_starts_on_work_waiting_to_be_merged(
-    lanes_run, monkeypatch
-):
-    first = [{"tools": [read("shared.txt")]}, {"tools": [write("shared.txt", "base\nfrom 1.1\n")]}]
-    first += [*done("1.1"), {"text": "."}]
-    then = [{"tools": [write("c.txt", "c\n")]}, *done("1.2"), {"text": "."}]
-    beside = [{"tools": [write("b.txt", "b\n")]}, *done("2.1"), {"text": "."}]
-    scripts = [script("1.1", [first]), script("1.2", [then]), script("2.1", [beside])]
-    run = lanes_run(one_phase_of_two_beside_another(), scripts, lanes=2)
-    hold_the_queue(monkeypatch, until=3)  # nothing merges before 1.2 has been done
-    await run.go()
-
-    assert run.exit_code == 0, run.of(ev.LoopFinished)
-    taken = {e.subtask_id: e.on for e in run.of(lev.LaneBusy)}
-    assert taken == {"1.1": "", "2.1": "", "1.2": "1.1"}
-    assert [e.subtask_id for e in run.of(lev.MergeQueued)][-1] == "1.2"
-    assert [outcome for _, outcome in merged(run)] == [MergeOutcome.MERGED] * 3
-    order = [e.subtask_id for e in run.of(lev.MergeEnded)]
-    assert order.index("1.1") < order.index("1.2")
-    assert branch_log(run.project, BRANCH) == [f"subtask {i}: make {i}" for i in order]
-    assert git(run.project, "show", f"{BRANCH}:shared.txt") == "base\nfrom 1.1\n"
-    assert run.statuses() == {"1.1": "completed", "1.2": "completed", "2.1": "completed"}
 
 
 async def test_work_started_on_work_that_does_not_merge_is_redone_without_a_try_spent(
