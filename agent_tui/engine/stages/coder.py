@@ -184,11 +184,12 @@ class CoderStage(Stage):
         )
         message = f"final check: {which} again on the final tree"
         if fresh:
-            passed = (
-                f"{', '.join(fresh)} passed on it as {'it' if len(fresh) == 1 else 'they'} merged"
+            names, it = ", ".join(fresh), "it" if len(fresh) == 1 else "they"
+            message = (
+                f"{message} ({names} passed on it as {it} merged)"
+                if checked
+                else f"final check: {names} passed on the final tree as {it} merged"
             )
-            alone = f"final check: {passed.replace(' on it ', ' on the final tree ')}"
-            message = f"{message} ({passed})" if checked else alone
         await self.emit(ev.Notice(level="info", message=message))
         reopened = False
         for subtask in checked:
