@@ -6,7 +6,9 @@ checks, run in their lane and again on the spec's branch by the merge queue."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
 
 import pytest
 
@@ -87,15 +89,18 @@ os.symlink(VICTIM, tmp / "link")
 os.symlink(VICTIM, tmp / "PLANTED")
 (tmp / "PLANTED.pid").write_text("1")
 os.symlink(VICTIM + "/settings.json", tmp / "file-link")
-try:
-    socket.socket(socket.AF_UNIX).connect(SOCKET)
-    print("CONNECTED")
-except OSError as e:
-    print("no socket", e.strerror)
+for path in (SOCKET, AGENT):
+    try:
+        socket.socket(socket.AF_UNIX).connect(path)
+        print("CONNECTED", path)
+    except OSError as e:
+        print("no socket", e.strerror)
 print("LISTED", sorted(os.listdir(tmp)))
 """
 """Lane 2's session: its own temp dir made to look like the root (links out, an owner
-file), the root itself, and a Unix socket in agent-tui's state dir."""
+file), the root itself, and two Unix sockets: in agent-tui's state dir (hidden), and one
+where ssh-agent puts its own (``/tmp/ssh-*/agent.N``, which Bash may read: the sandbox's
+seccomp filter is what stops it)."""
 
 CHECK = """\
 import os, pathlib, subprocess
@@ -165,6 +170,19 @@ def done(subtask_id: str) -> list[dict]:
 
 
 @pytest.fixture
+def agent_socket():
+    """A Unix socket listening where ssh-agent would, in a dir of its own under /tmp."""
+    where = tempfile.mkdtemp(prefix="ssh-", dir="/tmp")
+    path = os.path.join(where, "agent.1")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(path)
+    server.listen(1)
+    yield path
+    server.close()
+    shutil.rmtree(where)
+
+
+@pytest.fixture
 def listening(isolated_state):
     """A Unix socket listening in agent-tui's state dir, where the run process serves."""
     isolated_state.mkdir(parents=True, exist_ok=True)
@@ -177,13 +195,14 @@ def listening(isolated_state):
 
 
 async def test_a_lane_reaches_no_other_worktree_git_dir_temp_root_or_socket(
-    lanes_contained, tmp_path, listening
+    lanes_contained, tmp_path, listening, agent_socket
 ):
     victim = tmp_path / "victim"  # a dir of the user's, named like what .claude holds
     (victim / "skills").mkdir(parents=True)
     (victim / "hooks").mkdir()
     (victim / "settings.json").write_text("")
     given = {"VICTIM": repr(str(victim)), "SOCKET": repr(str(listening)), "BRANCH": BRANCH}
+    given["AGENT"] = repr(agent_socket)
     given["PLANTED"] = PLANTED
 
     def code(text: str) -> str:
@@ -229,6 +248,7 @@ async def test_a_lane_reaches_no_other_worktree_git_dir_temp_root_or_socket(
     assert results.count("Read-only file system") >= 16, ran
     assert "UPDATE-REF 0" not in results and "LINKED" not in results
     assert "CONNECTED" not in results and "LISTED [" in results
+    assert results.count("no socket") == 2  # both were tried
     assert results.count("Write denied: outside the project") == 2  # the guard's
     # What lane 1 aimed at, as the host sees it.
     worktrees = tmp_path / "agent-tui-data" / "worktrees"
