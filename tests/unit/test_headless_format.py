@@ -189,6 +189,11 @@ def test_with_lanes_each_sessions_line_names_its_lane_and_the_queue_is_told():
     assert format_text(together).endswith("merging   2.1 (with 1.1): checks 1.1, 2.1")
     alone = lev.MergeStarted(subtask_id="2.1", checks=())
     assert format_text(alone).endswith("merging   2.1: checks -")
+    stacked = lev.LaneBusy(lane=2, subtask_id="1.2", on="1.1")
+    assert format_text(stacked).endswith("lane      2 takes 1.2, on 1.1's work (not merged yet)")
+    assert format_text(lev.LaneBusy(lane=2, subtask_id="1.2")).endswith("lane      2 takes 1.2")
+    back = lev.MergeEnded(subtask_id="1.2", outcome=MergeOutcome.UNMERGED_BASE, message="why")
+    assert format_text(back).endswith("not merged 1.2 (unmerged_base): why")
 
 
 def test_a_home_with_no_toolchain_found_reads_as_unreadable():
