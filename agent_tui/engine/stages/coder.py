@@ -7,7 +7,8 @@ several, on its lane's branch, and the merge queue brings it onto the spec's bra
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from functools import partial
 from typing import Any
@@ -153,6 +154,7 @@ class CoderStage(Stage):
         self,
         lane: Lane | None = None,
         passed_on: Mapping[str, tuple[str, CommandCheck | str]] | None = None,
+        beside: Sequence[Lane] = (),
     ) -> bool:
         """Every completed subtask's check once more, on the spec's own tree as the run
         leaves it: later work (a retry, another subtask) can break what an earlier check
@@ -160,7 +162,9 @@ class CoderStage(Stage):
         is spent; True when one did.  ``lane``: the spec's tree as the merges' checks see it
         (None: the spec's lane, as with one lane); ``passed_on``: the merge queue's last
         pass of each check, and the commit it passed on (one that passed on the final
-        commit itself, as its merge's, is not run again)."""
+        commit itself, as its merge's, is not run again); ``beside``: free lanes of their
+        own, which run checks too, side by side, once their worktree is the final commit's
+        (what a free lane holds was its last try's, merged or rolled back already)."""
         plan = self.tracker.plan
         assert plan is not None
         checked = [
@@ -183,6 +187,14 @@ class CoderStage(Stage):
             else (f"{len(checked)} completed subtasks' checks run")
         )
         message = f"final check: {which} again on the final tree"
+        helpers = [
+            h for h in beside if not h.busy and h.site is not self.checkpoints and h.site.isolated
+        ][: len(checked) - 1]
+        if helpers:
+            tip = tip or await self.checkpoints.tip()
+            ids = ", ".join(str(h.id) for h in helpers)
+            lanes = f"lane{'s' * (len(helpers) > 1)} {ids}"
+            message += f", {len(helpers) + 1} at a time: in the spec's worktree and {lanes}"
         if fresh:
             names, it = ", ".join(fresh), "it" if len(fresh) == 1 else "they"
             message = (
@@ -191,16 +203,52 @@ class CoderStage(Stage):
                 else f"final check: {names} passed on the final tree as {it} merged"
             )
         await self.emit(ev.Notice(level="info", message=message))
+        results = await self._checks_side_by_side(
+            checked, lane or self.parts.spec_lane, helpers, tip
+        )
         reopened = False
         for subtask in checked:
-            check = await self.check(subtask, lane or self.parts.spec_lane)
-            if check.outcome in (CheckOutcome.FAILED, CheckOutcome.TIMED_OUT):
+            check = results.get(subtask.id)
+            if check is not None and check.outcome in (CheckOutcome.FAILED, CheckOutcome.TIMED_OUT):
                 reopened = True
                 await self._reopen(subtask, check)
-            elif check.outcome == CheckOutcome.INTERRUPTED:
-                self.end_if_stopped()
-                return True  # stopped by the user: the run pauses, and checks again after
+        if len(results) < len(checked) or any(
+            r.outcome == CheckOutcome.INTERRUPTED for r in results.values()
+        ):
+            self.end_if_stopped()
+            return True  # stopped by the user: the run pauses, and checks again after
         return reopened
+
+    async def _checks_side_by_side(
+        self, subtasks: list[Subtask], spec: Lane, helpers: list[Lane], tip: str | None
+    ) -> dict[str, VerifyResult]:
+        """``subtasks``' checks, in order, each run by the first of ``spec`` and ``helpers``
+        to be free (a helper once its worktree is ``tip``'s); by subtask id, the ones run
+        before one was interrupted (no other starts after it)."""
+        todo = list(subtasks)
+        results: dict[str, VerifyResult] = {}
+
+        async def work(lane: Lane) -> None:
+            if lane is not spec:
+                assert tip is not None
+                try:
+                    await lane.site.start_from(tip)
+                except WorkspaceFailed as exc:
+                    message = f"lane {lane.id} runs no check of the final check ({exc})"
+                    await self.emit(ev.Notice(level="warning", message=message))
+                    return
+                lane.last = None  # its last try is merged: nothing of it is left to undo
+            while todo:
+                subtask = todo.pop(0)
+                results[subtask.id] = check = await self.check(subtask, lane)
+                if check.outcome == CheckOutcome.INTERRUPTED:
+                    todo.clear()
+
+        done = await asyncio.gather(*(work(w) for w in [spec, *helpers]), return_exceptions=True)
+        for outcome in done:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return results
 
     async def _reopen(self, subtask: Subtask, check: VerifyResult) -> None:
         attempts = self.history.attempts(subtask.id)
