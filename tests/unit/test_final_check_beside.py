@@ -9,6 +9,7 @@ import asyncio
 import json
 from types import SimpleNamespace
 
+from agent_tui.engine.checks.runner import ContainedRunner
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.events.trust import CheckOutcome
 from agent_tui.engine.progress.checkpoints import WorkspaceFailed
@@ -82,6 +83,8 @@ class Harness:
         )
         self.stage = CoderStage(parts)
         self.stage.check = self.check  # type: ignore[method-assign]
+        self.cold: set[int] = set()
+        self.stage.ready_to_check = lambda lane: lane.id not in self.cold  # type: ignore[method-assign]
         self.stage._reopen = self.reopen  # type: ignore[method-assign]
         self.together = asyncio.Event()
         self.wanted_together = 1 + helpers - (failing_reset is not None)
@@ -168,3 +171,25 @@ async def test_a_lane_whose_worktree_cannot_be_reset_runs_no_check_and_says_so()
     assert 2 not in {lane for lane, _ in run.checks()}
     assert sorted(what for _, what in run.checks()) == [f"1.{i}" for i in range(1, 6)]
     assert "lane 2 runs no check of the final check (the worktree: git failed)" in run.said
+
+
+async def test_a_lane_whose_check_session_is_not_up_is_not_used():
+    # A chain's lanes never checked anything: starting their CLIs would cost more than
+    # trivial checks take.
+    run = Harness(count=4, helpers=3)
+    run.cold = {1, 3}
+    run.wanted_together = 2
+    assert await run.final_check() is False
+    assert {lane for lane, _ in run.checks()} == {0, 2}
+    assert [e for e in run.log if e[0] == "reset"] == [("reset", 2, TIP)]
+
+
+def test_a_check_session_is_ready_only_while_up_for_that_containment(tmp_path):
+    runner = ContainedRunner(env={}, clock=SimpleNamespace(), cli_path="/bin/true")
+    mine, other = object(), object()
+    runner._sessions[tmp_path / "up"] = SimpleNamespace(running=True, containment=mine)
+    runner._sessions[tmp_path / "gone"] = SimpleNamespace(running=False, containment=mine)
+    assert runner.ready(mine, tmp_path / "up")
+    assert not runner.ready(other, tmp_path / "up")  # a new one would start for that one
+    assert not runner.ready(mine, tmp_path / "gone")
+    assert not runner.ready(mine, tmp_path / "never")

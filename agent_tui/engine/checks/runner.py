@@ -229,6 +229,12 @@ class ContainedRunner:
             return CommandRun(error=why[-500:])
         return CommandRun(exit_status=reported[0], output=reported[1])
 
+    def ready(self, containment: Containment, cwd: Path) -> bool:
+        """A session for checks in ``cwd`` under ``containment`` is up: a check there does
+        not wait for a CLI to start."""
+        kept = self._sessions.get(cwd)
+        return kept is not None and kept.running and kept.containment is containment
+
     def warm(self, containment: Containment, cwd: Path) -> None:
         """A check is coming in ``cwd``: its session starts now, in the background, unless
         one is kept or starting (its check then does not wait for the CLI to start).  One
@@ -287,6 +293,9 @@ class BoundRunner:
 
     async def run(self, command: str, cwd: Path, timeout_s: float) -> CommandRun:
         return await self._runner.run(self._containment, command, cwd, timeout_s)
+
+    def ready(self, cwd: Path) -> bool:
+        return self._runner.ready(self._containment, cwd)
 
     def warm(self, cwd: Path) -> None:
         self._runner.warm(self._containment, cwd)

@@ -304,6 +304,15 @@ class Verifier:
         await self._emit(result.event(site.lane))
         return result
 
+    def ready(self, site: CheckSite) -> bool:
+        """Whether a check at ``site`` starts at once: nothing to start first (a check
+        session is up there, or its runner needs none)."""
+        if site.containment is None:
+            return False
+        runner, _ = self._runner(site.containment)
+        ready = getattr(runner, "ready", None)
+        return True if ready is None else bool(ready(site.cwd))
+
     def warm(self, subtask: Subtask, site: CheckSite) -> None:
         """``subtask``'s check will run at ``site``: a runner that starts something for it
         (a check session's CLI) may start it now, while the session works."""

@@ -164,7 +164,8 @@ class CoderStage(Stage):
         pass of each check, and the commit it passed on (one that passed on the final
         commit itself, as its merge's, is not run again); ``beside``: free lanes of their
         own, which run checks too, side by side, once their worktree is the final commit's
-        (what a free lane holds was its last try's, merged or rolled back already)."""
+        (what a free lane holds was its last try's, merged or rolled back already), those
+        whose checks start at once."""
         plan = self.tracker.plan
         assert plan is not None
         checked = [
@@ -187,9 +188,7 @@ class CoderStage(Stage):
             else (f"{len(checked)} completed subtasks' checks run")
         )
         message = f"final check: {which} again on the final tree"
-        helpers = [
-            h for h in beside if not h.busy and h.site is not self.checkpoints and h.site.isolated
-        ][: len(checked) - 1]
+        helpers = self._helpers(beside, len(checked) - 1)
         if helpers:
             tip = tip or await self.checkpoints.tip()
             ids = ", ".join(str(h.id) for h in helpers)
@@ -218,6 +217,25 @@ class CoderStage(Stage):
             self.end_if_stopped()
             return True  # stopped by the user: the run pauses, and checks again after
         return reopened
+
+    def _helpers(self, beside: Sequence[Lane], most: int) -> list[Lane]:
+        """Up to ``most`` of ``beside`` that can run final checks: free, with a worktree of
+        their own, their checks starting at once."""
+        fit = [
+            lane
+            for lane in beside
+            if not lane.busy
+            and lane.site is not self.checkpoints
+            and lane.site.isolated
+            and self.ready_to_check(lane)
+        ]
+        return fit[: max(most, 0)]
+
+    def ready_to_check(self, lane: Lane) -> bool:
+        """A check in ``lane`` starts at once: its check session is up (a lane that never
+        checked anything, as in a chain, would first start a CLI: a cost that trivial checks
+        do not repay)."""
+        return self.parts.verifier.ready(self.check_site(lane))
 
     async def _checks_side_by_side(
         self, subtasks: list[Subtask], spec: Lane, helpers: list[Lane], tip: str | None
