@@ -9,6 +9,10 @@ own; the sim runs in this process.  Run from the repo root: ``python3 -m benchma
 To watch such a run in the app: ``python3 -m benchmarks.lanes --watch DIR`` makes the project
 in DIR, serves the scripted model and prints the command that runs it with 4 lanes (in
 another terminal); Ctrl+C stops the model.
+
+``python3 -m benchmarks.lanes --check-s S`` runs the independent plan only, each check made
+to take S seconds first (a real project's checks are not instant): where the merge queue's
+re-checks and the final check set the pace rather than the sessions.
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ STEPS = 4
 """Write the file, read the plan, mark the subtask completed, a last word."""
 
 
-def plan(chain: bool) -> dict:
+def plan(chain: bool, check_s: float = 0.0) -> dict:
+    wait = f"python3 -c 'import time; time.sleep({check_s:g})' && " if check_s else ""
     phases = []
     for p in range(1, 5):
         subtasks = [
@@ -39,7 +44,7 @@ def plan(chain: bool) -> dict:
                 "description": f"make {p}.{i}",
                 "status": "pending",
                 "files_to_create": [f"f_{p}_{i}.txt"],
-                "verification": {"type": "command", "command": f"test -e f_{p}_{i}.txt"},
+                "verification": {"type": "command", "command": f"{wait}test -e f_{p}_{i}.txt"},
             }
             for i in range(1, 4)
         ]
@@ -79,11 +84,11 @@ def scenario() -> dict:
     return {"name": "lanes", "scripts": scripts}
 
 
-def project(root: Path, chain: bool) -> Path:
+def project(root: Path, chain: bool, check_s: float = 0.0) -> Path:
     path = root / "project"
     spec = path / ".auto-claude" / "specs" / "001-lanes"
     spec.mkdir(parents=True)
-    (spec / "implementation_plan.json").write_text(json.dumps(plan(chain), indent=2))
+    (spec / "implementation_plan.json").write_text(json.dumps(plan(chain, check_s), indent=2))
     (path / ".gitignore").write_text(".auto-claude/\n")
     (path / "README.md").write_text("# bench\n")
     for args in (
@@ -95,9 +100,11 @@ def project(root: Path, chain: bool) -> Path:
     return path
 
 
-def one_run(base_url: str, root: Path, lanes: int, chain: bool) -> tuple[float, float, int]:
+def one_run(
+    base_url: str, root: Path, lanes: int, chain: bool, check_s: float = 0.0
+) -> tuple[float, float, int]:
     """Wall seconds, agent-tui's peak RSS (MB) and the exit code of one headless run."""
-    path = project(root, chain)
+    path = project(root, chain, check_s)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_"))}
     env.update(
         {
@@ -143,17 +150,23 @@ def run_child(project_dir: str, lanes: str) -> None:
     print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
-def main() -> None:
+def main(check_s: float = 0.0) -> None:
+    shapes = ("independent",) if check_s else ("independent", "chain")
     with SimServer(Scenario.model_validate(scenario())) as sim:
         figures: dict[tuple[str, int], tuple[float, float]] = {}
-        for shape in ("independent", "chain"):
+        for shape in shapes:
             for lanes in (1, 4):
                 with tempfile.TemporaryDirectory() as scratch:
-                    wall, rss, code = one_run(sim.base_url, Path(scratch), lanes, shape == "chain")
+                    wall, rss, code = one_run(
+                        sim.base_url, Path(scratch), lanes, shape == "chain", check_s
+                    )
                 assert code == 0, f"{shape} with {lanes} lanes exited {code}"
                 figures[(shape, lanes)] = (wall, rss)
                 print(f"{shape:12} lanes={lanes}: {wall:6.1f} s, agent-tui peak RSS {rss:.0f} MB")
     one, four = figures[("independent", 1)], figures[("independent", 4)]
+    if check_s:
+        print(f"checks of {check_s:g} s: 4 lanes / 1 lane = {four[0] / one[0]:.2f}")
+        return
     chain_one, chain_four = figures[("chain", 1)], figures[("chain", 4)]
     print(f"4 independent phases: 4 lanes / 1 lane = {four[0] / one[0]:.2f} (target <= 0.35)")
     print(f"one chain: 4 lanes / 1 lane = {chain_four[0] / chain_one[0]:.2f} (target <= 1.05)")
@@ -188,5 +201,7 @@ if __name__ == "__main__":
         run_child(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 3 and sys.argv[1] == "--watch":
         watch(sys.argv[2])
+    elif len(sys.argv) == 3 and sys.argv[1] == "--check-s":
+        main(float(sys.argv[2]))
     else:
         main()
