@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import re
 import shlex
 import shutil
@@ -153,12 +154,15 @@ def unwrap(text: str, nonce: str) -> tuple[int, str] | None:
 
 
 SANDBOX_SETUP_RACE = re.compile(
-    r"(?m)^bwrap: Can't (find source path|create file at|get type of source) "
+    r"(?m)^bwrap: Can't (find source path|create file at|get type of source|bind mount) "
 )
 """The CLI's sandbox failing to start a command, not the command failing: it lists what
 to mount, then mounts it, and with lanes another lane's sandbox may make or remove a mount
 point in the shared git dir in between (``.git/config.lock``, ``.git/glab-cli``)."""
-SETUP_TRIES = 3
+SETUP_TRIES = 5
+SETUP_PAUSE_S = (0.1, 0.4)
+"""Between two tries, a pause drawn from this range: checks that start together (the final
+check's, side by side) would otherwise race each other again at once."""
 
 
 class ContainedRunner:
@@ -197,6 +201,7 @@ class ContainedRunner:
             run = await self._run_once(containment, command, cwd, timeout_s)
             if not SANDBOX_SETUP_RACE.search(run.error):
                 return run
+            await self._clock.sleep(random.uniform(*SETUP_PAUSE_S))
         return await self._run_once(containment, command, cwd, timeout_s)
 
     async def _run_once(
