@@ -193,3 +193,24 @@ def test_a_check_session_is_ready_only_while_up_for_that_containment(tmp_path):
     assert not runner.ready(other, tmp_path / "up")  # a new one would start for that one
     assert not runner.ready(mine, tmp_path / "gone")
     assert not runner.ready(mine, tmp_path / "never")
+
+
+async def test_a_check_that_ends_the_run_lets_no_other_start_and_ends_the_final_check():
+    run = Harness(count=8, helpers=1)
+    checked = run.check
+
+    async def ending(subtask, lane):
+        if subtask.id == "1.1":
+            await checked(subtask, lane)
+            raise RuntimeError("the run ends")
+        return await checked(subtask, lane)
+
+    run.stage.check = ending  # type: ignore[method-assign]
+    try:
+        await run.final_check()
+    except RuntimeError as exc:
+        assert str(exc) == "the run ends"
+    else:
+        raise AssertionError("the final check went on after the run ended")
+    stopped = run.log.index(("end", 0, "1.1"))
+    assert not [e for e in run.log[stopped:] if e[0] == "check"] and len(run.checks()) < 8

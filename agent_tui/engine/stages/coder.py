@@ -255,10 +255,14 @@ class CoderStage(Stage):
                     message = f"lane {lane.id} runs no check of the final check ({exc})"
                     await self.emit(ev.Notice(level="warning", message=message))
                     return
-                lane.last = None  # its last try is merged: nothing of it is left to undo
+                lane.last = None  # its last try, merged or rolled back: nothing to undo
             while todo:
                 subtask = todo.pop(0)
-                results[subtask.id] = check = await self.check(subtask, lane)
+                try:
+                    results[subtask.id] = check = await self.check(subtask, lane)
+                except BaseException:  # the run ends: no other check starts
+                    todo.clear()
+                    raise
                 if check.outcome == CheckOutcome.INTERRUPTED:
                     todo.clear()
 
