@@ -480,8 +480,8 @@ class CoderLoop:
         """Every subtask is completed: every check runs once more on the final tree (a
         failure reopens its subtask), then the run ends, through QA when it is on (which
         returns when a QA session reopened a subtask)."""
-        beside = [lane for lane in self.parts.lanes if lane.site is not self.checkpoints]
-        if await self._coder.final_check(self._queue.lane, self._queue.passed_on, beside):
+        queue = self._queue
+        if await self._coder.final_check(queue.lane, queue.passed_on, self.parts.lanes):
             return
         if not self.config.qa:
             end(RunOutcome.COMPLETE, f"all {counted(progress(plan)[1], 'subtask')} completed")

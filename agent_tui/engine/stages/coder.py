@@ -73,7 +73,7 @@ class CoderStage(Stage):
         await self.set_status(subtask.id, "in_progress")
         await self.emit_status(subtask.id, "in_progress", attempt.tries)
         await self.try_failed(subtask.id, lane.site)  # what an interrupted or killed try left
-        await self.start_from_tip(lane, attempt.on_commit)
+        await self.start_lane(lane, attempt.on_commit)
         up = partial(self._warm_checks, subtask, lane)
         outcome = await self.session(attempt, self._prompt(attempt), up)
         if outcome is None:
@@ -139,14 +139,17 @@ class CoderStage(Stage):
             if where is not None:
                 self.parts.verifier.warm(subtask, self.check_site(where))
 
-    async def start_from_tip(self, lane: Lane, on: str | None = None) -> None:
+    def own_worktree(self, lane: Lane) -> bool:
+        """``lane`` works in a worktree of its own, not in the spec's."""
+        return lane.site is not self.checkpoints and lane.site.isolated
+
+    async def start_lane(self, lane: Lane, on: str | None = None) -> None:
         """A lane of its own starts each try from the spec branch's tip as it is now (or
         from ``on``, the commit of work waiting to be merged that the try builds on)."""
-        site = lane.site
-        if site is self.checkpoints or not site.isolated:
+        if not self.own_worktree(lane):
             return
         try:
-            await site.start_from(on or await self.checkpoints.tip())
+            await lane.site.start_from(on or await self.checkpoints.tip())
         except WorkspaceFailed as exc:
             self.workspace_failed(exc)
 
@@ -224,10 +227,7 @@ class CoderStage(Stage):
         fit = [
             lane
             for lane in beside
-            if not lane.busy
-            and lane.site is not self.checkpoints
-            and lane.site.isolated
-            and self.ready_to_check(lane)
+            if not lane.busy and self.own_worktree(lane) and self.ready_to_check(lane)
         ]
         return fit[: max(most, 0)]
 
