@@ -355,6 +355,61 @@ async def test_work_started_on_work_that_does_not_merge_is_redone_without_a_try_
     assert run.statuses() == {"1.1": "completed", "1.2": "completed", "2.1": "completed"}
 
 
+async def test_a_session_started_on_work_that_goes_back_is_stopped_at_once(lanes_run, monkeypatch):
+    # As above, but 1.2's first session is still running (its model never answers) when
+    # 1.1 conflicts and goes back: it is stopped then, not left to run to a useless end,
+    # and the run does not pause for it.
+    edit = [{"tools": [read("shared.txt")]}]  # the CLI writes only a file it has read
+    first = [*edit, {"tools": [write("shared.txt", "base\nfrom 1.1\n")]}, *done("1.1")]
+    first += [{"wait_for": "2.1 queued", "text": "."}]
+    redo_first = [*edit, {"tools": [write("shared.txt", "base\nfrom 2.1\nfrom 1.1\n")]}]
+    redo_first += [*done("1.1"), {"text": "."}]
+    held = [{"signal": "1.2 held", "wait_for": "1.2 released", "text": "."}]
+    then = [{"tools": [write("c.txt", "c\n")]}, *done("1.2"), {"text": "."}]
+    beside = [*edit, {"tools": [write("shared.txt", "base\nfrom 2.1\n")]}]
+    beside += [*done("2.1"), {"text": "."}]
+    scripts = [
+        script("1.1", [first, redo_first]),
+        script("1.2", [held, then]),
+        script("2.1", [beside]),
+    ]
+    run = lanes_run(one_phase_of_two_beside_another(), scripts, lanes=2)
+    signal_when(run, "2.1", "queued")
+    run_queue = MergeQueue.run
+
+    async def held_until_12_runs(self) -> None:  # bounded, as hold_the_queue
+        await asyncio.to_thread(run.sim.wait_for, "1.2 held", HOLD_S)
+        await run_queue(self)
+
+    monkeypatch.setattr(MergeQueue, "run", held_until_12_runs)
+    try:
+        await run.go()
+    finally:
+        run.sim.signal("1.2 released")
+
+    assert run.exit_code == 0, run.of(ev.LoopFinished)
+    # (Then 1.1 and 1.2 are all that is left: a chain, which works alone on the tip.)
+    assert merged(run) == [("2.1", MergeOutcome.MERGED), ("1.1", MergeOutcome.CONFLICT)]
+    ended = [e for e in run.of(ev.SessionEnded) if e.subtask_id == "1.2"]
+    assert [e.outcome for e in ended] == ["interrupted", "success"]
+    assert ended[0].message == "stopped: it built on 1.1's work, which did not merge"
+    notices = [n.message for n in run.of(ev.Notice) if "1.2's session is stopped" in n.message]
+    assert notices == [
+        "lane 1: 1.2's session is stopped; it built on 1.1's work, which went back "
+        "(conflicts in shared.txt)"
+    ]
+    assert all(s.mode != "paused" for s in run.of(ev.LoopStateChanged))
+    history = AttemptHistory(run.spec_dir)
+    assert [a["outcome"] for a in history.attempts("1.2")] == ["interrupted", "success"]
+    assert history.attempt_count("1.2", interrupted=False) == 0  # no try of its own spent
+    assert branch_log(run.project, BRANCH) == [
+        "subtask 2.1: make 2.1",
+        "subtask 1.1: make 1.1",
+        "subtask 1.2: make 1.2",
+    ]
+    assert run.statuses() == {"1.1": "completed", "1.2": "completed", "2.1": "completed"}
+
+
 def oauth_profiles(tmp_path, names: str) -> tuple[ProfileStore, dict[str, str]]:
     """One logged-in profile per letter (the CLI reports usage windows for OAuth only)."""
     profiles, tokens = [], {}

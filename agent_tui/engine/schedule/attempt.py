@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from agent_tui.engine.agents.protocol import SessionOutcome
+from agent_tui.engine.agents.protocol import AgentSession, SessionOutcome
 from agent_tui.engine.checks.verify import VerifyResult
 from agent_tui.engine.failures.policy import Role
 from agent_tui.engine.schedule.lanes import Lane
@@ -54,6 +54,11 @@ class Attempt:
     """Its session is in the attempt history (until then the tree counts it as running)."""
     backed_off: bool = False
     """A wait followed its session: the lane needs no rest before its next one."""
+    session: AgentSession | None = None
+    """Its session while it runs (what ``cut`` ends)."""
+    cut: str | None = None
+    """Why agent-tui ended its session before its end (the work it builds on went back, so
+    its own could not be merged), if it did; a session not yet started does not start."""
 
     @property
     def subtask_id(self) -> str | None:

@@ -93,11 +93,13 @@ class Stage:
         self, attempt: Attempt, prompt: str, up: Callable[[], None] | None = None
     ) -> SessionOutcome | None:
         """Run ``attempt``'s session; None when the run must not count it (no usable profile,
-        paused, or a wait for a usage limit: the prompt is made again after it).  ``up``:
-        called once its CLI has started."""
+        paused, or a wait for a usage limit: the prompt is made again after it; or the try
+        was cut before its session began).  ``up``: called once its CLI has started."""
         lane = attempt.lane
         await lane.rotation.apply_pending()
         if await self.quota_gate(attempt) or await budget_gate(self, attempt):
+            return None
+        if attempt.cut is not None:  # while it waited: its work could not be merged
             return None
         notes = self.parts.notes
         if notes.problem is not None:

@@ -52,6 +52,22 @@ class CoderStage(Stage):
         self.parts.attempts[subtask.id] = lane.attempt = lane.last = attempt
         return attempt
 
+    async def cut_stacked_on(self, subtask_id: str, why: str) -> None:
+        """``subtask_id``'s work went back (``why``), so a try started on it cannot be
+        merged: its session ends now rather than at its end (no try spent; its subtask
+        starts again once ``subtask_id`` is merged), and one not begun does not begin."""
+        for attempt in list(self.parts.attempts.values()):
+            if attempt.on != subtask_id or attempt.outcome is not None or attempt.cut:
+                continue
+            attempt.cut = f"stopped: it built on {subtask_id}'s work, which did not merge"
+            message = (
+                f"lane {attempt.lane.id}: {attempt.subtask_id}'s session is stopped; it built "
+                f"on {subtask_id}'s work, which went back ({why})"
+            )
+            await self.emit(ev.Notice(level="info", message=message))
+            if attempt.session is not None:
+                self.control.background(attempt.session.terminate())
+
     def release(self, attempt: Attempt) -> None:
         self.parts.attempts.pop(attempt.subtask_id or "", None)
         attempt.lane.attempt = None

@@ -176,6 +176,7 @@ class MergeQueue(Stage):
         subtask = find_subtask(plan, entry.subtask_id) if plan else None
         if subtask is None or subtask.status not in ("in_progress", "completed"):
             await self._done(entry, MergeOutcome.DROPPED, message="no longer to be completed")
+            await self.coder.cut_stacked_on(entry.subtask_id, "no longer to be completed")
             self._leave(entry)
             return None
         if entry.on is not None and entry.on not in {e.subtask_id for e in ahead}:
@@ -323,6 +324,7 @@ class MergeQueue(Stage):
             session=entry.session,
         )
         await self.set_status(entry.subtask_id, "pending")
+        await self.coder.cut_stacked_on(entry.subtask_id, reason)
         await self._done(entry, outcome, message=reason)
         attempts = self.history.attempt_count(entry.subtask_id)
         await self.emit_status(entry.subtask_id, "pending", attempts)

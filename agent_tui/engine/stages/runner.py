@@ -10,6 +10,7 @@ from agent_tui.engine.accounts.quota_book import QuotaBook
 from agent_tui.engine.accounts.spend import RunSpend
 from agent_tui.engine.agents.protocol import (
     AgentFactory,
+    Ending,
     SessionOutcome,
     SessionSpec,
     interrupted_outcome,
@@ -63,33 +64,8 @@ class SessionRunner:
         its CLI started).  Raises ``NoUsableProfile`` (before it starts) and
         ``TranscriptError`` (it cannot be recorded): neither is a session's outcome."""
         lane = attempt.lane
-        rotation = lane.rotation
-        env = await rotation.session_env()
-        config = self.config
-        prepare_records(config.spec_dir)  # a link put there since is refused, not used
-        number, transcript = next_transcript_path(config.logs_dir, self.last_number)
-        self.last_number = attempt.number = number
-        attempt.transcript = transcript
-        subtask_id = attempt.subtask_id
-        assert lane.containment is not None, "sessions run once the run's containment is decided"
-        spec = SessionSpec(
-            number=number,
-            kind=str(attempt.role),
-            subtask_id=subtask_id,
-            prompt=prompt,
-            cwd=lane.site.project_dir,
-            env=env,
-            transcript_path=transcript,
-            guard=lane.guard,
-            model=config.model,
-            containment=lane.containment,
-            idle_timeout_s=config.idle_timeout_s,
-            rate_limit_retries=rotation.rate_limit_retries(),
-            profile=rotation.current,
-            lane=lane.id,
-            max_budget_usd=config.session_budget_usd,
-            runaway=RunawayLimits(config.runaway_repeats, config.runaway_token_growth),
-        )
+        spec = await self._spec(attempt, prompt)
+        number = spec.number
         await self._started(attempt, spec)
         if note is not None:
             await self._emit(ev.NoteSent(text=note))
@@ -108,18 +84,55 @@ class SessionRunner:
                 )
             await self._session_sink(event)
 
-        session = self._factory(spec, sink, self.control.clock)
+        session = attempt.session = self._factory(spec, sink, self.control.clock)
         async with self.control.running(session, lane.id):
             try:
+                if attempt.cut is not None:  # cut as it was set up: it stops as it starts
+                    await session.interrupt()
                 outcome = await session.run()
             except RunEnded as ended:  # the session is recorded as cut short by it
                 await self._report(attempt, interrupted_outcome(str(ended)))
                 raise
+            finally:
+                attempt.session = None
+        if attempt.cut is not None and outcome.outcome == Ending.INTERRUPTED:
+            outcome.message = attempt.cut
         if not reported:
             await self._settle_quota(spec.profile, outcome)
         attempt.outcome = outcome
         await self._report(attempt, outcome)
         return outcome
+
+    async def _spec(self, attempt: Attempt, prompt: str) -> SessionSpec:
+        """``attempt``'s session as its lane runs it, numbered next in the spec's sequence."""
+        lane = attempt.lane
+        rotation = lane.rotation
+        env = await rotation.session_env()
+        config = self.config
+        prepare_records(config.spec_dir)  # a link put there since is refused, not used
+        number, transcript = next_transcript_path(config.logs_dir, self.last_number)
+        self.last_number = attempt.number = number
+        attempt.transcript = transcript
+        assert lane.containment is not None, "sessions run once the run's containment is decided"
+        spec = SessionSpec(
+            number=number,
+            kind=str(attempt.role),
+            subtask_id=attempt.subtask_id,
+            prompt=prompt,
+            cwd=lane.site.project_dir,
+            env=env,
+            transcript_path=transcript,
+            guard=lane.guard,
+            model=config.model,
+            containment=lane.containment,
+            idle_timeout_s=config.idle_timeout_s,
+            rate_limit_retries=rotation.rate_limit_retries(),
+            profile=rotation.current,
+            lane=lane.id,
+            max_budget_usd=config.session_budget_usd,
+            runaway=RunawayLimits(config.runaway_repeats, config.runaway_token_growth),
+        )
+        return spec
 
     async def _started(self, attempt: Attempt, spec: SessionSpec) -> None:
         """The session starts: its spend is counted from now, and the UI hears of it."""

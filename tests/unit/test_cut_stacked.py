@@ -1,0 +1,82 @@
+"""When work waiting in the merge queue goes back, the tries started on it cannot be merged:
+each one's session is ended at once (a try not yet in its session never starts one), and
+the others are left alone."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+
+from agent_tui.engine.agents.protocol import SessionOutcome
+from agent_tui.engine.events import core as ev
+from agent_tui.engine.failures.policy import Role
+from agent_tui.engine.schedule.attempt import Attempt
+from agent_tui.engine.stages.coder import CoderStage
+from agent_tui.plan import Subtask
+
+
+class Session:
+    def __init__(self) -> None:
+        self.terminated = False
+
+    async def run(self) -> SessionOutcome:
+        raise AssertionError("not run here")
+
+    async def interrupt(self) -> bool:
+        return True
+
+    async def terminate(self) -> None:
+        self.terminated = True
+
+
+def attempt(subtask_id: str, lane: int, on: str | None, session: Session | None) -> Attempt:
+    subtask = Subtask(id=subtask_id, description="d")
+    made = Attempt(Role.CODER, SimpleNamespace(id=lane), subtask, on=on)  # type: ignore[arg-type]
+    made.session = session
+    return made
+
+
+async def test_only_sessions_built_on_the_work_that_went_back_are_ended():
+    said: list[ev.Event] = []
+    background: list[asyncio.Future] = []
+
+    async def emit(event: ev.Event) -> None:
+        said.append(event)
+
+    def later(work) -> None:
+        background.append(asyncio.ensure_future(work))
+
+    control = SimpleNamespace(background=later)
+    running = Session()
+    on_it = attempt("1.2", 2, "1.1", running)
+    not_begun = attempt("1.3", 3, "1.1", None)
+    elsewhere_session = Session()
+    elsewhere = attempt("2.2", 4, "2.1", elsewhere_session)
+    ended_session = Session()
+    ended = attempt("1.4", 1, "1.1", ended_session)
+    ended.outcome = SessionOutcome(outcome="success")
+    attempts = {a.subtask_id: a for a in (on_it, not_begun, elsewhere, ended)}
+    parts = SimpleNamespace(
+        config=None, control=control, retries=None, tracker=None, history=None, emit=emit,
+        checkpoints=None, attempts=attempts,
+    )  # fmt: skip
+    stage = CoderStage(parts)
+
+    await stage.cut_stacked_on("1.1", "conflicts in shared.txt")
+    await asyncio.gather(*background)
+
+    why = "stopped: it built on 1.1's work, which did not merge"
+    assert (on_it.cut, not_begun.cut) == (why, why)
+    assert running.terminated
+    assert elsewhere.cut is None and not elsewhere_session.terminated
+    assert ended.cut is None and not ended_session.terminated  # its session is over
+    assert [e.message for e in said if isinstance(e, ev.Notice)] == [
+        "lane 2: 1.2's session is stopped; it built on 1.1's work, which went back "
+        "(conflicts in shared.txt)",
+        "lane 3: 1.3's session is stopped; it built on 1.1's work, which went back "
+        "(conflicts in shared.txt)",
+    ]
+
+    said.clear()
+    await stage.cut_stacked_on("1.1", "again")  # asked twice: said once
+    assert said == []
