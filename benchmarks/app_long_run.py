@@ -23,7 +23,6 @@ import gc
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -40,7 +39,7 @@ from agent_tui.engine.events import core as ev
 from agent_tui.engine.loop import CoderLoop, LoopConfig
 from agent_tui.headless import run_headless
 from agent_tui.tui.app import AgentApp
-from benchmarks.common import big_plan
+from benchmarks.common import big_plan, parser
 
 SUBTASKS = 500
 SESSION_S = 0.25
@@ -318,4 +317,6 @@ async def main(subtasks: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else SUBTASKS))
+    command = parser(__doc__, "app_long_run")
+    command.add_argument("subtasks", nargs="?", type=int, default=SUBTASKS)
+    asyncio.run(main(command.parse_args().subtasks))

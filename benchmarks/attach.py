@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import pty_size, stop_runs
+from benchmarks.common import parser, pty_size, stop_runs
 from benchmarks.startup import COLUMNS, LINES, TIMEOUT_S, agent_workspace
 
 ROUNDS = 9
@@ -102,4 +102,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    parser(__doc__, "attach").parse_args()
     main()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ from agent_tui.config import ContainmentMode, Settings
 from agent_tui.engine.checks.runner import ContainedRunner
 from agent_tui.engine.clock import RealClock
 from agent_tui.engine.sandbox.containment import Containment, check_sandbox
+from benchmarks.common import parser
 
 COMMAND = "python3 -c 'print(open(\"data.txt\").read())'"
 
@@ -66,4 +66,6 @@ async def main(rounds: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 12))
+    command = parser(__doc__, "checks")
+    command.add_argument("rounds", nargs="?", type=int, default=12)
+    asyncio.run(main(command.parse_args().rounds))

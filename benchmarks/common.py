@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import fcntl
 import json
@@ -15,6 +16,16 @@ from agent_tui.engine.agents.claude.session import ClaudeSession
 from agent_tui.engine.agents.protocol import SessionOutcome, SessionSpec
 from agent_tui.engine.clock import RealClock
 from agent_tui.engine.events import core as ev
+
+
+def parser(doc: str | None, name: str) -> argparse.ArgumentParser:
+    """The command line of ``python3 -m benchmarks.NAME``: its docstring is its ``--help``,
+    and an argument it does not take is refused in one sentence, not run as the default."""
+    return argparse.ArgumentParser(
+        prog=f"python3 -m benchmarks.{name}",
+        description=doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def big_plan(subtasks: int, per_phase: int = 50) -> dict:

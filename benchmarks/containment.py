@@ -18,7 +18,7 @@ from agent_tui.engine.sandbox.containment import Containment, check_sandbox
 from agent_tui.engine.sandbox.guard import Guard
 from agent_tui.sim.scenario import Scenario
 from agent_tui.sim.server import SimServer
-from benchmarks.common import timed_session
+from benchmarks.common import parser, timed_session
 
 ROUNDS = 8
 PROMPT = "Subtask ID: 1.1\nProject directory: {project}\n"
@@ -91,4 +91,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    parser(__doc__, "containment").parse_args()
     asyncio.run(main())

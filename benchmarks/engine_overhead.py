@@ -16,7 +16,7 @@ from agent_tui.engine.sandbox.containment import Containment
 from agent_tui.engine.sandbox.guard import Guard
 from agent_tui.sim.scenario import Scenario
 from agent_tui.sim.server import SimServer
-from benchmarks.common import timed_session
+from benchmarks.common import parser, timed_session
 
 ROUNDS = 6
 
@@ -92,4 +92,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    parser(__doc__, "engine_overhead").parse_args()
     asyncio.run(main())

@@ -20,7 +20,7 @@ from agent_tui.engine.clock import VirtualClock
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.loop import CoderLoop, LoopConfig
 from agent_tui.tui.app import AgentApp
-from benchmarks.common import rss_mb, write_spec
+from benchmarks.common import parser, rss_mb, write_spec
 
 EVENTS = 100_000
 ARRIVAL_BATCH = 50  # events per read from the CLI's pipe
@@ -98,4 +98,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    parser(__doc__, "log_flood").parse_args()
     asyncio.run(main())

@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import stop_runs, write_spec
+from benchmarks.common import parser, stop_runs, write_spec
 
 EVENTS = 10_000
 ARRIVAL_BATCH = 50
@@ -283,4 +283,5 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--run-side"]:
         run_side(Path(sys.argv[2]), Path(sys.argv[3]), float(sys.argv[4]))
     else:
+        parser(__doc__, "run_process").parse_args()
         main()

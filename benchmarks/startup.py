@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from benchmarks.common import pty_size, stop_runs, write_spec
+from benchmarks.common import parser, pty_size, stop_runs, write_spec
 
 ROUNDS = 15
 SUBTASKS = 500
@@ -249,4 +249,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    parser(__doc__, "startup").parse_args()
     main()

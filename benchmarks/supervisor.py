@@ -23,7 +23,6 @@ import os
 import resource
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -39,6 +38,7 @@ from agent_tui.engine.loop import CoderLoop, LoopConfig
 from agent_tui.plan import status_in_text
 from agent_tui.sim.scenario import Scenario
 from agent_tui.sim.server import SimServer
+from benchmarks.common import parser
 
 TOKEN_ENV = "AGENT_TUI_BENCH_TOKEN"
 PER_PHASE = 50
@@ -321,10 +321,12 @@ def report(
 
 
 def main() -> None:
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    count = int(args[0]) if args else 200
-    lanes = int(args[1]) if len(args) > 1 else 1
-    asyncio.run(run(count, lanes, scripted="--scripted" in sys.argv))
+    command = parser(__doc__, "supervisor")
+    command.add_argument("subtasks", nargs="?", type=int, default=200)
+    command.add_argument("lanes", nargs="?", type=int, default=1)
+    command.add_argument("--scripted", action="store_true")
+    args = command.parse_args()
+    asyncio.run(run(args.subtasks, args.lanes, scripted=args.scripted))
 
 
 if __name__ == "__main__":

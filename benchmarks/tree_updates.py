@@ -8,7 +8,7 @@ import time
 from textual.app import App, ComposeResult
 
 from agent_tui.tui.widgets.subtask_tree import SubtaskTree
-from benchmarks.common import big_plan, plan_view
+from benchmarks.common import big_plan, parser, plan_view
 
 UPDATES = 200
 
@@ -43,4 +43,5 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    parser(__doc__, "tree_updates").parse_args()
     asyncio.run(main())
