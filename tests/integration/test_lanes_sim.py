@@ -113,6 +113,10 @@ async def test_two_independent_phases_run_at_once_and_all_land_in_order(lanes_ru
         assert git(run.project, "show", f"{BRANCH}:{name}") == text
     assert run.statuses() == {"1.1": "completed", "1.2": "completed", "2.1": "completed"}
     assert [e.id for e in run.of(wev.SubtaskCommitted)].count("1.1") >= 1
+    # Each session is told that others work beside it, and what that can do to a command.
+    prompts = [r.prompt for r in run.sim.requests if r.turn == 0]
+    assert len(prompts) == 3
+    assert all("Other sessions work at the same time" in p and "bwrap:" in p for p in prompts)
     listed = git(run.project, "worktree", "list", "--porcelain")
     assert ".lane-" not in listed  # the lanes' worktrees go when the run ends
     # The sandbox's mount points, held in the shared git dir while lanes ran, go too.

@@ -76,6 +76,9 @@ async def test_a_run_commits_each_subtask_and_leaves_the_users_checkout_byte_ide
     assert run.statuses() == {"1.1": "completed", "1.2": "completed"}  # the user's copy
     assert [e.id for e in run.of(wev.SubtaskCommitted)] == ["1.1", "1.2"]
     assert run.plan["x_custom"] == {"kept": True}
+    prompts = [r.prompt for r in run.sim.requests if r.turn == 0]
+    assert len(prompts) == 2 and all("own git worktree" in p for p in prompts)
+    assert not any("Other sessions work" in p for p in prompts)  # one lane: none beside it
 
 
 async def test_a_failed_try_is_rolled_back_its_diff_kept_and_recorded(git_run):

@@ -511,6 +511,14 @@ class CoderStage(Stage):
         await self.emit_status(subtask_id, "failed", self.history.attempt_count(subtask_id))
         await self.emit(ev.SubtaskStuck(id=subtask_id, reason=reason))
 
+    def _worktree_prompt(self, site: Checkpoints) -> str:
+        """Where the session works; with lanes, that others work beside it, and the one
+        failure that causes (``SANDBOX_SETUP_RACE``, met by the agent's own commands)."""
+        if not site.isolated:
+            return ""
+        beside = "\n" + render("lanes") if len(self.parts.lanes) > 1 else ""
+        return render("worktree") + beside
+
     def _prompt(self, attempt: Attempt) -> str:
         subtask, site = attempt.subtask, attempt.lane.site
         assert self.tracker.plan is not None and subtask is not None
@@ -532,7 +540,7 @@ class CoderStage(Stage):
             files_to_modify=", ".join(subtask.files_to_modify) or "-",
             files_to_create=", ".join(subtask.files_to_create) or "-",
             verification=verification,
-            worktree=render("worktree") if site.isolated else "",
+            worktree=self._worktree_prompt(site),
             failed_check=failed_check_prompt(self.history.attempts(subtask.id)),
             runaway=runaway_prompt(self.history.attempts(subtask.id)),
             guidance=render("one_tool_at_a_time") if self.retry_of(attempt).guidance_due else "",
