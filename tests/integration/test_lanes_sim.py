@@ -403,6 +403,8 @@ async def test_a_session_started_on_work_that_goes_back_is_stopped_at_once(lanes
         "(conflicts in shared.txt)"
     ]
     assert all(s.mode != "paused" for s in run.of(ev.LoopStateChanged))
+    shown = [e.status for e in run.of(ev.SubtaskStatus) if e.id == "1.2"]
+    assert shown == ["in_progress", "pending", "in_progress", "completed"]
     history = AttemptHistory(run.spec_dir)
     assert [a["outcome"] for a in history.attempts("1.2")] == ["interrupted", "success"]
     assert history.attempt_count("1.2", interrupted=False) == 0  # no try of its own spent

@@ -68,6 +68,16 @@ class CoderStage(Stage):
             if attempt.session is not None:
                 self.control.background(attempt.session.terminate())
 
+    async def _cut_back(self, attempt: Attempt) -> None:
+        """A try that was cut (``cut_stacked_on``) and did not complete its subtask leaves it
+        pending, not in progress: it cannot go on before the work it built on is merged."""
+        plan, subtask_id = self.tracker.plan, attempt.subtask_id or ""
+        current = find_subtask(plan, subtask_id) if plan else None
+        if attempt.cut is None or current is None or current.status != "in_progress":
+            return
+        await self.set_status(subtask_id, "pending")
+        await self.emit_status(subtask_id, "pending", self.history.attempt_count(subtask_id))
+
     def release(self, attempt: Attempt) -> None:
         self.parts.attempts.pop(attempt.subtask_id or "", None)
         attempt.lane.attempt = None
@@ -94,6 +104,7 @@ class CoderStage(Stage):
         outcome = await self.session(attempt, self._prompt(attempt), up)
         if outcome is None:
             attempt.claim = Claim.DECIDED
+            await self._cut_back(attempt)
             return
         await self.sync_plan(lane)
         plan = self.tracker.plan
@@ -121,6 +132,8 @@ class CoderStage(Stage):
         if queued:
             status = "in_progress"
         await self._settle(attempt, outcome, status, completed=completed)
+        if not completed:
+            await self._cut_back(attempt)
 
     async def _settle(
         self, attempt: Attempt, outcome: SessionOutcome, status: str, *, completed: bool
