@@ -29,9 +29,11 @@ class Session:
         self.terminated = True
 
 
-def attempt(subtask_id: str, lane: int, on: str | None, session: Session | None) -> Attempt:
+def attempt(subtask_id: str, lane: int, on: str, session: Session | None) -> Attempt:
+    """A try at ``subtask_id`` in ``lane`` started on ``on`` ("ID@COMMIT")."""
     subtask = Subtask(id=subtask_id, description="d")
-    made = Attempt(Role.CODER, SimpleNamespace(id=lane), subtask, on=on)  # type: ignore[arg-type]
+    base, commit = on.split("@")
+    made = Attempt(Role.CODER, SimpleNamespace(id=lane), subtask, on=base, on_commit=commit)  # type: ignore[arg-type]
     made.session = session
     return made
 
@@ -48,21 +50,23 @@ async def test_only_sessions_built_on_the_work_that_went_back_are_ended():
 
     control = SimpleNamespace(background=later)
     running = Session()
-    on_it = attempt("1.2", 2, "1.1", running)
-    not_begun = attempt("1.3", 3, "1.1", None)
+    on_it = attempt("1.2", 2, "1.1@c1", running)
+    not_begun = attempt("1.3", 3, "1.1@c1", None)
     elsewhere_session = Session()
-    elsewhere = attempt("2.2", 4, "2.1", elsewhere_session)
+    elsewhere = attempt("2.2", 4, "2.1@c2", elsewhere_session)
     ended_session = Session()
-    ended = attempt("1.4", 1, "1.1", ended_session)
+    ended = attempt("1.4", 1, "1.1@c1", ended_session)
     ended.outcome = SessionOutcome(outcome="success")
-    attempts = {a.subtask_id: a for a in (on_it, not_begun, elsewhere, ended)}
+    older_session = Session()
+    older = attempt("1.5", 5, "1.1@c0", older_session)  # on another entry of 1.1's
+    attempts = {a.subtask_id: a for a in (on_it, not_begun, elsewhere, ended, older)}
     parts = SimpleNamespace(
         config=None, control=control, retries=None, tracker=None, history=None, emit=emit,
         checkpoints=None, attempts=attempts,
     )  # fmt: skip
     stage = CoderStage(parts)
 
-    await stage.cut_stacked_on("1.1", "conflicts in shared.txt")
+    await stage.cut_stacked_on("1.1", "c1", "conflicts in shared.txt")
     await asyncio.gather(*background)
 
     why = "stopped: it built on 1.1's work, which did not merge"
@@ -70,6 +74,7 @@ async def test_only_sessions_built_on_the_work_that_went_back_are_ended():
     assert running.terminated
     assert elsewhere.cut is None and not elsewhere_session.terminated
     assert ended.cut is None and not ended_session.terminated  # its session is over
+    assert older.cut is None and not older_session.terminated
     assert [e.message for e in said if isinstance(e, ev.Notice)] == [
         "lane 2: 1.2's session is stopped; it built on 1.1's work, which went back "
         "(conflicts in shared.txt)",
@@ -78,5 +83,5 @@ async def test_only_sessions_built_on_the_work_that_went_back_are_ended():
     ]
 
     said.clear()
-    await stage.cut_stacked_on("1.1", "again")  # asked twice: said once
+    await stage.cut_stacked_on("1.1", "c1", "again")  # asked twice: said once
     assert said == []

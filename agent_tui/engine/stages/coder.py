@@ -52,12 +52,13 @@ class CoderStage(Stage):
         self.parts.attempts[subtask.id] = lane.attempt = lane.last = attempt
         return attempt
 
-    async def cut_stacked_on(self, subtask_id: str, why: str) -> None:
-        """``subtask_id``'s work went back (``why``), so a try started on it cannot be
-        merged: its session ends now rather than at its end (no try spent; its subtask
-        starts again once ``subtask_id`` is merged), and one not begun does not begin."""
+    async def cut_stacked_on(self, subtask_id: str, commit: str, why: str) -> None:
+        """``subtask_id``'s work (its ``commit``) went back (``why``), so a try started on it
+        cannot be merged: its session ends now rather than at its end (no try spent; its
+        subtask starts again once ``subtask_id`` is merged), and one not begun does not."""
         for attempt in list(self.parts.attempts.values()):
-            if attempt.on != subtask_id or attempt.outcome is not None or attempt.cut:
+            on = (attempt.on, attempt.on_commit)
+            if on != (subtask_id, commit) or attempt.outcome is not None or attempt.cut:
                 continue
             attempt.cut = f"stopped: it built on {subtask_id}'s work, which did not merge"
             message = (

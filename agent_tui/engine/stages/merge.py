@@ -176,7 +176,8 @@ class MergeQueue(Stage):
         subtask = find_subtask(plan, entry.subtask_id) if plan else None
         if subtask is None or subtask.status not in ("in_progress", "completed"):
             await self._done(entry, MergeOutcome.DROPPED, message="no longer to be completed")
-            await self.coder.cut_stacked_on(entry.subtask_id, "no longer to be completed")
+            why = "no longer to be completed"
+            await self.coder.cut_stacked_on(entry.subtask_id, entry.commit, why)
             self._leave(entry)
             return None
         if entry.on is not None and entry.on not in {e.subtask_id for e in ahead}:
@@ -324,7 +325,7 @@ class MergeQueue(Stage):
             session=entry.session,
         )
         await self.set_status(entry.subtask_id, "pending")
-        await self.coder.cut_stacked_on(entry.subtask_id, reason)
+        await self.coder.cut_stacked_on(entry.subtask_id, entry.commit, reason)
         await self._done(entry, outcome, message=reason)
         attempts = self.history.attempt_count(entry.subtask_id)
         await self.emit_status(entry.subtask_id, "pending", attempts)
