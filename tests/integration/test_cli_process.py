@@ -83,3 +83,26 @@ def test_the_cli_dies_with_the_process_that_started_it(tmp_path):
     finally:
         if parent.poll() is None:
             parent.kill()
+
+
+def test_what_the_cli_leaves_outside_its_group_is_killed_when_it_ends(tmp_path):
+    # A sandbox (bwrap --new-session) is a session of its own: a kill of the CLI's group
+    # misses it, and had it missed the CLI's death too it would live on under init.
+    launcher = CliLauncher("/bin/sh")
+    left = tmp_path / "left.pid"
+    try:
+        process = subprocess.Popen(
+            [str(launcher.path), "-c", f"setsid sleep 977 & echo $! > {left}; sleep 60"]
+        )
+        deadline = time.monotonic() + 10
+        while not (left.exists() and left.read_text().strip()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        orphan = int(left.read_text())
+        while os.getsid(orphan) != orphan and time.monotonic() < deadline:
+            time.sleep(0.02)  # (setsid runs just after the shell has said its pid)
+        assert os.getsid(orphan) == orphan  # out of the CLI's group and session
+        assert kill_group(launcher.pid() or 0, signal.SIGKILL)  # as a check's timeout does
+        assert process.wait(timeout=10) == 128 + signal.SIGKILL
+        assert wait_gone(orphan, 2)
+    finally:
+        launcher.close()

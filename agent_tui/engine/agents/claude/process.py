@@ -24,7 +24,7 @@ from pathlib import Path
 from agent_tui.engine.sandbox.tmpdirs import sweep_named
 
 _LAUNCHER = """\
-import os, signal, sys
+import os, signal, sys, time
 
 parent, pid_file, argv = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
 linux = sys.platform.startswith("linux")
@@ -32,6 +32,7 @@ if linux:
     import ctypes
 
     prctl = ctypes.CDLL(None).prctl
+    prctl(36, 1)  # PR_SET_CHILD_SUBREAPER: what the CLI orphans comes back here, not to init
 watcher = os.getpid()
 child = os.fork()
 if child == 0:
@@ -50,8 +51,40 @@ def end_group(signum=signal.SIGKILL):
         pass
 
 
+def adopted():
+    # What the CLI orphaned outside its group (a sandbox that made a session of its own,
+    # as the CLI died): this process's children now, as their subreaper.
+    me, found = os.getpid(), set()
+    for name in os.listdir("/proc") if linux else ():
+        try:
+            with open(f"/proc/{name}/stat") as handle:
+                if int(handle.read().rsplit(")", 1)[1].split()[1]) == me:
+                    found.add(int(name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return found - {child}
+
+
+def end_adopted():
+    for _ in range(200):  # a kill may orphan the next (a sandbox's relays): up to ~2 s
+        for pid in adopted():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                pass
+        except ChildProcessError:
+            return
+        if not adopted():
+            return
+        time.sleep(0.01)
+
+
 def parent_gone(signum, frame):
     end_group()
+    end_adopted()
     os._exit(137)
 
 
@@ -73,8 +106,12 @@ if linux:
 if os.getppid() != parent:
     parent_gone(None, None)
 os.closerange(0, 3)  # the CLI holds the SDK's pipes; only it may answer on them
-_, status = os.waitpid(child, 0)
+while True:  # an orphan that ends meanwhile is reaped here, not left a zombie
+    pid, status = os.wait()
+    if pid == child:
+        break
 end_group()  # what the CLI left behind (its sandbox's socat relays, a runaway command)
+end_adopted()  # and what it left outside its group
 code = os.waitstatus_to_exitcode(status)
 os._exit(128 - code if code < 0 else code)  # nothing to flush: its output was the CLI's
 """
