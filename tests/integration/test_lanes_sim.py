@@ -402,6 +402,13 @@ async def test_a_session_started_on_work_that_goes_back_is_stopped_at_once(lanes
         "lane 1: 1.2's session is stopped; it built on 1.1's work, which went back "
         "(conflicts in shared.txt)"
     ]
+    said = [
+        type(e).__name__
+        for e in run.events
+        if (isinstance(e, lev.MergeEnded) and e.subtask_id == "1.1")
+        or (isinstance(e, ev.Notice) and "1.2's session is stopped" in e.message)
+    ]
+    assert said == ["MergeEnded", "Notice"]  # the log says why 1.1 went back, then the rest
     assert all(s.mode != "paused" for s in run.of(ev.LoopStateChanged))
     shown = [e.status for e in run.of(ev.SubtaskStatus) if e.id == "1.2"]
     assert shown == ["in_progress", "pending", "in_progress", "completed"]

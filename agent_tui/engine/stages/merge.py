@@ -325,8 +325,8 @@ class MergeQueue(Stage):
             session=entry.session,
         )
         await self.set_status(entry.subtask_id, "pending")
-        await self.coder.cut_stacked_on(entry.subtask_id, entry.commit, reason)
         await self._done(entry, outcome, message=reason)
+        await self.coder.cut_stacked_on(entry.subtask_id, entry.commit, reason)
         attempts = self.history.attempt_count(entry.subtask_id)
         await self.emit_status(entry.subtask_id, "pending", attempts)
         await self.coder.stuck_if_out_of_tries(entry.subtask_id)
