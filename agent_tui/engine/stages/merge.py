@@ -175,8 +175,8 @@ class MergeQueue(Stage):
         plan = self.tracker.plan
         subtask = find_subtask(plan, entry.subtask_id) if plan else None
         if subtask is None or subtask.status not in ("in_progress", "completed"):
-            await self._done(entry, MergeOutcome.DROPPED, message="no longer to be completed")
             why = "no longer to be completed"
+            await self._done(entry, MergeOutcome.DROPPED, message=why)
             await self.coder.cut_stacked_on(entry.subtask_id, entry.commit, why)
             self._leave(entry)
             return None
