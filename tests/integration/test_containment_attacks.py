@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -439,6 +440,46 @@ def _check_session_survived(h: Hostile) -> None:
     assert [e.outcome for e in h.events if isinstance(e, ev.SessionEnded)] == ["success"]
 
 
+OUTLIVER = "agent-tui-outliver-7c41"
+"""The name a process the agent leaves behind runs under (``exec -a``): what no process may
+still bear once the run is over."""
+
+
+def _outlive_the_session(h: Hostile) -> list[dict[str, Any]]:
+    # A session of its own, its parent gone at once (double fork): out of the shell's and
+    # the CLI's process groups, reparented away from them, as a daemon makes itself.
+    code = (
+        "import os, subprocess\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        f"    subprocess.Popen(['sh', '-c', 'exec -a {OUTLIVER} sleep 974'])\n"
+        "    os._exit(0)\n"
+        "os.wait()\n"
+        "print('left it running')\n"
+    )
+    return python("outlive.py", code)
+
+
+def _check_nothing_outlived(h: Hostile) -> None:
+    assert any("left it running" in r for r in h.tool_results)  # the attack did run
+
+    def named() -> list[str]:
+        found = []
+        for pid in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                    if OUTLIVER.encode() in handle.read():
+                        found.append(pid)
+            except OSError:
+                continue
+        return found
+
+    deadline = time.monotonic() + 5  # the run has ended: what it left has seconds to go
+    while named() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert named() == []
+
+
 ATTACKS = {
     "write outside the project": Attack(_writes_outside, _check_writes_outside),
     "escape through a symlink": Attack(_symlink_escape, _check_no_escape),
@@ -456,6 +497,7 @@ ATTACKS = {
         _speak_as_the_user, _check_no_user_voice, second_session=True
     ),
     "kill the supervisor": Attack(_kill_the_supervisor, _check_session_survived),
+    "outlive the session": Attack(_outlive_the_session, _check_nothing_outlived),
 }
 
 
