@@ -149,7 +149,11 @@ async def test_nothing_around_the_worktree_is_readable_and_honest_work_is_commit
 def _task_outputs(canary: str, root: Path) -> list[Path]:
     """Background task outputs holding ``canary`` in any session's private temp dir."""
     found = []
-    for path in root.glob("*/claude-*/**/tasks/*.output"):
+    try:
+        paths = list(root.glob("*/claude-*/**/tasks/*.output"))
+    except FileNotFoundError:  # a dir the CLI made went as the walk reached it (fswatch-probe-*)
+        return []  # (the caller looks again)
+    for path in paths:
         try:
             if canary in path.read_text(errors="replace"):
                 found.append(path)
