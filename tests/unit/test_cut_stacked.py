@@ -1,18 +1,23 @@
 """When work waiting in the merge queue goes back, the tries started on it cannot be merged:
 each one's session is ended at once (a try not yet in its session never starts one), and
-the others are left alone."""
+the others are left alone.  So it is when the entry is dropped, its subtask no longer to be
+completed (reset while it waited)."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import asdict
 from types import SimpleNamespace
 
 from agent_tui.engine.agents.protocol import SessionOutcome
 from agent_tui.engine.events import core as ev
+from agent_tui.engine.events import lanes as lev
 from agent_tui.engine.failures.policy import Role
+from agent_tui.engine.progress.history import AttemptHistory
 from agent_tui.engine.schedule.attempt import Attempt
 from agent_tui.engine.stages.coder import CoderStage
-from agent_tui.plan import Subtask
+from agent_tui.engine.stages.merge import MergeQueue, Queued
+from agent_tui.plan import ImplementationPlan, Subtask
 
 
 class Session:
@@ -85,3 +90,70 @@ async def test_only_sessions_built_on_the_work_that_went_back_are_ended():
     said.clear()
     await stage.cut_stacked_on("1.1", "c1", "again")  # asked twice: said once
     assert said == []
+
+
+class Coder:
+    """The coder stage as the queue calls it: which cuts it was asked for."""
+
+    def __init__(self) -> None:
+        self.cuts: list[tuple[str, str, str]] = []
+
+    async def cut_stacked_on(self, subtask_id: str, commit: str, why: str) -> None:
+        self.cuts.append((subtask_id, commit, why))
+
+
+class Branch:
+    def __init__(self) -> None:
+        self.let_go: list[str] = []
+
+    async def let_go_ref(self, ref: str) -> None:
+        self.let_go.append(ref)
+
+
+async def test_a_merge_dropped_because_its_subtask_was_reset_stops_what_was_built_on_it(
+    tmp_path,
+):
+    plan = ImplementationPlan.model_validate(
+        {
+            "feature": "f",
+            "phases": [
+                {
+                    "id": "1",
+                    "name": "one",
+                    "subtasks": [
+                        {"id": "1.1", "description": "a", "status": "pending"},  # reset
+                        {"id": "1.2", "description": "b", "status": "in_progress"},
+                    ],
+                }
+            ],
+        }
+    )
+    history = AttemptHistory(tmp_path)
+    entry = Queued("1.1", 1, "c1", "refs/agent-tui/keep/1.1", 3)
+    history.queue_merge(asdict(entry))
+    said: list[ev.Event] = []
+
+    async def emit(event: ev.Event) -> None:
+        said.append(event)
+
+    branch = Branch()
+    checkpoints = SimpleNamespace(let_go=branch.let_go_ref)
+    parts = SimpleNamespace(
+        config=None, control=SimpleNamespace(stopping=False), retries=None,
+        tracker=SimpleNamespace(plan=plan), history=history, emit=emit,
+        checkpoints=checkpoints,
+    )  # fmt: skip
+    coder = Coder()
+    queue = MergeQueue(parts, coder=coder)  # type: ignore[arg-type]
+    queue.waiting["1.1"] = entry
+
+    await queue._merge_some([entry])
+
+    why = "no longer to be completed"
+    assert coder.cuts == [("1.1", "c1", why)]
+    ended = [e for e in said if isinstance(e, lev.MergeEnded)]
+    assert [(e.subtask_id, e.outcome, e.message) for e in ended] == [
+        ("1.1", lev.MergeOutcome.DROPPED, why)
+    ]
+    assert branch.let_go == ["refs/agent-tui/keep/1.1"]  # its kept commit is let go
+    assert queue.idle and AttemptHistory(tmp_path).queued_merges() == []
