@@ -3,6 +3,9 @@ about 3 s at the scripted model, each subtask with a check; wall time with 4 lan
 ≤ 0.35), a plan that is one chain with 4 lanes vs 1 (target ≤ 1.05), and agent-tui's own peak
 RSS (the CLIs' not counted) with 4 lanes vs 1 (target ≤ 1.5).
 
+Each run's CPU seconds (all its processes, the scripted model's too) are printed beside its
+wall time: the 4-lane run cannot take less wall time than that CPU divided by the cores.
+
 Each run is a fresh process (``python3 -m benchmarks.lanes ONE …``) so its peak RSS is its
 own; the sim runs in this process.  Run from the repo root: ``python3 -m benchmarks.lanes``.
 
@@ -100,10 +103,17 @@ def project(root: Path, chain: bool, check_s: float = 0.0) -> Path:
     return path
 
 
+def cpu_s(who: int) -> float:
+    used = resource.getrusage(who)
+    return used.ru_utime + used.ru_stime
+
+
 def one_run(
     base_url: str, root: Path, lanes: int, chain: bool, check_s: float = 0.0
-) -> tuple[float, float, int]:
-    """Wall seconds, agent-tui's peak RSS (MB) and the exit code of one headless run."""
+) -> tuple[float, float, int, float]:
+    """Wall seconds, agent-tui's peak RSS (MB), the exit code of one headless run, and the
+    CPU seconds it took: its processes' (agent-tui, the CLIs, their sandboxes, git) and this
+    process's, which serves the scripted model."""
     path = project(root, chain, check_s)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "CLAUDE_"))}
     env.update(
@@ -120,6 +130,7 @@ def one_run(
     (root / "home").mkdir()
     (root / "cfg").mkdir()
     (root / "cfg" / "profiles.json").write_text('{"settings": {"pause_between_s": 0}}')
+    cpu_before = cpu_s(resource.RUSAGE_CHILDREN) + cpu_s(resource.RUSAGE_SELF)
     started = time.monotonic()
     done = subprocess.run(
         [sys.executable, "-m", "benchmarks.lanes", "ONE", str(path), str(lanes)],
@@ -129,10 +140,11 @@ def one_run(
         check=False,
     )
     wall = time.monotonic() - started
+    cpu = cpu_s(resource.RUSAGE_CHILDREN) + cpu_s(resource.RUSAGE_SELF) - cpu_before
     rss = float(done.stdout.strip().splitlines()[-1]) if done.returncode == 0 else 0.0
     if done.returncode != 0:
         print(done.stderr[-2000:], file=sys.stderr)
-    return wall, rss, done.returncode
+    return wall, rss, done.returncode, cpu
 
 
 def run_child(project_dir: str, lanes: str) -> None:
@@ -153,17 +165,25 @@ def run_child(project_dir: str, lanes: str) -> None:
 def main(check_s: float = 0.0) -> None:
     shapes = ("independent",) if check_s else ("independent", "chain")
     with SimServer(Scenario.model_validate(scenario())) as sim:
-        figures: dict[tuple[str, int], tuple[float, float]] = {}
+        figures: dict[tuple[str, int], tuple[float, float, float]] = {}
         for shape in shapes:
             for lanes in (1, 4):
                 with tempfile.TemporaryDirectory() as scratch:
-                    wall, rss, code = one_run(
+                    wall, rss, code, cpu = one_run(
                         sim.base_url, Path(scratch), lanes, shape == "chain", check_s
                     )
                 assert code == 0, f"{shape} with {lanes} lanes exited {code}"
-                figures[(shape, lanes)] = (wall, rss)
-                print(f"{shape:12} lanes={lanes}: {wall:6.1f} s, agent-tui peak RSS {rss:.0f} MB")
+                figures[(shape, lanes)] = (wall, rss, cpu)
+                print(
+                    f"{shape:12} lanes={lanes}: {wall:6.1f} s, agent-tui peak RSS {rss:.0f} MB, "
+                    f"CPU {cpu:.1f} s"
+                )
     one, four = figures[("independent", 1)], figures[("independent", 4)]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(
+        f"4 lanes, independent: {four[2]:.1f} s of CPU, so at least {four[2] / (cores or 1):.1f} s "
+        f"of wall on {cores} cores, were the work spread perfectly"
+    )
     if check_s:
         print(f"checks of {check_s:g} s: 4 lanes / 1 lane = {four[0] / one[0]:.2f}")
         return
