@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import stat
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -88,6 +89,7 @@ def merge(location: Location, *, squash: bool, environ: Mapping[str, str] | None
     current = _current_branch(repo, branch.name)
     _refuse_if_busy(repo)
     _refuse_if_dirty(repo, location)
+    _refuse_to_overwrite_untracked(repo, branch)
     ahead = review.commits()
     tip = repo.text("rev-parse", "--short", branch.name)
     kept = _keep_uncommitted(branch)  # before the merge: one it cannot save refuses it
@@ -197,6 +199,45 @@ def _refuse_if_dirty(repo: Git, location: Location) -> None:
         raise MergeRefused(
             f"your working tree has uncommitted changes ({shown}): commit or stash them, then "
             "merge again; nothing was merged"
+        )
+
+
+def _refuse_to_overwrite_untracked(repo: Git, branch: Branch) -> None:
+    """Refuse a merge that would put the work branch's new files where the user's checkout
+    has files git does not track: git's merge replaces an ignored one (a ``.env``, another
+    spec's plan, a whole ignored folder or a link) without a word, even with
+    ``--no-overwrite-ignore``, and the agent can stop ignoring any path in its commits."""
+    added = repo.run(
+        "diff", "--name-only", "-z", "--no-renames", "--diff-filter=A", f"HEAD...{branch.name}",
+    ).out  # fmt: skip
+    if not added:
+        return
+    listed = repo.run("ls-tree", "-r", "-z", "--full-tree", "--name-only", "HEAD").out
+    tracked = set(listed.split(b"\0"))
+    root = branch.location.repo_root
+    assert root is not None
+    in_the_way: list[str] = []
+    for name in filter(None, added.split(b"\0")):
+        if name in tracked:
+            continue  # git merges it as a tracked file (the tree is clean)
+        parts = name.split(b"/")
+        for depth in range(1, len(parts) + 1):
+            here = b"/".join(parts[:depth])
+            try:
+                mode = os.lstat(root / os.fsdecode(here)).st_mode
+            except OSError:
+                break  # nothing there: git makes it
+            if depth == len(parts) or not stat.S_ISDIR(mode):
+                if here not in tracked:  # (a tracked one is git's to change)
+                    in_the_way.append(os.fsdecode(here))
+                break
+    if in_the_way:
+        found = sorted(set(in_the_way))
+        shown = ", ".join(found[:SHOWN_FILES]) + (", …" if len(found) > SHOWN_FILES else "")
+        it = "it" if len(found) == 1 else "them"
+        raise MergeRefused(
+            f"{branch.name} adds {shown}, which you have here untracked or ignored (git would "
+            f"replace {it} without asking): move {it} aside, then merge again; nothing was merged"
         )
 
 

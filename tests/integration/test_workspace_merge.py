@@ -3,6 +3,8 @@ conflict, the branch and worktree removed only after a merge that succeeded."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from agent_tui.workspace import commits
@@ -75,10 +77,73 @@ def test_an_untracked_file_the_merge_would_overwrite_is_named(tmp_path, squash):
     project, _, location, worktree = with_work(tmp_path)
     (project / "feature.py").write_text("# the user's own, not committed\n")
     before = snapshot(project, index_bytes=False)
-    with pytest.raises(MergeRefused, match=r"would be overwritten by merge: feature\.py\)"):
+    with pytest.raises(MergeRefused, match=r"adds feature\.py, which you have here untracked"):
         merge(location, squash=squash)
     assert snapshot(project, index_bytes=False) == before
     assert worktree.root.exists() and git(project, "branch", "--list", "agent-tui/001-test")
+
+
+def unignored_work(tmp_path, plant):
+    """The user's ignored ``.env`` and another spec's files; the agent's commit stops
+    ignoring them and brings its own (``plant`` writes them in its worktree)."""
+    ignores = {"README.md": "# project\n", ".gitignore": ".auto-claude/\n.env\n"}
+    project, _, location, worktree = with_work(tmp_path, files=ignores, ignore_specs=False)
+    (project / ".env").write_text("DATABASE_URL=postgres://me:secret@db/prod\n")
+    other = project / ".auto-claude" / "specs" / "002-other"
+    (other / "memory").mkdir(parents=True)
+    (other / "implementation_plan.json").write_text('{"feature": "mine"}\n')
+    (other / "memory" / "attempt_history.json").write_text("{}\n")
+    (worktree.root / ".gitignore").write_text("")
+    plant(worktree.root)
+    commits.commit_subtask(worktree, "1.3", "the agent's", "Sessions: 3")
+    return project, location, worktree, other
+
+
+def agents_files(root):
+    (root / ".env").write_text("DATABASE_URL=sqlite:///agent.db\n")
+    other = root / ".auto-claude" / "specs" / "002-other"
+    other.mkdir(parents=True)
+    (other / "implementation_plan.json").write_text('{"feature": "the agent\'s"}\n')
+
+
+def a_file_for_the_folder(root):
+    (root / ".auto-claude" / "specs").mkdir(parents=True)
+    (root / ".auto-claude" / "specs" / "002-other").write_text("gone\n")
+
+
+def a_link_for_the_folder(root):
+    (root / ".auto-claude" / "specs").mkdir(parents=True)
+    (root / ".auto-claude" / "specs" / "002-other").symlink_to("/")
+
+
+@pytest.mark.parametrize("squash", [False, True])
+@pytest.mark.parametrize(
+    ("plant", "named"),
+    [
+        (agents_files, ".auto-claude/specs/002-other/implementation_plan.json, .env"),
+        (a_file_for_the_folder, ".auto-claude/specs/002-other"),
+        (a_link_for_the_folder, ".auto-claude/specs/002-other"),
+    ],
+)
+def test_a_merge_never_replaces_what_the_user_has_and_git_ignores(tmp_path, squash, plant, named):
+    """git's merge replaces an ignored file, or a whole ignored folder, with what the branch
+    adds there (``--no-overwrite-ignore`` or not): the agent could overwrite a ``.env`` or
+    another spec's plan by un-ignoring them in its commit."""
+    project, location, worktree, other = unignored_work(tmp_path, plant)
+    with pytest.raises(MergeRefused) as refused:
+        merge(location, squash=squash)
+    assert str(refused.value).startswith(f"agent-tui/001-test adds {named}, which you have")
+    assert str(refused.value).endswith("nothing was merged")
+    assert (project / ".env").read_text() == "DATABASE_URL=postgres://me:secret@db/prod\n"
+    assert (other / "implementation_plan.json").read_text() == '{"feature": "mine"}\n'
+    assert (other / "memory" / "attempt_history.json").read_text() == "{}\n"
+    assert git(project, "log", "-1", "--format=%s") == "start\n"
+    assert worktree.root.exists() and git(project, "branch", "--list", "agent-tui/001-test")
+
+    (project / ".env").unlink()  # moved aside, as the refusal says: the merge goes ahead
+    shutil.rmtree(other)
+    merge(location, squash=squash)
+    assert "subtask 1.3: the agent's" in git(project, "log", "--format=%B")
 
 
 def test_a_squash_conflict_aborts_cleanly_too(tmp_path):
