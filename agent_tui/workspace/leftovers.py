@@ -4,8 +4,10 @@ session, and at the next start after a session that was killed (CLI 2.1.331).
 For every Bash command the sandbox mounts over what must stay read-only, and for a path
 that does not exist it first makes an empty one to mount on:
 
-- in each git dir ``NOTES_MERGE_WORKTREE/``, ``glab-cli/``, ``remotes/``, an empty
-  ``config.worktree`` and ``info/.claude-sandbox-noreplace/``, and ``.claude/.cc-writes/``
+- in each git dir ``NOTES_MERGE_WORKTREE/``, ``glab-cli/``, ``remotes/``, ``worktrees/``,
+  an empty ``config.worktree`` and ``objects/info/alternates``, and
+  ``.claude-sandbox-noreplace/`` in ``info/``, ``objects/info/`` and
+  ``objects/info/commit-graphs/``; and ``.claude/.cc-writes/``
   in the working directory and in the repository's own checkout (which the CLI takes for
   the project's root in a worktree): these stay when the command ends;
 - for each file the CLI always protects in the working directory (``CLI_PROTECTED``), an
@@ -34,8 +36,15 @@ IN_GIT_DIR = (
     "remotes",
     "config.worktree",
     "info/.claude-sandbox-noreplace",
+    "objects/info/.claude-sandbox-noreplace",
+    "objects/info/commit-graphs/.claude-sandbox-noreplace",
+    "objects/info/commit-graphs",
+    "objects/info/alternates",
+    "worktrees",
 )
-FILES_IN_GIT_DIR = frozenset({"config.worktree"})
+"""Deepest first.  The ``objects/info`` ones and ``worktrees`` were seen in a project's own
+``.git``, in place."""
+FILES_IN_GIT_DIR = frozenset({"config.worktree", "objects/info/alternates"})
 """Of ``IN_GIT_DIR``, what the sandbox leaves as an empty file (the rest: empty dirs)."""
 CLI_PROTECTED = (
     ".gitconfig", ".gitmodules", ".bashrc", ".bash_profile", ".zshrc", ".zprofile",
@@ -100,15 +109,15 @@ def hold(git_dir: Path) -> list[Path]:
     they stay while several lanes share it: one made or removed between another sandbox's
     listing and its mounts fails that command.  What was made (``release`` removes it)."""
     made = []
-    for name in IN_GIT_DIR:
+    for name in reversed(IN_GIT_DIR):  # a folder before what the sandbox makes in it
         path = git_dir / name
-        if os.path.lexists(path) or not git_dir.is_dir():
+        if os.path.lexists(path) or not path.parent.is_dir() or not git_dir.is_dir():
             continue
         with contextlib.suppress(OSError):
             if name in FILES_IN_GIT_DIR:
                 path.touch(exist_ok=False)
             else:
-                path.mkdir(parents=True)
+                path.mkdir()
             made.append(path)
     return made
 

@@ -75,6 +75,7 @@ class Hostile:
     exit_code: int | None = None
     idle_timeout_s: float = 60.0
     """A session waiting on purpose for longer (on another run) needs more."""
+    in_place: bool = False
 
     def write_plan(self, subtasks: list[str]) -> None:
         plan = plan_doc([("1", [], subtasks)])
@@ -94,6 +95,7 @@ class Hostile:
             pause_between_s=0.0,
             idle_timeout_s=self.idle_timeout_s,
             pause_on_problem=False,
+            in_place=self.in_place,
             extra_env={
                 "ANTHROPIC_BASE_URL": self.sim.base_url,
                 "CLAUDE_CODE_MAX_RETRIES": "0",

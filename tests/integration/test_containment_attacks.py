@@ -519,6 +519,55 @@ async def test_each_attack_is_contained_and_honest_work_completes(hostile, attac
     attack.check(hostile)
 
 
+GIT_DIR_WRITES = """\
+import pathlib
+for what, path in [("commondir", ".git/commondir"), ("config.worktree", ".git/config.worktree"),
+                   ("alternates", ".git/objects/info/alternates"),
+                   ("attributes", ".git/info/attributes"), ("a branch", ".git/refs/heads/evil"),
+                   ("HEAD", ".git/HEAD"), ("a submodule's config", ".git/modules/x/config")]:
+    try:
+        pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as handle:
+            handle.write("[core]\\n\\tfsmonitor = x\\n")
+        print("WROTE", what)
+    except OSError as exc:
+        print("refused", what, exc.strerror)
+"""
+GIT_DIR_PARTS = (
+    "commondir", "config.worktree", "alternates", "attributes", "a branch", "HEAD",
+    "a submodule's config",
+)  # fmt: skip
+
+
+async def test_in_place_in_a_repository_the_agent_writes_nothing_in_its_git_dir(hostile):
+    """Not only hooks and config: ``commondir`` (or ``config.worktree``, a submodule's
+    config, alternates) would give the user's git, and agent-tui's next run there, a
+    config of the agent's (a signing program, an fsmonitor)."""
+    project = hostile.project
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-qm", "start"]):
+        subprocess.run(["git", "-c", "user.name=u", "-c", "user.email=u@u", *args],
+                       cwd=project, check=True, capture_output=True)  # fmt: skip
+    before = sorted(str(p.relative_to(project)) for p in (project / ".git").rglob("*"))
+    hostile.in_place = True
+    hostile.write_plan(["1.1"])
+    steps = [
+        *python("gitdir.py", GIT_DIR_WRITES),
+        tool("Write", file_path="{project}/.git/commondir", content="/tmp\n"),
+        *coder_steps("1.1"),
+    ]
+    hostile.start({"1.1": [steps]})
+    await asyncio.wait_for(hostile.go(), RUN_TIMEOUT_S)
+
+    assert hostile.exit_code == 0 and hostile.statuses() == {"1.1": "completed"}
+    results = " ".join(hostile.tool_results)
+    assert "WROTE" not in results
+    assert all(f"refused {what}" in results for what in GIT_DIR_PARTS), results
+    assert sum("denied by your permission settings" in r for r in set(hostile.tool_results)) == 1
+    after = sorted(str(p.relative_to(project)) for p in (project / ".git").rglob("*"))
+    assert sorted(set(after) - set(before)) == [], "\n".join(sorted(set(after) - set(before)))
+    assert (project / "out_1_1.txt").read_text() == "1.1\n"  # the honest edit, in place
+
+
 INIT_THE_PROJECT = """\
 import os, pathlib, subprocess, time
 done = subprocess.run(["git", "init", "-q", "."], capture_output=True, text=True)

@@ -137,6 +137,7 @@ async def until(condition):
 def test_lanes_hold_the_shared_git_dirs_mount_points_and_release_only_theirs(tmp_path):
     git_dir = tmp_path / ".git"
     (git_dir / "info").mkdir(parents=True)
+    (git_dir / "objects" / "info").mkdir(parents=True)
     (git_dir / "remotes").mkdir()  # the user's own: not made, not removed
     made = hold(git_dir)
     assert sorted(p.relative_to(git_dir).as_posix() for p in made) == [
@@ -144,7 +145,13 @@ def test_lanes_hold_the_shared_git_dirs_mount_points_and_release_only_theirs(tmp
         "config.worktree",
         "glab-cli",
         "info/.claude-sandbox-noreplace",
+        "objects/info/.claude-sandbox-noreplace",
+        "objects/info/alternates",
+        "objects/info/commit-graphs",
+        "objects/info/commit-graphs/.claude-sandbox-noreplace",
+        "worktrees",
     ]
+    assert (git_dir / "objects" / "info" / "alternates").is_file()
     assert (git_dir / "config.worktree").is_file() and (git_dir / "glab-cli").is_dir()
     # Held, they exist before every session: a session's tidy keeps them.
     leftovers = Leftovers((git_dir,), ())
@@ -153,12 +160,18 @@ def test_lanes_hold_the_shared_git_dirs_mount_points_and_release_only_theirs(tmp
     assert all(p.exists() for p in made)
     (git_dir / "glab-cli" / "config.yml").write_text("someone's\n")  # no longer empty: stays
     removed = release(made)
-    assert sorted(p.name for p in removed) == [
-        ".claude-sandbox-noreplace",
+    assert sorted(p.relative_to(git_dir).as_posix() for p in removed) == [
         "NOTES_MERGE_WORKTREE",
         "config.worktree",
+        "info/.claude-sandbox-noreplace",
+        "objects/info/.claude-sandbox-noreplace",
+        "objects/info/alternates",
+        "objects/info/commit-graphs",
+        "objects/info/commit-graphs/.claude-sandbox-noreplace",
+        "worktrees",
     ]
     assert (git_dir / "glab-cli" / "config.yml").is_file() and (git_dir / "remotes").is_dir()
+    assert sorted(os.listdir(git_dir / "objects" / "info")) == []
 
 
 def test_nothing_is_removed_through_a_claude_dir_made_a_link(tmp_path):

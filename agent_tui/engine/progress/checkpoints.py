@@ -99,13 +99,15 @@ class Checkpoints:
 
     def git_dirs(self) -> tuple[Path, ...]:
         """The repository's git dirs the agent must not write: all of ``.git`` for a
-        worktree (refs, objects, its own index); hooks and config in place, or where there
-        is no ``.git`` directory, ``.git`` itself (one the agent made, agent-tui would trust)."""
+        worktree (refs, objects, its own index), and in place all of the project's ``.git``
+        too, or where there is none, ``.git`` itself (one the agent made, agent-tui would
+        trust).  Not only hooks and config: ``commondir``, ``config.worktree``, a
+        submodule's config or ``objects/info/alternates`` would each hand git a config
+        or objects of the agent's, for your git and agent-tui's next runs there."""
         if self.worktree is not None:
             assert self.location is not None and self.location.common_dir is not None
             return (self.location.common_dir, self.worktree.root / ".git")
-        git_dir = self.config.project_dir / ".git"
-        return (git_dir / "hooks", git_dir / "config") if git_dir.is_dir() else (git_dir,)
+        return (self.config.project_dir / ".git",)
 
     def workplace(self) -> Workplace:
         """Where a session here works, and the user's checkout beside it."""
@@ -159,8 +161,10 @@ class Checkpoints:
             async with self.plan_lock:
                 self._opening_notes = await asyncio.to_thread(self.mirror.push)
             self._packed_at = await self._git(commits.head)
-        else:
-            self._leftovers = Leftovers((), (self.project_dir,))
+        else:  # in place: the sandbox's mount points in the project's own .git too
+            git_dir = self.project_dir / ".git"
+            git_dirs = (git_dir,) if git_dir.is_dir() and not git_dir.is_symlink() else ()
+            self._leftovers = Leftovers(git_dirs, (self.project_dir,))
         self._swept = await asyncio.to_thread(self._sweep_killed)
 
     def _sweep_killed(self) -> list[Path]:
