@@ -81,8 +81,10 @@ def excludes(paths: Iterable[str]) -> list[str]:
 
 def git_dir_copies(names: Iterable[str]) -> list[str]:
     """The directories whose files, checked out, make a git directory: ``HEAD`` beside
-    ``objects/`` and ``refs/`` (or ``commondir``), compared as a case-insensitive disk
-    would.  The tree's root is none of them (the user's own ``.git`` comes first there)."""
+    ``objects`` and ``refs`` (or ``commondir``), compared as a case-insensitive disk
+    would.  ``objects`` and ``refs`` count as folders holding files, and as a file or a
+    link of that name too (git only asks that it can enter them: a link to ``.`` will do).
+    The tree's root is none of them (the user's own ``.git`` comes first there)."""
     heads: dict[str, str] = {}
     inside: dict[str, set[str]] = {}
     for name in names:
@@ -94,7 +96,7 @@ def git_dir_copies(names: Iterable[str]) -> list[str]:
                 heads[directory.casefold()] = directory
             else:
                 inside.setdefault(directory.casefold(), set()).add("commondir")
-        for depth in range(1, len(parts) - 1):
+        for depth in range(1, len(parts)):
             if folded[depth] in ("objects", "refs"):
                 key = "/".join(folded[:depth])
                 inside.setdefault(key, set()).add(folded[depth])

@@ -108,8 +108,10 @@ def test_a_copy_of_a_git_directory_is_found_as_a_case_insensitive_disk_sees_it()
         "wt/HEAD", "wt/commondir",
         "HEAD", "objects/x", "refs/y",  # the tree's root: the user's .git comes first
         "docs/HEAD.md",
+        "app/HEAD", "app/objects", "app/refs", "app/config",  # links to "." (or files) will do
+        "one/HEAD", "one/objects",  # still no refs
     ]  # fmt: skip
-    assert nested.git_dir_copies(names) == ["Other", "lib/evil", "wt"]
+    assert nested.git_dir_copies(names) == ["Other", "app", "lib/evil", "wt"]
 
 
 def test_the_scan_finds_a_secret_cut_across_a_long_lines_pieces():
