@@ -579,6 +579,13 @@ for what, act in [("hooks", lambda: os.makedirs(".git/hooks")),
         print("MADE", what)
     except OSError as exc:
         print("refused", what, exc.strerror)
+try:  # the project itself a bare repository: HEAD, objects and refs (links to ".")
+    os.symlink(".", "objects"), os.symlink(".", "refs")
+    pathlib.Path("config").write_text("[core]\\n\\tbare = false\\n\\tworktree = .\\n")
+    pathlib.Path("HEAD").write_text("ref: refs/heads/main\\n")
+    print("MADE bare")
+except OSError as exc:
+    print("refused bare", exc.strerror)
 pathlib.Path(".gitattributes").write_text("* filter=x\\n")
 future = time.time() + 86400
 os.utime(".gitattributes", (future, future))
@@ -607,6 +614,7 @@ async def test_in_place_the_agent_cannot_make_the_project_a_repository_nor_a_lat
     steps = [
         *python("init.py", INIT_THE_PROJECT),
         tool("Write", file_path="{project}/.git/config", content="[core]\n\tfsmonitor = x\n"),
+        tool("Write", file_path="{project}/HEAD", content="ref: refs/heads/main\n"),
         tool("Bash", command="git init"),
         *coder_steps("1.1"),
     ]
@@ -616,8 +624,12 @@ async def test_in_place_the_agent_cannot_make_the_project_a_repository_nor_a_lat
     results = " ".join(hostile.tool_results)
     assert "INIT 0" not in results and "MADE" not in results
     assert "refused hooks" in results and "refused config" in results
-    assert sum("denied by your permission settings" in r for r in set(hostile.tool_results)) == 1
+    assert "refused bare" in results
+    assert sum("denied by your permission settings" in r for r in set(hostile.tool_results)) == 2
     assert not os.path.lexists(hostile.project / ".git")  # nothing of it left on the host
+    assert not os.path.lexists(hostile.project / "HEAD")
+    done = subprocess.run(["git", "rev-parse", "--git-dir"], cwd=hostile.project, check=False)
+    assert done.returncode != 0  # no repository for the user's git to find there
 
     canary = hostile.root / "canary"
     _hostile_git_dir(hostile, canary)  # as an unsandboxed session could have

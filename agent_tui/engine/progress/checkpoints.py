@@ -107,7 +107,12 @@ class Checkpoints:
         if self.worktree is not None:
             assert self.location is not None and self.location.common_dir is not None
             return (self.location.common_dir, self.worktree.root / ".git")
-        return (self.config.project_dir / ".git",)
+        git_dir = self.config.project_dir / ".git"
+        if git_dir.is_dir():
+            return (git_dir,)
+        # Nor the project itself a bare repository: git takes a folder with HEAD, objects
+        # and refs for one, and with no .git there, your git would run its config.
+        return (git_dir, self.config.project_dir / "HEAD")
 
     def workplace(self) -> Workplace:
         """Where a session here works, and the user's checkout beside it."""
