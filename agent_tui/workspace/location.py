@@ -201,6 +201,13 @@ def _worktree_location(
             f"{project_dir} is inside one of agent-tui's worktrees: give --project the "
             "repository itself"
         )
+    sent_away = repo_root / ".git" / "commondir"
+    if (repo_root / ".git").is_dir() and os.path.lexists(sent_away):
+        raise WorkspaceRefused(
+            f"{sent_away} sends git to another folder for this repository's config and "
+            "history (a repository's own .git has none; an agent working in place could "
+            "have written it): check it, remove it, then run again"
+        )
     if not git.run("rev-parse", "--verify", "--quiet", "HEAD", check=False).ok:
         raise WorkspaceRefused(
             f"the repository at {repo_root} has no commit yet, so there is nothing to branch "

@@ -88,6 +88,22 @@ def test_a_project_inside_an_agent_tui_worktree_is_refused(repo, tmp_path):
         locate(worktree.root, spec_copy, root=tmp_path / "worktrees")
 
 
+def test_a_git_dir_sent_elsewhere_by_a_commondir_is_refused_before_its_config_is_read(
+    repo, tmp_path
+):
+    project = repo[0]
+    elsewhere = tmp_path / "agents"
+    elsewhere.mkdir()
+    canary = tmp_path / "canary"
+    (elsewhere / "config").write_text(f'[core]\n\tfsmonitor = "echo ran >> {canary}; false"\n')
+    for name in ("objects", "refs"):
+        (elsewhere / name).symlink_to(project / ".git" / name)
+    (project / ".git" / "commondir").write_text(f"{elsewhere}\n")
+    with pytest.raises(WorkspaceRefused, match=r"commondir sends git to another folder"):
+        located(repo, tmp_path)
+    assert not canary.exists()
+
+
 def test_opening_again_reuses_the_worktree_and_its_commits(repo, tmp_path):
     location = located(repo, tmp_path)
     first = open_worktree(location)
