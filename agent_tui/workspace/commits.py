@@ -220,7 +220,8 @@ def _stage_scanned(worktree: Worktree) -> Committed:
     for path in copies:
         git.run("rm", "--cached", "-r", "-q", "--", f":(literal){path}")
     specs = [*seen.specs, *nested.excludes(copies)]
-    with git.stream("diff", "--cached", "-U0", "--no-renames", *specs) as diff:
+    # --text: a file the agent's .gitattributes calls binary is scanned all the same
+    with git.stream("diff", "--cached", "-U0", "--no-renames", "--text", *specs) as diff:
         findings = tuple(scan_stream(diff, MAX_FINDINGS))
     if findings:
         git.run("reset", "--quiet")

@@ -47,14 +47,21 @@ def scan_stream(diff: IO[bytes], most: int | None = None) -> list[Finding]:
     path = ""
     number = 0
     reported = -1
+    header = False
+    """Between a file's ``diff --git`` and its first hunk: only there is ``+++ `` a path
+    (in a hunk it is an added line that starts with ``++ ``)."""
     for raw, ends in _pieces(diff):
-        if raw.startswith(b"+++ "):
+        if raw.startswith(b"diff --git "):
+            header = True
+            continue
+        if header and raw.startswith(b"+++ "):
             target = raw[4:].decode("utf-8", "replace")
             path = target[2:] if target.startswith("b/") else target
             reported = -1  # a line number is the file's own
             continue
         hunk = _HUNK.match(raw)
         if hunk:
+            header = False
             number = int(hunk.group(1))
             continue
         if raw.startswith(b"+"):

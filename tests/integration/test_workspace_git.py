@@ -247,6 +247,24 @@ def test_a_token_in_the_work_stops_its_commit_and_stages_nothing(repo, tmp_path)
     assert (worktree.root / "settings.py").exists()  # the work itself stays
 
 
+def test_a_token_is_found_in_a_file_called_binary_and_on_a_line_that_starts_with_pluses(
+    repo, tmp_path
+):
+    """git prints "Binary files differ" for a file the agent's .gitattributes marks
+    ``-diff``, and ``+++ `` starts an added line that starts with ``++ ``."""
+    worktree = open_worktree(located(repo, tmp_path))
+    key = "sk-ant-api03-AbCdEfGhIjKlMnOpQrStUvWxYz012345"
+    (worktree.root / ".gitattributes").write_text("*.dat -diff\n")
+    (worktree.root / "notes.dat").write_text(f"api_key = {key}\n")
+    (worktree.root / "fixture.txt").write_text(f"first\n++ {key}\n")
+    done = commits.commit_subtask(worktree, "1.1", "fixtures", "")
+    assert done.commit is None
+    assert sorted((f.path, f.line) for f in done.findings) == [
+        ("fixture.txt", 2),
+        ("notes.dat", 1),
+    ]
+
+
 def test_a_rollback_undoes_changes_and_new_files_but_keeps_ignored_ones(repo, tmp_path):
     worktree = open_worktree(located(repo, tmp_path))
     (worktree.root / ".gitignore").write_text(".auto-claude/\n__pycache__/\n")

@@ -114,11 +114,21 @@ def test_a_copy_of_a_git_directory_is_found_as_a_case_insensitive_disk_sees_it()
     assert nested.git_dir_copies(names) == ["Other", "app", "lib/evil", "wt"]
 
 
+def header(name: str) -> str:
+    """A new file's header, as ``git diff --cached`` prints it."""
+    return f"diff --git a/{name} b/{name}\nnew file mode 100644\n--- /dev/null\n+++ b/{name}\n"
+
+
+def test_an_added_line_that_starts_with_two_pluses_is_scanned_not_taken_for_a_path():
+    diff = f"{header('a.txt')}@@ -0,0 +1,2 @@\n+++ {TOKEN}\n+++ b/other\n".encode()
+    assert [(f.path, f.line) for f in scan_stream(io.BytesIO(diff))] == [("a.txt", 1)]
+
+
 def test_the_scan_finds_a_secret_cut_across_a_long_lines_pieces():
     secret = "db-password-Q7f3kLm9Zx2Rw8"  # nothing in it looks like a token but itself
     register_secret(secret)
     line = "+" + "x" * (PIECE - 10) + secret + "y" * (3 * PIECE)
-    diff = f"+++ b/big.txt\n@@ -0,0 +1,3 @@\n+short\n{line}\n+after\n".encode()
+    diff = f"{header('big.txt')}@@ -0,0 +1,3 @@\n+short\n{line}\n+after\n".encode()
     [finding] = scan_stream(io.BytesIO(diff))
     assert (finding.path, finding.line) == ("big.txt", 2)
     at = line.index(secret)
@@ -126,7 +136,7 @@ def test_the_scan_finds_a_secret_cut_across_a_long_lines_pieces():
 
 
 def test_the_scan_finds_a_token_on_the_same_line_number_of_each_file():
-    diff = b"".join(f"+++ b/{name}\n@@ -0,0 +1 @@\n+{TOKEN}\n".encode() for name in ("a", "b", "c"))
+    diff = b"".join(f"{header(name)}@@ -0,0 +1 @@\n+{TOKEN}\n".encode() for name in "abc")
     assert [(f.path, f.line) for f in scan_stream(io.BytesIO(diff))] == [
         ("a", 1),
         ("b", 1),
@@ -135,7 +145,7 @@ def test_the_scan_finds_a_token_on_the_same_line_number_of_each_file():
 
 
 def test_the_scan_stops_at_the_findings_it_was_asked_for():
-    diff = b"+++ b/t\n@@ -0,0 +1,500 @@\n" + (f"+{TOKEN}\n" * 500).encode()
+    diff = f"{header('t')}@@ -0,0 +1,500 @@\n".encode() + (f"+{TOKEN}\n" * 500).encode()
     assert len(scan_stream(io.BytesIO(diff), 10)) == 10
 
 
