@@ -351,6 +351,8 @@ class AgentApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in LOOP_ACTIONS and isinstance(self.screen, ModalScreen):
             return False
+        if action in LOOP_ACTIONS - {"quit_gracefully"} and not isinstance(self.screen, MainScreen):
+            return False  # the runs list: a run's keys are its screen's
         return self._available(action)
 
     def _available(self, action: str) -> bool:

@@ -19,10 +19,13 @@ LOOP_ACTIONS = frozenset(
         "search_next",
         "search_previous",
         "save_log",
+        "cycle_lane",
+        "pick_lane",
         "quit_gracefully",
     }
 )
-"""The actions of the main screen: none of them applies over a dialog."""
+"""The actions of the main screen: none of them applies over a dialog, nor (``q`` aside)
+on the runs list that ``attach`` shows."""
 
 _PAUSABLE = frozenset({LoopMode.STARTING, LoopMode.RUNNING, LoopMode.BACKING_OFF})
 _RESUMABLE = frozenset({LoopMode.PAUSING, LoopMode.PAUSED})

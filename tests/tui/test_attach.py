@@ -180,6 +180,11 @@ async def test_the_runs_list_attaches_on_enter_and_ctrl_d_comes_back_to_it(hoste
         await pilot.press("ctrl+d")
         await wait_until(pilot, lambda: app.screen is listing, "the list again")
         assert app.loop is None and app.return_code is None
+        app.several_lanes = True  # as a run with lanes leaves it: its keys stay its screen's
+        assert not app.check_action("cycle_lane", ()) and not app.check_action("pick_lane", ())
+        await pilot.press("v", "V")
+        await pilot.pause()
+        assert app.screen is listing and app.return_code is None
         await pilot.press("q")
         await wait_until(pilot, lambda: app.return_code is not None, "the app to leave")
     assert app.return_code == 0
