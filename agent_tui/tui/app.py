@@ -361,7 +361,7 @@ class AgentApp(App[int]):
         The loop's state as it is this moment: ``loop_state`` changing is what makes the
         footer ask again, but a message may lag behind the loop."""
         if action == "detach":
-            return self.run_is_remote
+            return self.run_is_remote and self.exit_code is None  # nothing goes on after
         state = self.loop.state if self.loop is not None else self.loop_state
         if self.exit_code is not None:
             state = self.loop_state
@@ -515,7 +515,7 @@ class AgentApp(App[int]):
     def action_detach(self) -> None:
         """Leave the app and let the run go on in its own process."""
         run = self.loop
-        if not self.run_is_remote:
+        if not self.run_is_remote or self.exit_code is not None:
             return
         assert run is not None
         self.workers.cancel_group(self, "loop")

@@ -153,6 +153,20 @@ async def test_ctrl_d_leaves_the_run_going_and_says_how_to_come_back(hosted):
     assert (record.state, record.outcome, record.done) == (RunState.FINISHED, "complete", 5)
 
 
+async def test_once_the_run_has_ended_there_is_no_detaching_from_it(hosted):
+    run = hosted().start()
+    app = attached_app(run)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.exit_code is not None, "the run's end")
+        assert not app.check_action("detach", ())
+        await pilot.press("ctrl+d")  # no "the run goes on" for a run that is over
+        await pilot.pause()
+        assert app.farewell is None or "goes on" not in app.farewell
+        await pilot.press("q")
+        await wait_until(pilot, lambda: app.return_code is not None, "the app to leave")
+    assert app.return_code == 0 and "goes on" not in (app.farewell or "")
+
+
 async def test_a_signal_to_an_attached_app_leaves_the_run_going(hosted):
     run = hosted(hold={"1.1"}).start()
     app = attached_app(run)
