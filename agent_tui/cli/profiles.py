@@ -186,19 +186,30 @@ def _add(
         _say(out, f"active profile: {profile.name} (none was; change with profiles use)")
     if _report_credentials(profile, out, err).usable or ask is None:
         return 0
-    return _offer_login(profile, out, err, ask)
+    is_active = active is not None and active.name == profile.name
+    return _offer_login(profile, out, err, ask, is_active)
 
 
-def _offer_login(profile: Profile, out: TextIO, err: TextIO, ask: Ask) -> int:
-    """Ask whether to log the new profile in now; a no leaves the command to run later."""
+def _offer_login(profile: Profile, out: TextIO, err: TextIO, ask: Ask, active: bool) -> int:
+    """Ask whether to log the new profile in now; a no leaves the command to run later.  A
+    login that does not finish leaves the profile added all the same: said, with what to do."""
+    name = profile.name
     try:
-        answer = ask(f"Log in to the account of profile {profile.name!r} now? [Y/n] ")
+        answer = ask(f"Log in to the account of profile {name!r} now? [Y/n] ")
     except EOFError:
         answer = "n"
-    if answer.strip().lower() in ("", "y", "yes"):
-        return _login(profile, False, out, err)
-    _say(out, f"log in later with: agent-tui profiles login {profile.name}")
-    return 0
+    if answer.strip().lower() not in ("", "y", "yes"):
+        _say(out, f"log in later with: agent-tui profiles login {name}")
+        return 0
+    code = _login(profile, False, out, err)
+    if code != 0:
+        runs = ", and runs use it until you log in or switch" if active else ""
+        _say(
+            err,
+            f"profile {name!r} stays added{', and active' if active else ''}{runs}: "
+            f"agent-tui profiles login {name}, or agent-tui profiles remove {name}",
+        )
+    return code
 
 
 def _login(profile: Profile, setup_token: bool, out: TextIO, err: TextIO) -> int:

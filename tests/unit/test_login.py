@@ -165,6 +165,22 @@ def test_add_offers_a_login_when_the_new_profile_has_no_credential(tmp_path, fak
     assert out.splitlines()[-1] == "log in later with: agent-tui profiles login other"
 
 
+def test_an_add_whose_login_is_interrupted_says_the_profile_stays_and_how_to_go_on(
+    tmp_path, fake_cli, monkeypatch
+):
+    monkeypatch.setenv("FAKE_LOGIN", "cancelled")
+    code, out, err = run("add", "work", "--config-dir", str(tmp_path / "w"), ask=lambda q: "y")
+    assert code == 130
+    assert "active profile: work" in out
+    assert err.splitlines()[-2:] == [
+        "agent-tui: the login was interrupted: nothing changed",
+        "profile 'work' stays added, and active, and runs use it until you log in or switch: "
+        "agent-tui profiles login work, or agent-tui profiles remove work",
+    ]
+    code, out, _ = run("list")
+    assert code == 0 and "work" in out
+
+
 def test_add_asks_nothing_when_stdin_is_not_a_terminal_or_the_login_exists(tmp_path, fake_cli):
     def never(question: str) -> str:
         raise AssertionError("asked")
