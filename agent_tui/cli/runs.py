@@ -119,9 +119,26 @@ def _the_run(project: Path, spec: str | None):
     except PlanError as exc:
         raise InputError(str(exc)) from None
     record = registry.record_of(spec_dir)
+    if record is None or record.finished:
+        _refuse_if_headless(spec_dir)
     if record is None:
         raise InputError(f"no run of {spec_dir.name} on this machine (agent-tui run starts one)")
     if record.finished:
         said = f": {record.message}" if record.message else ""
         raise InputError(f"the run of {spec_dir.name} has finished, {record.outcome}{said}")
     return record
+
+
+def _refuse_if_headless(spec_dir: Path) -> None:
+    """A run holds the spec but has no record to attach to: a ``--headless`` one."""
+    from agent_tui.engine.control.runlock import RunLock, SpecBusy, UnsafeLockFile
+
+    try:
+        RunLock(spec_dir).check()
+    except UnsafeLockFile:
+        return
+    except SpecBusy:
+        raise InputError(
+            f"{spec_dir.name} is being run without an app to attach to (--headless): its "
+            "terminal shows it"
+        ) from None

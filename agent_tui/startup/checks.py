@@ -136,7 +136,7 @@ def _check_spec(
 ) -> tuple[Path, Path, ImplementationPlan | None, ev.PlanLoaded | None]:
     """The project, its spec dir, its plan (None: none yet) and the plan's first view; the
     spec must not be busy, and must hold something to work from."""
-    from agent_tui.engine.control.runlock import RunLock, SpecBusy, UnsafeLockFile
+    from agent_tui.engine.control.runlock import RunLock, SpecBusy
     from agent_tui.engine.progress.history import AttemptHistory, RecoveryError
     from agent_tui.engine.progress.views import plan_view
     from agent_tui.engine.sandbox.containment import check_records
@@ -157,8 +157,7 @@ def _check_spec(
         history = AttemptHistory(spec_dir)
         RunLock(spec_dir).check()
     except SpecBusy as exc:
-        hint = "" if isinstance(exc, UnsafeLockFile) else "; agent-tui attach shows that run"
-        raise InputError(str(exc) + hint) from None
+        raise InputError(str(exc) + _busy_hint(exc, spec_dir)) from None
     except (PlanError, RecoveryError, LinkRefused) as exc:
         raise InputError(str(exc)) from None
     if (plan is None or is_empty(plan)) and not (spec_dir / "spec.md").is_file():
@@ -169,6 +168,20 @@ def _check_spec(
         )
     first_view = plan_view(plan, spec_dir, history) if plan and not is_empty(plan) else None
     return project, spec_dir, plan, first_view
+
+
+def _busy_hint(exc: Exception, spec_dir: Path) -> str:
+    """Where the run holding the spec can be seen: ``attach`` shows a run in its own
+    process; a ``--headless`` one has none (its output is its terminal's)."""
+    from agent_tui.engine.control.runlock import UnsafeLockFile
+    from agent_tui.runproc.registry import record_of
+
+    if isinstance(exc, UnsafeLockFile):
+        return ""
+    record = record_of(spec_dir)
+    if record is not None and not record.finished:
+        return "; agent-tui attach shows that run"
+    return "; it runs without an app to attach to (--headless): its terminal shows it"
 
 
 def _check_not_done(workspace: Location, plan: ImplementationPlan | None) -> None:

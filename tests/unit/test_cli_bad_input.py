@@ -9,6 +9,8 @@ import pytest
 
 from agent_tui.cli.commands import main
 from agent_tui.engine.control.runlock import RunLock
+from agent_tui.runproc.places import RunPlace
+from agent_tui.runproc.record import RunRecord, process_start
 
 GOOD_PLAN = {
     "feature": "f",
@@ -80,6 +82,22 @@ def spec_already_running(tmp_path, isolated_config):
     return lock
 
 
+def spec_run_by_an_app(tmp_path, isolated_config):
+    """A run in its own process, which ``attach`` reaches: it holds the lock, and its record
+    names this (live) process."""
+    spec_dir = tmp_path / "proj" / ".auto-claude" / "specs" / "001-x"
+    lock = spec_already_running(tmp_path, isolated_config)
+    place = RunPlace.of(spec_dir)
+    place.directory.mkdir(parents=True, exist_ok=True)
+    record = RunRecord(
+        key=place.key, spec="001-x", spec_dir=str(spec_dir), project_dir=str(spec_dir.parents[2]),
+        pid=os.getpid(), socket=str(place.socket), log=str(place.log),
+        process_start=process_start(os.getpid()),
+    )  # fmt: skip
+    record.write(place.record)
+    return lock
+
+
 def linked_logs(tmp_path, isolated_config):
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "proj" / ".auto-claude" / "specs" / "001-x" / "logs").symlink_to(
@@ -142,6 +160,12 @@ CASES = [
         [],
         f"spec '001-x' is already being run (pid {os.getpid()} since ",
     ),
+    (
+        "spec already running headless, said so",
+        json.dumps(GOOD_PLAN),
+        [],
+        "it runs without an app to attach to (--headless): its terminal shows it",
+    ),
     ("spec already running, said how to see it", json.dumps(GOOD_PLAN), [], "attach shows that"),
 ]
 
@@ -194,7 +218,8 @@ SETUP = {
     "dangling active": dangling_active,
     "corrupt history": corrupt_history,
     "spec already running": spec_already_running,
-    "spec already running, said how to see it": spec_already_running,
+    "spec already running headless, said so": spec_already_running,
+    "spec already running, said how to see it": spec_run_by_an_app,
     "linked logs": linked_logs,
     "linked lock": linked_lock,
     "spec path is not a spec": bare_directory,
@@ -462,3 +487,21 @@ def test_an_empty_plan_without_a_spec_md_is_refused_before_any_session(
     )
     (project / ".auto-claude" / "specs" / "001-x" / "spec.md").write_text("# the task\n")
     assert check_run(args).spec_dir.name == "001-x"  # the planner has a task to plan
+
+
+def test_attach_to_a_spec_a_headless_run_holds_says_it_has_no_app_to_attach_to(
+    tmp_path, isolated_config
+):
+    from agent_tui.cli.runs import _the_run  # what attach looks for (after the terminal)
+    from agent_tui.exit_codes import InputError
+
+    project = project_with(tmp_path, json.dumps(GOOD_PLAN))
+    held = spec_already_running(tmp_path, isolated_config)
+    with pytest.raises(InputError) as refused:
+        _the_run(project, "001-x")
+    assert str(refused.value) == (
+        "001-x is being run without an app to attach to (--headless): its terminal shows it"
+    )
+    held.release()
+    with pytest.raises(InputError, match="no run of 001-x on this machine"):
+        _the_run(project, "001-x")
