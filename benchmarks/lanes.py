@@ -196,6 +196,11 @@ def main(check_s: float = 0.0) -> None:
 def watch(where: str) -> None:
     """Serve the scripted model for a 4-lane run of the independent plan, run by hand."""
     root = Path(where).resolve()
+    if (root / "project").exists():
+        raise SystemExit(
+            f"{root / 'project'} exists already (an earlier --watch?): give another DIR, or "
+            "remove it"
+        )
     root.mkdir(parents=True, exist_ok=True)
     path = project(root, chain=False)
     for name in ("home", "cfg"):
