@@ -454,15 +454,17 @@ class CoderLoop:
         return spend
 
     def _plan_state(self) -> tuple[set[str], int, int]:
-        """The subtasks completed, how many are left to do (not stuck), and the lanes."""
+        """The subtasks completed, how many are left to do (not stuck), and the lanes.  One
+        the plan says is completed while its try goes on (its check not run yet) is neither:
+        a claim is nothing to go by, and its cost is spent."""
         plan = self.tracker.plan
         if plan is None:
             return set(), 0, len(self.parts.lanes)
         stuck = self.history.stuck_ids()
         subtasks = list(plan.subtasks())
-        completed = {s.id for s in subtasks if s.status == "completed"}
-        left = sum(1 for s in subtasks if s.id not in completed and s.id not in stuck)
-        return completed, left, len(self.parts.lanes)
+        said = {s.id for s in subtasks if s.status == "completed"}
+        left = sum(1 for s in subtasks if s.id not in said and s.id not in stuck)
+        return said - set(self.parts.attempts), left, len(self.parts.lanes)
 
     async def _apply_pending(self) -> None:
         for lane in self.lanes:
