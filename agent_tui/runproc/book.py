@@ -16,6 +16,7 @@ from typing import Any
 
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.events import lanes as lev
+from agent_tui.engine.events import spend as sev
 from agent_tui.engine.events import trust as tev
 from agent_tui.engine.events import workspace as wev
 from agent_tui.notifications import Notification, notification_for
@@ -64,6 +65,11 @@ class RunBook:
         self._stuck: set[str] = set()
         self._waiting: set[int] = set()
         self._busy: set[int] = set()
+        self._in_session: set[int] = set()
+        """Lanes with a session running: with one lane, no ``lane_busy`` says so."""
+        self._settled_usd = 0.0
+        self._running_usd: dict[int, float] = {}
+        """Each running session's estimate so far, until its ``usage`` settles it."""
         self._paused: ev.Paused | None = None
         self._written_at = 0.0
         self.dirty = True
@@ -134,13 +140,30 @@ class RunBook:
             self._busy.add(event.lane)
         elif isinstance(event, lev.LaneFree):
             self._busy.discard(event.lane)
-        elif isinstance(event, ev.Usage):
-            record.spend_usd = max(record.spend_usd, event.total_cost_usd)
         elif isinstance(event, ev.LoopFinished):
             record.outcome, record.exit_code = event.outcome, event.exit_code
             record.message = event.message
             self._busy.clear()
-        record.lanes_busy = len(self._busy)
+            self._in_session.clear()
+        else:
+            self._follow_sessions(event)
+        record.lanes_busy = len(self._busy | self._in_session)
+
+    def _follow_sessions(self, event: ev.Event) -> None:
+        """The lanes busy in a session, and the spend so far, running sessions' included
+        (what the app's status line shows), each settled by its ``usage``."""
+        if isinstance(event, ev.SessionStarted):
+            self._in_session.add(event.lane)
+        elif isinstance(event, ev.SessionEnded):
+            self._in_session.discard(event.lane)
+        elif isinstance(event, sev.SessionSpend):
+            self._running_usd[event.session] = event.cost_usd
+        elif isinstance(event, ev.Usage):
+            self._settled_usd = max(self._settled_usd, event.total_cost_usd)
+            self._running_usd.pop(event.session, None)
+        else:
+            return
+        self.record.spend_usd = self._settled_usd + sum(self._running_usd.values())
 
     def _count(self) -> None:
         """Progress, counted when a status changes: not on every log line of a big plan."""

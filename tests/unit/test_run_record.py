@@ -8,6 +8,7 @@ import sys
 
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.events import lanes as lev
+from agent_tui.engine.events import spend as sev
 from agent_tui.runproc import registry
 from agent_tui.runproc.book import RunBook
 from agent_tui.runproc.places import RunPlace, runs_dir
@@ -81,6 +82,37 @@ def test_the_record_follows_the_runs_state_progress_lanes_and_spend(tmp_path):
     book.note(ev.LoopFinished(outcome="stuck", exit_code=3, message="1.2 is stuck"), attached=True)
     record = read(book)
     assert (record.state, record.outcome, record.exit_code) == (RunState.FINISHED, "stuck", 3)
+
+
+def test_with_one_lane_a_running_session_is_a_busy_lane_and_its_spend_counts_as_it_goes(
+    tmp_path,
+):
+    """One lane emits no ``lane_busy``: the session is what makes it busy.  ``ls`` shows
+    the spend the app's status line shows: each running session's estimate, then the
+    CLI's own figure as it ends."""
+    book = book_for(tmp_path, "p")
+    book.note(plan(["pending", "pending"]), attached=True)
+    started = ev.SessionStarted(
+        session=1, kind="coder", subtask_id="1.0", profile="p", attempt=1, model=None,
+        transcript="t",
+    )  # fmt: skip
+    book.note(started, attached=True)
+    spend = sev.SessionSpend(session=1, cost_usd=0.02, input_tokens=1, output_tokens=1)
+    book.note(spend, attached=True)
+    book.write()
+    assert (read(book).lanes_busy, read(book).spend_usd) == (1, 0.02)
+    spend = sev.SessionSpend(session=1, cost_usd=0.03, input_tokens=2, output_tokens=2)
+    book.note(spend, attached=True)
+    ended = ev.SessionEnded(session=1, subtask_id="1.0", outcome="success", error_kind=None,
+                            cost_usd=0.025)  # fmt: skip
+    book.note(ended, attached=True)
+    usage = ev.Usage(
+        session=1, session_cost_usd=0.025, session_input_tokens=2, session_output_tokens=2,
+        total_cost_usd=0.025, total_input_tokens=2, total_output_tokens=2,
+    )  # fmt: skip
+    book.note(usage, attached=True)
+    book.write()
+    assert (read(book).lanes_busy, read(book).spend_usd) == (0, 0.025)  # settled by the CLI
 
 
 def test_what_the_run_needs_with_no_app_attached_is_a_needs_you_line_until_one_attaches(tmp_path):
