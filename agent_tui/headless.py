@@ -169,9 +169,7 @@ TEXT_LINES: dict[type[ev.Event], Callable[[Any], str | None]] = {
     lev.LanesPlanned: lambda e: f"lanes     {e.lanes} ({e.reason})",
     lev.LaneBusy: lambda e: f"lane      {e.lane} takes {e.taken()}",
     lev.MergeQueued: lambda e: f"queued    {e.subtask_id} to be merged ({e.waiting} waiting)",
-    lev.MergeStarted: lambda e: (
-        f"merging   {e.subtask_id}{e.merged_with()}: checks {', '.join(e.checks) or '-'}"
-    ),
+    lev.MergeStarted: lambda e: f"merging   {e.subtask_id}{e.merged_with()}: {e.rechecks()}",
     lev.MergeEnded: _merge_ended,
     ev.LoopFinished: lambda e: f"finished  {e.outcome} (exit {e.exit_code}) {e.message}".rstrip(),
 }

@@ -30,3 +30,8 @@ def printable(text: str) -> str:
 def counted(number: int, noun: str, plural: str | None = None) -> str:
     """``number`` and ``noun``, the noun in the plural unless the number is one."""
     return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
+def every(number: int, noun: str) -> str:
+    """``all 5 subtasks``; of one, ``the one subtask`` (not ``all 1 subtask``)."""
+    return f"the one {noun}" if number == 1 else f"all {counted(number, noun)}"

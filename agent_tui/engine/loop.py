@@ -70,7 +70,7 @@ from agent_tui.engine.stages.runner import SessionRunner
 from agent_tui.exit_codes import EXIT_BAD_INPUT
 from agent_tui.files import LinkRefused
 from agent_tui.plan import ImplementationPlan, PlanError, progress
-from agent_tui.text import counted
+from agent_tui.text import every
 from agent_tui.workspace.location import Location
 
 __all__ = ["IMPLICIT_PROFILE", "CoderLoop", "LoopConfig"]
@@ -486,7 +486,7 @@ class CoderLoop:
         if await self._coder.final_check(queue.lane, queue.passed_on, self.parts.lanes):
             return
         if not self.config.qa:
-            end(RunOutcome.COMPLETE, f"all {counted(progress(plan)[1], 'subtask')} completed")
+            end(RunOutcome.COMPLETE, f"{every(progress(plan)[1], 'subtask')} completed")
         await self._qa.run(fresh_work=self._coding.iterations > 0)
 
     def _make_verifier(self, emit: ev.EventSink, clock: Clock) -> Verifier:

@@ -213,7 +213,7 @@ LINES.update(
             f"  ⤵ {e.subtask_id} waits to be merged ({e.waiting} waiting)", style="cyan"
         ),
         lev.MergeStarted: lambda e, _: Text(
-            f"  ⤵ merging {e.subtask_id}{e.merged_with()}, checks {', '.join(e.checks) or 'none'}",
+            f"  ⤵ merging {e.subtask_id}{e.merged_with()}, {e.rechecks()}",
             style="cyan",
         ),
         lev.MergeEnded: _merge_ended,

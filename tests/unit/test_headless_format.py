@@ -188,7 +188,7 @@ def test_with_lanes_each_sessions_line_names_its_lane_and_the_queue_is_told():
     together = lev.MergeStarted(subtask_id="2.1", checks=both, batch=both)
     assert format_text(together).endswith("merging   2.1 (with 1.1): checks 1.1, 2.1")
     alone = lev.MergeStarted(subtask_id="2.1", checks=())
-    assert format_text(alone).endswith("merging   2.1: checks -")
+    assert format_text(alone).endswith("merging   2.1: its lane checked this very tree")
     stacked = lev.LaneBusy(lane=2, subtask_id="1.2", on="1.1")
     assert format_text(stacked).endswith("lane      2 takes 1.2, on 1.1's work (not merged yet)")
     assert format_text(lev.LaneBusy(lane=2, subtask_id="1.2")).endswith("lane      2 takes 1.2")

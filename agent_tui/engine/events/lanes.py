@@ -78,6 +78,12 @@ class MergeStarted(Event):
         others = [i for i in self.batch if i != self.subtask_id]
         return f" (with {', '.join(others)})" if others else ""
 
+    def rechecks(self) -> str:
+        """``checks 1.1, 2.3``; none when its commit lands as it was checked in its lane."""
+        if not self.checks:
+            return "its lane checked this very tree"
+        return f"checks {', '.join(self.checks)}"
+
 
 class MergeEnded(Event):
     type: ClassVar[str] = "merge_ended"

@@ -47,7 +47,7 @@ from agent_tui.engine.stages.qa_bounds import (
 )
 from agent_tui.files import atomic_write_text, read_bounded
 from agent_tui.plan import is_complete, progress
-from agent_tui.text import counted
+from agent_tui.text import every
 
 FIX_REQUEST = "QA_FIX_REQUEST.md"
 REPORT = "qa_report.md"
@@ -124,7 +124,7 @@ class QAStage(Stage):
     def _approved(self, how: str) -> NoReturn:
         assert self.tracker.plan is not None
         total = progress(self.tracker.plan)[1]
-        end(RunOutcome.COMPLETE, f"all {counted(total, 'subtask')} completed; {how}")
+        end(RunOutcome.COMPLETE, f"{every(total, 'subtask')} completed; {how}")
 
     def _still_complete(self) -> bool:
         plan = self.tracker.plan
