@@ -620,7 +620,7 @@ class AgentApp(App[int]):
         if self.loop.session_running:
             from agent_tui.tui.screens.confirm_quit import ConfirmQuit
 
-            self.push_screen(ConfirmQuit(), self._confirmed_quit)
+            self.push_screen(ConfirmQuit(self.run_is_remote), self._confirmed_quit)
         else:
             self._stop_and_exit()
 

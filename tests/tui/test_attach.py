@@ -153,6 +153,26 @@ async def test_ctrl_d_leaves_the_run_going_and_says_how_to_come_back(hosted):
     assert (record.state, record.outcome, record.done) == (RunState.FINISHED, "complete", 5)
 
 
+async def test_q_in_an_attached_app_asks_about_the_run_and_names_ctrl_d(hosted):
+    from textual.widgets import Label
+
+    from agent_tui.tui.screens.confirm_quit import ConfirmQuit
+
+    run = hosted(hold={"1.1"}).start()
+    app = attached_app(run)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "1.1" in run.sessions.started, "session 1")
+        await wait_until(pilot, lambda: app.check_action("interrupt", ()), "the session seen")
+        await pilot.press("q")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmQuit), "the question")
+        asked = str(app.screen.query_one(Label).render())
+        assert asked.startswith("A session is running. Stop the run and quit?")
+        assert "ctrl+d leaves the run going" in asked
+        await pilot.press("n")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmQuit), "staying")
+        assert app.return_code is None and run.host.loop.session_running
+
+
 async def test_once_the_run_has_ended_there_is_no_detaching_from_it(hosted):
     run = hosted().start()
     app = attached_app(run)

@@ -11,6 +11,9 @@ from textual.widgets import Button, Label
 
 
 class ConfirmQuit(ModalScreen[bool]):
+    """``detachable``: the run goes on in its own process, which ``q`` stops too (and
+    ``ctrl+d`` would leave going): said, so that nobody stops an overnight run unaware."""
+
     CSS_PATH = "confirm_quit.tcss"
 
     BINDINGS = [
@@ -18,9 +21,19 @@ class ConfirmQuit(ModalScreen[bool]):
         Binding("n,escape", "answer(False)", "Stay", id="confirm.no"),
     ]
 
+    def __init__(self, detachable: bool = False) -> None:
+        super().__init__()
+        self.detachable = detachable
+
     def compose(self) -> ComposeResult:
+        question = "A session is running. Quit now? It will be interrupted and recorded."
+        if self.detachable:
+            question = (
+                "A session is running. Stop the run and quit? Its session is interrupted and "
+                "recorded. (ctrl+d leaves the run going without this app.)"
+            )
         with Vertical(id="confirm"):
-            yield Label("A session is running. Quit now? It will be interrupted and recorded.")
+            yield Label(question)
             with Horizontal(id="confirm-buttons"):
                 yield Button("Quit (y)", variant="error", id="yes")
                 yield Button("Stay (n)", variant="primary", id="no")
