@@ -295,13 +295,24 @@ def _demo(args: argparse.Namespace) -> int:
         workspace.release()
         if workspace.owns_root:
             shutil.rmtree(workspace.root, ignore_errors=True)
-    if not workspace.owns_root:
-        with contextlib.suppress(OSError):  # the terminal may be gone (closed window: EIO)
-            kept = f"demo project kept in {workspace.project_dir}"
-            if workspace.repository:
-                kept += f": {review_commands(workspace.project_dir)}"
-            print(kept, file=sys.stderr)
+    with contextlib.suppress(OSError):  # the terminal may be gone (closed window: EIO)
+        print(_demo_farewell(code, workspace, review_commands), file=sys.stderr)
     return code
+
+
+def _demo_farewell(code: int, workspace, review_commands: Callable[[Path], str]) -> str:
+    """What the demo says as it ends: how it ended, and where its project is (or that it
+    went with its temp dir, and how to keep one)."""
+    how = {0: "complete", EXIT_INTERRUPTED: "stopped"}.get(code, f"ended (exit {code})")
+    if workspace.owns_root:
+        return (
+            f"agent-tui: demo {how}; its project went with its temp dir (agent-tui demo "
+            "--workdir DIR keeps one, to try diff and merge)"
+        )
+    kept = f"agent-tui: demo {how}; its project is kept in {workspace.project_dir}"
+    if workspace.repository:
+        kept += f": {review_commands(workspace.project_dir)}"
+    return kept
 
 
 def _launch(

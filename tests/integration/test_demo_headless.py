@@ -248,7 +248,9 @@ def test_sigterm_interrupts_the_session_and_exits_130(tmp_path):
     assert "finished  interrupted (exit 130) stopped by SIGTERM" in output
     assert "Traceback" not in err
     project = tmp_path / "greeter"
-    assert err.splitlines()[-1] == f"demo project kept in {project}: {review_commands(project)}"
+    assert err.splitlines()[-1] == (
+        f"agent-tui: demo stopped; its project is kept in {project}: {review_commands(project)}"
+    )
     logs = list((project / ".auto-claude" / "specs" / "001-greeter" / "logs").glob("*.jsonl"))
     assert logs and json.loads(logs[0].read_text().splitlines()[-1])["type"] == "outcome"
 
@@ -289,6 +291,10 @@ def test_the_demo_runs_without_socat_and_leaves_nothing_in_the_data_dir(tmp_path
     assert "sandbox   UNSANDBOXED (socat not installed)" in process.stdout
     assert "agent-tui: UNSANDBOXED (socat not installed)" in process.stderr
     assert "finished  complete (exit 0)" in process.stdout
+    assert process.stderr.splitlines()[-1] == (
+        "agent-tui: demo complete; its project went with its temp dir (agent-tui demo "
+        "--workdir DIR keeps one, to try diff and merge)"
+    )
     worktree = re.search(r"workspace worktree (\S+) on agent-tui/001-greeter", process.stdout)
     assert worktree and Path(worktree.group(1)).is_relative_to(temp)
     assert f"demo: {DEMO_BRANCH} and its worktree go with the demo's temp dir" in process.stdout
