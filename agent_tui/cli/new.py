@@ -45,6 +45,7 @@ def run_new(args: argparse.Namespace, launch: Launch, in_terminal: bool) -> int:
     except (OSError, PlanError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise InputError(f"cannot create the spec in {project}: {reason}") from None
+    _say_if_git_sees_it(project)
     if args.no_plan:
         from agent_tui.cli.plan_review import run_command
 
@@ -57,6 +58,29 @@ def run_new(args: argparse.Namespace, launch: Launch, in_terminal: bool) -> int:
         _unmake(spec_dir, made)  # refused: nothing of it stays
         raise
     return _plan(args, project, spec_dir, checked, launch)
+
+
+def _say_if_git_sees_it(project: Path) -> None:
+    """In a git repository that neither ignores nor tracks ``.auto-claude/``, its specs
+    show in ``git status`` as new files: said once, with the usual remedy."""
+    import sys
+
+    from agent_tui.workspace.git import Git, git_installed
+
+    if not git_installed():
+        return
+    git = Git(project)
+    inside = git.run("rev-parse", "--is-inside-work-tree", check=False)
+    if not inside.ok or inside.text != "true":
+        return
+    shown = git.run("status", "--porcelain", "-z", "--untracked-files=normal", "--",
+                    ":(literal).auto-claude", check=False)  # fmt: skip
+    if shown.ok and shown.out.startswith(b"?? "):
+        print(
+            "note: git shows .auto-claude/ as new files here: add it to .gitignore, unless "
+            "you keep specs in the repository (then commit them)",
+            file=sys.stderr,
+        )
 
 
 def _unmake(spec_dir: Path, made: list[Path]) -> None:

@@ -4,6 +4,7 @@ whole or not at all; and ``agent-tui new``'s command line around it."""
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -153,6 +154,20 @@ def test_new_without_a_plan_creates_the_spec_and_says_what_to_run(tmp_path, caps
         f"created {spec / 'spec.md'}",
         f"next: agent-tui run --project {project} --spec 001-add-a-verbose-flag",
     ]
+
+
+@pytest.mark.parametrize("ignored", [False, True])
+def test_new_in_a_repository_that_does_not_ignore_the_specs_says_so(tmp_path, capsys, ignored):
+    project = tmp_path / "app"
+    project.mkdir()
+    user = ["-c", "user.name=u", "-c", "user.email=u@u"]
+    (project / ".gitignore").write_text(".auto-claude/\n" if ignored else "build/\n")
+    for args in (["init", "-q"], ["add", "-A"], [*user, "commit", "-qm", "start"]):
+        subprocess.run(["git", *args], cwd=project, check=True, capture_output=True)
+    assert main(["new", "Add a flag", "--project", str(project), "--no-plan"]) == 0
+    err = capsys.readouterr().err
+    note = "note: git shows .auto-claude/ as new files here: add it to .gitignore, unless"
+    assert (note in err) is not ignored
 
 
 @pytest.mark.parametrize(
