@@ -179,6 +179,8 @@ class Checkpoints:
         if window is None or self._leftovers is None:
             return []
         controls = [self.config.spec_dir / name for name in USER_CONTROLS_IN_SPEC]
+        if self.worktree is None:  # in place: the mount point on a denied HEAD (git_dirs)
+            controls.append(self.project_dir / "HEAD")
         return self._leftovers.after_killed(window, controls)
 
     async def announce(self) -> None:
