@@ -101,9 +101,22 @@ def _describe(exc: ValidationError, data: dict) -> str:
         problem = f"status {error['input']!r} is not one of {', '.join(STATUSES)}"
     elif error["type"] == "missing":
         problem = f"{field} is missing"
+    elif error["type"] in ("model_type", "dict_type"):
+        problem = f"{field} must be an object ({{…}}), not {_json_kind(error['input'])}"
+        if field.endswith("verification") and isinstance(error["input"], str):
+            shown = json.dumps({"type": "command", "command": error["input"]})
+            problem += f": for a command to run, {shown}"
     else:
         problem = f"{field}: {error['msg'].lower()}"
     return ", ".join([*where, problem])
+
+
+def _json_kind(value: object) -> str:
+    """What a JSON value is, as its reader calls it."""
+    if isinstance(value, bool):
+        return "true or false"
+    kinds = ((str, "a string"), (int, "a number"), (float, "a number"), (list, "a list"))
+    return next((name for kind, name in kinds if isinstance(value, kind)), "null")
 
 
 def _check_structure(plan: ImplementationPlan, source: str) -> None:

@@ -126,6 +126,15 @@ CASES = [
         "status 'doing' is not one of",
     ),
     (
+        "a check written as a string",
+        json.dumps(
+            {"phases": [{"id": "1", "subtasks": [{"id": "a", "verification": "npm test"}]}]}
+        ),
+        [],
+        "subtask 1, verification must be an object ({…}), not a string: for a command to run, "
+        '{"type": "command", "command": "npm test"}',
+    ),
+    (
         "dependency cycle",
         json.dumps(
             {"phases": [{"id": "1", "depends_on": ["2"]}, {"id": "2", "depends_on": ["1"]}]}
