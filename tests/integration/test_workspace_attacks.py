@@ -243,3 +243,39 @@ async def test_a_git_dir_in_the_agents_spec_copy_is_not_synced_and_said_once(
     assert sorted(named) == (["pause"] if sandboxed else [".git/", "pause"])  # each once
     assert not canary.exists()
     assert git(run.project, "status", "--porcelain") == ""  # git in the user's spec dir: its own
+
+
+async def test_what_the_agent_unignores_and_plants_never_replaces_yours_nor_runs_as_you(
+    contained, tmp_path, capsys
+):
+    """Through the real CLI: the agent stops ignoring ``.env`` and writes its own, and plants
+    a git directory whose ``objects`` and ``refs`` are links; ``merge`` refuses to replace
+    your ignored ``.env``, and the copy is never committed."""
+    from agent_tui.cli.commands import main
+
+    canary = tmp_path / "canary"
+    plant = f"""\
+import os, pathlib
+pathlib.Path(".gitignore").write_text(".auto-claude/\\n")
+pathlib.Path(".env").write_text("AGENT=1\\n")
+d = pathlib.Path("tools/x"); d.mkdir(parents=True)
+(d / "HEAD").write_text("ref: refs/heads/main\\n")
+(d / "config").write_text('[core]\\n\\tbare = false\\n\\tworktree = .\\n\\tfsmonitor = "echo ran >> {canary}; false"\\n')
+os.symlink(".", d / "objects"); os.symlink(".", d / "refs")
+print("PLANTED")
+"""  # noqa: E501
+    run = contained(lambda project: [*python_steps("plant.py", plant), *coder_steps("1.1")])
+    project = run.project
+    (project / ".gitignore").write_text(".auto-claude/\n.env\n")
+    git(project, "commit", "--quiet", "-am", "ignore .env")
+    (project / ".env").write_text("MINE=secret\n")
+    await run.go()
+    assert run.exit_code == 0 and "PLANTED" in " ".join(run.sim.requests[-1].tool_results)
+    tree = git(project, "ls-tree", "-r", "--name-only", "agent-tui/001-test")
+    assert ".env" in tree and "tools/x" not in tree  # the copy is taken out of the commit
+
+    capsys.readouterr()
+    assert main(["merge", "--project", str(project)]) == 2
+    assert "adds .env, which you have here untracked or ignored" in capsys.readouterr().err
+    assert (project / ".env").read_text() == "MINE=secret\n"
+    assert not canary.exists()
