@@ -132,13 +132,11 @@ def _the_run(project: Path, spec: str | None):
 def _refuse_if_headless(spec_dir: Path) -> None:
     """A run holds the spec but has no record to attach to: a ``--headless`` one."""
     from agent_tui.engine.control.runlock import RunLock, SpecBusy, UnsafeLockFile
+    from agent_tui.runproc.registry import NO_APP
 
     try:
         RunLock(spec_dir).check()
     except UnsafeLockFile:
         return
     except SpecBusy:
-        raise InputError(
-            f"{spec_dir.name} is being run without an app to attach to (--headless): its "
-            "terminal shows it"
-        ) from None
+        raise InputError(f"{spec_dir.name} is being run {NO_APP}") from None

@@ -12,6 +12,9 @@ from agent_tui.runproc.places import RunPlace, runs_dir
 from agent_tui.runproc.record import ORDER, RunRecord, RunState, remove
 from agent_tui.runproc.sockets import is_stale
 
+NO_APP = "without an app to attach to (--headless): its terminal shows it"
+"""How a run that holds a spec but has no record is seen: not by ``attach``."""
+
 
 def runs() -> list[RunRecord]:
     """Every run's record, those that need the user first, then by when they last moved."""

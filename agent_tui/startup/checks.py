@@ -174,14 +174,14 @@ def _busy_hint(exc: Exception, spec_dir: Path) -> str:
     """Where the run holding the spec can be seen: ``attach`` shows a run in its own
     process; a ``--headless`` one has none (its output is its terminal's)."""
     from agent_tui.engine.control.runlock import UnsafeLockFile
-    from agent_tui.runproc.registry import record_of
+    from agent_tui.runproc.registry import NO_APP, record_of
 
     if isinstance(exc, UnsafeLockFile):
         return ""
     record = record_of(spec_dir)
     if record is not None and not record.finished:
         return "; agent-tui attach shows that run"
-    return "; it runs without an app to attach to (--headless): its terminal shows it"
+    return f"; it runs {NO_APP}"
 
 
 def _check_not_done(workspace: Location, plan: ImplementationPlan | None) -> None:
