@@ -49,9 +49,10 @@ examples:
   agent-tui run --project . --max-spend 15 --headless   stop once this run has spent $15
   agent-tui spend --project . --month       each profile's month, and this project's share
 
-exit codes: 0 all subtasks completed (with --qa: and approved), 2 bad input or config,
-3 stopped short (stuck subtask, --max-iterations, a budget, no usable profile, a usage
-limit not waited for, QA escalated), 130 interrupted.
+exit codes: 0 all subtasks completed (with --qa: and approved), or the run ended at its
+plan review with the plan kept; 2 bad input or config; 3 stopped short (stuck subtask,
+--max-iterations, a budget, no usable profile, a usage limit not waited for, QA escalated);
+130 interrupted.
 environment: ANTHROPIC_BASE_URL and CLAUDE_CODE_MAX_RETRIES pass through to the CLI;
 AGENT_TUI_CONFIG_DIR overrides where profiles and settings are kept, AGENT_TUI_STATE_DIR
 where each profile's usage window and the spend ledger are, AGENT_TUI_DATA_DIR where the
@@ -203,7 +204,8 @@ def _run(args: argparse.Namespace) -> int:
     from agent_tui.cli.plan_review import RunEnd
 
     end = RunEnd()
-    if not args.headless and _is_terminal():
+    in_app = not args.headless and _is_terminal()
+    if in_app:
         from agent_tui.startup.launch import run_in_app
 
         code = run_in_app(args, end.watching, plan_discard=PLAN_DISCARD)
@@ -219,7 +221,7 @@ def _run(args: argparse.Namespace) -> int:
 
         code = _launch(args, end.watching(make_loop), title=checked.title)
     if args.review_plan and (end.discarded or end.planned):
-        _after_review(args, end)
+        _after_review(args, end, in_app)
     return code
 
 
@@ -239,7 +241,7 @@ def _say_how_it_ended(args: argparse.Namespace, end) -> None:
 PLAN_DISCARD = "the plan the planner wrote is removed (spec.md stays): the next run plans again"
 
 
-def _after_review(args: argparse.Namespace, end) -> None:
+def _after_review(args: argparse.Namespace, end, in_app: bool) -> None:
     """``run --review-plan``: a discarded plan is removed; a headless one is printed."""
     from agent_tui.cli import plan_review
     from agent_tui.plan.specs import find_spec_dir
@@ -248,7 +250,7 @@ def _after_review(args: argparse.Namespace, end) -> None:
     spec_dir = find_spec_dir(project, args.spec)
     if end.discarded:
         print(f"agent-tui: {plan_review.discard_planned(spec_dir)}", file=sys.stderr)
-    elif args.events == "text":
+    elif not in_app and args.events == "text":  # the app's end summary said what next
         plan_review.print_plan(spec_dir, project, sys.stdout)
 
 

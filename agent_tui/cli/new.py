@@ -141,9 +141,9 @@ def _plan(
     if end.discarded:
         said = plan_review.discard_new_spec(spec_dir, checked.workspace, branch_was_there)
         print(f"agent-tui: {said}", file=sys.stderr)
-    elif end.planned and args.events == "text":
+    elif end.planned and args.headless and args.events == "text":
         plan_review.print_plan(spec_dir, project, sys.stdout)
-    elif end.planned:
+    elif end.planned and args.headless:
         next_step = plan_review.run_command(project, spec_dir)
         print(f"agent-tui: planned {spec_dir.name}; next: {next_step}", file=sys.stderr)
     else:  # the app's end as run's app says it; else where the spec is, if not complete

@@ -73,7 +73,9 @@ class RunEnd:
         if self.outcome == COMPLETE and self.branch:
             steps = review_commands(project_dir, spec_dir, self.base)
             return "\n".join([said, f"the work is on {self.branch}:", *steps])
-        if self.outcome not in (COMPLETE, DISCARDED, PLANNED) and spec_dir is not None:
+        if self.outcome == PLANNED and spec_dir is not None:
+            return f"{said}\nto code it: {run_command(project_dir, spec_dir)}"
+        if self.outcome not in (COMPLETE, DISCARDED) and spec_dir is not None:
             return f"{said}\nto go on: {run_command(project_dir, spec_dir)}"
         return said
 

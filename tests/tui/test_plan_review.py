@@ -199,9 +199,15 @@ async def test_a_refused_edit_kept_as_the_draft_goes_with_the_app(review_app, ed
         await pilot.pause()
         kept = screen.draft.path
         assert kept.is_file()  # for the next edit, while the review is up
-        await pilot.press("ctrl+c")
+        await pilot.press("ctrl+c")  # its label: quit, keep it
         await wait_until(pilot, lambda: app.exit_code is not None, "the app to end")
     assert not kept.parent.exists()  # no private copy of the plan left in the temp dir
+    assert app.return_code == 0  # nothing was running to be interrupted
+    [end] = review_app.of(ev.LoopFinished)
+    assert end.outcome == "planned"
+    assert end.message.startswith("stopped by the user at the plan review: the plan is kept")
+    assert (review_app.workspace.spec_dir / "implementation_plan.json").is_file()
+    assert review_app.sessions.started == ["plan"]
 
 
 async def test_d_asks_then_discards_ending_the_run_and_new_removes_its_spec(review_app):

@@ -82,11 +82,12 @@ def test_a_run_that_stopped_short_says_so_once_with_the_command_that_goes_on(new
     ]
 
 
-def test_leaving_at_the_review_keeps_the_spec_and_says_how_to_go_on(new_in_app):
-    err, project = new_in_app(finished("interrupted", "stopped by the user", 130), code=130)
-    assert err.splitlines() == [
-        "agent-tui: interrupted: stopped by the user",
-        f"to go on: agent-tui run --project {shlex.quote(str(project))} --spec {SPEC}",
+def test_leaving_at_the_review_keeps_the_spec_and_says_how_to_code_it(new_in_app):
+    message = "stopped by the user at the plan review: the plan is kept (2 subtasks)"
+    err, project = new_in_app(worktree(), finished("planned", message, 0))
+    assert err.splitlines() == [  # the app showed the plan: it is not printed again
+        f"agent-tui: planned: {message}",
+        f"to code it: agent-tui run --project {shlex.quote(str(project))} --spec {SPEC}",
     ]
     assert (project / ".auto-claude" / "specs" / SPEC / "spec.md").is_file()
 

@@ -85,14 +85,20 @@ async def test_a_discarded_plan_ends_the_run_without_coding(no_plan):
     assert of(no_plan.events, PlanApproved) == []
 
 
-async def test_a_stop_during_the_review_ends_it_as_an_interruption(no_plan):
+async def test_a_stop_during_the_review_ends_the_run_there_with_the_plan_kept(no_plan):
+    # nothing runs while the review waits: the run ends as a headless one ends there
     loop, sessions, run = await start_and_reach_the_review(no_plan)
     loop.stop("stopped by SIGTERM")
     async with asyncio.timeout(REVIEW_BOUND_S):
-        assert await run == 130
+        assert await run == 0
     assert [s.kind for s in sessions.specs] == ["planner"]
     finished = of(no_plan.events, ev.LoopFinished)[0]
-    assert (finished.outcome, finished.message) == ("interrupted", "stopped by SIGTERM")
+    assert (finished.outcome, finished.message) == (
+        "planned",
+        "stopped by SIGTERM at the plan review: the plan is kept (2 subtasks), "
+        "nothing is coded yet",
+    )
+    assert (no_plan.spec_dir / "implementation_plan.json").is_file()
     assert loop.approve_plan() is False  # nothing waits any more
 
 

@@ -3,6 +3,8 @@
 A plan is the whole run's shape, written by an agent: before any subtask is worked on, the
 user may read it, edit it, or throw it away.  In the app the run waits here (``ASK``);
 headless it ends here with exit 0 (``STOP``), and the next run, finding the plan, codes it.
+A stop while the review waits (``q`` or ``ctrl+c`` in the app, a signal) ends the run as
+that: planned, exit 0, the plan kept; nothing was running to be interrupted.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ class PlanReviewGate:
 
     async def hold(self, plan_path: Path, subtasks: int) -> None:
         """After the planner wrote the plan: go on (approved, or no review), or end the run
-        (``RunEnded``: stopped here, discarded, or stopped by the user)."""
+        (``RunEnded``: stopped here, discarded, or left by a stop while it waits)."""
         if self.mode == PlanReviewMode.OFF:
             return
         if self._stop_reason:
@@ -87,4 +89,8 @@ class PlanReviewGate:
             return
         if self._decision == Decision.DISCARDED:
             end(RunOutcome.DISCARDED, "the plan was discarded: nothing was coded")
-        end(RunOutcome.INTERRUPTED, self._stop_reason)
+        end(  # nothing was running: the run ends as a headless one does here
+            RunOutcome.PLANNED,
+            f"{self._stop_reason} at the plan review: the plan is kept "
+            f"({counted(subtasks, 'subtask')}), nothing is coded yet",
+        )
