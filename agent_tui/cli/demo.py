@@ -19,12 +19,12 @@ from importlib import resources
 from pathlib import Path
 
 from agent_tui.auth.profiles import Profile, ProfileStore
-from agent_tui.cli.plan_review import finish_steps
 from agent_tui.engine.clock import Clock
 from agent_tui.engine.control.runlock import RunLock, SpecBusy
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.loop import CoderLoop, LoopConfig
 from agent_tui.files import atomic_write_text
+from agent_tui.plan.commands import finish_steps
 from agent_tui.sim.scenario import Scenario
 from agent_tui.sim.server import SimServer
 from agent_tui.workspace.git import Git, GitError, git_installed

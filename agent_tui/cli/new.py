@@ -47,7 +47,7 @@ def run_new(args: argparse.Namespace, launch: Launch, in_terminal: bool) -> int:
         raise InputError(f"cannot create the spec in {project}: {reason}") from None
     _say_if_git_sees_it(project)
     if args.no_plan:
-        from agent_tui.cli.plan_review import run_command
+        from agent_tui.plan.commands import run_command
 
         print(f"created {spec_dir / 'spec.md'}")
         print(f"next: {run_command(project, spec_dir)}")
@@ -121,6 +121,7 @@ def _plan(
     """Plan the new spec and stop for review; then do what the review's outcome asks."""
     from agent_tui.cli import plan_review
     from agent_tui.engine.control.result import RunOutcome
+    from agent_tui.plan.commands import run_command
     from agent_tui.startup.checks import build_loop
 
     branch_was_there = plan_review.branch_exists(checked.workspace)
@@ -144,11 +145,11 @@ def _plan(
     elif end.planned and args.headless and args.events == "text":
         plan_review.print_plan(spec_dir, project, sys.stdout)
     elif end.planned and args.headless:
-        next_step = plan_review.run_command(project, spec_dir)
+        next_step = run_command(project, spec_dir)
         print(f"agent-tui: planned {spec_dir.name}; next: {next_step}", file=sys.stderr)
     else:  # the app's end as run's app says it; else where the spec is, if not complete
         said = not args.headless and end.say(project, spec_dir)
         if not said and end.outcome != RunOutcome.COMPLETE:
-            next_step = plan_review.run_command(project, spec_dir)
+            next_step = run_command(project, spec_dir)
             print(f"agent-tui: the spec is kept in {spec_dir}: {next_step}", file=sys.stderr)
     return code

@@ -9,7 +9,6 @@ branch), ``run --review-plan`` only the plan its planner wrote.
 from __future__ import annotations
 
 import contextlib
-import shlex
 import shutil
 import sys
 from collections.abc import Callable
@@ -63,6 +62,7 @@ class RunEnd:
         """What the terminal says once the app has gone: how the run ended and what to do
         next (None: the app saw no end, and has said why itself)."""
         from agent_tui.auth.redaction import redact
+        from agent_tui.plan.commands import next_step, review_commands
         from agent_tui.text import printable
 
         if self.outcome is None:
@@ -73,10 +73,9 @@ class RunEnd:
         if self.outcome == COMPLETE and self.branch:
             steps = review_commands(project_dir, spec_dir, self.base)
             return "\n".join([said, f"the work is on {self.branch}:", *steps])
-        if self.outcome == PLANNED and spec_dir is not None:
-            return f"{said}\nto code it: {run_command(project_dir, spec_dir)}"
-        if self.outcome not in (COMPLETE, DISCARDED) and spec_dir is not None:
-            return f"{said}\nto go on: {run_command(project_dir, spec_dir)}"
+        if self.outcome != COMPLETE and spec_dir is not None:
+            step = next_step(self.outcome, project_dir, spec_dir)
+            return f"{said}\n{step}" if step else said
         return said
 
     def say(self, project_dir: Path, spec_dir: Path | None) -> bool:
@@ -96,34 +95,6 @@ class RunEnd:
     @property
     def planned(self) -> bool:
         return self.outcome == PLANNED
-
-
-def finish_steps(project_dir: Path, spec_dir: Path | None, base: str = "") -> list[tuple[str, str]]:
-    """How to review and finish a run's work: each command, as it runs when pasted, and
-    what it does (``spec_dir`` None: the project's only spec)."""
-    where = f"--project {shlex.quote(str(project_dir))}"
-    if spec_dir is not None:
-        where += f" --spec {shlex.quote(spec_dir.name)}"
-    return [
-        (f"agent-tui diff {where}", "shows it"),
-        (f"agent-tui merge {where}", f"brings it into {base}" if base else "brings it in"),
-        (f"agent-tui discard {where}", "drops it"),
-    ]
-
-
-def review_commands(project_dir: Path, spec_dir: Path | None, base: str = "") -> list[str]:
-    """``finish_steps`` one a line, their words aligned."""
-    steps = finish_steps(project_dir, spec_dir, base)
-    width = max(len(command) for command, _ in steps)
-    return [f"  {command.ljust(width)}   {what}" for command, what in steps]
-
-
-def run_command(project_dir: Path, spec_dir: Path) -> str:
-    """The command that codes the spec, as it can be pasted."""
-    return (
-        f"agent-tui run --project {shlex.quote(str(project_dir))} "
-        f"--spec {shlex.quote(spec_dir.name)}"
-    )
 
 
 def plan_lines(plan: ImplementationPlan) -> list[str]:
@@ -147,6 +118,7 @@ def print_plan(spec_dir: Path, project_dir: Path, out: TextIO) -> None:
     """The plan the run ended at, and what to run once it is read."""
     from agent_tui.auth.redaction import redact
     from agent_tui.plan import PlanError, load_plan
+    from agent_tui.plan.commands import run_command
 
     plan_path = spec_dir / "implementation_plan.json"
     try:

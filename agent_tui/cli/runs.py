@@ -125,7 +125,11 @@ def _the_run(project: Path, spec: str | None):
         raise InputError(f"no run of {spec_dir.name} on this machine (agent-tui run starts one)")
     if record.finished:
         said = f": {record.message}" if record.message else ""
-        raise InputError(f"the run of {spec_dir.name} has finished, {record.outcome}{said}")
+        step = record.next_step()
+        raise InputError(
+            f"the run of {spec_dir.name} has finished, {record.outcome}{said}"
+            + (f"; {step}" if step else "")
+        )
     return record
 
 

@@ -134,6 +134,8 @@ class RunBook:
             self._paused = event
         elif isinstance(event, ev.Resumed):
             self._paused = None
+        elif isinstance(event, wev.WorkspaceStatus):
+            record.branch = event.branch if event.mode == "worktree" else ""
         elif isinstance(event, lev.LanesPlanned):
             record.lanes = event.lanes
         elif isinstance(event, lev.LaneBusy):

@@ -64,6 +64,8 @@ class RunRecord:
     last_event: str = ""
     needs_you: str = ""
     """What the run said it needs while no app was attached (cleared once one attaches)."""
+    branch: str = ""
+    """The spec's work branch, where the run works in a worktree ("" in place)."""
 
     @classmethod
     def read(cls, path: Path) -> RunRecord | None:
@@ -99,6 +101,14 @@ class RunRecord:
         if self.finished:
             return f"finished: {self.outcome or 'unknown'}"
         return str(self.state)
+
+    def next_step(self) -> str:
+        """What to do now that the run has finished, in a line ("" if nothing)."""
+        from agent_tui.plan.commands import next_step
+
+        if not self.finished:
+            return ""
+        return next_step(self.outcome, Path(self.project_dir), Path(self.spec_dir), self.branch)
 
     def project_shown(self) -> str:
         """The project's path, ``~`` for the home directory."""

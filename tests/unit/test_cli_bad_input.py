@@ -10,7 +10,7 @@ import pytest
 from agent_tui.cli.commands import main
 from agent_tui.engine.control.runlock import RunLock
 from agent_tui.runproc.places import RunPlace
-from agent_tui.runproc.record import RunRecord, process_start
+from agent_tui.runproc.record import RunRecord, RunState, process_start
 
 GOOD_PLAN = {
     "feature": "f",
@@ -514,3 +514,24 @@ def test_attach_to_a_spec_a_headless_run_holds_says_it_has_no_app_to_attach_to(
     held.release()
     with pytest.raises(InputError, match="no run of 001-x on this machine"):
         _the_run(project, "001-x")
+
+
+def test_attach_to_a_finished_run_says_how_it_ended_and_what_to_do_next(tmp_path, isolated_config):
+    from agent_tui.cli.runs import _the_run
+    from agent_tui.exit_codes import InputError
+
+    project = project_with(tmp_path, json.dumps(GOOD_PLAN))
+    spec_run_by_an_app(tmp_path, isolated_config).release()  # the run has ended
+    place = RunPlace.of(project / ".auto-claude" / "specs" / "001-x")
+    record = RunRecord.read(place.record)
+    assert record is not None
+    record.state, record.outcome, record.branch = RunState.FINISHED, "complete", "agent-tui/001-x"
+    record.message = "all 1 subtask completed"
+    record.write(place.record)
+    with pytest.raises(InputError) as refused:
+        _the_run(project, "001-x")
+    assert str(refused.value) == (
+        "the run of 001-x has finished, complete: all 1 subtask completed; the work is on "
+        f"agent-tui/001-x: agent-tui diff --project {project} --spec 001-x shows it, then "
+        "merge or discard"
+    )

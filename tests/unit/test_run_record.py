@@ -157,3 +157,28 @@ def test_ls_lists_the_runs_that_need_you_first_and_a_dead_ones_as_killed(tmp_pat
     assert registry.dismiss(listed[2])
     assert [r.key for r in registry.runs()] == [needy.place.key, paused.place.key]
     assert os.stat(runs_dir()).st_mode & 0o777 == 0o700
+
+
+def test_a_finished_run_says_what_to_do_next_from_its_outcome_and_branch(tmp_path):
+    from agent_tui.engine.events.workspace import WorkspaceStatus
+
+    book = book_for(tmp_path, "my project")
+    assert read(book).next_step() == ""  # going on: attach to it
+    book.note(
+        WorkspaceStatus(mode="worktree", path="/w", branch="agent-tui/001-x", base="main"),
+        attached=True,
+    )
+    book.note(ev.LoopFinished(outcome="complete", exit_code=0, message="all done"), attached=True)
+    project = tmp_path / "my project"
+    assert read(book).next_step() == (
+        f"the work is on agent-tui/001-x: agent-tui diff --project '{project}' --spec 001-x "
+        "shows it, then merge or discard"
+    )
+    book.record.outcome = "stuck"
+    book.write()
+    assert read(book).next_step() == f"to go on: agent-tui run --project '{project}' --spec 001-x"
+    in_place = WorkspaceStatus(mode="in_place", path=str(project), branch="", base="")
+    book.note(in_place, attached=True)
+    book.record.outcome = "complete"
+    book.write()
+    assert read(book).next_step() == ""  # in place: the work is in the checkout already

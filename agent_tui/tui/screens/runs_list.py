@@ -139,8 +139,11 @@ class RunsList(Screen[None]):
             return
         if record.finished:
             said = f": {record.message}" if record.message else ""
+            step = record.next_step()
             self.notify(
-                f"{record.spec} finished, {record.outcome}{said}", title="Finished", timeout=8
+                f"{record.spec} finished, {record.outcome}{said}" + (f"\n{step}" if step else ""),
+                title="Finished: nothing to attach to",
+                timeout=12,
             )
             return
         self.post_message(self.Chosen(record))
