@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -35,6 +36,13 @@ STATE_STYLES = {
 NO_RUNS = "No runs on this machine yet: start one with agent-tui run --project DIR."
 
 
+FLEXIBLE = {1: 12, 5: 16, 6: 12}
+"""The columns cut to fit the screen (Spec, Last event, Project), each no narrower than
+this; the others always show whole."""
+CELL_PADDING = 2
+"""What the table adds to each column (a cell each side)."""
+
+
 def row_of(record: RunRecord) -> tuple[Text, ...]:
     lanes = f"{record.lanes_busy}/{record.lanes}"
     last = f"needs you: {record.needs_you}" if record.needs_you else record.last_event
@@ -47,6 +55,43 @@ def row_of(record: RunRecord) -> tuple[Text, ...]:
         Text(printable(last), style="red" if record.needs_you else ""),
         Text(printable(record.project_shown()), style="dim"),
     )
+
+
+def fitted(rows: list[tuple[Text, ...]], width: int) -> list[tuple[Text, ...]]:
+    """``rows`` with the flexible columns cut, with an ellipsis, so that the table fits in
+    ``width`` cells (a path loses its start, the rest their end); a screen too narrow for
+    every column at its least still scrolls."""
+    natural = [
+        max([len(COLUMNS[i])] + [row[i].cell_len for row in rows]) for i in range(len(COLUMNS))
+    ]
+    fixed = sum(natural[i] for i in range(len(COLUMNS)) if i not in FLEXIBLE)
+    room = width - fixed - CELL_PADDING * len(COLUMNS)
+    widths = {i: min(natural[i], least) for i, least in FLEXIBLE.items()}
+    room -= sum(widths.values())
+    while room > 0 and (wanting := [i for i in widths if widths[i] < natural[i]]):
+        for i in wanting[:room]:  # a cell each in turn: the room is shared evenly
+            widths[i] += 1
+            room -= 1
+    return [
+        tuple(
+            _cut(cell, widths[i], from_start=i == 6) if i in widths else cell
+            for i, cell in enumerate(row)
+        )
+        for row in rows
+    ]
+
+
+def _cut(cell: Text, width: int, from_start: bool) -> Text:
+    if cell.cell_len <= width:
+        return cell
+    if not from_start:
+        cut = cell.copy()
+        cut.truncate(width, overflow="ellipsis")
+        return cut
+    kept = cell.plain
+    while cell_len(kept) > width - 1:
+        kept = kept[1:]
+    return Text("…" + kept, style=cell.style)
 
 
 class RunsList(Screen[None]):
@@ -82,12 +127,14 @@ class RunsList(Screen[None]):
         table = self.query_one(DataTable)
         table.border_title = "Runs"
         table.border_subtitle = "enter: attach · x: dismiss a finished run"
-        table.add_columns(*COLUMNS)
         self.refresh_runs()
         self.set_interval(REFRESH_S, self.refresh_runs)
 
     def on_screen_resume(self) -> None:
         self.refresh_runs()
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.refresh_runs)  # the columns fit the new width
 
     @property
     def highlighted(self) -> RunRecord | None:
@@ -104,9 +151,11 @@ class RunsList(Screen[None]):
         table = self.query_one(DataTable)
         was = self.highlighted
         self.records = records
-        table.clear()
-        for record in records:
-            table.add_row(*row_of(record), key=record.key)
+        table.clear(columns=True)  # and their widths, which only grow otherwise
+        table.add_columns(*COLUMNS)
+        rows = fitted([row_of(record) for record in records], table.scrollable_content_region.width)
+        for record, row in zip(records, rows, strict=True):
+            table.add_row(*row, key=record.key)
         keys = [r.key for r in records]
         if was is not None and was.key in keys:
             table.move_cursor(row=keys.index(was.key), animate=False)
