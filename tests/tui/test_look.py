@@ -172,3 +172,18 @@ async def test_the_tree_shows_a_subtasks_whole_description_as_its_tooltip(script
         assert str(tree.tooltip) == "1.3 Write tests/test_core.py for greet and farewell"
         harness.sessions.release.set()
         await wait_until(pilot, lambda: app.exit_code == 0, "the run to complete")
+
+
+async def test_a_narrow_terminal_puts_the_log_under_the_tree_at_full_width(scripted_app):
+    # Found by a newcomer: at 40 columns the log beside the tree had 8 to wrap in.
+    app = scripted_app().app
+    async with app.run_test(size=(40, 30)) as pilot:
+        await wait_until(pilot, lambda: app.exit_code is not None, "the run to end")
+        await pilot.pause()
+        tree, log = app.main_screen.plan_tree.region, app.main_screen.log_view.region
+        assert log.width == tree.width == 40 and log.y >= tree.bottom
+        assert tree.height >= 5
+        await pilot.resize_terminal(120, 30)
+        await pilot.pause()
+        tree, log = app.main_screen.plan_tree.region, app.main_screen.log_view.region
+        assert log.x >= tree.right and log.y == tree.y  # beside it again, at the same top

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
@@ -42,6 +42,9 @@ SHOWN_AT_ONCE = 500
 the app reads the run's next events (and keys) between passes, not after all of them."""
 SHOW_MORE_AFTER_S = 0.005
 QUOTA_REFRESH_S = 30.0
+STACKED_BELOW = 64
+"""Narrower than this (columns), the log is under the tree, not beside it (the tree keeps
+30 columns beside the log, which would have less than 30)."""
 """How often the status line's usage window is said again: a reset time that has passed
 reads "window reset at …", not "limit reached", though no event came."""
 
@@ -79,6 +82,11 @@ class MainScreen(Screen[None]):
                 yield Countdown(self.clock, id="countdown")
         yield StatusBar(id="status")
         yield KeyBar(id="keys")
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Below ``STACKED_BELOW`` columns the log goes under the tree: beside it, a
+        40-column terminal left the log 8 columns to wrap in."""
+        self.query_one("#panes").set_class(event.size.width < STACKED_BELOW, "-stacked")
 
     def on_mount(self) -> None:
         self.plan_tree.border_title = "Plan"
