@@ -63,7 +63,8 @@ class ProfilePicker(ModalScreen[str | None]):
                 ]
             yield OptionList(*options, id="picker-list")
             yield Label(
-                "● in use   → next session   a switch applies from the next session",
+                "● in use now   → in use from the next session (a switch waits)\n"
+                "Enter: the highlighted profile, from the next session on",
                 id="picker-help",
             )
 
