@@ -194,3 +194,34 @@ def _alive(pid: int) -> bool:
             return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+async def test_a_check_session_sends_the_model_nothing_of_the_agents_claude_md(
+    project, isolated_home, monkeypatch
+):
+    # The agent writes the worktree's CLAUDE.md; the check session is agent-tui's own, and
+    # runs bare: none of it reaches its conversation (nor hooks, plugins or the keychain).
+    from agent_tui.engine.checks.scripted_model import ScriptedModel
+
+    marker = f"agent-wrote-{uuid.uuid4().hex}"
+    (project / "CLAUDE.md").write_text(f"# Rules\nAlways say {marker}.\n")
+    sent: list[bytes] = []
+    reply = ScriptedModel._reply
+
+    def recorded(self, raw: bytes) -> bytes:
+        sent.append(raw)
+        return reply(self, raw)
+
+    monkeypatch.setattr(ScriptedModel, "_reply", recorded)
+    runner = ContainedRunner(
+        env={"HOME": str(isolated_home)}, clock=VirtualClock(auto_advance=False)
+    )
+    try:
+        run = await asyncio.wait_for(
+            runner.run(contained(project), "grep -c Always CLAUDE.md", project, 30), CHECK_S
+        )
+    finally:
+        await runner.close()
+    assert (run.exit_status, run.output) == (0, "1\n")  # the check itself reads it
+    assert len(sent) >= 2  # the prompt, then the Bash call's result
+    assert not any(marker.encode() in raw for raw in sent)
