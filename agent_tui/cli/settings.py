@@ -107,7 +107,24 @@ def set_setting(store: Any, key: str, text: str) -> Any:
     except ValidationError as exc:
         message = exc.errors()[0]["msg"].removeprefix("Value error, ")
         raise SettingError(f"{key}: {message}") from None
+    if key == "readable_paths":
+        _refuse_credential_reads(store, store.data.settings.readable_paths)
     return getattr(store.data.settings, key)
+
+
+def _refuse_credential_reads(store: Any, readable: list[str]) -> None:
+    """As a run refuses it: a readable path that would open a credential store."""
+    import os
+
+    from agent_tui.config import app_config_dir
+    from agent_tui.engine.sandbox.containment import ContainmentRefused, refuse_credential_reads
+
+    homes = {os.path.expanduser("~"), os.environ.get("HOME") or ""} - {""}
+    secrets = [p.config_dir for p in store.data.profiles if p.config_dir]
+    try:
+        refuse_credential_reads(readable, homes, [*secrets, str(app_config_dir())])
+    except ContainmentRefused as exc:
+        raise SettingError(str(exc)) from None
 
 
 def _value(key: str, info: FieldInfo, text: str) -> Any:

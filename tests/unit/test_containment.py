@@ -351,6 +351,30 @@ def test_a_readable_path_must_be_absolute_or_under_the_home(path):
         Settings.model_validate({"readable_paths": [path]})
 
 
+@pytest.mark.parametrize(
+    ("readable", "store"),
+    [
+        ("~/.ssh", "/.ssh,"),  # found by a newcomer: Bash then read ~/.ssh/id_rsa
+        ("~/.ssh/id_rsa", "/.ssh,"),
+        ("~/keys", "/.ssh,"),  # a link to it
+        ("~/.config", "/.config/"),  # holds one
+        ("/etc/shadow", "/etc/shadow"),
+        ("{tmp}/claude-work", "claude-work"),  # a profile's login
+        ("{tmp}", "claude-"),  # holds the profiles' logins
+    ],
+)
+def test_a_readable_path_that_opens_a_credential_store_is_refused(
+    tmp_path, profiles, readable, store
+):
+    (tmp_path / "home" / ".config" / "gcloud").mkdir(parents=True)
+    (tmp_path / "home").joinpath("keys").symlink_to(tmp_path / "home" / ".ssh")
+    with pytest.raises(ContainmentRefused) as refused:
+        build(tmp_path, profiles, readable_paths=[readable.format(tmp=tmp_path)])
+    said = str(refused.value)
+    assert said.startswith(f"readable path {readable.format(tmp=tmp_path)!r} would open the ")
+    assert store in said and said.endswith("no session may read: take it out of readable_paths")
+
+
 def test_no_toolchain_holds_or_lies_in_a_credential_store():
     for tool in TOOLCHAINS:
         for secret in HOME_SECRETS:

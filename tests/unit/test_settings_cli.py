@@ -205,3 +205,16 @@ def test_a_run_takes_its_settings_and_the_command_line_wins(tmp_path, default_lo
     args = cli.build_parser().parse_args(["run", "--project", str(tmp_path / "app")])
     config = build_loop(check_run(args), lambda event: None).config
     assert config.wait_for_reset is True and config.model == "from-settings"
+
+
+def test_set_refuses_a_readable_path_that_would_open_a_credential_store(
+    capsys, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    before = profiles_path().read_text() if profiles_path().exists() else None
+    assert main(["settings", "set", "readable_paths", "~/.elan, ~/.ssh"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("agent-tui: readable path '~/.ssh' would open the credential store ")
+    assert err.count("\n") == 1
+    assert (profiles_path().read_text() if profiles_path().exists() else None) == before
+    assert main(["settings", "set", "readable_paths", "~/.elan"]) == 0

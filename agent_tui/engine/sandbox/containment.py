@@ -63,7 +63,13 @@ from agent_tui.config import (
     worktrees_dir,
 )
 from agent_tui.engine.events import core as ev
-from agent_tui.engine.sandbox.reads import ReadScope, Workplace, existing, read_scope
+from agent_tui.engine.sandbox.reads import (
+    ReadScope,
+    Workplace,
+    credential_store_at,
+    existing,
+    read_scope,
+)
 from agent_tui.engine.sandbox.tmpdirs import TempDirs, UnsafeTmp
 from agent_tui.files import LinkRefused, real_dir
 
@@ -90,7 +96,23 @@ INSTALL_HINT = "apt-get install -y bubblewrap socat (dnf or pacman: bubblewrap s
 
 
 class ContainmentRefused(Exception):
-    """Containment is required and the sandbox cannot start; the message says what to do."""
+    """Containment is required and the sandbox cannot start, or a setting would open a
+    credential store; the message says what to do."""
+
+
+def refuse_credential_reads(
+    readable: Iterable[str], homes: Iterable[str], secrets: Iterable[str] = ()
+) -> None:
+    """``ContainmentRefused`` for the first of the ``readable_paths`` setting that is, lies
+    in or holds a credential store (``~/.ssh``, ``~/.config``, ``/etc/shadow``…)."""
+    homes = list(homes)
+    for path in readable:
+        store = credential_store_at(path, homes, secrets)
+        if store is not None:
+            raise ContainmentRefused(
+                f"readable path {path!r} would open the credential store {store}, which no "
+                "session may read: take it out of readable_paths"
+            )
 
 
 @dataclass(frozen=True)
@@ -274,11 +296,13 @@ class Containment:
         config_dirs = [p.config_dir for p in profiles.data.profiles if p.config_dir]
         config_dirs += [env[name] for name in CLI_CONFIG_ENV if env.get(name)]
         homes = {os.path.expanduser("~"), env.get("HOME") or ""} - {""}
+        secrets = [*config_dirs, str(app_config_dir())]
+        refuse_credential_reads(settings.readable_paths, homes, secrets)
         ours = (app_config_dir(), app_state_dir(), app_data_dir(), worktrees or worktrees_dir())
         reads = read_scope(
             place or Workplace(project_dir),
             homes=homes,
-            secrets=[*config_dirs, str(app_config_dir())],
+            secrets=secrets,
             regions=[*map(str, ours), str(temp.root), *map(str, temp.shared)],
             readable=settings.readable_paths,
         )

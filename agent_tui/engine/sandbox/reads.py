@@ -151,6 +151,23 @@ def read_scope(
     )
 
 
+def credential_store_at(path: str, homes: Iterable[str], secrets: Iterable[str] = ()) -> str | None:
+    """The credential store that ``path`` (``~/…`` for each home, or absolute; a link as
+    where it leads too) is, lies in or holds, or None: such a path is never ``readable``,
+    as a re-opened store would be read by Bash, whatever its deny rule says."""
+    homes = [home for home in homes if home.strip("/")]
+    places = [os.path.join(home, path[2:]) for home in homes] if path[:2] == "~/" else [path]
+    stores = [*secrets, *(os.path.join(h, name) for h in homes for name in HOME_SECRETS)]
+    stores += SYSTEM_SECRETS
+    for place in places:
+        for form in dict.fromkeys((os.path.abspath(place), os.path.realpath(place))):
+            for store in stores:
+                store = os.path.abspath(store)
+                if form == store or form.startswith(store + "/") or store.startswith(form + "/"):
+                    return store
+    return None
+
+
 def existing(paths: Iterable[str]) -> tuple[str, ...]:
     """Existing paths, each also as its real path: a rule binds the path the CLI resolves.
 
