@@ -24,8 +24,10 @@ from typing import TYPE_CHECKING, Any
 from agent_tui.engine.events import core as ev
 from agent_tui.engine.events.quota import Quota
 from agent_tui.engine.events.state import LoopMode, LoopState
+from agent_tui.exit_codes import EXIT_STOPPED_SHORT
 from agent_tui.runproc import sockets, wire
 from agent_tui.runproc.codec import DecodeError, record_from_dict
+from agent_tui.runproc.record import KILLED
 
 if TYPE_CHECKING:
     from agent_tui.auth.profiles import Profile
@@ -35,10 +37,6 @@ DIFF_TIMEOUT_S = 120.0
 """git on a large repository may take a while."""
 DETACHED = 0
 """What ``run`` returns once the app has detached: the run goes on."""
-
-
-class RunGone(Exception):
-    """The run's process went away without finishing the run."""
 
 
 class RunEndedHere(Exception):
@@ -204,7 +202,8 @@ class RemoteRun:
 
     async def run(self) -> int:
         """Send the run's events to the sink until it finishes (its exit code), or the app
-        detaches (``DETACHED``); ``RunGone`` if its process goes away first."""
+        detaches (``DETACHED``).  If its process goes away first, the sink gets the end the
+        runs list gives it (``killed``) and this returns exit 3, stopped short."""
         self._app_loop = asyncio.get_running_loop()
         while not self.detached:
             try:
@@ -222,7 +221,14 @@ class RemoteRun:
                     return self.finished.exit_code
         if self.detached:
             return DETACHED
-        raise RunGone("the run process went away before the run finished; run it again to resume")
+        gone = ev.LoopFinished(
+            outcome=KILLED,
+            exit_code=EXIT_STOPPED_SHORT,
+            message="the run process went away before the run finished: run it again to resume",
+        )
+        self.finished = gone
+        await self._sink(gone)
+        return gone.exit_code
 
     async def _take(self, message: dict[str, Any]) -> None:
         event = wire.event_of(message)

@@ -156,6 +156,28 @@ async def test_ctrl_d_leaves_the_run_going_and_says_how_to_come_back(hosted):
     assert (record.state, record.outcome, record.done) == (RunState.FINISHED, "complete", 5)
 
 
+async def test_a_run_process_gone_mid_run_shows_as_killed_and_the_app_exits_3(hosted):
+    # Found by a newcomer (kill -9 of the run process): the status line read "RunGone: …"
+    # and q left with exit 1, which the README does not list, and nothing said.
+    import asyncio
+
+    run = hosted(hold={"1.2"}).start()
+    app = attached_app(run)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: "1.2" in run.sessions.started, "session 2")
+        run.call(lambda: asyncio.ensure_future(run.host.server.close()))  # as if it died
+        await wait_until(pilot, lambda: app.exit_code is not None, "the app to see it gone")
+        status = app.main_screen.status
+        assert app.exit_code == 3 and status.state == "stopped"
+        assert status.detail.startswith("the run process went away before the run finished")
+        assert "RunGone" not in status.render().plain
+        assert app.main_screen.finished is not None
+        assert app.main_screen.finished.outcome == "killed"
+        await pilot.press("q")
+        await wait_until(pilot, lambda: app.return_code is not None, "the app to leave")
+    assert app.return_code == 3
+
+
 async def test_q_in_an_attached_app_asks_about_the_run_and_names_ctrl_d(hosted):
     from textual.widgets import Label
 
