@@ -5,6 +5,7 @@ blocks the event loop, and the session's CLI dies with agent-tui."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -225,3 +226,32 @@ async def test_a_check_session_sends_the_model_nothing_of_the_agents_claude_md(
     assert (run.exit_status, run.output) == (0, "1\n")  # the check itself reads it
     assert len(sent) >= 2  # the prompt, then the Bash call's result
     assert not any(marker.encode() in raw for raw in sent)
+
+
+def _sockets() -> set[Path]:
+    import stat
+    import tempfile
+
+    found = set()
+    for root in {Path("/tmp"), Path(tempfile.gettempdir())}:
+        for entry in root.iterdir():
+            with contextlib.suppress(OSError):
+                if stat.S_ISSOCK(entry.lstat().st_mode):
+                    found.add(entry)
+    return found
+
+
+async def test_a_check_session_closed_with_the_run_leaves_no_socket_in_tmp(project, isolated_home):
+    # Found by a newcomer: every run left its check sessions' sandbox sockets in /tmp
+    # (thousands on a machine that runs it often); a killed CLI never removes them.
+    before = _sockets()
+    clock = VirtualClock(auto_advance=False)
+    runner = ContainedRunner(env={"HOME": str(isolated_home)}, clock=clock)
+    try:
+        run = await asyncio.wait_for(runner.run(contained(project), "true", project, 30), CHECK_S)
+        assert run.exit_status == 0
+        made = _sockets() - before
+        assert made  # the sandbox's, while the session is up
+    finally:
+        await runner.close()
+    assert not [path for path in made if path.exists()]

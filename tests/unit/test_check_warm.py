@@ -35,7 +35,7 @@ class Session:
         if Session.fail_with is not None:
             raise Session.fail_with
 
-    async def close(self) -> None:
+    async def close(self, *, graceful: bool = False) -> None:
         self.running = False
 
 

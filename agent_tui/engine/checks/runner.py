@@ -264,7 +264,7 @@ class ContainedRunner:
             if kept.running and kept.containment is containment and not kept.worn:
                 self._sessions[cwd] = kept
                 return kept
-            await kept.close()
+            await kept.close(graceful=True)  # idle: the lock for ``cwd`` is held
         async with self._model_lock:  # one for every session, however many start at once
             if self._model is None:
                 self._model = await ScriptedModel().start()
@@ -282,8 +282,7 @@ class ContainedRunner:
             task.cancel()
         await asyncio.gather(*warming, return_exceptions=True)
         sessions, self._sessions = list(self._sessions.values()), {}
-        for session in sessions:
-            await session.close()
+        await asyncio.gather(*(session.close(graceful=True) for session in sessions))
         if self._model is not None:
             await self._model.close()
             self._model = None

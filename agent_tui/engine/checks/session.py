@@ -222,9 +222,17 @@ class CheckSession:
             said.append("the CLI ended the check's turn without running it")
         return found, " ".join(s for s in said if s)[-500:]
 
-    async def close(self) -> None:
-        """End the CLI and everything in its process group; its temp files go."""
+    async def close(self, *, graceful: bool = False) -> None:
+        """End the CLI and everything in its process group; its temp files go.
+
+        ``graceful`` (an idle session, no check under way): its input is closed first, so
+        that the CLI ends as a session does, within ``CLOSE_S``, removing the sockets its
+        sandbox made in ``/tmp``; killed, it leaves them there for good."""
         client, self._client = self._client, None
+        if graceful and client is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.disconnect(), CLOSE_S)
+            client = None  # ended, or given up on: what is left of it is killed now
         await self._end(client)
 
     async def _end(self, client: Any) -> None:
