@@ -10,15 +10,16 @@ from pathlib import Path
 from agent_tui.auth.redaction import redact
 from agent_tui.files import atomic_write_text, real_dir
 
-SESSION_START = re.compile(r"── session (\d+): ")
-"""The log's line for a session's start (``── session 3: coder subtask 1.3 …``)."""
+SESSION_START = re.compile(r"(?:L(\d+) )?── session (\d+): ")
+"""The log's line for a session's start (``── session 3: coder subtask 1.3 …``; with
+every lane shown, ``L2 ── session 3: …``)."""
 BACKTICKS = re.compile(r"`+")
 
 
 def log_markdown(lines: list[str], *, spec_dir: Path, saved_at: float, dropped: int) -> str:
     """``lines`` (the log as shown, oldest first) as Markdown, a heading per session.
     Everything in them came from the agent, the plan or a tool: it stays inside fences,
-    masked again; the headings are ours (``## Session 3``)."""
+    masked again; the headings are ours (``## Session 3``, ``## Session 3 · lane 2``)."""
     lines = [redact(line) for line in lines]
     longest = max((len(run) for line in lines for run in BACKTICKS.findall(line)), default=0)
     fence = "`" * max(3, longest + 1)
@@ -40,7 +41,8 @@ def log_markdown(lines: list[str], *, spec_dir: Path, saved_at: float, dropped: 
         start = SESSION_START.match(line)
         if start is not None:
             close()
-            out.extend(["", f"## Session {start.group(1)}"])
+            lane = f" · lane {start.group(1)}" if start.group(1) else ""
+            out.extend(["", f"## Session {start.group(2)}{lane}"])
         block.append(line)
     close()
     return "\n".join(out) + "\n"

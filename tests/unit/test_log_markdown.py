@@ -46,6 +46,19 @@ def test_each_session_gets_our_heading_and_its_lines_stay_in_a_fence_they_cannot
     assert any("/p/spec" in line for line in outside)
 
 
+def test_with_every_lane_shown_each_sessions_start_gets_a_heading_naming_its_lane():
+    # Found by a newcomer: a lanes run's saved log was one block, its lines "L1 ── session…"
+    lines = [
+        "L1 ── session 3: coder subtask 1.1  profile a, attempt 1  → logs/session-003.jsonl",
+        "L2 ── session 4: coder subtask 2.1  profile a, attempt 1  → logs/session-004.jsonl",
+        "L1   ▶ Write f.txt",
+        "L12 ── not a session start: L12 names no lane here",
+    ]
+    text = log_markdown(lines, spec_dir="/p/spec", saved_at=0.0, dropped=0)
+    headings = [line for line in outside_fences(text, "```") if line.startswith("## ")]
+    assert headings == ["## Session 3 · lane 1", "## Session 4 · lane 2"]
+
+
 def test_a_saved_log_is_masked_again_and_says_what_scrolled_out():
     text = log_markdown(LINES, spec_dir="/p/spec", saved_at=0.0, dropped=120)
     assert TOKEN not in text and "sk-ant-oat01-…zzZZ" in text
