@@ -187,3 +187,26 @@ async def test_a_narrow_terminal_puts_the_log_under_the_tree_at_full_width(scrip
         await pilot.pause()
         tree, log = app.main_screen.plan_tree.region, app.main_screen.log_view.region
         assert log.x >= tree.right and log.y == tree.y  # beside it again, at the same top
+
+
+async def test_the_profile_pickers_legend_wraps_whole_in_a_narrow_terminal(scripted_app):
+    from agent_tui.tui.screens.profile_picker import ProfilePicker
+
+    harness = scripted_app(hold={"1.1"})
+    app = harness.app
+    async with app.run_test(size=(50, 30)) as pilot:
+        await wait_until(pilot, lambda: "1.1" in harness.sessions.started, "session 1")
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, ProfilePicker), "the picker")
+        await pilot.pause()
+        legend = app.screen.query_one("#picker-help")
+        box = app.screen.query_one("#picker").content_region
+        assert legend.region.x >= box.x and legend.region.right <= box.right  # none of it cut
+        shown = " ".join(
+            str(strip.text).strip() for strip in legend.render_lines(legend.region.reset_offset)
+        )
+        assert " ".join(shown.split()) == (
+            "● in use now → in use from the next session (a switch waits) "
+            "Enter: the highlighted profile, from the next session on"
+        )
+        harness.sessions.release.set()
