@@ -753,11 +753,11 @@ async def test_every_key_stays_in_sight_in_a_40_column_footer(scripted_app):
         await wait_until(pilot, lambda: "i" in footer_keys(app), "the session's keys")
         await pilot.pause()
         assert list(footer_keys(app)) == ["p", "i", "a", "m", "d", "l", "/", "q"]
-        assert footer_keys(app)["i"] == "Stop" and footer_keys(app)["l"] == ""
-        assert bar_line(app).rstrip() == "p Pause i Stop a m d Diff l / q Quit"
-        await pilot.resize_terminal(56, 20)
-        await wait_until(pilot, lambda: footer_keys(app).get("l") == "Pin", "short labels")
-        assert len(bar_line(app).rstrip()) <= 56 and "q Quit" in bar_line(app)
+        assert footer_keys(app)["i"] == "Intr" and footer_keys(app)["l"] == ""
+        assert bar_line(app).rstrip() == "p Pause i Intr a m d Diff l / q Quit"
+        await pilot.resize_terminal(57, 20)
+        await wait_until(pilot, lambda: footer_keys(app).get("l") == "Hold", "short labels")
+        assert len(bar_line(app).rstrip()) <= 57 and "q Quit" in bar_line(app)
         await pilot.resize_terminal(120, 40)
         await wait_until(pilot, lambda: footer_keys(app).get("i") == "Interrupt", "wide labels")
         assert footer_keys(app)["l"] == "Stop following"

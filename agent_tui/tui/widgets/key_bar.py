@@ -12,11 +12,11 @@ from textual.screen import Screen
 from textual.widget import Widget
 
 SHORT = {
-    "Interrupt": "Stop",
+    "Interrupt": "Intr",  # not "Stop": beside "q Quit" it read as the same
     "Retry now": "Now",
     "Profiles": "Prof",
     "Follow log": "Follow",
-    "Stop following": "Pin",
+    "Stop following": "Hold",  # the log holds where it is
     "Search": "Find",
 }
 """What a key says when the bar is short of room: a word each, so every key stays in sight."""
