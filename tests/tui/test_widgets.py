@@ -211,6 +211,23 @@ async def test_a_narrow_status_line_keeps_the_loop_state(width, shown, dropped):
             assert part not in text
 
 
+async def test_a_long_state_detail_is_cut_rather_than_push_the_cost_off_the_line():
+    # Found by a newcomer: at 120 columns the cost went once the run ended, as its detail
+    # ("all 5 subtasks completed" and more) took the room; the usage window stayed.
+    app = StatusApp()
+    async with app.run_test(size=(120, 3)):
+        bar = app.query_one(StatusBar)
+        bar.profile, bar.quota = "demo-a", "5h 42% · resets 07:34"
+        bar.session, bar.subtask = 7, "2.2"
+        bar.session_cost, bar.total_cost, bar.spec_cost = 0.038, 0.21, 0.3
+        bar.sandboxed = True
+        bar.state = "complete"
+        bar.detail = "all 5 subtasks completed; the work is on agent-tui/001-greeter"
+        text = bar.render().plain
+        assert len(text) <= 120 and "$0.21" in text and "usage 5h 42%" in text
+        assert "● complete · all 5 subtasks" in text and text.endswith("…")
+
+
 async def test_each_status_field_says_what_it_is_and_none_is_shown_before_it_has_a_value():
     app = StatusApp()
     async with app.run_test(size=(200, 3)):

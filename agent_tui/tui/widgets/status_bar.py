@@ -54,9 +54,15 @@ class Field(NamedTuple):
     value: Text
 
 
-DROP_ORDER = ("tokens", "model", "forecast", "cost", "session", "budget", "lanes", "quota")
-"""What a narrow status line gives up first; profile, containment and state stay."""
+SHORT_COST = "cost, in fewer words"
+DROP_ORDER = (
+    "tokens", "model", "forecast", SHORT_COST, "session", "quota", "cost", "budget", "lanes"
+)  # fmt: skip
+"""What a narrow status line gives up first (the costs are first said in fewer words, and
+go after the usage window); profile, containment and state stay."""
 SEPARATOR = " │ "
+DETAIL_KEPT = 24
+"""What of the state's detail a field is dropped for; past it the detail is cut."""
 
 
 def _tokens(count: int) -> str:
@@ -120,25 +126,37 @@ class StatusBar(Widget):
 
     def render(self) -> Text:
         """Everything that fits; a narrow terminal drops tokens, then the model and the
-        forecast, then says the costs in fewer words, then drops them, so the loop's state
-        (the one thing a glance must find) always shows."""
+        forecast, then says the costs in fewer words, then drops the session, the usage
+        window, the costs, the budget and the lanes, so the loop's state (the one thing a
+        glance must find) always shows."""
         fields = [field for field in self.fields() if field.value.plain]
         width = self.content_size.width
         for name in DROP_ORDER:
-            if not width or self._joined(fields).cell_len <= width:
+            if not width or self._fitting(fields) <= width:
                 break
-            if name == "cost":  # first in fewer words
+            if name == SHORT_COST:
                 fields = [
-                    field._replace(value=self._cost(short=True)) if field.name == name else field
+                    field._replace(value=self._cost(short=True)) if field.name == "cost" else field
                     for field in fields
                 ]
-                if self._joined(fields).cell_len <= width:
-                    break
-            fields = [field for field in fields if field.name != name]
+            else:
+                fields = [field for field in fields if field.name != name]
         text = self._joined(fields)
         if width:
             text.truncate(width, overflow="ellipsis")
         return text
+
+    def _fitting(self, fields: list[Field]) -> int:
+        """The line's width, the state's detail counted up to ``DETAIL_KEPT`` cells: a long
+        one (``all 12 subtasks completed``) is cut at the end rather than push the costs
+        off the line."""
+        cut = [
+            field._replace(value=field.value[: len(f"● {self.state}") + DETAIL_KEPT])
+            if field.name == "state"
+            else field
+            for field in fields
+        ]
+        return self._joined(cut).cell_len
 
     def text_of(self, name: str) -> str:
         """A field as shown, label and value, in plain text ("" when it is left out)."""
