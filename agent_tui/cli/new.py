@@ -45,11 +45,12 @@ def run_new(args: argparse.Namespace, launch: Launch, in_terminal: bool) -> int:
     except (OSError, PlanError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise InputError(f"cannot create the spec in {project}: {reason}") from None
-    _say_if_git_sees_it(project)
     if args.no_plan:
         from agent_tui.plan.commands import run_command
 
+        _say_if_git_sees_it(project)
         print(f"created {spec_dir / 'spec.md'}")
+        _say_if_no_commit(project)
         print(f"next: {run_command(project, spec_dir)}")
         return 0
     try:
@@ -57,6 +58,7 @@ def run_new(args: argparse.Namespace, launch: Launch, in_terminal: bool) -> int:
     except InputError:
         _unmake(spec_dir, made)  # refused: nothing of it stays
         raise
+    _say_if_git_sees_it(project)  # once the spec stays: a refused one is gone again
     return _plan(args, project, spec_dir, checked, launch)
 
 
@@ -79,6 +81,25 @@ def _say_if_git_sees_it(project: Path) -> None:
         print(
             "note: git shows .auto-claude/ as new files here: add it to .gitignore, unless "
             "you keep specs in the repository (then commit them)",
+            file=sys.stderr,
+        )
+
+
+def _say_if_no_commit(project: Path) -> None:
+    """A repository with no commit yet: ``run`` refuses it (a worktree needs a commit to
+    start from), so said before the command that would be refused."""
+    from agent_tui.workspace.git import Git, git_installed
+
+    if not git_installed():
+        return
+    git = Git(project)
+    inside = git.run("rev-parse", "--is-inside-work-tree", check=False)
+    if not inside.ok or inside.text != "true":
+        return
+    if not git.run("rev-parse", "-q", "--verify", "HEAD", check=False).ok:
+        print(
+            "note: the repository has no commit yet: commit your files before agent-tui run "
+            "(its work starts from a commit)",
             file=sys.stderr,
         )
 

@@ -202,6 +202,38 @@ def test_new_refused_by_the_runs_checks_leaves_no_spec_behind(tmp_path, capsys, 
     assert list(project.iterdir()) == []  # not even the dirs made to hold it
 
 
+def test_new_refused_in_a_repository_says_only_why(tmp_path, capsys, monkeypatch):
+    # Found by a newcomer: the note on git showing .auto-claude/ came first, about a spec
+    # the refusal then removed.
+    for name in ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    project = tmp_path / "app"
+    project.mkdir()
+    (project / "README.md").write_text("# app\n")
+    user = ["-c", "user.name=u", "-c", "user.email=u@u"]
+    for args in (["init", "-q"], ["add", "-A"], [*user, "commit", "-qm", "start"]):
+        subprocess.run(["git", *args], cwd=project, check=True, capture_output=True)
+    assert main(["new", "Add a flag", "--project", str(project), "--headless"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("agent-tui: not logged in:") and err.count("\n") == 1
+
+
+def test_new_without_a_plan_in_a_repository_with_no_commit_says_to_make_one(tmp_path, capsys):
+    project = tmp_path / "app"
+    project.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    (project / ".gitignore").write_text(".auto-claude/\n")
+    assert main(["new", "Add a flag", "--project", str(project), "--no-plan"]) == 0
+    said = capsys.readouterr()
+    assert said.err == (
+        "note: the repository has no commit yet: commit your files before agent-tui run "
+        "(its work starts from a commit)\n"
+    )
+    assert said.out.splitlines()[-1].startswith("next: agent-tui run --project ")
+
+
 def test_run_end_names_the_outcomes_as_the_engine_does(tmp_path):
     from agent_tui.cli import plan_review
     from agent_tui.engine.control.result import RunOutcome
