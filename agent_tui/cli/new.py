@@ -150,6 +150,7 @@ def _plan(
     if checked.workspace is not None and checked.workspace.isolated:
         discards += ", with the work branch its planner ran on"
     end = plan_review.RunEnd()
+    end.review = True
 
     def make_loop(sink):
         return build_loop(checked, sink)
@@ -171,6 +172,6 @@ def _plan(
     else:  # the app's end as run's app says it; else where the spec is, if not complete
         said = not args.headless and end.say(project, spec_dir)
         if not said and end.outcome != RunOutcome.COMPLETE:
-            next_step = run_command(project, spec_dir)
+            next_step = run_command(project, spec_dir, review=not end.approved)
             print(f"agent-tui: the spec is kept in {spec_dir}: {next_step}", file=sys.stderr)
     return code

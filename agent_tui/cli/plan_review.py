@@ -38,17 +38,23 @@ class RunEnd:
         self.branch: str | None = None
         """The work branch, where the run worked in a worktree."""
         self.base = ""
+        self.review = False
+        """The run was to stop at its plan review (``new``, ``run --review-plan``)."""
+        self.approved = False
 
     def watching(self, make_loop: LoopFactory) -> LoopFactory:
         """``make_loop`` with a sink that notes the run's end on the way."""
 
         def make(sink: ev.EventSink) -> Any:
             from agent_tui.engine.events import core as ev
+            from agent_tui.engine.events.review import PlanApproved
             from agent_tui.engine.events.workspace import WorkspaceStatus
 
             async def noting(event: ev.Event) -> None:
                 if isinstance(event, ev.LoopFinished):
                     self.outcome, self.message = event.outcome, event.message
+                elif isinstance(event, PlanApproved):
+                    self.approved = True
                 elif isinstance(event, WorkspaceStatus):
                     self.branch = event.branch if event.mode == "worktree" else None
                     self.base = event.base
@@ -74,7 +80,8 @@ class RunEnd:
             steps = review_commands(project_dir, spec_dir, self.base)
             return "\n".join([said, f"the work is on {self.branch}:", *steps])
         if self.outcome != COMPLETE and spec_dir is not None:
-            step = next_step(self.outcome, project_dir, spec_dir)
+            review = self.review and not self.approved  # the next run asks again
+            step = next_step(self.outcome, project_dir, spec_dir, review=review)
             return f"{said}\n{step}" if step else said
         return said
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from agent_tui.cli.args import given
-from agent_tui.exit_codes import EXIT_BAD_INPUT, EXIT_STOPPED_SHORT, InputError
+from agent_tui.exit_codes import EXIT_BAD_INPUT, EXIT_INTERRUPTED, EXIT_STOPPED_SHORT, InputError
 from agent_tui.text import counted
 
 COLOURS = {
@@ -199,6 +199,9 @@ def _discard(location, yes: bool, out: TextIO, err: TextIO, ask) -> int:
             answer = (ask or input)(prompt)
         except EOFError:
             answer = ""
+        except KeyboardInterrupt:  # ctrl+c at the question: said on a line of its own
+            print("\nagent-tui: nothing discarded", file=err)
+            return EXIT_INTERRUPTED
         if answer.strip().lower() not in ("y", "yes"):
             print("agent-tui: nothing discarded", file=err)
             return EXIT_STOPPED_SHORT

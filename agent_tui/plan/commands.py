@@ -27,17 +27,21 @@ def review_commands(project_dir: Path, spec_dir: Path | None, base: str = "") ->
     return [f"  {command.ljust(width)}   {what}" for command, what in steps]
 
 
-def run_command(project_dir: Path, spec_dir: Path) -> str:
-    """The command that codes the spec, as it can be pasted."""
+def run_command(project_dir: Path, spec_dir: Path, review: bool = False) -> str:
+    """The command that codes the spec, as it can be pasted (``review``: stopping at the
+    plan review its planner's plan, if one is planned)."""
     return (
         f"agent-tui run --project {shlex.quote(str(project_dir))} "
-        f"--spec {shlex.quote(spec_dir.name)}"
+        f"--spec {shlex.quote(spec_dir.name)}" + (" --review-plan" if review else "")
     )
 
 
-def next_step(outcome: str, project_dir: Path, spec_dir: Path, branch: str = "") -> str:
+def next_step(
+    outcome: str, project_dir: Path, spec_dir: Path, branch: str = "", review: bool = False
+) -> str:
     """What to do after a run that ended with ``outcome`` (a ``RunOutcome`` value), in one
-    line; "" when there is nothing to do (a plan discarded, work done in place)."""
+    line; "" when there is nothing to do (a plan discarded, work done in place).  ``review``:
+    the run was to stop at its plan review, and had not passed it."""
     if outcome == "complete":
         if not branch:
             return ""
@@ -45,5 +49,6 @@ def next_step(outcome: str, project_dir: Path, spec_dir: Path, branch: str = "")
         return f"the work is on {branch}: {diff} shows it, then merge or discard"
     if outcome == "discarded":
         return ""
-    verb = "to code it" if outcome == "planned" else "to go on"
-    return f"{verb}: {run_command(project_dir, spec_dir)}"
+    if outcome == "planned":
+        return f"to code it: {run_command(project_dir, spec_dir)}"
+    return f"to go on: {run_command(project_dir, spec_dir, review)}"

@@ -246,6 +246,19 @@ async def test_discard_asks_and_with_yes_removes_branch_and_worktree(git_run, tm
     )
     assert asked.returncode == 2 and "--yes" in asked.stderr
     assert git(run.project, "branch", "--list", BRANCH).strip()
+    from io import StringIO
+
+    from agent_tui.cli.commands import build_parser
+    from agent_tui.cli.workspace import run_workspace
+
+    def ctrl_c(prompt: str) -> str:
+        raise KeyboardInterrupt
+
+    out, err = StringIO(), StringIO()
+    args = build_parser().parse_args(["discard", "--project", str(run.project)])
+    assert run_workspace(args, out, err, ask=ctrl_c) == 130  # ctrl+c at the question
+    assert err.getvalue() == "\nagent-tui: nothing discarded\n"  # past the ^C, on its line
+    assert git(run.project, "branch", "--list", BRANCH).strip()
     done = agent_tui("discard", "--project", str(run.project), "--yes")
     assert done.returncode == 0, done.stderr
     assert git(run.project, "branch", "--list", "agent-tui/*") == ""

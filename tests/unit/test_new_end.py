@@ -13,6 +13,7 @@ import pytest
 from agent_tui.cli import new
 from agent_tui.cli.commands import build_parser
 from agent_tui.engine.events import core as ev
+from agent_tui.engine.events.review import PlanApproved
 from agent_tui.engine.events.workspace import WorkspaceStatus
 from agent_tui.startup import checks
 
@@ -75,7 +76,10 @@ def test_a_run_approved_and_complete_says_where_the_work_is_and_how_to_finish(ne
 
 
 def test_a_run_that_stopped_short_says_so_once_with_the_command_that_goes_on(new_in_app):
-    err, project = new_in_app(worktree(), finished("stuck", "subtask 1.1 is stuck", 3), code=3)
+    approved = PlanApproved(plan_path="/p/plan.json")
+    err, project = new_in_app(
+        worktree(), approved, finished("stuck", "subtask 1.1 is stuck", 3), code=3
+    )
     assert err.splitlines() == [
         "agent-tui: stuck: subtask 1.1 is stuck",
         f"to go on: agent-tui run --project {shlex.quote(str(project))} --spec {SPEC}",
@@ -95,9 +99,19 @@ def test_leaving_at_the_review_keeps_the_spec_and_says_how_to_code_it(new_in_app
 def test_an_app_that_saw_no_end_still_says_where_the_spec_is(new_in_app):
     err, project = new_in_app(worktree(), code=1)
     spec_dir = project / ".auto-claude" / "specs" / SPEC
-    assert err.splitlines() == [
+    assert err.splitlines() == [  # no plan approved: the next run stops at its review too
         f"agent-tui: the spec is kept in {spec_dir}: "
-        f"agent-tui run --project {shlex.quote(str(project))} --spec {SPEC}"
+        f"agent-tui run --project {shlex.quote(str(project))} --spec {SPEC} --review-plan"
+    ]
+
+
+def test_a_planner_interrupted_says_the_command_that_keeps_the_review(new_in_app):
+    # Found by a newcomer: "to go on: agent-tui run …" would code the next plan unreviewed.
+    err, project = new_in_app(finished("interrupted", "stopped by the user", 130), code=130)
+    assert err.splitlines() == [
+        "agent-tui: interrupted: stopped by the user",
+        f"to go on: agent-tui run --project {shlex.quote(str(project))} --spec {SPEC} "
+        "--review-plan",
     ]
 
 
@@ -113,7 +127,7 @@ def test_headless_a_planner_that_failed_says_where_the_spec_is_once(new_in_app):
     spec_dir = project / ".auto-claude" / "specs" / SPEC
     assert err.splitlines() == [
         f"agent-tui: the spec is kept in {spec_dir}: "
-        f"agent-tui run --project {shlex.quote(str(project))} --spec {SPEC}"
+        f"agent-tui run --project {shlex.quote(str(project))} --spec {SPEC} --review-plan"
     ]
 
 
