@@ -105,11 +105,28 @@ def set_setting(store: Any, key: str, text: str) -> Any:
         # As JSON, as the file is read: strict, yet an enum setting takes its value's name.
         store.data.settings = type(settings).model_validate_json(json.dumps(candidate))
     except ValidationError as exc:
-        message = exc.errors()[0]["msg"].removeprefix("Value error, ")
-        raise SettingError(f"{key}: {message}") from None
+        raise SettingError(_said(key, exc.errors()[0])) from None
     if key == "readable_paths":
         _refuse_credential_reads(store, store.data.settings.readable_paths)
     return getattr(store.data.settings, key)
+
+
+BOUNDS = {
+    "greater_than_equal": ("ge", "at least"),
+    "greater_than": ("gt", "more than"),
+    "less_than_equal": ("le", "at most"),
+    "less_than": ("lt", "less than"),
+}
+"""pydantic's bound errors, said as the command line says its own ("must be at least 1")."""
+
+
+def _said(key: str, error: Any) -> str:
+    """One validation error as a sentence about ``key``."""
+    bound = BOUNDS.get(error.get("type", ""))
+    limit = (error.get("ctx") or {}).get(bound[0]) if bound else None
+    if bound is not None and limit is not None:
+        return f"{key} must be {bound[1]} {limit:g}"
+    return f"{key}: {error['msg'].removeprefix('Value error, ')}"
 
 
 def _refuse_credential_reads(store: Any, readable: list[str]) -> None:

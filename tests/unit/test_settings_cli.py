@@ -122,8 +122,9 @@ def test_every_tool_the_cli_knows_is_taken_and_its_alias_for_one(capsys):
 @pytest.mark.parametrize(
     ("key", "text", "message"),
     [
-        ("max_reset_wait_h", "-1", "max_reset_wait_h: Input should be greater than or equal to 0"),
-        ("switch_at_utilization", "1.5", "switch_at_utilization: Input should be less than"),
+        ("max_reset_wait_h", "-1", "max_reset_wait_h must be at least 0\n"),
+        ("switch_at_utilization", "1.5", "switch_at_utilization must be at most 1\n"),
+        ("lanes", "-3", "lanes must be at least 1\n"),  # as run --lanes says it
         ("pause_between_s", "inf", "pause_between_s: Input should be a finite number"),
         ("pause_between_s", "soon", "pause_between_s is a number, not 'soon'"),
         ("notifications", "maybe", "notifications is true or false, not 'maybe'"),
