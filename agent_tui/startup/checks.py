@@ -200,7 +200,7 @@ def _check_not_done(workspace: Location, plan: ImplementationPlan | None) -> Non
     gone = (
         f"was merged into your branch at {merged}"
         if merged
-        else f"its branch {workspace.branch} is gone (merged or discarded)"
+        else f"has no branch {workspace.branch} (merged, discarded, or never made)"
     )
     raise InputError(
         f"spec {workspace.spec_dir.name!r} is complete and {gone}: nothing to do (to work on "

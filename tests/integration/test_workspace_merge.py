@@ -350,9 +350,9 @@ def test_a_complete_spec_whose_branch_was_discarded_has_nothing_to_do_either(tmp
     discard(location)
     assert main(["run", "--project", str(project), "--headless"]) == 2
     assert capsys.readouterr().err == (
-        "agent-tui: spec '001-test' is complete and its branch agent-tui/001-test is gone "
-        "(merged or discarded): nothing to do (to work on it again, set a subtask back to "
-        "pending in its plan)\n"
+        "agent-tui: spec '001-test' is complete and has no branch agent-tui/001-test "
+        "(merged, discarded, or never made): nothing to do (to work on it again, set a "
+        "subtask back to pending in its plan)\n"
     )
     assert git(project, "branch", "--list", "agent-tui/*") == ""
 
