@@ -32,6 +32,8 @@ def _session_started(event: ev.SessionStarted, spec_dir: str | None) -> Text:
     transcript = event.transcript
     if spec_dir and transcript.startswith(spec_dir + os.sep):
         transcript = transcript[len(spec_dir) + 1 :]
+    elif os.path.basename(os.path.dirname(transcript)) == "logs":  # the spec's, before its plan
+        transcript = os.path.join("logs", os.path.basename(transcript))
     return Text.assemble(
         (f"── session {event.session}: {event.kind} {what}", "bold cyan"),
         (f"  profile {event.profile}, attempt {event.attempt}", "cyan"),

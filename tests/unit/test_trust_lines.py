@@ -200,3 +200,17 @@ def test_a_check_run_again_on_the_spec_branch_says_so_in_the_log_and_headless():
         "L2 verify    2.1: make (sandboxed, up to 300 s)"
     )
     assert (format_text(started, lanes=True) or "").split(" ", 1)[1].startswith("recheck ")
+
+
+def test_a_planners_transcript_is_named_from_the_spec_before_any_plan_is_loaded():
+    # Found by a newcomer: new's planner line showed the transcript's whole absolute path
+    # (no plan yet to know the spec dir by), where run's showed logs/session-001.jsonl.
+    from agent_tui.engine.events import core as ev
+
+    started = ev.SessionStarted(
+        session=1, kind="planner", subtask_id=None, profile="default", attempt=1, model=None,
+        transcript="/home/u/app/.auto-claude/specs/001-x/logs/session-001.jsonl",
+    )  # fmt: skip
+    line = log_line(started, None)
+    assert line is not None and line.plain.endswith("→ logs/session-001.jsonl")
+    assert "/home/u" not in line.plain
