@@ -42,9 +42,9 @@ def test_the_settings_reach_the_loop_and_qa_comes_on_with_the_flag(project):
 @pytest.mark.parametrize(
     ("key", "value", "said"),
     [
-        ("verification_timeout_s", "601", "less than or equal to 600"),
-        ("verification_timeout_s", "0", "greater than 0"),
-        ("qa_max_iterations", "0", "greater than or equal to 1"),
+        ("verification_timeout_s", "601", "verification_timeout_s must be at most 600"),
+        ("verification_timeout_s", "0", "verification_timeout_s must be more than 0"),
+        ("qa_max_iterations", "0", "qa_max_iterations must be at least 1"),
         ("qa_max_iterations", "two", "is a number"),
     ],
 )
