@@ -62,18 +62,22 @@ def run_new(args: argparse.Namespace, launch: Launch, in_terminal: bool) -> int:
     return _plan(args, project, spec_dir, checked, launch)
 
 
-def _say_if_git_sees_it(project: Path) -> None:
-    """In a git repository that neither ignores nor tracks ``.auto-claude/``, its specs
-    show in ``git status`` as new files: said once, with the usual remedy."""
-    import sys
-
+def _repository(project: Path):
+    """Git on ``project`` when it is in a git work tree (None: no git, or not one)."""
     from agent_tui.workspace.git import Git, git_installed
 
     if not git_installed():
-        return
+        return None
     git = Git(project)
     inside = git.run("rev-parse", "--is-inside-work-tree", check=False)
-    if not inside.ok or inside.text != "true":
+    return git if inside.ok and inside.text == "true" else None
+
+
+def _say_if_git_sees_it(project: Path) -> None:
+    """In a git repository that neither ignores nor tracks ``.auto-claude/``, its specs
+    show in ``git status`` as new files: said once, with the usual remedy."""
+    git = _repository(project)
+    if git is None:
         return
     shown = git.run("status", "--porcelain", "-z", "--untracked-files=normal", "--",
                     ":(literal).auto-claude", check=False)  # fmt: skip
@@ -88,15 +92,8 @@ def _say_if_git_sees_it(project: Path) -> None:
 def _say_if_no_commit(project: Path) -> None:
     """A repository with no commit yet: ``run`` refuses it (a worktree needs a commit to
     start from), so said before the command that would be refused."""
-    from agent_tui.workspace.git import Git, git_installed
-
-    if not git_installed():
-        return
-    git = Git(project)
-    inside = git.run("rev-parse", "--is-inside-work-tree", check=False)
-    if not inside.ok or inside.text != "true":
-        return
-    if not git.run("rev-parse", "-q", "--verify", "HEAD", check=False).ok:
+    git = _repository(project)
+    if git is not None and not git.run("rev-parse", "-q", "--verify", "HEAD", check=False).ok:
         print(
             "note: the repository has no commit yet: commit your files before agent-tui run "
             "(its work starts from a commit)",

@@ -189,11 +189,16 @@ def test_bad_input_to_new_is_one_line_exit_2_and_makes_nothing(tmp_path, capsys,
     assert list(project.iterdir()) == []
 
 
-def test_new_refused_by_the_runs_checks_leaves_no_spec_behind(tmp_path, capsys, monkeypatch):
+@pytest.fixture
+def logged_out(tmp_path, monkeypatch):
+    """No login anywhere: the run's checks refuse a new spec for it."""
     for name in ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
+
+
+def test_new_refused_by_the_runs_checks_leaves_no_spec_behind(tmp_path, capsys, logged_out):
     project = tmp_path / "app"
     project.mkdir()
     assert main(["new", "Add a flag", "--project", str(project), "--headless"]) == 2
@@ -202,13 +207,9 @@ def test_new_refused_by_the_runs_checks_leaves_no_spec_behind(tmp_path, capsys, 
     assert list(project.iterdir()) == []  # not even the dirs made to hold it
 
 
-def test_new_refused_in_a_repository_says_only_why(tmp_path, capsys, monkeypatch):
+def test_new_refused_in_a_repository_says_only_why(tmp_path, capsys, logged_out):
     # Found by a newcomer: the note on git showing .auto-claude/ came first, about a spec
     # the refusal then removed.
-    for name in ("ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.delenv("CLAUDE_CONFIG_DIR", raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     project = tmp_path / "app"
     project.mkdir()
     (project / "README.md").write_text("# app\n")
