@@ -84,7 +84,8 @@ def show_lines(store: Any) -> list[str]:
     for name, info in type(settings).model_fields.items():
         value = getattr(settings, name)
         fallback = info.get_default(call_default_factory=True)
-        default = "" if value == fallback else f"  (default {shown(fallback)})"
+        said = "empty" if fallback == [] else shown(fallback)
+        default = "" if value == fallback else f"  (default: {said})"
         lines.append(f"{name} = {shown(value)}{default}")
         lines.append("    " + " ".join((info.description or "").split()))
     for name, value in (settings.model_extra or {}).items():

@@ -33,7 +33,7 @@ def test_show_names_a_list_settings_default_when_it_is_set(capsys):
     assert main(["settings", "set", "allowed_hosts", "pypi.org"]) == 0
     capsys.readouterr()
     assert main(["settings"]) == 0
-    assert "allowed_hosts = pypi.org  (default (empty))\n" in capsys.readouterr().out
+    assert "allowed_hosts = pypi.org  (default: empty)\n" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
