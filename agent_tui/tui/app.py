@@ -79,6 +79,8 @@ class AgentApp(App[int]):
     log_following: var[bool] = var(True, bindings=True)
     has_worktree: var[bool] = var(False, bindings=True)
     """The run works in the spec's own worktree: its subtasks have diffs to show."""
+    has_subtasks: var[bool] = var(False, bindings=True)
+    """The tree shows a plan with subtasks (none before the planner wrote one)."""
     searching: var[bool] = var(False, bindings=True)
     several_lanes: var[bool] = var(False, bindings=True)
     """The run has more than one lane: the log can follow one of them."""
@@ -369,7 +371,7 @@ class AgentApp(App[int]):
             action,
             state,
             following=self.log_following,
-            diffs=self.has_worktree,
+            diffs=self.has_worktree and self.has_subtasks,
             searching=self.searching,
             lanes=self.several_lanes,
         )

@@ -79,7 +79,7 @@ class RunsApp(AgentApp):
         if isinstance(self.loop, RemoteRun):
             self.loop.close()
         self.loop, self.loop_state, self.exit_code, self.chosen = None, None, None, None
-        self.has_worktree = False
+        self.has_worktree = self.has_subtasks = False
         self._quitting = False
         self.title = TITLE
         while self.screen is not self.runs_list:

@@ -236,3 +236,16 @@ async def test_d_asks_then_discards_ending_the_run_and_new_removes_its_spec(revi
     assert not workspace.spec_dir.exists()
     assert git(workspace.project_dir, "branch", "--list", "agent-tui/*") == ""
     assert not location.worktree.exists()
+
+
+async def test_a_planner_that_wrote_no_plan_leaves_no_diff_key(review_app):
+    # Found by a newcomer: after "no valid plan after 3 planner sessions" the footer still
+    # offered d Diff, and the tree's frame "d: diff", with no subtask to show one of.
+    review_app.sessions.plan_text = "{ not a plan"
+    app = review_app.app
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.exit_code is not None, "the run to end")
+        await pilot.pause()
+        assert app.has_worktree and not app.check_action("diff", ())
+        assert "d: diff" not in str(app.main_screen.plan_tree.border_subtitle)
+    assert review_app.sessions.started == ["plan"] * 3

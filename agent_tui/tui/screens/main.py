@@ -90,7 +90,7 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.plan_tree.border_title = "Plan"
-        self.plan_tree.border_subtitle = "enter: details"
+        self._say_tree_keys(self.plan_tree)
         self.log_view.border_title = "Session log"
         self.countdown.border_title = "Backoff"
         self.set_interval(SHOW_EVERY_S, self._show_some)
@@ -127,6 +127,8 @@ class MainScreen(Screen[None]):
     def _show_plan(self, tree: SubtaskTree, plan: ev.PlanLoaded) -> None:
         self.spec_dir = plan.spec_dir
         tree.show_plan(plan)
+        self.app.has_subtasks = plan.total > 0
+        self._say_tree_keys(tree)
         self.feature = plan.feature
         self._show_progress(plan.completed, plan.total)
 
@@ -335,7 +337,12 @@ class MainScreen(Screen[None]):
     def _workspace(self, event: wev.WorkspaceStatus) -> None:
         if event.mode == "worktree":
             self.app.has_worktree = True
-            self.plan_tree.border_subtitle = "enter: details · d: diff"
+            self._say_tree_keys(self.plan_tree)
+
+    def _say_tree_keys(self, tree: SubtaskTree) -> None:
+        """The tree's keys in its frame: ``d`` once there are subtasks in a worktree."""
+        diffs = self.app.has_worktree and self.app.has_subtasks
+        tree.border_subtitle = "enter: details" + (" · d: diff" if diffs else "")
 
     def _profile_switched(self, event: ev.ProfileSwitched) -> None:
         self.status.profile, self.status.next_profile = event.to, ""
