@@ -342,7 +342,7 @@ class MainScreen(Screen[None]):
     def _say_tree_keys(self, tree: SubtaskTree) -> None:
         """The tree's keys in its frame: ``d`` once there are subtasks in a worktree."""
         diffs = self.app.has_worktree and self.app.has_subtasks
-        tree.border_subtitle = "enter: details" + (" · d: diff" if diffs else "")
+        tree.border_subtitle = "enter: details · d: diff" if diffs else "enter: details"
 
     def _profile_switched(self, event: ev.ProfileSwitched) -> None:
         self.status.profile, self.status.next_profile = event.to, ""
