@@ -219,3 +219,13 @@ def test_set_refuses_a_readable_path_that_would_open_a_credential_store(
     assert err.count("\n") == 1
     assert (profiles_path().read_text() if profiles_path().exists() else None) == before
     assert main(["settings", "set", "readable_paths", "~/.elan"]) == 0
+
+
+def test_set_refuses_a_readable_path_holding_the_login_dir_the_environment_names(
+    capsys, monkeypatch, tmp_path
+):
+    # as a run refuses it: CLAUDE_CONFIG_DIR's login is a credential store too
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "tools" / "claude-login"))
+    assert main(["settings", "set", "readable_paths", str(tmp_path / "tools")]) == 2
+    assert "claude-login, which no session may read" in capsys.readouterr().err
