@@ -255,3 +255,44 @@ async def test_a_check_session_closed_with_the_run_leaves_no_socket_in_tmp(proje
     finally:
         await runner.close()
     assert not [path for path in made if path.exists()]
+
+
+async def test_a_hostile_check_reads_no_credential_store_a_readable_path_would_open(
+    project, isolated_home
+):
+    """The attack a newcomer found: ``readable_paths`` naming ``~/.ssh`` re-opened it for
+    Bash, and a check printed the key. Such a setting is now refused before any session;
+    and a store that lies *inside* what a session reads (a profile's login in the project)
+    stays unreadable to the check's Bash, through the real CLI with the sandbox on."""
+    from agent_tui.auth.profiles import Profile
+    from agent_tui.engine.sandbox.containment import ContainmentRefused
+
+    canary = f"CANARY-{uuid.uuid4().hex}"
+    (isolated_home / ".ssh").mkdir(exist_ok=True)
+    (isolated_home / ".ssh" / "id_rsa").write_text(canary)
+    login = project / "login"
+    login.mkdir()
+    (login / ".credentials.json").write_text(canary)
+    spec_dir = project / ".auto-claude" / "specs" / "001-test"
+    spec_dir.mkdir(parents=True, exist_ok=True)
+    profiles = ProfileStore.in_memory([Profile(name="p", config_dir=str(login))], active="p")
+    environ = {"HOME": str(isolated_home)}
+    for readable in ("~/.ssh", "~/.ssh/id_rsa", str(login)):
+        settings = Settings(containment=ContainmentMode.REQUIRED, readable_paths=[readable])
+        with pytest.raises(ContainmentRefused, match="credential store"):
+            Containment.build(settings, profiles, project, spec_dir, check_sandbox(), environ)
+    settings = Settings(containment=ContainmentMode.REQUIRED)
+    containment = Containment.build(settings, profiles, project, spec_dir, check_sandbox(), environ)
+    runner = ContainedRunner(env=environ, clock=VirtualClock(auto_advance=False))
+    reads = [
+        "cat login/.credentials.json",
+        "python3 -c \"print(open('login/.credentials.json').read())\"",
+        f"cat {isolated_home}/.ssh/id_rsa",
+    ]
+    try:
+        for command in reads:
+            run = await asyncio.wait_for(runner.run(containment, command, project, 30), CHECK_S)
+            assert run.exit_status not in (0, None), (command, run)
+            assert canary not in run.output, command
+    finally:
+        await runner.close()
