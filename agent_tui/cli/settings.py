@@ -134,18 +134,10 @@ def _refuse_credential_reads(store: Any, readable: list[str]) -> None:
     """As a run refuses it: a readable path that would open a credential store."""
     import os
 
-    from agent_tui.config import app_config_dir
-    from agent_tui.engine.sandbox.containment import (
-        CLI_CONFIG_ENV,
-        ContainmentRefused,
-        refuse_credential_reads,
-    )
+    from agent_tui.engine.sandbox.containment import ContainmentRefused, refuse_credential_reads
 
-    homes = {os.path.expanduser("~"), os.environ.get("HOME") or ""} - {""}
-    secrets = [p.config_dir for p in store.data.profiles if p.config_dir]
-    secrets += [os.environ[name] for name in CLI_CONFIG_ENV if os.environ.get(name)]
     try:
-        refuse_credential_reads(readable, homes, [*secrets, str(app_config_dir())])
+        refuse_credential_reads(readable, store, os.environ)
     except ContainmentRefused as exc:
         raise SettingError(str(exc)) from None
 

@@ -100,12 +100,22 @@ class ContainmentRefused(Exception):
     credential store; the message says what to do."""
 
 
+def _homes_and_logins(profiles: ProfileStore, env: Mapping[str, str]) -> tuple[set[str], list[str]]:
+    """The home dirs a session's reads are judged against, and the login dirs that are
+    credential stores besides the homes' well-known ones: each profile's, the CLI's own
+    that ``env`` names, and agent-tui's config dir."""
+    homes = {os.path.expanduser("~"), env.get("HOME") or ""} - {""}
+    logins = [p.config_dir for p in profiles.data.profiles if p.config_dir]
+    logins += [env[name] for name in CLI_CONFIG_ENV if env.get(name)]
+    return homes, [*logins, str(app_config_dir())]
+
+
 def refuse_credential_reads(
-    readable: Iterable[str], homes: Iterable[str], secrets: Iterable[str] = ()
+    readable: Iterable[str], profiles: ProfileStore, env: Mapping[str, str]
 ) -> None:
     """``ContainmentRefused`` for the first of the ``readable_paths`` setting that is, lies
-    in or holds a credential store (``~/.ssh``, ``~/.config``, ``/etc/shadow``…)."""
-    homes = list(homes)
+    in or holds a credential store (``~/.ssh``, ``~/.config``, ``/etc/shadow``, a login)."""
+    homes, secrets = _homes_and_logins(profiles, env)
     for path in readable:
         store = credential_store_at(path, homes, secrets)
         if store is not None:
@@ -293,11 +303,8 @@ class Containment:
             temp = temp or TempDirs.prepare()
         except (UnsafeTmp, OSError) as exc:
             raise ContainmentRefused(str(exc)) from None
-        config_dirs = [p.config_dir for p in profiles.data.profiles if p.config_dir]
-        config_dirs += [env[name] for name in CLI_CONFIG_ENV if env.get(name)]
-        homes = {os.path.expanduser("~"), env.get("HOME") or ""} - {""}
-        secrets = [*config_dirs, str(app_config_dir())]
-        refuse_credential_reads(settings.readable_paths, homes, secrets)
+        homes, secrets = _homes_and_logins(profiles, env)
+        refuse_credential_reads(settings.readable_paths, profiles, env)
         ours = (app_config_dir(), app_state_dir(), app_data_dir(), worktrees or worktrees_dir())
         reads = read_scope(
             place or Workplace(project_dir),
