@@ -203,8 +203,7 @@ def _no_command(parser: argparse.ArgumentParser) -> int:
 def _run(args: argparse.Namespace) -> int:
     from agent_tui.cli.plan_review import RunEnd
 
-    end = RunEnd()
-    end.review = args.review_plan
+    end = RunEnd(review=args.review_plan)
     in_app = not args.headless and _is_terminal()
     if in_app:
         from agent_tui.startup.launch import run_in_app

@@ -146,8 +146,7 @@ def _plan(
     discards = f"the spec {spec_dir.name} goes"
     if checked.workspace is not None and checked.workspace.isolated:
         discards += ", with the work branch its planner ran on"
-    end = plan_review.RunEnd()
-    end.review = True
+    end = plan_review.RunEnd(review=True)
 
     def make_loop(sink):
         return build_loop(checked, sink)

@@ -32,13 +32,13 @@ class RunEnd:
     """Notes how the run ended, from its ``loop_finished`` event.  Light: made before the
     checks fork (``agent_tui.startup``); the events module loads only with the loop."""
 
-    def __init__(self) -> None:
+    def __init__(self, review: bool = False) -> None:
         self.outcome: str | None = None
         self.message = ""
         self.branch: str | None = None
         """The work branch, where the run worked in a worktree."""
         self.base = ""
-        self.review = False
+        self.review = review
         """The run was to stop at its plan review (``new``, ``run --review-plan``)."""
         self.approved = False
 

@@ -36,7 +36,9 @@ STATE_STYLES = {
 NO_RUNS = "No runs on this machine yet: start one with agent-tui run --project DIR."
 
 
-FLEXIBLE = {1: 12, 5: 16, 6: 12}
+PATH_COLUMN = COLUMNS.index("Project")
+"""Cut from its start: a path's end names the project."""
+FLEXIBLE = {COLUMNS.index("Spec"): 12, COLUMNS.index("Last event"): 16, PATH_COLUMN: 12}
 """The columns cut to fit the screen (Spec, Last event, Project), each no narrower than
 this; the others always show whole."""
 CELL_PADDING = 2
@@ -74,7 +76,7 @@ def fitted(rows: list[tuple[Text, ...]], width: int) -> list[tuple[Text, ...]]:
             room -= 1
     return [
         tuple(
-            _cut(cell, widths[i], from_start=i == 6) if i in widths else cell
+            _cut(cell, widths[i], from_start=i == PATH_COLUMN) if i in widths else cell
             for i, cell in enumerate(row)
         )
         for row in rows
